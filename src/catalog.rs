@@ -1,0 +1,248 @@
+//! The claims catalog: every checkable statement of the reference guide, loaded
+//! from `src/claims.toml` (embedded at build time, so every binary carries the
+//! catalog it was built with).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// The operating systems the guide's portability table speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    Linux,
+    Macos,
+    Freebsd,
+    Windows,
+}
+
+impl Os {
+    pub const ALL: [Os; 4] = [Os::Linux, Os::Macos, Os::Freebsd, Os::Windows];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Macos => "macos",
+            Os::Freebsd => "freebsd",
+            Os::Windows => "windows",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Os::Linux => "Linux",
+            Os::Macos => "macOS",
+            Os::Freebsd => "FreeBSD",
+            Os::Windows => "Windows",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Os> {
+        Os::ALL.into_iter().find(|os| os.key() == key)
+    }
+}
+
+/// What the guide says of a claim on one OS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stance {
+    #[serde(rename = "yes")]
+    Yes,
+    #[serde(rename = "no")]
+    No,
+    /// The guide marks the cell N/A, or the mechanism does not exist there per the guide.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+    /// The guide takes no stance (measured facts, cells it never fills).
+    #[serde(rename = "unstated")]
+    Unstated,
+}
+
+impl Stance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stance::Yes => "yes",
+            Stance::No => "no",
+            Stance::NotApplicable => "n/a",
+            Stance::Unstated => "unstated",
+        }
+    }
+}
+
+impl fmt::Display for Stance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Availability,
+    Matrix,
+    Behaviour,
+    Perf,
+    Fact,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Availability => "availability",
+            Kind::Matrix => "matrix",
+            Kind::Behaviour => "behaviour",
+            Kind::Perf => "perf",
+            Kind::Fact => "fact",
+        }
+    }
+}
+
+/// The guide's stance: one word for every OS, or one per OS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum DocSpec {
+    All(Stance),
+    PerOs(BTreeMap<String, Stance>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClaim {
+    id: String,
+    mechanism: String,
+    kind: Kind,
+    statement: String,
+    check: String,
+    section: String,
+    quote: String,
+    doc: DocSpec,
+    #[serde(default)]
+    doc_note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    claim: Vec<RawClaim>,
+}
+
+/// One claim of the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    pub id: String,
+    pub mechanism: String,
+    pub kind: Kind,
+    pub statement: String,
+    pub check: String,
+    pub section: String,
+    pub quote: String,
+    /// The guide's stance per OS, every OS present.
+    pub doc: BTreeMap<Os, Stance>,
+    pub doc_note: Option<String>,
+}
+
+impl Claim {
+    /// The part of the id after the mechanism: `fifo.rdwr_self_read` → `rdwr_self_read`.
+    pub fn property(&self) -> &str {
+        &self.id[self.mechanism.len() + 1..]
+    }
+
+    pub fn doc_on(&self, os: Os) -> Stance {
+        self.doc[&os]
+    }
+}
+
+#[derive(Debug)]
+pub struct Catalog {
+    claims: Vec<Claim>,
+    index: BTreeMap<String, usize>,
+}
+
+const CATALOG_TOML: &str = include_str!("claims.toml");
+
+impl Catalog {
+    /// The catalog this binary was built with.
+    pub fn get() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| {
+            Catalog::parse(CATALOG_TOML).unwrap_or_else(|e| panic!("src/claims.toml: {e}"))
+        })
+    }
+
+    /// Parses and validates a catalog; every problem is reported with the claim id.
+    pub fn parse(text: &str) -> Result<Catalog, String> {
+        let raw: RawCatalog = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut claims = Vec::with_capacity(raw.claim.len());
+        let mut index = BTreeMap::new();
+        for rc in raw.claim {
+            let id = rc.id.clone();
+            let (mech, prop) = id
+                .split_once('.')
+                .ok_or_else(|| format!("claim {id}: id is not mechanism.property"))?;
+            if mech != rc.mechanism || prop.is_empty() {
+                return Err(format!("claim {id}: mechanism is {:?}", rc.mechanism));
+            }
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+            {
+                return Err(format!("claim {id}: id must be lowercase ascii, digits, '_' and '.'"));
+            }
+            for (field, value) in [("statement", &rc.statement), ("check", &rc.check), ("section", &rc.section)] {
+                if value.trim().is_empty() {
+                    return Err(format!("claim {id}: empty {field}"));
+                }
+            }
+            let doc = match rc.doc {
+                DocSpec::All(s) => Os::ALL.into_iter().map(|os| (os, s)).collect(),
+                DocSpec::PerOs(map) => {
+                    let mut doc = BTreeMap::new();
+                    for (key, stance) in map {
+                        let os = Os::from_key(&key)
+                            .ok_or_else(|| format!("claim {id}: unknown OS {key:?} in doc"))?;
+                        doc.insert(os, stance);
+                    }
+                    if doc.len() != Os::ALL.len() {
+                        return Err(format!("claim {id}: doc must give every OS or one word for all"));
+                    }
+                    doc
+                }
+            };
+            if index.insert(id.clone(), claims.len()).is_some() {
+                return Err(format!("claim {id}: duplicated"));
+            }
+            claims.push(Claim {
+                id,
+                mechanism: rc.mechanism,
+                kind: rc.kind,
+                statement: rc.statement,
+                check: rc.check,
+                section: rc.section,
+                quote: rc.quote,
+                doc,
+                doc_note: rc.doc_note,
+            });
+        }
+        Ok(Catalog { claims, index })
+    }
+
+    pub fn claim(&self, id: &str) -> Option<&Claim> {
+        self.index.get(id).map(|&i| &self.claims[i])
+    }
+
+    pub fn claims(&self) -> &[Claim] {
+        &self.claims
+    }
+
+    /// Mechanisms in catalog order.
+    pub fn mechanisms(&self) -> Vec<&str> {
+        let mut seen = Vec::new();
+        for c in &self.claims {
+            if !seen.contains(&c.mechanism.as_str()) {
+                seen.push(c.mechanism.as_str());
+            }
+        }
+        seen
+    }
+}

@@ -1,0 +1,189 @@
+//! Checking a claim: observe, record, resolve the expectation, assert.
+//!
+//! ```ignore
+//! #[test]
+//! fn unidirectional() {
+//!     check!("pipe.unidirectional", |cx| {
+//!         let (r, _w) = nix::unistd::pipe().step("pipe()")?;
+//!         let e = nix::unistd::write(&r, b"x").err();
+//!         Ok(Observation::holds(e.is_some(), format!("write on the read end: {e:?}")))
+//!     });
+//! }
+//! ```
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::catalog::{Catalog, Kind};
+use crate::expect::{Expectations, Expected};
+use crate::observe::{Checked, Observation, Outcome};
+use crate::peer::PeerCommand;
+use crate::record::{self, ResultRecord};
+
+/// What a check gets from the harness.
+pub struct Ctx {
+    claim: String,
+    peer_exe: PathBuf,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Ctx {
+    pub fn new(claim: &str, peer_exe: PathBuf) -> Ctx {
+        Ctx { claim: claim.to_owned(), peer_exe, dir: None }
+    }
+
+    pub fn claim(&self) -> &str {
+        &self.claim
+    }
+
+    pub fn peer_exe(&self) -> &Path {
+        &self.peer_exe
+    }
+
+    /// A peer command: `ipcconf-peer <args...>`.
+    pub fn peer(&self, args: &[&str]) -> PeerCommand {
+        PeerCommand::new(&self.peer_exe, args)
+    }
+
+    /// This check's private directory (0700, removed after the check, also on panic).
+    pub fn dir(&mut self) -> Checked<&Path> {
+        if self.dir.is_none() {
+            match crate::names::private_dir() {
+                Ok(d) => self.dir = Some(d),
+                Err(e) => {
+                    return Err(Observation::skipped(format!(
+                        "cannot create a private directory under {}: {e}",
+                        std::env::temp_dir().display()
+                    )));
+                }
+            }
+        }
+        Ok(self.dir.as_ref().expect("just created").path())
+    }
+
+    /// A fresh `ipcconf-...` path inside the private directory.
+    pub fn path(&mut self, suffix: &str) -> Checked<PathBuf> {
+        let name = format!("{}{suffix}", crate::names::unique());
+        Ok(self.dir()?.join(name))
+    }
+}
+
+/// Runs a check from a test: `check!("pipe.unidirectional", |cx| { ... })`.
+/// The peer binary is found through `CARGO_BIN_EXE_ipcconf-peer`.
+#[macro_export]
+macro_rules! check {
+    ($claim:expr, $body:expr) => {
+        $crate::check::run(
+            $claim,
+            ::std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
+            $body,
+        )
+    };
+}
+
+/// Observes `claim` with `body`, records the result, and panics with claim,
+/// observed, expected and evidence when the observation departs from the
+/// expectation. Returns the observation for callers that want it.
+pub fn run(claim: &str, peer_exe: PathBuf, body: impl FnOnce(&mut Ctx) -> Checked<Observation>) -> Observation {
+    let outcome = observe(claim, peer_exe, body);
+    let (record, verdict) = conclude(claim, outcome.0, outcome.1);
+    match verdict {
+        Verdict::Pass => {}
+        Verdict::Skipped => eprintln!("SKIPPED {claim}: {}", record.detail),
+        Verdict::Fail(msg) => panic!("{msg}"),
+    }
+    Observation { outcome: record.observed, detail: record.detail, measured: record.measured }
+}
+
+/// Runs the body, turning a panic inside it into an `error` observation.
+pub fn observe(
+    claim: &str,
+    peer_exe: PathBuf,
+    body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
+) -> (Observation, f64) {
+    let mut cx = Ctx::new(claim, peer_exe);
+    let start = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(|| body(&mut cx)));
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    drop(cx);
+    let obs = match result {
+        Ok(Ok(obs)) | Ok(Err(obs)) => obs,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "non-string panic".to_owned());
+            Observation::error(format!("the check panicked: {msg}"))
+        }
+    };
+    (obs, elapsed)
+}
+
+pub enum Verdict {
+    Pass,
+    Skipped,
+    Fail(String),
+}
+
+/// Records an observation and judges it against the expectation.
+pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRecord, Verdict) {
+    let Some(claim) = Catalog::get().claim(claim_id) else {
+        panic!("unknown claim id {claim_id:?}: add it to src/claims.toml first");
+    };
+    let run = record::run_info();
+    let expected = Expectations::get().resolve(claim, run);
+    let verdict = judge(claim.kind, &obs, &expected);
+    let status = match &verdict {
+        Verdict::Pass => "pass",
+        Verdict::Skipped => "skipped",
+        Verdict::Fail(_) => "fail",
+    };
+    let record = ResultRecord {
+        claim: claim_id.to_owned(),
+        observed: obs.outcome,
+        expected: expected.clone(),
+        doc: claim.doc_on(run.os).as_str().to_owned(),
+        detail: obs.detail,
+        measured: obs.measured,
+        duration_ms,
+        status: status.to_owned(),
+        time: record::now_rfc3339(),
+    };
+    if let Err(e) = record::store(&record) {
+        panic!("claim {claim_id}: cannot record the result in {}: {e}", record::results_dir().display());
+    }
+    let verdict = match verdict {
+        Verdict::Fail(why) => Verdict::Fail(format!(
+            "claim {claim_id}: observed {}, expected {expected} — {why}\n  evidence: {}",
+            record.observed, record.detail
+        )),
+        v => v,
+    };
+    (record, verdict)
+}
+
+fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Verdict {
+    if obs.detail.trim().is_empty() {
+        return Verdict::Fail("the observation carries no evidence".into());
+    }
+    match (obs.outcome, expected.value) {
+        (Outcome::Skipped, _) => Verdict::Skipped,
+        (Outcome::Error, _) => Verdict::Fail("the check could not decide".into()),
+        (Outcome::Measured, _) if obs.measured.is_empty() => {
+            Verdict::Fail("a measured observation without a measured value".into())
+        }
+        (o, Some(e)) if o == e => Verdict::Pass,
+        (Outcome::Measured, None) => Verdict::Pass,
+        (o @ (Outcome::Yes | Outcome::No | Outcome::Unsupported), None) => {
+            if kind == Kind::Fact && o != Outcome::Unsupported {
+                Verdict::Fail("a fact must be measured".into())
+            } else {
+                Verdict::Pass
+            }
+        }
+        (_, None) => Verdict::Fail("no stance is taken, but the observation is not sound".into()),
+        (_, Some(_)) => Verdict::Fail("observation differs from expectation".into()),
+    }
+}

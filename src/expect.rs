@@ -1,0 +1,191 @@
+//! Expectations: what a platform is known to do for a claim.
+//!
+//! Resolution, first match wins:
+//! 1. `platforms/<os>-<runtime>.toml` when the run is not native (Wine, qemu-user):
+//!    the emulator's own departures, never folded into the OS's file;
+//! 2. `platforms/<os>-<libc>.toml` (e.g. `linux-musl`, `linux-bionic`);
+//! 3. `platforms/<os>.toml`;
+//! 4. the guide's stance for the OS;
+//!
+//! and a claim of a mechanism that is expected absent (its `<mech>.available` is
+//! expected `no` or `unsupported`) is expected `unsupported`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Claim, Kind, Os, Stance};
+use crate::observe::Outcome;
+use crate::platform::{RunInfo, Runtime};
+
+include!(concat!(env!("OUT_DIR"), "/platform_files.rs"));
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    expect: String,
+    reason: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlatformFile {
+    #[serde(default)]
+    claims: BTreeMap<String, RawEntry>,
+}
+
+/// An expectation written in a platform file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub expect: Outcome,
+    pub reason: String,
+    pub source: String,
+}
+
+/// The expectation a check is held to, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expected {
+    /// `None`: nobody takes a stance; any sound observation is accepted.
+    pub value: Option<Outcome>,
+    /// "guide", or "platforms/<file>.toml".
+    pub origin: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub source: String,
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            Some(v) => write!(f, "{v}")?,
+            None => f.write_str("(no stance)")?,
+        }
+        write!(f, " [{}", self.origin)?;
+        if !self.reason.is_empty() {
+            write!(f, ": {}", self.reason)?;
+        }
+        if !self.source.is_empty() {
+            write!(f, "; source: {}", self.source)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// Outcomes an expectation may name.
+const EXPECTABLE: [Outcome; 4] = [Outcome::Yes, Outcome::No, Outcome::Unsupported, Outcome::Timeout];
+
+/// All platform files, parsed and validated against the catalog.
+#[derive(Debug)]
+pub struct Expectations {
+    files: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+impl Expectations {
+    pub fn get() -> &'static Expectations {
+        static EXP: OnceLock<Expectations> = OnceLock::new();
+        EXP.get_or_init(|| {
+            Expectations::parse(PLATFORM_FILES, Catalog::get()).unwrap_or_else(|e| panic!("{e}"))
+        })
+    }
+
+    /// Parses platform files; unknown claim ids, unknown values and entries
+    /// without a reason or a source are errors.
+    pub fn parse(files: &[(&str, &str)], catalog: &Catalog) -> Result<Expectations, String> {
+        let mut out = BTreeMap::new();
+        for (stem, text) in files {
+            let where_ = format!("platforms/{stem}.toml");
+            let raw: RawPlatformFile = toml::from_str(text).map_err(|e| format!("{where_}: {e}"))?;
+            let mut entries = BTreeMap::new();
+            for (id, e) in raw.claims {
+                if catalog.claim(&id).is_none() {
+                    return Err(format!("{where_}: unknown claim id {id:?}"));
+                }
+                let expect = Outcome::parse(&e.expect)
+                    .filter(|o| EXPECTABLE.contains(o))
+                    .ok_or_else(|| format!("{where_}: {id}: expect must be yes, no, unsupported or timeout, not {:?}", e.expect))?;
+                if e.reason.trim().is_empty() || e.source.trim().is_empty() {
+                    return Err(format!("{where_}: {id}: every expectation needs a reason and a source"));
+                }
+                entries.insert(id, Entry { expect, reason: e.reason, source: e.source });
+            }
+            out.insert((*stem).to_owned(), entries);
+        }
+        Ok(Expectations { files: out })
+    }
+
+    /// The files consulted for a run, most specific first.
+    fn layers(run: &RunInfo) -> Vec<String> {
+        let os = run.os.key();
+        let mut layers = Vec::new();
+        if run.runtime != Runtime::Native {
+            layers.push(format!("{os}-{}", run.runtime.as_str()));
+        }
+        if let Some(libc) = libc_key(run) {
+            layers.push(format!("{os}-{libc}"));
+        }
+        layers.push(os.to_owned());
+        layers
+    }
+
+    /// The platform-file entry for a claim on a run, with its file.
+    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &Entry)> {
+        Self::layers(run).into_iter().find_map(|stem| {
+            let e = self.files.get(&stem)?.get(claim)?;
+            Some((format!("platforms/{stem}.toml"), e))
+        })
+    }
+
+    /// Resolves the expectation of `claim` on `run`.
+    pub fn resolve(&self, claim: &Claim, run: &RunInfo) -> Expected {
+        if let Some((origin, e)) = self.entry(&claim.id, run) {
+            return Expected {
+                value: Some(e.expect),
+                origin,
+                reason: e.reason.clone(),
+                source: e.source.clone(),
+            };
+        }
+        if claim.kind != Kind::Availability {
+            let avail_id = format!("{}.available", claim.mechanism);
+            if let Some(avail) = Catalog::get().claim(&avail_id) {
+                let a = self.resolve(avail, run);
+                if matches!(a.value, Some(Outcome::No | Outcome::Unsupported)) {
+                    return Expected {
+                        value: Some(Outcome::Unsupported),
+                        origin: a.origin.clone(),
+                        reason: format!("{avail_id} is expected {}", a.value.unwrap()),
+                        source: a.source,
+                    };
+                }
+            }
+        }
+        let value = match (claim.doc_on(run.os), claim.kind) {
+            (Stance::Yes, _) => Some(Outcome::Yes),
+            (Stance::No, _) | (Stance::NotApplicable, Kind::Availability) => Some(Outcome::No),
+            (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
+            (Stance::Unstated, _) => None,
+        };
+        Expected { value, origin: "guide".to_owned(), reason: String::new(), source: String::new() }
+    }
+
+    /// Every entry of every file, for the report's departures list.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &Entry)> {
+        self.files
+            .iter()
+            .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))
+    }
+}
+
+fn libc_key(run: &RunInfo) -> Option<&'static str> {
+    if run.platform.starts_with("android") {
+        return Some("bionic");
+    }
+    if run.os == Os::Linux && run.libc.starts_with("musl") {
+        return Some("musl");
+    }
+    None
+}

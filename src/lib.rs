@@ -1,0 +1,27 @@
+//! ipc-conformance: checks what a well-known guide to Unix IPC claims, on the
+//! platform it runs on, and regenerates the guide's tables from the results.
+//!
+//! - [`catalog`]: the claims (data in `src/claims.toml`);
+//! - [`check`]: observe → record → compare with the expectation ([`expect`]);
+//! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
+//!   unique names and cleanup guards;
+//! - [`channel`] and [`matrix`]: the characteristics matrix over any mechanism;
+//! - [`mech`]: one module per mechanism;
+//! - [`report`]: merging runs and rendering report.json, PORTABILITY.md, index.html.
+
+pub mod catalog;
+pub mod channel;
+pub mod check;
+pub mod expect;
+pub mod matrix;
+pub mod mech;
+pub mod names;
+pub mod observe;
+pub mod peer;
+pub mod platform;
+pub mod record;
+pub mod report;
+pub mod sys;
+pub mod watchdog;
+
+pub use observe::{Checked, Observation, Outcome, Step};

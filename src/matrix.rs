@@ -1,0 +1,355 @@
+//! The characteristics matrix, checked the same way for every message-passing
+//! mechanism through its `Mechanism` adapter. Each function observes one property
+//! (CLAIMS.md section 2 gives the operational definitions) and returns the
+//! observation with its evidence; suites call them as rstest cases.
+
+use std::time::Duration;
+
+use crate::channel::{Mechanism, Role};
+use crate::check::Ctx;
+use crate::observe::{Checked, Observation, Step, describe_io_error};
+use crate::peer::{Peer, hex, unhex};
+use crate::watchdog::BOUND;
+
+/// Receives one message (bounded), or ends the check.
+fn recv_one(ep: &mut dyn crate::channel::Endpoint, what: &str) -> Checked<Vec<u8>> {
+    let mut buf = vec![0u8; 65536];
+    match ep.recv(&mut buf, BOUND).step(what)? {
+        Some(n) => Ok(buf[..n].to_vec()),
+        None => Err(Observation::timeout(format!("{what}: nothing arrived within {BOUND:?}"))),
+    }
+}
+
+/// Parses a peer's `data <hex>` answer.
+fn peer_data(answer: &str) -> Result<Vec<u8>, String> {
+    match answer.split_once(' ') {
+        Some(("data", h)) => unhex(h).ok_or_else(|| format!("bad hex in {answer:?}")),
+        _ => Err(answer.to_owned()),
+    }
+}
+
+fn start(cx: &Ctx, ch: &mut dyn crate::channel::Channel, role: Role) -> Checked<Peer> {
+    let cmd = ch.peer(cx, role).step("prepare peer")?;
+    Ok(cmd.start()?)
+}
+
+/// Message boundaries: two sends of different lengths; one large receive returns
+/// exactly the first.
+pub fn message_boundaries(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let mut tx = ch.open(Role::Sender).step("open sender")?;
+    let mut rx = ch.open(Role::Receiver).step("open receiver")?;
+    tx.send(b"abc").step("send 3 bytes")?;
+    tx.send(b"defgh").step("send 5 bytes")?;
+    let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
+    let evidence = format!(
+        "sent 3 then 5 bytes; one 64 KiB receive returned {} bytes {:?}",
+        first.len(),
+        String::from_utf8_lossy(&first)
+    );
+    match first.as_slice() {
+        b"abc" => {
+            let second = recv_one(rx.as_mut(), "second receive")?;
+            let evidence = format!("{evidence}; the next receive returned {:?}", String::from_utf8_lossy(&second));
+            Ok(Observation::holds(second == b"defgh", evidence))
+        }
+        b"abcdefgh" => Ok(Observation::no(evidence)),
+        _ => Ok(Observation::error(evidence)),
+    }
+}
+
+/// Bidirectional: one channel object carries data both ways between two
+/// processes, each receiving only what the other sent.
+pub fn bidirectional(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let mut a = ch.open(Role::Sender).step("open end A")?;
+    let mut b = start(cx, ch.as_mut(), Role::Receiver)?;
+    a.send(b"a-to-b").step("A sends")?;
+    let got_b = peer_data(&b.request(&format!("recv 65536 {}", BOUND.as_millis()))?)
+        .map_err(|e| Observation::error(format!("B (pid {}) receives: {e}", b.pid())))?;
+    if got_b != b"a-to-b" {
+        return Ok(Observation::error(format!("B received {:?}, not A's message", String::from_utf8_lossy(&got_b))));
+    }
+    let answer = b.request(&format!("send {}", hex(b"b-to-a")))?;
+    if !answer.starts_with("ok") {
+        return Ok(Observation::no(format!(
+            "A→B delivered; B (another process) cannot send on its end: {answer}"
+        )));
+    }
+    let mut buf = vec![0u8; 65536];
+    let got_a = a.recv(&mut buf, BOUND);
+    let evidence = match &got_a {
+        Ok(Some(n)) => format!("A→B delivered; B sent \"b-to-a\"; A received {:?}", String::from_utf8_lossy(&buf[..*n])),
+        Ok(None) => format!("A→B delivered; B's send succeeded but A received nothing within {BOUND:?}"),
+        Err(e) => format!("A→B delivered; B sent; A cannot receive on its end: {}", describe_io_error(e)),
+    };
+    Ok(Observation::holds(matches!(got_a, Ok(Some(n)) if &buf[..n] == b"b-to-a"), evidence))
+}
+
+/// The messages used by the multiple-readers check: distinct lengths, so a reader
+/// that merges or splits them is seen.
+fn reader_messages() -> Vec<Vec<u8>> {
+    (0..6u8).map(|i| format!("msg{i}:{}", "x".repeat(usize::from(i) * 7 + 1)).into_bytes()).collect()
+}
+
+/// Multiple readers: two concurrent reader processes, K messages: each message
+/// arrives whole at exactly one reader, none lost or duplicated.
+pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let mut tx = ch.open(Role::Sender).step("open sender")?;
+    let mut r1 = start(cx, ch.as_mut(), Role::Receiver)?;
+    let mut r2 = start(cx, ch.as_mut(), Role::Receiver)?;
+    let msgs = reader_messages();
+    for m in &msgs {
+        tx.send(m).step("send")?;
+    }
+    // Both readers drain at once: each receives without waiting until nothing is left.
+    r1.send_line("drain 65536")?;
+    r2.send_line("drain 65536")?;
+    let mut chunks = Vec::new();
+    let mut per_reader = Vec::new();
+    for (i, r) in [&mut r1, &mut r2].into_iter().enumerate() {
+        let answer = r.line(BOUND)?;
+        let list = answer
+            .strip_prefix("chunks")
+            .ok_or_else(|| Observation::error(format!("reader {} answered {answer:?}", i + 1)))?;
+        let got: Vec<Vec<u8>> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).filter_map(unhex).collect();
+        per_reader.push(got.iter().map(Vec::len).collect::<Vec<_>>());
+        chunks.extend(got);
+    }
+    let mut remaining = msgs.clone();
+    let mut whole = true;
+    for c in &chunks {
+        match remaining.iter().position(|m| m == c) {
+            Some(i) => {
+                remaining.remove(i);
+            }
+            None => whole = false,
+        }
+    }
+    let evidence = format!(
+        "sent {} messages of lengths {:?}; reader 1 received chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
+        msgs.len(),
+        msgs.iter().map(Vec::len).collect::<Vec<_>>(),
+        per_reader[0],
+        per_reader[1],
+        remaining.len()
+    );
+    Ok(Observation::holds(whole && remaining.is_empty(), evidence))
+}
+
+/// Records written by the multiple-writers check: `[b'R', writer, seq_hi, seq_lo, writer...]`.
+pub fn record(writer: u8, seq: u16, size: usize) -> Vec<u8> {
+    let mut r = vec![writer; size];
+    r[0] = b'R';
+    r[1] = writer;
+    r[2..4].copy_from_slice(&seq.to_be_bytes());
+    r
+}
+
+/// Multiple writers: N concurrent writer processes, M records each: every record
+/// arrives whole, not interleaved.
+pub fn multiple_writers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    concurrent_writers(cx, mech, 3, 100, 64)
+}
+
+/// `writers` peer processes each send `records` tagged records of `size` bytes at
+/// once; yes when every record arrives whole, in order per writer, none interleaved.
+pub fn concurrent_writers(
+    cx: &mut Ctx,
+    mech: &dyn Mechanism,
+    writers: u8,
+    records: u16,
+    size: usize,
+) -> Checked<Observation> {
+    const WRITERS_MAX: usize = 16;
+    assert!(usize::from(writers) < WRITERS_MAX && size >= 4);
+    let mut ch = mech.create(cx)?;
+    let mut rx = ch.open(Role::Receiver).step("open receiver")?;
+    let mut peers = Vec::new();
+    for _ in 0..writers {
+        peers.push(start(cx, ch.as_mut(), Role::Sender)?);
+    }
+    for (i, w) in peers.iter_mut().enumerate() {
+        w.send_line(&format!("records {} {records} {size}", i + 1))?;
+    }
+    let total = usize::from(writers) * usize::from(records) * size;
+    let mut stream = Vec::with_capacity(total);
+    let mut receives = 0usize;
+    let mut buf = vec![0u8; 65536];
+    let deadline = std::time::Instant::now() + BOUND * 3;
+    while stream.len() < total {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv(&mut buf, left).step("receive")? {
+            Some(0) => break,
+            Some(n) => {
+                receives += 1;
+                stream.extend_from_slice(&buf[..n]);
+            }
+            None => {
+                return Ok(Observation::timeout(format!(
+                    "received {} of {total} bytes within {:?}",
+                    stream.len(),
+                    BOUND * 3
+                )));
+            }
+        }
+    }
+    for (i, w) in peers.iter_mut().enumerate() {
+        let answer = w.line(BOUND)?;
+        if !answer.starts_with("ok") {
+            return Ok(Observation::error(format!("writer {} answered {answer:?}", i + 1)));
+        }
+    }
+    let mut next = [0u16; WRITERS_MAX];
+    let mut broken = 0;
+    for rec in stream.chunks(size) {
+        let w = rec[1];
+        let ok = rec.len() == size
+            && (1..=writers).contains(&w)
+            && rec == record(w, u16::from_be_bytes([rec[2], rec[3]]), size).as_slice()
+            && u16::from_be_bytes([rec[2], rec[3]]) == next[usize::from(w)];
+        if ok {
+            next[usize::from(w)] += 1;
+        } else {
+            broken += 1;
+        }
+    }
+    let evidence = format!(
+        "{writers} writer processes × {records} records of {size} bytes; {} bytes in {receives} receives; {broken} record(s) torn, interleaved or out of order",
+        stream.len()
+    );
+    Ok(Observation::holds(broken == 0 && stream.len() == total, evidence))
+}
+
+/// Pollable: poll() on the receiving side is not readable when empty and becomes
+/// readable after another process sends.
+#[cfg(unix)]
+pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    use nix::poll::PollFlags;
+    let mut ch = mech.create(cx)?;
+    let rx = ch.open(Role::Receiver).step("open receiver")?;
+    let Some(fd) = rx.poll_fd() else {
+        return Ok(Observation::no("the receiving end has no descriptor that poll() could watch"));
+    };
+    let before = crate::channel::fd::revents_now(fd).step("poll before sending")?;
+    let mut tx = start(cx, ch.as_mut(), Role::Sender)?;
+    let answer = tx.request(&format!("send {}", hex(b"poll-me")))?;
+    if !answer.starts_with("ok") {
+        return Ok(Observation::error(format!("sender peer: {answer}")));
+    }
+    let after = crate::channel::fd::wait(fd, PollFlags::POLLIN, BOUND).step("poll after sending")?;
+    let readable_before = before.contains(PollFlags::POLLIN);
+    let evidence = format!(
+        "poll() revents with nothing sent: {before:?}; after a peer process sent 7 bytes, POLLIN within {BOUND:?}: {after}"
+    );
+    Ok(Observation::holds(!readable_before && after, evidence))
+}
+
+#[cfg(not(unix))]
+pub fn pollable(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
+    Ok(Observation::no_api())
+}
+
+/// Zero copy: message passing copies at send time; a store to the sender's buffer
+/// after the send does not change what the receiver gets.
+pub fn zero_copy(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let mut tx = ch.open(Role::Sender).step("open sender")?;
+    let mut rx = ch.open(Role::Receiver).step("open receiver")?;
+    let mut buf = *b"original";
+    tx.send(&buf).step("send")?;
+    buf.copy_from_slice(b"modified");
+    let got = recv_one(rx.as_mut(), "receive")?;
+    let evidence = format!(
+        "sent \"original\", then stored \"modified\" into the sender's buffer; the receiver got {:?}: the data moves through send/receive calls that copy",
+        String::from_utf8_lossy(&got)
+    );
+    Ok(Observation::holds(got == b"modified", evidence))
+}
+
+/// Unrelated processes: a freshly started process that inherited nothing joins
+/// using only the channel's name.
+pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let Some(name) = ch.name() else {
+        return Ok(Observation::no(ch.nameless_evidence()));
+    };
+    let mut rx = ch.open(Role::Receiver).step("open receiver")?;
+    let mut peer = cx.peer(&["endpoint", mech.id(), "sender", &name]);
+    peer.command().env_clear();
+    let mut peer = peer.start()?;
+    let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
+    if !answer.starts_with("ok") {
+        return Ok(Observation::no(format!("a fresh process given only {name:?} could not send: {answer}")));
+    }
+    let got = recv_one(rx.as_mut(), "receive")?;
+    Ok(Observation::holds(
+        got == b"from-unrelated",
+        format!(
+            "a fresh process (pid {}, empty environment, no inherited descriptors) opened {name:?} and sent; this process received {:?}",
+            peer.pid(),
+            String::from_utf8_lossy(&got)
+        ),
+    ))
+}
+
+/// Priority: a later-sent urgent message is received before earlier normal ones.
+pub fn priority(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    let mut ch = mech.create(cx)?;
+    let mut tx = ch.open(Role::Sender).step("open sender")?;
+    let mut rx = ch.open(Role::Receiver).step("open receiver")?;
+    tx.send(b"normal-1").step("send")?;
+    tx.send(b"normal-2").step("send")?;
+    if let Err(e) = tx.send_urgent(b"urgent") {
+        return Ok(Observation::no(format!("no way to send a message ahead of others: {}", describe_io_error(&e))));
+    }
+    let first = recv_one(rx.as_mut(), "receive")?;
+    Ok(Observation::holds(
+        first == b"urgent",
+        format!("sent normal-1, normal-2, then urgent; the first receive returned {:?}", String::from_utf8_lossy(&first)),
+    ))
+}
+
+/// File-descriptor passing: an open descriptor sent over the channel is usable by
+/// the receiving process.
+#[cfg(unix)]
+pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    use std::os::fd::AsFd;
+    let mut ch = mech.create(cx)?;
+    let mut tx = ch.open(Role::Sender).step("open sender")?;
+    let (pr, pw) = crate::sys::pipe().step("pipe() for the descriptor to pass")?;
+    let secret = format!("passed-{}", crate::names::random_hex(8));
+    nix::unistd::write(&pw, secret.as_bytes()).step("fill the passed pipe")?;
+    drop(pw);
+    if let Err(e) = tx.send_fd(b"fd", pr.as_fd()) {
+        return Ok(Observation::no(format!("sending a descriptor failed: {}", describe_io_error(&e))));
+    }
+    let mut rx = start(cx, ch.as_mut(), Role::Receiver)?;
+    let answer = rx.request("recvfd 64")?;
+    let mut words = answer.split(' ');
+    let evidence = format!("sent a pipe read end holding {secret:?} with SCM_RIGHTS; the receiving process answered {answer:?}");
+    match (words.next(), words.next(), words.next()) {
+        (Some("fd"), Some(_), Some(content)) => {
+            Ok(Observation::holds(unhex(content).as_deref() == Some(secret.as_bytes()), evidence))
+        }
+        (Some("nofd"), ..) => Ok(Observation::no(evidence)),
+        _ => Ok(Observation::error(evidence)),
+    }
+}
+
+#[cfg(not(unix))]
+pub fn fd_passing(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
+    Ok(Observation::no_api())
+}
+
+/// Cross-machine capability is structural: it depends on what the address can
+/// name, not on anything this host can observe alone.
+pub fn cross_machine_structural(can_name_another_host: bool, address: &str) -> Observation {
+    Observation::holds(can_name_another_host, format!("structural (not measured): the address is {address}"))
+}
+
+/// The bound peers get for one receive, as a protocol argument.
+pub fn bound_ms() -> u128 {
+    Duration::as_millis(&BOUND)
+}

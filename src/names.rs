@@ -1,0 +1,125 @@
+//! Names for IPC objects and the guards that remove them.
+//!
+//! Every named object gets `ipcconf-<pid>-<counter>-<random>`: the prefix lets the
+//! sweep command find leftovers, the pid and counter keep concurrent checks and
+//! concurrent runs apart, and the random part keeps another local user from
+//! predicting (and pre-creating) a name. The whole name stays within 31
+//! characters with a leading slash, macOS's limit for POSIX shm and semaphores.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Every object the suite names starts with this.
+pub const PREFIX: &str = "ipcconf-";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `n` random hex digits, from std's per-process random SipHash keys mixed with
+/// the clock and a counter (unpredictable to another user; not cryptographic).
+pub fn random_hex(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(n);
+    out
+}
+
+/// A fresh unique name: `ipcconf-<pid>-<counter>-<6 hex>`.
+pub fn unique() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}-{n}-{}", std::process::id(), random_hex(6))
+}
+
+/// A fresh POSIX IPC name: `/ipcconf-...` (mq_open, shm_open, sem_open).
+pub fn unique_slash() -> String {
+    format!("/{}", unique())
+}
+
+/// A private directory (mode 0700 on Unix) named `ipcconf-...` under the temporary
+/// directory, removed with everything in it when dropped, also when a check panics.
+pub fn private_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir()
+}
+
+/// Runs a cleanup action when dropped, so a named object is removed even when the
+/// check that made it panics.
+#[must_use = "the object is removed when the guard drops"]
+pub struct Cleanup<F: FnOnce()> {
+    action: Option<F>,
+}
+
+impl<F: FnOnce()> Cleanup<F> {
+    pub fn new(action: F) -> Self {
+        Cleanup { action: Some(action) }
+    }
+
+    /// Runs the action now.
+    pub fn run(mut self) {
+        if let Some(f) = self.action.take() {
+            f();
+        }
+    }
+}
+
+impl<F: FnOnce()> Drop for Cleanup<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.action.take() {
+            f();
+        }
+    }
+}
+
+/// Removes a filesystem path when dropped (FIFOs, socket files).
+#[must_use = "the path is removed when the guard drops"]
+pub struct PathGuard {
+    path: PathBuf,
+}
+
+impl PathGuard {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        PathGuard { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PathGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_prefixed_and_short() {
+        let a = unique_slash();
+        let b = unique_slash();
+        assert_ne!(a, b);
+        assert!(a.starts_with("/ipcconf-"));
+        assert!(a.len() <= 31, "{a} is longer than macOS's PSHMNAMLEN");
+    }
+
+    #[test]
+    fn cleanup_runs_on_panic() {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f2 = flag.clone();
+        let r = std::panic::catch_unwind(move || {
+            let _g = Cleanup::new(move || f2.store(true, Ordering::SeqCst));
+            panic!("check failed");
+        });
+        assert!(r.is_err());
+        assert!(flag.load(Ordering::SeqCst));
+    }
+}

@@ -1,0 +1,172 @@
+//! What a check saw: an outcome with the evidence that decided it.
+
+use std::fmt;
+use std::io;
+
+use serde::{Deserialize, Serialize};
+
+/// The value of an observation (DESIGN.md, "observation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Yes,
+    No,
+    /// The API is absent: at compile time ("no API on TARGET") or at run time (errno).
+    Unsupported,
+    /// A precondition this machine lacks (not root, a sysctl): never a pass.
+    Skipped,
+    /// The check itself could not decide (an unexpected failure).
+    Error,
+    /// A blocking call did not return within the watchdog's bound.
+    Timeout,
+    /// A measured value, carried in `measured` (facts, figures).
+    Measured,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Yes => "yes",
+            Outcome::No => "no",
+            Outcome::Unsupported => "unsupported",
+            Outcome::Skipped => "skipped",
+            Outcome::Error => "error",
+            Outcome::Timeout => "timeout",
+            Outcome::Measured => "measured",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [
+            Outcome::Yes,
+            Outcome::No,
+            Outcome::Unsupported,
+            Outcome::Skipped,
+            Outcome::Error,
+            Outcome::Timeout,
+            Outcome::Measured,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One measured quantity: `pipe_buf = 4096 bytes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantity {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// What a check saw, and why it says so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub outcome: Outcome,
+    /// The evidence that decided the outcome: errno, bytes, counts, numbers.
+    pub detail: String,
+    pub measured: Vec<Quantity>,
+}
+
+impl Observation {
+    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+        Observation { outcome, detail: detail.into(), measured: Vec::new() }
+    }
+
+    pub fn yes(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Yes, detail)
+    }
+
+    pub fn no(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::No, detail)
+    }
+
+    /// `yes` when `holds`, else `no`, with the same evidence either way.
+    pub fn holds(holds: bool, detail: impl Into<String>) -> Self {
+        Self::new(if holds { Outcome::Yes } else { Outcome::No }, detail)
+    }
+
+    pub fn unsupported(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Unsupported, detail)
+    }
+
+    /// The API does not exist for the target this binary was compiled for.
+    pub fn no_api() -> Self {
+        Self::unsupported(format!("no API on {}", crate::platform::TARGET))
+    }
+
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self::new(Outcome::Skipped, reason)
+    }
+
+    pub fn error(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Error, detail)
+    }
+
+    pub fn timeout(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Timeout, detail)
+    }
+
+    pub fn measured(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Measured, detail)
+    }
+
+    /// Adds a measured quantity to the evidence.
+    pub fn with(mut self, name: &str, value: f64, unit: &str) -> Self {
+        self.measured.push(Quantity { name: name.to_owned(), value, unit: unit.to_owned() });
+        self
+    }
+
+    /// Classifies a failed system call per DESIGN rule 6: ENOSYS and friends mean the
+    /// facility is absent at run time (`unsupported`, with the errno); anything else
+    /// is an `error` of the check.
+    pub fn from_io_error(what: &str, err: &io::Error) -> Self {
+        let detail = format!("{what}: {}", describe_io_error(err));
+        if is_absent_at_run_time(err) {
+            Self::unsupported(detail)
+        } else {
+            Self::error(detail)
+        }
+    }
+}
+
+/// "ENOSYS (Function not implemented)"-style text for an io::Error.
+pub fn describe_io_error(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => format!("{} ({err})", crate::sys::errno_name(code)),
+        None => err.to_string(),
+    }
+}
+
+/// Errors that mean "this facility does not exist here", not "the check failed".
+pub fn is_absent_at_run_time(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Unsupported || crate::sys::is_absent_errno(err.raw_os_error())
+}
+
+/// Shorthand for checks: `Err(observation)` ends the check with that observation.
+pub type Checked<T> = Result<T, Observation>;
+
+/// Turns an io::Result into a check step: on failure the check ends with an
+/// `unsupported` or `error` observation naming the step.
+pub trait Step<T> {
+    fn step(self, what: &str) -> Checked<T>;
+}
+
+impl<T> Step<T> for io::Result<T> {
+    fn step(self, what: &str) -> Checked<T> {
+        self.map_err(|e| Observation::from_io_error(what, &e))
+    }
+}
+
+#[cfg(unix)]
+impl<T> Step<T> for nix::Result<T> {
+    fn step(self, what: &str) -> Checked<T> {
+        self.map_err(|e| Observation::from_io_error(what, &io::Error::from(e)))
+    }
+}

@@ -1,0 +1,269 @@
+//! Peer processes: the `ipcconf-peer` helper binary, started as a separate program
+//! with only a role and a name (DESIGN rule 2), and driven over its stdin/stdout
+//! with a line protocol. Every wait for a peer is bounded by the watchdog.
+//!
+//! Protocol (one line each way; data is hex):
+//! - the peer first prints `ready <pid>` once its endpoint is open, or `err <text>`;
+//! - `send <hex>` → `ok <n>` | `err <errno> <text>`
+//! - `recv <max> <timeout_ms>` → `data <hex>` | `eof` | `empty` | `err <errno> <text>`
+//! - `drain <max>` → `chunks <hex>,<hex>,...` (non-blocking receives until nothing is left)
+//! - `records <writer> <count> <size>` → `ok <count>` (tagged fixed-size records)
+//! - `quit` → the peer exits 0.
+
+pub mod serve;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::watchdog::BOUND;
+
+/// Why a peer did not answer as asked.
+#[derive(Debug)]
+pub enum PeerError {
+    /// No answer within the bound; the peer was killed.
+    Timeout(String),
+    /// The peer exited or closed its output; its stderr is attached.
+    Gone(String),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for PeerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerError::Timeout(s) => write!(f, "peer timed out: {s}"),
+            PeerError::Gone(s) => write!(f, "peer gone: {s}"),
+            PeerError::Io(e) => write!(f, "peer i/o: {e}"),
+        }
+    }
+}
+
+impl From<PeerError> for crate::observe::Observation {
+    fn from(e: PeerError) -> Self {
+        match e {
+            PeerError::Timeout(s) => crate::observe::Observation::timeout(format!("peer: {s}")),
+            other => crate::observe::Observation::error(other.to_string()),
+        }
+    }
+}
+
+enum Line {
+    Text(String),
+    Eof,
+}
+
+/// A running peer process. Dropping it kills and reaps the process.
+pub struct Peer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Line>,
+    stderr: Arc<Mutex<String>>,
+    stderr_done: Receiver<()>,
+    what: String,
+}
+
+/// How to start a peer.
+pub struct PeerCommand {
+    cmd: Command,
+    what: String,
+    #[cfg(unix)]
+    handover: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>,
+}
+
+impl PeerCommand {
+    /// `ipcconf-peer <args...>`.
+    pub fn new(exe: &Path, args: &[&str]) -> Self {
+        let mut cmd = Command::new(exe);
+        cmd.args(args);
+        PeerCommand {
+            cmd,
+            what: format!("ipcconf-peer {}", args.join(" ")),
+            #[cfg(unix)]
+            handover: Vec::new(),
+        }
+    }
+
+    /// Hands descriptor `fd` to the peer as descriptor `target` (a related process:
+    /// only for mechanisms that have no name, like a pipe). Descriptors stay
+    /// close-on-exec in this process, so children that other checks start
+    /// concurrently never inherit them.
+    #[cfg(unix)]
+    pub fn handover(mut self, fd: std::os::fd::BorrowedFd<'_>, target: std::os::fd::RawFd) -> Self {
+        use std::os::fd::AsRawFd;
+        self.handover.push((fd.as_raw_fd(), target));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn command(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+
+    /// Starts the peer and waits (bounded) for its `ready` line.
+    pub fn start(self) -> Result<Peer, PeerError> {
+        let mut peer = self.spawn()?;
+        let line = peer.line(BOUND)?;
+        if line.starts_with("ready") {
+            Ok(peer)
+        } else {
+            Err(PeerError::Gone(format!("{}: {line}", peer.what)))
+        }
+    }
+
+    /// Starts the peer without waiting for `ready` (roles that print other things).
+    pub fn spawn(mut self) -> Result<Peer, PeerError> {
+        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        #[cfg(unix)]
+        if !self.handover.is_empty() {
+            crate::sys::dup_before_exec(&mut self.cmd, self.handover.clone());
+        }
+        let mut child = self.cmd.spawn().map_err(PeerError::Io)?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr_pipe = child.stderr.take().expect("piped stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Line::Eof);
+                        return;
+                    }
+                    Ok(_) => {
+                        if tx.send(Line::Text(line.trim_end().to_owned())).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let (done_tx, stderr_done) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = String::new();
+            let _ = BufReader::new(stderr_pipe).take(64 * 1024).read_to_string(&mut buf);
+            *sink.lock().unwrap_or_else(|e| e.into_inner()) = buf;
+            let _ = done_tx.send(());
+        });
+        Ok(Peer { child, stdin, lines, stderr, stderr_done, what: self.what })
+    }
+}
+
+impl Peer {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next line the peer prints, waiting at most `bound`.
+    pub fn line(&mut self, bound: Duration) -> Result<String, PeerError> {
+        match self.lines.recv_timeout(bound) {
+            Ok(Line::Text(s)) => Ok(s),
+            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().ok();
+                Err(PeerError::Gone(format!(
+                    "{} exited ({}) — stderr: {}",
+                    self.what,
+                    status.map(|s| s.to_string()).unwrap_or_default(),
+                    self.stderr_text().trim()
+                )))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.child.kill();
+                Err(PeerError::Timeout(format!("{} gave no answer within {bound:?}", self.what)))
+            }
+        }
+    }
+
+    /// Sends one command line.
+    pub fn send_line(&mut self, line: &str) -> Result<(), PeerError> {
+        let stdin = self.stdin.as_mut().ok_or_else(|| PeerError::Gone("stdin closed".into()))?;
+        writeln!(stdin, "{line}").and_then(|_| stdin.flush()).map_err(|e| {
+            PeerError::Gone(format!("{}: cannot write command ({e}); stderr: {}", self.what, self.stderr_text()))
+        })
+    }
+
+    /// Sends a command and returns the peer's one-line answer (bounded).
+    pub fn request(&mut self, line: &str) -> Result<String, PeerError> {
+        self.request_within(line, BOUND)
+    }
+
+    pub fn request_within(&mut self, line: &str, bound: Duration) -> Result<String, PeerError> {
+        self.send_line(line)?;
+        self.line(bound)
+    }
+
+    /// Closes the peer's stdin and waits (bounded) for it to exit.
+    pub fn finish(mut self) -> Result<(ExitStatus, String), PeerError> {
+        self.stdin.take();
+        loop {
+            match self.lines.recv_timeout(BOUND) {
+                Ok(Line::Text(_)) => continue,
+                Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    return Err(PeerError::Timeout(format!("{} did not exit within {BOUND:?}", self.what)));
+                }
+            }
+        }
+        let status = self.child.wait().map_err(PeerError::Io)?;
+        // stderr reaches end of file when the peer exits (bounded, in case a
+        // grandchild kept it open).
+        let _ = self.stderr_done.recv_timeout(BOUND);
+        Ok((status, self.stderr_text()))
+    }
+
+    /// Everything the peer printed to stderr so far (complete once it exited).
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the peer binary is: `$IPCCONF_PEER`, else beside this executable or in its
+/// parent directory (test binaries live in `deps/` below the bins).
+pub fn locate() -> PathBuf {
+    if let Some(p) = std::env::var_os("IPCCONF_PEER") {
+        return PathBuf::from(p);
+    }
+    let name = format!("ipcconf-peer{}", std::env::consts::EXE_SUFFIX);
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1).take(2) {
+            let candidate = dir.join(&name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from(name)
+}
+
+/// Lower-case hex of bytes (the protocol's data encoding).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses hex; `None` on odd length or a non-hex digit.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}

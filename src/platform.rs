@@ -1,0 +1,254 @@
+//! Who is running: platform id, OS and version, kernel, arch, libc, runtime.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Os;
+
+/// The Rust target triple this binary was compiled for.
+pub const TARGET: &str = env!("IPCCONF_TARGET");
+
+/// The suite revision this binary was built from.
+pub const SUITE_REVISION: &str = env!("IPCCONF_SUITE_REVISION");
+
+/// The OS column this binary reports under.
+pub fn os() -> Os {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            Os::Linux
+        } else if #[cfg(any(target_os = "macos", target_os = "ios"))] {
+            Os::Macos
+        } else if #[cfg(target_os = "freebsd")] {
+            Os::Freebsd
+        } else if #[cfg(windows)] {
+            Os::Windows
+        } else {
+            compile_error!("ipc-conformance has no OS column for this target")
+        }
+    }
+}
+
+/// How the binary runs: natively, or through an emulation layer whose quirks are
+/// its own and never stand for the OS it imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    Native,
+    QemuUser,
+    Wine,
+    Vm,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Native => "native",
+            Runtime::QemuUser => "qemu-user",
+            Runtime::Wine => "wine",
+            Runtime::Vm => "vm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Runtime> {
+        [Runtime::Native, Runtime::QemuUser, Runtime::Wine, Runtime::Vm]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// Identity of one run (DESIGN.md, "run").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    /// Identity of this result set, shared by every process that records into it.
+    pub run_id: String,
+    /// Platform id, e.g. `linux-x86_64-gnu` (DESIGN.md pins the ids).
+    pub platform: String,
+    pub os: Os,
+    /// Human OS name and version, e.g. "Debian GNU/Linux 12", "macOS 14.5".
+    pub os_version: String,
+    /// Kernel name and release.
+    pub kernel: String,
+    pub arch: String,
+    /// C library and version.
+    pub libc: String,
+    pub runtime: Runtime,
+    /// Further runtime detail (Wine version, qemu binary), empty when native.
+    #[serde(default)]
+    pub runtime_detail: String,
+    pub target: String,
+    pub suite_revision: String,
+    /// RFC 3339 UTC time the run started.
+    pub started: String,
+    /// Logical CPUs seen by the run.
+    pub cpus: usize,
+    /// Effective user id (Unix), or -1.
+    pub uid: i64,
+}
+
+impl RunInfo {
+    /// The column key of this run in the report: platform, plus the runtime when
+    /// it is not native, so a Wine run never poses as Windows.
+    pub fn column(&self) -> String {
+        match self.runtime {
+            Runtime::Native => self.platform.clone(),
+            r => format!("{} ({})", self.platform, r.as_str()),
+        }
+    }
+
+    /// Describes this machine, now.
+    pub fn current(run_id: String) -> RunInfo {
+        let runtime_detected = detect_runtime();
+        let runtime = std::env::var("IPC_RUNTIME")
+            .ok()
+            .and_then(|s| Runtime::parse(&s))
+            .unwrap_or(runtime_detected.0);
+        RunInfo {
+            run_id,
+            platform: std::env::var("IPC_PLATFORM").unwrap_or_else(|_| platform_id()),
+            os: os(),
+            os_version: os_version(),
+            kernel: kernel(),
+            arch: std::env::consts::ARCH.to_owned(),
+            libc: libc_version(),
+            runtime,
+            runtime_detail: runtime_detected.1,
+            target: TARGET.to_owned(),
+            suite_revision: SUITE_REVISION.to_owned(),
+            started: crate::record::now_rfc3339(),
+            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            uid: effective_uid(),
+        }
+    }
+}
+
+/// The pinned platform id for the compile target.
+pub fn platform_id() -> String {
+    let arch = std::env::consts::ARCH;
+    cfg_if::cfg_if! {
+        if #[cfg(target_os = "android")] {
+            format!("android-{arch}")
+        } else if #[cfg(any(target_os = "linux", windows))] {
+            let env = if cfg!(target_env = "musl") {
+                "musl"
+            } else if cfg!(target_env = "msvc") {
+                "msvc"
+            } else {
+                "gnu"
+            };
+            format!("{}-{arch}-{env}", os().key())
+        } else {
+            format!("{}-{arch}", os().key())
+        }
+    }
+}
+
+pub fn effective_uid() -> i64 {
+    cfg_if::cfg_if! {
+        if #[cfg(unix)] {
+            i64::from(nix::unistd::geteuid().as_raw())
+        } else {
+            -1
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kernel() -> String {
+    match nix::sys::utsname::uname() {
+        Ok(u) => format!(
+            "{} {} ({})",
+            u.sysname().to_string_lossy(),
+            u.release().to_string_lossy(),
+            u.version().to_string_lossy()
+        ),
+        Err(e) => format!("unknown (uname: {e})"),
+    }
+}
+
+#[cfg(windows)]
+fn kernel() -> String {
+    let (major, minor, build) = crate::sys::windows_version();
+    format!("Windows NT {major}.{minor} build {build}")
+}
+
+fn os_version() -> String {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            std::fs::read_to_string("/etc/os-release")
+                .ok()
+                .and_then(|text| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                        .map(|v| v.trim_matches('"').to_owned())
+                })
+                .unwrap_or_else(|| "Linux".to_owned())
+        } else if #[cfg(target_os = "macos")] {
+            format!("macOS {}", crate::sys::sysctl_string("kern.osproductversion").unwrap_or_default())
+        } else if #[cfg(target_os = "freebsd")] {
+            format!("FreeBSD {}", crate::sys::sysctl_string("kern.osrelease").unwrap_or_default())
+        } else if #[cfg(windows)] {
+            let (major, minor, build) = crate::sys::windows_version();
+            format!("Windows {major}.{minor}.{build}")
+        } else {
+            "unknown".to_owned()
+        }
+    }
+}
+
+fn libc_version() -> String {
+    cfg_if::cfg_if! {
+        if #[cfg(all(target_os = "linux", target_env = "gnu"))] {
+            format!("glibc {}", crate::sys::glibc_version())
+        } else if #[cfg(all(target_os = "linux", target_env = "musl"))] {
+            "musl".to_owned()
+        } else if #[cfg(target_os = "android")] {
+            "bionic".to_owned()
+        } else if #[cfg(target_os = "macos")] {
+            "libSystem".to_owned()
+        } else if #[cfg(target_os = "freebsd")] {
+            "FreeBSD libc".to_owned()
+        } else if #[cfg(all(windows, target_env = "msvc"))] {
+            "MSVC UCRT".to_owned()
+        } else if #[cfg(all(windows, target_env = "gnu"))] {
+            "mingw-w64 (msvcrt/ucrt)".to_owned()
+        } else {
+            "unknown".to_owned()
+        }
+    }
+}
+
+/// Detects an emulation layer: (runtime, detail).
+fn detect_runtime() -> (Runtime, String) {
+    cfg_if::cfg_if! {
+        if #[cfg(windows)] {
+            match crate::sys::wine_version() {
+                Some(v) => (Runtime::Wine, format!("Wine {v}")),
+                None => (Runtime::Native, String::new()),
+            }
+        } else if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            detect_qemu_user()
+        } else {
+            (Runtime::Native, String::new())
+        }
+    }
+}
+
+/// qemu-user runs foreign-architecture binaries on the host's kernel; it passes
+/// the host's /proc/cpuinfo through for most targets, so a CPU description of
+/// another architecture than the one compiled for reveals it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn detect_qemu_user() -> (Runtime, String) {
+    let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return (Runtime::Native, String::new());
+    };
+    let x86_host = cpuinfo.contains("vendor_id") && cpuinfo.contains("flags");
+    let arm_host = cpuinfo.contains("CPU implementer");
+    let x86_target = cfg!(any(target_arch = "x86_64", target_arch = "x86"));
+    let arm_target = cfg!(any(target_arch = "aarch64", target_arch = "arm"));
+    if (x86_host && !x86_target) || (arm_host && !arm_target) {
+        let host = if x86_host { "x86" } else { "arm" };
+        (Runtime::QemuUser, format!("{} binary on a {host} host's kernel", std::env::consts::ARCH))
+    } else {
+        (Runtime::Native, String::new())
+    }
+}

@@ -1,0 +1,380 @@
+//! Anonymous pipes: every `pipe.*` claim of the catalog.
+//!
+//! The guide: "Anonymous Pipe | Byte stream | Inherited FD | Unidirectional |
+//! Parent-child, shell pipelines", with automatic cleanup, flow control and
+//! exec'd processes as its selling points.
+
+use ipc_conformance::check;
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+use rstest::rstest;
+
+// ---------------------------------------------------------------- availability
+
+#[test]
+fn available() {
+    check!("pipe.available", |_cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+                nix::unistd::write(&w, b"marker").step("write")?;
+                let mut buf = [0u8; 16];
+                let n = nix::unistd::read(&r, &mut buf).step("read")?;
+                Ok(Observation::holds(&buf[..n] == b"marker", format!("pipe() gave descriptors; wrote \"marker\", read back {:?}", String::from_utf8_lossy(&buf[..n]))))
+            } else {
+                Ok(Observation::no_api())
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------- characteristics matrix
+
+#[cfg(unix)]
+mod matrix {
+    use super::*;
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::matrix;
+    use ipc_conformance::mech::pipe::PipeMechanism;
+
+    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+    #[rstest]
+    #[case::unrelated_processes("pipe.unrelated_processes", matrix::unrelated_processes)]
+    #[case::message_boundaries("pipe.message_boundaries", matrix::message_boundaries)]
+    #[case::bidirectional("pipe.bidirectional", matrix::bidirectional)]
+    #[case::multiple_readers("pipe.multiple_readers", matrix::multiple_readers)]
+    #[case::multiple_writers("pipe.multiple_writers", matrix::multiple_writers)]
+    #[case::fd_passing("pipe.fd_passing", matrix::fd_passing)]
+    #[case::priority("pipe.priority", matrix::priority)]
+    #[case::pollable("pipe.pollable", matrix::pollable)]
+    #[case::zero_copy("pipe.zero_copy", matrix::zero_copy)]
+    fn property(#[case] claim: &str, #[case] observe: Property) {
+        check!(claim, |cx| observe(cx, &PipeMechanism));
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn matrix_property(
+    #[values(
+        "pipe.unrelated_processes",
+        "pipe.message_boundaries",
+        "pipe.bidirectional",
+        "pipe.multiple_readers",
+        "pipe.multiple_writers",
+        "pipe.fd_passing",
+        "pipe.priority",
+        "pipe.pollable",
+        "pipe.zero_copy"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
+
+#[test]
+fn cross_machine() {
+    check!("pipe.cross_machine", |_cx| {
+        Ok(ipc_conformance::matrix::cross_machine_structural(
+            false,
+            "none: a pipe is reached only through descriptors of one host's kernel",
+        ))
+    });
+}
+
+// ------------------------------------------------------------------- behaviour
+
+#[cfg(unix)]
+mod behaviour {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    use ipc_conformance::mech::pipe::{describe_fd, fill, pipe_buf};
+    use ipc_conformance::watchdog::{BOUND, bounded};
+    use nix::errno::Errno;
+
+    #[test]
+    fn unidirectional() {
+        check!("pipe.unidirectional", |_cx| {
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let write_on_read_end = nix::unistd::write(&r, b"x");
+            let mut buf = [0u8; 1];
+            ipc_conformance::channel::fd::set_nonblocking(w.as_fd()).step("O_NONBLOCK")?;
+            let read_on_write_end = nix::unistd::read(&w, &mut buf);
+            let evidence = format!(
+                "write() on the read end: {write_on_read_end:?}; read() on the write end: {read_on_write_end:?}"
+            );
+            let refused = |r: &nix::Result<usize>| matches!(r, Err(Errno::EBADF | Errno::EINVAL | Errno::EPERM));
+            Ok(Observation::holds(refused(&write_on_read_end) && refused(&read_on_write_end), evidence))
+        });
+    }
+
+    #[test]
+    fn inherited_across_fork() {
+        check!("pipe.inherited_across_fork", |_cx| {
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let child = ipc_conformance::sys::fork_writer(w.as_fd(), b"from-forked-child").step("fork()")?;
+            drop(w);
+            let mut ep = ipc_conformance::channel::fd::FdEndpoint::new(r).step("O_NONBLOCK")?;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64];
+            while let Some(n) = ipc_conformance::channel::Endpoint::recv(&mut ep, &mut buf, BOUND).step("read")? {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            let status = nix::sys::wait::waitpid(child, None).step("waitpid")?;
+            Ok(Observation::holds(
+                got == b"from-forked-child",
+                format!("forked child {child} wrote through the inherited write end ({status:?}); parent read {:?} then end of file", String::from_utf8_lossy(&got)),
+            ))
+        });
+    }
+
+    #[test]
+    fn works_across_exec() {
+        check!("pipe.works_across_exec", |cx| {
+            use std::process::{Command, Stdio};
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let marker = format!("through-exec-{}", ipc_conformance::names::random_hex(6));
+            let mut cmd1 = Command::new(cx.peer_exe());
+            cmd1.args(["pipe-emit", &ipc_conformance::peer::hex(marker.as_bytes())])
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(w))
+                .stderr(Stdio::null());
+            let mut cmd2 = Command::new(cx.peer_exe());
+            cmd2.arg("pipe-consume").stdin(Stdio::from(r)).stdout(Stdio::null()).stderr(Stdio::piped());
+            // The parent's copies of both ends go with the Command values: only
+            // the two exec'd programs hold the pipe, as in `cmd1 | cmd2`.
+            let mut c1 = cmd1.spawn().step("spawn cmd1")?;
+            drop(cmd1);
+            let c2 = cmd2.spawn().step("spawn cmd2")?;
+            drop(cmd2);
+            let out = bounded(BOUND, move || (c1.wait(), c2.wait_with_output()));
+            let Some((s1, out2)) = out else {
+                return Ok(Observation::timeout(format!("cmd1 | cmd2 did not finish within {BOUND:?}")));
+            };
+            let out2 = out2.step("wait cmd2")?;
+            let stderr = String::from_utf8_lossy(&out2.stderr);
+            let got = stderr.lines().find_map(|l| l.strip_prefix("read ")).and_then(ipc_conformance::peer::unhex);
+            Ok(Observation::holds(
+                got.as_deref() == Some(marker.as_bytes()),
+                format!(
+                    "cmd1 (exec'd peer, stdout = write end) printed {marker:?}; cmd2 (exec'd peer, stdin = read end) read {:?} up to end of file; exits: {:?}, {}",
+                    got.map(|g| String::from_utf8_lossy(&g).into_owned()),
+                    s1.map(|s| s.to_string()),
+                    out2.status
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn eof_when_writers_closed() {
+        check!("pipe.eof_when_writers_closed", |_cx| {
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
+            let child = ipc_conformance::sys::fork_writer(w.as_fd(), b"last words").step("fork()")?;
+            nix::sys::wait::waitpid(child, None).step("waitpid")?;
+            let mut buf = [0u8; 64];
+            let data = nix::unistd::read(&r, &mut buf).step("read")?;
+            // The child has exited; this process still holds a write end.
+            let while_open = nix::unistd::read(&r, &mut buf);
+            drop(w);
+            // Children that other checks fork at this moment may hold a copy of the
+            // write end for an instant: wait (bounded) for the hang-up, then read.
+            let hangup = ipc_conformance::channel::fd::wait(r.as_fd(), nix::poll::PollFlags::POLLIN, BOUND).step("poll")?;
+            let after_close = nix::unistd::read(&r, &mut buf);
+            Ok(Observation::holds(
+                while_open == Err(Errno::EAGAIN) && after_close == Ok(0),
+                format!(
+                    "read {data} bytes written by a child that exited; with this process's write end still open a non-blocking read gave {while_open:?} (would block); after closing the last write end, poll reported {} and read gave {after_close:?}",
+                    if hangup { "ready" } else { "nothing within the bound" }
+                ),
+            ))
+        });
+    }
+
+    /// FIFOs in `dir` (a pipe that left a trace would be one).
+    fn fifos_in(dir: &std::path::Path) -> Vec<String> {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_fifo()))
+                    .map(|e| e.path().display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn no_filesystem_residue() {
+        check!("pipe.no_filesystem_residue", |cx| {
+            let dirs = [cx.dir()?.to_path_buf(), std::env::temp_dir(), std::env::current_dir().step("cwd")?];
+            let before: Vec<_> = dirs.iter().map(|d| fifos_in(d)).collect();
+            let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let during: Vec<_> = dirs.iter().map(|d| fifos_in(d)).collect();
+            let described = describe_fd(&r);
+            let proc_path = described.contains("→ \"/");
+            Ok(Observation::holds(
+                before == during && !proc_path,
+                format!(
+                    "{described}; FIFO entries in {} before/with the pipe open: {before:?} / {during:?}",
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn writer_blocks_when_full() {
+        check!("pipe.writer_blocks_when_full", |_cx| {
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let capacity = fill(&w, 4096).step("fill")?;
+            let full = nix::unistd::write(&w, b"x");
+            let mut drain = vec![0u8; 8192];
+            let drained = nix::unistd::read(&r, &mut drain).step("read")?;
+            let after = nix::unistd::write(&w, b"x");
+            Ok(Observation::holds(
+                full == Err(Errno::EAGAIN) && after == Ok(1),
+                format!(
+                    "with nobody reading, the pipe took {capacity} bytes; one more non-blocking write: {full:?} (a blocking writer would wait here); after the reader took {drained} bytes: {after:?}"
+                ),
+            ).with("capacity", capacity as f64, "bytes"))
+        });
+    }
+
+    #[test]
+    fn write_atomic_up_to_pipe_buf() {
+        check!("pipe.write_atomic_up_to_pipe_buf", |cx| {
+            let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            drop(r);
+            let obs = ipc_conformance::matrix::concurrent_writers(
+                cx,
+                &ipc_conformance::mech::pipe::PipeMechanism,
+                4,
+                24,
+                size,
+            )?;
+            Ok(Observation { detail: format!("records of PIPE_BUF = {size} bytes: {}", obs.detail), ..obs })
+        });
+    }
+
+    #[test]
+    fn sigpipe_on_closed_reader() {
+        check!("pipe.sigpipe_on_closed_reader", |cx| {
+            let (default, _) = cx.peer(&["pipe-sigpipe", "default"]).spawn()?.finish()?;
+            let (ignored, ignored_err) = cx.peer(&["pipe-sigpipe", "ignore"]).spawn()?.finish()?;
+            let ignored_err = format!("{} ({ignored})", ignored_err.trim());
+            use std::os::unix::process::ExitStatusExt;
+            let killed = default.signal() == Some(libc::SIGPIPE);
+            let epipe = ignored_err.contains("EPIPE");
+            Ok(Observation::holds(
+                killed && epipe,
+                format!(
+                    "a process writing into a pipe with no reader: with SIGPIPE at its default action it ended with {default}; with SIGPIPE ignored it reported {:?}",
+                    ignored_err.trim()
+                ),
+            ))
+        });
+    }
+
+    // --------------------------------------------------------------- facts
+
+    #[test]
+    fn pipe_buf_fact() {
+        check!("pipe.pipe_buf", |_cx| {
+            let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let runtime = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let constant = libc::PIPE_BUF;
+            if runtime < 512 {
+                return Ok(Observation::error(format!("PIPE_BUF {runtime} is below POSIX's minimum of 512")));
+            }
+            Ok(Observation::measured(format!("fpathconf(_PC_PIPE_BUF) = {runtime}; libc's PIPE_BUF constant = {constant}"))
+                .with("pipe_buf", runtime as f64, "bytes")
+                .with("pipe_buf_constant", constant as f64, "bytes"))
+        });
+    }
+
+    #[test]
+    fn default_capacity() {
+        check!("pipe.default_capacity", |_cx| {
+            let (_r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let filled = fill(&w, 1024).step("fill")?;
+            if filled == 0 {
+                return Ok(Observation::error("a fresh pipe accepted nothing"));
+            }
+            let mut obs = Observation::measured(format!("a fresh pipe with nobody reading accepted {filled} bytes in 1 KiB non-blocking writes before EAGAIN"))
+                .with("capacity", filled as f64, "bytes");
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                let sz = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETPIPE_SZ).step("F_GETPIPE_SZ")?;
+                obs.detail.push_str(&format!("; F_GETPIPE_SZ = {sz}"));
+                obs = obs.with("f_getpipe_sz", f64::from(sz), "bytes");
+            }
+            Ok(obs)
+        });
+    }
+
+    #[test]
+    fn max_capacity() {
+        check!("pipe.max_capacity", |_cx| {
+            cfg_if::cfg_if! {
+                if #[cfg(any(target_os = "linux", target_os = "android"))] {
+                    let limit: i32 = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+                        .step("read /proc/sys/fs/pipe-max-size")?
+                        .trim()
+                        .parse()
+                        .map_err(|e| Observation::error(format!("pipe-max-size: {e}")))?;
+                    let (_r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+                    let set = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(limit as libc::c_int));
+                    let set = match set {
+                        Ok(n) => n,
+                        // Over the per-user pipe quota (fs.pipe-user-pages-soft): say so.
+                        Err(e) => return Ok(Observation::skipped(format!("F_SETPIPE_SZ({limit}) refused: {e} (per-user pipe quota)"))),
+                    };
+                    let filled = fill(&w, 65536).step("fill")?;
+                    Ok(Observation::measured(format!(
+                        "/proc/sys/fs/pipe-max-size = {limit}; F_SETPIPE_SZ({limit}) = {set}; the resized pipe accepted {filled} bytes"
+                    ))
+                    .with("max_capacity", f64::from(set), "bytes")
+                    .with("filled", filled as f64, "bytes"))
+                } else {
+                    // No resize call: the buffer grows with large writes (BSD
+                    // "big pipes"), so fill with 64 KiB writes and measure.
+                    let (_r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+                    let filled = fill(&w, 65536).step("fill")?;
+                    Ok(Observation::measured(format!(
+                        "no F_SETPIPE_SZ on this target; a fresh pipe filled with 64 KiB non-blocking writes accepted {filled} bytes"
+                    ))
+                    .with("max_capacity", filled as f64, "bytes"))
+                }
+            }
+        });
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn behaviour(
+    #[values(
+        "pipe.unidirectional",
+        "pipe.inherited_across_fork",
+        "pipe.works_across_exec",
+        "pipe.eof_when_writers_closed",
+        "pipe.no_filesystem_residue",
+        "pipe.writer_blocks_when_full",
+        "pipe.write_atomic_up_to_pipe_buf",
+        "pipe.sigpipe_on_closed_reader",
+        "pipe.pipe_buf",
+        "pipe.default_capacity",
+        "pipe.max_capacity"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
