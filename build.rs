@@ -13,14 +13,23 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
     files.sort();
-    let mut out = String::from("/// Every `platforms/*.toml`, embedded at build time: (file stem, text).\npub static PLATFORM_FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Every `platforms/*.toml`, embedded at build time: (file stem, text).\npub static PLATFORM_FILES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let stem = f.file_stem().unwrap().to_string_lossy();
-        out.push_str(&format!("    ({stem:?}, include_str!({:?})),\n", f.display().to_string()));
+        out.push_str(&format!(
+            "    ({stem:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("platform_files.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("platform_files.rs"),
+        out,
+    )
+    .unwrap();
 
     // The suite revision recorded in every run: CI may pin it, else git, else unknown.
     println!("cargo:rerun-if-env-changed=IPCCONF_REVISION");
@@ -35,8 +44,16 @@ fn main() {
             .current_dir(&manifest)
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     });
-    println!("cargo:rustc-env=IPCCONF_SUITE_REVISION={}", rev.unwrap_or_else(|| "unknown".into()));
-    println!("cargo:rustc-env=IPCCONF_TARGET={}", env::var("TARGET").unwrap());
+    println!(
+        "cargo:rustc-env=IPCCONF_SUITE_REVISION={}",
+        rev.unwrap_or_else(|| "unknown".into())
+    );
+    println!(
+        "cargo:rustc-env=IPCCONF_TARGET={}",
+        env::var("TARGET").unwrap()
+    );
 }

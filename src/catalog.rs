@@ -187,9 +187,15 @@ impl Catalog {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
             {
-                return Err(format!("claim {id}: id must be lowercase ascii, digits, '_' and '.'"));
+                return Err(format!(
+                    "claim {id}: id must be lowercase ascii, digits, '_' and '.'"
+                ));
             }
-            for (field, value) in [("statement", &rc.statement), ("check", &rc.check), ("section", &rc.section)] {
+            for (field, value) in [
+                ("statement", &rc.statement),
+                ("check", &rc.check),
+                ("section", &rc.section),
+            ] {
                 if value.trim().is_empty() {
                     return Err(format!("claim {id}: empty {field}"));
                 }
@@ -204,7 +210,9 @@ impl Catalog {
                         doc.insert(os, stance);
                     }
                     if doc.len() != Os::ALL.len() {
-                        return Err(format!("claim {id}: doc must give every OS or one word for all"));
+                        return Err(format!(
+                            "claim {id}: doc must give every OS or one word for all"
+                        ));
                     }
                     doc
                 }

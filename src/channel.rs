@@ -53,18 +53,27 @@ pub trait Endpoint: Send {
     /// Sends `payload` carrying the open descriptor `fd` to the other end.
     #[cfg(unix)]
     fn send_fd(&mut self, _payload: &[u8], _fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "this endpoint has no way to carry a descriptor"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this endpoint has no way to carry a descriptor",
+        ))
     }
 
     /// Receives a message and the descriptor it carries, if any.
     #[cfg(unix)]
     fn recv_fd(&mut self, _buf: &mut [u8]) -> io::Result<(usize, Option<std::os::fd::OwnedFd>)> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "this endpoint has no way to carry a descriptor"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this endpoint has no way to carry a descriptor",
+        ))
     }
 
     /// Sends a message marked urgent; `Unsupported` where the mechanism has no priority.
     fn send_urgent(&mut self, _msg: &[u8]) -> io::Result<usize> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "no priority parameter on send"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no priority parameter on send",
+        ))
     }
 
     /// Receives, waiting at most `bound`: `Ok(None)` when nothing came in time.
@@ -128,7 +137,8 @@ pub mod fd {
         let deadline = Instant::now() + bound;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::ZERO);
+            let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                .unwrap_or(PollTimeout::ZERO);
             let mut fds = [PollFd::new(fd, flags)];
             match poll(&mut fds, ms) {
                 Ok(0) => return Ok(false),
@@ -175,7 +185,10 @@ pub mod fd {
                     Err(nix::errno::Errno::EAGAIN) => {
                         let left = deadline.saturating_duration_since(Instant::now());
                         if !wait(self.fd.as_fd(), PollFlags::POLLOUT, left)? {
-                            return Err(io::Error::new(io::ErrorKind::TimedOut, "no room to write within the bound"));
+                            return Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "no room to write within the bound",
+                            ));
                         }
                     }
                     Err(nix::errno::Errno::EINTR) => {}
@@ -209,7 +222,13 @@ pub mod fd {
             let fds = [fd.as_raw_fd()];
             let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
             let iov = [std::io::IoSlice::new(payload)];
-            nix::sys::socket::sendmsg::<()>(self.fd.as_raw_fd(), &iov, &cmsg, nix::sys::socket::MsgFlags::empty(), None)?;
+            nix::sys::socket::sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                &cmsg,
+                nix::sys::socket::MsgFlags::empty(),
+                None,
+            )?;
             Ok(())
         }
     }

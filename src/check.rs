@@ -30,7 +30,11 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(claim: &str, peer_exe: PathBuf) -> Ctx {
-        Ctx { claim: claim.to_owned(), peer_exe, dir: None }
+        Ctx {
+            claim: claim.to_owned(),
+            peer_exe,
+            dir: None,
+        }
     }
 
     pub fn claim(&self) -> &str {
@@ -85,7 +89,11 @@ macro_rules! check {
 /// Observes `claim` with `body`, records the result, and panics with claim,
 /// observed, expected and evidence when the observation departs from the
 /// expectation. Returns the observation for callers that want it.
-pub fn run(claim: &str, peer_exe: PathBuf, body: impl FnOnce(&mut Ctx) -> Checked<Observation>) -> Observation {
+pub fn run(
+    claim: &str,
+    peer_exe: PathBuf,
+    body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
+) -> Observation {
     let outcome = observe(claim, peer_exe, body);
     let (record, verdict) = conclude(claim, outcome.0, outcome.1);
     match verdict {
@@ -93,7 +101,11 @@ pub fn run(claim: &str, peer_exe: PathBuf, body: impl FnOnce(&mut Ctx) -> Checke
         Verdict::Skipped => eprintln!("SKIPPED {claim}: {}", record.detail),
         Verdict::Fail(msg) => panic!("{msg}"),
     }
-    Observation { outcome: record.observed, detail: record.detail, measured: record.measured }
+    Observation {
+        outcome: record.observed,
+        detail: record.detail,
+        measured: record.measured,
+    }
 }
 
 /// Runs the body, turning a panic inside it into an `error` observation.
@@ -152,7 +164,10 @@ pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRe
         time: record::now_rfc3339(),
     };
     if let Err(e) = record::store(&record) {
-        panic!("claim {claim_id}: cannot record the result in {}: {e}", record::results_dir().display());
+        panic!(
+            "claim {claim_id}: cannot record the result in {}: {e}",
+            record::results_dir().display()
+        );
     }
     let verdict = match verdict {
         Verdict::Fail(why) => Verdict::Fail(format!(

@@ -76,7 +76,12 @@ impl fmt::Display for Expected {
 }
 
 /// Outcomes an expectation may name.
-const EXPECTABLE: [Outcome; 4] = [Outcome::Yes, Outcome::No, Outcome::Unsupported, Outcome::Timeout];
+const EXPECTABLE: [Outcome; 4] = [
+    Outcome::Yes,
+    Outcome::No,
+    Outcome::Unsupported,
+    Outcome::Timeout,
+];
 
 /// All platform files, parsed and validated against the catalog.
 #[derive(Debug)]
@@ -98,7 +103,8 @@ impl Expectations {
         let mut out = BTreeMap::new();
         for (stem, text) in files {
             let where_ = format!("platforms/{stem}.toml");
-            let raw: RawPlatformFile = toml::from_str(text).map_err(|e| format!("{where_}: {e}"))?;
+            let raw: RawPlatformFile =
+                toml::from_str(text).map_err(|e| format!("{where_}: {e}"))?;
             let mut entries = BTreeMap::new();
             for (id, e) in raw.claims {
                 if catalog.claim(&id).is_none() {
@@ -108,9 +114,18 @@ impl Expectations {
                     .filter(|o| EXPECTABLE.contains(o))
                     .ok_or_else(|| format!("{where_}: {id}: expect must be yes, no, unsupported or timeout, not {:?}", e.expect))?;
                 if e.reason.trim().is_empty() || e.source.trim().is_empty() {
-                    return Err(format!("{where_}: {id}: every expectation needs a reason and a source"));
+                    return Err(format!(
+                        "{where_}: {id}: every expectation needs a reason and a source"
+                    ));
                 }
-                entries.insert(id, Entry { expect, reason: e.reason, source: e.source });
+                entries.insert(
+                    id,
+                    Entry {
+                        expect,
+                        reason: e.reason,
+                        source: e.source,
+                    },
+                );
             }
             out.insert((*stem).to_owned(), entries);
         }
@@ -169,7 +184,12 @@ impl Expectations {
             (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
             (Stance::Unstated, _) => None,
         };
-        Expected { value, origin: "guide".to_owned(), reason: String::new(), source: String::new() }
+        Expected {
+            value,
+            origin: "guide".to_owned(),
+            reason: String::new(),
+            source: String::new(),
+        }
     }
 
     /// Every entry of every file, for the report's departures list.

@@ -16,7 +16,9 @@ fn recv_one(ep: &mut dyn crate::channel::Endpoint, what: &str) -> Checked<Vec<u8
     let mut buf = vec![0u8; 65536];
     match ep.recv(&mut buf, BOUND).step(what)? {
         Some(n) => Ok(buf[..n].to_vec()),
-        None => Err(Observation::timeout(format!("{what}: nothing arrived within {BOUND:?}"))),
+        None => Err(Observation::timeout(format!(
+            "{what}: nothing arrived within {BOUND:?}"
+        ))),
     }
 }
 
@@ -50,7 +52,10 @@ pub fn message_boundaries(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observa
     match first.as_slice() {
         b"abc" => {
             let second = recv_one(rx.as_mut(), "second receive")?;
-            let evidence = format!("{evidence}; the next receive returned {:?}", String::from_utf8_lossy(&second));
+            let evidence = format!(
+                "{evidence}; the next receive returned {:?}",
+                String::from_utf8_lossy(&second)
+            );
             Ok(Observation::holds(second == b"defgh", evidence))
         }
         b"abcdefgh" => Ok(Observation::no(evidence)),
@@ -68,7 +73,10 @@ pub fn bidirectional(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation>
     let got_b = peer_data(&b.request(&format!("recv 65536 {}", BOUND.as_millis()))?)
         .map_err(|e| Observation::error(format!("B (pid {}) receives: {e}", b.pid())))?;
     if got_b != b"a-to-b" {
-        return Ok(Observation::error(format!("B received {:?}, not A's message", String::from_utf8_lossy(&got_b))));
+        return Ok(Observation::error(format!(
+            "B received {:?}, not A's message",
+            String::from_utf8_lossy(&got_b)
+        )));
     }
     let answer = b.request(&format!("send {}", hex(b"b-to-a")))?;
     if !answer.starts_with("ok") {
@@ -79,17 +87,30 @@ pub fn bidirectional(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation>
     let mut buf = vec![0u8; 65536];
     let got_a = a.recv(&mut buf, BOUND);
     let evidence = match &got_a {
-        Ok(Some(n)) => format!("A→B delivered; B sent \"b-to-a\"; A received {:?}", String::from_utf8_lossy(&buf[..*n])),
-        Ok(None) => format!("A→B delivered; B's send succeeded but A received nothing within {BOUND:?}"),
-        Err(e) => format!("A→B delivered; B sent; A cannot receive on its end: {}", describe_io_error(e)),
+        Ok(Some(n)) => format!(
+            "A→B delivered; B sent \"b-to-a\"; A received {:?}",
+            String::from_utf8_lossy(&buf[..*n])
+        ),
+        Ok(None) => {
+            format!("A→B delivered; B's send succeeded but A received nothing within {BOUND:?}")
+        }
+        Err(e) => format!(
+            "A→B delivered; B sent; A cannot receive on its end: {}",
+            describe_io_error(e)
+        ),
     };
-    Ok(Observation::holds(matches!(got_a, Ok(Some(n)) if &buf[..n] == b"b-to-a"), evidence))
+    Ok(Observation::holds(
+        matches!(got_a, Ok(Some(n)) if &buf[..n] == b"b-to-a"),
+        evidence,
+    ))
 }
 
 /// The messages used by the multiple-readers check: distinct lengths, so a reader
 /// that merges or splits them is seen.
 fn reader_messages() -> Vec<Vec<u8>> {
-    (0..6u8).map(|i| format!("msg{i}:{}", "x".repeat(usize::from(i) * 7 + 1)).into_bytes()).collect()
+    (0..6u8)
+        .map(|i| format!("msg{i}:{}", "x".repeat(usize::from(i) * 7 + 1)).into_bytes())
+        .collect()
 }
 
 /// Multiple readers: two concurrent reader processes, K messages: each message
@@ -113,7 +134,12 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         let list = answer
             .strip_prefix("chunks")
             .ok_or_else(|| Observation::error(format!("reader {} answered {answer:?}", i + 1)))?;
-        let got: Vec<Vec<u8>> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).filter_map(unhex).collect();
+        let got: Vec<Vec<u8>> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .filter_map(unhex)
+            .collect();
         per_reader.push(got.iter().map(Vec::len).collect::<Vec<_>>());
         chunks.extend(got);
     }
@@ -198,7 +224,10 @@ pub fn concurrent_writers(
     for (i, w) in peers.iter_mut().enumerate() {
         let answer = w.line(BOUND)?;
         if !answer.starts_with("ok") {
-            return Ok(Observation::error(format!("writer {} answered {answer:?}", i + 1)));
+            return Ok(Observation::error(format!(
+                "writer {} answered {answer:?}",
+                i + 1
+            )));
         }
     }
     let mut next = [0u16; WRITERS_MAX];
@@ -219,7 +248,10 @@ pub fn concurrent_writers(
         "{writers} writer processes × {records} records of {size} bytes; {} bytes in {receives} receives; {broken} record(s) torn, interleaved or out of order",
         stream.len()
     );
-    Ok(Observation::holds(broken == 0 && stream.len() == total, evidence))
+    Ok(Observation::holds(
+        broken == 0 && stream.len() == total,
+        evidence,
+    ))
 }
 
 /// Pollable: poll() on the receiving side is not readable when empty and becomes
@@ -230,7 +262,9 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     let mut ch = mech.create(cx)?;
     let rx = ch.open(Role::Receiver).step("open receiver")?;
     let Some(fd) = rx.poll_fd() else {
-        return Ok(Observation::no("the receiving end has no descriptor that poll() could watch"));
+        return Ok(Observation::no(
+            "the receiving end has no descriptor that poll() could watch",
+        ));
     };
     let before = crate::channel::fd::revents_now(fd).step("poll before sending")?;
     let mut tx = start(cx, ch.as_mut(), Role::Sender)?;
@@ -238,7 +272,8 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     if !answer.starts_with("ok") {
         return Ok(Observation::error(format!("sender peer: {answer}")));
     }
-    let after = crate::channel::fd::wait(fd, PollFlags::POLLIN, BOUND).step("poll after sending")?;
+    let after =
+        crate::channel::fd::wait(fd, PollFlags::POLLIN, BOUND).step("poll after sending")?;
     let readable_before = before.contains(PollFlags::POLLIN);
     let evidence = format!(
         "poll() revents with nothing sent: {before:?}; after a peer process sent 7 bytes, POLLIN within {BOUND:?}: {after}"
@@ -281,7 +316,9 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
     let mut peer = peer.start()?;
     let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
     if !answer.starts_with("ok") {
-        return Ok(Observation::no(format!("a fresh process given only {name:?} could not send: {answer}")));
+        return Ok(Observation::no(format!(
+            "a fresh process given only {name:?} could not send: {answer}"
+        )));
     }
     let got = recv_one(rx.as_mut(), "receive")?;
     Ok(Observation::holds(
@@ -302,12 +339,18 @@ pub fn priority(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     tx.send(b"normal-1").step("send")?;
     tx.send(b"normal-2").step("send")?;
     if let Err(e) = tx.send_urgent(b"urgent") {
-        return Ok(Observation::no(format!("no way to send a message ahead of others: {}", describe_io_error(&e))));
+        return Ok(Observation::no(format!(
+            "no way to send a message ahead of others: {}",
+            describe_io_error(&e)
+        )));
     }
     let first = recv_one(rx.as_mut(), "receive")?;
     Ok(Observation::holds(
         first == b"urgent",
-        format!("sent normal-1, normal-2, then urgent; the first receive returned {:?}", String::from_utf8_lossy(&first)),
+        format!(
+            "sent normal-1, normal-2, then urgent; the first receive returned {:?}",
+            String::from_utf8_lossy(&first)
+        ),
     ))
 }
 
@@ -323,16 +366,22 @@ pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     nix::unistd::write(&pw, secret.as_bytes()).step("fill the passed pipe")?;
     drop(pw);
     if let Err(e) = tx.send_fd(b"fd", pr.as_fd()) {
-        return Ok(Observation::no(format!("sending a descriptor failed: {}", describe_io_error(&e))));
+        return Ok(Observation::no(format!(
+            "sending a descriptor failed: {}",
+            describe_io_error(&e)
+        )));
     }
     let mut rx = start(cx, ch.as_mut(), Role::Receiver)?;
     let answer = rx.request("recvfd 64")?;
     let mut words = answer.split(' ');
-    let evidence = format!("sent a pipe read end holding {secret:?} with SCM_RIGHTS; the receiving process answered {answer:?}");
+    let evidence = format!(
+        "sent a pipe read end holding {secret:?} with SCM_RIGHTS; the receiving process answered {answer:?}"
+    );
     match (words.next(), words.next(), words.next()) {
-        (Some("fd"), Some(_), Some(content)) => {
-            Ok(Observation::holds(unhex(content).as_deref() == Some(secret.as_bytes()), evidence))
-        }
+        (Some("fd"), Some(_), Some(content)) => Ok(Observation::holds(
+            unhex(content).as_deref() == Some(secret.as_bytes()),
+            evidence,
+        )),
         (Some("nofd"), ..) => Ok(Observation::no(evidence)),
         _ => Ok(Observation::error(evidence)),
     }
@@ -346,7 +395,10 @@ pub fn fd_passing(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> 
 /// Cross-machine capability is structural: it depends on what the address can
 /// name, not on anything this host can observe alone.
 pub fn cross_machine_structural(can_name_another_host: bool, address: &str) -> Observation {
-    Observation::holds(can_name_another_host, format!("structural (not measured): the address is {address}"))
+    Observation::holds(
+        can_name_another_host,
+        format!("structural (not measured): the address is {address}"),
+    )
 }
 
 /// The bound peers get for one receive, as a protocol argument.

@@ -24,7 +24,12 @@ pub fn random_hex(n: usize) -> String {
     while out.len() < n {
         let mut h = RandomState::new().build_hasher();
         h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out.truncate(n);
@@ -45,7 +50,9 @@ pub fn unique_slash() -> String {
 /// A private directory (mode 0700 on Unix) named `ipcconf-...` under the temporary
 /// directory, removed with everything in it when dropped, also when a check panics.
 pub fn private_dir() -> std::io::Result<tempfile::TempDir> {
-    tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir()
+    tempfile::Builder::new()
+        .prefix(&format!("{PREFIX}{}-", std::process::id()))
+        .tempdir()
 }
 
 /// Runs a cleanup action when dropped, so a named object is removed even when the
@@ -57,7 +64,9 @@ pub struct Cleanup<F: FnOnce()> {
 
 impl<F: FnOnce()> Cleanup<F> {
     pub fn new(action: F) -> Self {
-        Cleanup { action: Some(action) }
+        Cleanup {
+            action: Some(action),
+        }
     }
 
     /// Runs the action now.

@@ -76,7 +76,11 @@ pub struct Observation {
 
 impl Observation {
     pub fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
-        Observation { outcome, detail: detail.into(), measured: Vec::new() }
+        Observation {
+            outcome,
+            detail: detail.into(),
+            measured: Vec::new(),
+        }
     }
 
     pub fn yes(detail: impl Into<String>) -> Self {
@@ -119,7 +123,11 @@ impl Observation {
 
     /// Adds a measured quantity to the evidence.
     pub fn with(mut self, name: &str, value: f64, unit: &str) -> Self {
-        self.measured.push(Quantity { name: name.to_owned(), value, unit: unit.to_owned() });
+        self.measured.push(Quantity {
+            name: name.to_owned(),
+            value,
+            unit: unit.to_owned(),
+        });
         self
     }
 

@@ -49,9 +49,14 @@ impl Runtime {
     }
 
     pub fn parse(s: &str) -> Option<Runtime> {
-        [Runtime::Native, Runtime::QemuUser, Runtime::Wine, Runtime::Vm]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Runtime::Native,
+            Runtime::QemuUser,
+            Runtime::Wine,
+            Runtime::Vm,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 
@@ -115,7 +120,9 @@ impl RunInfo {
             target: TARGET.to_owned(),
             suite_revision: SUITE_REVISION.to_owned(),
             started: crate::record::now_rfc3339(),
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             uid: effective_uid(),
         }
     }
@@ -247,7 +254,13 @@ fn detect_qemu_user() -> (Runtime, String) {
     let arm_target = cfg!(any(target_arch = "aarch64", target_arch = "arm"));
     if (x86_host && !x86_target) || (arm_host && !arm_target) {
         let host = if x86_host { "x86" } else { "arm" };
-        (Runtime::QemuUser, format!("{} binary on a {host} host's kernel", std::env::consts::ARCH))
+        (
+            Runtime::QemuUser,
+            format!(
+                "{} binary on a {host} host's kernel",
+                std::env::consts::ARCH
+            ),
+        )
     } else {
         (Runtime::Native, String::new())
     }

@@ -46,7 +46,11 @@ pub fn results_dir() -> PathBuf {
 /// package's `target/`.
 pub fn target_dir() -> PathBuf {
     if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()) {
+        if let Some(dir) = exe
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("CACHEDIR.TAG").is_file())
+        {
             return dir.to_path_buf();
         }
     }
@@ -74,9 +78,13 @@ pub fn run_info() -> &'static RunInfo {
     RUN.get_or_init(|| {
         let dir = results_dir();
         let path = dir.join("run.json");
-        let existing: Option<RunInfo> =
-            std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
-        let run_id = existing.as_ref().map(|r| r.run_id.clone()).unwrap_or_else(new_run_id);
+        let existing: Option<RunInfo> = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let run_id = existing
+            .as_ref()
+            .map(|r| r.run_id.clone())
+            .unwrap_or_else(new_run_id);
         let mut info = RunInfo::current(run_id);
         if let Some(prev) = existing {
             // Keep the first start time: the result set began then.
@@ -92,19 +100,28 @@ pub fn run_info() -> &'static RunInfo {
 
 /// Stores one result, replacing any earlier result for the same claim.
 pub fn store(record: &ResultRecord) -> io::Result<PathBuf> {
-    let path = results_dir().join("results").join(format!("{}.json", record.claim));
+    let path = results_dir()
+        .join("results")
+        .join(format!("{}.json", record.claim));
     let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
     write_atomic(&path, &json)?;
     Ok(path)
 }
 
 fn new_run_id() -> String {
-    format!("{}-{}", now_rfc3339().replace([':', '-'], ""), crate::names::random_hex(8))
+    format!(
+        "{}-{}",
+        now_rfc3339().replace([':', '-'], ""),
+        crate::names::random_hex(8)
+    )
 }
 
 /// Current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     rfc3339(secs)
 }
 
@@ -122,7 +139,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

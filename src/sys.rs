@@ -71,7 +71,9 @@ pub fn glibc_version() -> String {
         return "unknown".to_owned();
     }
     // SAFETY: non-null, NUL-terminated, static (see above).
-    unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A string-valued sysctl ("kern.osproductversion").
@@ -83,7 +85,13 @@ pub fn sysctl_string(name: &str) -> Option<String> {
     // SAFETY: cname is NUL-terminated; buf is writable for `len` bytes and `len`
     // is updated by the kernel to the bytes written; no new value is set.
     let rc = unsafe {
-        libc::sysctlbyname(cname.as_ptr(), buf.as_mut_ptr().cast(), &mut len, std::ptr::null_mut(), 0)
+        libc::sysctlbyname(
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
     };
     if rc != 0 {
         return None;
@@ -101,7 +109,13 @@ pub fn sysctl_int(name: &str) -> Option<i64> {
     let mut len: libc::size_t = buf.len();
     // SAFETY: as in sysctl_string; the kernel writes at most `len` bytes.
     let rc = unsafe {
-        libc::sysctlbyname(cname.as_ptr(), buf.as_mut_ptr().cast(), &mut len, std::ptr::null_mut(), 0)
+        libc::sysctlbyname(
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
     };
     match (rc, len) {
         (0, 4) => Some(i64::from(i32::from_ne_bytes(buf[..4].try_into().ok()?))),
@@ -137,8 +151,17 @@ pub fn windows_version() -> (u32, u32, u32) {
         platform: u32,
         csd: [u16; 128],
     }
-    let Some(f) = ntdll_proc(c"RtlGetVersion") else { return (0, 0, 0) };
-    let mut info = OsVersionInfoW { size: 0, major: 0, minor: 0, build: 0, platform: 0, csd: [0; 128] };
+    let Some(f) = ntdll_proc(c"RtlGetVersion") else {
+        return (0, 0, 0);
+    };
+    let mut info = OsVersionInfoW {
+        size: 0,
+        major: 0,
+        minor: 0,
+        build: 0,
+        platform: 0,
+        csd: [0; 128],
+    };
     info.size = std::mem::size_of::<OsVersionInfoW>() as u32;
     // SAFETY: RtlGetVersion has the signature NTSTATUS(PRTL_OSVERSIONINFOW); the
     // struct above has that layout with its size field set, and outlives the call.
@@ -169,7 +192,10 @@ pub fn wine_version() -> Option<String> {
 /// `target`. dup2 clears close-on-exec on the copy only, so the originals stay
 /// close-on-exec and other children never inherit them.
 #[cfg(unix)]
-pub fn dup_before_exec(cmd: &mut std::process::Command, pairs: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>) {
+pub fn dup_before_exec(
+    cmd: &mut std::process::Command,
+    pairs: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>,
+) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the forked child before exec and calls only
     // fcntl and dup2, which are async-signal-safe; it allocates nothing (the
@@ -215,7 +241,10 @@ pub fn take_handed_over_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::f
 /// Forks a child that writes `bytes` to `fd` and exits: the descriptor is used
 /// through fork inheritance only. Returns the child's pid.
 #[cfg(unix)]
-pub fn fork_writer(fd: std::os::fd::BorrowedFd<'_>, bytes: &[u8]) -> std::io::Result<nix::unistd::Pid> {
+pub fn fork_writer(
+    fd: std::os::fd::BorrowedFd<'_>,
+    bytes: &[u8],
+) -> std::io::Result<nix::unistd::Pid> {
     use std::os::fd::AsRawFd;
     let raw = fd.as_raw_fd();
     // SAFETY: in the child, between fork and _exit, only write(2) and _exit(2) run;

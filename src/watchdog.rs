@@ -12,7 +12,10 @@ pub const BOUND: Duration = Duration::from_secs(2);
 /// thread is left blocked (it holds only what `f` captured) and `None` is returned;
 /// callers turn that into a `timeout` observation and release what `f` waits on
 /// (kill the peer, close the descriptor) so the thread can end.
-pub fn bounded<T: Send + 'static>(bound: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+pub fn bounded<T: Send + 'static>(
+    bound: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("ipcconf-watchdog".into())

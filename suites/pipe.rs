@@ -105,8 +105,13 @@ mod behaviour {
             let evidence = format!(
                 "write() on the read end: {write_on_read_end:?}; read() on the write end: {read_on_write_end:?}"
             );
-            let refused = |r: &nix::Result<usize>| matches!(r, Err(Errno::EBADF | Errno::EINVAL | Errno::EPERM));
-            Ok(Observation::holds(refused(&write_on_read_end) && refused(&read_on_write_end), evidence))
+            let refused = |r: &nix::Result<usize>| {
+                matches!(r, Err(Errno::EBADF | Errno::EINVAL | Errno::EPERM))
+            };
+            Ok(Observation::holds(
+                refused(&write_on_read_end) && refused(&read_on_write_end),
+                evidence,
+            ))
         });
     }
 
@@ -114,12 +119,15 @@ mod behaviour {
     fn inherited_across_fork() {
         check!("pipe.inherited_across_fork", |_cx| {
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let child = ipc_conformance::sys::fork_writer(w.as_fd(), b"from-forked-child").step("fork()")?;
+            let child = ipc_conformance::sys::fork_writer(w.as_fd(), b"from-forked-child")
+                .step("fork()")?;
             drop(w);
             let mut ep = ipc_conformance::channel::fd::FdEndpoint::new(r).step("O_NONBLOCK")?;
             let mut got = Vec::new();
             let mut buf = [0u8; 64];
-            while let Some(n) = ipc_conformance::channel::Endpoint::recv(&mut ep, &mut buf, BOUND).step("read")? {
+            while let Some(n) =
+                ipc_conformance::channel::Endpoint::recv(&mut ep, &mut buf, BOUND).step("read")?
+            {
                 if n == 0 {
                     break;
                 }
@@ -128,7 +136,10 @@ mod behaviour {
             let status = nix::sys::wait::waitpid(child, None).step("waitpid")?;
             Ok(Observation::holds(
                 got == b"from-forked-child",
-                format!("forked child {child} wrote through the inherited write end ({status:?}); parent read {:?} then end of file", String::from_utf8_lossy(&got)),
+                format!(
+                    "forked child {child} wrote through the inherited write end ({status:?}); parent read {:?} then end of file",
+                    String::from_utf8_lossy(&got)
+                ),
             ))
         });
     }
@@ -145,7 +156,10 @@ mod behaviour {
                 .stdout(Stdio::from(w))
                 .stderr(Stdio::null());
             let mut cmd2 = Command::new(cx.peer_exe());
-            cmd2.arg("pipe-consume").stdin(Stdio::from(r)).stdout(Stdio::null()).stderr(Stdio::piped());
+            cmd2.arg("pipe-consume")
+                .stdin(Stdio::from(r))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
             // The parent's copies of both ends go with the Command values: only
             // the two exec'd programs hold the pipe, as in `cmd1 | cmd2`.
             let mut c1 = cmd1.spawn().step("spawn cmd1")?;
@@ -154,11 +168,16 @@ mod behaviour {
             drop(cmd2);
             let out = bounded(BOUND, move || (c1.wait(), c2.wait_with_output()));
             let Some((s1, out2)) = out else {
-                return Ok(Observation::timeout(format!("cmd1 | cmd2 did not finish within {BOUND:?}")));
+                return Ok(Observation::timeout(format!(
+                    "cmd1 | cmd2 did not finish within {BOUND:?}"
+                )));
             };
             let out2 = out2.step("wait cmd2")?;
             let stderr = String::from_utf8_lossy(&out2.stderr);
-            let got = stderr.lines().find_map(|l| l.strip_prefix("read ")).and_then(ipc_conformance::peer::unhex);
+            let got = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("read "))
+                .and_then(ipc_conformance::peer::unhex);
             Ok(Observation::holds(
                 got.as_deref() == Some(marker.as_bytes()),
                 format!(
@@ -176,7 +195,8 @@ mod behaviour {
         check!("pipe.eof_when_writers_closed", |_cx| {
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
             ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
-            let child = ipc_conformance::sys::fork_writer(w.as_fd(), b"last words").step("fork()")?;
+            let child =
+                ipc_conformance::sys::fork_writer(w.as_fd(), b"last words").step("fork()")?;
             nix::sys::wait::waitpid(child, None).step("waitpid")?;
             let mut buf = [0u8; 64];
             let data = nix::unistd::read(&r, &mut buf).step("read")?;
@@ -185,13 +205,19 @@ mod behaviour {
             drop(w);
             // Children that other checks fork at this moment may hold a copy of the
             // write end for an instant: wait (bounded) for the hang-up, then read.
-            let hangup = ipc_conformance::channel::fd::wait(r.as_fd(), nix::poll::PollFlags::POLLIN, BOUND).step("poll")?;
+            let hangup =
+                ipc_conformance::channel::fd::wait(r.as_fd(), nix::poll::PollFlags::POLLIN, BOUND)
+                    .step("poll")?;
             let after_close = nix::unistd::read(&r, &mut buf);
             Ok(Observation::holds(
                 while_open == Err(Errno::EAGAIN) && after_close == Ok(0),
                 format!(
                     "read {data} bytes written by a child that exited; with this process's write end still open a non-blocking read gave {while_open:?} (would block); after closing the last write end, poll reported {} and read gave {after_close:?}",
-                    if hangup { "ready" } else { "nothing within the bound" }
+                    if hangup {
+                        "ready"
+                    } else {
+                        "nothing within the bound"
+                    }
                 ),
             ))
         });
@@ -213,7 +239,11 @@ mod behaviour {
     #[test]
     fn no_filesystem_residue() {
         check!("pipe.no_filesystem_residue", |cx| {
-            let dirs = [cx.dir()?.to_path_buf(), std::env::temp_dir(), std::env::current_dir().step("cwd")?];
+            let dirs = [
+                cx.dir()?.to_path_buf(),
+                std::env::temp_dir(),
+                std::env::current_dir().step("cwd")?,
+            ];
             let before: Vec<_> = dirs.iter().map(|d| fifos_in(d)).collect();
             let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
             let during: Vec<_> = dirs.iter().map(|d| fifos_in(d)).collect();
@@ -223,7 +253,10 @@ mod behaviour {
                 before == during && !proc_path,
                 format!(
                     "{described}; FIFO entries in {} before/with the pipe open: {before:?} / {during:?}",
-                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ))
         });
@@ -260,7 +293,10 @@ mod behaviour {
                 24,
                 size,
             )?;
-            Ok(Observation { detail: format!("records of PIPE_BUF = {size} bytes: {}", obs.detail), ..obs })
+            Ok(Observation {
+                detail: format!("records of PIPE_BUF = {size} bytes: {}", obs.detail),
+                ..obs
+            })
         });
     }
 
@@ -292,11 +328,15 @@ mod behaviour {
             let runtime = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             let constant = libc::PIPE_BUF;
             if runtime < 512 {
-                return Ok(Observation::error(format!("PIPE_BUF {runtime} is below POSIX's minimum of 512")));
+                return Ok(Observation::error(format!(
+                    "PIPE_BUF {runtime} is below POSIX's minimum of 512"
+                )));
             }
-            Ok(Observation::measured(format!("fpathconf(_PC_PIPE_BUF) = {runtime}; libc's PIPE_BUF constant = {constant}"))
-                .with("pipe_buf", runtime as f64, "bytes")
-                .with("pipe_buf_constant", constant as f64, "bytes"))
+            Ok(Observation::measured(format!(
+                "fpathconf(_PC_PIPE_BUF) = {runtime}; libc's PIPE_BUF constant = {constant}"
+            ))
+            .with("pipe_buf", runtime as f64, "bytes")
+            .with("pipe_buf_constant", constant as f64, "bytes"))
         });
     }
 
@@ -308,14 +348,15 @@ mod behaviour {
             if filled == 0 {
                 return Ok(Observation::error("a fresh pipe accepted nothing"));
             }
-            let mut obs = Observation::measured(format!("a fresh pipe with nobody reading accepted {filled} bytes in 1 KiB non-blocking writes before EAGAIN"))
+            let obs = Observation::measured(format!("a fresh pipe with nobody reading accepted {filled} bytes in 1 KiB non-blocking writes before EAGAIN"))
                 .with("capacity", filled as f64, "bytes");
             #[cfg(any(target_os = "linux", target_os = "android"))]
-            {
-                let sz = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETPIPE_SZ).step("F_GETPIPE_SZ")?;
-                obs.detail.push_str(&format!("; F_GETPIPE_SZ = {sz}"));
-                obs = obs.with("f_getpipe_sz", f64::from(sz), "bytes");
-            }
+            let obs = {
+                let sz = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETPIPE_SZ)
+                    .step("F_GETPIPE_SZ")?;
+                let detail = format!("{}; F_GETPIPE_SZ = {sz}", obs.detail);
+                Observation { detail, ..obs }.with("f_getpipe_sz", f64::from(sz), "bytes")
+            };
             Ok(obs)
         });
     }

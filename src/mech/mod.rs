@@ -7,7 +7,11 @@ use crate::channel::{Endpoint, Role};
 
 /// Opens an endpoint in a peer process (`ipcconf-peer endpoint <mech> <role> ...`).
 /// `None` when this target has no adapter for the mechanism.
-pub fn open_remote(mech: &str, role: Role, args: &[String]) -> Option<std::io::Result<Box<dyn Endpoint>>> {
+pub fn open_remote(
+    mech: &str,
+    role: Role,
+    args: &[String],
+) -> Option<std::io::Result<Box<dyn Endpoint>>> {
     match mech {
         "pipe" => pipe::open_remote(role, args),
         _ => None,

@@ -28,11 +28,15 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         ("pipe-emit", [h]) => Some((|| {
             let data = crate::peer::unhex(h).ok_or("bad hex")?;
             let mut out = std::io::stdout().lock();
-            out.write_all(&data).and_then(|_| out.flush()).map_err(|e| e.to_string())
+            out.write_all(&data)
+                .and_then(|_| out.flush())
+                .map_err(|e| e.to_string())
         })()),
         ("pipe-consume", []) => Some((|| {
             let mut data = Vec::new();
-            std::io::stdin().read_to_end(&mut data).map_err(|e| e.to_string())?;
+            std::io::stdin()
+                .read_to_end(&mut data)
+                .map_err(|e| e.to_string())?;
             eprintln!("read {}", crate::peer::hex(&data));
             Ok(())
         })()),
@@ -47,7 +51,8 @@ fn sigpipe_probe(ignore: bool) -> Result<(), String> {
     use nix::sys::signal::Signal;
     // Rust's runtime starts with SIGPIPE ignored; put back the default unless asked.
     if !ignore {
-        crate::sys::default_signal_disposition(Signal::SIGPIPE).map_err(|e| format!("signal(SIGPIPE, SIG_DFL): {e}"))?;
+        crate::sys::default_signal_disposition(Signal::SIGPIPE)
+            .map_err(|e| format!("signal(SIGPIPE, SIG_DFL): {e}"))?;
     }
     let (r, w) = crate::sys::pipe().map_err(|e| format!("pipe: {e}"))?;
     drop(r);
@@ -91,7 +96,9 @@ mod unix {
                 Role::Sender => self.write.as_fd(),
                 Role::Receiver => self.read.as_fd(),
             };
-            Ok(cx.peer(&["endpoint", "pipe", role.as_str()]).handover(end, 3))
+            Ok(cx
+                .peer(&["endpoint", "pipe", role.as_str()])
+                .handover(end, 3))
         }
 
         fn name(&self) -> Option<String> {
@@ -99,7 +106,10 @@ mod unix {
         }
 
         fn nameless_evidence(&self) -> String {
-            format!("pipe(2) returns two descriptors and no name; {}", describe_fd(&self.read))
+            format!(
+                "pipe(2) returns two descriptors and no name; {}",
+                describe_fd(&self.read)
+            )
         }
     }
 
@@ -110,7 +120,10 @@ mod unix {
         let stat = nix::sys::stat::fstat(fd);
         let mut s = String::new();
         if let Ok(l) = link {
-            s.push_str(&format!("/proc/self/fd/{raw} → {:?}; ", l.display().to_string()));
+            s.push_str(&format!(
+                "/proc/self/fd/{raw} → {:?}; ",
+                l.display().to_string()
+            ));
         }
         match stat {
             Ok(st) => s.push_str(&format!(
@@ -151,7 +164,9 @@ mod unix {
                 Err(e) => return Err(e.into()),
             }
             if total > 64 << 20 {
-                return Err(io::Error::other("pipe accepted over 64 MiB without filling"));
+                return Err(io::Error::other(
+                    "pipe accepted over 64 MiB without filling",
+                ));
             }
         }
     }

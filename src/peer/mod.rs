@@ -119,7 +119,10 @@ impl PeerCommand {
 
     /// Starts the peer without waiting for `ready` (roles that print other things).
     pub fn spawn(mut self) -> Result<Peer, PeerError> {
-        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         #[cfg(unix)]
         if !self.handover.is_empty() {
             crate::sys::dup_before_exec(&mut self.cmd, self.handover.clone());
@@ -151,11 +154,20 @@ impl PeerCommand {
         let (done_tx, stderr_done) = mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = String::new();
-            let _ = BufReader::new(stderr_pipe).take(64 * 1024).read_to_string(&mut buf);
+            let _ = BufReader::new(stderr_pipe)
+                .take(64 * 1024)
+                .read_to_string(&mut buf);
             *sink.lock().unwrap_or_else(|e| e.into_inner()) = buf;
             let _ = done_tx.send(());
         });
-        Ok(Peer { child, stdin, lines, stderr, stderr_done, what: self.what })
+        Ok(Peer {
+            child,
+            stdin,
+            lines,
+            stderr,
+            stderr_done,
+            what: self.what,
+        })
     }
 }
 
@@ -179,17 +191,29 @@ impl Peer {
             }
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
-                Err(PeerError::Timeout(format!("{} gave no answer within {bound:?}", self.what)))
+                Err(PeerError::Timeout(format!(
+                    "{} gave no answer within {bound:?}",
+                    self.what
+                )))
             }
         }
     }
 
     /// Sends one command line.
     pub fn send_line(&mut self, line: &str) -> Result<(), PeerError> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| PeerError::Gone("stdin closed".into()))?;
-        writeln!(stdin, "{line}").and_then(|_| stdin.flush()).map_err(|e| {
-            PeerError::Gone(format!("{}: cannot write command ({e}); stderr: {}", self.what, self.stderr_text()))
-        })
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| PeerError::Gone("stdin closed".into()))?;
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .map_err(|e| {
+                PeerError::Gone(format!(
+                    "{}: cannot write command ({e}); stderr: {}",
+                    self.what,
+                    self.stderr_text()
+                ))
+            })
     }
 
     /// Sends a command and returns the peer's one-line answer (bounded).
@@ -211,7 +235,10 @@ impl Peer {
                 Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.child.kill();
-                    return Err(PeerError::Timeout(format!("{} did not exit within {BOUND:?}", self.what)));
+                    return Err(PeerError::Timeout(format!(
+                        "{} did not exit within {BOUND:?}",
+                        self.what
+                    )));
                 }
             }
         }
@@ -224,7 +251,10 @@ impl Peer {
 
     /// Everything the peer printed to stderr so far (complete once it exited).
     pub fn stderr_text(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -265,5 +295,8 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }

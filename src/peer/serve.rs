@@ -40,19 +40,31 @@ fn endpoint_role(args: &[String]) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| format!("bad role {role:?}"))?;
     let ep = crate::mech::open_remote(mech, role, rest)
         .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?
-        .map_err(|e| format!("open {mech} {}: {}", role.as_str(), crate::observe::describe_io_error(&e)))?;
+        .map_err(|e| {
+            format!(
+                "open {mech} {}: {}",
+                role.as_str(),
+                crate::observe::describe_io_error(&e)
+            )
+        })?;
     serve(ep)
 }
 
 fn err_line(e: &io::Error) -> String {
-    format!("err {} {}", e.raw_os_error().unwrap_or(0), crate::observe::describe_io_error(e))
+    format!(
+        "err {} {}",
+        e.raw_os_error().unwrap_or(0),
+        crate::observe::describe_io_error(e)
+    )
 }
 
 /// Serves protocol commands on stdin until `quit` or end of input.
 pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    writeln!(out, "ready {}", std::process::id()).and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+    writeln!(out, "ready {}", std::process::id())
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())?;
     let stdin = io::stdin();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| e.to_string())?;
@@ -81,18 +93,20 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                 let max: usize = max.parse().unwrap_or(65536);
                 let mut buf = vec![0u8; max];
                 let mut chunks = Vec::new();
-                let answer = loop {
+                loop {
                     match ep.try_recv(&mut buf) {
                         Ok(Some(0)) | Ok(None) => break format!("chunks {}", chunks.join(",")),
                         Ok(Some(n)) => chunks.push(hex(&buf[..n])),
                         Err(e) => break err_line(&e),
                     }
-                };
-                answer
+                }
             }
             ["records", writer, count, size] => {
-                let (Ok(writer), Ok(count), Ok(size)) = (writer.parse::<u8>(), count.parse::<u16>(), size.parse::<usize>())
-                else {
+                let (Ok(writer), Ok(count), Ok(size)) = (
+                    writer.parse::<u8>(),
+                    count.parse::<u16>(),
+                    size.parse::<usize>(),
+                ) else {
                     return Err(format!("bad records command {line:?}"));
                 };
                 let mut answer = format!("ok {count}");
@@ -112,7 +126,9 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                         let mut content = vec![0u8; 256];
                         match nix::unistd::read(&fd, &mut content) {
                             Ok(k) => format!("fd {} {}", hex(&buf[..n]), hex(&content[..k])),
-                            Err(e) => format!("err {} reading the received descriptor: {e}", e as i32),
+                            Err(e) => {
+                                format!("err {} reading the received descriptor: {e}", e as i32)
+                            }
                         }
                     }
                     Ok((n, None)) => format!("nofd {}", hex(&buf[..n])),
@@ -121,7 +137,9 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
             }
             _ => format!("err 0 unknown command {line:?}"),
         };
-        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+        writeln!(out, "{answer}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
