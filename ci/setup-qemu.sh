@@ -4,6 +4,7 @@
 #
 #   ci/setup-qemu.sh                    # install + register binfmt, log on stderr
 #   eval "$(ci/setup-qemu.sh)"          # same, and export the env it prints on stdout
+# On GitHub Actions ($GITHUB_ENV set) the env is also appended there.
 #
 # Idempotent: installs only what is missing, registers binfmt_misc only once.
 #
@@ -132,9 +133,17 @@ fi
 log "binfmt: $binfmt_status"
 log "total ${SECONDS}s"
 
-# --- the environment a caller needs (stdout, for eval / $GITHUB_ENV) ------------
+# --- the environment a caller needs (stdout, for eval) ---------------------------
+print_env() {
 cat <<EOF
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=$ROOT/ci/qemu/runner.sh
 export QEMU_LD_PREFIX=$SYSROOT
 EOF
+}
+print_env
+# On GitHub Actions also persist it for later steps (KEY=VALUE lines).
+if [[ -n "${GITHUB_ENV:-}" ]]; then
+  print_env | sed 's/^export //' >>"$GITHUB_ENV"
+  log "appended the environment to \$GITHUB_ENV"
+fi

@@ -3,6 +3,7 @@
 #
 #   ci/setup-wine.sh                    # install + build shim + init prefix, log on stderr
 #   eval "$(ci/setup-wine.sh)"          # same, and export the env it prints on stdout
+# On GitHub Actions ($GITHUB_ENV set) the env is also appended there.
 #
 # Idempotent: installs only what is missing, rebuilds the shim only when its
 # source changed, initialises the Wine prefix only once.
@@ -79,6 +80,9 @@ fi
 export WINE_SHIM_DIR="$SHIM_DIR" WINEPREFIX="$PREFIX"
 if [[ "${WINE_SKIP_PREFIX_INIT:-0}" == 1 ]]; then
   log "WINE_SKIP_PREFIX_INIT=1: prefix $PREFIX will be created on first use by runner.sh"
+elif [[ -f "$PREFIX/.ipc-conformance-ready" ]]; then
+  log "Wine prefix $PREFIX already initialised; refreshing the shim in it if needed"
+  "$ROOT/ci/wine/runner.sh" --init
 else
   step "initialising Wine prefix $PREFIX (first time takes a while)"
   "$ROOT/ci/wine/runner.sh" --init
@@ -87,12 +91,20 @@ fi
 
 log "total ${SECONDS}s"
 
-# --- the environment a caller needs (stdout, for eval / $GITHUB_ENV) ------------
+# --- the environment a caller needs (stdout, for eval) ---------------------------
+print_env() {
 cat <<EOF
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$ROOT/ci/wine/runner.sh
 export WINEPREFIX=$PREFIX
 export WINE_SHIM_DIR=$SHIM_DIR
 export WINEDEBUG=-all
-export WINEDLLOVERRIDES='mscoree,mshtml='
+export WINEDLLOVERRIDES=mscoree,mshtml=
 EOF
+}
+print_env
+# On GitHub Actions also persist it for later steps (KEY=VALUE lines).
+if [[ -n "${GITHUB_ENV:-}" ]]; then
+  print_env | sed 's/^export //' >>"$GITHUB_ENV"
+  log "appended the environment to \$GITHUB_ENV"
+fi

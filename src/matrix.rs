@@ -313,6 +313,10 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
     let mut peer = cx.peer(&["endpoint", mech.id(), "sender", &name]);
     peer.command().env_clear();
+    // Winsock cannot start in a process without SystemRoot: keep that one.
+    if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
+        peer.command().env("SystemRoot", root);
+    }
     let mut peer = peer.start()?;
     let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
     if !answer.starts_with("ok") {
