@@ -63,11 +63,27 @@ pub struct Column {
     pub os: Os,
     pub run: Option<RunInfo>,
     pub results: Vec<ResultRecord>,
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Column {
+    pub fn new(label: String, os: Os, run: Option<RunInfo>, results: Vec<ResultRecord>) -> Column {
+        let index = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.claim.clone(), i))
+            .collect();
+        Column {
+            label,
+            os,
+            run,
+            results,
+            index,
+        }
+    }
+
     pub fn result(&self, claim: &str) -> Option<&ResultRecord> {
-        self.results.iter().find(|r| r.claim == claim)
+        self.index.get(claim).map(|&i| &self.results[i])
     }
 }
 
@@ -178,11 +194,13 @@ pub fn claim_cell(claim: &Claim, col: &Column) -> Cell {
 pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column> {
     let mut cols: Vec<Column> = sets
         .iter()
-        .map(|s| Column {
-            label: s.run.column(),
-            os: s.run.os,
-            run: Some(s.run.clone()),
-            results: s.results.clone(),
+        .map(|s| {
+            Column::new(
+                s.run.column(),
+                s.run.os,
+                Some(s.run.clone()),
+                s.results.clone(),
+            )
         })
         .collect();
     let mut label_counts = std::collections::BTreeMap::new();
@@ -203,22 +221,12 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
                 .into_iter()
                 .find(|o| p.starts_with(o.key()))
                 .unwrap_or(Os::Linux);
-            cols.push(Column {
-                label: p.clone(),
-                os,
-                run: None,
-                results: Vec::new(),
-            });
+            cols.push(Column::new(p.clone(), os, None, Vec::new()));
         }
     }
     for os in Os::ALL {
         if !cols.iter().any(|c| c.os == os) {
-            cols.push(Column {
-                label: os.label().to_owned(),
-                os,
-                run: None,
-                results: Vec::new(),
-            });
+            cols.push(Column::new(os.label().to_owned(), os, None, Vec::new()));
         }
     }
     cols.sort_by_key(|c| c.os);
@@ -673,7 +681,7 @@ pub fn ledger(catalog: &Catalog, cols: &[Column]) -> Table {
     header.extend(measured.iter().map(|c| c.label.clone()));
     header.push("What the guide says".into());
     let mut claims: Vec<&Claim> = catalog.claims().iter().collect();
-    claims.sort_by_key(|c| ledger_rank(c, cols));
+    claims.sort_by_cached_key(|c| ledger_rank(c, cols));
     let rows = claims
         .into_iter()
         .map(|claim| {
