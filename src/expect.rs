@@ -209,3 +209,86 @@ fn libc_key(run: &RunInfo) -> Option<&'static str> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Runtime;
+
+    fn run(os: Os, runtime: Runtime) -> RunInfo {
+        let mut r = RunInfo::current("test".into());
+        r.os = os;
+        r.runtime = runtime;
+        r.platform = format!("{}-x86_64-gnu", os.key());
+        r.libc = "glibc".into();
+        r
+    }
+
+    const ENTRY: &str = "[claims.\"unix_stream.available\"]\nexpect = \"unsupported\"\nreason = \"r\"\nsource = \"s\"\n";
+
+    #[test]
+    fn every_platform_file_is_valid() {
+        Expectations::parse(PLATFORM_FILES, Catalog::get()).unwrap();
+    }
+
+    #[test]
+    fn unknown_claims_and_missing_sources_are_refused() {
+        let cat = Catalog::get();
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.teleports\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"s\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("unknown claim id"));
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.available\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("reason and a source"));
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.available\"]\nexpect=\"error\"\nreason=\"r\"\nsource=\"s\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("expect must be"));
+    }
+
+    #[test]
+    fn runtime_overlay_wins_only_for_that_runtime() {
+        let cat = Catalog::get();
+        let exp = Expectations::parse(&[("windows-wine", ENTRY), ("windows", "")], cat).unwrap();
+        let claim = cat.claim("unix_stream.available").unwrap();
+        let wine = exp.resolve(claim, &run(Os::Windows, Runtime::Wine));
+        assert_eq!(wine.value, Some(Outcome::Unsupported));
+        assert_eq!(wine.origin, "platforms/windows-wine.toml");
+        let native = exp.resolve(claim, &run(Os::Windows, Runtime::Native));
+        assert_eq!(
+            (native.value, native.origin.as_str()),
+            (Some(Outcome::Yes), "guide")
+        );
+    }
+
+    #[test]
+    fn claims_of_an_absent_mechanism_are_expected_unsupported() {
+        let cat = Catalog::get();
+        let exp = Expectations::parse(&[], cat).unwrap();
+        // The guide: no FIFOs on Windows.
+        let e = exp.resolve(
+            cat.claim("fifo.rdwr_self_read").unwrap(),
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(e.value, Some(Outcome::Unsupported));
+        let e = exp.resolve(
+            cat.claim("fifo.rdwr_self_read").unwrap(),
+            &run(Os::Linux, Runtime::Native),
+        );
+        assert_eq!(e.value, Some(Outcome::Yes));
+    }
+}
