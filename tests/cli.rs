@@ -86,6 +86,54 @@ fn assert_refused(args: &[&str], snap: &[(PathBuf, Vec<u8>)], needle: &str) {
     assert_untouched(snap);
 }
 
+/// An expected platform with a runtime (`ID (RUNTIME)`) is met only by a run under
+/// that runtime: an emulated run never hides a missing native one.
+#[test]
+fn expected_platform_with_runtime_needs_that_runtime() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-aarch64-gnu");
+    let run_json = set.join("run.json");
+    let mut run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap();
+    run["runtime"] = "qemu-user".into();
+    std::fs::write(&run_json, serde_json::to_vec(&run).unwrap()).unwrap();
+    let out = tmp.path().join("out");
+    let o = ipcconf(&[
+        "report",
+        "--results",
+        set.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--expect-platform",
+        "linux-aarch64-gnu (qemu-user)",
+        "--expect-platform",
+        "linux-aarch64-gnu (native)",
+        "--expect-platform",
+        "windows-x86_64-gnu (wine)",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let not_measured: Vec<&str> = json["not_measured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        not_measured.contains(&"linux-aarch64-gnu"),
+        "the native column is missing: {not_measured:?}"
+    );
+    assert!(
+        not_measured.contains(&"windows-x86_64-gnu (wine)"),
+        "{not_measured:?}"
+    );
+    assert!(
+        !not_measured.contains(&"linux-aarch64-gnu (qemu-user)"),
+        "the qemu-user run was given: {not_measured:?}"
+    );
+}
+
 #[test]
 fn merges_two_runs_into_one_report() {
     let tmp = tempfile::tempdir().unwrap();

@@ -216,12 +216,13 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
         key(a).cmp(&key(b))
     });
     for p in expected_platforms {
-        if !sets.iter().any(|s| &s.run.platform == p) {
+        if !sets.iter().any(|s| expected_platform_met(p, &s.run)) {
             let os = Os::ALL
                 .into_iter()
                 .find(|o| p.starts_with(o.key()))
                 .unwrap_or(Os::Linux);
-            cols.push(Column::new(p.clone(), os, None, Vec::new()));
+            let label = p.strip_suffix(" (native)").unwrap_or(p).to_owned();
+            cols.push(Column::new(label, os, None, Vec::new()));
         }
     }
     for os in Os::ALL {
@@ -231,6 +232,17 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
     }
     cols.sort_by_key(|c| c.os);
     cols
+}
+
+/// Whether a run answers an expected platform: `ID` is met by any run of platform
+/// `ID`; `ID (RUNTIME)` only by a run of `ID` under that runtime (`native`, `vm`,
+/// `qemu-user`, `wine`), so that an emulated run never stands in for a missing
+/// native one.
+pub fn expected_platform_met(expected: &str, run: &RunInfo) -> bool {
+    match expected.strip_suffix(')').and_then(|s| s.rsplit_once(" (")) {
+        Some((id, runtime)) => run.platform == id && run.runtime.as_str() == runtime,
+        None => run.platform == expected,
+    }
 }
 
 /// The guide's stance across the four OSes, compactly: "✓" when all agree, else per OS.
