@@ -27,7 +27,7 @@ shot="${shot:-$(dirname "$page")/index.png}"
 
 browser="${CHROMIUM:-}"
 if [ -z "$browser" ]; then
-  for b in chromium chromium-browser google-chrome google-chrome-stable; do
+  for b in chromium google-chrome google-chrome-stable chromium-browser; do
     if command -v "$b" >/dev/null 2>&1; then browser="$(command -v "$b")"; break; fi
   done
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the ci/ scripts (sourced, not run).
 #
 # Conventions every ci/run-*.sh follows:
@@ -12,6 +13,7 @@
 CI_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$CI_DIR/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 SETS_DIR="$TARGET_DIR/ipc-sets"
 
 log() { printf '[%s] %s\n' "${CI_NAME:-ci}" "$*" >&2; }

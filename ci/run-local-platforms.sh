@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Every platform this Linux x86_64 machine can run, merged into one report:
+#
+#   linux-x86_64-gnu               native                  ci/run-native.sh
+#   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
+#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu-aarch64.sh
+#   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
+#
+# then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
+# the report directory, a check that every column holds observations, and the headless
+# Chromium check of index.html (ci/check-report-page.sh).
+#
+#   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
+#
+# --out DIR               report directory (default target/ipc-report)
+# --only NAME             run only these columns: native, musl, qemu-aarch64, wine
+# --allow-test-failures   a column whose checks missed expectations still counts,
+#                         as long as it recorded observations (they are in the report)
+# --no-page-check         skip the Chromium check
+#
+# Result sets go to target/ipc-sets/<column>/ (each emptied first); only the
+# sets produced by this invocation are merged. Installs what each column needs
+# (ci/setup-qemu.sh, ci/setup-wine.sh; idempotent). Prints each step's duration.
+# Exit status 0 only when every column ran with observations (and, without
+# --allow-test-failures, met its expectations), the merge succeeded and the page
+# passed. A missing ci/run-wine.sh is a loud SKIPPED line, and the report shows
+# that column as not measured.
+set -euo pipefail
+CI_NAME=local-platforms
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+out="$TARGET_DIR/ipc-report" only=() allow_fail=0 page_check=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --only) only+=("$2"); shift 2 ;;
+    --allow-test-failures) allow_fail=1; shift ;;
+    --no-page-check) page_check=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+out="$(abspath "$out")"
+[ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "the local columns need an x86_64 Linux host"
+cd "$ROOT"
+
+wanted() {
+  [ ${#only[@]} -eq 0 ] && return 0
+  local o
+  for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done
+  return 1
+}
+
+TOTAL_START=$SECONDS
+timings=() sets=() expected=() problems=() skipped=()
+
+# column NAME EXPECT_ID SET_DIR CMD...: runs one column, records its duration and outcome.
+column() {
+  local name="$1" expect="$2" dir="$3" t0=$SECONDS rc=0
+  shift 3
+  expected+=(--expect "$expect")
+  if ! wanted "$name"; then
+    return 0
+  fi
+  log "=== column $expect"
+  "$@" || rc=$?
+  timings+=("$(printf '%-32s %4ss  exit %s' "$expect" $((SECONDS - t0)) "$rc")")
+  if [ -f "$dir/run.json" ] && [ -d "$dir/results" ] && [ -n "$(ls "$dir/results")" ]; then
+    sets+=("$dir")
+    if [ "$rc" -ne 0 ] && [ "$allow_fail" -eq 0 ]; then
+      problems+=("$expect: checks missed their expectations (exit $rc; see above)")
+    fi
+  else
+    problems+=("$expect: no observations recorded (exit $rc)")
+  fi
+}
+
+column native "linux-x86_64-gnu (native)" "$SETS_DIR/linux-x86_64-gnu" \
+  "$CI_DIR/run-native.sh" --out "$SETS_DIR/linux-x86_64-gnu"
+column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
+  "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
+column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
+  "$CI_DIR/run-qemu-aarch64.sh" --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+
+wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
+if [ -x "$CI_DIR/run-wine.sh" ]; then
+  wine_args=()
+  # The result set goes where IPC_RESULTS_DIR says; --out too if the script takes it.
+  if "$CI_DIR/run-wine.sh" --help 2>&1 | grep -q -- '--out'; then
+    wine_args=(--out "$wine_dir")
+  fi
+  fresh_dir "$wine_dir"
+  IPC_RESULTS_DIR="$wine_dir" IPC_EXPECT_RUNTIME=wine \
+    column wine "windows-x86_64-gnu (wine)" "$wine_dir" \
+    "$CI_DIR/run-wine.sh" ${wine_args[@]+"${wine_args[@]}"}
+else
+  expected+=(--expect "windows-x86_64-gnu (wine)")
+  if wanted wine; then
+    log "################################################################"
+    log "SKIPPED: Windows under Wine: ci/run-wine.sh not present"
+    log "################################################################"
+    skipped+=("windows-x86_64-gnu (wine): ci/run-wine.sh not present")
+  fi
+fi
+
+if [ ${#sets[@]} -eq 0 ]; then
+  log "no column recorded anything: nothing to merge"
+  exit 1
+fi
+
+t0=$SECONDS
+rc=0
+"$CI_DIR/merge.sh" --out "$out" "${expected[@]}" "${sets[@]}" || rc=$?
+timings+=("$(printf '%-32s %4ss  exit %s' "merge (ci/merge.sh)" $((SECONDS - t0)) "$rc")")
+[ "$rc" -eq 0 ] || problems+=("merge: ci/merge.sh exited $rc")
+
+# Every column that ran must be in report.json with observations.
+if [ -f "$out/report.json" ]; then
+  python3 - "$out/report.json" <<'EOF' || problems+=("report.json: a column that ran has no observations")
+import json, sys
+report = json.load(open(sys.argv[1]))
+ok = True
+print(f"{'column':34} {'results':>7} {'pass':>5} {'fail':>5} {'skip':>5}  runtime detail")
+for run in report["runs"]:
+    res = run["results"]
+    count = lambda s: sum(1 for r in res if r.get("status") == s)
+    info = run["run_info"]
+    print(f"{run['column']:34} {len(res):7} {count('pass'):5} {count('fail'):5} {count('skipped'):5}  "
+          f"{info.get('runtime_detail') or info.get('runtime')}; {info.get('libc')}; {info.get('kernel', '')[:40]}")
+    ok &= len(res) > 0
+for label in report.get("not_measured", []):
+    print(f"{label:34} {'not measured':>7}")
+sys.exit(0 if ok else 1)
+EOF
+fi
+
+if [ "$page_check" -eq 1 ] && [ -f "$out/index.html" ]; then
+  t0=$SECONDS
+  rc=0
+  "$CI_DIR/check-report-page.sh" "$out/index.html" --screenshot "$out/index.png" || rc=$?
+  timings+=("$(printf '%-32s %4ss  exit %s' "page check (chromium)" $((SECONDS - t0)) "$rc")")
+  [ "$rc" -eq 0 ] || problems+=("page check: $out/index.html failed in Chromium")
+fi
+
+log "=== durations"
+for t in "${timings[@]}"; do log "  $t"; done
+log "  total                            $((SECONDS - TOTAL_START))s"
+log "report: $out/index.html, $out/PORTABILITY.md, $out/report.json"
+for s in ${skipped[@]+"${skipped[@]}"}; do log "SKIPPED: $s"; done
+if [ ${#problems[@]} -gt 0 ]; then
+  for p in "${problems[@]}"; do log "FAILED: $p"; done
+  exit 1
+fi
+log "all local columns recorded and merged"
