@@ -35,8 +35,13 @@ for c in ${components[@]+"${components[@]}"}; do args+=(--component "$c"); done
 for t in ${targets[@]+"${targets[@]}"}; do args+=(--target "$t"); done
 step "rustup toolchain install $toolchain" rustup toolchain install "$toolchain" "${args[@]}" >&2
 rustup default "$toolchain" >&2
+# Later workflow steps find cargo too (runner images usually have it on PATH already).
 if [ -n "${GITHUB_PATH:-}" ]; then
-  echo "$cargo_bin" >>"$GITHUB_PATH"
+  if command -v cygpath >/dev/null 2>&1; then
+    cygpath -w "$cargo_bin" >>"$GITHUB_PATH"
+  else
+    echo "$cargo_bin" >>"$GITHUB_PATH"
+  fi
 fi
 rustc -V >&2
 cargo -V >&2
