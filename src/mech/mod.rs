@@ -3,6 +3,7 @@
 
 pub mod pipe;
 pub mod posix_mq;
+pub mod sysv_mq;
 
 use crate::channel::{Endpoint, Role};
 
@@ -26,6 +27,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match mech {
         "pipe" => pipe::peer_role(role, args),
         "posix_mq" => posix_mq::peer_role(role, args),
+        "sysv_mq" => sysv_mq::peer_role(role, args),
         _ => None,
     }
 }
