@@ -2,6 +2,8 @@
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
 pub mod pipe;
+pub mod posix_mq;
+pub mod sysv_mq;
 
 use crate::channel::{Endpoint, Role};
 
@@ -14,6 +16,7 @@ pub fn open_remote(
 ) -> Option<std::io::Result<Box<dyn Endpoint>>> {
     match mech {
         "pipe" => pipe::open_remote(role, args),
+        "posix_mq" => posix_mq::open_remote(role, args),
         _ => None,
     }
 }
@@ -23,6 +26,8 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "posix_mq" => posix_mq::peer_role(role, args),
+        "sysv_mq" => sysv_mq::peer_role(role, args),
         _ => None,
     }
 }
