@@ -25,9 +25,6 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     }
 }
 
-/// The marker of the suite's keys: the top byte of every key it chooses.
-pub const KEY_MARK: u32 = 0x1C00_0000;
-
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 pub use imp::*;
 
@@ -217,10 +214,9 @@ mod imp {
         }
     }
 
-    /// A fresh random key `0x1Cxxxxxx` (never IPC_PRIVATE).
+    /// A fresh random key `0x1Cxxxxxx` (see [`crate::names::sysv_key`]).
     pub fn random_key() -> key_t {
-        let low = u32::from_str_radix(&crate::names::random_hex(6), 16).unwrap_or(1) & 0x00FF_FFFF;
-        (KEY_MARK | low.max(1)) as key_t
+        crate::names::sysv_key() as key_t
     }
 
     /// msgget(key, 0): the id of an existing queue.
