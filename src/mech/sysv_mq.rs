@@ -32,7 +32,6 @@ pub use imp::*;
 mod imp {
     use std::io::{self, Write};
 
-    use super::KEY_MARK;
     use crate::peer::{hex, unhex};
 
     pub use libc::key_t;
