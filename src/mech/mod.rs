@@ -1,6 +1,7 @@
 //! One module per mechanism: its `Mechanism` adapter for the matrix checks, its
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
+pub mod fifo;
 pub mod pipe;
 pub mod process;
 
@@ -15,6 +16,7 @@ pub fn open_remote(
 ) -> Option<std::io::Result<Box<dyn Endpoint>>> {
     match mech {
         "pipe" => pipe::open_remote(role, args),
+        "fifo" => fifo::open_remote(role, args),
         _ => None,
     }
 }
@@ -24,6 +26,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "fifo" => fifo::peer_role(role, args),
         "process" => process::peer_role(role, args),
         _ => None,
     }
