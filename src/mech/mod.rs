@@ -2,6 +2,7 @@
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
 pub mod pipe;
+pub mod signal;
 
 use crate::channel::{Endpoint, Role};
 
@@ -23,6 +24,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "signal" => signal::peer_role(role, args),
         _ => None,
     }
 }
