@@ -1,6 +1,7 @@
 //! One module per mechanism: its `Mechanism` adapter for the matrix checks, its
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
+pub mod newcomers;
 pub mod pipe;
 pub mod signal;
 
@@ -25,6 +26,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match mech {
         "pipe" => pipe::peer_role(role, args),
         "signal" => signal::peer_role(role, args),
+        "pidfd" => newcomers::peer_role(role, args),
         _ => None,
     }
 }
