@@ -139,14 +139,18 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         let r = if i == 0 { &mut r1 } else { &mut r2 };
         let answer = r.request("recv 65536 0")?;
         if let Some(h) = answer.strip_prefix("data ") {
-            let got = unhex(h).ok_or_else(|| Observation::error(format!("reader {} sent bad hex", i + 1)))?;
+            let got = unhex(h)
+                .ok_or_else(|| Observation::error(format!("reader {} sent bad hex", i + 1)))?;
             per_reader[i].push(got.len());
             chunks.push(got);
             idle = [false, false];
         } else if answer == "empty" || answer == "eof" {
             idle[i] = true;
         } else {
-            return Ok(Observation::error(format!("reader {} answered {answer:?}", i + 1)));
+            return Ok(Observation::error(format!(
+                "reader {} answered {answer:?}",
+                i + 1
+            )));
         }
     }
     let mut remaining = msgs.clone();
