@@ -1,7 +1,13 @@
 //! One module per mechanism: its `Mechanism` adapter for the matrix checks, its
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
+pub mod mmap_file;
 pub mod pipe;
+pub mod posix_sem;
+pub mod posix_shm;
+pub mod shm;
+pub mod sysv_sem;
+pub mod sysv_shm;
 
 use crate::channel::{Endpoint, Role};
 
@@ -23,6 +29,12 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "posix_shm" => posix_shm::peer_role(role, args),
+        "sysv_shm" => sysv_shm::peer_role(role, args),
+        "mmap_file" => mmap_file::peer_role(role, args),
+        "posix_sem" => posix_sem::peer_role(role, args),
+        "sysv_sem" => sysv_sem::peer_role(role, args),
+        "shm" => shm::peer_role(role, args),
         _ => None,
     }
 }
