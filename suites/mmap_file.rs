@@ -13,18 +13,19 @@ use ipc_conformance::{Checked, Observation, Step};
 fn available() {
     check!("mmap_file.available", |cx| {
         cfg_if::cfg_if! {
-            if #[cfg(unix)] {
+            if #[cfg(any(unix, windows))] {
                 use ipc_conformance::mech::mmap_file::{Mode, map_file};
                 let path = cx.path(".map")?;
                 std::fs::write(&path, vec![0u8; 4096]).step("create a 4096-byte file")?;
-                let map = map_file(&path, 4096, Mode::Shared).step("mmap(MAP_SHARED)")?;
+                let map = map_file(&path, 4096, Mode::Shared).step("map the file shared")?;
                 map.write(0, b"marker");
                 drop(map);
                 let file = std::fs::read(&path).step("read the file")?;
                 Ok(Observation::holds(
                     file.starts_with(b"marker"),
                     format!(
-                        "mapped a 4096-byte file MAP_SHARED read-write, stored \"marker\" and unmapped; read() of the file then gave {:?}",
+                        "mapped a 4096-byte file shared read-write ({}), stored \"marker\" and unmapped; reading the file then gave {:?}",
+                        if cfg!(windows) { "CreateFileMapping(PAGE_READWRITE), MapViewOfFile(FILE_MAP_WRITE)" } else { "mmap(MAP_SHARED)" },
                         String::from_utf8_lossy(&file[..6.min(file.len())])
                     ),
                 ))
@@ -36,10 +37,35 @@ fn available() {
     });
 }
 
-#[cfg(unix)]
-mod unix {
+/// How the process that stored through a read-only mapping ended: whether it
+/// died of the fault, and how to say it.
+#[cfg(any(unix, windows))]
+fn fault(status: std::process::ExitStatus) -> (bool, String) {
+    cfg_if::cfg_if! {
+        if #[cfg(unix)] {
+            use std::os::unix::process::ExitStatusExt;
+            match status.signal() {
+                Some(s @ (libc::SIGSEGV | libc::SIGBUS)) => (
+                    true,
+                    format!("killed by {}", nix::sys::signal::Signal::try_from(s).map_or("?", |s| s.as_str())),
+                ),
+                Some(s) => (false, format!("killed by signal {s}")),
+                None => (false, "not killed by a signal".to_owned()),
+            }
+        } else {
+            use ipc_conformance::mech::mmap_file::ACCESS_VIOLATION;
+            match status.code() {
+                Some(c) if c as u32 == ACCESS_VIOLATION => (true, "ended by an access violation (0xC0000005)".to_owned()),
+                Some(c) => (false, format!("exited with {:#x}", c as u32)),
+                None => (false, "no exit code".to_owned()),
+            }
+        }
+    }
+}
+
+#[cfg(any(unix, windows))]
+mod mapped {
     use super::*;
-    use std::os::unix::process::ExitStatusExt;
 
     use ipc_conformance::mech::mmap_file::{Mode, map_file};
     use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
@@ -66,7 +92,17 @@ mod unix {
             Ok(Observation::holds(
                 status.success() && reached,
                 format!(
-                    "a peer (pid {writer_pid}) mapped the file MAP_SHARED, stored 32 bytes, msync(MS_SYNC) → {synced:?}, and exited ({status}); this process then read() the file: the bytes {}",
+                    "a peer (pid {writer_pid}) mapped the file shared ({}), stored 32 bytes, flushed the mapping ({}) → {synced:?}, and exited ({status}); this process then read the file: the bytes {}",
+                    if cfg!(windows) {
+                        "PAGE_READWRITE, FILE_MAP_WRITE"
+                    } else {
+                        "MAP_SHARED"
+                    },
+                    if cfg!(windows) {
+                        "FlushViewOfFile"
+                    } else {
+                        "msync MS_SYNC"
+                    },
                     if reached {
                         "are there"
                     } else {
@@ -107,17 +143,17 @@ mod unix {
             let mut prober = cx.peer(&["mmap_file-store-readonly", &p]).spawn()?;
             let ready = prober.line(BOUND)?;
             let (status, stderr) = prober.finish()?;
-            let signal = status.signal();
-            let faulted = matches!(signal, Some(libc::SIGSEGV | libc::SIGBUS));
+            let (faulted, how) = fault(status);
             let unchanged = std::fs::read(&path).step("read the file")? == content;
-            let sig_name = signal
-                .and_then(|s| nix::sys::signal::Signal::try_from(s).ok())
-                .map(|s| format!("killed by {}", s.as_str()))
-                .unwrap_or_else(|| "not killed by a signal".to_owned());
             Ok(Observation::holds(
                 exact == READERS && faulted && unchanged,
                 format!(
-                    "{READERS} peer processes mapped the same {LEN}-byte file MAP_SHARED with PROT_READ at the same time; {exact} of them read its exact contents; a process that stored a byte through such a mapping ({ready:?}) was {sig_name} (wait status: {status}){}; the file afterwards is {}",
+                    "{READERS} peer processes mapped the same {LEN}-byte file shared and read-only ({}) at the same time; {exact} of them read its exact contents; a process that stored a byte through such a mapping ({ready:?}) was {how} (status: {status}){}; the file afterwards is {}",
+                    if cfg!(windows) {
+                        "PAGE_READONLY, FILE_MAP_READ"
+                    } else {
+                        "MAP_SHARED, PROT_READ"
+                    },
                     if stderr.trim().is_empty() {
                         String::new()
                     } else {
@@ -136,7 +172,7 @@ mod unix {
             let original = pattern(4096);
             std::fs::write(&path, &original).step("write the file")?;
             let p = path.display().to_string();
-            let private = map_file(&path, 4096, Mode::Private).step("mmap(MAP_PRIVATE)")?;
+            let private = map_file(&path, 4096, Mode::Private).step("map the file private")?;
             let mut peer = cx.peer(&["mmap_file-map", &p, "4096", "shared"]).start()?;
             let store = pattern(32);
             private.write(0, &store);
@@ -148,7 +184,12 @@ mod unix {
             Ok(Observation::holds(
                 own && peer_orig && file_orig,
                 format!(
-                    "this process mapped the file MAP_PRIVATE and stored 32 bytes: its own mapping shows {}; a peer (pid {}) mapping it MAP_SHARED sees {}; read() of the file gives {}",
+                    "this process mapped the file private ({}) and stored 32 bytes: its own mapping shows {}; a peer (pid {}) mapping it shared sees {}; reading the file gives {}",
+                    if cfg!(windows) {
+                        "PAGE_WRITECOPY, FILE_MAP_COPY"
+                    } else {
+                        "MAP_PRIVATE"
+                    },
                     if own { "the store" } else { "NOT the store" },
                     peer.pid(),
                     if peer_orig {
@@ -167,9 +208,9 @@ mod unix {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 #[rstest::rstest]
-fn unix_only(
+fn no_mapping_api(
     #[values(
         "mmap_file.shared_writes_reach_file",
         "mmap_file.read_only_many_readers",

@@ -19,8 +19,8 @@ mod unix {
     use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::posix_shm::Object;
     use ipc_conformance::mech::shm::{
-        PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_LEN, SYNC_RESULT, SharedSync, ok_of,
-        pattern, process,
+        PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_LEN, SYNC_RESULT, SharedSync, pattern,
+        process,
     };
     use ipc_conformance::peer::Peer;
     use ipc_conformance::watchdog::BOUND;
@@ -198,36 +198,6 @@ mod unix {
         });
     }
 
-    #[test]
-    fn untrusted_peer_can_mutate() {
-        check!("shm.untrusted_peer_can_mutate", |cx| {
-            const BUF: u32 = 64;
-            let obj = Object::create(4096).step("shm_open")?;
-            obj.map.atomic(0).store(16, Ordering::Release);
-            let mut cmd = cx.peer(&["posix_shm-map", &obj.name, "4096"]);
-            cmd.command().env_clear();
-            let mut peer = cmd.start()?;
-            // Time of check: the length field fits the buffer.
-            let checked = obj.map.atomic(0).load(Ordering::Acquire);
-            let valid = checked <= BUF;
-            // Take away write permission from the object; the peer's mapping is
-            // already made, so this cannot stop it.
-            let fchmod = nix::sys::stat::fchmod(&obj.fd, nix::sys::stat::Mode::S_IRUSR);
-            // The untrusted peer changes the field after the check.
-            ok_of(&peer.request("store 0 4096")?, "store")?;
-            // Time of use.
-            let used = obj.map.atomic(0).load(Ordering::Acquire);
-            Ok(Observation::holds(
-                valid && used != checked,
-                format!(
-                    "this process read the length field {checked} and validated it against its {BUF}-byte buffer ({}); fchmod(0400) of the object afterwards: {fchmod:?}; then the peer (pid {}), which had mapped the object by name, stored 4096 into the field: no system call of this process was involved and nothing told it; its next read (the use) returned {used}",
-                    if valid { "ok" } else { "rejected" },
-                    peer.pid()
-                ),
-            ))
-        });
-    }
-
     /// Every kind of object the shared-memory suites make, created inside a
     /// check that then panics: all of them must be gone afterwards.
     #[test]
@@ -337,15 +307,70 @@ mod unix {
     }
 }
 
+#[test]
+fn untrusted_peer_can_mutate() {
+    check!("shm.untrusted_peer_can_mutate", |cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                // A POSIX shared-memory object the peer opens by name.
+                use ipc_conformance::mech::posix_shm::Object;
+                let obj = Object::create(4096).step("shm_open")?;
+                let region = &obj.map;
+                let mut cmd = cx.peer(&["posix_shm-map", &obj.name, "4096"]);
+                let what = format!("the POSIX shared-memory object {:?}", obj.name);
+            } else if #[cfg(windows)] {
+                // A file both processes map shared (Windows has no POSIX shm).
+                use ipc_conformance::mech::mmap_file::{Mode, map_file};
+                let path = cx.path(".map")?;
+                std::fs::write(&path, [0u8; 4096]).step("create the file")?;
+                let map = map_file(&path, 4096, Mode::Shared).step("map the file shared")?;
+                let region = &map;
+                let p = path.display().to_string();
+                let mut cmd = cx.peer(&["mmap_file-map", &p, "4096", "shared"]);
+                let what = format!("a file mapped shared ({p})");
+            } else {
+                let _ = cx;
+                return Ok(Observation::no_api());
+            }
+        }
+        #[cfg(any(unix, windows))]
+        {
+            use std::sync::atomic::Ordering;
+            const BUF: u32 = 64;
+            region.atomic(0).store(16, Ordering::Release);
+            cmd.command().env_clear();
+            let mut peer = cmd.start()?;
+            // Time of check: the length field fits the buffer.
+            let checked = region.atomic(0).load(Ordering::Acquire);
+            let valid = checked <= BUF;
+            // Take write permission away (Unix); the peer's mapping is already
+            // made, so this cannot stop it.
+            #[cfg(unix)]
+            let revoke = format!(
+                "fchmod(0400) of the object: {:?}",
+                nix::sys::stat::fchmod(&obj.fd, nix::sys::stat::Mode::S_IRUSR)
+            );
+            #[cfg(windows)]
+            let revoke = "no attempt to revoke the peer's access (its view is already mapped)";
+            // The untrusted peer changes the field after the check.
+            let stored = peer.request("store 0 4096")?;
+            ipc_conformance::mech::shm::ok_of(&stored, "store")?;
+            // Time of use.
+            let used = region.atomic(0).load(Ordering::Acquire);
+            Ok(Observation::holds(
+                valid && used != checked,
+                format!(
+                    "in {what}, this process read the length field {checked} and validated it against its {BUF}-byte buffer ({}); {revoke}; then the peer (pid {}), which had mapped the region, stored 4096 into the field: no system call of this process was involved and nothing told it; its next read (the use) returned {used}",
+                    if valid { "ok" } else { "rejected" },
+                    peer.pid()
+                ),
+            ))
+        }
+    });
+}
+
 #[cfg(not(unix))]
 #[rstest::rstest]
-fn unix_only(
-    #[values(
-        "shm.spin_wait_burns_cpu",
-        "shm.process_shared_condvar",
-        "shm.untrusted_peer_can_mutate"
-    )]
-    claim: &str,
-) {
+fn unix_only(#[values("shm.spin_wait_burns_cpu", "shm.process_shared_condvar")] claim: &str) {
     check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -51,20 +51,20 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     }
 }
 
+#[cfg(any(unix, windows))]
+pub use common::*;
 #[cfg(unix)]
 pub use unix::*;
 
-#[cfg(unix)]
-mod unix {
+/// What every target with shared memory has: mappings, spinning, the memory
+/// peer protocol.
+#[cfg(any(unix, windows))]
+mod common {
     use std::ffi::c_void;
     use std::io::{self, BufRead, Write};
-    use std::num::NonZeroUsize;
-    use std::os::fd::{AsRawFd, BorrowedFd};
     use std::ptr::NonNull;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{Duration, Instant};
-
-    use nix::sys::mman::{MapFlags, ProtFlags};
 
     use crate::peer::{hex, unhex};
 
@@ -76,8 +76,12 @@ mod unix {
     // ------------------------------------------------------------- mappings
 
     enum Release {
+        #[cfg(unix)]
         Munmap,
+        #[cfg(unix)]
         Shmdt,
+        #[cfg(windows)]
+        UnmapView,
     }
 
     /// A shared mapping: memory that other processes may change at any time.
@@ -99,14 +103,15 @@ mod unix {
 
     impl Mapping {
         /// mmap(2) of `len` bytes of `fd` from offset 0.
+        #[cfg(unix)]
         pub fn map(
-            fd: BorrowedFd<'_>,
+            fd: std::os::fd::BorrowedFd<'_>,
             len: usize,
-            prot: ProtFlags,
-            flags: MapFlags,
+            prot: nix::sys::mman::ProtFlags,
+            flags: nix::sys::mman::MapFlags,
         ) -> io::Result<Mapping> {
-            let length =
-                NonZeroUsize::new(len).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let length = std::num::NonZeroUsize::new(len)
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
             // SAFETY: the kernel chooses the address (None), so the new mapping
             // overlaps no memory Rust owns; the pointer is kept only in this
             // Mapping, which unmaps it exactly once, on drop.
@@ -123,11 +128,26 @@ mod unix {
         /// # Safety
         /// `ptr` must be the address shmat(2) returned, attached for at least `len`
         /// bytes, and not be detached by anyone else.
+        #[cfg(unix)]
         pub unsafe fn from_shmat(ptr: NonNull<c_void>, len: usize) -> Mapping {
             Mapping {
                 ptr,
                 len,
                 release: Release::Shmdt,
+            }
+        }
+
+        /// Wraps a view of a Windows file mapping (released with UnmapViewOfFile).
+        ///
+        /// # Safety
+        /// `ptr` must be the address MapViewOfFile returned for a view of at least
+        /// `len` bytes, and not be unmapped by anyone else.
+        #[cfg(windows)]
+        pub unsafe fn from_view(ptr: NonNull<c_void>, len: usize) -> Mapping {
+            Mapping {
+                ptr,
+                len,
+                release: Release::UnmapView,
             }
         }
 
@@ -192,10 +212,20 @@ mod unix {
             }
         }
 
-        /// msync(MS_SYNC) of the whole mapping.
+        /// Writes the mapping back to its file: msync(MS_SYNC), or FlushViewOfFile.
         pub fn sync(&self) -> io::Result<()> {
-            // SAFETY: the whole live mapping, page-aligned at its start.
-            unsafe { nix::sys::mman::msync(self.ptr, self.len, nix::sys::mman::MsFlags::MS_SYNC) }?;
+            cfg_if::cfg_if! {
+                if #[cfg(unix)] {
+                    // SAFETY: the whole live mapping, page-aligned at its start.
+                    unsafe { nix::sys::mman::msync(self.ptr, self.len, nix::sys::mman::MsFlags::MS_SYNC) }?;
+                } else {
+                    // SAFETY: the whole live view.
+                    let ok = unsafe { windows_sys::Win32::System::Memory::FlushViewOfFile(self.ptr.as_ptr(), self.len) };
+                    if ok == 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+            }
             Ok(())
         }
     }
@@ -205,12 +235,23 @@ mod unix {
             match self.release {
                 // SAFETY: the mapping this value made; nothing refers to it after
                 // drop (accessors borrow self).
+                #[cfg(unix)]
                 Release::Munmap => unsafe {
                     let _ = nix::sys::mman::munmap(self.ptr, self.len);
                 },
                 // SAFETY: the attachment shmat returned (contract of from_shmat).
+                #[cfg(unix)]
                 Release::Shmdt => unsafe {
                     libc::shmdt(self.ptr.as_ptr());
+                },
+                // SAFETY: the view MapViewOfFile returned (contract of from_view).
+                #[cfg(windows)]
+                Release::UnmapView => unsafe {
+                    windows_sys::Win32::System::Memory::UnmapViewOfFile(
+                        windows_sys::Win32::System::Memory::MEMORY_MAPPED_VIEW_ADDRESS {
+                            Value: self.ptr.as_ptr(),
+                        },
+                    );
                 },
             }
         }
@@ -262,6 +303,298 @@ mod unix {
             std::thread::yield_now();
         }
     }
+
+    // ------------------------------------------------------ name-limit probing
+
+    /// The longest name `probe` accepts, by bisection between `good` (a length
+    /// known to work) and `bad` (one known to fail). `probe(len)` creates and
+    /// removes an object whose name has `len` characters. Returns the limit and
+    /// the error of the first length beyond it.
+    pub fn bisect_name_limit(
+        mut good: usize,
+        mut bad: usize,
+        probe: &mut dyn FnMut(usize) -> io::Result<()>,
+    ) -> io::Result<(usize, io::Error)> {
+        probe(good)?;
+        let mut beyond = match probe(bad) {
+            Ok(()) => {
+                return Err(io::Error::other(format!(
+                    "a name of {bad} characters was accepted"
+                )));
+            }
+            Err(e) => e,
+        };
+        while bad - good > 1 {
+            let mid = good + (bad - good) / 2;
+            match probe(mid) {
+                Ok(()) => good = mid,
+                Err(e) => {
+                    bad = mid;
+                    beyond = e;
+                }
+            }
+        }
+        Ok((good, beyond))
+    }
+
+    /// `base` padded with 'x' to exactly `len` characters.
+    pub fn padded_name(base: &str, len: usize) -> String {
+        let mut s = base.to_owned();
+        while s.len() < len {
+            s.push('x');
+        }
+        s.truncate(len);
+        s
+    }
+
+    // ----------------------------------------------------- the memory server
+
+    pub(super) fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+        s.parse().map_err(|_| format!("bad number {s:?}"))
+    }
+
+    pub(super) fn err_line(e: &io::Error) -> String {
+        format!(
+            "err {} {}",
+            e.raw_os_error().unwrap_or(0),
+            crate::observe::describe_io_error(e)
+        )
+    }
+
+    /// Writes one answer line (flushed: the controller waits for it).
+    pub fn say(line: &str) -> Result<(), String> {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())
+    }
+
+    /// A role's own commands: `Some(answer)` when it handled the words.
+    pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
+
+    /// Serves the memory protocol (module doc) over `map` until `quit` or the end
+    /// of input; `extra` handles the role's own commands first.
+    pub fn serve_memory(map: &Mapping, extra: &mut Extra<'_>) -> Result<(), String> {
+        say(&format!("ready {}", std::process::id()))?;
+        let stdin = io::stdin();
+        for line in stdin.lock().lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.as_slice() == ["quit"] {
+                return Ok(());
+            }
+            let answer = match extra(&words) {
+                Some(a) => a?,
+                None => memory_command(map, &words)?,
+            };
+            say(&answer)?;
+        }
+        Ok(())
+    }
+
+    fn in_bounds(map: &Mapping, off: usize, len: usize) -> Result<(), String> {
+        if off.checked_add(len).is_some_and(|e| e <= map.len()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "[{off}, +{len}) is outside the {}-byte mapping",
+                map.len()
+            ))
+        }
+    }
+
+    fn aligned(map: &Mapping, off: usize) -> Result<&AtomicU32, String> {
+        in_bounds(map, off, 4)?;
+        if off % 4 != 0 {
+            return Err(format!("offset {off} is not 4-aligned"));
+        }
+        Ok(map.atomic(off))
+    }
+
+    fn memory_command(map: &Mapping, words: &[&str]) -> Result<String, String> {
+        Ok(match words {
+            ["read", off, len] => {
+                let (off, len) = (num(off)?, num(len)?);
+                in_bounds(map, off, len)?;
+                format!("data {}", hex(&map.read(off, len)))
+            }
+            ["write", off, h] => {
+                let off = num(off)?;
+                let data = unhex(h).ok_or("bad hex")?;
+                in_bounds(map, off, data.len())?;
+                map.write(off, &data);
+                format!("ok {}", data.len())
+            }
+            ["store", off, v] => {
+                aligned(map, num(off)?)?.store(num(v)?, Ordering::Release);
+                "ok".to_owned()
+            }
+            ["load", off] => format!("value {}", aligned(map, num(off)?)?.load(Ordering::Acquire)),
+            ["publish", data_off, h, flag_off, v] => {
+                let data_off = num(data_off)?;
+                let data = unhex(h).ok_or("bad hex")?;
+                in_bounds(map, data_off, data.len())?;
+                let flag = aligned(map, num(flag_off)?)?;
+                let v = num(v)?;
+                // Plain stores, then the flag: no system call in between.
+                map.write(data_off, &data);
+                flag.store(v, Ordering::Release);
+                "ok".to_owned()
+            }
+            [
+                "append",
+                index_off,
+                slots_off,
+                slots,
+                writer,
+                count,
+                size,
+                arrive_off,
+                start_off,
+                ms,
+            ] => {
+                let index = aligned(map, num(index_off)?)?;
+                let (slots_off, slots): (usize, usize) = (num(slots_off)?, num(slots)?);
+                let (writer, count, size): (u8, u16, usize) =
+                    (num(writer)?, num(count)?, num(size)?);
+                in_bounds(map, slots_off, slots.checked_mul(size).ok_or("overflow")?)?;
+                let arrive = aligned(map, num(arrive_off)?)?;
+                let start = aligned(map, num(start_off)?)?;
+                arrive.fetch_add(1, Ordering::AcqRel);
+                if let Err(v) = yield_until(start, |v| v != 0, Duration::from_millis(num(ms)?)) {
+                    return Ok(format!("timeout start flag still {v}"));
+                }
+                for seq in 0..count {
+                    let slot = index.fetch_add(1, Ordering::AcqRel) as usize;
+                    if slot >= slots {
+                        return Ok(format!("err 0 slot {slot} beyond the {slots} slots"));
+                    }
+                    map.write(
+                        slots_off + slot * size,
+                        &crate::matrix::record(writer, seq, size),
+                    );
+                }
+                format!("ok {count}")
+            }
+            [
+                "follow",
+                seq_off,
+                slots_off,
+                count,
+                size,
+                arrive_off,
+                ack_off,
+                ms,
+            ] => {
+                let seq = aligned(map, num(seq_off)?)?;
+                let (slots_off, count, size): (usize, u32, usize) =
+                    (num(slots_off)?, num(count)?, num(size)?);
+                in_bounds(map, slots_off, count as usize * size)?;
+                let arrive = aligned(map, num(arrive_off)?)?;
+                let ack = aligned(map, num(ack_off)?)?;
+                let deadline = Instant::now() + Duration::from_millis(num(ms)?);
+                arrive.fetch_add(1, Ordering::AcqRel);
+                let (mut seen, mut whole, mut torn, mut observations) = (0u32, 0u32, 0u32, 0u32);
+                while seen < count {
+                    let published = match yield_until(
+                        seq,
+                        |v| v > seen,
+                        deadline.saturating_duration_since(Instant::now()),
+                    ) {
+                        Ok(v) => v.min(count),
+                        Err(v) => {
+                            return Ok(format!(
+                                "timeout {seen} of {count} records seen, sequence {v}"
+                            ));
+                        }
+                    };
+                    observations += 1;
+                    for i in seen..published {
+                        let got = map.read(slots_off + i as usize * size, size);
+                        if got == crate::matrix::record(0, i as u16, size) {
+                            whole += 1;
+                        } else {
+                            torn += 1;
+                        }
+                    }
+                    seen = published;
+                    ack.store(seen, Ordering::Release);
+                }
+                format!("ok {whole} {torn} {observations}")
+            }
+            #[cfg(unix)]
+            ["fdprobe", off] => {
+                let off: usize = num(off)?;
+                let fd = aligned(map, off)?.load(Ordering::Acquire);
+                in_bounds(map, off + 8, 16)?;
+                let b = map.read(off + 8, 16);
+                let dev = u64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
+                let ino = u64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
+                // SAFETY: fstat on a bare number: only inspects whatever that
+                // number names in this process (if anything), never closes it.
+                let fd_b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd as i32) };
+                match nix::sys::stat::fstat(fd_b) {
+                    Ok(st) if wide_id(st.st_dev) == dev && wide_id(st.st_ino) == ino => {
+                        format!("same {fd}")
+                    }
+                    Ok(st) => format!(
+                        "different {fd} {} {}",
+                        wide_id(st.st_dev),
+                        wide_id(st.st_ino)
+                    ),
+                    Err(e) => err_line(&e.into()),
+                }
+            }
+            ["sync"] => match map.sync() {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => err_line(&e),
+            },
+            _ => format!("err 0 unknown command {:?}", words.join(" ")),
+        })
+    }
+
+    #[cfg(unix)]
+    /// st_dev and st_ino widened to u64 (their types differ per target: i32 or
+    /// u64 device numbers, u64 inodes).
+    pub(super) fn wide_id<T: Into<i128>>(x: T) -> u64 {
+        x.into() as u64
+    }
+
+    /// The bytes of a peer's `data <hex>` answer; anything else ends the check
+    /// with an error naming the request.
+    pub fn data_of(answer: &str, what: &str) -> crate::observe::Checked<Vec<u8>> {
+        answer.strip_prefix("data ").and_then(unhex).ok_or_else(|| {
+            crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
+        })
+    }
+
+    /// Ends the check with an error unless the peer answered `ok...`.
+    pub fn ok_of(answer: &str, what: &str) -> crate::observe::Checked<()> {
+        if answer == "ok" || answer.starts_with("ok ") {
+            Ok(())
+        } else {
+            Err(crate::observe::Observation::error(format!(
+                "{what}: the peer answered {answer:?}"
+            )))
+        }
+    }
+
+    /// Fresh random printable bytes (a pattern no earlier run left behind).
+    pub fn pattern(len: usize) -> Vec<u8> {
+        crate::names::random_hex(len).into_bytes()
+    }
+}
+
+/// Unix only: getrusage, System V keys, process-shared pthread objects, the
+/// `shm.*` peer roles.
+#[cfg(unix)]
+mod unix {
+    use std::io;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::common::*;
 
     // --------------------------------------------------------- CPU accounting
 
@@ -321,49 +654,6 @@ mod unix {
             return Err(io::Error::last_os_error());
         }
         Ok(key)
-    }
-
-    // ------------------------------------------------------ name-limit probing
-
-    /// The longest name `probe` accepts, by bisection between `good` (a length
-    /// known to work) and `bad` (one known to fail). `probe(len)` creates and
-    /// removes an object whose name has `len` characters. Returns the limit and
-    /// the error of the first length beyond it.
-    pub fn bisect_name_limit(
-        mut good: usize,
-        mut bad: usize,
-        probe: &mut dyn FnMut(usize) -> io::Result<()>,
-    ) -> io::Result<(usize, io::Error)> {
-        probe(good)?;
-        let mut beyond = match probe(bad) {
-            Ok(()) => {
-                return Err(io::Error::other(format!(
-                    "a name of {bad} characters was accepted"
-                )));
-            }
-            Err(e) => e,
-        };
-        while bad - good > 1 {
-            let mid = good + (bad - good) / 2;
-            match probe(mid) {
-                Ok(()) => good = mid,
-                Err(e) => {
-                    bad = mid;
-                    beyond = e;
-                }
-            }
-        }
-        Ok((good, beyond))
-    }
-
-    /// `base` padded with 'x' to exactly `len` characters.
-    pub fn padded_name(base: &str, len: usize) -> String {
-        let mut s = base.to_owned();
-        while s.len() < len {
-            s.push('x');
-        }
-        s.truncate(len);
-        s
     }
 
     // ---------------------------------------------- process-shared pthreads
@@ -579,241 +869,6 @@ mod unix {
                 libc::pthread_mutex_unlock(&raw mut (*self.sync.block).mutex);
             }
         }
-    }
-
-    // ----------------------------------------------------- the memory server
-
-    fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-        s.parse().map_err(|_| format!("bad number {s:?}"))
-    }
-
-    fn err_line(e: &io::Error) -> String {
-        format!(
-            "err {} {}",
-            e.raw_os_error().unwrap_or(0),
-            crate::observe::describe_io_error(e)
-        )
-    }
-
-    /// Writes one answer line (flushed: the controller waits for it).
-    pub fn say(line: &str) -> Result<(), String> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())
-    }
-
-    /// A role's own commands: `Some(answer)` when it handled the words.
-    pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
-
-    /// Serves the memory protocol (module doc) over `map` until `quit` or the end
-    /// of input; `extra` handles the role's own commands first.
-    pub fn serve_memory(map: &Mapping, extra: &mut Extra<'_>) -> Result<(), String> {
-        say(&format!("ready {}", std::process::id()))?;
-        let stdin = io::stdin();
-        for line in stdin.lock().lines() {
-            let line = line.map_err(|e| e.to_string())?;
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.as_slice() == ["quit"] {
-                return Ok(());
-            }
-            let answer = match extra(&words) {
-                Some(a) => a?,
-                None => memory_command(map, &words)?,
-            };
-            say(&answer)?;
-        }
-        Ok(())
-    }
-
-    fn in_bounds(map: &Mapping, off: usize, len: usize) -> Result<(), String> {
-        if off.checked_add(len).is_some_and(|e| e <= map.len()) {
-            Ok(())
-        } else {
-            Err(format!(
-                "[{off}, +{len}) is outside the {}-byte mapping",
-                map.len()
-            ))
-        }
-    }
-
-    fn aligned(map: &Mapping, off: usize) -> Result<&AtomicU32, String> {
-        in_bounds(map, off, 4)?;
-        if off % 4 != 0 {
-            return Err(format!("offset {off} is not 4-aligned"));
-        }
-        Ok(map.atomic(off))
-    }
-
-    fn memory_command(map: &Mapping, words: &[&str]) -> Result<String, String> {
-        Ok(match words {
-            ["read", off, len] => {
-                let (off, len) = (num(off)?, num(len)?);
-                in_bounds(map, off, len)?;
-                format!("data {}", hex(&map.read(off, len)))
-            }
-            ["write", off, h] => {
-                let off = num(off)?;
-                let data = unhex(h).ok_or("bad hex")?;
-                in_bounds(map, off, data.len())?;
-                map.write(off, &data);
-                format!("ok {}", data.len())
-            }
-            ["store", off, v] => {
-                aligned(map, num(off)?)?.store(num(v)?, Ordering::Release);
-                "ok".to_owned()
-            }
-            ["load", off] => format!("value {}", aligned(map, num(off)?)?.load(Ordering::Acquire)),
-            ["publish", data_off, h, flag_off, v] => {
-                let data_off = num(data_off)?;
-                let data = unhex(h).ok_or("bad hex")?;
-                in_bounds(map, data_off, data.len())?;
-                let flag = aligned(map, num(flag_off)?)?;
-                let v = num(v)?;
-                // Plain stores, then the flag: no system call in between.
-                map.write(data_off, &data);
-                flag.store(v, Ordering::Release);
-                "ok".to_owned()
-            }
-            [
-                "append",
-                index_off,
-                slots_off,
-                slots,
-                writer,
-                count,
-                size,
-                arrive_off,
-                start_off,
-                ms,
-            ] => {
-                let index = aligned(map, num(index_off)?)?;
-                let (slots_off, slots): (usize, usize) = (num(slots_off)?, num(slots)?);
-                let (writer, count, size): (u8, u16, usize) =
-                    (num(writer)?, num(count)?, num(size)?);
-                in_bounds(map, slots_off, slots.checked_mul(size).ok_or("overflow")?)?;
-                let arrive = aligned(map, num(arrive_off)?)?;
-                let start = aligned(map, num(start_off)?)?;
-                arrive.fetch_add(1, Ordering::AcqRel);
-                if let Err(v) = yield_until(start, |v| v != 0, Duration::from_millis(num(ms)?)) {
-                    return Ok(format!("timeout start flag still {v}"));
-                }
-                for seq in 0..count {
-                    let slot = index.fetch_add(1, Ordering::AcqRel) as usize;
-                    if slot >= slots {
-                        return Ok(format!("err 0 slot {slot} beyond the {slots} slots"));
-                    }
-                    map.write(
-                        slots_off + slot * size,
-                        &crate::matrix::record(writer, seq, size),
-                    );
-                }
-                format!("ok {count}")
-            }
-            [
-                "follow",
-                seq_off,
-                slots_off,
-                count,
-                size,
-                arrive_off,
-                ack_off,
-                ms,
-            ] => {
-                let seq = aligned(map, num(seq_off)?)?;
-                let (slots_off, count, size): (usize, u32, usize) =
-                    (num(slots_off)?, num(count)?, num(size)?);
-                in_bounds(map, slots_off, count as usize * size)?;
-                let arrive = aligned(map, num(arrive_off)?)?;
-                let ack = aligned(map, num(ack_off)?)?;
-                let deadline = Instant::now() + Duration::from_millis(num(ms)?);
-                arrive.fetch_add(1, Ordering::AcqRel);
-                let (mut seen, mut whole, mut torn, mut observations) = (0u32, 0u32, 0u32, 0u32);
-                while seen < count {
-                    let published = match yield_until(
-                        seq,
-                        |v| v > seen,
-                        deadline.saturating_duration_since(Instant::now()),
-                    ) {
-                        Ok(v) => v.min(count),
-                        Err(v) => {
-                            return Ok(format!(
-                                "timeout {seen} of {count} records seen, sequence {v}"
-                            ));
-                        }
-                    };
-                    observations += 1;
-                    for i in seen..published {
-                        let got = map.read(slots_off + i as usize * size, size);
-                        if got == crate::matrix::record(0, i as u16, size) {
-                            whole += 1;
-                        } else {
-                            torn += 1;
-                        }
-                    }
-                    seen = published;
-                    ack.store(seen, Ordering::Release);
-                }
-                format!("ok {whole} {torn} {observations}")
-            }
-            ["fdprobe", off] => {
-                let off: usize = num(off)?;
-                let fd = aligned(map, off)?.load(Ordering::Acquire);
-                in_bounds(map, off + 8, 16)?;
-                let b = map.read(off + 8, 16);
-                let dev = u64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
-                let ino = u64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
-                // SAFETY: fstat on a bare number: only inspects whatever that
-                // number names in this process (if anything), never closes it.
-                let fd_b = unsafe { BorrowedFd::borrow_raw(fd as i32) };
-                match nix::sys::stat::fstat(fd_b) {
-                    Ok(st) if wide_id(st.st_dev) == dev && wide_id(st.st_ino) == ino => {
-                        format!("same {fd}")
-                    }
-                    Ok(st) => format!(
-                        "different {fd} {} {}",
-                        wide_id(st.st_dev),
-                        wide_id(st.st_ino)
-                    ),
-                    Err(e) => err_line(&e.into()),
-                }
-            }
-            ["sync"] => match map.sync() {
-                Ok(()) => "ok".to_owned(),
-                Err(e) => err_line(&e),
-            },
-            _ => format!("err 0 unknown command {:?}", words.join(" ")),
-        })
-    }
-
-    /// st_dev and st_ino widened to u64 (their types differ per target: i32 or
-    /// u64 device numbers, u64 inodes).
-    fn wide_id<T: Into<i128>>(x: T) -> u64 {
-        x.into() as u64
-    }
-
-    /// The bytes of a peer's `data <hex>` answer; anything else ends the check
-    /// with an error naming the request.
-    pub fn data_of(answer: &str, what: &str) -> crate::observe::Checked<Vec<u8>> {
-        answer.strip_prefix("data ").and_then(unhex).ok_or_else(|| {
-            crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
-        })
-    }
-
-    /// Ends the check with an error unless the peer answered `ok...`.
-    pub fn ok_of(answer: &str, what: &str) -> crate::observe::Checked<()> {
-        if answer == "ok" || answer.starts_with("ok ") {
-            Ok(())
-        } else {
-            Err(crate::observe::Observation::error(format!(
-                "{what}: the peer answered {answer:?}"
-            )))
-        }
-    }
-
-    /// Fresh random printable bytes (a pattern no earlier run left behind).
-    pub fn pattern(len: usize) -> Vec<u8> {
-        crate::names::random_hex(len).into_bytes()
     }
 
     /// The descriptor number, device and inode the `fdprobe` command reads, as
