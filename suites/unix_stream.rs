@@ -364,7 +364,19 @@ mod behaviour {
             // As root the sender gives up root first (root may claim any ids); it
             // then needs a directory of its own to reach the socket.
             let own_dir = if root {
-                let d = ipc_conformance::names::private_dir()
+                // Under /tmp rather than $TMPDIR, which may be private to root.
+                let base = Path::new("/tmp");
+                let d = tempfile::Builder::new()
+                    .prefix(&format!(
+                        "{}{}-",
+                        ipc_conformance::names::PREFIX,
+                        std::process::id()
+                    ))
+                    .tempdir_in(if base.is_dir() {
+                        base.to_path_buf()
+                    } else {
+                        std::env::temp_dir()
+                    })
                     .step("a directory for the unprivileged sender")?;
                 std::os::unix::fs::chown(d.path(), Some(NOBODY), Some(NOBODY))
                     .step("chown the directory")?;

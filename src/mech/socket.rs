@@ -852,8 +852,9 @@ impl Channel for StreamChannel {
                     if #[cfg(unix)] {
                         Ok(cx.peer(&["endpoint", self.id, "receiver", "fd"]).handover(self.accepted.as_fd(), 3))
                     } else {
-                        let _ = cx;
-                        Err(no_handover())
+                        let Conn::Tcp(s) = self.accepted.try_clone()?;
+                        let (at, token) = win::offer(s.into())?;
+                        Ok(cx.peer(&["endpoint", self.id, "receiver", "wsa", &at, &token]))
                     }
                 }
             }
@@ -881,39 +882,23 @@ impl Mechanism for StreamMechanism {
     }
 }
 
-/// `endpoint <mech> <role> fd` (descriptor 3 handed over) or `endpoint <mech>
-/// <role> <name>` (connect by name).
+/// `endpoint <mech> <role> fd` (descriptor 3 handed over; on Windows `wsa <at>
+/// <token>`, see `win::offer`) or `endpoint <mech> <role> <name>` (connect by name).
 pub fn open_remote_stream(family: Family, args: &[String]) -> io::Result<Box<dyn Endpoint>> {
     let conn = match args {
-        [fd] if fd == "fd" => {
-            cfg_if::cfg_if! {
-                if #[cfg(unix)] {
-                    Conn::from_fd(family, crate::sys::take_handed_over_fd(3)?)
-                } else {
-                    return Err(no_handover());
-                }
-            }
-        }
+        #[cfg(unix)]
+        [fd] if fd == "fd" => Conn::from_fd(family, crate::sys::take_handed_over_fd(3)?),
+        #[cfg(windows)]
+        [wsa, at, token] if wsa == "wsa" => Conn::Tcp(TcpStream::from(win::adopt(at, token)?)),
         [name] => Conn::connect(&Addr::parse(family, name)?)?,
         _ => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "expected `fd` or a name",
+                "expected a handed-over socket (`fd`, `wsa <at> <token>`) or a name",
             ));
         }
     };
     Ok(Box::new(StreamEndpoint::new(conn)?))
-}
-
-#[cfg(not(unix))]
-fn no_handover() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!(
-            "handing an open socket to another process is Unix-only in this suite (no descriptor handover on {})",
-            crate::platform::TARGET
-        ),
-    )
 }
 
 // ---------------------------------------------------------------- datagrams
@@ -1173,8 +1158,9 @@ impl Channel for DgramChannel {
                             .peer(&["endpoint", self.id, "receiver", "fd", &self.t.name()])
                             .handover(self.rx.as_fd(), 3))
                     } else {
-                        let _ = cx;
-                        Err(no_handover())
+                        let Dgram::Udp(s) = self.rx.try_clone()?;
+                        let (at, token) = win::offer(s.into())?;
+                        Ok(cx.peer(&["endpoint", self.id, "receiver", "wsa", &at, &token, &self.t.name()]))
                     }
                 }
             }
@@ -1202,20 +1188,26 @@ impl Mechanism for DgramMechanism {
     }
 }
 
-/// `endpoint <mech> <role> fd <reply-to>` (descriptor 3 handed over) or
-/// `endpoint <mech> <role> <name>` (a new socket connected to the name).
+/// `endpoint <mech> <role> fd <reply-to>` (descriptor 3 handed over; on Windows
+/// `wsa <at> <token> <reply-to>`) or `endpoint <mech> <role> <name>` (a new
+/// socket connected to the name).
 pub fn open_remote_dgram(family: Family, args: &[String]) -> io::Result<Box<dyn Endpoint>> {
     match args {
+        #[cfg(unix)]
         [fd, dest] if fd == "fd" => {
-            cfg_if::cfg_if! {
-                if #[cfg(unix)] {
-                    let sock = Dgram::from_fd(family, crate::sys::take_handed_over_fd(3)?);
-                    Ok(Box::new(DgramEndpoint::new(sock, Some(Addr::parse(family, dest)?))?))
-                } else {
-                    let _ = dest;
-                    Err(no_handover())
-                }
-            }
+            let sock = Dgram::from_fd(family, crate::sys::take_handed_over_fd(3)?);
+            Ok(Box::new(DgramEndpoint::new(
+                sock,
+                Some(Addr::parse(family, dest)?),
+            )?))
+        }
+        #[cfg(windows)]
+        [wsa, at, token, dest] if wsa == "wsa" => {
+            let sock = Dgram::Udp(UdpSocket::from(win::adopt(at, token)?));
+            Ok(Box::new(DgramEndpoint::new(
+                sock,
+                Some(Addr::parse(family, dest)?),
+            )?))
         }
         [name] => {
             let sock = Dgram::unbound(family)?;
@@ -1224,7 +1216,7 @@ pub fn open_remote_dgram(family: Family, args: &[String]) -> io::Result<Box<dyn 
         }
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "expected `fd <reply-to>` or a name",
+            "expected a handed-over socket (`fd <reply-to>`, `wsa <at> <token> <reply-to>`) or a name",
         )),
     }
 }
@@ -1339,15 +1331,109 @@ mod unix {
 
 #[cfg(windows)]
 mod win {
-    use std::io;
-    use std::os::windows::io::RawSocket;
+    use std::io::{self, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::os::windows::io::{AsRawSocket, FromRawSocket, OwnedSocket, RawSocket};
     use std::time::Duration;
 
     use windows_sys::Win32::Networking::WinSock::{
-        MSG_OOB, POLLRDBAND, POLLRDNORM, POLLWRNORM, SOCKET_ERROR, WSAPOLLFD, WSAPoll, recv, send,
+        FROM_PROTOCOL_INFO, INVALID_SOCKET, MSG_OOB, POLLRDBAND, POLLRDNORM, POLLWRNORM,
+        SOCKET_ERROR, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, WSADuplicateSocketW,
+        WSAPOLLFD, WSAPROTOCOL_INFOW, WSAPoll, WSASocketW, recv, send,
     };
 
     use super::Interest;
+    use crate::watchdog::BOUND;
+
+    const INFO_LEN: usize = std::mem::size_of::<WSAPROTOCOL_INFOW>();
+
+    /// Offers `sock` to one other process, the Windows way of handing a socket
+    /// over (the peer harness has no descriptor inheritance there): a thread
+    /// listens on 127.0.0.1, and the first process that connects and sends the
+    /// returned token and its pid gets the WSAPROTOCOL_INFOW that
+    /// WSADuplicateSocketW made for that pid. One-shot, bounded by BOUND.
+    pub fn offer(sock: OwnedSocket) -> io::Result<(String, String)> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let at = listener.local_addr()?.to_string();
+        let token = crate::names::random_hex(16);
+        let expect = token.clone();
+        std::thread::Builder::new()
+            .name("ipcconf-wsa-offer".into())
+            .spawn(move || {
+                let _ = serve_offer(&listener, &sock, &expect);
+            })?;
+        Ok((at, token))
+    }
+
+    fn serve_offer(listener: &TcpListener, sock: &OwnedSocket, token: &str) -> io::Result<()> {
+        if !wait_one(listener.as_raw_socket(), Interest::Read, BOUND)? {
+            return Ok(());
+        }
+        let (mut c, _) = listener.accept()?;
+        c.set_nonblocking(false)?;
+        c.set_read_timeout(Some(BOUND))?;
+        let mut hello = vec![0u8; 4 + token.len()];
+        c.read_exact(&mut hello)?;
+        if &hello[4..] != token.as_bytes() {
+            return Err(io::Error::other("wrong token"));
+        }
+        let pid = u32::from_le_bytes([hello[0], hello[1], hello[2], hello[3]]);
+        let mut info = WSAPROTOCOL_INFOW::default();
+        // SAFETY: `sock` is a socket this thread owns for the whole call; `info` is a
+        // writable WSAPROTOCOL_INFOW.
+        if unsafe { WSADuplicateSocketW(sock.as_raw_socket() as usize, pid, &mut info) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: WSAPROTOCOL_INFOW is plain data (4-byte fields and a u16 array, no
+        // padding); viewing it as INFO_LEN bytes reads only initialised memory.
+        let bytes = unsafe {
+            std::slice::from_raw_parts((&info as *const WSAPROTOCOL_INFOW).cast::<u8>(), INFO_LEN)
+        };
+        c.write_all(bytes)
+    }
+
+    /// The peer side of `offer`: connects to `at`, sends `token` and this
+    /// process's pid, and makes a socket from the WSAPROTOCOL_INFOW it gets back.
+    pub fn adopt(at: &str, token: &str) -> io::Result<OwnedSocket> {
+        let addr: std::net::SocketAddr = at
+            .parse()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{at:?}: {e}")))?;
+        let mut c = TcpStream::connect_timeout(&addr, BOUND)?;
+        c.set_read_timeout(Some(BOUND))?;
+        let mut hello = std::process::id().to_le_bytes().to_vec();
+        hello.extend_from_slice(token.as_bytes());
+        c.write_all(&hello)?;
+        let mut bytes = [0u8; INFO_LEN];
+        c.read_exact(&mut bytes)?;
+        let mut info = WSAPROTOCOL_INFOW::default();
+        // SAFETY: `bytes` holds INFO_LEN bytes that WSADuplicateSocketW wrote for this
+        // process; any bit pattern is a valid WSAPROTOCOL_INFOW (plain data).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (&mut info as *mut WSAPROTOCOL_INFOW).cast::<u8>(),
+                INFO_LEN,
+            );
+        }
+        // SAFETY: `info` is a valid WSAPROTOCOL_INFOW for the duration of the call.
+        let s = unsafe {
+            WSASocketW(
+                FROM_PROTOCOL_INFO,
+                FROM_PROTOCOL_INFO,
+                FROM_PROTOCOL_INFO,
+                &info,
+                0,
+                WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT,
+            )
+        };
+        if s == INVALID_SOCKET {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: WSASocketW has just created this socket for this process; nothing
+        // else owns it.
+        Ok(unsafe { OwnedSocket::from_raw_socket(s as RawSocket) })
+    }
 
     fn poll(fds: &mut [WSAPOLLFD], bound: Duration) -> io::Result<usize> {
         let ms = bound.as_millis().min(60_000) as i32;
