@@ -16,6 +16,9 @@
 //!   and a sending socket bound to T and connected to R. The receiving end's
 //!   own sends go to T; a receiving peer gets R handed over; a sending peer makes
 //!   its own socket and connects it to R by name.
+//!
+//! "Handed over" means descriptor inheritance on Unix (`PeerCommand::handover`)
+//! and WSADuplicateSocket on Windows (`win::offer`, `win::adopt`).
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -506,11 +509,6 @@ impl ServerEndpoint {
         }
     }
 
-    /// How many connections the server holds now.
-    pub fn connections(&self) -> usize {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     #[cfg(not(unix))]
     fn accept_pending(&mut self) -> io::Result<()> {
         loop {
@@ -997,6 +995,21 @@ impl Dgram {
         }
     }
 
+    /// Asks for a receive buffer of `bytes` (SO_RCVBUF; the system may cap it).
+    pub fn set_recv_buffer(&self, bytes: usize) -> io::Result<()> {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                use nix::sys::socket::{setsockopt, sockopt};
+                setsockopt(&self.as_fd(), sockopt::RcvBuf, &bytes)?;
+                Ok(())
+            } else {
+                use std::os::windows::io::AsRawSocket;
+                let Dgram::Udp(s) = self;
+                win::set_recv_buffer(s.as_raw_socket(), bytes)
+            }
+        }
+    }
+
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Dgram::Udp(s) => s.recv(buf),
@@ -1117,6 +1130,9 @@ fn nobufs() -> i32 {
     }
 }
 
+/// SO_RCVBUF asked for on a UDP channel's receiving socket.
+pub const UDP_RCVBUF: usize = 1 << 20;
+
 /// A datagram channel: a receiving socket bound to R, a sending socket bound to
 /// T and connected to R.
 pub struct DgramChannel {
@@ -1134,6 +1150,12 @@ impl DgramChannel {
             Family::Inet => (Addr::loopback(), Addr::loopback()),
         };
         let (rx, r) = Dgram::bind(&want_r).step("bind() the receiving socket")?;
+        if family == Family::Inet {
+            // UDP drops what does not fit the receive buffer: give a burst of
+            // several writers room (best effort), so the checks see records,
+            // not overflow. AF_UNIX datagrams have flow control instead.
+            let _ = rx.set_recv_buffer(UDP_RCVBUF);
+        }
         let (tx, t) = Dgram::bind(&want_t).step("bind() the sending socket")?;
         tx.connect(&r).step("connect() the sending socket")?;
         Ok(DgramChannel { id, r, t, rx, tx })
@@ -1337,9 +1359,10 @@ mod win {
     use std::time::Duration;
 
     use windows_sys::Win32::Networking::WinSock::{
-        FROM_PROTOCOL_INFO, INVALID_SOCKET, MSG_OOB, POLLRDBAND, POLLRDNORM, POLLWRNORM,
-        SOCKET_ERROR, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, WSADuplicateSocketW,
-        WSAPOLLFD, WSAPROTOCOL_INFOW, WSAPoll, WSASocketW, recv, send,
+        FROM_PROTOCOL_INFO, INVALID_SOCKET, MSG_OOB, POLLRDBAND, POLLRDNORM, POLLWRNORM, SO_RCVBUF,
+        SOCKET_ERROR, SOL_SOCKET, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED,
+        WSADuplicateSocketW, WSAPOLLFD, WSAPROTOCOL_INFOW, WSAPoll, WSASocketW, recv, send,
+        setsockopt,
     };
 
     use super::Interest;
@@ -1466,6 +1489,26 @@ mod win {
     pub fn wait_any(socks: &[RawSocket], bound: Duration) -> io::Result<bool> {
         let mut fds: Vec<WSAPOLLFD> = socks.iter().map(|&s| pollfd(s, POLLRDNORM)).collect();
         Ok(poll(&mut fds, bound)? > 0)
+    }
+
+    pub fn set_recv_buffer(s: RawSocket, bytes: usize) -> io::Result<()> {
+        let value = i32::try_from(bytes).unwrap_or(i32::MAX);
+        // SAFETY: `value` is a live i32 whose size is passed with its address;
+        // setsockopt only reads it.
+        let rc = unsafe {
+            setsockopt(
+                s as usize,
+                SOL_SOCKET,
+                SO_RCVBUF,
+                (&value as *const i32).cast::<u8>(),
+                std::mem::size_of::<i32>() as i32,
+            )
+        };
+        if rc == SOCKET_ERROR {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
     }
 
     pub fn send_urgent(s: RawSocket, msg: &[u8]) -> io::Result<usize> {
