@@ -178,10 +178,15 @@ impl Expectations {
                 }
             }
         }
+        // An absent mechanism is observed as `unsupported` (DESIGN rule 6: no API at
+        // compile time, or ENOSYS and friends at run time), so the guide's "no"
+        // for availability, and its N/A for any claim, expect exactly that.
         let value = match (claim.doc_on(run.os), claim.kind) {
             (Stance::Yes, _) => Some(Outcome::Yes),
-            (Stance::No, _) | (Stance::NotApplicable, Kind::Availability) => Some(Outcome::No),
-            (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
+            (Stance::No, Kind::Availability) | (Stance::NotApplicable, _) => {
+                Some(Outcome::Unsupported)
+            }
+            (Stance::No, _) => Some(Outcome::No),
             (Stance::Unstated, _) => None,
         };
         Expected {
@@ -279,6 +284,14 @@ mod tests {
     fn claims_of_an_absent_mechanism_are_expected_unsupported() {
         let cat = Catalog::get();
         let exp = Expectations::parse(&[], cat).unwrap();
+        let e = exp.resolve(
+            cat.claim("fifo.available").unwrap(),
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(
+            (e.value, e.origin.as_str()),
+            (Some(Outcome::Unsupported), "guide")
+        );
         // The guide: no FIFOs on Windows.
         let e = exp.resolve(
             cat.claim("fifo.rdwr_self_read").unwrap(),

@@ -107,21 +107,22 @@ impl Drop for PathGuard {
     }
 }
 
-/// System V keys of the suite carry this in their upper 16 bits, so the sweep
-/// can tell them from everybody else's (System V objects have no names).
-pub const SYSV_KEY_PREFIX: u32 = 0x1CCF_0000;
+/// System V keys of the suite carry this top byte, so `ipcs` and the sweep can
+/// tell them from everybody else's (System V objects have no names).
+pub const SYSV_KEY_MARK: u32 = 0x1C00_0000;
 
-/// A fresh System V key with the suite's prefix and 16 random bits. Callers create
-/// with IPC_CREAT|IPC_EXCL and draw again on EEXIST, so a key already taken (by a
-/// concurrent check, or planted by another user) is never reused.
+/// A fresh System V key: the suite's top byte and 24 random bits (never
+/// IPC_PRIVATE). Callers create with IPC_CREAT|IPC_EXCL and draw again on EEXIST,
+/// so a key already taken (by a concurrent check, or planted by another user) is
+/// never reused.
 pub fn sysv_key() -> i32 {
-    let low = u32::from_str_radix(&random_hex(4), 16).unwrap_or(0) & 0xFFFF;
-    (SYSV_KEY_PREFIX | low.max(1)) as i32
+    let low = u32::from_str_radix(&random_hex(6), 16).unwrap_or(1) & 0x00FF_FFFF;
+    (SYSV_KEY_MARK | low.max(1)) as i32
 }
 
 /// Whether a System V key is one of the suite's.
 pub fn is_suite_key(key: i64) -> bool {
-    (key as u32) & 0xFFFF_0000 == SYSV_KEY_PREFIX
+    (key as u32) & 0xFF00_0000 == SYSV_KEY_MARK
 }
 
 #[cfg(test)]
