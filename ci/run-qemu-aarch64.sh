@@ -36,6 +36,10 @@ if ! grep -qs '^magic .*0200b700' /proc/sys/fs/binfmt_misc/* 2>/dev/null; then
   log "no aarch64 binfmt_misc entry: trying the runner's private user-namespace registration"
   export QEMU_RUNNER_USERNS=1
 fi
+# One test at a time, as cross's images do (RUST_TEST_THREADS=1): emulated peers
+# start several times slower, and parallel tests on a small machine would push
+# them past the suites' bounded waits.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}"
 # The harness detects qemu-user itself (/proc/thread-self/exe); the result set
 # is rejected if it does not say so.
 export IPC_EXPECT_RUNTIME=qemu-user
