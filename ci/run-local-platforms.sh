@@ -86,7 +86,7 @@ wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
 if [ -x "$CI_DIR/run-wine.sh" ]; then
   wine_args=()
   # The result set goes where IPC_RESULTS_DIR says; --out too if the script takes it.
-  if "$CI_DIR/run-wine.sh" --help 2>&1 | grep -q -- '--out'; then
+  if grep -q -- '--out' "$CI_DIR/run-wine.sh"; then
     wine_args=(--out "$wine_dir")
   fi
   fresh_dir "$wine_dir"
