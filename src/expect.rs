@@ -8,7 +8,9 @@
 //! 4. the guide's stance for the OS;
 //!
 //! and a claim of a mechanism that is expected absent (its `<mech>.available` is
-//! expected `no` or `unsupported`) is expected `unsupported`.
+//! expected `no` or `unsupported` in a layer, or marked absent by the guide) is
+//! expected `unsupported`. An availability claim the guide marks absent (✗, n/a)
+//! is itself expected `unsupported`: absent is what `unsupported` means.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -155,40 +157,79 @@ impl Expectations {
     }
 
     /// Resolves the expectation of `claim` on `run`.
+    ///
+    /// Layer by layer, most specific first, the claim's own entry wins; failing
+    /// that, a layer that expects the claim's mechanism absent (`<mech>.available`
+    /// expected `no` or `unsupported`) makes the claim expected `unsupported`, so
+    /// a runtime overlay that says "no AF_UNIX under Wine" covers every AF_UNIX
+    /// claim the OS file speaks of. Then the guide's stance, where a mechanism the
+    /// guide marks absent (✗ or n/a in its portability table) is expected
+    /// `unsupported`: absent is what `unsupported` means (DESIGN rule 6).
     pub fn resolve(&self, claim: &Claim, run: &RunInfo) -> Expected {
-        if let Some((origin, e)) = self.entry(&claim.id, run) {
-            return Expected {
-                value: Some(e.expect),
-                origin,
-                reason: e.reason.clone(),
-                source: e.source.clone(),
+        let avail_id = format!("{}.available", claim.mechanism);
+        let avail_claim = (claim.kind != Kind::Availability)
+            .then(|| Catalog::get().claim(&avail_id))
+            .flatten();
+        for stem in Self::layers(run) {
+            let Some(file) = self.files.get(&stem) else {
+                continue;
             };
-        }
-        if claim.kind != Kind::Availability {
-            let avail_id = format!("{}.available", claim.mechanism);
-            if let Some(avail) = Catalog::get().claim(&avail_id) {
-                let a = self.resolve(avail, run);
-                if matches!(a.value, Some(Outcome::No | Outcome::Unsupported)) {
+            let origin = format!("platforms/{stem}.toml");
+            if let Some(e) = file.get(&claim.id) {
+                return Expected {
+                    value: Some(e.expect),
+                    origin,
+                    reason: e.reason.clone(),
+                    source: e.source.clone(),
+                };
+            }
+            if avail_claim.is_some() {
+                if let Some(a) = file
+                    .get(&avail_id)
+                    .filter(|a| matches!(a.expect, Outcome::No | Outcome::Unsupported))
+                {
                     return Expected {
                         value: Some(Outcome::Unsupported),
-                        origin: a.origin.clone(),
-                        reason: format!("{avail_id} is expected {}", a.value.unwrap()),
-                        source: a.source,
+                        origin,
+                        reason: format!("{avail_id} is expected {}: {}", a.expect, a.reason),
+                        source: a.source.clone(),
                     };
                 }
             }
         }
-        let value = match (claim.doc_on(run.os), claim.kind) {
-            (Stance::Yes, _) => Some(Outcome::Yes),
-            (Stance::No, _) | (Stance::NotApplicable, Kind::Availability) => Some(Outcome::No),
-            (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
-            (Stance::Unstated, _) => None,
-        };
+        if let Some(avail) = avail_claim {
+            if matches!(
+                Self::guide(avail, run.os),
+                Some(Outcome::No | Outcome::Unsupported)
+            ) {
+                return Expected {
+                    value: Some(Outcome::Unsupported),
+                    origin: "guide".to_owned(),
+                    reason: format!(
+                        "the guide marks {} absent on {}",
+                        claim.mechanism,
+                        run.os.key()
+                    ),
+                    source: String::new(),
+                };
+            }
+        }
         Expected {
-            value,
+            value: Self::guide(claim, run.os),
             origin: "guide".to_owned(),
             reason: String::new(),
             source: String::new(),
+        }
+    }
+
+    /// The guide's stance on `claim` for `os`, as an expected outcome.
+    fn guide(claim: &Claim, os: Os) -> Option<Outcome> {
+        match (claim.doc_on(os), claim.kind) {
+            (Stance::Yes, _) => Some(Outcome::Yes),
+            (Stance::No | Stance::NotApplicable, Kind::Availability) => Some(Outcome::Unsupported),
+            (Stance::No, _) => Some(Outcome::No),
+            (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
+            (Stance::Unstated, _) => None,
         }
     }
 
@@ -208,4 +249,81 @@ fn libc_key(run: &RunInfo) -> Option<&'static str> {
         return Some("musl");
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(os: Os, runtime: Runtime) -> RunInfo {
+        let mut r = RunInfo::current("test".into());
+        r.os = os;
+        r.runtime = runtime;
+        r.platform = format!("{}-x86_64-gnu", os.key());
+        r.libc = "test".into();
+        r
+    }
+
+    fn resolve(exp: &Expectations, id: &str, run: &RunInfo) -> Expected {
+        exp.resolve(Catalog::get().claim(id).expect("claim"), run)
+    }
+
+    const WINE: &str = r#"
+[claims."unix_stream.available"]
+expect = "unsupported"
+reason = "no AF_UNIX in this runtime"
+source = "server/sock.c"
+"#;
+    const WINDOWS: &str = r#"
+[claims."unix_stream.fd_passing"]
+expect = "no"
+reason = "no ancillary data"
+source = "vendor page"
+"#;
+
+    #[test]
+    fn runtime_absence_covers_the_os_entries() {
+        let exp = Expectations::parse(
+            &[("windows-wine", WINE), ("windows", WINDOWS)],
+            Catalog::get(),
+        )
+        .unwrap();
+        let wine = resolve(
+            &exp,
+            "unix_stream.fd_passing",
+            &run(Os::Windows, Runtime::Wine),
+        );
+        assert_eq!(wine.value, Some(Outcome::Unsupported));
+        assert_eq!(wine.origin, "platforms/windows-wine.toml");
+        let native = resolve(
+            &exp,
+            "unix_stream.fd_passing",
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(native.value, Some(Outcome::No));
+        assert_eq!(native.origin, "platforms/windows.toml");
+    }
+
+    #[test]
+    fn guide_absent_availability_is_unsupported() {
+        let exp = Expectations::parse(&[], Catalog::get()).unwrap();
+        let linux = run(Os::Linux, Runtime::Native);
+        let windows = run(Os::Windows, Runtime::Native);
+        for (id, r) in [
+            ("fifo.available", &windows),
+            ("win_named_pipe.available", &linux),
+            ("win_named_pipe.bidirectional", &linux),
+            ("fifo.named_by_path", &windows),
+        ] {
+            assert_eq!(
+                resolve(&exp, id, r).value,
+                Some(Outcome::Unsupported),
+                "{id}"
+            );
+        }
+        assert_eq!(
+            resolve(&exp, "win_named_pipe.available", &windows).value,
+            Some(Outcome::Yes)
+        );
+    }
 }
