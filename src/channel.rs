@@ -50,6 +50,14 @@ pub trait Endpoint: Send {
         None
     }
 
+    /// What WSAPoll would watch on Windows: the socket, or, for a handle-based
+    /// endpoint, the handle value (which WSAPoll is expected to reject; the
+    /// pollable check records what it says).
+    #[cfg(windows)]
+    fn poll_socket(&self) -> Option<u64> {
+        None
+    }
+
     /// Sends `payload` carrying the open descriptor `fd` to the other end.
     #[cfg(unix)]
     fn send_fd(&mut self, _payload: &[u8], _fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {

@@ -2,6 +2,8 @@
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
 pub mod pipe;
+#[cfg(windows)]
+pub mod windows;
 
 use crate::channel::{Endpoint, Role};
 
@@ -12,6 +14,10 @@ pub fn open_remote(
     role: Role,
     args: &[String],
 ) -> Option<std::io::Result<Box<dyn Endpoint>>> {
+    #[cfg(windows)]
+    if let Some(r) = windows::open_remote(mech, role, args) {
+        return Some(r);
+    }
     match mech {
         "pipe" => pipe::open_remote(role, args),
         _ => None,
@@ -20,6 +26,10 @@ pub fn open_remote(
 
 /// Mechanism-specific peer roles, named `<mechanism>-<role>`.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    #[cfg(windows)]
+    if let Some(r) = windows::peer_role(role, args) {
+        return Some(r);
+    }
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
