@@ -254,3 +254,69 @@ impl Catalog {
         seen
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_parses() {
+        assert!(Catalog::get().claims().len() >= 151);
+    }
+
+    /// Every id CLAIMS.md pins (backticked `mechanism.property`) is catalogued.
+    /// CLAIMS.md lives in the shared folder beside the repository.
+    #[test]
+    fn every_pinned_claim_id_is_catalogued() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CLAIMS.md");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: {} not found", path.display());
+            return;
+        };
+        let cat = Catalog::get();
+        let mut missing = Vec::new();
+        for token in text.split('`').skip(1).step_by(2) {
+            let Some((mech, prop)) = token.split_once('.') else {
+                continue;
+            };
+            let simple = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            };
+            if !simple(mech) || !simple(prop) || token == "mechanism.property" || mech == "seed" {
+                continue;
+            }
+            if cat.claim(token).is_none() {
+                missing.push(token.to_owned());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "CLAIMS.md ids missing from src/claims.toml: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_catalogs_are_refused() {
+        let one = |extra: &str| {
+            format!(
+                "[[claim]]\nid = \"pipe.x\"\nmechanism = \"pipe\"\nkind = \"behaviour\"\nstatement = \"s\"\ncheck = \"c\"\nsection = \"S\"\nquote = \"\"\n{extra}"
+            )
+        };
+        assert!(Catalog::parse(&one("doc = \"maybe\"\n")).is_err());
+        assert!(
+            Catalog::parse(&one("doc = { linux = \"yes\" }\n"))
+                .unwrap_err()
+                .contains("every OS")
+        );
+        let dup = format!("{}\n{}", one("doc = \"yes\"\n"), one("doc = \"yes\"\n"));
+        assert!(Catalog::parse(&dup).unwrap_err().contains("duplicated"));
+        assert!(
+            Catalog::parse(
+                &one("doc = \"yes\"\n").replace("mechanism = \"pipe\"", "mechanism = \"fifo\"")
+            )
+            .is_err()
+        );
+    }
+}

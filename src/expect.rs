@@ -254,37 +254,104 @@ fn libc_key(run: &RunInfo) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::Runtime;
 
     fn run(os: Os, runtime: Runtime) -> RunInfo {
         let mut r = RunInfo::current("test".into());
         r.os = os;
         r.runtime = runtime;
         r.platform = format!("{}-x86_64-gnu", os.key());
-        r.libc = "test".into();
+        r.libc = "glibc".into();
         r
+    }
+
+    const ENTRY: &str = "[claims.\"unix_stream.available\"]\nexpect = \"unsupported\"\nreason = \"r\"\nsource = \"s\"\n";
+
+    #[test]
+    fn every_platform_file_is_valid() {
+        Expectations::parse(PLATFORM_FILES, Catalog::get()).unwrap();
+    }
+
+    #[test]
+    fn unknown_claims_and_missing_sources_are_refused() {
+        let cat = Catalog::get();
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.teleports\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"s\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("unknown claim id"));
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.available\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("reason and a source"));
+        let e = Expectations::parse(
+            &[(
+                "linux",
+                "[claims.\"pipe.available\"]\nexpect=\"error\"\nreason=\"r\"\nsource=\"s\"\n",
+            )],
+            cat,
+        );
+        assert!(e.unwrap_err().contains("expect must be"));
+    }
+
+    #[test]
+    fn runtime_overlay_wins_only_for_that_runtime() {
+        let cat = Catalog::get();
+        let exp = Expectations::parse(&[("windows-wine", ENTRY), ("windows", "")], cat).unwrap();
+        let claim = cat.claim("unix_stream.available").unwrap();
+        let wine = exp.resolve(claim, &run(Os::Windows, Runtime::Wine));
+        assert_eq!(wine.value, Some(Outcome::Unsupported));
+        assert_eq!(wine.origin, "platforms/windows-wine.toml");
+        let native = exp.resolve(claim, &run(Os::Windows, Runtime::Native));
+        assert_eq!(
+            (native.value, native.origin.as_str()),
+            (Some(Outcome::Yes), "guide")
+        );
+    }
+
+    #[test]
+    fn claims_of_an_absent_mechanism_are_expected_unsupported() {
+        let cat = Catalog::get();
+        let exp = Expectations::parse(&[], cat).unwrap();
+        let e = exp.resolve(
+            cat.claim("fifo.available").unwrap(),
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(
+            (e.value, e.origin.as_str()),
+            (Some(Outcome::Unsupported), "guide")
+        );
+        // The guide: no FIFOs on Windows.
+        let e = exp.resolve(
+            cat.claim("fifo.rdwr_self_read").unwrap(),
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(e.value, Some(Outcome::Unsupported));
+        let e = exp.resolve(
+            cat.claim("fifo.rdwr_self_read").unwrap(),
+            &run(Os::Linux, Runtime::Native),
+        );
+        assert_eq!(e.value, Some(Outcome::Yes));
     }
 
     fn resolve(exp: &Expectations, id: &str, run: &RunInfo) -> Expected {
         exp.resolve(Catalog::get().claim(id).expect("claim"), run)
     }
 
-    const WINE: &str = r#"
-[claims."unix_stream.available"]
-expect = "unsupported"
-reason = "no AF_UNIX in this runtime"
-source = "server/sock.c"
-"#;
-    const WINDOWS: &str = r#"
-[claims."unix_stream.fd_passing"]
-expect = "no"
-reason = "no ancillary data"
-source = "vendor page"
-"#;
+    const WINDOWS_FD: &str =
+        "[claims.\"unix_stream.fd_passing\"]\nexpect = \"no\"\nreason = \"r\"\nsource = \"s\"\n";
 
     #[test]
     fn runtime_absence_covers_the_os_entries() {
         let exp = Expectations::parse(
-            &[("windows-wine", WINE), ("windows", WINDOWS)],
+            &[("windows-wine", ENTRY), ("windows", WINDOWS_FD)],
             Catalog::get(),
         )
         .unwrap();
@@ -305,22 +372,17 @@ source = "vendor page"
     }
 
     #[test]
-    fn guide_absent_availability_is_unsupported() {
+    fn windows_only_mechanisms_are_expected_unsupported_elsewhere() {
         let exp = Expectations::parse(&[], Catalog::get()).unwrap();
         let linux = run(Os::Linux, Runtime::Native);
-        let windows = run(Os::Windows, Runtime::Native);
-        for (id, r) in [
-            ("fifo.available", &windows),
-            ("win_named_pipe.available", &linux),
-            ("win_named_pipe.bidirectional", &linux),
-            ("fifo.named_by_path", &windows),
-        ] {
+        for id in ["win_named_pipe.available", "win_named_pipe.bidirectional"] {
             assert_eq!(
-                resolve(&exp, id, r).value,
+                resolve(&exp, id, &linux).value,
                 Some(Outcome::Unsupported),
                 "{id}"
             );
         }
+        let windows = run(Os::Windows, Runtime::Native);
         assert_eq!(
             resolve(&exp, "win_named_pipe.available", &windows).value,
             Some(Outcome::Yes)

@@ -21,6 +21,7 @@ pub mod peer;
 pub mod platform;
 pub mod record;
 pub mod report;
+pub mod sweep;
 pub mod sys;
 pub mod watchdog;
 

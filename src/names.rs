@@ -107,6 +107,24 @@ impl Drop for PathGuard {
     }
 }
 
+/// System V keys of the suite carry this top byte, so `ipcs` and the sweep can
+/// tell them from everybody else's (System V objects have no names).
+pub const SYSV_KEY_MARK: u32 = 0x1C00_0000;
+
+/// A fresh System V key: the suite's top byte and 24 random bits (never
+/// IPC_PRIVATE). Callers create with IPC_CREAT|IPC_EXCL and draw again on EEXIST,
+/// so a key already taken (by a concurrent check, or planted by another user) is
+/// never reused.
+pub fn sysv_key() -> i32 {
+    let low = u32::from_str_radix(&random_hex(6), 16).unwrap_or(1) & 0x00FF_FFFF;
+    (SYSV_KEY_MARK | low.max(1)) as i32
+}
+
+/// Whether a System V key is one of the suite's.
+pub fn is_suite_key(key: i64) -> bool {
+    (key as u32) & 0xFF00_0000 == SYSV_KEY_MARK
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,8 +248,14 @@ fn detect_qemu_user() -> (Runtime, String) {
     let process = std::fs::read_link("/proc/self/exe").ok();
     let thread = std::fs::read_link("/proc/thread-self/exe").ok();
     if let (Some(p), Some(t)) = (&process, &thread) {
-        if p != t && t.file_name().is_some_and(|n| n.to_string_lossy().starts_with("qemu-")) {
-            return (Runtime::QemuUser, format!("{} through {}", std::env::consts::ARCH, t.display()));
+        if p != t
+            && t.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("qemu-"))
+        {
+            return (
+                Runtime::QemuUser,
+                format!("{} through {}", std::env::consts::ARCH, t.display()),
+            );
         }
     }
     let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else {
@@ -261,7 +267,13 @@ fn detect_qemu_user() -> (Runtime, String) {
     let arm_target = cfg!(any(target_arch = "aarch64", target_arch = "arm"));
     if (x86_host && !x86_target) || (arm_host && !arm_target) {
         let host = if x86_host { "x86" } else { "arm" };
-        (Runtime::QemuUser, format!("{} binary on a {host} host's kernel (/proc/cpuinfo)", std::env::consts::ARCH))
+        (
+            Runtime::QemuUser,
+            format!(
+                "{} binary on a {host} host's kernel (/proc/cpuinfo)",
+                std::env::consts::ARCH
+            ),
+        )
     } else {
         (Runtime::Native, String::new())
     }

@@ -1,7 +1,11 @@
 //! One module per mechanism: its `Mechanism` adapter for the matrix checks, its
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
+pub mod fifo;
 pub mod pipe;
+pub mod posix_mq;
+pub mod process;
+pub mod sysv_mq;
 #[cfg(windows)]
 pub mod windows;
 
@@ -20,6 +24,8 @@ pub fn open_remote(
     }
     match mech {
         "pipe" => pipe::open_remote(role, args),
+        "posix_mq" => posix_mq::open_remote(role, args),
+        "fifo" => fifo::open_remote(role, args),
         _ => None,
     }
 }
@@ -33,6 +39,10 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "posix_mq" => posix_mq::peer_role(role, args),
+        "sysv_mq" => sysv_mq::peer_role(role, args),
+        "fifo" => fifo::peer_role(role, args),
+        "process" => process::peer_role(role, args),
         _ => None,
     }
 }

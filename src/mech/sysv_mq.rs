@@ -1,0 +1,324 @@
+//! System V message queues (`msgget`, `msgsnd`, `msgrcv`, `msgctl`): the
+//! sysv_mq peer roles and the helpers the sysv_mq suite needs.
+//!
+//! Where the API exists: Linux, FreeBSD and macOS. The `libc` crate binds the
+//! msg* calls for Linux and FreeBSD but not for Apple targets, although macOS
+//! ships them (XNU `bsd/kern/sysv_msg.c`; `<sys/msg.h>`); [`ffi`] declares them
+//! there. Only `msgctl(IPC_RMID, NULL)` is used, so no `struct msqid_ds` layout is
+//! needed on any target.
+//!
+//! Every queue is created exclusively (IPC_CREAT|IPC_EXCL, mode 0600): either
+//! private (IPC_PRIVATE) or under a random key of the form `0x1Cxxxxxx` (the
+//! suite's marker byte, so that `ipcs -q` shows which queues would be ours),
+//! retried on EEXIST. A [`Queue`] removes its queue (IPC_RMID) when dropped, also
+//! when a check panics; a [`KeyGuard`] does the same for a queue a peer creates.
+
+/// The sysv_mq peer roles (see [`imp::peer_role`] where the API exists).
+pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))] {
+            imp::peer_role(role, args)
+        } else {
+            let _ = (role, args);
+            None
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+pub use imp::*;
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+mod imp {
+    use std::io::{self, Write};
+
+    use crate::peer::{hex, unhex};
+
+    pub use libc::key_t;
+
+    /// The narrow unsafe layer over msgget/msgsnd/msgrcv/msgctl.
+    pub mod ffi {
+        use std::io;
+        use std::os::raw::{c_int, c_long, c_void};
+
+        #[cfg(target_os = "macos")]
+        mod decl {
+            use std::os::raw::{c_int, c_long, c_void};
+            // <sys/msg.h> on macOS; absent from the libc crate's Apple bindings.
+            // On 64-bit Apple targets these are the plain symbol names (no
+            // $UNIX2003 variants).
+            unsafe extern "C" {
+                pub fn msgget(key: libc::key_t, msgflg: c_int) -> c_int;
+                pub fn msgsnd(
+                    msqid: c_int,
+                    msgp: *const c_void,
+                    msgsz: usize,
+                    msgflg: c_int,
+                ) -> c_int;
+                pub fn msgrcv(
+                    msqid: c_int,
+                    msgp: *mut c_void,
+                    msgsz: usize,
+                    msgtyp: c_long,
+                    msgflg: c_int,
+                ) -> isize;
+                pub fn msgctl(msqid: c_int, cmd: c_int, buf: *mut c_void) -> c_int;
+            }
+        }
+
+        #[cfg(not(target_os = "macos"))]
+        mod decl {
+            pub use libc::{msgget, msgrcv, msgsnd};
+            pub unsafe fn msgctl(
+                msqid: std::os::raw::c_int,
+                cmd: std::os::raw::c_int,
+                buf: *mut std::os::raw::c_void,
+            ) -> std::os::raw::c_int {
+                // SAFETY: forwarded from the caller's contract; buf is NULL or a
+                // msqid_ds the caller provides.
+                unsafe { libc::msgctl(msqid, cmd, buf.cast()) }
+            }
+        }
+
+        const LONG: usize = std::mem::size_of::<c_long>();
+
+        /// A `struct msgbuf { long mtype; char mtext[n]; }` in long-aligned storage.
+        fn msgbuf(mtype: c_long, text_len: usize) -> Vec<c_long> {
+            let mut v = vec![0 as c_long; 1 + text_len.div_ceil(LONG)];
+            v[0] = mtype;
+            v
+        }
+
+        fn text_mut(buf: &mut [c_long]) -> &mut [u8] {
+            let bytes = std::mem::size_of_val(buf);
+            // SAFETY: the slice of longs is valid for reads and writes of its size
+            // in bytes; u8 has no alignment or validity requirement.
+            let all =
+                unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), bytes) };
+            &mut all[LONG..]
+        }
+
+        pub fn get(key: libc::key_t, flags: c_int) -> io::Result<c_int> {
+            // SAFETY: msgget takes two integers.
+            let id = unsafe { decl::msgget(key, flags) };
+            if id == -1 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(id)
+            }
+        }
+
+        pub fn send(id: c_int, mtype: c_long, data: &[u8], flags: c_int) -> io::Result<()> {
+            let mut buf = msgbuf(mtype, data.len());
+            text_mut(&mut buf)[..data.len()].copy_from_slice(data);
+            loop {
+                // SAFETY: buf holds a long mtype followed by at least data.len()
+                // bytes of text; msgsz counts the text only, as msgsnd(2) requires.
+                let rc =
+                    unsafe { decl::msgsnd(id, buf.as_ptr().cast::<c_void>(), data.len(), flags) };
+                if rc == 0 {
+                    return Ok(());
+                }
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EINTR) {
+                    return Err(e);
+                }
+            }
+        }
+
+        /// Receives one message of at most `max` text bytes: (mtype, text).
+        pub fn receive(
+            id: c_int,
+            max: usize,
+            msgtyp: c_long,
+            flags: c_int,
+        ) -> io::Result<(c_long, Vec<u8>)> {
+            let mut buf = msgbuf(0, max);
+            loop {
+                // SAFETY: buf has room for a long and at least `max` text bytes;
+                // msgrcv writes at most that.
+                let n = unsafe {
+                    decl::msgrcv(id, buf.as_mut_ptr().cast::<c_void>(), max, msgtyp, flags)
+                };
+                if n >= 0 {
+                    let mtype = buf[0];
+                    return Ok((mtype, text_mut(&mut buf)[..n as usize].to_vec()));
+                }
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EINTR) {
+                    return Err(e);
+                }
+            }
+        }
+
+        pub fn remove(id: c_int) -> io::Result<()> {
+            // SAFETY: IPC_RMID does not read or write the buffer argument; NULL is
+            // what msgctl(2) allows for it.
+            let rc = unsafe { decl::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+            if rc == -1 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    /// A queue this process created; removed (IPC_RMID) when dropped.
+    #[derive(Debug)]
+    pub struct Queue {
+        pub id: i32,
+        /// IPC_PRIVATE or the key it was created under.
+        pub key: key_t,
+    }
+
+    impl Drop for Queue {
+        fn drop(&mut self) {
+            let _ = ffi::remove(self.id);
+        }
+    }
+
+    impl Queue {
+        /// msgget(IPC_PRIVATE, IPC_CREAT|IPC_EXCL|0600).
+        pub fn private() -> io::Result<Queue> {
+            let id = ffi::get(libc::IPC_PRIVATE, libc::IPC_CREAT | libc::IPC_EXCL | 0o600)?;
+            Ok(Queue {
+                id,
+                key: libc::IPC_PRIVATE,
+            })
+        }
+
+        /// A queue under a fresh random key, retried on EEXIST.
+        pub fn keyed() -> io::Result<Queue> {
+            let mut last = None;
+            for _ in 0..16 {
+                let key = random_key();
+                match ffi::get(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) {
+                    Ok(id) => return Ok(Queue { id, key }),
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| io::Error::other("no free key")))
+        }
+
+        pub fn send(&self, mtype: i64, data: &[u8]) -> io::Result<()> {
+            ffi::send(self.id, mtype as _, data, libc::IPC_NOWAIT)
+        }
+
+        /// msgrcv(IPC_NOWAIT) into a buffer of `max` text bytes: (mtype, text).
+        // mtype is a c_long: 32 bits on 32-bit targets.
+        #[allow(clippy::unnecessary_cast)]
+        pub fn receive(&self, max: usize, msgtyp: i64) -> io::Result<(i64, Vec<u8>)> {
+            ffi::receive(self.id, max, msgtyp as _, libc::IPC_NOWAIT).map(|(t, d)| (t as i64, d))
+        }
+    }
+
+    /// A fresh random key `0x1Cxxxxxx` (see [`crate::names::sysv_key`]).
+    pub fn random_key() -> key_t {
+        crate::names::sysv_key() as key_t
+    }
+
+    /// msgget(key, 0): the id of an existing queue.
+    pub fn find(key: key_t) -> io::Result<i32> {
+        ffi::get(key, 0)
+    }
+
+    /// msgctl(id, IPC_RMID).
+    pub fn remove(id: i32) -> io::Result<()> {
+        ffi::remove(id)
+    }
+
+    /// Removes the queue found under `key` when dropped: for a queue another
+    /// process creates under a key this process chose (and saw free first).
+    #[must_use = "the queue is removed when the guard drops"]
+    pub struct KeyGuard {
+        key: Option<key_t>,
+    }
+
+    impl KeyGuard {
+        pub fn new(key: key_t) -> KeyGuard {
+            KeyGuard { key: Some(key) }
+        }
+
+        /// Forgets the key (the queue under it is not ours).
+        pub fn disarm(mut self) {
+            self.key = None;
+        }
+    }
+
+    impl Drop for KeyGuard {
+        fn drop(&mut self) {
+            if let Some(Ok(id)) = self.key.map(find) {
+                let _ = remove(id);
+            }
+        }
+    }
+
+    pub fn parse_key(s: &str) -> Option<key_t> {
+        let v = match s.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok()?,
+            None => s.parse::<u32>().ok()?,
+        };
+        Some(v as key_t)
+    }
+
+    pub fn key_text(key: key_t) -> String {
+        format!("0x{:08x}", key as u32)
+    }
+
+    fn say(line: &str) -> Result<(), String> {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())
+    }
+
+    fn err_text(e: &io::Error) -> String {
+        format!(
+            "{} {}",
+            e.raw_os_error().unwrap_or(0),
+            crate::observe::describe_io_error(e)
+        )
+    }
+
+    /// Peer roles (a key travels as `0x...`):
+    /// - `sysv_mq-create-send <key> <mtype> <hex>`: msgget(key,
+    ///   IPC_CREAT|IPC_EXCL|0600), msgsnd the message, print `created <id>` (or
+    ///   `exists` on EEXIST, `err <errno> <text>`) and exit without removing it;
+    /// - `sysv_mq-receive <key> <msgtyp>`: msgget(key, 0) and one msgrcv
+    ///   (IPC_NOWAIT, 64 KiB buffer); prints `got <id> <mtype> <hex>` or
+    ///   `err <errno> <text>`.
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+        match (role, args) {
+            ("sysv_mq-create-send", [key, mtype, h]) => Some((|| {
+                let key = parse_key(key).ok_or("bad key")?;
+                let mtype: i64 = mtype.parse().map_err(|_| "bad mtype")?;
+                let data = unhex(h).ok_or("bad hex")?;
+                match ffi::get(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) {
+                    Ok(id) => match ffi::send(id, mtype as _, &data, libc::IPC_NOWAIT) {
+                        Ok(()) => say(&format!("created {id}")),
+                        Err(e) => {
+                            let _ = ffi::remove(id);
+                            say(&format!("err {}", err_text(&e)))
+                        }
+                    },
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => say("exists"),
+                    Err(e) => say(&format!("err {}", err_text(&e))),
+                }
+            })()),
+            ("sysv_mq-receive", [key, msgtyp]) => Some((|| {
+                let key = parse_key(key).ok_or("bad key")?;
+                let msgtyp: i64 = msgtyp.parse().map_err(|_| "bad msgtyp")?;
+                let id = match find(key) {
+                    Ok(id) => id,
+                    Err(e) => return say(&format!("err {}", err_text(&e))),
+                };
+                match ffi::receive(id, 65536, msgtyp as _, libc::IPC_NOWAIT) {
+                    Ok((t, d)) => say(&format!("got {id} {t} {}", hex(&d))),
+                    Err(e) => say(&format!("err {}", err_text(&e))),
+                }
+            })()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! index.html: the report as one self-contained page (inline CSS, no scripts, no
+//! external assets), colour-coded so the tables can be read at a glance.
+
+use super::Report;
+use super::model::Table;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn anchor(title: &str) -> String {
+    title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+const STYLE: &str = "
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#1d1d1f;background:#fff}
+h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:.25rem .45rem;vertical-align:top;text-align:left}
+th{background:#f2f2f4;position:sticky;top:0}
+td.agree{background:#d9f2dc}td.depart{background:#f8c9c4;font-weight:600}
+td.nostance{background:#e3ecf7}td.undecided{background:#fbe8b4}
+td.unchecked{background:#f4f4f4;color:#777;font-style:italic}
+td.unmeasured{background:repeating-linear-gradient(45deg,#f4f4f4,#f4f4f4 6px,#e9e9e9 6px,#e9e9e9 12px);color:#777;font-style:italic}
+.legend span{display:inline-block;padding:.1rem .5rem;margin:.1rem;border:1px solid #ccc}
+nav a{margin-right:.8rem}
+.scroll{overflow-x:auto}
+";
+
+fn table(t: &Table, out: &mut String) {
+    out.push_str(&format!(
+        "<h2 id=\"{}\">{}</h2>\n<p>{}</p>\n<div class=\"scroll\"><table>\n<tr>",
+        anchor(&t.title),
+        esc(&t.title),
+        esc(&t.intro)
+    ));
+    for h in &t.header {
+        out.push_str(&format!("<th>{}</th>", esc(h)));
+    }
+    out.push_str("</tr>\n");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for c in row {
+            let class = c
+                .verdict
+                .map(|v| format!(" class=\"{}\"", v.css()))
+                .unwrap_or_default();
+            let title = if c.title.is_empty() {
+                String::new()
+            } else {
+                format!(" title=\"{}\"", esc(&c.title))
+            };
+            out.push_str(&format!("<td{class}{title}>{}</td>", esc(&c.text)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table></div>\n");
+}
+
+pub fn render(r: &Report) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>IPC conformance report</title>\n<style>",
+    );
+    out.push_str(STYLE);
+    out.push_str("</style></head><body>\n<h1>IPC conformance: what the guide claims, and what platforms do</h1>\n");
+    let measured: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.run.is_some())
+        .map(|c| c.label.as_str())
+        .collect();
+    let unmeasured: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.run.is_none())
+        .map(|c| c.label.as_str())
+        .collect();
+    out.push_str(&format!(
+        "<p>Runs: <b>{}</b>. Not measured: {}. Coverage: {} of {} catalogued claims checked. Hover a cell for the claim, the expectation and the evidence.</p>\n",
+        esc(&if measured.is_empty() { "none".to_owned() } else { measured.join(", ") }),
+        esc(&if unmeasured.is_empty() { "none".to_owned() } else { unmeasured.join(", ") }),
+        r.checked,
+        r.catalogued
+    ));
+    out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
+    for t in &r.sections {
+        out.push_str(&format!(
+            "<a href=\"#{}\">{}</a>",
+            anchor(&t.title),
+            esc(&t.title)
+        ));
+    }
+    out.push_str("</nav>\n");
+    for t in &r.sections {
+        table(t, &mut out);
+    }
+    out.push_str("</body></html>\n");
+    out
+}

@@ -1,0 +1,71 @@
+//! PORTABILITY.md: the report as GitHub-flavoured Markdown.
+
+use super::Report;
+use super::model::{Table, Verdict};
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn table(t: &Table, out: &mut String) {
+    out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, t.intro));
+    out.push_str(&format!(
+        "| {} |\n",
+        t.header
+            .iter()
+            .map(|h| escape(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
+    out.push_str(&format!("|{}\n", "---|".repeat(t.header.len())));
+    for row in &t.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c.verdict {
+                Some(Verdict::Departs) => format!("**{}**", escape(&c.text)),
+                Some(Verdict::NotMeasured) | Some(Verdict::NotChecked) => {
+                    format!("_{}_", escape(&c.text))
+                }
+                _ => escape(&c.text),
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let mut out =
+        String::from("# IPC conformance: what the guide claims, and what platforms do\n\n");
+    let measured: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.run.is_some())
+        .map(|c| c.label.as_str())
+        .collect();
+    let unmeasured: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.run.is_none())
+        .map(|c| c.label.as_str())
+        .collect();
+    out.push_str(&format!(
+        "Runs: {}. Not measured: {}. Coverage: {} of {} catalogued claims checked.\n\n",
+        if measured.is_empty() {
+            "none".to_owned()
+        } else {
+            measured.join(", ")
+        },
+        if unmeasured.is_empty() {
+            "none".to_owned()
+        } else {
+            unmeasured.join(", ")
+        },
+        r.checked,
+        r.catalogued
+    ));
+    out.push_str("Legend: ✓ yes, ✗ no, **bold** departs from the guide (its word in parentheses), _italic_ not measured or not yet checked, ⚠ unexpected: the observation differs from the platform's documented expectation.\n");
+    for t in &r.sections {
+        table(t, &mut out);
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! The `ipcconf` command line: merging result sets, and refusing bad input with a
+//! clear message while leaving an existing report untouched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ipcconf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipcconf"))
+        .args(args)
+        .output()
+        .expect("run ipcconf")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A minimal valid result set with one pipe result.
+fn result_set(root: &Path, name: &str, run_id: &str, platform: &str) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("results")).unwrap();
+    let run = serde_json::json!({
+        "run_id": run_id, "platform": platform, "os": "linux", "os_version": "Test Linux",
+        "kernel": "Linux 6.1", "arch": "x86_64", "libc": "glibc 2.36", "runtime": "native",
+        "runtime_detail": "", "target": "x86_64-unknown-linux-gnu", "suite_revision": "test",
+        "started": "2026-01-01T00:00:00Z", "cpus": 2, "uid": 1000
+    });
+    std::fs::write(dir.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
+    let result = serde_json::json!({
+        "claim": "pipe.unidirectional", "observed": "yes",
+        "expected": {"value": "yes", "origin": "guide", "reason": "", "source": ""},
+        "doc": "yes", "detail": "write() on the read end: EBADF", "duration_ms": 0.5,
+        "status": "pass", "time": "2026-01-01T00:00:01Z"
+    });
+    std::fs::write(
+        dir.join("results/pipe.unidirectional.json"),
+        serde_json::to_vec(&result).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// An output directory holding a previous report, and a snapshot of it.
+fn previous_report(root: &Path) -> (PathBuf, Vec<(PathBuf, Vec<u8>)>) {
+    let set = result_set(root, "prev", "prev-run", "linux-x86_64-gnu");
+    let out = root.join("out");
+    let o = ipcconf(&[
+        "report",
+        "--results",
+        set.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let snap = ["report.json", "PORTABILITY.md", "index.html"]
+        .iter()
+        .map(|f| (out.join(f), std::fs::read(out.join(f)).unwrap()))
+        .collect();
+    (out, snap)
+}
+
+fn assert_untouched(snap: &[(PathBuf, Vec<u8>)]) {
+    for (path, bytes) in snap {
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            bytes,
+            "{} changed",
+            path.display()
+        );
+    }
+}
+
+fn assert_refused(args: &[&str], snap: &[(PathBuf, Vec<u8>)], needle: &str) {
+    let o = ipcconf(args);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit code; stderr: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(needle),
+        "stderr lacks {needle:?}: {}",
+        stderr(&o)
+    );
+    assert_untouched(snap);
+}
+
+#[test]
+fn merges_two_runs_into_one_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let b = result_set(tmp.path(), "b", "run-b", "linux-aarch64-gnu");
+    let out = tmp.path().join("out");
+    let o = ipcconf(&[
+        "report",
+        "--results",
+        a.to_str().unwrap(),
+        "--results",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--expect-platform",
+        "freebsd-x86_64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        assert!(run["platform"].is_string() && run["run_info"].is_object());
+        let r = &run["results"][0];
+        for field in ["claim", "observed", "expected", "doc", "detail"] {
+            assert!(!r[field].is_null(), "result lacks {field}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
+    assert!(md.contains("| linux-aarch64-gnu |") || md.contains("linux-aarch64-gnu"));
+    assert!(
+        md.contains("freebsd-x86_64"),
+        "expected platform without a run is shown"
+    );
+    assert!(
+        json["not_measured"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "freebsd-x86_64")
+    );
+}
+
+#[test]
+fn a_directory_of_result_sets_is_expanded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("artifacts");
+    result_set(&root, "linux", "run-1", "linux-x86_64-gnu");
+    result_set(&root, "musl", "run-2", "linux-x86_64-musl");
+    let out = tmp.path().join("out");
+    let o = ipcconf(&[
+        "report",
+        "--results",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn malformed_result_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    std::fs::write(
+        bad.join("results/pipe.unidirectional.json"),
+        b"{\"claim\": \"pipe.unidirectional\", \"observed\": 7}",
+    )
+    .unwrap();
+    assert_refused(
+        &[
+            "report",
+            "--results",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &snap,
+        "malformed result",
+    );
+}
+
+#[test]
+fn truncated_run_info_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    let text = std::fs::read(bad.join("run.json")).unwrap();
+    std::fs::write(bad.join("run.json"), &text[..text.len() / 2]).unwrap();
+    assert_refused(
+        &[
+            "report",
+            "--results",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &snap,
+        "malformed run info",
+    );
+}
+
+#[test]
+fn duplicated_result_set_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    let a = result_set(tmp.path(), "a", "same-run", "linux-x86_64-gnu");
+    let copy = result_set(tmp.path(), "copy", "same-run", "linux-x86_64-gnu");
+    assert_refused(
+        &[
+            "report",
+            "--results",
+            a.to_str().unwrap(),
+            "--results",
+            copy.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &snap,
+        "duplicated result set",
+    );
+}
+
+#[test]
+fn unknown_claim_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    let text = std::fs::read_to_string(bad.join("results/pipe.unidirectional.json")).unwrap();
+    std::fs::write(
+        bad.join("results/pipe.teleports.json"),
+        text.replace("pipe.unidirectional", "pipe.teleports"),
+    )
+    .unwrap();
+    assert_refused(
+        &[
+            "report",
+            "--results",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &snap,
+        "unknown claim id",
+    );
+}
+
+#[test]
+fn missing_directory_and_wrong_flag_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    assert_refused(
+        &[
+            "report",
+            "--results",
+            "/nonexistent/ipcconf",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &snap,
+        "not a directory",
+    );
+    assert_refused(
+        &["report", "--resluts", "x", "--out", out.to_str().unwrap()],
+        &snap,
+        "--resluts",
+    );
+    let o = ipcconf(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown command"));
+}
