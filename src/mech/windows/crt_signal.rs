@@ -101,15 +101,23 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
 
 fn probe_signals() -> Result<(), String> {
     let mut accepted = Vec::new();
-    let mut rejected = Vec::new();
+    // Refused numbers, grouped by what signal() answered (SIG_ERR and errno).
+    let mut rejected: Vec<(String, Vec<String>)> = Vec::new();
     for sig in 1..32 {
         let r = try_signal(sig, record_handler());
         if r == "accepted" {
             accepted.push(sig.to_string());
         } else {
-            rejected.push(format!("{sig}:{}", r.replace(' ', "")));
+            match rejected.iter_mut().find(|(why, _)| *why == r) {
+                Some((_, sigs)) => sigs.push(sig.to_string()),
+                None => rejected.push((r, vec![sig.to_string()])),
+            }
         }
     }
+    let rejected: Vec<String> = rejected
+        .into_iter()
+        .map(|(why, sigs)| format!("{}:{}", sigs.join(","), why.replace(' ', "")))
+        .collect();
     let mut raised = Vec::new();
     for (sig, name) in [
         (SIGINT, "SIGINT"),
@@ -142,9 +150,9 @@ fn probe_signals() -> Result<(), String> {
         ));
     }
     println!(
-        "crt accepted={} rejected={} raise={}",
+        "crt signal() accepted={} rejected={} raise={}",
         accepted.join(","),
-        rejected.join(","),
+        rejected.join(" "),
         raised.join(";")
     );
     Ok(())

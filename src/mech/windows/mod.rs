@@ -376,3 +376,6 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
