@@ -113,8 +113,8 @@ fn reader_messages() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Multiple readers: two concurrent reader processes, K messages: each message
-/// arrives whole at exactly one reader, none lost or duplicated.
+/// Multiple readers: two reader processes share the receiving end; K messages each
+/// arrive whole at exactly one reader, none lost or duplicated.
 pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     let mut ch = mech.create(cx)?;
     let mut tx = ch.open(Role::Sender).step("open sender")?;
@@ -124,24 +124,34 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
     for m in &msgs {
         tx.send(m).step("send")?;
     }
-    // Both readers drain at once: each receives without waiting until nothing is left.
-    r1.send_line("drain 65536")?;
-    r2.send_line("drain 65536")?;
+    // The readers take turns, one receive each without waiting, until both find
+    // nothing left: both processes demonstrably share the channel, and a message
+    // one of them took must not reach the other. (Receiving at the same instant
+    // would make a stream's split depend on scheduling; turns keep it exact: a
+    // stream's first receive takes everything queued.)
     let mut chunks = Vec::new();
-    let mut per_reader = Vec::new();
-    for (i, r) in [&mut r1, &mut r2].into_iter().enumerate() {
-        let answer = r.line(BOUND)?;
-        let list = answer
-            .strip_prefix("chunks")
-            .ok_or_else(|| Observation::error(format!("reader {} answered {answer:?}", i + 1)))?;
-        let got: Vec<Vec<u8>> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .filter_map(unhex)
-            .collect();
-        per_reader.push(got.iter().map(Vec::len).collect::<Vec<_>>());
-        chunks.extend(got);
+    let mut per_reader = [Vec::new(), Vec::new()];
+    let mut idle = [false, false];
+    let mut turns = 0;
+    while !(idle[0] && idle[1]) && turns < 4 * msgs.len() + 4 {
+        let i = turns % 2;
+        turns += 1;
+        let r = if i == 0 { &mut r1 } else { &mut r2 };
+        let answer = r.request("recv 65536 0")?;
+        if let Some(h) = answer.strip_prefix("data ") {
+            let got = unhex(h)
+                .ok_or_else(|| Observation::error(format!("reader {} sent bad hex", i + 1)))?;
+            per_reader[i].push(got.len());
+            chunks.push(got);
+            idle = [false, false];
+        } else if answer == "empty" || answer == "eof" {
+            idle[i] = true;
+        } else {
+            return Ok(Observation::error(format!(
+                "reader {} answered {answer:?}",
+                i + 1
+            )));
+        }
     }
     let mut remaining = msgs.clone();
     let mut whole = true;
@@ -154,7 +164,7 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         }
     }
     let evidence = format!(
-        "sent {} messages of lengths {:?}; reader 1 received chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
+        "queued {} messages of lengths {:?}; two reader processes took turns receiving: reader 1 got chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
         msgs.len(),
         msgs.iter().map(Vec::len).collect::<Vec<_>>(),
         per_reader[0],

@@ -2,9 +2,12 @@
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
 pub mod fifo;
+pub mod newcomers;
+pub mod pipe;
 pub mod pipe;
 pub mod posix_mq;
 pub mod process;
+pub mod signal;
 pub mod sysv_mq;
 #[cfg(windows)]
 pub mod windows;
@@ -43,6 +46,8 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         "sysv_mq" => sysv_mq::peer_role(role, args),
         "fifo" => fifo::peer_role(role, args),
         "process" => process::peer_role(role, args),
+        "signal" => signal::peer_role(role, args),
+        "pidfd" => newcomers::peer_role(role, args),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //! - the peer first prints `ready <pid>` once its endpoint is open, or `err <text>`;
 //! - `send <hex>` → `ok <n>` | `err <errno> <text>`
 //! - `recv <max> <timeout_ms>` → `data <hex>` | `eof` | `empty` | `err <errno> <text>`
-//! - `drain <max>` → `chunks <hex>,<hex>,...` (non-blocking receives until nothing is left)
+//!   (timeout 0: receive without waiting)
 //! - `records <writer> <count> <size>` → `ok <count>` (tagged fixed-size records)
 //! - `quit` → the peer exits 0.
 

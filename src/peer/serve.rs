@@ -89,18 +89,6 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                     Err(e) => err_line(&e),
                 }
             }
-            ["drain", max] => {
-                let max: usize = max.parse().unwrap_or(65536);
-                let mut buf = vec![0u8; max];
-                let mut chunks = Vec::new();
-                loop {
-                    match ep.try_recv(&mut buf) {
-                        Ok(Some(0)) | Ok(None) => break format!("chunks {}", chunks.join(",")),
-                        Ok(Some(n)) => chunks.push(hex(&buf[..n])),
-                        Err(e) => break err_line(&e),
-                    }
-                }
-            }
             ["records", writer, count, size] => {
                 let (Ok(writer), Ok(count), Ok(size)) = (
                     writer.parse::<u8>(),
