@@ -4,7 +4,6 @@
 pub mod fifo;
 pub mod newcomers;
 pub mod pipe;
-pub mod pipe;
 pub mod posix_mq;
 pub mod process;
 pub mod signal;

@@ -149,17 +149,3 @@ mod afunix {
         judge("unix_stream.pollable", |cx| matrix::pollable(cx, &m));
     }
 }
-
-mod signals {
-    use super::*;
-    use crate::mech::windows::crt_signal;
-
-    #[test]
-    fn crt_signals() {
-        judge("signal.available", crt_signal::available);
-        judge(
-            "signal.unrelated_processes",
-            crt_signal::unrelated_processes,
-        );
-    }
-}
