@@ -123,11 +123,6 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                     Err(e) => err_line(&e),
                 }
             }
-            #[cfg(windows)]
-            ["probehandle", max] => crate::mech::windows::matrix::serve_probehandle(
-                ep.as_mut(),
-                max.parse().unwrap_or(64),
-            ),
             _ => format!("err 0 unknown command {line:?}"),
         };
         writeln!(out, "{answer}")

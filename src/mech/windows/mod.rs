@@ -3,12 +3,13 @@
 //!
 //! - [`anon_pipe`]: anonymous pipes (`CreatePipe`), the `pipe.*` claims;
 //! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`), the `win_named_pipe.*` claims;
-//! - [`winsock`]: stream and datagram sockets through Winsock (TCP, UDP, AF_UNIX),
-//!   their `Mechanism` adapters for the matrix checks;
+//! - [`winsock`]: AF_UNIX stream sockets through Winsock, the `Mechanism`
+//!   adapter for the matrix checks;
 //! - [`afunix`]: what AF_UNIX on Windows offers (socket types, socketpair, abstract
 //!   names, descriptor passing), observed;
 //! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route;
-//! - [`matrix`]: the matrix properties whose Unix form needs poll() or SCM_RIGHTS.
+//! - [`matrix`]: the matrix properties whose Unix form needs poll() or SCM_RIGHTS:
+//!   WSAPoll for pollable, and fd passing, which Windows does not do in band.
 //!
 //! Handles go to peers by duplication into the started child (`DuplicateHandle`,
 //! `WSADuplicateSocketW`), never by inheritance: std starts every child with
@@ -358,7 +359,7 @@ pub fn open_remote(
     match mech {
         "pipe" => Some(anon_pipe::open_remote(role)),
         "win_named_pipe" => Some(named_pipe::open_remote(role, args)),
-        "tcp" | "udp" | "unix_stream" => winsock::open_remote(mech, role, args),
+        "unix_stream" => Some(winsock::open_remote(mech, role, args)),
         _ => None,
     }
 }

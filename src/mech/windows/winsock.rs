@@ -1,17 +1,17 @@
-//! Winsock sockets (TCP and UDP on loopback, AF_UNIX stream) as matrix channels.
+//! Winsock stream sockets (AF_UNIX, and TCP on loopback for this module's own
+//! tests) as matrix channels.
 //!
 //! One code path for every address family: raw Winsock calls through windows-sys
 //! (std has no AF_UNIX on Windows at this MSRV). Sockets are made with
 //! `WSA_FLAG_NO_HANDLE_INHERIT` and put in non-blocking mode; waits are bounded
 //! `WSAPoll` calls. A peer gets a socket through `WSADuplicateSocketW`.
 //!
-//! The channels, as the matrix checks see them:
-//! - stream (`tcp`, `unix_stream`): a listener at a fresh address and one
-//!   connection made at creation; the sending side is the client end, the
-//!   receiving side the accepted end, which also accepts and reads any later
-//!   connection (a peer that joins by name);
-//! - datagram (`udp`): two sockets bound on loopback; each sends to the other by
-//!   default and answers whoever it last heard from.
+//! The channel, as the matrix checks see it: a listener at a fresh address and
+//! one connection made at creation; the sending side is the client end, the
+//! receiving side the accepted end, which also accepts and reads any later
+//! connection (a peer that joins by name). TCP and UDP on Windows are the socket
+//! suites' own adapters (`mech::socket`); AF_UNIX, which std cannot reach on
+//! Windows, is this module's.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -84,17 +84,22 @@ impl Addr {
         }
     }
 
-    /// Parses what `to_arg` made, for the family of `mech`.
+    /// Parses what `to_arg` made: `a.b.c.d:port` is an IPv4 address; otherwise, for
+    /// `unix_stream`, `@name` is abstract and anything else a path.
     pub fn parse(mech: &str, s: &str) -> io::Result<Addr> {
+        if let Ok(a) = s.parse::<SocketAddrV4>() {
+            return Ok(Addr::Inet(a));
+        }
         if mech == "unix_stream" {
             Ok(match s.strip_prefix('@') {
                 Some(n) => Addr::Abstract(n.as_bytes().to_vec()),
                 None => Addr::Path(PathBuf::from(s)),
             })
         } else {
-            s.parse()
-                .map(Addr::Inet)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{s:?}: {e}")))
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{s:?} is not an IPv4 socket address"),
+            ))
         }
     }
 
@@ -426,21 +431,12 @@ pub fn socket_from_info(bytes: &[u8]) -> io::Result<OwnedSocket> {
 }
 
 /// Sends all of `data` on a non-blocking socket, waiting (WSAPoll) at most the bound.
-fn send_all(s: &Socket, data: &[u8], to: Option<&Addr>) -> io::Result<usize> {
+fn send_all(s: &Socket, data: &[u8]) -> io::Result<usize> {
     let deadline = Instant::now() + BOUND;
     let mut done = 0;
-    loop {
-        let r = match to {
-            Some(a) => s.send_to(&data[done..], a),
-            None => s.send(&data[done..]),
-        };
-        match r {
-            Ok(n) => {
-                done += n;
-                if done >= data.len() || to.is_some() {
-                    return Ok(done);
-                }
-            }
+    while done < data.len() {
+        match s.send(&data[done..]) {
+            Ok(n) => done += n,
             Err(e) if would_block(&e) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -454,6 +450,7 @@ fn send_all(s: &Socket, data: &[u8], to: Option<&Addr>) -> io::Result<usize> {
             Err(e) => return Err(e),
         }
     }
+    Ok(done)
 }
 
 /// A stream endpoint: one or more connections (and, on a receiving end made by
@@ -514,7 +511,7 @@ impl Endpoint for StreamEndpoint {
             .iter()
             .find(|(_, open)| *open)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no connection"))?;
-        send_all(c, msg, None)
+        send_all(c, msg)
     }
 
     fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
@@ -540,53 +537,6 @@ impl Endpoint for StreamEndpoint {
 
     fn poll_socket(&self) -> Option<u64> {
         self.conns.first().map(|(c, _)| c.raw() as u64)
-    }
-}
-
-/// A datagram endpoint: sends to `dest`, which follows whoever it last heard from.
-pub struct DgramEndpoint {
-    sock: Arc<Socket>,
-    dest: Option<Addr>,
-}
-
-impl DgramEndpoint {
-    pub fn new(sock: Arc<Socket>, dest: Option<Addr>) -> io::Result<Self> {
-        sock.set_nonblocking(true)?;
-        Ok(DgramEndpoint { sock, dest })
-    }
-}
-
-impl Endpoint for DgramEndpoint {
-    fn send(&mut self, msg: &[u8]) -> io::Result<usize> {
-        let dest = self
-            .dest
-            .clone()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no destination yet"))?;
-        send_all(&self.sock, msg, Some(&dest))
-    }
-
-    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match self.sock.recv_from(buf) {
-            Ok((n, from)) => {
-                if from.is_some() {
-                    self.dest = from;
-                }
-                Ok(Some(n))
-            }
-            Err(e) if would_block(&e) => Ok(None),
-            // A datagram longer than the buffer: the buffer is full, the rest is gone.
-            Err(e) if e.raw_os_error() == Some(ws::WSAEMSGSIZE) => Ok(Some(buf.len())),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn wait_readable(&mut self, bound: Duration) -> io::Result<bool> {
-        let revents = poll(&[self.sock.raw()], ws::POLLRDNORM, bound)?;
-        Ok(revents.iter().any(|r| *r != 0))
-    }
-
-    fn poll_socket(&self) -> Option<u64> {
-        Some(self.sock.raw() as u64)
     }
 }
 
@@ -661,87 +611,6 @@ impl Channel for StreamChannel {
     }
 }
 
-/// A datagram channel: two bound sockets that send to each other.
-pub struct DgramChannel {
-    mech: &'static str,
-    a: Arc<Socket>,
-    a_addr: Addr,
-    b: Arc<Socket>,
-    b_addr: Addr,
-}
-
-impl DgramChannel {
-    pub fn create_udp() -> io::Result<DgramChannel> {
-        let any = Addr::Inet(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
-        let a = Socket::new(ws::AF_INET, ws::SOCK_DGRAM)?;
-        a.bind(&any)?;
-        let b = Socket::new(ws::AF_INET, ws::SOCK_DGRAM)?;
-        b.bind(&any)?;
-        Ok(DgramChannel {
-            mech: "udp",
-            a_addr: a.local_addr()?,
-            b_addr: b.local_addr()?,
-            a: Arc::new(a),
-            b: Arc::new(b),
-        })
-    }
-}
-
-impl Channel for DgramChannel {
-    fn open(&mut self, role: Role) -> io::Result<Box<dyn Endpoint>> {
-        Ok(Box::new(match role {
-            Role::Sender => DgramEndpoint::new(self.a.clone(), Some(self.b_addr.clone()))?,
-            Role::Receiver => DgramEndpoint::new(self.b.clone(), Some(self.a_addr.clone()))?,
-        }))
-    }
-
-    fn peer(&mut self, cx: &Ctx, role: Role) -> io::Result<PeerCommand> {
-        let (s, dest) = match role {
-            Role::Sender => (&self.a, &self.b_addr),
-            Role::Receiver => (&self.b, &self.a_addr),
-        };
-        let dest = dest.to_arg();
-        Ok(cx
-            .peer(&["endpoint", self.mech, role.as_str(), "handed", &dest])
-            .handover_windows(Handover::Socket(s.0.as_raw_socket())))
-    }
-
-    fn name(&self) -> Option<String> {
-        Some(self.b_addr.to_arg())
-    }
-}
-
-/// TCP over loopback as a `Mechanism`.
-pub struct TcpMechanism;
-
-impl Mechanism for TcpMechanism {
-    fn id(&self) -> &'static str {
-        "tcp"
-    }
-
-    fn create(&self, _cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
-        let ch =
-            StreamChannel::create("tcp", Addr::Inet(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)))
-                .step("TCP listener + connection on 127.0.0.1")?;
-        Ok(Box::new(ch))
-    }
-}
-
-/// UDP over loopback as a `Mechanism`.
-pub struct UdpMechanism;
-
-impl Mechanism for UdpMechanism {
-    fn id(&self) -> &'static str {
-        "udp"
-    }
-
-    fn create(&self, _cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
-        Ok(Box::new(
-            DgramChannel::create_udp().step("two UDP sockets on 127.0.0.1")?,
-        ))
-    }
-}
-
 /// AF_UNIX stream sockets through Winsock as a `Mechanism`.
 pub struct UnixStreamMechanism;
 
@@ -759,67 +628,31 @@ impl Mechanism for UnixStreamMechanism {
     }
 }
 
-/// Opens a socket endpoint in a peer: `endpoint <mech> <role> handed [dest]` takes
-/// the socket its parent duplicated; `endpoint <mech> <role> <address>` joins by
-/// the address alone (a fresh socket that connects, or sends to it).
-pub fn open_remote(
-    mech: &str,
-    _role: Role,
-    args: &[String],
-) -> Option<io::Result<Box<dyn Endpoint>>> {
-    let dgram = mech == "udp";
-    let r = (|| -> io::Result<Box<dyn Endpoint>> {
-        match args {
-            [h, rest @ ..] if h == "handed" => {
-                let sock = match super::take_handover()? {
-                    super::Handed::Socket(s) => Arc::new(Socket(s)),
-                    super::Handed::Handle(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "expected a socket, got a handle",
-                        ));
-                    }
-                };
-                if dgram {
-                    let dest = rest.first().map(|d| Addr::parse(mech, d)).transpose()?;
-                    Ok(Box::new(DgramEndpoint::new(sock, dest)?))
-                } else {
-                    Ok(Box::new(StreamEndpoint::new(None, Some(sock))?))
-                }
-            }
-            [addr] => {
-                let addr = Addr::parse(mech, addr)?;
-                if dgram {
-                    let s = Socket::new(ws::AF_INET, ws::SOCK_DGRAM)?;
-                    s.bind(&Addr::Inet(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)))?;
-                    Ok(Box::new(DgramEndpoint::new(Arc::new(s), Some(addr))?))
-                } else {
-                    let s = Socket::new(addr.family(), ws::SOCK_STREAM)?;
-                    s.connect(&addr)?;
-                    Ok(Box::new(StreamEndpoint::new(None, Some(Arc::new(s)))?))
-                }
-            }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("endpoint {mech}: expected `handed [dest]` or an address, got {args:?}"),
+/// Opens a stream socket endpoint in a peer: `endpoint <mech> <role> handed`
+/// takes the socket its parent duplicated; `endpoint <mech> <role> <address>`
+/// joins by the address alone (a fresh socket that connects to it).
+pub fn open_remote(mech: &str, _role: Role, args: &[String]) -> io::Result<Box<dyn Endpoint>> {
+    match args {
+        [h] if h == "handed" => match super::take_handover()? {
+            super::Handed::Socket(s) => Ok(Box::new(StreamEndpoint::new(
+                None,
+                Some(Arc::new(Socket(s))),
+            )?)),
+            super::Handed::Handle(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "expected a socket, got a handle",
             )),
+        },
+        [addr] => {
+            let addr = Addr::parse(mech, addr)?;
+            let s = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+            s.connect(&addr)?;
+            Ok(Box::new(StreamEndpoint::new(None, Some(Arc::new(s)))?))
         }
-    })();
-    Some(r)
-}
-
-/// `tcp.available` / `udp.available` on Windows: a marker both ways over loopback.
-pub fn inet_available(stream: bool) -> Checked<Observation> {
-    if stream {
-        let mut ch =
-            StreamChannel::create("tcp", Addr::Inet(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)))
-                .step("TCP listener + connection on 127.0.0.1")?;
-        let name = ch.addr.to_arg();
-        exchange(&mut ch, "TCP", &name)
-    } else {
-        let mut ch = DgramChannel::create_udp().step("UDP sockets on 127.0.0.1")?;
-        let name = ch.b_addr.to_arg();
-        exchange(&mut ch, "UDP", &name)
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("endpoint {mech}: expected `handed` or an address, got {args:?}"),
+        )),
     }
 }
 
