@@ -2,12 +2,18 @@
 //! peer roles, and the helpers its suite needs. Suites live in `suites/`.
 
 pub mod fifo;
+pub mod mmap_file;
 pub mod newcomers;
 pub mod pipe;
 pub mod posix_mq;
+pub mod posix_sem;
+pub mod posix_shm;
 pub mod process;
+pub mod shm;
 pub mod signal;
 pub mod sysv_mq;
+pub mod sysv_sem;
+pub mod sysv_shm;
 #[cfg(windows)]
 pub mod windows;
 
@@ -47,6 +53,12 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         "process" => process::peer_role(role, args),
         "signal" => signal::peer_role(role, args),
         "pidfd" => newcomers::peer_role(role, args),
+        "posix_shm" => posix_shm::peer_role(role, args),
+        "sysv_shm" => sysv_shm::peer_role(role, args),
+        "mmap_file" => mmap_file::peer_role(role, args),
+        "posix_sem" => posix_sem::peer_role(role, args),
+        "sysv_sem" => sysv_sem::peer_role(role, args),
+        "shm" => shm::peer_role(role, args),
         _ => None,
     }
 }

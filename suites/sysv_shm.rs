@@ -1,0 +1,196 @@
+//! System V shared memory: every `sysv_shm.*` claim of the catalog.
+//!
+//! The guide: "Shared Memory (System V) | Memory region | Numeric key | N/A |
+//! Legacy, maximum portability", and "System V IPC | ✓ | ✓ | ✓ | ✗" in the
+//! portability table.
+
+use ipc_conformance::check;
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+
+#[test]
+fn available() {
+    check!("sysv_shm.available", |_cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
+                let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
+                let id = seg.id;
+                let map = attach(id).step("shmat")?;
+                map.write(0, b"marker");
+                let back = map.read(0, 6);
+                drop(map);
+                drop(seg);
+                let after = stat(id).err().map(|e| ipc_conformance::observe::describe_io_error(&e));
+                Ok(Observation::holds(
+                    back == b"marker" && after.is_some(),
+                    format!(
+                        "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
+                        String::from_utf8_lossy(&back)
+                    ),
+                ))
+            } else {
+                Ok(Observation::no_api())
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+mod unix {
+    use super::*;
+
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
+    use ipc_conformance::mech::sysv_shm::{
+        KeyGuard, Segment, attach, free_key, lookup, remove, stat,
+    };
+    use ipc_conformance::observe::describe_io_error;
+    use ipc_conformance::peer::{Peer, hex};
+    use ipc_conformance::watchdog::BOUND;
+
+    /// A peer that gets only the key number and attaches the segment.
+    fn attacher(cx: &Ctx, key: libc::key_t) -> Checked<Peer> {
+        let key = key.to_string();
+        let mut cmd = cx.peer(&["sysv_shm-attach", &key]);
+        cmd.command().env_clear();
+        Ok(cmd.start()?)
+    }
+
+    #[test]
+    fn named_by_key() {
+        check!("sysv_shm.named_by_key", |cx| {
+            let seg = Segment::create(cx.dir()?, 4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
+            let map = attach(seg.id).step("shmat")?;
+            let marker = pattern(16);
+            map.write(0, &marker);
+            let mut peer = attacher(cx, seg.key)?;
+            let got = data_of(&peer.request("read 0 16")?, "read")?;
+            Ok(Observation::holds(
+                got == marker,
+                format!(
+                    "this process created segment id {} under key {:#x} (ftok of an ipcconf- file) and stored a marker; a fresh process (pid {}, empty environment) given only the key number {} attached the segment and read the marker {}",
+                    seg.id,
+                    seg.key,
+                    peer.pid(),
+                    seg.key,
+                    if got == marker { "intact" } else { "CHANGED" }
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn visible_across_processes() {
+        check!("sysv_shm.visible_across_processes", |cx| {
+            let seg = Segment::create(cx.dir()?, 4096).step("shmget")?;
+            let map = attach(seg.id).step("shmat")?;
+            let mine = pattern(32);
+            map.write(0, &mine);
+            let mut peer = attacher(cx, seg.key)?;
+            let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
+            let reply = pattern(32);
+            ok_of(
+                &peer.request(&format!("write 64 {}", hex(&reply)))?,
+                "write",
+            )?;
+            let i_see = map.read(64, 32);
+            let attached = stat(seg.id).map(|s| s.attached).unwrap_or(0);
+            Ok(Observation::holds(
+                peer_saw == mine && i_see == reply,
+                format!(
+                    "this process stored 32 bytes into segment {}; the peer (pid {}) attached it by key and loaded them {}; the peer stored a 32-byte reply, which this process loaded {}; shm_nattch while both were attached: {attached}",
+                    seg.id,
+                    peer.pid(),
+                    if peer_saw == mine {
+                        "intact"
+                    } else {
+                        "CHANGED"
+                    },
+                    if i_see == reply { "intact" } else { "CHANGED" }
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn persists_until_removed() {
+        check!("sysv_shm.persists_until_removed", |cx| {
+            let key = free_key(cx.dir()?).step("ftok")?;
+            let mut guard = KeyGuard {
+                key,
+                creators: Vec::new(),
+            };
+            let key_arg = key.to_string();
+            let mut creator = cx.peer(&["sysv_shm-create", &key_arg, "4096"]).spawn()?;
+            let creator_pid = creator.pid() as i32;
+            guard.creators.push(creator_pid);
+            let ready = creator.line(BOUND)?;
+            if !ready.starts_with("ready") {
+                return Ok(Observation::error(format!(
+                    "the creating peer said {ready:?}"
+                )));
+            }
+            let data = pattern(32);
+            ok_of(
+                &creator.request(&format!("write 0 {}", hex(&data)))?,
+                "write",
+            )?;
+            let (status, _) = creator.finish()?;
+
+            // Nobody is attached now.
+            let id = lookup(key).step("shmget(key) after the creator exited")?;
+            let st = stat(id).step("IPC_STAT")?;
+            let map = attach(id).step("shmat")?;
+            let kept = map.read(0, 32) == data;
+
+            // Removed while this process is attached: it stays until the last detach.
+            remove(id).step("IPC_RMID")?;
+            let after_rmid_key = lookup(key).err().map(|e| describe_io_error(&e));
+            let after_rmid_stat = stat(id)
+                .map(|s| {
+                    // Linux marks a removed but attached segment SHM_DEST (01000).
+                    let dest = if cfg!(target_os = "linux") && s.mode & 0o1000 != 0 {
+                        " (SHM_DEST)"
+                    } else {
+                        ""
+                    };
+                    format!("attached {}, mode {:o}{dest}", s.attached, s.mode)
+                })
+                .map_err(|e| describe_io_error(&e));
+            let readable_after_rmid = map.read(0, 32) == data;
+            drop(map);
+            let after_detach = stat(id).err();
+            let forced = std::fs::read_to_string("/proc/sys/kernel/shm_rmid_forced")
+                .map(|s| format!("; kernel.shm_rmid_forced = {}", s.trim()))
+                .unwrap_or_default();
+            Ok(Observation::holds(
+                status.success()
+                    && st.attached == 0
+                    && kept
+                    && readable_after_rmid
+                    && after_detach.is_some(),
+                format!(
+                    "a peer (pid {creator_pid}) created a segment under key {key:#x}, stored 32 bytes, detached and exited ({status}); IPC_STAT then: creator pid {}, {} attached; this process attached it by key and found the bytes {}; after IPC_RMID while still attached: shmget(key) {after_rmid_key:?}, IPC_STAT {after_rmid_stat:?}, the bytes still readable: {readable_after_rmid}; after the last detach IPC_STAT gave {:?}{forced}",
+                    st.creator,
+                    st.attached,
+                    if kept { "intact" } else { "GONE" },
+                    after_detach.as_ref().map(describe_io_error)
+                ),
+            ))
+        });
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest::rstest]
+fn unix_only(
+    #[values(
+        "sysv_shm.named_by_key",
+        "sysv_shm.visible_across_processes",
+        "sysv_shm.persists_until_removed"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
