@@ -229,11 +229,11 @@ mod unix {
                 let _peer_shm_guard = posix_shm::Unlink::new(&peer_shm);
                 let _p1 = cx.peer(&["posix_shm-create", &peer_shm, "4096"]).start()?;
                 m.peer_shm = peer_shm;
-                let seg = sysv_shm::Segment::create(cx.dir()?, 4096).step("sysv shm")?;
+                let seg = sysv_shm::Segment::create(4096).step("sysv shm")?;
                 let _seg_map = sysv_shm::attach(seg.id).step("shmat")?;
                 m.sysv_shm_id = seg.id;
                 // A System V segment a peer creates under a key.
-                let key = sysv_shm::free_key(cx.dir()?).step("key")?;
+                let key = sysv_shm::free_key().step("key")?;
                 let mut key_guard = sysv_shm::KeyGuard {
                     key,
                     creators: Vec::new(),
@@ -244,7 +244,7 @@ mod unix {
                 key_guard.creators.push(p2.pid() as i32);
                 assert!(p2.line(BOUND)?.starts_with("ready"));
                 m.peer_key = key;
-                let set = sysv_sem::SemSet::create(cx.dir()?).step("sysv sem")?;
+                let set = sysv_sem::SemSet::create().step("sysv sem")?;
                 m.sysv_sem_id = set.id;
                 let sem = ipc_conformance::names::unique_slash();
                 let _sem_guard = posix_sem::Unlink::new(&sem);

@@ -41,7 +41,7 @@ fn available() {
 fn undo_on_exit() {
     check!("sysv_sem.undo_on_exit", |cx| {
         use ipc_conformance::mech::sysv_sem::{SemSet, last_pid, op, value};
-        let set = SemSet::create(cx.dir()?).step("semget(key, 1, IPC_CREAT|IPC_EXCL)")?;
+        let set = SemSet::create().step("semget(key, 1, IPC_CREAT|IPC_EXCL)")?;
         op(set.id, 1, 0).step("semop(+1) without SEM_UNDO")?;
         let before = value(set.id).step("GETVAL")?;
         let key = set.key.to_string();

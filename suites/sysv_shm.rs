@@ -60,7 +60,7 @@ mod unix {
     #[test]
     fn named_by_key() {
         check!("sysv_shm.named_by_key", |cx| {
-            let seg = Segment::create(cx.dir()?, 4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
+            let seg = Segment::create(4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
             let map = attach(seg.id).step("shmat")?;
             let marker = pattern(16);
             map.write(0, &marker);
@@ -69,7 +69,7 @@ mod unix {
             Ok(Observation::holds(
                 got == marker,
                 format!(
-                    "this process created segment id {} under key {:#x} (ftok of an ipcconf- file) and stored a marker; a fresh process (pid {}, empty environment) given only the key number {} attached the segment and read the marker {}",
+                    "this process created segment id {} under key {:#x} (a fresh suite key) and stored a marker; a fresh process (pid {}, empty environment) given only the key number {} attached the segment and read the marker {}",
                     seg.id,
                     seg.key,
                     peer.pid(),
@@ -83,7 +83,7 @@ mod unix {
     #[test]
     fn visible_across_processes() {
         check!("sysv_shm.visible_across_processes", |cx| {
-            let seg = Segment::create(cx.dir()?, 4096).step("shmget")?;
+            let seg = Segment::create(4096).step("shmget")?;
             let map = attach(seg.id).step("shmat")?;
             let mine = pattern(32);
             map.write(0, &mine);
@@ -116,7 +116,7 @@ mod unix {
     #[test]
     fn persists_until_removed() {
         check!("sysv_shm.persists_until_removed", |cx| {
-            let key = free_key(cx.dir()?).step("ftok")?;
+            let key = free_key().step("choose a free key")?;
             let mut guard = KeyGuard {
                 key,
                 creators: Vec::new(),

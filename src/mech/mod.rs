@@ -11,9 +11,15 @@ pub mod posix_shm;
 pub mod process;
 pub mod shm;
 pub mod signal;
+pub mod socket;
 pub mod sysv_mq;
 pub mod sysv_sem;
 pub mod sysv_shm;
+pub mod tcp;
+pub mod udp;
+pub mod unix_dgram;
+pub mod unix_seqpacket;
+pub mod unix_stream;
 #[cfg(windows)]
 pub mod windows;
 
@@ -34,6 +40,11 @@ pub fn open_remote(
         "pipe" => pipe::open_remote(role, args),
         "posix_mq" => posix_mq::open_remote(role, args),
         "fifo" => fifo::open_remote(role, args),
+        "unix_stream" => unix_stream::open_remote(role, args),
+        "unix_dgram" => unix_dgram::open_remote(role, args),
+        "unix_seqpacket" => unix_seqpacket::open_remote(role, args),
+        "tcp" => tcp::open_remote(role, args),
+        "udp" => udp::open_remote(role, args),
         _ => None,
     }
 }
@@ -59,6 +70,10 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         "posix_sem" => posix_sem::peer_role(role, args),
         "sysv_sem" => sysv_sem::peer_role(role, args),
         "shm" => shm::peer_role(role, args),
+        "unix_stream" => unix_stream::peer_role(role, args),
+        "unix_dgram" => unix_dgram::peer_role(role, args),
+        "tcp" => tcp::peer_role(role, args),
+        "udp" => udp::peer_role(role, args),
         _ => None,
     }
 }

@@ -637,23 +637,11 @@ mod unix {
 
     // ------------------------------------------------------------- SysV keys
 
-    /// A fresh System V key: ftok() of a new `ipcconf-` file in `dir` with the
-    /// given project id. The caller creates with IPC_EXCL and tries the next
-    /// project id on EEXIST, so a key already in use is never taken over.
-    pub fn ipc_key(dir: &std::path::Path, proj: u8) -> io::Result<libc::key_t> {
-        let path = dir.join(format!("{}.key", crate::names::unique()));
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        // SAFETY: c is a NUL-terminated path that exists; ftok only stat()s it.
-        let key = unsafe { libc::ftok(c.as_ptr(), libc::c_int::from(proj)) };
-        if key == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(key)
+    /// A fresh System V key with the suite's mark (see [`crate::names::sysv_key`]).
+    /// Callers create with IPC_EXCL and draw again on EEXIST, so a key already in
+    /// use is never taken over.
+    pub fn ipc_key() -> libc::key_t {
+        crate::names::sysv_key() as libc::key_t
     }
 
     // ---------------------------------------------- process-shared pthreads

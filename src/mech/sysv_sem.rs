@@ -23,7 +23,6 @@ pub use unix::*;
 #[cfg(unix)]
 mod unix {
     use std::io;
-    use std::path::Path;
 
     use crate::mech::shm::ipc_key;
 
@@ -98,12 +97,11 @@ mod unix {
     }
 
     impl SemSet {
-        /// A new set under a fresh key (`ftok` of an `ipcconf-` file in `dir`),
-        /// trying further project ids if a key is taken.
-        pub fn create(dir: &Path) -> io::Result<SemSet> {
+        /// A new set under a fresh suite key, drawing again if a key is taken.
+        pub fn create() -> io::Result<SemSet> {
             let mut last = None;
-            for proj in 1..=32u8 {
-                let key = ipc_key(dir, proj)?;
+            for _ in 0..32 {
+                let key = ipc_key();
                 match create(key) {
                     Ok(id) => return Ok(SemSet { id, key }),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),

@@ -25,7 +25,6 @@ pub use unix::*;
 #[cfg(unix)]
 mod unix {
     use std::io;
-    use std::path::Path;
     use std::ptr::NonNull;
 
     use crate::mech::shm::{Mapping, ipc_key, serve_memory};
@@ -107,12 +106,12 @@ mod unix {
     }
 
     impl Segment {
-        /// Creates a segment of `len` bytes under a fresh key (`ftok` of an
-        /// `ipcconf-` file in `dir`), trying further project ids if a key is taken.
-        pub fn create(dir: &Path, len: usize) -> io::Result<Segment> {
+        /// Creates a segment of `len` bytes under a fresh suite key, drawing again
+        /// if a key is taken.
+        pub fn create(len: usize) -> io::Result<Segment> {
             let mut last = None;
-            for proj in 1..=32u8 {
-                let key = ipc_key(dir, proj)?;
+            for _ in 0..32 {
+                let key = ipc_key();
                 match create(key, len) {
                     Ok(id) => return Ok(Segment { id, key }),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
@@ -156,11 +155,11 @@ mod unix {
         }
     }
 
-    /// A key no segment uses right now (ftok of a fresh `ipcconf-` file), for a
-    /// peer to create under with IPC_EXCL.
-    pub fn free_key(dir: &Path) -> io::Result<libc::key_t> {
-        for proj in 1..=32u8 {
-            let key = ipc_key(dir, proj)?;
+    /// A suite key no segment uses right now, for a peer to create under with
+    /// IPC_EXCL.
+    pub fn free_key() -> io::Result<libc::key_t> {
+        for _ in 0..32 {
+            let key = ipc_key();
             match lookup(key) {
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(key),
                 _ => continue,

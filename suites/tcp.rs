@@ -1,0 +1,197 @@
+//! TCP over loopback, the guide's network comparison: every `tcp.*` claim of
+//! the catalog. Everything binds 127.0.0.1 with port 0 and uses std::net, so
+//! these checks run on every target.
+//!
+//! The guide's row "TCP Socket ✓ ✓ ✗ ✓ N/A ✗ ✗" gives seven values for ten
+//! properties; the catalog reads them as unrelated, bidirectional, boundaries,
+//! connection-oriented, connectionless, fd passing, zero-copy. Its "common
+//! mistakes" section: TCP for local IPC "creates unnecessary 3-way handshake,
+//! Nagle delay, etc."
+
+use std::time::Duration;
+
+use ipc_conformance::check;
+use ipc_conformance::check::Ctx;
+use ipc_conformance::matrix;
+use ipc_conformance::mech::tcp::{MECHANISM, SMALL, median_us, write_write_read};
+use ipc_conformance::watchdog::{BOUND, bounded};
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+use rstest::rstest;
+
+// ---------------------------------------------------------------- availability
+
+#[test]
+fn available() {
+    check!("tcp.available", |cx| {
+        use ipc_conformance::channel::Endpoint;
+        use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
+        let ch = StreamChannel::create(cx, "tcp", Family::Inet)?;
+        let (mut client, mut server) = ch.ends().step("open both ends")?;
+        client.send(b"ping").step("client send")?;
+        let up = recv_exact(&mut server, 4, BOUND).step("server receive")?;
+        server.send(b"pong").step("server send")?;
+        let down = recv_exact(&mut client, 4, BOUND).step("client receive")?;
+        Ok(Observation::holds(
+            up == b"ping" && down == b"pong",
+            format!(
+                "a listener on {}; connect() and accept() succeeded; the server received {:?}, the client {:?}",
+                ipc_conformance::channel::Channel::name(&ch).unwrap_or_default(),
+                String::from_utf8_lossy(&up),
+                String::from_utf8_lossy(&down)
+            ),
+        ))
+    });
+}
+
+// -------------------------------------------------------- characteristics matrix
+
+type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+#[rstest]
+#[case::unrelated_processes("tcp.unrelated_processes", matrix::unrelated_processes)]
+#[case::message_boundaries("tcp.message_boundaries", matrix::message_boundaries)]
+#[case::bidirectional("tcp.bidirectional", matrix::bidirectional)]
+#[case::multiple_readers("tcp.multiple_readers", matrix::multiple_readers)]
+#[case::multiple_writers("tcp.multiple_writers", matrix::multiple_writers)]
+#[case::fd_passing("tcp.fd_passing", matrix::fd_passing)]
+#[case::priority("tcp.priority", matrix::priority)]
+#[case::pollable("tcp.pollable", matrix::pollable)]
+#[case::zero_copy("tcp.zero_copy", matrix::zero_copy)]
+fn property(#[case] claim: &str, #[case] observe: Property) {
+    check!(claim, |cx| observe(cx, &MECHANISM));
+}
+
+#[test]
+fn cross_machine() {
+    check!("tcp.cross_machine", |_cx| {
+        Ok(matrix::cross_machine_structural(
+            true,
+            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
+        ))
+    });
+}
+
+// ------------------------------------------------------------------- behaviour
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[test]
+fn nagle_delays_small_writes() {
+    check!("tcp.nagle_delays_small_writes", |_cx| {
+        // A round this slow is a stall: loopback round trips take microseconds,
+        // delayed-ACK timers tens to hundreds of milliseconds.
+        const STALL: Duration = Duration::from_millis(10);
+        const ROUNDS: usize = 12;
+        let measured = bounded(BOUND * 4, || {
+            let nagle = write_write_read(false, ROUNDS, STALL, 3)?;
+            let nodelay = write_write_read(true, ROUNDS, STALL, usize::MAX)?;
+            Ok::<_, std::io::Error>((nagle, nodelay))
+        });
+        let Some(result) = measured else {
+            return Ok(Observation::timeout(format!(
+                "the write-write-read rounds did not finish within {:?}",
+                BOUND * 4
+            )));
+        };
+        let (nagle, nodelay) = result.step("write-write-read over loopback")?;
+        let stalls = |v: &[Duration]| v.iter().filter(|d| **d >= STALL).count();
+        let max = |v: &[Duration]| v.iter().copied().max().unwrap_or_default();
+        let (nagle_stalls, nodelay_stalls) = (stalls(&nagle), stalls(&nodelay));
+        let show = |v: &[Duration]| {
+            v.iter()
+                .map(|d| format!("{:.2}", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Ok(Observation::holds(
+            nagle_stalls >= 2 && nodelay_stalls < nagle_stalls,
+            format!(
+                "two {SMALL}-byte writes then a read of the server's {SMALL}-byte reply, per round. Nagle on (default): {} rounds, {nagle_stalls} took {}+ ms, median {:.3} ms, slowest {:.2} ms [{}]; TCP_NODELAY: {} rounds, {nodelay_stalls} took {}+ ms, median {:.3} ms, slowest {:.2} ms [{}]",
+                nagle.len(),
+                STALL.as_millis(),
+                median_us(&nagle) / 1e3,
+                ms(max(&nagle)),
+                show(&nagle),
+                nodelay.len(),
+                STALL.as_millis(),
+                median_us(&nodelay) / 1e3,
+                ms(max(&nodelay)),
+                show(&nodelay)
+            ),
+        )
+        .with("nagle_median", median_us(&nagle), "us")
+        .with("nagle_slowest", ms(max(&nagle)) * 1e3, "us")
+        .with("nagle_stalled_rounds", nagle_stalls as f64, "rounds")
+        .with("nodelay_median", median_us(&nodelay), "us")
+        .with("nodelay_slowest", ms(max(&nodelay)) * 1e3, "us"))
+    });
+}
+
+#[test]
+fn handshake_cost() {
+    check!("tcp.handshake_cost", |cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                use ipc_conformance::mech::tcp::setup_times;
+                const N: usize = 200;
+                let path = cx.path("")?;
+                let measured = bounded(BOUND * 2, move || {
+                    let tcp = setup_times(N)?;
+                    let unix = unix_setup_times(&path, N)?;
+                    Ok::<_, std::io::Error>((tcp, unix))
+                });
+                let Some(result) = measured else {
+                    return Ok(Observation::timeout(format!(
+                        "{N} connections each did not finish within {:?}",
+                        BOUND * 2
+                    )));
+                };
+                let (tcp, unix) = result.step("connect() + accept()")?;
+                let (t, u) = (median_us(&tcp), median_us(&unix));
+                Ok(Observation::holds(
+                    t > u,
+                    format!(
+                        "connect() + accept() of {N} connections one after another: TCP over 127.0.0.1 median {t:.1} us (fastest {:.1}), Unix stream socket median {u:.1} us (fastest {:.1}); TCP/Unix = {:.2}",
+                        min_us(&tcp),
+                        min_us(&unix),
+                        t / u
+                    ),
+                )
+                .with("tcp_setup_median", t, "us")
+                .with("unix_setup_median", u, "us"))
+            } else {
+                let _ = cx;
+                Ok(Observation::unsupported(format!(
+                    "the comparison needs an AF_UNIX stream socket, which std has no API for on {}",
+                    ipc_conformance::platform::TARGET
+                )))
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+fn min_us(v: &[Duration]) -> f64 {
+    v.iter().min().map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
+}
+
+/// connect() + accept() times of `n` Unix stream connections to a listener at `path`.
+#[cfg(unix)]
+fn unix_setup_times(path: &std::path::Path, n: usize) -> std::io::Result<Vec<Duration>> {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let listener = UnixListener::bind(path)?;
+    ipc_conformance::mech::socket::restrict(path)?;
+    let _guard = ipc_conformance::names::PathGuard::new(path);
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = std::time::Instant::now();
+        let c = UnixStream::connect(path)?;
+        let (s, _) = listener.accept()?;
+        times.push(t0.elapsed());
+        drop((c, s));
+    }
+    Ok(times)
+}

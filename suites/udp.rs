@@ -1,0 +1,67 @@
+//! UDP over loopback, the guide's network comparison: every `udp.*` claim of
+//! the catalog. Everything binds 127.0.0.1 with port 0 and uses std::net, so
+//! these checks run on every target.
+//!
+//! The guide's row "UDP Socket ✓ ✓ ✓ N/A ✓ ✗ ✗" gives seven values for ten
+//! properties; the catalog reads them as unrelated, bidirectional, boundaries,
+//! connection-oriented, connectionless, fd passing, zero-copy.
+
+use ipc_conformance::check;
+use ipc_conformance::check::Ctx;
+use ipc_conformance::matrix;
+use ipc_conformance::mech::udp::MECHANISM;
+use ipc_conformance::watchdog::BOUND;
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+use rstest::rstest;
+
+// ---------------------------------------------------------------- availability
+
+#[test]
+fn available() {
+    check!("udp.available", |_cx| {
+        use std::net::UdpSocket;
+        let rx = UdpSocket::bind(("127.0.0.1", 0)).step("bind(127.0.0.1:0)")?;
+        let addr = rx.local_addr().step("getsockname()")?;
+        rx.set_read_timeout(Some(BOUND)).step("SO_RCVTIMEO")?;
+        let tx = UdpSocket::bind(("127.0.0.1", 0)).step("bind() the sender")?;
+        tx.send_to(b"udp-marker", addr).step("sendto()")?;
+        let mut buf = [0u8; 64];
+        let (n, from) = rx.recv_from(&mut buf).step("recvfrom()")?;
+        Ok(Observation::holds(
+            &buf[..n] == b"udp-marker",
+            format!(
+                "a UDP socket bound to {addr}; another socket sent 10 bytes; one recvfrom() returned {n} bytes {:?} from {from}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+        ))
+    });
+}
+
+// -------------------------------------------------------- characteristics matrix
+
+type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+#[rstest]
+#[case::unrelated_processes("udp.unrelated_processes", matrix::unrelated_processes)]
+#[case::message_boundaries("udp.message_boundaries", matrix::message_boundaries)]
+#[case::bidirectional("udp.bidirectional", matrix::bidirectional)]
+#[case::multiple_readers("udp.multiple_readers", matrix::multiple_readers)]
+#[case::multiple_writers("udp.multiple_writers", matrix::multiple_writers)]
+#[case::fd_passing("udp.fd_passing", matrix::fd_passing)]
+#[case::priority("udp.priority", matrix::priority)]
+#[case::pollable("udp.pollable", matrix::pollable)]
+#[case::zero_copy("udp.zero_copy", matrix::zero_copy)]
+fn property(#[case] claim: &str, #[case] observe: Property) {
+    check!(claim, |cx| observe(cx, &MECHANISM));
+}
+
+#[test]
+fn cross_machine() {
+    check!("udp.cross_machine", |_cx| {
+        Ok(matrix::cross_machine_structural(
+            true,
+            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
+        ))
+    });
+}

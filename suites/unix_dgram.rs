@@ -1,0 +1,243 @@
+//! Unix domain datagram sockets: every `unix_dgram.*` claim of the catalog.
+//!
+//! The guide: "Unix Domain Socket (DGRAM) | Messages | Path or abstract |
+//! Bidirectional | Local messaging, D-Bus transport", and for log aggregation
+//! "Connectionless logging; syslog uses this". Windows' AF_UNIX has no datagram
+//! sockets; every check records "no API" there.
+
+use ipc_conformance::check;
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+use rstest::rstest;
+
+// ---------------------------------------------------------------- availability
+
+#[test]
+fn available() {
+    check!("unix_dgram.available", |cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                use ipc_conformance::channel::Role;
+                use ipc_conformance::mech::socket::DgramChannel;
+                use ipc_conformance::watchdog::BOUND;
+                let mut ch = DgramChannel::create(cx, "unix_dgram", ipc_conformance::mech::socket::Family::Unix)?;
+                let mut tx = ipc_conformance::channel::Channel::open(&mut ch, Role::Sender).step("open the sending socket")?;
+                let mut rx = ipc_conformance::channel::Channel::open(&mut ch, Role::Receiver).step("open the receiving socket")?;
+                tx.send(b"datagram-marker").step("send()")?;
+                let mut buf = [0u8; 64];
+                let n = rx.recv(&mut buf, BOUND).step("recv()")?;
+                Ok(match n {
+                    Some(n) => Observation::holds(
+                        &buf[..n] == b"datagram-marker",
+                        format!(
+                            "socket(AF_UNIX, SOCK_DGRAM) bound to a path; a second socket sent 15 bytes; one recv() returned {n} bytes {:?}",
+                            String::from_utf8_lossy(&buf[..n])
+                        ),
+                    ),
+                    None => Observation::timeout(format!("nothing arrived within {BOUND:?}")),
+                })
+            } else {
+                let _ = cx;
+                Ok(Observation::no_api())
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------- characteristics matrix
+
+#[cfg(unix)]
+mod matrix {
+    use super::*;
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::matrix;
+    use ipc_conformance::mech::unix_dgram::MECHANISM;
+
+    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+    #[rstest]
+    #[case::unrelated_processes("unix_dgram.unrelated_processes", matrix::unrelated_processes)]
+    #[case::message_boundaries("unix_dgram.message_boundaries", matrix::message_boundaries)]
+    #[case::bidirectional("unix_dgram.bidirectional", matrix::bidirectional)]
+    #[case::multiple_readers("unix_dgram.multiple_readers", matrix::multiple_readers)]
+    #[case::multiple_writers("unix_dgram.multiple_writers", matrix::multiple_writers)]
+    #[case::fd_passing("unix_dgram.fd_passing", matrix::fd_passing)]
+    #[case::priority("unix_dgram.priority", matrix::priority)]
+    #[case::pollable("unix_dgram.pollable", matrix::pollable)]
+    #[case::zero_copy("unix_dgram.zero_copy", matrix::zero_copy)]
+    fn property(#[case] claim: &str, #[case] observe: Property) {
+        check!(claim, |cx| observe(cx, &MECHANISM));
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn matrix_property(
+    #[values(
+        "unix_dgram.unrelated_processes",
+        "unix_dgram.message_boundaries",
+        "unix_dgram.bidirectional",
+        "unix_dgram.multiple_readers",
+        "unix_dgram.multiple_writers",
+        "unix_dgram.fd_passing",
+        "unix_dgram.priority",
+        "unix_dgram.pollable",
+        "unix_dgram.zero_copy"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
+
+#[test]
+fn cross_machine() {
+    check!("unix_dgram.cross_machine", |_cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                Ok(ipc_conformance::matrix::cross_machine_structural(
+                    false,
+                    "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host",
+                ))
+            } else {
+                Ok(Observation::no_api())
+            }
+        }
+    });
+}
+
+// ------------------------------------------------------------------- behaviour
+
+#[cfg(unix)]
+mod behaviour {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::os::fd::AsRawFd;
+
+    use ipc_conformance::channel::Endpoint;
+    use ipc_conformance::mech::socket::{Addr, Dgram, DgramEndpoint, socketpair};
+    use ipc_conformance::mech::unix_dgram::{datagram, max_datagram};
+    use ipc_conformance::watchdog::BOUND;
+    use nix::sys::socket::{MsgFlags, SockType, recv, recvmsg, send};
+
+    #[test]
+    fn connectionless_send() {
+        check!("unix_dgram.connectionless_send", |cx| {
+            const SENDERS: usize = 4;
+            const EACH: usize = 5;
+            let path = cx.path("")?;
+            let (sock, _) = Dgram::bind(&Addr::Path(path.clone())).step("bind() the receiver")?;
+            let mut rx = DgramEndpoint::new(sock, None).step("O_NONBLOCK")?;
+            let name = path.display().to_string();
+            let mut senders = Vec::new();
+            for s in 0..SENDERS {
+                senders.push(
+                    cx.peer(&[
+                        "unix_dgram-sendto",
+                        &name,
+                        &format!("s{s}"),
+                        &EACH.to_string(),
+                    ])
+                    .spawn()?,
+                );
+            }
+            let mut want: BTreeSet<String> = (0..SENDERS)
+                .flat_map(|s| (0..EACH).map(move |i| datagram(&format!("s{s}"), i)))
+                .collect();
+            let total = want.len();
+            let mut whole = 0;
+            let mut stray = Vec::new();
+            let mut buf = [0u8; 256];
+            let deadline = std::time::Instant::now() + BOUND;
+            while !want.is_empty() {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match rx.recv(&mut buf, left).step("recv()")? {
+                    Some(n) => {
+                        let d = String::from_utf8_lossy(&buf[..n]).into_owned();
+                        if want.remove(&d) {
+                            whole += 1;
+                        } else {
+                            stray.push(d);
+                        }
+                    }
+                    None => break,
+                }
+            }
+            let mut reports = Vec::new();
+            for s in &mut senders {
+                reports.push(s.line(BOUND)?);
+            }
+            Ok(Observation::holds(
+                want.is_empty() && stray.is_empty(),
+                format!(
+                    "{SENDERS} sender processes, each with an unbound socket and no connect(), sendto() the receiver's path {EACH} datagrams of 48 bytes ({reports:?}); {whole} of {total} arrived whole, {} unexpected: {stray:?}",
+                    stray.len()
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn truncates_oversize() {
+        check!("unix_dgram.truncates_oversize", |_cx| {
+            let (a, b) = socketpair(SockType::Datagram).step("socketpair(AF_UNIX, SOCK_DGRAM)")?;
+            let big = [b'A'; 100];
+            send(a.as_raw_fd(), &big, MsgFlags::empty()).step("send 100 bytes")?;
+            send(a.as_raw_fd(), b"second", MsgFlags::empty()).step("send the second datagram")?;
+            let mut small = [0u8; 10];
+            let mut iov = [std::io::IoSliceMut::new(&mut small)];
+            let msg = recvmsg::<()>(b.as_raw_fd(), &mut iov, None, MsgFlags::MSG_DONTWAIT)
+                .step("recvmsg() into 10 bytes")?;
+            let (n, truncated) = (msg.bytes, msg.flags.contains(MsgFlags::MSG_TRUNC));
+            let mut buf = [0u8; 256];
+            let next = recv(b.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT)
+                .step("recv() the next datagram")?;
+            Ok(Observation::holds(
+                n == 10 && truncated && &buf[..next] == b"second",
+                format!(
+                    "a 100-byte datagram then \"second\"; recvmsg() with a 10-byte buffer returned {n} bytes, MSG_TRUNC {}; the next recv() returned {:?}: the rest of the first datagram was discarded",
+                    if truncated { "set" } else { "not set" },
+                    String::from_utf8_lossy(&buf[..next])
+                ),
+            ))
+        });
+    }
+
+    // --------------------------------------------------------------- facts
+
+    #[test]
+    fn max_datagram_fact() {
+        check!("unix_dgram.max_datagram", |_cx| {
+            let default = max_datagram(None).step("bisect with default buffers")?;
+            let raised = max_datagram(Some(1 << 20)).step("bisect with raised buffers")?;
+            for m in [&default, &raised] {
+                if !(1024..=(64 << 20)).contains(&m.max) {
+                    return Ok(Observation::error(format!(
+                        "implausible maximum datagram {m:?}"
+                    )));
+                }
+            }
+            Ok(Observation::measured(format!(
+                "one send() on a SOCK_DGRAM socketpair, bisected: with the default SO_SNDBUF = {} (SO_RCVBUF {}), {} bytes went through and {} bytes were refused with {}; with SO_SNDBUF/SO_RCVBUF set to 1 MiB (read back: {} / {}), {} bytes went through and {} were refused with {}",
+                default.sndbuf, default.rcvbuf, default.max, default.refused_at, default.refused_with,
+                raised.sndbuf, raised.rcvbuf, raised.max, raised.refused_at, raised.refused_with
+            ))
+            .with("max_datagram", default.max as f64, "bytes")
+            .with("default_sndbuf", default.sndbuf as f64, "bytes")
+            .with("max_datagram_raised_buffers", raised.max as f64, "bytes")
+            .with("raised_sndbuf", raised.sndbuf as f64, "bytes"))
+        });
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn behaviour(
+    #[values(
+        "unix_dgram.connectionless_send",
+        "unix_dgram.truncates_oversize",
+        "unix_dgram.max_datagram"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}

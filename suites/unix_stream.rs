@@ -1,0 +1,713 @@
+//! Unix domain stream sockets: every `unix_stream.*` claim of the catalog.
+//!
+//! The guide: "Unix Domain Socket (STREAM) | Byte stream | Path or abstract |
+//! Bidirectional | Client-server, complex protocols"; socketpair() for a
+//! bidirectional parent-child channel, SO_PEERCRED for "kernel-verified
+//! credentials", handing the listening socket over for a hot restart, and
+//! read()/write() as on a pipe. Windows' AF_UNIX is checked elsewhere; here
+//! every check records "no API" on Windows.
+
+use ipc_conformance::check;
+#[allow(unused_imports)]
+use ipc_conformance::{Checked, Observation, Step};
+use rstest::rstest;
+
+// ---------------------------------------------------------------- availability
+
+#[test]
+fn available() {
+    check!("unix_stream.available", |cx| {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                use ipc_conformance::channel::Endpoint;
+                use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
+                use ipc_conformance::watchdog::BOUND;
+                let ch = StreamChannel::create(cx, "unix_stream", Family::Unix)?;
+                let (mut client, mut server) = ch.ends().step("open both ends")?;
+                client.send(b"ping").step("client send")?;
+                let got = recv_exact(&mut server, 4, BOUND).step("server receive")?;
+                server.send(b"pong").step("server send")?;
+                let back = recv_exact(&mut client, 4, BOUND).step("client receive")?;
+                Ok(Observation::holds(
+                    got == b"ping" && back == b"pong",
+                    format!(
+                        "socket(AF_UNIX, SOCK_STREAM), bind() to a path, listen(), connect(), accept() all succeeded; the server received {:?}, the client {:?}",
+                        String::from_utf8_lossy(&got),
+                        String::from_utf8_lossy(&back)
+                    ),
+                ))
+            } else {
+                let _ = cx;
+                Ok(Observation::no_api())
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------- characteristics matrix
+
+#[cfg(unix)]
+mod matrix {
+    use super::*;
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::matrix;
+    use ipc_conformance::mech::unix_stream::MECHANISM;
+
+    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+    #[rstest]
+    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
+    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
+    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
+    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
+    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
+    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
+    #[case::priority("unix_stream.priority", matrix::priority)]
+    #[case::pollable("unix_stream.pollable", matrix::pollable)]
+    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
+    fn property(#[case] claim: &str, #[case] observe: Property) {
+        check!(claim, |cx| observe(cx, &MECHANISM));
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn matrix_property(
+    #[values(
+        "unix_stream.unrelated_processes",
+        "unix_stream.message_boundaries",
+        "unix_stream.bidirectional",
+        "unix_stream.multiple_readers",
+        "unix_stream.multiple_writers",
+        "unix_stream.fd_passing",
+        "unix_stream.priority",
+        "unix_stream.pollable",
+        "unix_stream.zero_copy"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
+
+#[test]
+fn cross_machine() {
+    check!("unix_stream.cross_machine", |_cx| {
+        Ok(ipc_conformance::matrix::cross_machine_structural(
+            false,
+            "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host",
+        ))
+    });
+}
+
+// ------------------------------------------------------------------- behaviour
+
+#[cfg(unix)]
+mod behaviour {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+    use std::path::Path;
+
+    use ipc_conformance::channel::Endpoint;
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::mech::socket::{
+        Addr, Conn, Listener, StreamEndpoint, recv_exact, socketpair,
+    };
+    use ipc_conformance::mech::unix_stream::{
+        bind_unix_bytes, enable_passcred, peer_cred, recv_with_creds, sun_path_size,
+    };
+    use ipc_conformance::peer::{Peer, hex, unhex};
+    use ipc_conformance::watchdog::BOUND;
+    use nix::sys::socket::SockType;
+
+    /// A listener on a fresh path in the check's private directory.
+    fn listen(cx: &mut Ctx) -> Checked<(Listener, std::path::PathBuf)> {
+        let path = cx.path("")?;
+        let (l, _) = Listener::bind(&Addr::Path(path.clone())).step("bind() and listen()")?;
+        l.set_nonblocking(true).step("O_NONBLOCK")?;
+        Ok((l, path))
+    }
+
+    fn accept(l: &Listener) -> Checked<StreamEndpoint> {
+        match l.accept_within(BOUND).step("accept()")? {
+            Some(c) => StreamEndpoint::new(c).step("O_NONBLOCK"),
+            None => Err(Observation::timeout(format!(
+                "no connection to accept within {BOUND:?}"
+            ))),
+        }
+    }
+
+    /// A peer that connects to `name` knowing nothing else (empty environment).
+    fn connecting_peer(cx: &Ctx, name: &str) -> Checked<Peer> {
+        let mut cmd = cx.peer(&["endpoint", "unix_stream", "sender", name]);
+        cmd.command().env_clear();
+        Ok(cmd.start()?)
+    }
+
+    /// One marker each way between this process (`ep`) and a protocol peer.
+    fn exchange(ep: &mut dyn Endpoint, peer: &mut Peer) -> Checked<(bool, String)> {
+        let answer = peer.request(&format!("send {}", hex(b"from-peer")))?;
+        if !answer.starts_with("ok") {
+            return Ok((false, format!("the peer could not send: {answer}")));
+        }
+        let got = recv_exact(ep, 9, BOUND).step("receive")?;
+        ep.send(b"from-here").step("send")?;
+        let back = peer.request(&format!("recv 64 {}", BOUND.as_millis()))?;
+        let back = back
+            .strip_prefix("data ")
+            .and_then(unhex)
+            .unwrap_or_else(|| back.into_bytes());
+        Ok((
+            got == b"from-peer" && back == b"from-here",
+            format!(
+                "this process received {:?} from the peer, which received {:?}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&back)
+            ),
+        ))
+    }
+
+    #[test]
+    fn named_by_path() {
+        check!("unix_stream.named_by_path", |cx| {
+            use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+            let (l, path) = listen(cx)?;
+            let meta = std::fs::symlink_metadata(&path).step("lstat() the path")?;
+            let is_socket = meta.file_type().is_socket();
+            let name = path.display().to_string();
+            let mut peer = connecting_peer(cx, &name)?;
+            let mut ep = accept(&l)?;
+            let (ok, how) = exchange(&mut ep, &mut peer)?;
+            Ok(Observation::holds(
+                is_socket && ok,
+                format!(
+                    "bind() to {name}: lstat() reports a socket: {is_socket} (mode {:o}); a fresh process given only the path (pid {}) connected; {how}",
+                    meta.permissions().mode(),
+                    peer.pid()
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn abstract_namespace() {
+        check!("unix_stream.abstract_namespace", |cx| {
+            let name = ipc_conformance::names::unique();
+            let places = [
+                std::env::current_dir().step("cwd")?,
+                std::path::PathBuf::from("/"),
+                std::env::temp_dir(),
+                cx.dir()?.to_path_buf(),
+            ];
+            cfg_if::cfg_if! {
+                if #[cfg(any(target_os = "linux", target_os = "android"))] {
+                    let (l, _) = Listener::bind(&Addr::Abstract(name.clone().into_bytes()))
+                        .step("bind() to an abstract name")?;
+                    l.set_nonblocking(true).step("O_NONBLOCK")?;
+                    let in_fs: Vec<String> = places
+                        .iter()
+                        .map(|d| d.join(&name))
+                        .filter(|p| p.exists())
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    let proc_listed = std::fs::read_to_string("/proc/net/unix")
+                        .map(|t| t.lines().any(|line| line.ends_with(&format!("@{name}"))))
+                        .unwrap_or(false);
+                    let mut peer = connecting_peer(cx, &format!("@{name}"))?;
+                    let mut ep = accept(&l)?;
+                    let (ok, how) = exchange(&mut ep, &mut peer)?;
+                    Ok(Observation::holds(
+                        ok && in_fs.is_empty(),
+                        format!(
+                            "bind() to \"\\0{name}\" succeeded; /proc/net/unix lists @{name}: {proc_listed}; entries named {name} in {}: {in_fs:?}; a fresh process given only \"@{name}\" connected; {how}",
+                            places.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ))
+                } else {
+                    // No abstract namespace in the API: try the Linux encoding (a
+                    // sun_path whose first byte is NUL) and report what bind() does.
+                    let _ = &places;
+                    let fd = ipc_conformance::mech::socket::socket(
+                        nix::sys::socket::AddressFamily::Unix,
+                        SockType::Stream,
+                    )
+                    .step("socket()")?;
+                    let mut bytes = vec![0u8];
+                    bytes.extend_from_slice(name.as_bytes());
+                    match bind_unix_bytes(fd.as_fd(), &bytes) {
+                        Err(e) => Ok(Observation::no(format!(
+                            "bind() with sun_path = NUL followed by {name:?}: {}: no abstract namespace",
+                            ipc_conformance::observe::describe_io_error(&e)
+                        ))),
+                        Ok(()) => Ok(Observation::error(format!(
+                            "bind() accepted a sun_path beginning with NUL ({name:?} after it); what it named is unknown"
+                        ))),
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn socketpair_bidirectional() {
+        check!("unix_stream.socketpair_bidirectional", |cx| {
+            let (mine, theirs) = socketpair(SockType::Stream).step("socketpair()")?;
+            let mut child = cx
+                .peer(&["endpoint", "unix_stream", "receiver", "fd"])
+                .handover(theirs.as_fd(), 3)
+                .start()?;
+            drop(theirs);
+            let mut ep =
+                StreamEndpoint::new(Conn::Unix(UnixStream::from(mine))).step("O_NONBLOCK")?;
+            ep.send(b"parent-to-child").step("parent send")?;
+            let down = child.request(&format!("recv 64 {}", BOUND.as_millis()))?;
+            let down = down
+                .strip_prefix("data ")
+                .and_then(unhex)
+                .unwrap_or_default();
+            let answer = child.request(&format!("send {}", hex(b"child-to-parent")))?;
+            let up = recv_exact(&mut ep, 15, BOUND).step("parent receive")?;
+            Ok(Observation::holds(
+                down == b"parent-to-child" && up == b"child-to-parent",
+                format!(
+                    "one socketpair(AF_UNIX, SOCK_STREAM) call; the child (pid {}) holding one end received {:?}; its send: {answer}; the parent received {:?}",
+                    child.pid(),
+                    String::from_utf8_lossy(&down),
+                    String::from_utf8_lossy(&up)
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn many_clients() {
+        check!("unix_stream.many_clients", |cx| {
+            const CLIENTS: usize = 4;
+            let (l, path) = listen(cx)?;
+            let name = path.display().to_string();
+            let mut clients = Vec::new();
+            for _ in 0..CLIENTS {
+                clients.push(connecting_peer(cx, &name)?);
+            }
+            for (i, c) in clients.iter_mut().enumerate() {
+                let answer =
+                    c.request(&format!("send {}", hex(format!("client-{i}").as_bytes())))?;
+                if !answer.starts_with("ok") {
+                    return Ok(Observation::error(format!("client {i}: {answer}")));
+                }
+            }
+            // The server: accept every connection, read who it is, answer it alone.
+            let mut served = Vec::new();
+            for _ in 0..CLIENTS {
+                let mut conn = accept(&l)?;
+                let id =
+                    recv_exact(&mut conn, "client-0".len(), BOUND).step("read the client's id")?;
+                let id = String::from_utf8_lossy(&id).into_owned();
+                conn.send(format!("reply-to-{id}").as_bytes())
+                    .step("reply")?;
+                served.push(id);
+            }
+            let mut right = 0;
+            let mut got = Vec::new();
+            for (i, c) in clients.iter_mut().enumerate() {
+                let answer = c.request(&format!("recv 64 {}", BOUND.as_millis()))?;
+                let text = answer
+                    .strip_prefix("data ")
+                    .and_then(unhex)
+                    .map(|d| String::from_utf8_lossy(&d).into_owned())
+                    .unwrap_or(answer);
+                if text == format!("reply-to-client-{i}") {
+                    right += 1;
+                }
+                got.push(text);
+            }
+            Ok(Observation::holds(
+                right == CLIENTS,
+                format!(
+                    "{CLIENTS} client processes connected to one listener at once; the server accepted {} connections from {served:?} and answered each on its own connection; the clients received {got:?}: {right} of {CLIENTS} got exactly their own reply",
+                    served.len()
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn peer_credentials() {
+        check!("unix_stream.peer_credentials", |cx| {
+            let (l, path) = listen(cx)?;
+            let peer = connecting_peer(cx, &path.display().to_string())?;
+            let conn = accept(&l)?;
+            let cred = peer_cred(conn.conn.as_fd()).step("query the peer's credentials")?;
+            let (pid, uid) = (peer.pid() as i32, nix::unistd::getuid().as_raw());
+            let pid_ok = cred.pid.is_none_or(|p| p == pid);
+            Ok(Observation::holds(
+                pid_ok && cred.uid == uid,
+                format!(
+                    "on the accepted connection, {cred}; the connecting process is pid {pid}, uid {uid} (this server: pid {})",
+                    std::process::id()
+                ),
+            ))
+        });
+    }
+
+    /// `key=value` fields of a peer's result line.
+    fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    }
+
+    #[test]
+    fn credentials_unforgeable() {
+        check!("unix_stream.credentials_unforgeable", |cx| {
+            const NOBODY: u32 = 65534;
+            let root = nix::unistd::geteuid().is_root();
+            // As root the sender gives up root first (root may claim any ids); it
+            // then needs a directory of its own to reach the socket.
+            let own_dir = if root {
+                // Under /tmp rather than $TMPDIR, which may be private to root.
+                let base = Path::new("/tmp");
+                let d = tempfile::Builder::new()
+                    .prefix(&format!(
+                        "{}{}-",
+                        ipc_conformance::names::PREFIX,
+                        std::process::id()
+                    ))
+                    .tempdir_in(if base.is_dir() {
+                        base.to_path_buf()
+                    } else {
+                        std::env::temp_dir()
+                    })
+                    .step("a directory for the unprivileged sender")?;
+                std::os::unix::fs::chown(d.path(), Some(NOBODY), Some(NOBODY))
+                    .step("chown the directory")?;
+                Some(d)
+            } else {
+                None
+            };
+            let dir = match &own_dir {
+                Some(d) => d.path().to_path_buf(),
+                None => cx.dir()?.to_path_buf(),
+            };
+            let path = dir.join(ipc_conformance::names::unique());
+            let (l, _) = Listener::bind(&Addr::Path(path.clone())).step("bind() and listen()")?;
+            let _guard = ipc_conformance::names::PathGuard::new(&path);
+            if root {
+                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
+                    .step("chown the socket")?;
+            }
+            l.set_nonblocking(true).step("O_NONBLOCK")?;
+            enable_passcred(l.as_fd()).step("SO_PASSCRED")?;
+            let name = path.display().to_string();
+            let ids = NOBODY.to_string();
+            let mut args = vec!["unix_stream-forge", name.as_str()];
+            if root {
+                args.extend([ids.as_str(), ids.as_str()]);
+            }
+            let mut peer = cx.peer(&args).spawn()?;
+            // The sender connects and sends before anything is accepted: the
+            // connection waits in the backlog, the data in its buffer.
+            let result = peer.line(BOUND)?;
+            if result.starts_with("err") && result.contains("dropping to") {
+                return Ok(Observation::skipped(format!(
+                    "the sender could not give up root (setgroups/setgid/setuid refused): {result}"
+                )));
+            }
+            if !result.starts_with("result ") {
+                return Ok(Observation::error(format!(
+                    "the sender answered {result:?}"
+                )));
+            }
+            let conn = accept(&l)?;
+            enable_passcred(conn.conn.as_fd()).step("SO_PASSCRED")?;
+            let sender_uid: u32 = field(&result, "uid")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let sent: usize = field(&result, "bytes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if sender_uid == 0 {
+                return Ok(Observation::error(format!(
+                    "the sender still runs as root: {result}"
+                )));
+            }
+            // Everything the sender got through, and the credentials attached to it.
+            let mut creds = Vec::new();
+            let mut received = 0;
+            let mut buf = [0u8; 256];
+            let deadline = std::time::Instant::now() + BOUND;
+            while received < sent {
+                match recv_with_creds(conn.conn.as_fd(), &mut buf) {
+                    Ok((0, _)) => break,
+                    Ok((n, c)) => {
+                        received += n;
+                        creds.extend(c);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if !conn
+                            .conn
+                            .wait(ipc_conformance::mech::socket::Interest::Read, left)
+                            .step("poll")?
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => return Err(Observation::from_io_error("recvmsg()", &e)),
+                }
+            }
+            let kernel = peer_cred(conn.conn.as_fd()).step("query the peer's credentials")?;
+            let pid = peer.pid() as i32;
+            let forged_seen: Vec<_> = creds
+                .iter()
+                .filter(|&&(p, u)| p != pid || u != sender_uid)
+                .collect();
+            let kernel_true = kernel.uid == sender_uid && kernel.pid.is_none_or(|p| p == pid);
+            let tries = result
+                .split_whitespace()
+                .filter(|w| {
+                    w.starts_with("other") || w.starts_with("own") || w.starts_with("plain")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            Ok(Observation::holds(
+                forged_seen.is_empty() && kernel_true && received == sent,
+                format!(
+                    "sender pid {pid}, uid {sender_uid}{}; its sends claiming other ids (pid 1, uid 0): {tries}; the server received {received} of {sent} bytes carrying credentials {creds:?}, {} of them not the sender's; on the connection {kernel}",
+                    if root {
+                        " (dropped from root before connecting)"
+                    } else {
+                        ""
+                    },
+                    forged_seen.len()
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn socket_handover() {
+        check!("unix_stream.socket_handover", |cx| {
+            let path = cx.path("")?;
+            let name = path.display().to_string();
+            let (to_a, to_b) =
+                socketpair(SockType::Stream).step("socketpair() between the servers")?;
+            let mut a = cx
+                .peer(&["unix_stream-handover", &name])
+                .handover(to_a.as_fd(), 3)
+                .start()?;
+            let a_pid = a.pid();
+            let connect = |what: &str| -> Checked<UnixStream> {
+                let c = UnixStream::connect(Path::new(&name)).step(what)?;
+                c.set_read_timeout(Some(BOUND)).step("SO_RCVTIMEO")?;
+                Ok(c)
+            };
+            let served_by = |mut c: UnixStream| -> String {
+                use std::io::Read;
+                let mut s = String::new();
+                match c.read_to_string(&mut s) {
+                    Ok(_) => s,
+                    Err(e) => format!("read: {e}"),
+                }
+            };
+            // Before: A serves.
+            let c1 = connect("connect before the handover")?;
+            let r = a.request("accept")?;
+            let first = served_by(c1);
+            // During: B is started; a client connects while A still holds the socket.
+            let mut b = cx
+                .peer(&["unix_stream-handover"])
+                .handover(to_b.as_fd(), 3)
+                .start()?;
+            let b_pid = b.pid();
+            let c2 = connect("connect during the handover")?;
+            let given = a.request("give")?;
+            let (a_status, _) = a.finish()?;
+            // After: A has exited; the socket is in flight, then B's.
+            let c3 = connect("connect after the old server exited")?;
+            let taken = b.request("take")?;
+            let r2 = b.request("accept")?;
+            let r3 = b.request("accept")?;
+            let (second, third) = (served_by(c2), served_by(c3));
+            let by_a = format!("served-by {a_pid}");
+            let by_b = format!("served-by {b_pid}");
+            Ok(Observation::holds(
+                first == by_a && second == by_b && third == by_b && a_status.success(),
+                format!(
+                    "old server A (pid {a_pid}) bound {name}; client 1 connected before the handover and got {first:?} ({r}); client 2 connected while A still held the socket; A sent the listening socket to new server B (pid {b_pid}) with SCM_RIGHTS ({given}) and exited ({a_status}); client 3 connected after that; B: {taken}, {r2}, {r3}; client 2 got {second:?}, client 3 got {third:?}"
+                ),
+            ))
+        });
+    }
+
+    #[test]
+    fn read_write_like_pipe() {
+        check!("unix_stream.read_write_like_pipe", |cx| {
+            let (l, path) = listen(cx)?;
+            let mut peer = cx
+                .peer(&["unix_stream-rw", &path.display().to_string()])
+                .start()?;
+            let conn = match l.accept_within(BOUND).step("accept()")? {
+                Some(Conn::Unix(s)) => s,
+                _ => {
+                    return Ok(Observation::timeout(format!(
+                        "no connection within {BOUND:?}"
+                    )));
+                }
+            };
+            conn.set_nonblocking(false).step("blocking mode")?;
+            conn.set_read_timeout(Some(BOUND)).step("SO_RCVTIMEO")?;
+            conn.set_write_timeout(Some(BOUND)).step("SO_SNDTIMEO")?;
+            let mut line = ipc_conformance::names::random_hex(3000).into_bytes();
+            line.push(b'\n');
+            let mut done = 0;
+            while done < line.len() {
+                done += nix::unistd::write(&conn, &line[done..]).step("write()")?;
+            }
+            let mut want = b"echo:".to_vec();
+            want.extend_from_slice(&line);
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while got.len() < want.len() {
+                match nix::unistd::read(&conn, &mut buf).step("read()")? {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let report = peer.line(BOUND)?;
+            Ok(Observation::holds(
+                got == want,
+                format!(
+                    "this process wrote a {}-byte line with write() on the accepted socket; the peer (pid {}), using only read() and write() on its connected socket, answered {report:?}; read() here returned {} bytes, {} the expected echo",
+                    line.len(),
+                    peer.pid(),
+                    got.len(),
+                    if got == want { "exactly" } else { "not" }
+                ),
+            ))
+        });
+    }
+
+    // --------------------------------------------------------------- facts
+
+    #[test]
+    fn sun_path_max() {
+        check!("unix_stream.sun_path_max", |cx| {
+            let size = sun_path_size();
+            let dir = cx.dir()?.to_path_buf();
+            let dir_len = dir.as_os_str().len();
+            // Does bind() accept a path of exactly `len` bytes (no NUL counted)?
+            let try_len = |len: usize| -> Checked<Result<(), String>> {
+                let mut name = format!("{}/{}", dir.display(), ipc_conformance::names::unique());
+                if name.len() > len {
+                    return Err(Observation::error(format!(
+                        "cannot make a {len}-byte path in {}",
+                        dir.display()
+                    )));
+                }
+                while name.len() < len {
+                    name.push('x');
+                }
+                let fd = ipc_conformance::mech::socket::socket(
+                    nix::sys::socket::AddressFamily::Unix,
+                    SockType::Stream,
+                )
+                .step("socket()")?;
+                let r = bind_unix_bytes(fd.as_fd(), name.as_bytes());
+                let _ = std::fs::remove_file(&name);
+                Ok(r.map_err(|e| ipc_conformance::observe::describe_io_error(&e)))
+            };
+            let mut lo = dir_len + 40;
+            if let Err(e) = try_len(lo)? {
+                return Ok(Observation::error(format!(
+                    "a {lo}-byte path was refused: {e}"
+                )));
+            }
+            let mut hi = 254;
+            let mut refusal = match try_len(hi - 1)? {
+                Ok(()) => {
+                    return Ok(Observation::measured(format!(
+                        "sizeof(sun_path) = {size}; bind() accepted a {}-byte path, the most this check tries",
+                        hi - 1
+                    ))
+                    .with("sun_path_size", size as f64, "bytes")
+                    .with("longest_bind_path", (hi - 1) as f64, "bytes"));
+                }
+                Err(e) => {
+                    hi -= 1;
+                    e
+                }
+            };
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                match try_len(mid)? {
+                    Ok(()) => lo = mid,
+                    Err(e) => {
+                        hi = mid;
+                        refusal = e;
+                    }
+                }
+            }
+            if !(80..=253).contains(&lo) || !(90..=256).contains(&size) {
+                return Ok(Observation::error(format!(
+                    "implausible: sizeof(sun_path) = {size}, longest accepted path {lo}"
+                )));
+            }
+            Ok(Observation::measured(format!(
+                "sizeof(sun_path) = {size}; bind() accepted an absolute path of {lo} bytes (no NUL counted) and refused {hi} bytes with {refusal}"
+            ))
+            .with("sun_path_size", size as f64, "bytes")
+            .with("longest_bind_path", lo as f64, "bytes"))
+        });
+    }
+
+    #[test]
+    fn default_buffer_sizes() {
+        check!("unix_stream.default_buffer_sizes", |_cx| {
+            let fd = ipc_conformance::mech::socket::socket(
+                nix::sys::socket::AddressFamily::Unix,
+                SockType::Stream,
+            )
+            .step("socket()")?;
+            let (snd, rcv) = ipc_conformance::mech::socket::buffer_sizes(fd.as_fd())
+                .step("getsockopt(SO_SNDBUF, SO_RCVBUF)")?;
+            if !(1..1 << 30).contains(&snd) || !(1..1 << 30).contains(&rcv) {
+                return Ok(Observation::error(format!(
+                    "implausible buffer sizes: SO_SNDBUF {snd}, SO_RCVBUF {rcv}"
+                )));
+            }
+            let mut detail = format!(
+                "a fresh socket(AF_UNIX, SOCK_STREAM): SO_SNDBUF = {snd}, SO_RCVBUF = {rcv}"
+            );
+            if cfg!(any(target_os = "linux", target_os = "android")) {
+                for knob in ["wmem_default", "rmem_default"] {
+                    if let Ok(v) = std::fs::read_to_string(format!("/proc/sys/net/core/{knob}")) {
+                        detail.push_str(&format!("; net.core.{knob} = {}", v.trim()));
+                    }
+                }
+            }
+            Ok(Observation::measured(detail)
+                .with("so_sndbuf", snd as f64, "bytes")
+                .with("so_rcvbuf", rcv as f64, "bytes"))
+        });
+    }
+}
+
+#[cfg(not(unix))]
+#[rstest]
+fn behaviour(
+    #[values(
+        "unix_stream.named_by_path",
+        "unix_stream.abstract_namespace",
+        "unix_stream.socketpair_bidirectional",
+        "unix_stream.many_clients",
+        "unix_stream.peer_credentials",
+        "unix_stream.credentials_unforgeable",
+        "unix_stream.socket_handover",
+        "unix_stream.read_write_like_pipe",
+        "unix_stream.sun_path_max",
+        "unix_stream.default_buffer_sizes"
+    )]
+    claim: &str,
+) {
+    check!(claim, |_cx| Ok(Observation::no_api()));
+}
