@@ -50,12 +50,13 @@ pub trait Endpoint: Send {
         None
     }
 
-    /// What WSAPoll would watch on Windows: the socket, or, for a handle-based
-    /// endpoint, the handle value (which WSAPoll is expected to reject; the
-    /// pollable check records what it says).
+    /// What WSAPoll would watch on Windows: the sockets the receiving end reads
+    /// from (a server first takes in connections waiting to be accepted), or, for
+    /// a handle-based endpoint, the handle value (which WSAPoll is expected to
+    /// reject; the pollable check records what it says).
     #[cfg(windows)]
-    fn poll_socket(&self) -> Option<u64> {
-        None
+    fn poll_sockets(&self) -> Vec<u64> {
+        Vec::new()
     }
 
     /// Sends `payload` carrying the open descriptor `fd` to the other end.

@@ -16,6 +16,9 @@ use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step};
 use crate::watchdog::BOUND;
 
+/// The socket types `type_available` takes.
+pub use windows_sys::Win32::Networking::WinSock::{SOCK_DGRAM, SOCK_SEQPACKET};
+
 /// Winsock errors that mean "this family / type / protocol does not exist here".
 pub const ABSENT: [i32; 5] = [
     ws::WSAEAFNOSUPPORT,
@@ -429,12 +432,228 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
     ))
 }
 
-/// AF_UNIX peer roles on Windows (none yet beyond the generic endpoint).
-pub fn peer_role(_role: &str, _args: &[String]) -> Option<Result<(), String>> {
-    None
+/// AF_UNIX peer roles on Windows:
+/// - `win-afunix-server <address>` binds and listens at the address (a path; an
+///   IPv4 `a.b.c.d:port` for this module's own tests over TCP), or
+///   `win-afunix-server handed` takes a listening socket duplicated for it (first
+///   stdin line `socket <hex>`); it prints `ready <pid> <address>`, then serves:
+///   `accept` (one connection, bounded: writes `served-by <pid>` and closes it),
+///   `give <pid>` (duplicates the listener for that process, answers
+///   `info <hex WSAPROTOCOL_INFOW>` and exits).
+pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    match (role, args) {
+        ("win-afunix-server", [addr]) => Some(server_role(addr).map_err(|e| e.to_string())),
+        _ => None,
+    }
+}
+
+fn server_role(addr: &str) -> io::Result<()> {
+    use std::io::{BufRead, Write};
+    use std::os::windows::io::AsRawSocket;
+    let listener = if addr == "handed" {
+        match super::take_handover()? {
+            super::Handed::Socket(s) => Socket(s),
+            super::Handed::Handle(_) => {
+                return Err(io::Error::other("expected a socket, got a handle"));
+            }
+        }
+    } else {
+        let addr = Addr::parse("unix_stream", addr)?;
+        let s = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        s.bind(&addr)?;
+        s.listen(8)?;
+        s
+    };
+    listener.set_nonblocking(true)?;
+    let pid = std::process::id();
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_arg())
+        .unwrap_or_else(|_| addr.to_owned());
+    let mut out = io::stdout().lock();
+    writeln!(out, "ready {pid} {bound}")?;
+    out.flush()?;
+    for line in io::stdin().lock().lines() {
+        let line = line?;
+        let answer = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["accept"] => match super::winsock::poll(&[listener.raw()], ws::POLLRDNORM, BOUND)
+                .and_then(|_| listener.accept())
+            {
+                Ok(c) => {
+                    let _ = c.send(format!("served-by {pid}").as_bytes());
+                    drop(c);
+                    "ok accepted".to_owned()
+                }
+                Err(e) => format!("err {e}"),
+            },
+            ["give", to] => {
+                let to: u32 = to.parse().map_err(|_| io::Error::other("bad pid"))?;
+                let info = super::winsock::duplicate_for(listener.0.as_raw_socket(), to)?;
+                writeln!(out, "info {}", crate::peer::hex(&info))?;
+                out.flush()?;
+                return Ok(());
+            }
+            ["quit"] => return Ok(()),
+            _ => format!("err unknown command {line:?}"),
+        };
+        writeln!(out, "{answer}")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Reads a connection to its end (bounded): what a server wrote before closing.
+fn read_to_end_bounded(s: &Socket) -> String {
+    let _ = s.set_nonblocking(true);
+    let deadline = std::time::Instant::now() + BOUND;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match s.recv(&mut buf, 0) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || super::winsock::poll(&[s.raw()], ws::POLLRDNORM, left).is_err()
+                {
+                    break;
+                }
+            }
+            Err(e) => return format!("recv: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// `unix_stream.socket_handover` on Windows: server A (a peer) listens at `addr`;
+/// a client connects before the handover and A serves it; new server B starts; a
+/// client connects during the handover; A duplicates its listening socket for B
+/// (WSADuplicateSocketW) and exits; a client connects after; B takes the socket
+/// and accepts. Yes when every connect succeeds, the first client is served by A
+/// and the other two by B.
+pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
+    Socket::new(addr.family(), ws::SOCK_STREAM)
+        .map_err(|e| classify("socket(AF_UNIX, SOCK_STREAM)", &e))?;
+    let _guard = match &addr {
+        Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
+        _ => None,
+    };
+    let mut a = cx.peer(&["win-afunix-server", &addr.to_arg()]).spawn()?;
+    let ready = a.line(BOUND)?;
+    if !ready.starts_with("ready") {
+        return Ok(Observation::error(format!("server A: {ready}")));
+    }
+    let name = ready
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    let target = Addr::parse("unix_stream", &name).step("parse A's address")?;
+    let connect = |what: &str| -> Checked<Socket> {
+        let c = Socket::new(target.family(), ws::SOCK_STREAM).step(what)?;
+        c.connect(&target).map_err(|e| classify(what, &e))?;
+        Ok(c)
+    };
+    let a_pid = a.pid();
+    let c1 = connect("connect before the handover")?;
+    let r1 = a.request("accept")?;
+    let first = read_to_end_bounded(&c1);
+    let mut b = cx.peer(&["win-afunix-server", "handed"]).spawn()?;
+    let b_pid = b.pid();
+    let c2 = connect("connect during the handover")?;
+    let info = a.request(&format!("give {b_pid}"))?;
+    let (a_status, _) = a.finish()?;
+    let c3 = connect("connect after the old server exited")?;
+    let Some(hex) = info.strip_prefix("info ") else {
+        return Ok(Observation::error(format!(
+            "server A answered {info:?} to give"
+        )));
+    };
+    b.send_line(&format!("socket {hex}"))?;
+    let b_ready = b.line(BOUND)?;
+    let r2 = b.request("accept")?;
+    let r3 = b.request("accept")?;
+    let (second, third) = (read_to_end_bounded(&c2), read_to_end_bounded(&c3));
+    let by_a = format!("served-by {a_pid}");
+    let by_b = format!("served-by {b_pid}");
+    Ok(Observation::holds(
+        first == by_a && second == by_b && third == by_b && a_status.success(),
+        format!(
+            "old server A (pid {a_pid}) listened at {name}; client 1 connected before the handover and got {first:?} ({r1}); client 2 connected while A still held the socket; A duplicated the listening socket for new server B (pid {b_pid}) with WSADuplicateSocketW and exited ({a_status}); client 3 connected after that; B: {b_ready:?}, {r2}, {r3}; client 2 got {second:?}, client 3 got {third:?}"
+        ),
+    ))
 }
 
 /// Used by suites to name the Windows AF_UNIX mechanism in the generic matrix.
 pub fn mechanism() -> super::winsock::UnixStreamMechanism {
     super::winsock::UnixStreamMechanism
+}
+
+/// Ends a check with `unsupported` (the Winsock error) where AF_UNIX stream
+/// sockets do not exist at run time (Wine 8), for checks that need them only to
+/// be meaningful.
+pub fn require() -> Checked<()> {
+    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)").map(drop)
+}
+
+/// connect() + accept() times of `n` connections, one after another, to a fresh
+/// listener at `addr` (port 0 for TCP; a path for AF_UNIX).
+fn setup_times(addr: Addr, n: usize) -> io::Result<Vec<std::time::Duration>> {
+    let l = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+    l.bind(&addr)?;
+    let _guard = match &addr {
+        Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
+        _ => None,
+    };
+    l.listen(16)?;
+    let addr = match addr {
+        Addr::Inet(_) => l.local_addr()?,
+        other => other,
+    };
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = std::time::Instant::now();
+        let c = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        c.connect(&addr)?;
+        let s = l.accept()?;
+        times.push(t0.elapsed());
+        drop((c, s));
+    }
+    Ok(times)
+}
+
+/// `tcp.handshake_cost` on Windows: connect() + accept() of 200 connections over
+/// TCP on 127.0.0.1 and over AF_UNIX (Winsock); yes when TCP's median is higher.
+pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
+    const N: usize = 200;
+    require()?;
+    let path = cx.path(".sock")?;
+    let measured = crate::watchdog::bounded(BOUND * 2, move || {
+        let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+        let tcp = setup_times(Addr::Inet(any), N)?;
+        let unix = setup_times(Addr::Path(path), N)?;
+        Ok::<_, io::Error>((tcp, unix))
+    });
+    let Some(result) = measured else {
+        return Ok(Observation::timeout(format!(
+            "{N} connections each did not finish within {:?}",
+            BOUND * 2
+        )));
+    };
+    let (tcp, unix) = result.step("connect() + accept()")?;
+    let median = |v: &[std::time::Duration]| {
+        let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (t, u) = (median(&tcp), median(&unix));
+    Ok(Observation::holds(
+        t > u,
+        format!(
+            "connect() + accept() of {N} connections one after another through Winsock: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
+            t / u
+        ),
+    )
+    .with("tcp_setup_median", t, "us")
+    .with("unix_setup_median", u, "us"))
 }

@@ -20,24 +20,38 @@ use crate::watchdog::BOUND;
 pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     let mut ch = mech.create(cx)?;
     let rx = ch.open(Role::Receiver).step("open receiver")?;
-    let Some(target) = rx.poll_socket() else {
+    let watched = |rx: &dyn crate::channel::Endpoint| -> Vec<ws::SOCKET> {
+        rx.poll_sockets()
+            .into_iter()
+            .map(|s| s as ws::SOCKET)
+            .collect()
+    };
+    let before_set = watched(rx.as_ref());
+    if before_set.is_empty() {
         return Ok(Observation::no(
             "the receiving end has neither a socket nor a handle to give WSAPoll",
         ));
+    }
+    let shown = |set: &[ws::SOCKET]| {
+        set.iter()
+            .map(|s| format!("{s:#x}"))
+            .collect::<Vec<_>>()
+            .join(",")
     };
-    let s = target as ws::SOCKET;
-    let before = match winsock::poll(&[s], ws::POLLRDNORM, std::time::Duration::ZERO) {
-        Ok(r) => r[0],
+    let before = match winsock::poll(&before_set, ws::POLLRDNORM, std::time::Duration::ZERO) {
+        Ok(r) => r,
         Err(e) => {
             return Ok(Observation::no(format!(
-                "WSAPoll on the receiving end (value {target:#x}) failed: {}: Winsock's poll watches sockets only",
+                "WSAPoll on the receiving end ({}) failed: {}: Winsock's poll watches sockets only",
+                shown(&before_set),
                 super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
             )));
         }
     };
-    if before & ws::POLLNVAL != 0 {
+    if let Some(r) = before.iter().find(|r| **r & ws::POLLNVAL != 0) {
         return Ok(Observation::no(format!(
-            "WSAPoll on the receiving end (value {target:#x}) answered POLLNVAL (revents {before:#x}): not a socket WSAPoll can watch"
+            "WSAPoll on the receiving end ({}) answered POLLNVAL (revents {r:#x}): not a socket WSAPoll can watch",
+            shown(&before_set)
         )));
     }
     let cmd = ch.peer(cx, Role::Sender).step("prepare peer")?;
@@ -46,13 +60,16 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     if !answer.starts_with("ok") {
         return Ok(Observation::error(format!("sender peer: {answer}")));
     }
-    let after = winsock::poll(&[s], ws::POLLRDNORM, BOUND).step("WSAPoll after sending")?[0];
-    let readable_before = before & ws::POLLRDNORM != 0;
-    let readable_after = after & ws::POLLRDNORM != 0;
+    let after_set = watched(rx.as_ref());
+    let after = winsock::poll(&after_set, ws::POLLRDNORM, BOUND).step("WSAPoll after sending")?;
+    let readable_before = before.iter().any(|r| r & ws::POLLRDNORM != 0);
+    let readable_after = after.iter().any(|r| r & ws::POLLRDNORM != 0);
     Ok(Observation::holds(
         !readable_before && readable_after,
         format!(
-            "WSAPoll revents with nothing sent: {before:#x}; after a peer process sent 7 bytes, within {BOUND:?}: {after:#x} (POLLRDNORM = {:#x})",
+            "WSAPoll revents with nothing sent: {before:x?} for sockets [{}]; after a peer process sent 7 bytes, within {BOUND:?}: {after:x?} for [{}] (POLLRDNORM = {:#x})",
+            shown(&before_set),
+            shown(&after_set),
             ws::POLLRDNORM
         ),
     ))

@@ -344,8 +344,8 @@ impl Endpoint for HandleEndpoint {
         }
     }
 
-    fn poll_socket(&self) -> Option<u64> {
-        Some(self.handle.as_raw_handle() as u64)
+    fn poll_sockets(&self) -> Vec<u64> {
+        vec![self.handle.as_raw_handle() as u64]
     }
 }
 

@@ -113,6 +113,15 @@ mod stream_code_over_tcp {
             }
         }
     }
+
+    #[test]
+    fn listener_handover_over_tcp() {
+        let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+        let got = outcome(|cx| crate::mech::windows::afunix::socket_handover(cx, Addr::Inet(any)));
+        if let Some(got) = got {
+            assert_eq!(got, Outcome::Yes);
+        }
+    }
 }
 
 mod afunix {

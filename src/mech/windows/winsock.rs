@@ -535,8 +535,12 @@ impl Endpoint for StreamEndpoint {
         Ok(revents.iter().any(|r| *r != 0))
     }
 
-    fn poll_socket(&self) -> Option<u64> {
-        self.conns.first().map(|(c, _)| c.raw() as u64)
+    fn poll_sockets(&self) -> Vec<u64> {
+        self.conns
+            .iter()
+            .filter(|(_, open)| *open)
+            .map(|(c, _)| c.raw() as u64)
+            .collect()
     }
 }
 
