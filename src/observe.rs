@@ -168,6 +168,7 @@ pub trait Step<T> {
 
 impl<T> Step<T> for io::Result<T> {
     fn step(self, what: &str) -> Checked<T> {
+        crate::check::fault_point(what);
         self.map_err(|e| Observation::from_io_error(what, &e))
     }
 }
@@ -175,6 +176,7 @@ impl<T> Step<T> for io::Result<T> {
 #[cfg(unix)]
 impl<T> Step<T> for nix::Result<T> {
     fn step(self, what: &str) -> Checked<T> {
+        crate::check::fault_point(what);
         self.map_err(|e| Observation::from_io_error(what, &io::Error::from(e)))
     }
 }
