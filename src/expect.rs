@@ -197,7 +197,11 @@ impl Expectations {
                 }
             }
         }
-        if let Some(avail) = avail_claim {
+        // The guide's "absent" only stands when no platform file says otherwise:
+        // FreeBSD's file expects POSIX queues available (with mqueuefs), so their
+        // behaviour claims fall to the guide's stance on the behaviour itself.
+        let layered_avail = self.entry(&avail_id, run).is_some();
+        if let Some(avail) = avail_claim.filter(|_| !layered_avail) {
             if matches!(
                 Self::guide(avail, run.os),
                 Some(Outcome::No | Outcome::Unsupported)
@@ -299,6 +303,19 @@ mod tests {
             cat,
         );
         assert!(e.unwrap_err().contains("expect must be"));
+    }
+
+    #[test]
+    fn a_platform_file_that_expects_a_mechanism_overrides_the_guides_absence() {
+        let cat = Catalog::get();
+        let avail = "[claims.\"posix_mq.available\"]\nexpect = \"yes\"\nreason = \"r\"\nsource = \"s\"\n";
+        let exp = Expectations::parse(&[("freebsd", avail)], cat).unwrap();
+        let e = exp.resolve(cat.claim("posix_mq.priority_order").unwrap(), &run(Os::Freebsd, Runtime::Native));
+        assert_eq!((e.value, e.origin.as_str()), (Some(Outcome::Yes), "guide"));
+        // Without the file, the guide's absence on FreeBSD stands.
+        let none = Expectations::parse(&[], cat).unwrap();
+        let e = none.resolve(cat.claim("posix_mq.priority_order").unwrap(), &run(Os::Freebsd, Runtime::Native));
+        assert_eq!(e.value, Some(Outcome::Unsupported));
     }
 
     #[test]
