@@ -308,13 +308,20 @@ mod tests {
     #[test]
     fn a_platform_file_that_expects_a_mechanism_overrides_the_guides_absence() {
         let cat = Catalog::get();
-        let avail = "[claims.\"posix_mq.available\"]\nexpect = \"yes\"\nreason = \"r\"\nsource = \"s\"\n";
+        let avail =
+            "[claims.\"posix_mq.available\"]\nexpect = \"yes\"\nreason = \"r\"\nsource = \"s\"\n";
         let exp = Expectations::parse(&[("freebsd", avail)], cat).unwrap();
-        let e = exp.resolve(cat.claim("posix_mq.priority_order").unwrap(), &run(Os::Freebsd, Runtime::Native));
+        let e = exp.resolve(
+            cat.claim("posix_mq.priority_order").unwrap(),
+            &run(Os::Freebsd, Runtime::Native),
+        );
         assert_eq!((e.value, e.origin.as_str()), (Some(Outcome::Yes), "guide"));
         // Without the file, the guide's absence on FreeBSD stands.
         let none = Expectations::parse(&[], cat).unwrap();
-        let e = none.resolve(cat.claim("posix_mq.priority_order").unwrap(), &run(Os::Freebsd, Runtime::Native));
+        let e = none.resolve(
+            cat.claim("posix_mq.priority_order").unwrap(),
+            &run(Os::Freebsd, Runtime::Native),
+        );
         assert_eq!(e.value, Some(Outcome::Unsupported));
     }
 
