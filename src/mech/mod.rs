@@ -23,6 +23,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
+        "perf" => crate::perf::peer_role(role, args),
         _ => None,
     }
 }

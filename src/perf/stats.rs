@@ -1,0 +1,290 @@
+//! Summaries of timing samples, the result line a measuring peer prints, and the
+//! soundness checks the tests hold every measurement to: messages really
+//! exchanged, counts right, timings ordered and plausible. None of these asks
+//! whether the machine is fast.
+
+use std::collections::BTreeMap;
+
+/// Order statistics of a sample set (nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    pub n: usize,
+    pub min: u64,
+    pub median: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+    pub sum: u64,
+}
+
+/// Nearest-rank percentile of sorted samples (`q` in 0..=100).
+pub fn percentile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((q / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Sorts the samples in place and summarises them.
+pub fn summarize(samples: &mut [u64]) -> Summary {
+    samples.sort_unstable();
+    let sum: u64 = samples.iter().sum();
+    Summary {
+        n: samples.len(),
+        min: samples.first().copied().unwrap_or(0),
+        median: percentile(samples, 50.0),
+        p99: percentile(samples, 99.0),
+        max: samples.last().copied().unwrap_or(0),
+        mean: if samples.is_empty() {
+            0.0
+        } else {
+            sum as f64 / samples.len() as f64
+        },
+        sum,
+    }
+}
+
+/// A measuring peer's result line: `result key=value ...`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Figure {
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Figure {
+    pub fn parse(line: &str) -> Option<Figure> {
+        let rest = line.strip_prefix("result ")?;
+        let fields = rest
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Some(Figure { fields })
+    }
+
+    pub fn text(&self, key: &str) -> &str {
+        self.fields.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// A numeric field; NaN when absent or not a number.
+    pub fn num(&self, key: &str) -> f64 {
+        self.fields
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+
+    /// An integer field; `None` when absent or not an integer.
+    pub fn int(&self, key: &str) -> Option<u64> {
+        self.fields.get(key).and_then(|v| v.parse().ok())
+    }
+
+    fn need(&self, key: &str) -> Result<u64, String> {
+        self.int(key)
+            .ok_or_else(|| format!("the result has no integer {key:?}"))
+    }
+}
+
+/// No exchange between two processes completes faster than this (two cache-line
+/// transfers between cores take longer); a smaller figure means a broken clock
+/// or loop.
+pub const MIN_PLAUSIBLE_NS: u64 = 20;
+
+/// The watchdog ends any step that blocks longer than this.
+pub const MAX_STEP_NS: u64 = 2_000_000_000;
+
+/// Latency: `iters` round trips, each echoed byte matched, samples ordered and
+/// plausible, and their sum within the loop's wall time.
+pub fn check_latency(f: &Figure, iters: u64, warmup: u64) -> Result<(), String> {
+    let n = f.need("n")?;
+    let verified = f.need("verified")?;
+    let echoed = f.need("echoed")?;
+    let [min, median, p99, max, sum, elapsed] =
+        ["min_ns", "median_ns", "p99_ns", "max_ns", "sum_ns", "elapsed_ns"].map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max), Some(sum), Some(elapsed)) =
+        (min, median, p99, max, sum, elapsed)
+    else {
+        return Err(format!("incomplete latency result: {:?}", f.fields));
+    };
+    if n != iters || verified != iters {
+        return Err(format!(
+            "{n} samples, {verified} verified round trips; {iters} asked"
+        ));
+    }
+    if echoed != iters + warmup {
+        return Err(format!(
+            "the partner echoed {echoed} messages; {} were sent",
+            iters + warmup
+        ));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) {
+        return Err(format!(
+            "percentiles out of order: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    if min < MIN_PLAUSIBLE_NS || max > MAX_STEP_NS {
+        return Err(format!(
+            "implausible round trip: min {min} ns, max {max} ns (bounds {MIN_PLAUSIBLE_NS} ns .. 2 s)"
+        ));
+    }
+    if sum > elapsed || sum < n * min || sum > n * max {
+        return Err(format!(
+            "samples do not add up: sum {sum} ns over {n} samples, loop wall time {elapsed} ns"
+        ));
+    }
+    Ok(())
+}
+
+/// Throughput: every byte arrived and was acknowledged, every chunk's tag
+/// checked (or cut by a read boundary), none wrong, rounds timed and plausible.
+pub fn check_throughput(f: &Figure, expected_bytes: u64) -> Result<(), String> {
+    let bytes = f.need("bytes")?;
+    let chunk = f.need("chunk")?;
+    let msgs = f.need("msgs")?;
+    let rounds = f.need("rounds")?;
+    let warm = f.need("warmup_bytes")?;
+    let consumer = f.need("consumer_bytes")?;
+    let verified = f.need("verified")?;
+    let split = f.need("split")?;
+    let mismatch = f.need("mismatch")?;
+    let counter = f.need("counter")? == 1;
+    let sum_ns = f.need("sum_ns")?;
+    let elapsed = f.need("elapsed_ns")?;
+    let [min, median, p99, max] =
+        ["round_min_ns", "round_median_ns", "round_p99_ns", "round_max_ns"].map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
+        return Err(format!("incomplete throughput result: {:?}", f.fields));
+    };
+    if bytes != expected_bytes || bytes != chunk * msgs {
+        return Err(format!(
+            "{bytes} bytes in {msgs} messages of {chunk}; {expected_bytes} asked"
+        ));
+    }
+    if consumer != bytes + warm {
+        return Err(format!(
+            "the consumer received {consumer} bytes; {} were sent (with {warm} of warm-up)",
+            bytes + warm
+        ));
+    }
+    let chunks = (bytes + warm) / chunk;
+    if counter {
+        let sum = f.need("counter_sum")?;
+        if sum != chunks {
+            return Err(format!(
+                "the counter's reads add up to {sum}; {chunks} writes of 1 were made"
+            ));
+        }
+    } else if mismatch != 0 || verified + split != chunks || split * 10 > chunks {
+        return Err(format!(
+            "chunk tags: {verified} verified, {split} cut by a read boundary, {mismatch} wrong; {chunks} chunks sent"
+        ));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) || min == 0 {
+        return Err(format!(
+            "round times out of order: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    if sum_ns > elapsed || sum_ns < rounds * min {
+        return Err(format!(
+            "round times do not add up: {sum_ns} ns over {rounds} rounds, wall time {elapsed} ns"
+        ));
+    }
+    let rate = f.num("bytes_per_s");
+    if !(1e4..=1e12).contains(&rate) {
+        return Err(format!("implausible throughput {rate} bytes/s"));
+    }
+    Ok(())
+}
+
+/// SPSC queue: every item handed over, in order, one-way latencies ordered and plausible.
+pub fn check_spsc(f: &Figure, items: u64) -> Result<(), String> {
+    let n = f.need("n")?;
+    let in_order = f.need("in_order")?;
+    let [min, median, p99, max] = ["min_ns", "median_ns", "p99_ns", "max_ns"].map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
+        return Err(format!("incomplete spsc result: {:?}", f.fields));
+    };
+    if n != items || in_order != items {
+        return Err(format!(
+            "{n} items timed, {in_order} in order; {items} asked"
+        ));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) || max > MAX_STEP_NS || min == 0 {
+        return Err(format!(
+            "implausible one-way latencies: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    Ok(())
+}
+
+/// MPMC: every message received exactly once (count and sequence sum), none
+/// malformed, rate plausible.
+pub fn check_mpmc(f: &Figure, msgs: u64) -> Result<(), String> {
+    let received = f.need("received")?;
+    let seq_ok = f.need("seq_sum_ok")?;
+    let bad = f.need("bad")?;
+    let elapsed = f.need("elapsed_ns")?;
+    if received != msgs || seq_ok != 1 || bad != 0 {
+        return Err(format!(
+            "received {received} of {msgs} messages; sequence sum {}; {bad} malformed",
+            if seq_ok == 1 { "right" } else { "wrong" }
+        ));
+    }
+    if elapsed == 0 || elapsed > 120_000_000_000 {
+        return Err(format!("implausible elapsed time {elapsed} ns"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v: Vec<u64> = (1..=100).rev().collect();
+        let s = summarize(&mut v);
+        assert_eq!((s.min, s.median, s.p99, s.max), (1, 50, 99, 100));
+        assert_eq!(s.sum, 5050);
+        assert_eq!(percentile(&[7], 99.0), 7);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
+
+    fn latency_line(n: u64, echoed: u64, min: u64, max: u64) -> Figure {
+        Figure::parse(&format!(
+            "result measure=latency mech=pipe n={n} warmup=10 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
+            n * min,
+            n * max
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn latency_soundness() {
+        assert_eq!(check_latency(&latency_line(100, 110, 5000, 9000), 100, 10), Ok(()));
+        assert!(check_latency(&latency_line(99, 109, 5000, 9000), 100, 10).is_err());
+        assert!(check_latency(&latency_line(100, 100, 5000, 9000), 100, 10).is_err());
+        // A 1 ns round trip between processes is a broken clock.
+        assert!(check_latency(&latency_line(100, 110, 1, 9000), 100, 10).is_err());
+        let mut f = latency_line(100, 110, 5000, 9000);
+        f.fields.insert("sum_ns".into(), "1".into());
+        assert!(check_latency(&f, 100, 10).is_err());
+    }
+
+    fn throughput_line(split: u64, mismatch: u64, consumer: u64) -> Figure {
+        Figure::parse(&format!(
+            "result measure=throughput mech=pipe bytes=1024 chunk=64 msgs=16 rounds=4 warmup_bytes=256 round_median_ns=100 round_p99_ns=120 round_min_ns=90 round_max_ns=120 sum_ns=430 elapsed_ns=600 bytes_per_s=2381395348 consumer_bytes={consumer} verified={} split={split} mismatch={mismatch} reads=20 counter_sum=0 counter=0 stream=1 window=0 pin=cpu0+cpu1",
+            20 - split - mismatch
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn throughput_soundness() {
+        assert_eq!(check_throughput(&throughput_line(0, 0, 1280), 1024), Ok(()));
+        assert_eq!(check_throughput(&throughput_line(1, 0, 1280), 1024), Ok(()));
+        assert!(check_throughput(&throughput_line(0, 1, 1280), 1024).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1279), 1024).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1280), 2048).is_err());
+    }
+}
