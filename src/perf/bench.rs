@@ -118,6 +118,8 @@ mod rep {
     pub const READS: usize = 40;
     pub const PIN_FAILED: usize = 48;
     pub const SUM: usize = 56;
+    /// Throughput: r + 1 once the producer has decided that round r is the last.
+    pub const LAST: usize = 64;
 }
 
 /// A forked child, killed and reaped if the parent leaves early.
@@ -181,7 +183,7 @@ pub fn child_main(
     sys::exit_child(code)
 }
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 fn parent_pid() -> libc::pid_t {
     nix::unistd::getpid().as_raw()
@@ -226,51 +228,92 @@ fn round_trip<E: End>(e: &mut E, b: u8, at: u64) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The byte of round trip `i`: 1..=254 (never 0: an eventfd write of 0 wakes
+/// nobody; 255 is `STOP`).
 #[inline(always)]
 fn seq_byte(i: usize) -> u8 {
-    (i % 255) as u8 + 1
+    (i % 254) as u8 + 1
 }
 
-/// The measuring side: `warm` untimed round trips, then one sample per round
-/// trip. Returns the wall time of the timed part.
-fn ping_loop<E: End>(e: &mut E, warm: usize, samples: &mut [u64]) -> Result<u64, Fail> {
-    for i in 0..warm {
-        round_trip(e, seq_byte(i), i as u64)?;
-        if i & 1023 == 1023 {
+/// Tells the echoing side to stop (it does not answer it).
+const STOP: u8 = 255;
+
+/// What the measuring side did: warm-up round trips, timed samples, wall time.
+struct Done {
+    warm: usize,
+    n: usize,
+    elapsed: u64,
+}
+
+/// The measuring side: up to `warm` untimed round trips (at most a tenth of
+/// the budget), then one sample per round trip, until the samples are full or
+/// the timed part has run `budget_ns`; then `STOP` to the partner.
+fn ping_loop<E: End>(
+    e: &mut E,
+    warm: usize,
+    samples: &mut [u64],
+    budget_ns: u64,
+) -> Result<Done, Fail> {
+    let warm_start = sys::now_ns();
+    let mut warmed = 0;
+    while warmed < warm {
+        round_trip(e, seq_byte(warmed), warmed as u64)?;
+        warmed += 1;
+        if warmed & 255 == 0 {
             sys::arm(STEP_BOUND_SECS);
+            if sys::now_ns() - warm_start > budget_ns / 10 {
+                break;
+            }
         }
     }
     sys::arm(STEP_BOUND_SECS);
     let start = sys::now_ns();
     let mut t0 = start;
+    let mut n = samples.len();
     for (i, s) in samples.iter_mut().enumerate() {
-        round_trip(e, seq_byte(warm + i), (warm + i) as u64)?;
+        round_trip(e, seq_byte(warmed + i), (warmed + i) as u64)?;
         let t1 = sys::now_ns();
         *s = t1 - t0;
         t0 = t1;
         if i & 1023 == 1023 {
             sys::arm(STEP_BOUND_SECS);
+            if t1 - start > budget_ns {
+                n = i + 1;
+                break;
+            }
             t0 = sys::now_ns();
         }
     }
-    Ok(sys::now_ns() - start)
+    let elapsed = sys::now_ns() - start;
+    e.tx()[0] = STOP;
+    send_all(e, E::SMALL)?;
+    Ok(Done {
+        warm: warmed,
+        n,
+        elapsed,
+    })
 }
 
-/// The echoing side: answers `count` messages with the same byte.
-fn echo_loop<E: End>(e: &mut E, count: usize, report: &Region) -> Result<(), Fail> {
-    for i in 0..count {
+/// The echoing side: answers every message with the same byte until `STOP`.
+fn echo_loop<E: End>(e: &mut E, report: &Region) -> Result<(), Fail> {
+    let mut count = 0u64;
+    loop {
         let n = e.recv().map_err(|x| Fail::Sys("echo receive", x))?;
         if n == 0 {
             return Err(Fail::Eof("echo receive"));
         }
         let b = e.rx()[0];
+        if b == STOP {
+            break;
+        }
         e.tx()[0] = b;
         send_all(e, E::SMALL)?;
-        if i & 1023 == 1023 {
+        count += 1;
+        if count & 1023 == 0 {
             sys::arm(STEP_BOUND_SECS);
         }
     }
-    report.u64_at(rep::COUNT).store(count as u64, Relaxed);
+    report.u64_at(rep::COUNT).store(count, Relaxed);
     Ok(())
 }
 
@@ -293,12 +336,14 @@ impl Line {
     }
 }
 
-/// One-byte round-trip latency of a pair: the result line.
+/// One-byte round-trip latency of a pair: the result line. At most `iters`
+/// samples, fewer when the timed part reaches `budget_ns`.
 pub fn latency<E: End>(
     mech: &str,
     pair: (E, E),
     iters: usize,
     warm: usize,
+    budget_ns: u64,
     pin: &Pin,
 ) -> Result<String, String> {
     let report = Region::anonymous(4096).map_err(|e| format!("report page: {e}"))?;
@@ -308,18 +353,17 @@ pub fn latency<E: End>(
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
-            child_main(parent, pin.child, &report, || {
-                echo_loop(&mut b, warm + iters, &report)
-            })
+            child_main(parent, pin.child, &report, || echo_loop(&mut b, &report))
         }
         Forked::Parent(pid) => {
             drop(b);
             let mut child = Child::new(pid);
             let pinned = pin_self(pin.parent, &pin.plan);
-            let r = ping_loop(&mut a, warm, &mut samples);
+            let load = sys::loadavg();
+            let r = ping_loop(&mut a, warm, &mut samples, budget_ns);
             let status = child.wait();
             sys::disarm();
-            let elapsed = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
+            let done = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
             match status {
                 Ok(0) => {}
                 Ok(c) => return Err(format!("the echoing process exited with {c}")),
@@ -327,20 +371,27 @@ pub fn latency<E: End>(
             }
             let echoed = report.u64_at(rep::COUNT).load(Relaxed);
             let child_pin_failed = report.u64_at(rep::PIN_FAILED).load(Relaxed) != 0;
-            let s = stats::summarize(&mut samples);
+            let s = stats::summarize(&mut samples[..done.n]);
             Ok(Line::new("latency", mech)
                 .kv("n", s.n)
-                .kv("warmup", warm)
+                .kv("planned", iters)
+                .kv("budget_ns", budget_ns)
+                .kv("warmup", done.warm)
                 .kv("median_ns", s.median)
                 .kv("p99_ns", s.p99)
                 .kv("min_ns", s.min)
                 .kv("max_ns", s.max)
                 .kv("mean_ns", format!("{:.1}", s.mean))
                 .kv("sum_ns", s.sum)
-                .kv("elapsed_ns", elapsed)
+                .kv("elapsed_ns", done.elapsed)
                 .kv("verified", s.n)
                 .kv("echoed", echoed)
                 .kv("msg_bytes", E::SMALL)
+                .kv(
+                    "loadavg",
+                    load.map(|l| format!("{l:.2}"))
+                        .unwrap_or_else(|| "na".into()),
+                )
                 .kv(
                     "pin",
                     if child_pin_failed {
@@ -367,7 +418,12 @@ pub struct Plan {
     /// Datagram mechanisms that drop when the receiver is full (UDP): at most
     /// this many messages unacknowledged, acknowledged every `window / 2`.
     pub window: Option<u64>,
+    /// Stop after the round that would end past this many nanoseconds of timed
+    /// rounds (but not before `MIN_ROUNDS`).
+    pub budget_ns: u64,
 }
+
+pub use super::stats::MIN_ROUNDS;
 
 /// The tag at the start of chunk `i`: lets the consumer check that every chunk
 /// arrived, in order, without reading the whole payload.
@@ -381,7 +437,9 @@ fn ack_value<E: End>(e: &mut E) -> Result<u64, Fail> {
     let mut got = [0u8; 8];
     let mut have = 0;
     while have < 8 {
-        let n = e.recv().map_err(|x| Fail::Sys("acknowledgement receive", x))?;
+        let n = e
+            .recv()
+            .map_err(|x| Fail::Sys("acknowledgement receive", x))?;
         if n == 0 {
             return Err(Fail::Eof("acknowledgement receive"));
         }
@@ -406,16 +464,36 @@ fn send_ack<E: End>(e: &mut E, value: u64) -> Result<(), Fail> {
 }
 
 /// The producing (measuring) side. Fills `round_ns` with each timed round's
-/// duration: from its first send to the consumer's acknowledgement of its last byte.
-fn produce<E: End>(e: &mut E, p: &Plan, round_ns: &mut [u64]) -> Result<u64, Fail> {
+/// duration: from its first send to the consumer's acknowledgement of its last
+/// byte. Before a round starts it decides whether that round is the last (all
+/// rounds made, or the budget would be exceeded) and tells the consumer through
+/// the report page, before the round's first byte. Returns (timed rounds made,
+/// wall time).
+fn produce<E: End>(
+    e: &mut E,
+    p: &Plan,
+    round_ns: &mut [u64],
+    report: &Region,
+) -> Result<(u64, u64), Fail> {
     let chunk = p.chunk as u64;
     let mut idx = 0u64;
     let mut sent = 0u64;
     let mut acked = 0u64;
     let start = sys::now_ns();
-    for r in 0..=p.rounds {
+    let mut timed_start = start;
+    let mut prev = 0u64;
+    let mut r = 0u64;
+    loop {
+        let last =
+            r == p.rounds || (r >= MIN_ROUNDS && sys::now_ns() - timed_start + prev > p.budget_ns);
+        if last {
+            report.u64_at(rep::LAST).store(r + 1, Release);
+        }
         sys::arm(STEP_BOUND_SECS);
         let t0 = sys::now_ns();
+        if r == 1 {
+            timed_start = t0;
+        }
         for k in 0..p.chunks_per_round {
             let word = if E::COUNTER { 1 } else { tag(idx) };
             e.tx()[..8].copy_from_slice(&word.to_le_bytes());
@@ -442,11 +520,15 @@ fn produce<E: End>(e: &mut E, p: &Plan, round_ns: &mut [u64]) -> Result<u64, Fai
                 got: acked,
             });
         }
+        prev = sys::now_ns() - t0;
         if r > 0 {
-            round_ns[(r - 1) as usize] = sys::now_ns() - t0;
+            round_ns[(r - 1) as usize] = prev;
         }
+        if last {
+            return Ok((r, sys::now_ns() - start));
+        }
+        r += 1;
     }
-    Ok(sys::now_ns() - start)
 }
 
 /// Counts of what the consumer saw.
@@ -529,6 +611,10 @@ fn consume<E: End>(e: &mut E, p: &Plan, report: &Region) -> Result<(), Fail> {
             });
         }
         send_ack(e, got)?;
+        // The producer decided before this round's first byte whether it is the last.
+        if report.u64_at(rep::LAST).load(Acquire) == r + 1 {
+            break;
+        }
     }
     report.u64_at(rep::BYTES).store(got, Relaxed);
     report.u64_at(rep::VERIFIED).store(seen.verified, Relaxed);
@@ -556,16 +642,19 @@ pub fn throughput<E: End>(
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
-            child_main(parent, pin.child, &report, || consume(&mut b, &plan, &report))
+            child_main(parent, pin.child, &report, || {
+                consume(&mut b, &plan, &report)
+            })
         }
         Forked::Parent(pid) => {
             drop(b);
             let mut child = Child::new(pid);
             let pinned = pin_self(pin.parent, &pin.plan);
-            let r = produce(&mut a, &plan, &mut round_ns);
+            let load = sys::loadavg();
+            let r = produce(&mut a, &plan, &mut round_ns, &report);
             let status = child.wait();
             sys::disarm();
-            let wall = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
+            let (rounds, wall) = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
             match status {
                 Ok(0) => {}
                 Ok(c) => return Err(format!("the consuming process exited with {c}")),
@@ -573,16 +662,18 @@ pub fn throughput<E: End>(
             }
             let q = |o| report.u64_at(o).load(Relaxed);
             let child_pin_failed = q(rep::PIN_FAILED) != 0;
-            let bytes = plan.chunk as u64 * plan.chunks_per_round * plan.rounds;
-            let msgs = plan.chunks_per_round * plan.rounds;
-            let s = stats::summarize(&mut round_ns);
+            let bytes = plan.chunk as u64 * plan.chunks_per_round * rounds;
+            let msgs = plan.chunks_per_round * rounds;
+            let s = stats::summarize(&mut round_ns[..rounds as usize]);
             let total_s = s.sum as f64 / 1e9;
             let round_bytes = plan.chunk as u64 * plan.chunks_per_round;
             Ok(Line::new("throughput", mech)
                 .kv("bytes", bytes)
                 .kv("chunk", plan.chunk)
                 .kv("msgs", msgs)
-                .kv("rounds", plan.rounds)
+                .kv("rounds", rounds)
+                .kv("planned_rounds", plan.rounds)
+                .kv("budget_ns", plan.budget_ns)
                 .kv("warmup_bytes", round_bytes)
                 .kv("round_median_ns", s.median)
                 .kv("round_p99_ns", s.p99)
@@ -605,6 +696,11 @@ pub fn throughput<E: End>(
                 .kv("counter", u8::from(E::COUNTER))
                 .kv("stream", u8::from(E::STREAM))
                 .kv("window", plan.window.unwrap_or(0))
+                .kv(
+                    "loadavg",
+                    load.map(|l| format!("{l:.2}"))
+                        .unwrap_or_else(|| "na".into()),
+                )
                 .kv(
                     "pin",
                     if child_pin_failed {
@@ -634,7 +730,12 @@ mod tests {
         let mut seen = Seen::default();
         let mut off = 0u64;
         for piece in [5usize, 20, 3, 36] {
-            verify(&stream[off as usize..off as usize + piece], off, chunk, &mut seen);
+            verify(
+                &stream[off as usize..off as usize + piece],
+                off,
+                chunk,
+                &mut seen,
+            );
             off += piece as u64;
         }
         assert_eq!(seen.verified + seen.split, 4);
@@ -651,7 +752,7 @@ mod tests {
     #[test]
     fn verify_reports_a_cut_tag_as_split() {
         let chunk = 16u64;
-        let mut stream = vec![0u8; 32];
+        let mut stream = [0u8; 32];
         stream[16..24].copy_from_slice(&tag(1).to_le_bytes());
         stream[0..8].copy_from_slice(&tag(0).to_le_bytes());
         let mut seen = Seen::default();

@@ -23,7 +23,11 @@ mod spsc {
     pub const MUTEX: usize = 128;
     pub const SLOTS: usize = 256;
     pub const CAP: u64 = 64;
-    pub const SIZE: usize = SLOTS + CAP as usize * 16;
+    /// Set by the consumer when its time budget is spent.
+    pub const STOP: usize = SLOTS + CAP as usize * 16;
+    /// Set by the producer once it has seen STOP and pushes no more.
+    pub const DONE: usize = STOP + 64;
+    pub const SIZE: usize = DONE + 64;
 }
 
 /// The SPSC queue, in one of its two forms.
@@ -75,7 +79,10 @@ impl Spsc<'_> {
         match self.lock {
             None => {
                 spin_until(|| head.load(Acquire) > i);
-                let item = (self.r.u64_at(s).load(Relaxed), self.r.u64_at(s + 8).load(Relaxed));
+                let item = (
+                    self.r.u64_at(s).load(Relaxed),
+                    self.r.u64_at(s + 8).load(Relaxed),
+                );
                 tail.store(i + 1, Release);
                 item
             }
@@ -85,7 +92,10 @@ impl Spsc<'_> {
                     m.lock();
                     let ready = head.load(Relaxed) > i;
                     if ready {
-                        item = (self.r.u64_at(s).load(Relaxed), self.r.u64_at(s + 8).load(Relaxed));
+                        item = (
+                            self.r.u64_at(s).load(Relaxed),
+                            self.r.u64_at(s + 8).load(Relaxed),
+                        );
                         tail.store(i + 1, Relaxed);
                     }
                     m.unlock();
@@ -98,8 +108,15 @@ impl Spsc<'_> {
 }
 
 /// One-way item latency through the SPSC queue (`locked`: under a
-/// process-shared mutex): the result line.
-pub fn spsc_latency(locked: bool, items: usize, warm: usize, pin: &Pin) -> Result<String, String> {
+/// process-shared mutex): the result line. At most `items` samples, fewer
+/// (at least 1024) when the timed part reaches `budget_ns`.
+pub fn spsc_latency(
+    locked: bool,
+    items: usize,
+    warm: usize,
+    budget_ns: u64,
+    pin: &Pin,
+) -> Result<String, String> {
     let region = Region::posix_shm(spsc::SIZE).map_err(|e| format!("shm_open: {e}"))?;
     let lock = if locked {
         Some(PMutex::init(&region, spsc::MUTEX).map_err(|e| e.to_string())?)
@@ -113,12 +130,17 @@ pub fn spsc_latency(locked: bool, items: usize, warm: usize, pin: &Pin) -> Resul
     let parent = nix::unistd::getpid().as_raw();
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => child_main(parent, pin.child, &report, || {
+            let stop = region.u64_at(spsc::STOP);
             for i in 0..total {
                 q.push_and_wait(i);
                 if i & 1023 == 1023 {
                     sys::arm(STEP_BOUND_SECS);
                 }
+                if stop.load(Acquire) != 0 {
+                    break;
+                }
             }
+            region.u64_at(spsc::DONE).store(1, Release);
             Ok(())
         }),
         Forked::Parent(pid) => {
@@ -128,16 +150,43 @@ pub fn spsc_latency(locked: bool, items: usize, warm: usize, pin: &Pin) -> Resul
                 _ => pin.plan.clone(),
             };
             sys::arm(STEP_BOUND_SECS);
+            let load = sys::loadavg();
             let mut in_order = 0u64;
+            let mut n = items;
+            let mut start = sys::now_ns();
+            let mut next = total;
             for i in 0..total {
                 let (seq, ts) = q.pop(i);
                 let now = sys::now_ns();
                 if i >= warm as u64 {
                     samples[(i - warm as u64) as usize] = now.saturating_sub(ts);
                     in_order += u64::from(seq == i);
+                } else {
+                    start = now;
                 }
                 if i & 1023 == 1023 {
                     sys::arm(STEP_BOUND_SECS);
+                    let timed = (i + 1).saturating_sub(warm as u64);
+                    if timed >= 1024 && now - start > budget_ns {
+                        n = timed as usize;
+                        next = i + 1;
+                        break;
+                    }
+                }
+            }
+            if next < total {
+                // Stop the producer: take what it still pushes until it says done.
+                region.u64_at(spsc::STOP).store(1, Release);
+                let (head, done) = (region.u64_at(spsc::HEAD), region.u64_at(spsc::DONE));
+                loop {
+                    if head.load(Acquire) > next {
+                        q.pop(next);
+                        next += 1;
+                    } else if done.load(Acquire) != 0 && head.load(Acquire) == next {
+                        break;
+                    } else {
+                        std::hint::spin_loop();
+                    }
                 }
             }
             let status = child.wait();
@@ -147,18 +196,27 @@ pub fn spsc_latency(locked: bool, items: usize, warm: usize, pin: &Pin) -> Resul
                 Ok(c) => return Err(format!("the producing process exited with {c}")),
                 Err(e) => return Err(e),
             }
-            let s = stats::summarize(&mut samples);
-            Ok(Line::new("spsc", if locked { "locked" } else { "lockfree" })
-                .kv("n", s.n)
-                .kv("warmup", warm)
-                .kv("in_order", in_order)
-                .kv("median_ns", s.median)
-                .kv("p99_ns", s.p99)
-                .kv("min_ns", s.min)
-                .kv("max_ns", s.max)
-                .kv("mean_ns", format!("{:.1}", s.mean))
-                .kv("pin", pinned)
-                .finish())
+            let s = stats::summarize(&mut samples[..n]);
+            Ok(
+                Line::new("spsc", if locked { "locked" } else { "lockfree" })
+                    .kv("n", s.n)
+                    .kv("planned", items)
+                    .kv("budget_ns", budget_ns)
+                    .kv(
+                        "loadavg",
+                        load.map(|l| format!("{l:.2}"))
+                            .unwrap_or_else(|| "na".into()),
+                    )
+                    .kv("warmup", warm)
+                    .kv("in_order", in_order)
+                    .kv("median_ns", s.median)
+                    .kv("p99_ns", s.p99)
+                    .kv("min_ns", s.min)
+                    .kv("max_ns", s.max)
+                    .kv("mean_ns", format!("{:.1}", s.mean))
+                    .kv("pin", pinned)
+                    .finish(),
+            )
         }
     }
 }
@@ -211,7 +269,11 @@ impl Msg {
 
 /// The queue the processes share.
 enum Queue {
-    Shm { m: PMutex, not_empty: PCond, not_full: PCond },
+    Shm {
+        m: PMutex,
+        not_empty: PCond,
+        not_full: PCond,
+    },
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     Posix(nix::mqueue::MqdT),
     Sysv(sys::SysvQueue),
@@ -330,7 +392,7 @@ fn kernel_queue() -> Result<Queue, String> {
     {
         match super::ends::queue(mp::MSG, mp::CAP as usize) {
             Ok((a, b, size)) if size == mp::MSG => {
-                drop(b);
+                let _ = nix::mqueue::mq_close(b);
                 return Ok(Queue::Posix(a));
             }
             Ok(_) => return Err("mq_open refused 64-byte messages".into()),
@@ -420,6 +482,7 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
         }
     }
     // Start everyone at once.
+    let load = sys::loadavg();
     sys::arm(STEP_BOUND_SECS);
     spin_until(|| region.u64_at(mp::READY).load(Acquire) == parties);
     let t_go = sys::now_ns();
@@ -487,5 +550,10 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
             format!("{:.0}", msgs as f64 / (elapsed.max(1) as f64 / 1e9)),
         )
         .kv("pin", "none:scheduler-placed")
+        .kv(
+            "loadavg",
+            load.map(|l| format!("{l:.2}"))
+                .unwrap_or_else(|| "na".into()),
+        )
         .finish())
 }

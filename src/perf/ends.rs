@@ -115,7 +115,9 @@ pub fn fifo_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
     let dir = crate::names::private_dir()?;
     let mut ends = Vec::new();
     for name in ["a", "b"] {
-        let path = dir.path().join(format!("{}-{name}", crate::names::unique()));
+        let path = dir
+            .path()
+            .join(format!("{}-{name}", crate::names::unique()));
         nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)?;
         // The reader first, non-blocking, so that opening the writer does not wait.
         let r = open(
@@ -131,7 +133,10 @@ pub fn fifo_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
     drop(dir);
     let (rb, wb) = ends.pop().expect("two FIFOs");
     let (ra, wa) = ends.pop().expect("two FIFOs");
-    Ok((StreamEnd::new(wa, Some(rb), cap), StreamEnd::new(wb, Some(ra), cap)))
+    Ok((
+        StreamEnd::new(wa, Some(rb), cap),
+        StreamEnd::new(wb, Some(ra), cap),
+    ))
 }
 
 /// A connected Unix stream socket (bound path, removed once connected).
@@ -154,14 +159,21 @@ pub fn unix_stream_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
 pub fn unix_dgram_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
     use std::os::unix::net::UnixDatagram;
     let dir = crate::names::private_dir()?;
-    let pa = dir.path().join(format!("{}-a.sock", crate::names::unique()));
-    let pb = dir.path().join(format!("{}-b.sock", crate::names::unique()));
+    let pa = dir
+        .path()
+        .join(format!("{}-a.sock", crate::names::unique()));
+    let pb = dir
+        .path()
+        .join(format!("{}-b.sock", crate::names::unique()));
     let a = UnixDatagram::bind(&pa)?;
     let b = UnixDatagram::bind(&pb)?;
     a.connect(&pb)?;
     b.connect(&pa)?;
     drop(dir);
-    Ok((MsgEnd::new(a.into(), None, cap), MsgEnd::new(b.into(), None, cap)))
+    Ok((
+        MsgEnd::new(a.into(), None, cap),
+        MsgEnd::new(b.into(), None, cap),
+    ))
 }
 
 /// A connected Unix seqpacket socket (bound path, removed once connected).
@@ -194,7 +206,10 @@ pub fn unix_seqpacket_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
     let server = sys::accept(&listener)?;
     drop(listener);
     drop(dir);
-    Ok((MsgEnd::new(server, None, cap), MsgEnd::new(client, None, cap)))
+    Ok((
+        MsgEnd::new(server, None, cap),
+        MsgEnd::new(client, None, cap),
+    ))
 }
 
 /// A TCP connection over loopback, TCP_NODELAY on both sides.
@@ -537,7 +552,10 @@ impl<const W: u8> End for MailboxEnd<W> {
             return Err(Errno::EMSGSIZE);
         }
         let r = &*self.region;
-        let (seq_w, seq_r) = (r.u32_at(self.out + mb::SEQ_W), r.u32_at(self.out + mb::SEQ_R));
+        let (seq_w, seq_r) = (
+            r.u32_at(self.out + mb::SEQ_W),
+            r.u32_at(self.out + mb::SEQ_R),
+        );
         let sent = self.sent;
         match W {
             SPIN => spin_until(|| seq_r.load(Acquire) == sent),
@@ -576,7 +594,10 @@ impl<const W: u8> End for MailboxEnd<W> {
     #[inline(always)]
     fn recv(&mut self) -> Result<usize, Errno> {
         let r = &*self.region;
-        let (seq_w, seq_r) = (r.u32_at(self.inn + mb::SEQ_W), r.u32_at(self.inn + mb::SEQ_R));
+        let (seq_w, seq_r) = (
+            r.u32_at(self.inn + mb::SEQ_W),
+            r.u32_at(self.inn + mb::SEQ_R),
+        );
         let got = self.got;
         match W {
             SPIN => spin_until(|| seq_w.load(Acquire) != got),

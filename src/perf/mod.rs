@@ -120,23 +120,32 @@ impl Mech {
     /// Why this target cannot measure the mechanism at all, if it cannot:
     /// `Err(no API)` where the API is absent at compile time, `Ok(Some(reason))`
     /// where the API exists but this harness does not run there.
-    pub fn unavailable(self) -> Result<Option<&'static str>, ()> {
+    pub fn unavailable(self) -> Result<Option<&'static str>, NoApi> {
         let linux_or_freebsd = cfg!(any(target_os = "linux", target_os = "freebsd"));
         if cfg!(not(unix)) {
             return match self {
-                Mech::Tcp | Mech::Udp | Mech::Pipe | Mech::UnixStream | Mech::ShmSpin
-                | Mech::ShmCondvar | Mech::ShmRing => Ok(Some(
+                Mech::Tcp
+                | Mech::Udp
+                | Mech::Pipe
+                | Mech::UnixStream
+                | Mech::ShmSpin
+                | Mech::ShmCondvar
+                | Mech::ShmRing => Ok(Some(
                     "the measurement harness forks its measuring processes and runs on Unix only; this mechanism is not measured on Windows",
                 )),
-                _ => Err(()),
+                _ => Err(NoApi),
             };
         }
         match self {
-            Mech::PosixMq | Mech::Eventfd | Mech::ShmFutex if !linux_or_freebsd => Err(()),
+            Mech::PosixMq | Mech::Eventfd | Mech::ShmFutex if !linux_or_freebsd => Err(NoApi),
             _ => Ok(None),
         }
     }
 }
+
+/// The mechanism's API does not exist on the target (compile time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoApi;
 
 /// What is measured of a mechanism.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +185,12 @@ pub struct Counts {
     pub mpmc_msgs: u64,
     /// The contended shape (producers = consumers).
     pub mpmc_parties: usize,
+    /// Time budget of one latency or SPSC measurement's timed part: fewer
+    /// samples are taken (at least 1024) when the machine is slow or busy.
+    pub lat_budget_ms: u64,
+    /// Time budget of one throughput measurement's timed rounds (at least
+    /// three rounds are made).
+    pub thr_budget_ms: u64,
 }
 
 impl Counts {
@@ -194,6 +209,8 @@ impl Counts {
                 spsc_warm: 20,
                 mpmc_msgs: 800,
                 mpmc_parties: 4,
+                lat_budget_ms: 300,
+                thr_budget_ms: 300,
             }
         } else {
             Counts {
@@ -205,8 +222,10 @@ impl Counts {
                 max_msgs: 1 << 18,
                 spsc_items: 20_000,
                 spsc_warm: 2_000,
-                mpmc_msgs: 100_000,
+                mpmc_msgs: 50_000,
                 mpmc_parties: 4,
+                lat_budget_ms: 1_000,
+                thr_budget_ms: 1_200,
             }
         }
     }
@@ -231,9 +250,9 @@ pub fn plan_msgs(volume: u64, chunk: u64, max_msgs: u64, rounds: u64) -> u64 {
 // ------------------------------------------------------------ the peer side
 
 /// The `perf-*` peer roles:
-/// - `perf-latency <mech> <iters> <warmup>`
-/// - `perf-throughput <mech> <volume> <rounds> <max_msgs>`
-/// - `perf-spsc <lockfree|locked> <items> <warmup>`
+/// - `perf-latency <mech> <iters> <warmup> <budget_ms>`
+/// - `perf-throughput <mech> <volume> <rounds> <max_msgs> <budget_ms>`
+/// - `perf-spsc <lockfree|locked> <items> <warmup> <budget_ms>`
 /// - `perf-mpmc <shm|mq> <producers> <consumers> <messages>`
 ///
 /// Each prints one line: `result key=value ...`, `unsupported <why>`, or
@@ -271,8 +290,21 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
             .ok_or_else(|| format!("{role}: unknown mechanism {:?}", args.first()))
     };
     let reply = match role {
-        "perf-latency" => peer::latency(mech()?, num(1)? as usize, num(2)? as usize),
-        "perf-throughput" => peer::throughput(mech()?, num(1)?, num(2)?, num(3)?),
+        "perf-latency" => peer::latency(
+            mech()?,
+            num(1)? as usize,
+            num(2)? as usize,
+            num(3)? * 1_000_000,
+        ),
+        "perf-throughput" => peer::throughput(
+            mech()?,
+            peer::Shape {
+                volume: num(1)?,
+                rounds: num(2)?.max(1),
+                max: num(3)?,
+                budget: num(4)? * 1_000_000,
+            },
+        ),
         "perf-spsc" => {
             let pin = bench::pin_plan();
             let locked = match args.first().map(String::as_str) {
@@ -280,8 +312,14 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
                 Some("lockfree") => false,
                 other => return Err(format!("perf-spsc: lockfree or locked, not {other:?}")),
             };
-            contention::spsc_latency(locked, num(1)? as usize, num(2)? as usize, &pin)
-                .map_err(peer::Fault::Error)
+            contention::spsc_latency(
+                locked,
+                num(1)? as usize,
+                num(2)? as usize,
+                num(3)? * 1_000_000,
+                &pin,
+            )
+            .map_err(peer::Fault::Error)
         }
         "perf-mpmc" => {
             let kind = args.first().map(String::as_str).unwrap_or("");
@@ -329,111 +367,287 @@ mod peer {
     /// Messages of 1 byte need only small buffers.
     const SMALL_CAP: usize = 64;
 
-    pub fn latency(mech: Mech, iters: usize, warm: usize) -> Result<String, Fault> {
+    pub fn latency(mech: Mech, iters: usize, warm: usize, budget: u64) -> Result<String, Fault> {
         let pin = bench::pin_plan();
         let id = mech.id();
         let run = |r: Result<String, String>| r.map_err(Fault::Error);
         match mech {
-            Mech::Pipe => run(bench::latency(id, ends::pipe_pair(SMALL_CAP).map_err(setup("pipe"))?, iters, warm, &pin)),
-            Mech::Fifo => run(bench::latency(id, ends::fifo_pair(SMALL_CAP).map_err(setup("mkfifo/open"))?, iters, warm, &pin)),
-            Mech::UnixStream => run(bench::latency(id, ends::unix_stream_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_STREAM"))?, iters, warm, &pin)),
-            Mech::UnixDgram => run(bench::latency(id, ends::unix_dgram_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_DGRAM"))?, iters, warm, &pin)),
-            Mech::UnixSeqpacket => run(bench::latency(id, ends::unix_seqpacket_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_SEQPACKET"))?, iters, warm, &pin)),
-            Mech::Tcp => run(bench::latency(id, ends::tcp_pair(SMALL_CAP).map_err(setup("TCP loopback"))?, iters, warm, &pin)),
+            Mech::Pipe => run(bench::latency(
+                id,
+                ends::pipe_pair(SMALL_CAP).map_err(setup("pipe"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::Fifo => run(bench::latency(
+                id,
+                ends::fifo_pair(SMALL_CAP).map_err(setup("mkfifo/open"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::UnixStream => run(bench::latency(
+                id,
+                ends::unix_stream_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_STREAM"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::UnixDgram => run(bench::latency(
+                id,
+                ends::unix_dgram_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_DGRAM"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::UnixSeqpacket => run(bench::latency(
+                id,
+                ends::unix_seqpacket_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_SEQPACKET"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::Tcp => run(bench::latency(
+                id,
+                ends::tcp_pair(SMALL_CAP).map_err(setup("TCP loopback"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
             Mech::Udp => {
                 let (a, b, _) = ends::udp_pair(SMALL_CAP).map_err(setup("UDP loopback"))?;
-                run(bench::latency(id, (a, b), iters, warm, &pin))
+                run(bench::latency(id, (a, b), iters, warm, budget, &pin))
             }
-            Mech::PosixMq => posix_mq_latency(iters, warm, &pin),
+            Mech::PosixMq => posix_mq_latency(iters, warm, budget, &pin),
             Mech::SysvMq => {
                 let (a, b, _q, _) = ends::sysv_pair(SMALL_CAP).map_err(setup("msgget"))?;
-                run(bench::latency(id, (a, b), iters, warm, &pin))
+                run(bench::latency(id, (a, b), iters, warm, budget, &pin))
             }
-            Mech::Eventfd => run(bench::latency(id, ends::eventfd_pair().map_err(setup("eventfd"))?, iters, warm, &pin)),
-            Mech::ShmSpin => run(bench::latency(id, ends::mailbox_pair::<{ ends::SPIN }>(SMALL_CAP).map_err(setup("shm_open"))?, iters, warm, &pin)),
+            Mech::Eventfd => run(bench::latency(
+                id,
+                ends::eventfd_pair().map_err(setup("eventfd"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::ShmSpin => run(bench::latency(
+                id,
+                ends::mailbox_pair::<{ ends::SPIN }>(SMALL_CAP).map_err(setup("shm_open"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
             Mech::ShmFutex => {
                 if !super::sys::HAS_FUTEX {
-                    return Err(Fault::Unsupported(format!("no futex on {}", crate::platform::TARGET)));
+                    return Err(Fault::Unsupported(format!(
+                        "no futex on {}",
+                        crate::platform::TARGET
+                    )));
                 }
-                run(bench::latency(id, ends::mailbox_pair::<{ ends::FUTEX }>(SMALL_CAP).map_err(setup("shm_open"))?, iters, warm, &pin))
+                run(bench::latency(
+                    id,
+                    ends::mailbox_pair::<{ ends::FUTEX }>(SMALL_CAP).map_err(setup("shm_open"))?,
+                    iters,
+                    warm,
+                    budget,
+                    &pin,
+                ))
             }
-            Mech::ShmCondvar => run(bench::latency(id, ends::mailbox_pair::<{ ends::CONDVAR }>(SMALL_CAP).map_err(setup("shm_open + process-shared pthread objects"))?, iters, warm, &pin)),
-            Mech::ShmRing => run(bench::latency(id, ends::ring_pair(SMALL_CAP).map_err(setup("shm_open"))?, iters, warm, &pin)),
+            Mech::ShmCondvar => run(bench::latency(
+                id,
+                ends::mailbox_pair::<{ ends::CONDVAR }>(SMALL_CAP)
+                    .map_err(setup("shm_open + process-shared pthread objects"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
+            Mech::ShmRing => run(bench::latency(
+                id,
+                ends::ring_pair(SMALL_CAP).map_err(setup("shm_open"))?,
+                iters,
+                warm,
+                budget,
+                &pin,
+            )),
         }
     }
 
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
-    fn posix_mq_latency(iters: usize, warm: usize, pin: &bench::Pin) -> Result<String, Fault> {
+    fn posix_mq_latency(
+        iters: usize,
+        warm: usize,
+        budget: u64,
+        pin: &bench::Pin,
+    ) -> Result<String, Fault> {
         let (a, b, _) = ends::posix_mq_pair(SMALL_CAP).map_err(setup("mq_open"))?;
-        bench::latency("posix_mq", (a, b), iters, warm, pin).map_err(Fault::Error)
+        bench::latency("posix_mq", (a, b), iters, warm, budget, pin).map_err(Fault::Error)
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-    fn posix_mq_latency(_: usize, _: usize, _: &bench::Pin) -> Result<String, Fault> {
-        Err(Fault::Unsupported(format!("no POSIX message queues on {}", crate::platform::TARGET)))
+    fn posix_mq_latency(_: usize, _: usize, _: u64, _: &bench::Pin) -> Result<String, Fault> {
+        Err(Fault::Unsupported(format!(
+            "no POSIX message queues on {}",
+            crate::platform::TARGET
+        )))
+    }
+
+    /// A throughput run's size: volume, timed rounds, message cap, time budget.
+    #[derive(Clone, Copy)]
+    pub struct Shape {
+        pub volume: u64,
+        pub rounds: u64,
+        pub max: u64,
+        pub budget: u64,
     }
 
     /// Bulk transfer in 64 KiB chunks, or the largest message the mechanism carries.
     const CHUNK: usize = 64 << 10;
 
-    fn go<E: End>(mech: Mech, pair: (E, E), chunk: usize, v: u64, rounds: u64, max: u64, window: Option<u64>) -> Result<String, Fault> {
-        let msgs = plan_msgs(v, chunk as u64, max, rounds);
-        let plan = Plan { chunk, chunks_per_round: msgs / rounds, rounds, window };
+    fn go<E: End>(
+        mech: Mech,
+        pair: (E, E),
+        chunk: usize,
+        s: Shape,
+        window: Option<u64>,
+    ) -> Result<String, Fault> {
+        let msgs = plan_msgs(s.volume, chunk as u64, s.max, s.rounds);
+        let plan = Plan {
+            chunk,
+            chunks_per_round: msgs / s.rounds,
+            rounds: s.rounds,
+            window,
+            budget_ns: s.budget,
+        };
         bench::throughput(mech.id(), pair, plan, &bench::pin_plan()).map_err(Fault::Error)
     }
 
-    pub fn throughput(mech: Mech, volume: u64, rounds: u64, max: u64) -> Result<String, Fault> {
-        let rounds = rounds.max(1);
+    pub fn throughput(mech: Mech, s: Shape) -> Result<String, Fault> {
         match mech {
-            Mech::Pipe => go(mech, ends::pipe_pair(CHUNK).map_err(setup("pipe"))?, CHUNK, volume, rounds, max, None),
-            Mech::Fifo => go(mech, ends::fifo_pair(CHUNK).map_err(setup("mkfifo/open"))?, CHUNK, volume, rounds, max, None),
-            Mech::UnixStream => go(mech, ends::unix_stream_pair(CHUNK).map_err(setup("AF_UNIX SOCK_STREAM"))?, CHUNK, volume, rounds, max, None),
-            Mech::Tcp => go(mech, ends::tcp_pair(CHUNK).map_err(setup("TCP loopback"))?, CHUNK, volume, rounds, max, None),
+            Mech::Pipe => go(
+                mech,
+                ends::pipe_pair(CHUNK).map_err(setup("pipe"))?,
+                CHUNK,
+                s,
+                None,
+            ),
+            Mech::Fifo => go(
+                mech,
+                ends::fifo_pair(CHUNK).map_err(setup("mkfifo/open"))?,
+                CHUNK,
+                s,
+                None,
+            ),
+            Mech::UnixStream => go(
+                mech,
+                ends::unix_stream_pair(CHUNK).map_err(setup("AF_UNIX SOCK_STREAM"))?,
+                CHUNK,
+                s,
+                None,
+            ),
+            Mech::Tcp => go(
+                mech,
+                ends::tcp_pair(CHUNK).map_err(setup("TCP loopback"))?,
+                CHUNK,
+                s,
+                None,
+            ),
             Mech::UnixDgram => {
-                let (mut a, mut b) = ends::unix_dgram_pair(CHUNK).map_err(setup("AF_UNIX SOCK_DGRAM"))?;
-                let size = ends::probe_message_size(&mut a, &mut b, CHUNK).map_err(setup("datagram size probe"))?;
-                go(mech, (a, b), size, volume, rounds, max, None)
+                let (mut a, mut b) =
+                    ends::unix_dgram_pair(CHUNK).map_err(setup("AF_UNIX SOCK_DGRAM"))?;
+                let size = ends::probe_message_size(&mut a, &mut b, CHUNK)
+                    .map_err(setup("datagram size probe"))?;
+                go(mech, (a, b), size, s, None)
             }
             Mech::UnixSeqpacket => {
-                let (mut a, mut b) = ends::unix_seqpacket_pair(CHUNK).map_err(setup("AF_UNIX SOCK_SEQPACKET"))?;
-                let size = ends::probe_message_size(&mut a, &mut b, CHUNK).map_err(setup("message size probe"))?;
-                go(mech, (a, b), size, volume, rounds, max, None)
+                let (mut a, mut b) =
+                    ends::unix_seqpacket_pair(CHUNK).map_err(setup("AF_UNIX SOCK_SEQPACKET"))?;
+                let size = ends::probe_message_size(&mut a, &mut b, CHUNK)
+                    .map_err(setup("message size probe"))?;
+                go(mech, (a, b), size, s, None)
             }
             Mech::Udp => {
-                let (mut a, mut b, rcvbuf) = ends::udp_pair(CHUNK).map_err(setup("UDP loopback"))?;
-                let size = ends::probe_message_size(&mut a, &mut b, CHUNK).map_err(setup("datagram size probe"))?;
+                let (mut a, mut b, rcvbuf) =
+                    ends::udp_pair(CHUNK).map_err(setup("UDP loopback"))?;
+                let size = ends::probe_message_size(&mut a, &mut b, CHUNK)
+                    .map_err(setup("datagram size probe"))?;
                 // UDP drops what does not fit the receive buffer: keep at most
                 // a quarter of it in flight (the kernel charges more than the payload).
                 let window = (rcvbuf as u64 / (4 * size as u64)).max(1);
-                go(mech, (a, b), size, volume, rounds, max, Some(window))
+                go(mech, (a, b), size, s, Some(window))
             }
-            Mech::PosixMq => posix_mq_throughput(volume, rounds, max),
+            Mech::PosixMq => posix_mq_throughput(s),
             Mech::SysvMq => {
                 let (a, b, _q, size) = ends::sysv_pair(8192).map_err(setup("msgget"))?;
-                go(mech, (a, b), size, volume, rounds, max, None)
+                go(mech, (a, b), size, s, None)
             }
-            Mech::Eventfd => go(mech, ends::eventfd_pair().map_err(setup("eventfd"))?, 8, volume, rounds, max, None),
-            Mech::ShmSpin => go(mech, ends::mailbox_pair::<{ ends::SPIN }>(CHUNK).map_err(setup("shm_open"))?, CHUNK, volume, rounds, max, None),
+            Mech::Eventfd => go(
+                mech,
+                ends::eventfd_pair().map_err(setup("eventfd"))?,
+                8,
+                s,
+                None,
+            ),
+            Mech::ShmSpin => go(
+                mech,
+                ends::mailbox_pair::<{ ends::SPIN }>(CHUNK).map_err(setup("shm_open"))?,
+                CHUNK,
+                s,
+                None,
+            ),
             Mech::ShmFutex => {
                 if !super::sys::HAS_FUTEX {
-                    return Err(Fault::Unsupported(format!("no futex on {}", crate::platform::TARGET)));
+                    return Err(Fault::Unsupported(format!(
+                        "no futex on {}",
+                        crate::platform::TARGET
+                    )));
                 }
-                go(mech, ends::mailbox_pair::<{ ends::FUTEX }>(CHUNK).map_err(setup("shm_open"))?, CHUNK, volume, rounds, max, None)
+                go(
+                    mech,
+                    ends::mailbox_pair::<{ ends::FUTEX }>(CHUNK).map_err(setup("shm_open"))?,
+                    CHUNK,
+                    s,
+                    None,
+                )
             }
-            Mech::ShmCondvar => go(mech, ends::mailbox_pair::<{ ends::CONDVAR }>(CHUNK).map_err(setup("shm_open + process-shared pthread objects"))?, CHUNK, volume, rounds, max, None),
-            Mech::ShmRing => go(mech, ends::ring_pair(CHUNK).map_err(setup("shm_open"))?, CHUNK, volume, rounds, max, None),
+            Mech::ShmCondvar => go(
+                mech,
+                ends::mailbox_pair::<{ ends::CONDVAR }>(CHUNK)
+                    .map_err(setup("shm_open + process-shared pthread objects"))?,
+                CHUNK,
+                s,
+                None,
+            ),
+            Mech::ShmRing => go(
+                mech,
+                ends::ring_pair(CHUNK).map_err(setup("shm_open"))?,
+                CHUNK,
+                s,
+                None,
+            ),
         }
     }
 
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
-    fn posix_mq_throughput(volume: u64, rounds: u64, max: u64) -> Result<String, Fault> {
+    fn posix_mq_throughput(s: Shape) -> Result<String, Fault> {
         let (a, b, size) = ends::posix_mq_pair(8192).map_err(setup("mq_open"))?;
-        go(Mech::PosixMq, (a, b), size, volume, rounds, max, None)
+        go(Mech::PosixMq, (a, b), size, s, None)
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-    fn posix_mq_throughput(_: u64, _: u64, _: u64) -> Result<String, Fault> {
-        Err(Fault::Unsupported(format!("no POSIX message queues on {}", crate::platform::TARGET)))
+    fn posix_mq_throughput(_: Shape) -> Result<String, Fault> {
+        Err(Fault::Unsupported(format!(
+            "no POSIX message queues on {}",
+            crate::platform::TARGET
+        )))
     }
 }
 
@@ -442,8 +656,7 @@ mod peer {
 /// Figures already measured in this test process, by peer arguments: each
 /// measurement runs once, and only one runs at a time (the lock is held while
 /// measuring, so measurements never compete for the CPUs).
-static MEASURED: Mutex<BTreeMap<String, Result<Figure, Observation>>> =
-    Mutex::new(BTreeMap::new());
+static MEASURED: Mutex<BTreeMap<String, Result<Figure, Observation>>> = Mutex::new(BTreeMap::new());
 
 /// The longest a measuring peer may take to print its result (each of its
 /// steps is bounded by its own 2-second watchdog; this bounds the whole run).
@@ -484,12 +697,13 @@ fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
 
 /// Peer arguments of a mechanism's figure.
 pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
-    let v = match measure {
+    match measure {
         Measure::Latency => vec![
             "perf-latency".into(),
             mech.id().into(),
             c.lat_iters.to_string(),
             c.lat_warm.to_string(),
+            c.lat_budget_ms.to_string(),
         ],
         Measure::Throughput => vec![
             "perf-throughput".into(),
@@ -497,9 +711,9 @@ pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
             c.volume.to_string(),
             c.rounds.to_string(),
             c.max_msgs.to_string(),
+            c.thr_budget_ms.to_string(),
         ],
-    };
-    v
+    }
 }
 
 /// "pinned to CPUs 0 and 1", "not pinned (one CPU)", ...
@@ -565,7 +779,7 @@ fn cpus() -> f64 {
 /// the measurement is unsound.
 pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<Observation> {
     match mech.unavailable() {
-        Err(()) => return Ok(Observation::no_api()),
+        Err(NoApi) => return Ok(Observation::no_api()),
         Ok(Some(why)) => return Ok(Observation::skipped(why)),
         Ok(None) => {}
     }
@@ -584,7 +798,7 @@ fn measure_fig(cx: &Ctx, measure: Measure, mech: Mech, c: &Counts) -> Checked<Fi
         Measure::Throughput => {
             let chunk = f.int("chunk").unwrap_or(0);
             let msgs = plan_msgs(c.volume, chunk, c.max_msgs, c.rounds);
-            stats::check_throughput(&f, msgs * chunk)
+            stats::check_throughput(&f, msgs / c.rounds * chunk, c.rounds)
         }
     };
     sound.map_err(|e| {
@@ -598,13 +812,33 @@ fn measure_fig(cx: &Ctx, measure: Measure, mech: Mech, c: &Counts) -> Checked<Fi
     Ok(f)
 }
 
+/// "; stopped by its 1 s time budget after 4 of 16 planned rounds" when it was.
+fn budget_note(f: &Figure, done_key: &str, planned_key: &str, what: &str) -> String {
+    match (f.int(done_key), f.int(planned_key), f.int("budget_ns")) {
+        (Some(d), Some(p), Some(b)) if d < p => format!(
+            " (the {} time budget ended it after {d} of the {p} planned {what})",
+            fmt_ns(b as f64)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// "; load average 1.20 on 2 CPUs" (how busy the machine was).
+fn load_note(f: &Figure) -> String {
+    match f.text("loadavg").parse::<f64>() {
+        Ok(l) => format!("; load average {l:.2} on {} CPUs when it started", cpus()),
+        Err(_) => String::new(),
+    }
+}
+
 fn latency_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
     let q = |k: &str| f.num(k);
     Observation::measured(format!(
-        "{}{}: {} round trips of a {}-byte message between two processes ({} untimed first), {}: median {}, p99 {} (min {}, mean {}, max {}); every echoed message matched",
+        "{}{}: {} round trips{} of a {}-byte message between two processes ({} untimed first), {}: median {}, p99 {} (min {}, mean {}, max {}); every echoed message matched{}",
         c.prefix(),
         mech.label(),
         f.text("n"),
+        budget_note(f, "n", "planned", "round trips"),
         f.text("msg_bytes"),
         f.text("warmup"),
         describe_pin(f.text("pin")),
@@ -613,6 +847,7 @@ fn latency_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
         fmt_ns(q("min_ns")),
         fmt_ns(q("mean_ns")),
         fmt_ns(q("max_ns")),
+        load_note(f),
     ))
     .with("median_ns", q("median_ns"), "ns")
     .with("p99_ns", q("p99_ns"), "ns")
@@ -623,7 +858,9 @@ fn latency_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
     .with("msg_bytes", q("msg_bytes"), "bytes")
     .with("pinned", f64::from(u8::from(f.text("pin").contains('+'))), "bool")
     .with("cpus", cpus(), "count")
+    .with("loadavg", f.num("loadavg"), "load")
     .with("release_build", f64::from(u8::from(c.release)), "bool")
+    .finite_only()
 }
 
 fn throughput_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
@@ -648,18 +885,20 @@ fn throughput_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
         _ => String::new(),
     };
     Observation::measured(format!(
-        "{}{}: {} bytes in {} messages of {} bytes, {} timed rounds after one untimed round, {}: {} overall, median round {} ({}), slowest round {}; {checked}{window}",
+        "{}{}: {} bytes in {} messages of {} bytes, {} timed rounds{} after one untimed round, {}: {} overall, median round {} ({}), slowest round {}; {checked}{window}{}",
         c.prefix(),
         mech.label(),
         f.text("bytes"),
         f.text("msgs"),
         f.text("chunk"),
         f.text("rounds"),
+        budget_note(f, "rounds", "planned_rounds", "rounds"),
         describe_pin(f.text("pin")),
         fmt_rate(q("bytes_per_s")),
         fmt_ns(q("round_median_ns")),
         fmt_rate(q("median_round_bytes_per_s")),
         fmt_ns(q("round_max_ns")),
+        load_note(f),
     ))
     .with("bytes_per_s", q("bytes_per_s"), "bytes/s")
     .with("msgs_per_s", q("msgs_per_s"), "messages/s")
@@ -674,7 +913,22 @@ fn throughput_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
     )
     .with("pinned", f64::from(u8::from(f.text("pin").contains('+'))), "bool")
     .with("cpus", cpus(), "count")
+    .with("loadavg", f.num("loadavg"), "load")
     .with("release_build", f64::from(u8::from(c.release)), "bool")
+    .finite_only()
+}
+
+/// Drops quantities that are not finite numbers (a figure the OS did not
+/// give, like the load average): JSON has no NaN.
+trait FiniteOnly {
+    fn finite_only(self) -> Self;
+}
+
+impl FiniteOnly for Observation {
+    fn finite_only(mut self) -> Self {
+        self.measured.retain(|q| q.value.is_finite());
+        self
+    }
 }
 
 // ----------------------------------------------------------- the verdicts
@@ -713,12 +967,12 @@ pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         median < 1_000.0,
         format!(
-            "shared memory + spin, {} one-byte round trips, {}: median {}, p99 {} (threshold 1 µs; {} CPUs)",
+            "shared memory + spin, {} one-byte round trips, {}: median {}, p99 {} (threshold 1 µs){}",
             f.text("n"),
             describe_pin(f.text("pin")),
             fmt_ns(median),
             fmt_ns(f.num("p99_ns")),
-            cpus()
+            load_note(&f)
         ),
     )
     .with("median_ns", median, "ns")
@@ -757,7 +1011,7 @@ pub fn verdict_unix_vs_tcp(cx: &mut Ctx) -> Checked<Observation> {
                 ),
                 _ => String::new(),
             }
-        ),
+        ) + &load_note(&u),
     )
     .with("unix_median_ns", um, "ns")
     .with("unix_p99_ns", u.num("p99_ns"), "ns")
@@ -782,7 +1036,7 @@ pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         rate > 1e9,
         format!(
-            "SPSC ring of {} slots of {} bytes in POSIX shared memory, {} bytes through it in {} timed rounds, {}: {} overall (median round {}), the consumer copying out and checking every chunk's tag (threshold 1 GB/s = 10^9 bytes/s)",
+            "SPSC ring of {} slots of {} bytes in POSIX shared memory, {} bytes through it in {} timed rounds, {}: {} overall (median round {}), the consumer copying out and checking every chunk's tag (threshold 1 GB/s = 10^9 bytes/s){}",
             ends_slots(),
             f.text("chunk"),
             f.text("bytes"),
@@ -790,6 +1044,7 @@ pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
             describe_pin(f.text("pin")),
             fmt_rate(rate),
             fmt_rate(f.num("median_round_bytes_per_s")),
+            load_note(&f),
         ),
     )
     .with("bytes_per_s", rate, "bytes/s")
@@ -820,10 +1075,14 @@ fn spsc_fig(cx: &Ctx, c: &Counts, kind: &str) -> Checked<Figure> {
             kind.into(),
             c.spsc_items.to_string(),
             c.spsc_warm.to_string(),
+            c.lat_budget_ms.to_string(),
         ],
     )?;
     stats::check_spsc(&f, c.spsc_items as u64).map_err(|e| {
-        Observation::error(format!("unsound SPSC ({kind}) measurement: {e}; figures: {:?}", f.fields))
+        Observation::error(format!(
+            "unsound SPSC ({kind}) measurement: {e}; figures: {:?}",
+            f.fields
+        ))
     })?;
     Ok(f)
 }
@@ -840,8 +1099,9 @@ pub fn verdict_spsc(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         a < b,
         format!(
-            "one-way item latency through the same 64-slot SPSC queue in shared memory, {} items each, {}: lock-free median {} p99 {} max {}; under a process-shared mutex median {} p99 {} max {}",
+            "one-way item latency through the same 64-slot SPSC queue in shared memory, {} and {} items, {}: lock-free median {} p99 {} max {}; under a process-shared mutex median {} p99 {} max {}{}",
             lf.text("n"),
+            lk.text("n"),
             describe_pin(lf.text("pin")),
             fmt_ns(lf.num("median_ns")),
             fmt_ns(a),
@@ -849,6 +1109,7 @@ pub fn verdict_spsc(cx: &mut Ctx) -> Checked<Observation> {
             fmt_ns(lk.num("median_ns")),
             fmt_ns(b),
             fmt_ns(lk.num("max_ns")),
+            load_note(&lf),
         ),
     )
     .with("lockfree_median_ns", lf.num("median_ns"), "ns")
@@ -893,10 +1154,11 @@ pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
     let lead1 = r(&s1) / r(&q1);
     let leadn = r(&sn) / r(&qn);
     let k = |x: f64| format!("{:.0}k msg/s", x / 1e3);
+    // Within 10% is no change: the two leads are measured separately and noisy.
     Ok(Observation::holds(
-        leadn < lead1,
+        leadn < 0.9 * lead1,
         format!(
-            "{} messages of 64 bytes through a 10-deep queue, processes placed by the scheduler on {} CPUs; shared memory (process-shared mutex + condition variables) vs {}: 1x1 {} vs {} (lead x{:.2}); {n}x{n} {} vs {} (lead x{:.2})",
+            "{} messages of 64 bytes through a 10-deep queue, processes placed by the scheduler on {} CPUs; shared memory (process-shared mutex + condition variables) vs {}: 1x1 {} vs {} (lead x{:.2}); {n}x{n} {} vs {} (lead x{:.2}){}",
             c.mpmc_msgs,
             cpus(),
             q1.text("mech"),
@@ -905,7 +1167,8 @@ pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
             lead1,
             k(r(&sn)),
             k(r(&qn)),
-            leadn
+            leadn,
+            load_note(&s1)
         ),
     )
     .with("shm_1x1_msgs_per_s", r(&s1), "messages/s")

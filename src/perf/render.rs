@@ -108,7 +108,10 @@ fn machine_note(records: &[ResultRecord]) -> String {
         .iter()
         .all(|r| quantity(r, "release_build") == Some(1.0));
     let cpus = figs.iter().find_map(|r| quantity(r, "cpus"));
-    let pinned = figs.iter().filter(|r| quantity(r, "pinned") == Some(1.0)).count();
+    let pinned = figs
+        .iter()
+        .filter(|r| quantity(r, "pinned") == Some(1.0))
+        .count();
     let mut s = String::new();
     if release {
         s.push_str("Release build.");
@@ -123,6 +126,19 @@ fn machine_note(records: &[ResultRecord]) -> String {
         " {pinned} of {} figures measured with the two processes pinned to different CPUs.",
         figs.len()
     );
+    let loads: Vec<f64> = figs.iter().filter_map(|r| quantity(r, "loadavg")).collect();
+    if !loads.is_empty() {
+        let hi = loads.iter().copied().fold(0.0, f64::max);
+        let lo = loads.iter().copied().fold(f64::INFINITY, f64::min);
+        let _ = write!(
+            s,
+            " Load average while measuring: {lo:.1} to {hi:.1}{}.",
+            match cpus {
+                Some(c) if hi > c => " (more runnable work than CPUs: figures are noisy)",
+                _ => "",
+            }
+        );
+    }
     s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median and p99. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load.");
     s
 }
@@ -197,9 +213,7 @@ pub fn html(runs: &[(String, Vec<ResultRecord>)]) -> String {
     }
     for (label, records) in measured {
         let _ = writeln!(out, "<section class=\"perf-run\">\n<h3>{}</h3>", esc(label));
-        let note = machine_note(records)
-            .replace("**", "")
-            .replace('`', "");
+        let note = machine_note(records).replace("**", "").replace('`', "");
         let _ = writeln!(out, "<p>{}</p>", esc(&note));
         out.push_str(&chart(label, records));
         out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median)</th><th>p99</th><th>Throughput</th><th>Message size</th></tr></thead>\n<tbody>\n");
@@ -252,7 +266,12 @@ fn decades(values: impl Iterator<Item = f64>, default: (i32, i32)) -> (i32, i32)
     if v.is_empty() {
         return default;
     }
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min).log10().floor() as i32;
+    let lo = v
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor() as i32;
     let hi = v.iter().copied().fold(0.0, f64::max).log10().ceil() as i32;
     (lo, hi.max(lo + 1))
 }
@@ -418,13 +437,23 @@ mod tests {
                 rec(
                     "perf.latency_pipe",
                     Outcome::Measured,
-                    &[("median_ns", 7800.0), ("p99_ns", 12000.0), ("release_build", 1.0), ("cpus", 2.0), ("pinned", 1.0)],
+                    &[
+                        ("median_ns", 7800.0),
+                        ("p99_ns", 12000.0),
+                        ("release_build", 1.0),
+                        ("cpus", 2.0),
+                        ("pinned", 1.0),
+                    ],
                     "pipe <figures>",
                 ),
                 rec(
                     "perf.throughput_pipe",
                     Outcome::Measured,
-                    &[("bytes_per_s", 2.4e9), ("msg_bytes", 65536.0), ("release_build", 1.0)],
+                    &[
+                        ("bytes_per_s", 2.4e9),
+                        ("msg_bytes", 65536.0),
+                        ("release_build", 1.0),
+                    ],
                     "pipe bulk",
                 ),
                 rec(
@@ -447,7 +476,10 @@ mod tests {
     fn markdown_has_a_row_per_mechanism_and_the_verdicts() {
         let md = markdown(&sample());
         assert!(md.contains("### linux-x86_64-gnu"));
-        assert!(md.contains("| pipe | 7.80 µs | 12.00 µs | 2.40 GB/s | 64 KiB |"), "{md}");
+        assert!(
+            md.contains("| pipe | 7.80 µs | 12.00 µs | 2.40 GB/s | 64 KiB |"),
+            "{md}"
+        );
         assert!(md.contains("unsupported: no API on x86_64-apple-darwin"));
         assert!(md.contains("| `perf.shm_spin_sub_microsecond` | unstated | **yes** | median 180 ns \\| p99 300 ns |"), "{md}");
         assert!(md.contains("| `perf.mpmc_contention` | | not measured | |"));
@@ -465,7 +497,10 @@ mod tests {
         assert!(!h.contains("<script"));
         assert!(!h.contains("href="));
         assert!(h.contains("median 180 ns | p99 300 ns"));
-        assert_eq!(h.matches("<section").count(), h.matches("</section>").count());
+        assert_eq!(
+            h.matches("<section").count(),
+            h.matches("</section>").count()
+        );
         // Bars exist for the measured mechanism.
         assert!(h.contains("<title>pipe: median 7.80 µs</title>"));
         assert!(h.contains("<title>pipe: 2.40 GB/s</title>"));

@@ -90,31 +90,48 @@ impl Figure {
 /// or loop.
 pub const MIN_PLAUSIBLE_NS: u64 = 20;
 
+/// Timed rounds a throughput measurement makes even when its budget runs out.
+pub const MIN_ROUNDS: u64 = 3;
+
 /// The watchdog ends any step that blocks longer than this.
 pub const MAX_STEP_NS: u64 = 2_000_000_000;
 
-/// Latency: `iters` round trips, each echoed byte matched, samples ordered and
-/// plausible, and their sum within the loop's wall time.
-pub fn check_latency(f: &Figure, iters: u64, warmup: u64) -> Result<(), String> {
+/// Samples a time-budgeted measurement takes at least (unless fewer were asked).
+pub const MIN_SAMPLES: u64 = 1024;
+
+/// Latency: at most `iters` round trips (at least `MIN_SAMPLES`, fewer only
+/// when the time budget ran out), each echoed byte matched, the partner's echo
+/// count equal to what was sent, samples ordered and plausible, and their sum
+/// within the loop's wall time.
+pub fn check_latency(f: &Figure, iters: u64, max_warmup: u64) -> Result<(), String> {
     let n = f.need("n")?;
     let verified = f.need("verified")?;
     let echoed = f.need("echoed")?;
-    let [min, median, p99, max, sum, elapsed] =
-        ["min_ns", "median_ns", "p99_ns", "max_ns", "sum_ns", "elapsed_ns"].map(|k| f.int(k));
+    let warmup = f.need("warmup")?;
+    let [min, median, p99, max, sum, elapsed] = [
+        "min_ns",
+        "median_ns",
+        "p99_ns",
+        "max_ns",
+        "sum_ns",
+        "elapsed_ns",
+    ]
+    .map(|k| f.int(k));
     let (Some(min), Some(median), Some(p99), Some(max), Some(sum), Some(elapsed)) =
         (min, median, p99, max, sum, elapsed)
     else {
         return Err(format!("incomplete latency result: {:?}", f.fields));
     };
-    if n != iters || verified != iters {
+    if n > iters || n < iters.min(MIN_SAMPLES) || verified != n || warmup > max_warmup {
         return Err(format!(
-            "{n} samples, {verified} verified round trips; {iters} asked"
+            "{n} samples ({verified} verified round trips) after {warmup} untimed; at most {iters} after at most {max_warmup} asked, at least {}",
+            iters.min(MIN_SAMPLES)
         ));
     }
-    if echoed != iters + warmup {
+    if echoed != n + warmup {
         return Err(format!(
             "the partner echoed {echoed} messages; {} were sent",
-            iters + warmup
+            n + warmup
         ));
     }
     if !(min <= median && median <= p99 && p99 <= max) {
@@ -135,9 +152,11 @@ pub fn check_latency(f: &Figure, iters: u64, warmup: u64) -> Result<(), String> 
     Ok(())
 }
 
-/// Throughput: every byte arrived and was acknowledged, every chunk's tag
-/// checked (or cut by a read boundary), none wrong, rounds timed and plausible.
-pub fn check_throughput(f: &Figure, expected_bytes: u64) -> Result<(), String> {
+/// Throughput: whole rounds of `round_bytes` (at most `planned_rounds`, at
+/// least `MIN_ROUNDS` of them unless fewer were planned), every byte arrived
+/// and was acknowledged, every chunk's tag checked (or cut by a read boundary),
+/// none wrong, rounds timed and plausible.
+pub fn check_throughput(f: &Figure, round_bytes: u64, planned_rounds: u64) -> Result<(), String> {
     let bytes = f.need("bytes")?;
     let chunk = f.need("chunk")?;
     let msgs = f.need("msgs")?;
@@ -150,14 +169,25 @@ pub fn check_throughput(f: &Figure, expected_bytes: u64) -> Result<(), String> {
     let counter = f.need("counter")? == 1;
     let sum_ns = f.need("sum_ns")?;
     let elapsed = f.need("elapsed_ns")?;
-    let [min, median, p99, max] =
-        ["round_min_ns", "round_median_ns", "round_p99_ns", "round_max_ns"].map(|k| f.int(k));
+    let [min, median, p99, max] = [
+        "round_min_ns",
+        "round_median_ns",
+        "round_p99_ns",
+        "round_max_ns",
+    ]
+    .map(|k| f.int(k));
     let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
         return Err(format!("incomplete throughput result: {:?}", f.fields));
     };
-    if bytes != expected_bytes || bytes != chunk * msgs {
+    if rounds > planned_rounds || rounds < planned_rounds.min(MIN_ROUNDS) {
         return Err(format!(
-            "{bytes} bytes in {msgs} messages of {chunk}; {expected_bytes} asked"
+            "{rounds} timed rounds; at most {planned_rounds} planned, at least {}",
+            planned_rounds.min(MIN_ROUNDS)
+        ));
+    }
+    if bytes != round_bytes * rounds || bytes != chunk * msgs || warm != round_bytes {
+        return Err(format!(
+            "{bytes} bytes in {msgs} messages of {chunk} over {rounds} rounds (warm-up {warm}); rounds of {round_bytes} bytes asked"
         ));
     }
     if consumer != bytes + warm {
@@ -204,9 +234,10 @@ pub fn check_spsc(f: &Figure, items: u64) -> Result<(), String> {
     let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
         return Err(format!("incomplete spsc result: {:?}", f.fields));
     };
-    if n != items || in_order != items {
+    if n > items || n < items.min(MIN_SAMPLES) || in_order != n {
         return Err(format!(
-            "{n} items timed, {in_order} in order; {items} asked"
+            "{n} items timed, {in_order} in order; at most {items} asked, at least {}",
+            items.min(MIN_SAMPLES)
         ));
     }
     if !(min <= median && median <= p99 && p99 <= max) || max > MAX_STEP_NS || min == 0 {
@@ -252,7 +283,7 @@ mod tests {
 
     fn latency_line(n: u64, echoed: u64, min: u64, max: u64) -> Figure {
         Figure::parse(&format!(
-            "result measure=latency mech=pipe n={n} warmup=10 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
+            "result measure=latency mech=pipe n={n} warmup=10 planned=100 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
             n * min,
             n * max
         ))
@@ -261,8 +292,17 @@ mod tests {
 
     #[test]
     fn latency_soundness() {
-        assert_eq!(check_latency(&latency_line(100, 110, 5000, 9000), 100, 10), Ok(()));
-        assert!(check_latency(&latency_line(99, 109, 5000, 9000), 100, 10).is_err());
+        assert_eq!(
+            check_latency(&latency_line(100, 110, 5000, 9000), 100, 10),
+            Ok(())
+        );
+        // Fewer samples than asked is sound (time budget), below the floor is not.
+        assert_eq!(
+            check_latency(&latency_line(99, 109, 5000, 9000), 100, 10),
+            Ok(())
+        );
+        assert!(check_latency(&latency_line(99, 109, 5000, 9000), 2000, 10).is_err());
+        assert!(check_latency(&latency_line(101, 111, 5000, 9000), 100, 10).is_err());
         assert!(check_latency(&latency_line(100, 100, 5000, 9000), 100, 10).is_err());
         // A 1 ns round trip between processes is a broken clock.
         assert!(check_latency(&latency_line(100, 110, 1, 9000), 100, 10).is_err());
@@ -281,10 +321,22 @@ mod tests {
 
     #[test]
     fn throughput_soundness() {
-        assert_eq!(check_throughput(&throughput_line(0, 0, 1280), 1024), Ok(()));
-        assert_eq!(check_throughput(&throughput_line(1, 0, 1280), 1024), Ok(()));
-        assert!(check_throughput(&throughput_line(0, 1, 1280), 1024).is_err());
-        assert!(check_throughput(&throughput_line(0, 0, 1279), 1024).is_err());
-        assert!(check_throughput(&throughput_line(0, 0, 1280), 2048).is_err());
+        assert_eq!(
+            check_throughput(&throughput_line(0, 0, 1280), 256, 4),
+            Ok(())
+        );
+        assert_eq!(
+            check_throughput(&throughput_line(1, 0, 1280), 256, 4),
+            Ok(())
+        );
+        // Stopped by the time budget after 4 of 16 planned rounds: sound.
+        assert_eq!(
+            check_throughput(&throughput_line(0, 0, 1280), 256, 16),
+            Ok(())
+        );
+        assert!(check_throughput(&throughput_line(0, 1, 1280), 256, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1279), 256, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1280), 512, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1280), 256, 3).is_err());
     }
 }

@@ -39,6 +39,22 @@ pub fn yield_cpu() {
     unsafe { libc::sched_yield() };
 }
 
+/// The 1-minute load average (how busy the machine was), where the OS tells.
+pub fn loadavg() -> Option<f64> {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+        } else if #[cfg(any(target_os = "macos", target_os = "freebsd"))] {
+            let mut v = [0f64; 1];
+            // SAFETY: `v` has room for the one value requested.
+            let n = unsafe { libc::getloadavg(v.as_mut_ptr(), 1) };
+            (n == 1).then_some(v[0])
+        } else {
+            None
+        }
+    }
+}
+
 // ---------------------------------------------------------------- CPU pinning
 
 /// The CPUs this process may run on, lowest first; empty where the OS has no
@@ -391,9 +407,17 @@ impl PMutex {
         // lives until the region is unmapped, after every user is done.
         unsafe {
             let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-            check_rc("pthread_mutexattr_init", libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
-            let rc = libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
-            let rc2 = if rc == 0 { libc::pthread_mutex_init(m, attr.as_ptr()) } else { rc };
+            check_rc(
+                "pthread_mutexattr_init",
+                libc::pthread_mutexattr_init(attr.as_mut_ptr()),
+            )?;
+            let rc =
+                libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+            let rc2 = if rc == 0 {
+                libc::pthread_mutex_init(m, attr.as_ptr())
+            } else {
+                rc
+            };
             libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
             check_rc("pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED)", rc)?;
             check_rc("pthread_mutex_init", rc2)?;
@@ -425,9 +449,17 @@ impl PCond {
         // SAFETY: as for PMutex::init, with a condition variable.
         unsafe {
             let mut attr = std::mem::MaybeUninit::<libc::pthread_condattr_t>::uninit();
-            check_rc("pthread_condattr_init", libc::pthread_condattr_init(attr.as_mut_ptr()))?;
-            let rc = libc::pthread_condattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
-            let rc2 = if rc == 0 { libc::pthread_cond_init(c, attr.as_ptr()) } else { rc };
+            check_rc(
+                "pthread_condattr_init",
+                libc::pthread_condattr_init(attr.as_mut_ptr()),
+            )?;
+            let rc =
+                libc::pthread_condattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+            let rc2 = if rc == 0 {
+                libc::pthread_cond_init(c, attr.as_ptr())
+            } else {
+                rc
+            };
             libc::pthread_condattr_destroy(attr.as_mut_ptr());
             check_rc("pthread_condattr_setpshared(PTHREAD_PROCESS_SHARED)", rc)?;
             check_rc("pthread_cond_init", rc2)?;
@@ -558,7 +590,10 @@ pub fn accept(listener: &OwnedFd) -> io::Result<OwnedFd> {
     }
     // SAFETY: `fd` is a new descriptor returned by accept that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+    nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
     Ok(fd)
 }
 
