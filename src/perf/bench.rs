@@ -740,9 +740,9 @@ mod tests {
         }
         assert_eq!(seen.verified + seen.split, 4);
         assert_eq!(seen.mismatch, 0);
-        // chunk 2 starts at 32: the piece [25, 28) ends before it and [28, 64)
-        // holds all of it; chunk 1 starts at 16 inside [5, 25): whole.
-        assert_eq!(seen.split, 0);
+        // Chunk 0's tag [0, 8) is cut by the first piece's end at 5; chunk 1's
+        // [16, 24) lies inside [5, 25); chunks 2 and 3 inside [28, 64).
+        assert_eq!((seen.verified, seen.split), (3, 1));
         let mut bad = Seen::default();
         stream[16] ^= 1;
         verify(&stream, 0, chunk, &mut bad);
