@@ -290,11 +290,11 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
     let ld = decades(rows.iter().flat_map(|r| [lat(r), p99(r)]).flatten(), (1, 6));
     let td = decades(rows.iter().filter_map(thr), (6, 10));
 
-    let (label_w, panel_w, gap, row_h, top) = (130.0, 300.0, 40.0, 20.0, 44.0);
+    let (label_w, panel_w, gap, row_h, top) = (130.0, 300.0, 60.0, 20.0, 58.0);
     let x1 = label_w;
-    let x2 = label_w + panel_w + gap + label_w / 2.0;
-    let height = top + rows.len() as f64 * row_h + 30.0;
-    let width = x2 + panel_w + 20.0;
+    let x2 = label_w + panel_w + gap + label_w;
+    let height = top + rows.len() as f64 * row_h + 12.0;
+    let width = x2 + panel_w + 50.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -303,11 +303,11 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"{x1}\" y=\"14\" font-weight=\"bold\">Round trip, median (bar) and p99 (tick), log scale — shorter is better</text>"
+        "<text x=\"{x1}\" y=\"14\" font-weight=\"bold\">Round-trip latency</text><text x=\"{x1}\" y=\"28\" fill=\"#555\">median (bar), p99 (red tick); log scale; shorter is better</text>"
     );
     let _ = writeln!(
         s,
-        "<text x=\"{x2}\" y=\"14\" font-weight=\"bold\">Throughput, log scale — longer is better</text>"
+        "<text x=\"{x2}\" y=\"14\" font-weight=\"bold\">Bulk throughput</text><text x=\"{x2}\" y=\"28\" fill=\"#555\">log scale; longer is better</text>"
     );
     // Decade grid lines with labels.
     let grid = |s: &mut String, x0: f64, d: (i32, i32), fmt: &dyn Fn(f64) -> String| {
@@ -317,7 +317,7 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                 s,
                 "<line x1=\"{x:.1}\" y1=\"{:.0}\" x2=\"{x:.1}\" y2=\"{:.0}\" stroke=\"#ccc\"/><text x=\"{x:.1}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
                 top - 6.0,
-                height - 24.0,
+                height - 8.0,
                 top - 10.0,
                 esc(&fmt(10f64.powi(e)))
             );
@@ -342,14 +342,11 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                 let w = log_x(v, ld, panel_w);
                 let _ = writeln!(
                     s,
-                    "<rect x=\"{x1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#4a7ab8\"><title>{}: median {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\">{}</text>",
+                    "<rect x=\"{x1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#4a7ab8\"><title>{}: median {}</title></rect>",
                     y + 3.0,
                     row_h - 6.0,
                     esc(row.mech.label()),
                     esc(&fmt_ns(v)),
-                    x1 + w + 4.0,
-                    y + 13.0,
-                    esc(&fmt_ns(v))
                 );
                 if let Some(p) = p99(row) {
                     let px = x1 + log_x(p, ld, panel_w);
@@ -361,6 +358,13 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                         esc(&fmt_ns(p))
                     );
                 }
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                    x1 + w + 4.0,
+                    y + 13.0,
+                    esc(&fmt_ns(v))
+                );
             }
             None => {
                 let _ = writeln!(
@@ -375,7 +379,7 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                 let w = log_x(v, td, panel_w);
                 let _ = writeln!(
                     s,
-                    "<rect x=\"{x2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#5a9a5a\"><title>{}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\">{}</text>",
+                    "<rect x=\"{x2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#5a9a5a\"><title>{}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                     y + 3.0,
                     row_h - 6.0,
                     esc(row.mech.label()),
