@@ -6,7 +6,8 @@
 #
 # Builds ci/perf/pipe_rtt.c with cc -O2 and the release ipcconf-peer, then
 # alternates the two `rounds` times (default 5) and prints each median, the
-# median of the medians and the ratio suite/C. Run it on an otherwise idle
+# median of the medians and the ratio suite/C. The suite's run gets a time
+# budget large enough never to cut it short, so both make the same count. Run it on an otherwise idle
 # machine: other load makes both figures noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 c_meds=(); r_meds=()
 for i in $(seq "$rounds"); do
     c=$("$out/pipe_rtt" "$iters" "$warm")
-    r=$("$peer" perf-latency pipe "$iters" "$warm")
+    r=$("$peer" perf-latency pipe "$iters" "$warm" 600000)
     cm=$(field median_ns <<<"$c"); rm_=$(field median_ns <<<"$r")
     cp=$(field p99_ns <<<"$c"); rp=$(field p99_ns <<<"$r")
     echo "round $i: C median ${cm} ns p99 ${cp} ns | suite median ${rm_} ns p99 ${rp} ns"

@@ -415,8 +415,9 @@ pub struct Plan {
     pub chunks_per_round: u64,
     /// Timed rounds; one more untimed round warms up first.
     pub rounds: u64,
-    /// Datagram mechanisms that drop when the receiver is full (UDP): at most
-    /// this many messages unacknowledged, acknowledged every `window / 2`.
+    /// Datagram mechanisms that may drop when the receiver is full (UDP; Unix
+    /// datagrams off Linux): at most this many messages unacknowledged, the
+    /// consumer acknowledging every `window / 2`.
     pub window: Option<u64>,
     /// Stop after the round that would end past this many nanoseconds of timed
     /// rounds (but not before `MIN_ROUNDS`).
@@ -501,7 +502,7 @@ fn produce<E: End>(
             idx += 1;
             sent += chunk;
             if let Some(w) = p.window {
-                while sent - acked > w * chunk {
+                while sent - acked >= w * chunk {
                     acked = acked.max(ack_value(e)?);
                 }
             }

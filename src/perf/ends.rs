@@ -155,6 +155,14 @@ pub fn unix_stream_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
     ))
 }
 
+/// The receive buffer of a socket end (for flow control of datagrams).
+pub fn rcvbuf(e: &MsgEnd) -> io::Result<usize> {
+    Ok(nix::sys::socket::getsockopt(
+        &e.tx,
+        nix::sys::socket::sockopt::RcvBuf,
+    )?)
+}
+
 /// Two Unix datagram sockets bound to paths and connected to each other.
 pub fn unix_dgram_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
     use std::os::unix::net::UnixDatagram;
