@@ -279,6 +279,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     use std::io::Write;
     #[cfg(target_os = "freebsd")]
     sys::ignore_sigsys();
+    sys::watchdog_cleans_up();
     let num = |i: usize| -> Result<u64, String> {
         args.get(i)
             .and_then(|s| s.parse().ok())

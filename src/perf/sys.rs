@@ -144,6 +144,39 @@ pub fn disarm() {
     arm(0);
 }
 
+/// The System V queue to remove if the watchdog fires (-1: none). A private
+/// System V queue outlives its processes, unlike everything else a measurement
+/// makes (names are unlinked as soon as both ends are open).
+static QUEUE_TO_REMOVE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_watchdog(_: libc::c_int) {
+    let id = QUEUE_TO_REMOVE.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: only async-signal-safe calls: msgctl (a system call), then
+    // signal(SIG_DFL) and raise, so the process still ends by SIGALRM and its
+    // parent sees why.
+    unsafe {
+        if id >= 0 {
+            msg::msgctl(id, libc::IPC_RMID, std::ptr::null_mut());
+        }
+        libc::signal(libc::SIGALRM, libc::SIG_DFL);
+        libc::raise(libc::SIGALRM);
+    }
+}
+
+/// Makes the watchdog remove this measurement's System V queue before the
+/// process ends (a peer process only; forked children inherit it).
+pub fn watchdog_cleans_up() {
+    let handler = nix::sys::signal::SigHandler::Handler(on_watchdog);
+    let action = nix::sys::signal::SigAction::new(
+        handler,
+        nix::sys::signal::SaFlags::empty(),
+        nix::sys::signal::SigSet::empty(),
+    );
+    // SAFETY: the handler makes only async-signal-safe calls (see on_watchdog);
+    // this runs in a single-threaded peer process, never in the test binary.
+    let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGALRM, &action) };
+}
+
 /// Ignores SIGSYS in this (peer) process: on FreeBSD without the mqueuefs
 /// module, mq_open raises SIGSYS before failing with ENOSYS.
 pub fn ignore_sigsys() {
@@ -673,6 +706,7 @@ impl SysvQueue {
         if id < 0 {
             return Err(io::Error::last_os_error());
         }
+        QUEUE_TO_REMOVE.store(id, std::sync::atomic::Ordering::Relaxed);
         Ok(SysvQueue { id })
     }
 
@@ -694,6 +728,12 @@ impl SysvQueue {
 
 impl Drop for SysvQueue {
     fn drop(&mut self) {
+        let _ = QUEUE_TO_REMOVE.compare_exchange(
+            self.id,
+            -1,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         // SAFETY: IPC_RMID takes no buffer (null is allowed).
         unsafe { msg::msgctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
     }
