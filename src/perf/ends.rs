@@ -489,13 +489,19 @@ pub fn sysv_pair(max: usize) -> io::Result<(SysvEnd, SysvEnd, sys::SysvQueue, us
 
 // ------------------------------------------------------------ shared memory
 
+/// Spins before a spin wait starts yielding: long enough (a fraction of a
+/// millisecond) that two processes on different CPUs never yield (a yield
+/// on a busy machine gives the CPU to another program for a whole time slice),
+/// short enough that partners sharing one CPU still make progress.
+pub const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+
 /// Spins on `ready`, then gives the CPU away after a while (so that a partner
 /// sharing this CPU can run); the watchdog bounds the whole wait.
 #[inline(always)]
 pub fn spin_until(mut ready: impl FnMut() -> bool) {
     let mut n = 0u32;
     while !ready() {
-        if n < 4096 {
+        if n < SPINS_BEFORE_YIELD {
             n += 1;
             std::hint::spin_loop();
         } else {
