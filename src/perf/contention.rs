@@ -18,10 +18,11 @@ use super::sys::{self, Forked, PCond, PMutex, Region, STEP_BOUND_SECS};
 // ------------------------------------------------------------------- SPSC
 
 mod spsc {
+    // 128 bytes apart: x86 L2 prefetchers fetch cache lines in aligned pairs.
     pub const HEAD: usize = 0;
-    pub const TAIL: usize = 64;
-    pub const MUTEX: usize = 128;
-    pub const SLOTS: usize = 256;
+    pub const TAIL: usize = 128;
+    pub const MUTEX: usize = 256;
+    pub const SLOTS: usize = 384;
     pub const CAP: u64 = 64;
     /// Set by the consumer when its time budget is spent.
     pub const STOP: usize = SLOTS + CAP as usize * 16;

@@ -511,18 +511,21 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) {
 }
 
 /// One single-slot mailbox in shared memory: the writer's count, the reader's
-/// count (each on its own cache line), the length, a process-shared mutex and
+/// count (each on its own pair of cache lines), the length, a process-shared mutex and
 /// condition variable (used by the condvar variant), then the data.
 mod mb {
+    // Words written by different processes sit 128 bytes apart: x86 L2
+    // prefetchers fetch cache lines in aligned pairs.
     pub const SEQ_W: usize = 0;
     pub const LEN: usize = 8;
-    pub const SEQ_R: usize = 64;
-    pub const MUTEX: usize = 128;
+    pub const SEQ_R: usize = 128;
+    pub const MUTEX: usize = 256;
     pub const COND: usize = MUTEX + super::sys::PTHREAD_SLOT;
     pub const DATA: usize = COND + super::sys::PTHREAD_SLOT;
 
+    /// A multiple of 128, so that the second mailbox starts on a fresh pair of lines.
     pub fn size(cap: usize) -> usize {
-        DATA + cap.div_ceil(64) * 64
+        DATA + cap.div_ceil(128) * 128
     }
 }
 
@@ -683,8 +686,8 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
 }
 
 /// A single-producer single-consumer ring of `N` slots in shared memory: the
-/// producer's head and the consumer's tail on their own cache lines; no locks,
-/// spin waits.
+/// producer's head and the consumer's tail on their own pairs of cache lines;
+/// no locks, spin waits.
 pub struct RingEnd {
     region: Rc<Region>,
     out: usize,
@@ -698,13 +701,14 @@ pub struct RingEnd {
 
 mod ring {
     pub const HEAD: usize = 0;
-    pub const TAIL: usize = 64;
-    pub const SLOTS: usize = 128;
+    pub const TAIL: usize = 128;
+    pub const SLOTS: usize = 256;
     /// Slots per ring.
     pub const N: u64 = 16;
 
+    /// A multiple of 128 (see `mb`).
     pub fn stride(cap: usize) -> usize {
-        64 + cap.div_ceil(64) * 64
+        64 + cap.div_ceil(128) * 128 + 64
     }
 
     pub fn size(cap: usize) -> usize {
