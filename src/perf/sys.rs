@@ -17,18 +17,26 @@ use nix::errno::Errno;
 
 // ------------------------------------------------------------------ the clock
 
-/// CLOCK_MONOTONIC in nanoseconds: one clock for every process of a
-/// measurement, so a timestamp taken in one process can be compared in another.
-/// On Linux and FreeBSD this is a vDSO/shared-page read, not a system call.
+/// The clock of every measurement: system-wide and monotonic, so a timestamp
+/// taken in one process can be compared in another. On Linux and FreeBSD
+/// CLOCK_MONOTONIC is a vDSO/shared-page read with nanosecond resolution; on
+/// macOS CLOCK_MONOTONIC has only microsecond resolution, so CLOCK_UPTIME_RAW
+/// (mach_absolute_time's ticks) is used there.
+#[cfg(target_vendor = "apple")]
+const CLOCK: libc::clockid_t = libc::CLOCK_UPTIME_RAW;
+#[cfg(not(target_vendor = "apple"))]
+const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
+
+/// The measurement clock (see `CLOCK`) in nanoseconds.
 #[inline(always)]
 pub fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC exists on every
-    // Unix target this crate builds for, so the call cannot fail.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK exists on the targets it
+    // is chosen for, so the call cannot fail.
+    unsafe { libc::clock_gettime(CLOCK, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
