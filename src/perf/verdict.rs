@@ -36,7 +36,14 @@ pub fn measure(cx: &Ctx, args: &[String]) -> Checked<Figure> {
 fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut peer = cx.peer(&argv).spawn().map_err(Observation::from)?;
-    let line = peer.line(RUN_BOUND).map_err(Observation::from)?;
+    // A measuring process that its own watchdog ended (a step blocked for 2 s)
+    // is a timeout, not an error of the check.
+    let line = peer.line(RUN_BOUND).map_err(|e| match e {
+        crate::peer::PeerError::Gone(s) if s.contains("SIGALRM") => Observation::timeout(format!(
+            "the measurement's watchdog ended it (one step blocked for 2 s): {s}"
+        )),
+        e => Observation::from(e),
+    })?;
     let stderr = match peer.finish() {
         Ok((_, e)) => e,
         Err(e) => return Err(Observation::from(e)),
@@ -47,11 +54,16 @@ fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
     if let Some(why) = line.strip_prefix("unsupported ") {
         return Err(Observation::unsupported(why.to_owned()));
     }
-    Err(Observation::error(format!(
+    let what = format!(
         "ipcconf-peer {}: {line}; stderr: {}",
         args.join(" "),
         stderr.trim()
-    )))
+    );
+    Err(if line.contains("(its watchdog") {
+        Observation::timeout(what)
+    } else {
+        Observation::error(what)
+    })
 }
 
 /// Peer arguments of a mechanism's figure.
