@@ -74,6 +74,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         "unix_dgram" => unix_dgram::peer_role(role, args),
         "tcp" => tcp::peer_role(role, args),
         "udp" => udp::peer_role(role, args),
+        "perf" => crate::perf::peer_role(role, args),
         _ => None,
     }
 }
