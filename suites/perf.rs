@@ -17,8 +17,8 @@
 //! measures. Measurements run one at a time (the figures' cache holds a lock
 //! while measuring), so they never compete with each other for the CPUs.
 
+use ipc_conformance::check;
 use ipc_conformance::perf::{self, Measure, Mech};
-use ipc_conformance::{check, record_verdict};
 use rstest::rstest;
 
 // ------------------------------------------------- figures, one per mechanism
@@ -83,25 +83,25 @@ fn every_mechanism_has_its_claims() {
 
 #[test]
 fn shm_spin_sub_microsecond() {
-    record_verdict!("perf.shm_spin_sub_microsecond", perf::verdict_shm_spin);
+    check!("perf.shm_spin_sub_microsecond", perf::verdict_shm_spin);
 }
 
 #[test]
 fn unix_faster_than_tcp() {
-    record_verdict!("perf.unix_faster_than_tcp", perf::verdict_unix_vs_tcp);
+    check!("perf.unix_faster_than_tcp", perf::verdict_unix_vs_tcp);
 }
 
 #[test]
 fn shm_ring_over_1gbps() {
-    record_verdict!("perf.shm_ring_over_1gbps", perf::verdict_ring);
+    check!("perf.shm_ring_over_1gbps", perf::verdict_ring);
 }
 
 #[test]
 fn spsc_lock_free_predictable() {
-    record_verdict!("perf.spsc_lock_free_predictable", perf::verdict_spsc);
+    check!("perf.spsc_lock_free_predictable", perf::verdict_spsc);
 }
 
 #[test]
 fn mpmc_contention() {
-    record_verdict!("perf.mpmc_contention", perf::verdict_mpmc);
+    check!("perf.mpmc_contention", perf::verdict_mpmc);
 }

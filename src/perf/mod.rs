@@ -25,8 +25,8 @@ mod peer;
 mod verdict;
 pub use peer::peer_role;
 pub use verdict::{
-    DEBUG_SKIP, RUN_BOUND, args, measure, observe_mechanism, record_verdict, verdict_mpmc,
-    verdict_ring, verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
+    DEBUG_SKIP, RUN_BOUND, args, measure, observe_mechanism, verdict_mpmc, verdict_ring,
+    verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
 };
 
 #[cfg(unix)]
