@@ -13,7 +13,7 @@
 //! A figure depends on the machine: these tests hold each measurement to
 //! soundness (messages really exchanged, counts right, timings ordered and
 //! plausible), never to a speed. `cargo test` (debug) runs the same code with
-//! tiny counts and records the verdicts as skipped; `cargo report` (release)
+//! tiny counts and records the verdicts as skipped; `cargo ipc-report` (release)
 //! measures. Measurements run one at a time (the figures' cache holds a lock
 //! while measuring), so they never compete with each other for the CPUs.
 

@@ -79,7 +79,7 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
-            // `cargo report -- --results DIR` passes a literal `--` through.
+            // `cargo ipc-report -- --results DIR` passes a literal `--` through.
             Value(v) if v == "--" => {}
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }

@@ -16,7 +16,7 @@
 //! A figure depends on the machine; the checks assert that each measurement is
 //! sound (messages really exchanged, counts right, timings ordered and
 //! plausible), never that the machine is fast. Debug builds (`cargo test`) run
-//! tiny counts as a smoke test; release builds (`cargo report`) measure.
+//! tiny counts as a smoke test; release builds (`cargo ipc-report`) measure.
 
 pub mod render;
 pub mod stats;
@@ -237,7 +237,7 @@ impl Counts {
         if self.release {
             "release build; "
         } else {
-            "debug smoke run with tiny counts (figures are not meaningful; `cargo report` measures a release build); "
+            "debug smoke run with tiny counts (figures are not meaningful; `cargo ipc-report` measures a release build); "
         }
     }
 }

@@ -116,7 +116,7 @@ fn machine_note(records: &[ResultRecord]) -> String {
     if release {
         s.push_str("Release build.");
     } else {
-        s.push_str("**Debug smoke run with tiny counts: these figures are not meaningful** (`cargo report` measures a release build).");
+        s.push_str("**Debug smoke run with tiny counts: these figures are not meaningful** (`cargo ipc-report` measures a release build).");
     }
     if let Some(c) = cpus {
         let _ = write!(s, " {c} CPUs;");

@@ -246,7 +246,7 @@ impl FiniteOnly for Observation {
 // ----------------------------------------------------------- the verdicts
 
 /// Why a verdict is not given in a debug build.
-pub const DEBUG_SKIP: &str = "figures need a release build (cargo report); this debug run only smoke-tested the measurement with tiny counts";
+pub const DEBUG_SKIP: &str = "figures need a release build (cargo ipc-report); this debug run only smoke-tested the measurement with tiny counts";
 
 fn verdict_prelude() -> Result<Counts, Observation> {
     if cfg!(not(unix)) {
