@@ -50,6 +50,15 @@ pub trait Endpoint: Send {
         None
     }
 
+    /// What WSAPoll would watch on Windows: the sockets the receiving end reads
+    /// from (a server first takes in connections waiting to be accepted), or, for
+    /// a handle-based endpoint, the handle value (which WSAPoll is expected to
+    /// reject; the pollable check records what it says).
+    #[cfg(windows)]
+    fn poll_sockets(&self) -> Vec<u64> {
+        Vec::new()
+    }
+
     /// Sends `payload` carrying the open descriptor `fd` to the other end.
     #[cfg(unix)]
     fn send_fd(&mut self, _payload: &[u8], _fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {

@@ -8,7 +8,9 @@
 //! 4. the guide's stance for the OS;
 //!
 //! and a claim of a mechanism that is expected absent (its `<mech>.available` is
-//! expected `no` or `unsupported`) is expected `unsupported`.
+//! expected `no` or `unsupported` in a layer, or marked absent by the guide) is
+//! expected `unsupported`. An availability claim the guide marks absent (✗, n/a)
+//! is itself expected `unsupported`: absent is what `unsupported` means.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -155,45 +157,83 @@ impl Expectations {
     }
 
     /// Resolves the expectation of `claim` on `run`.
+    ///
+    /// Layer by layer, most specific first, the claim's own entry wins; failing
+    /// that, a layer that expects the claim's mechanism absent (`<mech>.available`
+    /// expected `no` or `unsupported`) makes the claim expected `unsupported`, so
+    /// a runtime overlay that says "no AF_UNIX under Wine" covers every AF_UNIX
+    /// claim the OS file speaks of. Then the guide's stance, where a mechanism the
+    /// guide marks absent (✗ or n/a in its portability table) is expected
+    /// `unsupported`: absent is what `unsupported` means (DESIGN rule 6).
     pub fn resolve(&self, claim: &Claim, run: &RunInfo) -> Expected {
-        if let Some((origin, e)) = self.entry(&claim.id, run) {
-            return Expected {
-                value: Some(e.expect),
-                origin,
-                reason: e.reason.clone(),
-                source: e.source.clone(),
+        let avail_id = format!("{}.available", claim.mechanism);
+        let avail_claim = (claim.kind != Kind::Availability)
+            .then(|| Catalog::get().claim(&avail_id))
+            .flatten();
+        for stem in Self::layers(run) {
+            let Some(file) = self.files.get(&stem) else {
+                continue;
             };
-        }
-        if claim.kind != Kind::Availability {
-            let avail_id = format!("{}.available", claim.mechanism);
-            if let Some(avail) = Catalog::get().claim(&avail_id) {
-                let a = self.resolve(avail, run);
-                if matches!(a.value, Some(Outcome::No | Outcome::Unsupported)) {
+            let origin = format!("platforms/{stem}.toml");
+            if let Some(e) = file.get(&claim.id) {
+                return Expected {
+                    value: Some(e.expect),
+                    origin,
+                    reason: e.reason.clone(),
+                    source: e.source.clone(),
+                };
+            }
+            if avail_claim.is_some() {
+                if let Some(a) = file
+                    .get(&avail_id)
+                    .filter(|a| matches!(a.expect, Outcome::No | Outcome::Unsupported))
+                {
                     return Expected {
                         value: Some(Outcome::Unsupported),
-                        origin: a.origin.clone(),
-                        reason: format!("{avail_id} is expected {}", a.value.unwrap()),
-                        source: a.source,
+                        origin,
+                        reason: format!("{avail_id} is expected {}: {}", a.expect, a.reason),
+                        source: a.source.clone(),
                     };
                 }
             }
         }
-        // An absent mechanism is observed as `unsupported` (DESIGN rule 6: no API at
-        // compile time, or ENOSYS and friends at run time), so the guide's "no"
-        // for availability, and its N/A for any claim, expect exactly that.
-        let value = match (claim.doc_on(run.os), claim.kind) {
-            (Stance::Yes, _) => Some(Outcome::Yes),
-            (Stance::No, Kind::Availability) | (Stance::NotApplicable, _) => {
-                Some(Outcome::Unsupported)
+        // The guide's "absent" only stands when no platform file says otherwise:
+        // FreeBSD's file expects POSIX queues available (with mqueuefs), so their
+        // behaviour claims fall to the guide's stance on the behaviour itself.
+        let layered_avail = self.entry(&avail_id, run).is_some();
+        if let Some(avail) = avail_claim.filter(|_| !layered_avail) {
+            if matches!(
+                Self::guide(avail, run.os),
+                Some(Outcome::No | Outcome::Unsupported)
+            ) {
+                return Expected {
+                    value: Some(Outcome::Unsupported),
+                    origin: "guide".to_owned(),
+                    reason: format!(
+                        "the guide marks {} absent on {}",
+                        claim.mechanism,
+                        run.os.key()
+                    ),
+                    source: String::new(),
+                };
             }
-            (Stance::No, _) => Some(Outcome::No),
-            (Stance::Unstated, _) => None,
-        };
+        }
         Expected {
-            value,
+            value: Self::guide(claim, run.os),
             origin: "guide".to_owned(),
             reason: String::new(),
             source: String::new(),
+        }
+    }
+
+    /// The guide's stance on `claim` for `os`, as an expected outcome.
+    fn guide(claim: &Claim, os: Os) -> Option<Outcome> {
+        match (claim.doc_on(os), claim.kind) {
+            (Stance::Yes, _) => Some(Outcome::Yes),
+            (Stance::No | Stance::NotApplicable, Kind::Availability) => Some(Outcome::Unsupported),
+            (Stance::No, _) => Some(Outcome::No),
+            (Stance::NotApplicable, _) => Some(Outcome::Unsupported),
+            (Stance::Unstated, _) => None,
         }
     }
 
@@ -266,6 +306,26 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_file_that_expects_a_mechanism_overrides_the_guides_absence() {
+        let cat = Catalog::get();
+        let avail =
+            "[claims.\"posix_mq.available\"]\nexpect = \"yes\"\nreason = \"r\"\nsource = \"s\"\n";
+        let exp = Expectations::parse(&[("freebsd", avail)], cat).unwrap();
+        let e = exp.resolve(
+            cat.claim("posix_mq.priority_order").unwrap(),
+            &run(Os::Freebsd, Runtime::Native),
+        );
+        assert_eq!((e.value, e.origin.as_str()), (Some(Outcome::Yes), "guide"));
+        // Without the file, the guide's absence on FreeBSD stands.
+        let none = Expectations::parse(&[], cat).unwrap();
+        let e = none.resolve(
+            cat.claim("posix_mq.priority_order").unwrap(),
+            &run(Os::Freebsd, Runtime::Native),
+        );
+        assert_eq!(e.value, Some(Outcome::Unsupported));
+    }
+
+    #[test]
     fn runtime_overlay_wins_only_for_that_runtime() {
         let cat = Catalog::get();
         let exp = Expectations::parse(&[("windows-wine", ENTRY), ("windows", "")], cat).unwrap();
@@ -303,5 +363,53 @@ mod tests {
             &run(Os::Linux, Runtime::Native),
         );
         assert_eq!(e.value, Some(Outcome::Yes));
+    }
+
+    fn resolve(exp: &Expectations, id: &str, run: &RunInfo) -> Expected {
+        exp.resolve(Catalog::get().claim(id).expect("claim"), run)
+    }
+
+    const WINDOWS_FD: &str =
+        "[claims.\"unix_stream.fd_passing\"]\nexpect = \"no\"\nreason = \"r\"\nsource = \"s\"\n";
+
+    #[test]
+    fn runtime_absence_covers_the_os_entries() {
+        let exp = Expectations::parse(
+            &[("windows-wine", ENTRY), ("windows", WINDOWS_FD)],
+            Catalog::get(),
+        )
+        .unwrap();
+        let wine = resolve(
+            &exp,
+            "unix_stream.fd_passing",
+            &run(Os::Windows, Runtime::Wine),
+        );
+        assert_eq!(wine.value, Some(Outcome::Unsupported));
+        assert_eq!(wine.origin, "platforms/windows-wine.toml");
+        let native = resolve(
+            &exp,
+            "unix_stream.fd_passing",
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(native.value, Some(Outcome::No));
+        assert_eq!(native.origin, "platforms/windows.toml");
+    }
+
+    #[test]
+    fn windows_only_mechanisms_are_expected_unsupported_elsewhere() {
+        let exp = Expectations::parse(&[], Catalog::get()).unwrap();
+        let linux = run(Os::Linux, Runtime::Native);
+        for id in ["win_named_pipe.available", "win_named_pipe.bidirectional"] {
+            assert_eq!(
+                resolve(&exp, id, &linux).value,
+                Some(Outcome::Unsupported),
+                "{id}"
+            );
+        }
+        let windows = run(Os::Windows, Runtime::Native);
+        assert_eq!(
+            resolve(&exp, "win_named_pipe.available", &windows).value,
+            Some(Outcome::Yes)
+        );
     }
 }

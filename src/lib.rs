@@ -7,6 +7,7 @@
 //!   unique names and cleanup guards;
 //! - [`channel`] and [`matrix`]: the characteristics matrix over any mechanism;
 //! - [`mech`]: one module per mechanism;
+//! - [`perf`]: latency and throughput of every mechanism, side by side;
 //! - [`report`]: merging runs and rendering report.json, PORTABILITY.md, index.html.
 
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod mech;
 pub mod names;
 pub mod observe;
 pub mod peer;
+pub mod perf;
 pub mod platform;
 pub mod record;
 pub mod report;

@@ -291,7 +291,13 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     Ok(Observation::holds(!readable_before && after, evidence))
 }
 
-#[cfg(not(unix))]
+/// Pollable on Windows: WSAPoll, Winsock's poll (see `mech::windows::matrix`).
+#[cfg(windows)]
+pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    crate::mech::windows::matrix::pollable(cx, mech)
+}
+
+#[cfg(not(any(unix, windows)))]
 pub fn pollable(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
     Ok(Observation::no_api())
 }
@@ -401,7 +407,13 @@ pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     }
 }
 
-#[cfg(not(unix))]
+/// Fd passing on Windows: a handle value sent as data (see `mech::windows::matrix`).
+#[cfg(windows)]
+pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    crate::mech::windows::matrix::fd_passing(cx, mech)
+}
+
+#[cfg(not(any(unix, windows)))]
 pub fn fd_passing(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
     Ok(Observation::no_api())
 }

@@ -786,8 +786,6 @@ fn cross_machine() {
 #[rstest::rstest]
 fn not_on_this_target(
     #[values(
-        "signal.available",
-        "signal.unrelated_processes",
         "signal.bidirectional",
         "signal.multiple_readers",
         "signal.multiple_writers",
@@ -811,4 +809,25 @@ fn not_on_this_target(
     // Windows: the CRT's signal() and raise() act inside one process only; there
     // is no kill() or sigqueue() to another process.
     check!(claim, |_cx| Ok(Observation::no_api()));
+}
+
+/// Windows: the C runtime's signal() and raise(), observed in peers; no call
+/// sends a signal to another process (see `mech::windows::crt_signal`).
+#[cfg(windows)]
+mod windows {
+    use super::*;
+    use ipc_conformance::mech::windows::crt_signal;
+
+    #[test]
+    fn available() {
+        check!("signal.available", crt_signal::available);
+    }
+
+    #[test]
+    fn unrelated_processes() {
+        check!(
+            "signal.unrelated_processes",
+            crt_signal::unrelated_processes
+        );
+    }
 }

@@ -162,6 +162,9 @@ fn handshake_cost() {
                 )
                 .with("tcp_setup_median", t, "us")
                 .with("unix_setup_median", u, "us"))
+            } else if #[cfg(windows)] {
+                // AF_UNIX through Winsock (std has none on Windows).
+                ipc_conformance::mech::windows::afunix::handshake_cost(cx)
             } else {
                 let _ = cx;
                 Ok(Observation::unsupported(format!(

@@ -36,6 +36,12 @@ fn available() {
                     ),
                     None => Observation::timeout(format!("nothing arrived within {BOUND:?}")),
                 })
+            } else if #[cfg(windows)] {
+                // Winsock's answer to socket(AF_UNIX, SOCK_DGRAM), observed.
+                ipc_conformance::mech::windows::afunix::type_available(
+                    cx,
+                    ipc_conformance::mech::windows::afunix::SOCK_DGRAM,
+                )
             } else {
                 let _ = cx;
                 Ok(Observation::no_api())

@@ -157,15 +157,22 @@ mod seqpacket {
     }
 }
 
+/// Windows: Winsock's answer to socket(AF_UNIX, SOCK_SEQPACKET), observed.
+#[cfg(windows)]
+#[test]
+fn available() {
+    check!("unix_seqpacket.available", |cx| {
+        ipc_conformance::mech::windows::afunix::type_available(
+            cx,
+            ipc_conformance::mech::windows::afunix::SOCK_SEQPACKET,
+        )
+    });
+}
+
 #[cfg(not(unix))]
 #[rstest::rstest]
 fn seqpacket(
-    #[values(
-        "unix_seqpacket.available",
-        "unix_seqpacket.message_boundaries",
-        "unix_seqpacket.connection_eof"
-    )]
-    claim: &str,
+    #[values("unix_seqpacket.message_boundaries", "unix_seqpacket.connection_eof")] claim: &str,
 ) {
     check!(claim, |_cx| Ok(Observation::no_api()));
 }

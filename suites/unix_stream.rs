@@ -4,8 +4,8 @@
 //! Bidirectional | Client-server, complex protocols"; socketpair() for a
 //! bidirectional parent-child channel, SO_PEERCRED for "kernel-verified
 //! credentials", handing the listening socket over for a hot restart, and
-//! read()/write() as on a pipe. Windows' AF_UNIX is checked elsewhere; here
-//! every check records "no API" on Windows.
+//! read()/write() as on a pipe. On Windows the same claims are observed through
+//! Winsock's AF_UNIX (`mech::windows`).
 
 use ipc_conformance::check;
 #[allow(unused_imports)]
@@ -36,6 +36,8 @@ fn available() {
                         String::from_utf8_lossy(&back)
                     ),
                 ))
+            } else if #[cfg(windows)] {
+                ipc_conformance::mech::windows::afunix::stream_available(cx)
             } else {
                 let _ = cx;
                 Ok(Observation::no_api())
@@ -70,28 +72,37 @@ mod matrix {
     }
 }
 
-#[cfg(not(unix))]
-#[rstest]
-fn matrix_property(
-    #[values(
-        "unix_stream.unrelated_processes",
-        "unix_stream.message_boundaries",
-        "unix_stream.bidirectional",
-        "unix_stream.multiple_readers",
-        "unix_stream.multiple_writers",
-        "unix_stream.fd_passing",
-        "unix_stream.priority",
-        "unix_stream.pollable",
-        "unix_stream.zero_copy"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
+/// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
+#[cfg(windows)]
+mod matrix {
+    use super::*;
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::matrix;
+    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism;
+
+    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
+
+    #[rstest]
+    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
+    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
+    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
+    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
+    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
+    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
+    #[case::priority("unix_stream.priority", matrix::priority)]
+    #[case::pollable("unix_stream.pollable", matrix::pollable)]
+    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
+    fn property(#[case] claim: &str, #[case] observe: Property) {
+        check!(claim, |cx| observe(cx, &UnixStreamMechanism));
+    }
 }
 
 #[test]
 fn cross_machine() {
     check!("unix_stream.cross_machine", |_cx| {
+        // Where AF_UNIX is absent at run time (Wine), there is no address to judge.
+        #[cfg(windows)]
+        ipc_conformance::mech::windows::afunix::require()?;
         Ok(ipc_conformance::matrix::cross_machine_structural(
             false,
             "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host",
@@ -692,22 +703,77 @@ mod behaviour {
     }
 }
 
-#[cfg(not(unix))]
-#[rstest]
-fn behaviour(
-    #[values(
-        "unix_stream.named_by_path",
-        "unix_stream.abstract_namespace",
-        "unix_stream.socketpair_bidirectional",
-        "unix_stream.many_clients",
-        "unix_stream.peer_credentials",
-        "unix_stream.credentials_unforgeable",
-        "unix_stream.socket_handover",
-        "unix_stream.read_write_like_pipe",
-        "unix_stream.sun_path_max",
-        "unix_stream.default_buffer_sizes"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
+/// Windows: what AF_UNIX through Winsock offers, observed (`mech::windows::afunix`).
+#[cfg(windows)]
+mod behaviour {
+    use super::*;
+    use ipc_conformance::mech::windows::afunix;
+
+    #[test]
+    fn named_by_path() {
+        check!("unix_stream.named_by_path", afunix::named_by_path);
+    }
+
+    #[test]
+    fn abstract_namespace() {
+        check!("unix_stream.abstract_namespace", afunix::abstract_namespace);
+    }
+
+    #[test]
+    fn socketpair_bidirectional() {
+        check!("unix_stream.socketpair_bidirectional", |_cx| {
+            afunix::socketpair()
+        });
+    }
+
+    #[test]
+    fn many_clients() {
+        check!("unix_stream.many_clients", afunix::many_clients);
+    }
+
+    #[test]
+    fn peer_credentials() {
+        check!("unix_stream.peer_credentials", afunix::peer_credentials);
+    }
+
+    #[test]
+    fn credentials_unforgeable() {
+        check!("unix_stream.credentials_unforgeable", |_cx| {
+            Ok(Observation::unsupported(format!(
+                "no API on {}: Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
+                ipc_conformance::platform::TARGET
+            )))
+        });
+    }
+
+    #[test]
+    fn socket_handover() {
+        check!("unix_stream.socket_handover", |cx| {
+            let path = cx.path(".sock")?;
+            afunix::socket_handover(
+                cx,
+                ipc_conformance::mech::windows::winsock::Addr::Path(path),
+            )
+        });
+    }
+
+    #[test]
+    fn read_write_like_pipe() {
+        check!(
+            "unix_stream.read_write_like_pipe",
+            afunix::read_write_like_pipe
+        );
+    }
+
+    #[test]
+    fn sun_path_max() {
+        check!("unix_stream.sun_path_max", afunix::sun_path_max);
+    }
+
+    #[test]
+    fn default_buffer_sizes() {
+        check!("unix_stream.default_buffer_sizes", |_cx| {
+            afunix::default_buffer_sizes()
+        });
+    }
 }

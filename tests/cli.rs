@@ -310,3 +310,22 @@ fn missing_directory_and_wrong_flag_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown command"));
 }
+
+#[test]
+fn expectations_lists_every_claim_with_its_origin() {
+    let o = ipcconf(&["expectations", "--os", "freebsd"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("pipe.unidirectional "))
+        .expect("pipe.unidirectional listed");
+    assert!(
+        line.contains(" no ") && line.contains("platforms/freebsd.toml"),
+        "{line}"
+    );
+    assert!(out.lines().count() >= 151);
+    let o = ipcconf(&["expectations", "--os", "plan9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown OS"));
+}

@@ -19,6 +19,9 @@ const USAGE: &str = "usage:
       --expect-platform ID
                       a platform id that should have a run; shown as not measured
                       when none was given (repeatable)
+  ipcconf expectations [--os linux|macos|freebsd|windows] [--runtime RUNTIME]
+      Print what the suite expects of every claim on an OS (default: this one),
+      with where each expectation comes from: a platform file, or the guide.
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -49,6 +52,7 @@ fn run() -> Result<ExitCode, String> {
     match command.as_str() {
         "report" => report(parser),
         "sweep" => sweep(parser),
+        "expectations" => expectations(parser),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
 }
@@ -75,7 +79,7 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
-            // `cargo report -- --results DIR` passes a literal `--` through.
+            // `cargo ipc-report -- --results DIR` passes a literal `--` through.
             Value(v) if v == "--" => {}
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
@@ -135,6 +139,55 @@ fn run_suites(dir: &std::path::Path) -> Result<bool, String> {
         ));
     }
     Ok(status.success())
+}
+
+fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
+    use ipc_conformance::catalog::{Catalog, Os};
+    use ipc_conformance::platform::Runtime;
+    use lexopt::prelude::*;
+    let mut run = ipc_conformance::platform::RunInfo::current(String::new());
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("os") => {
+                let v = parser
+                    .value()
+                    .map_err(|e| e.to_string())?
+                    .string()
+                    .map_err(|e| e.to_string())?;
+                run.os = Os::from_key(&v)
+                    .ok_or_else(|| format!("unknown OS {v:?} (linux, macos, freebsd, windows)"))?;
+                run.platform = format!("{v}-x86_64");
+                run.libc = String::new();
+            }
+            Long("runtime") => {
+                let v = parser
+                    .value()
+                    .map_err(|e| e.to_string())?
+                    .string()
+                    .map_err(|e| e.to_string())?;
+                run.runtime = Runtime::parse(&v).ok_or_else(|| {
+                    format!("unknown runtime {v:?} (native, qemu-user, wine, vm)")
+                })?;
+            }
+            other => return Err(format!("{}\n{USAGE}", other.unexpected())),
+        }
+    }
+    let exp = ipc_conformance::expect::Expectations::get();
+    for claim in Catalog::get().claims() {
+        let e = exp.resolve(claim, &run);
+        let value = e
+            .value
+            .map(|v| v.as_str())
+            .unwrap_or("(any sound observation)");
+        println!(
+            "{:<45} {:<12} guide {:<9} from {}",
+            claim.id,
+            value,
+            claim.doc_on(run.os).as_str(),
+            e.origin
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sweep(mut parser: lexopt::Parser) -> Result<ExitCode, String> {

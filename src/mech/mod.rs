@@ -20,6 +20,8 @@ pub mod udp;
 pub mod unix_dgram;
 pub mod unix_seqpacket;
 pub mod unix_stream;
+#[cfg(windows)]
+pub mod windows;
 
 use crate::channel::{Endpoint, Role};
 
@@ -30,6 +32,10 @@ pub fn open_remote(
     role: Role,
     args: &[String],
 ) -> Option<std::io::Result<Box<dyn Endpoint>>> {
+    #[cfg(windows)]
+    if let Some(r) = windows::open_remote(mech, role, args) {
+        return Some(r);
+    }
     match mech {
         "pipe" => pipe::open_remote(role, args),
         "posix_mq" => posix_mq::open_remote(role, args),
@@ -45,6 +51,10 @@ pub fn open_remote(
 
 /// Mechanism-specific peer roles, named `<mechanism>-<role>`.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    #[cfg(windows)]
+    if let Some(r) = windows::peer_role(role, args) {
+        return Some(r);
+    }
     let (mech, _) = role.split_once('-')?;
     match mech {
         "pipe" => pipe::peer_role(role, args),
@@ -64,6 +74,7 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         "unix_dgram" => unix_dgram::peer_role(role, args),
         "tcp" => tcp::peer_role(role, args),
         "udp" => udp::peer_role(role, args),
+        "perf" => crate::perf::peer_role(role, args),
         _ => None,
     }
 }

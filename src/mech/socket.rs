@@ -464,6 +464,11 @@ impl Endpoint for StreamEndpoint {
         Some(self.conn.as_fd())
     }
 
+    #[cfg(windows)]
+    fn poll_sockets(&self) -> Vec<u64> {
+        vec![self.conn.raw()]
+    }
+
     #[cfg(unix)]
     fn send_fd(&mut self, payload: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
         send_with_fd(self.conn.as_fd(), payload, fd)
@@ -590,6 +595,17 @@ impl Endpoint for ServerEndpoint {
     #[cfg(unix)]
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.watch.poll_fd())
+    }
+
+    /// WSAPoll has no poll set: every connection, after taking in those waiting
+    /// to be accepted (as the Unix watch thread does for its epoll/kqueue set).
+    #[cfg(windows)]
+    fn poll_sockets(&self) -> Vec<u64> {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        while let Ok(c) = self.listener.accept() {
+            conns.push(c);
+        }
+        conns.iter().map(Conn::raw).collect()
     }
 }
 
@@ -1101,6 +1117,13 @@ impl Endpoint for DgramEndpoint {
     #[cfg(unix)]
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.sock.as_fd())
+    }
+
+    #[cfg(windows)]
+    fn poll_sockets(&self) -> Vec<u64> {
+        use std::os::windows::io::AsRawSocket;
+        let Dgram::Udp(s) = &self.sock;
+        vec![s.as_raw_socket()]
     }
 
     #[cfg(unix)]

@@ -71,6 +71,8 @@ pub struct PeerCommand {
     what: String,
     #[cfg(unix)]
     handover: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>,
+    #[cfg(windows)]
+    handover_windows: Vec<crate::mech::windows::Handover>,
 }
 
 impl PeerCommand {
@@ -83,6 +85,8 @@ impl PeerCommand {
             what: format!("ipcconf-peer {}", args.join(" ")),
             #[cfg(unix)]
             handover: Vec::new(),
+            #[cfg(windows)]
+            handover_windows: Vec::new(),
         }
     }
 
@@ -94,6 +98,16 @@ impl PeerCommand {
     pub fn handover(mut self, fd: std::os::fd::BorrowedFd<'_>, target: std::os::fd::RawFd) -> Self {
         use std::os::fd::AsRawFd;
         self.handover.push((fd.as_raw_fd(), target));
+        self
+    }
+
+    /// Hands a handle or socket to the peer (Windows): once the peer has started,
+    /// it is duplicated into the peer's process and named on the peer's stdin in a
+    /// first line, which the peer reads before anything else. Nothing is made
+    /// inheritable, so other children never receive it.
+    #[cfg(windows)]
+    pub fn handover_windows(mut self, h: crate::mech::windows::Handover) -> Self {
+        self.handover_windows.push(h);
         self
     }
 
@@ -128,7 +142,23 @@ impl PeerCommand {
             crate::sys::dup_before_exec(&mut self.cmd, self.handover.clone());
         }
         let mut child = self.cmd.spawn().map_err(PeerError::Io)?;
-        let stdin = child.stdin.take();
+        #[allow(unused_mut)]
+        let mut stdin = child.stdin.take();
+        #[cfg(windows)]
+        for h in &self.handover_windows {
+            let sent = h.line_for(&child).and_then(|line| {
+                let s = stdin.as_mut().ok_or_else(|| io::Error::other("no stdin"))?;
+                writeln!(s, "{line}").and_then(|_| s.flush())
+            });
+            if let Err(e) = sent {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(PeerError::Io(io::Error::new(
+                    e.kind(),
+                    format!("handing {h:?} to {}: {e}", self.what),
+                )));
+            }
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr_pipe = child.stderr.take().expect("piped stderr");
         let (tx, lines) = mpsc::channel();

@@ -1,8 +1,8 @@
 //! index.html: the report as one self-contained page (inline CSS, no scripts, no
 //! external assets), colour-coded so the tables can be read at a glance.
 
-use super::Report;
 use super::model::Table;
+use super::{Report, Section};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -95,16 +95,27 @@ pub fn render(r: &Report) -> String {
         r.catalogued
     ));
     out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
-    for t in &r.sections {
+    for section in &r.sections {
+        let title = section.title();
         out.push_str(&format!(
             "<a href=\"#{}\">{}</a>",
-            anchor(&t.title),
-            esc(&t.title)
+            anchor(title),
+            esc(title)
         ));
     }
     out.push_str("</nav>\n");
-    for t in &r.sections {
-        table(t, &mut out);
+    for section in &r.sections {
+        match section {
+            Section::Table(t) => table(t, &mut out),
+            Section::Fragment {
+                title, intro, html, ..
+            } => out.push_str(&format!(
+                "<h2 id=\"{}\">{}</h2>\n<p>{}</p>\n{html}\n",
+                anchor(title),
+                esc(title),
+                esc(intro)
+            )),
+        }
     }
     out.push_str("</body></html>\n");
     out

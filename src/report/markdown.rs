@@ -1,7 +1,7 @@
 //! PORTABILITY.md: the report as GitHub-flavoured Markdown.
 
-use super::Report;
 use super::model::{Table, Verdict};
+use super::{Report, Section};
 
 fn escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -64,8 +64,18 @@ pub fn render(r: &Report) -> String {
         r.catalogued
     ));
     out.push_str("Legend: ✓ yes, ✗ no, **bold** departs from the guide (its word in parentheses), _italic_ not measured or not yet checked, ⚠ unexpected: the observation differs from the platform's documented expectation.\n");
-    for t in &r.sections {
-        table(t, &mut out);
+    for section in &r.sections {
+        match section {
+            Section::Table(t) => table(t, &mut out),
+            Section::Fragment {
+                title,
+                intro,
+                markdown,
+                ..
+            } => {
+                out.push_str(&format!("\n## {title}\n\n{intro}\n\n{markdown}\n"));
+            }
+        }
     }
     out
 }

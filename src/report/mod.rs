@@ -44,10 +44,31 @@ pub struct CoverageJson {
     pub checked: usize,
 }
 
+/// One part of the report: a table, or a fragment rendered by its own module
+/// (the performance figures and their chart).
+pub enum Section {
+    Table(Table),
+    Fragment {
+        title: String,
+        intro: String,
+        markdown: String,
+        html: String,
+    },
+}
+
+impl Section {
+    pub fn title(&self) -> &str {
+        match self {
+            Section::Table(t) => &t.title,
+            Section::Fragment { title, .. } => title,
+        }
+    }
+}
+
 /// Everything a report is made of, in the order it is shown.
 pub struct Report {
     pub columns: Vec<Column>,
-    pub sections: Vec<Table>,
+    pub sections: Vec<Section>,
     pub checked: usize,
     pub catalogued: usize,
 }
@@ -56,19 +77,30 @@ pub struct Report {
 pub fn build(sets: &[ResultSet], expected_platforms: &[String]) -> Report {
     let catalog = Catalog::get();
     let columns = model::columns(sets, expected_platforms);
-    let mut sections = vec![model::portability(catalog, &columns)];
+    let mut sections = vec![Section::Table(model::portability(catalog, &columns))];
     for col in columns.iter().filter(|c| c.run.is_some()) {
-        sections.push(model::matrix(catalog, col));
+        sections.push(Section::Table(model::matrix(catalog, col)));
     }
     for col in columns.iter().filter(|c| c.run.is_some()) {
-        sections.push(model::mechanism_catalog(catalog, col));
+        sections.push(Section::Table(model::mechanism_catalog(catalog, col)));
     }
-    sections.push(model::ledger(catalog, &columns));
-    sections.push(model::facts(catalog, &columns));
+    sections.push(Section::Table(model::ledger(catalog, &columns)));
+    sections.push(Section::Table(model::facts(catalog, &columns)));
+    let perf_runs: Vec<(String, Vec<ResultRecord>)> = columns
+        .iter()
+        .filter(|c| c.run.is_some())
+        .map(|c| (c.label.clone(), c.results.clone()))
+        .collect();
+    sections.push(Section::Fragment {
+        title: "Performance".into(),
+        intro: "Round-trip latency and bulk throughput of each mechanism between two processes, and the guide's performance claims judged from them. Figures belong to the machine that ran them (see Runs); a debug-build run records tiny smoke counts, a release run (cargo ipc-report) the real ones.".into(),
+        markdown: crate::perf::render::markdown(&perf_runs),
+        html: crate::perf::render::html(&perf_runs),
+    });
     let (coverage, checked, catalogued) = model::coverage(catalog, &columns);
-    sections.push(coverage);
-    sections.push(model::runs(&columns));
-    sections.push(model::expectations_table());
+    sections.push(Section::Table(coverage));
+    sections.push(Section::Table(model::runs(&columns)));
+    sections.push(Section::Table(model::expectations_table()));
     Report {
         columns,
         sections,

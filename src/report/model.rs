@@ -190,7 +190,7 @@ pub fn claim_cell(claim: &Claim, col: &Column) -> Cell {
 
 /// Columns: every run (Linux first, then macOS, FreeBSD, Windows; native before
 /// emulated), then a "not measured" column for each expected platform and each OS
-/// that has no run at all.
+/// that has no run on the OS itself (a Wine or qemu-user run never stands for it).
 pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column> {
     let mut cols: Vec<Column> = sets
         .iter()
@@ -225,8 +225,16 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
             cols.push(Column::new(label, os, None, Vec::new()));
         }
     }
+    let on_the_os_itself = |c: &Column| {
+        c.run.as_ref().is_none_or(|r| {
+            !matches!(
+                r.runtime,
+                crate::platform::Runtime::Wine | crate::platform::Runtime::QemuUser
+            )
+        })
+    };
     for os in Os::ALL {
-        if !cols.iter().any(|c| c.os == os) {
+        if !cols.iter().any(|c| c.os == os && on_the_os_itself(c)) {
             cols.push(Column::new(os.label().to_owned(), os, None, Vec::new()));
         }
     }

@@ -1,0 +1,682 @@
+//! Winsock stream sockets (AF_UNIX, and TCP on loopback for this module's own
+//! tests) as matrix channels.
+//!
+//! One code path for every address family: raw Winsock calls through windows-sys
+//! (std has no AF_UNIX on Windows at this MSRV). Sockets are made with
+//! `WSA_FLAG_NO_HANDLE_INHERIT` and put in non-blocking mode; waits are bounded
+//! `WSAPoll` calls. A peer gets a socket through `WSADuplicateSocketW`.
+//!
+//! The channel, as the matrix checks see it: a listener at a fresh address and
+//! one connection made at creation; the sending side is the client end, the
+//! receiving side the accepted end, which also accepts and reads any later
+//! connection (a peer that joins by name). TCP and UDP on Windows are the socket
+//! suites' own adapters (`mech::socket`); AF_UNIX, which std cannot reach on
+//! Windows, is this module's.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::windows::io::{AsRawSocket, FromRawSocket, OwnedSocket, RawSocket};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation};
+use windows_sys::Win32::Networking::WinSock as ws;
+
+use super::Handover;
+use crate::channel::{Channel, Endpoint, Mechanism, Role};
+use crate::check::Ctx;
+use crate::observe::{Checked, Observation, Step};
+use crate::peer::PeerCommand;
+use crate::watchdog::BOUND;
+
+/// Starts Winsock 2.2 once per process (std does it lazily only for std::net).
+pub fn init() -> io::Result<()> {
+    static INIT: OnceLock<i32> = OnceLock::new();
+    let rc = *INIT.get_or_init(|| {
+        // SAFETY: WSADATA is plain data that WSAStartup fills; the pointer is valid.
+        unsafe {
+            let mut data: ws::WSADATA = std::mem::zeroed();
+            ws::WSAStartup(0x0202, &mut data)
+        }
+    });
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// The calling thread's last Winsock error.
+pub fn last_error() -> io::Error {
+    // SAFETY: WSAGetLastError only reads thread-local state.
+    io::Error::from_raw_os_error(unsafe { ws::WSAGetLastError() })
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(ws::WSAEWOULDBLOCK)
+}
+
+/// A socket address in one of the families the suite uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addr {
+    Inet(SocketAddrV4),
+    /// A pathname AF_UNIX address.
+    Path(PathBuf),
+    /// An abstract AF_UNIX address: the bytes after the leading NUL.
+    Abstract(Vec<u8>),
+}
+
+impl Addr {
+    pub fn family(&self) -> u16 {
+        match self {
+            Addr::Inet(_) => ws::AF_INET,
+            Addr::Path(_) | Addr::Abstract(_) => ws::AF_UNIX,
+        }
+    }
+
+    /// The text a peer gets to join: `127.0.0.1:port`, the path, or `@name`.
+    pub fn to_arg(&self) -> String {
+        match self {
+            Addr::Inet(a) => a.to_string(),
+            Addr::Path(p) => p.display().to_string(),
+            Addr::Abstract(n) => format!("@{}", String::from_utf8_lossy(n)),
+        }
+    }
+
+    /// Parses what `to_arg` made: `a.b.c.d:port` is an IPv4 address; otherwise, for
+    /// `unix_stream`, `@name` is abstract and anything else a path.
+    pub fn parse(mech: &str, s: &str) -> io::Result<Addr> {
+        if let Ok(a) = s.parse::<SocketAddrV4>() {
+            return Ok(Addr::Inet(a));
+        }
+        if mech == "unix_stream" {
+            Ok(match s.strip_prefix('@') {
+                Some(n) => Addr::Abstract(n.as_bytes().to_vec()),
+                None => Addr::Path(PathBuf::from(s)),
+            })
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{s:?} is not an IPv4 socket address"),
+            ))
+        }
+    }
+
+    /// The raw sockaddr and its length.
+    fn to_raw(&self) -> io::Result<(ws::SOCKADDR_STORAGE, i32)> {
+        // SAFETY: SOCKADDR_STORAGE is plain data; all-zero is a valid value.
+        let mut st: ws::SOCKADDR_STORAGE = unsafe { std::mem::zeroed() };
+        let len = match self {
+            Addr::Inet(a) => {
+                let sin = ws::SOCKADDR_IN {
+                    sin_family: ws::AF_INET,
+                    sin_port: a.port().to_be(),
+                    sin_addr: ws::IN_ADDR {
+                        S_un: ws::IN_ADDR_0 {
+                            S_addr: u32::from_ne_bytes(a.ip().octets()),
+                        },
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: SOCKADDR_IN is smaller than SOCKADDR_STORAGE and both are
+                // plain data; the storage is aligned for any sockaddr.
+                unsafe { std::ptr::write((&mut st as *mut ws::SOCKADDR_STORAGE).cast(), sin) };
+                std::mem::size_of::<ws::SOCKADDR_IN>()
+            }
+            Addr::Path(_) | Addr::Abstract(_) => {
+                let (bytes, lead_nul) = match self {
+                    Addr::Path(p) => (p.to_string_lossy().into_owned().into_bytes(), false),
+                    Addr::Abstract(n) => (n.clone(), true),
+                    Addr::Inet(_) => unreachable!(),
+                };
+                let mut un = ws::SOCKADDR_UN {
+                    sun_family: ws::AF_UNIX,
+                    sun_path: [0; 108],
+                };
+                let start = usize::from(lead_nul);
+                if start + bytes.len() >= un.sun_path.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} bytes do not fit sun_path[108]", bytes.len()),
+                    ));
+                }
+                for (i, b) in bytes.iter().enumerate() {
+                    un.sun_path[start + i] = *b as i8;
+                }
+                // SAFETY: as above, SOCKADDR_UN fits in SOCKADDR_STORAGE.
+                unsafe { std::ptr::write((&mut st as *mut ws::SOCKADDR_STORAGE).cast(), un) };
+                if lead_nul {
+                    // Abstract names are counted, not NUL-terminated.
+                    2 + 1 + bytes.len()
+                } else {
+                    std::mem::size_of::<ws::SOCKADDR_UN>()
+                }
+            }
+        };
+        Ok((st, len as i32))
+    }
+
+    fn from_raw(st: &ws::SOCKADDR_STORAGE, len: i32) -> Option<Addr> {
+        match st.ss_family {
+            ws::AF_INET => {
+                // SAFETY: the family says the storage holds a SOCKADDR_IN.
+                let sin: ws::SOCKADDR_IN =
+                    unsafe { std::ptr::read((st as *const ws::SOCKADDR_STORAGE).cast()) };
+                // SAFETY: every view of the IN_ADDR union is plain data.
+                let ip = unsafe { sin.sin_addr.S_un.S_addr }.to_ne_bytes();
+                Some(Addr::Inet(SocketAddrV4::new(
+                    Ipv4Addr::from(ip),
+                    u16::from_be(sin.sin_port),
+                )))
+            }
+            ws::AF_UNIX => {
+                // SAFETY: the family says the storage holds a SOCKADDR_UN.
+                let un: ws::SOCKADDR_UN =
+                    unsafe { std::ptr::read((st as *const ws::SOCKADDR_STORAGE).cast()) };
+                let n = (len as usize).saturating_sub(2).min(108);
+                let path: Vec<u8> = un.sun_path[..n].iter().map(|b| *b as u8).collect();
+                if path.first() == Some(&0) && n > 1 {
+                    Some(Addr::Abstract(path[1..].to_vec()))
+                } else {
+                    let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
+                    Some(Addr::Path(PathBuf::from(
+                        String::from_utf8_lossy(&path[..end]).into_owned(),
+                    )))
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A Winsock socket owned by this process.
+#[derive(Debug)]
+pub struct Socket(pub OwnedSocket);
+
+impl Socket {
+    /// `WSASocketW(family, ty, 0)`, not inheritable.
+    pub fn new(family: u16, ty: i32) -> io::Result<Socket> {
+        init()?;
+        // SAFETY: plain arguments, no protocol info.
+        let s = unsafe {
+            ws::WSASocketW(
+                i32::from(family),
+                ty,
+                0,
+                std::ptr::null(),
+                0,
+                ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT,
+            )
+        };
+        if s == ws::INVALID_SOCKET {
+            return Err(last_error());
+        }
+        // SAFETY: WSASocketW returned a new socket that nothing else owns.
+        Ok(Socket(unsafe {
+            OwnedSocket::from_raw_socket(s as RawSocket)
+        }))
+    }
+
+    pub fn raw(&self) -> ws::SOCKET {
+        self.0.as_raw_socket() as ws::SOCKET
+    }
+
+    fn check(rc: i32) -> io::Result<i32> {
+        if rc == ws::SOCKET_ERROR {
+            Err(last_error())
+        } else {
+            Ok(rc)
+        }
+    }
+
+    pub fn bind(&self, addr: &Addr) -> io::Result<()> {
+        let (st, len) = addr.to_raw()?;
+        // SAFETY: `st` holds a sockaddr of `len` bytes and outlives the call.
+        Self::check(unsafe {
+            ws::bind(self.raw(), (&st as *const ws::SOCKADDR_STORAGE).cast(), len)
+        })?;
+        Ok(())
+    }
+
+    pub fn listen(&self, backlog: i32) -> io::Result<()> {
+        // SAFETY: plain arguments.
+        Self::check(unsafe { ws::listen(self.raw(), backlog) })?;
+        Ok(())
+    }
+
+    pub fn connect(&self, addr: &Addr) -> io::Result<()> {
+        let (st, len) = addr.to_raw()?;
+        // SAFETY: `st` holds a sockaddr of `len` bytes and outlives the call.
+        Self::check(unsafe {
+            ws::connect(self.raw(), (&st as *const ws::SOCKADDR_STORAGE).cast(), len)
+        })?;
+        Ok(())
+    }
+
+    /// `accept()`; the new socket is made non-inheritable.
+    pub fn accept(&self) -> io::Result<Socket> {
+        // SAFETY: null address pointers are allowed (the peer address is not needed).
+        let s = unsafe { ws::accept(self.raw(), std::ptr::null_mut(), std::ptr::null_mut()) };
+        if s == ws::INVALID_SOCKET {
+            return Err(last_error());
+        }
+        // SAFETY: accept returned a new socket that nothing else owns.
+        let sock = Socket(unsafe { OwnedSocket::from_raw_socket(s as RawSocket) });
+        // SAFETY: a socket of a base provider is a kernel handle; clearing its
+        // inherit flag only affects what child processes receive.
+        unsafe { SetHandleInformation(s as HANDLE, HANDLE_FLAG_INHERIT, 0) };
+        Ok(sock)
+    }
+
+    pub fn local_addr(&self) -> io::Result<Addr> {
+        // SAFETY: plain data, zero is valid.
+        let mut st: ws::SOCKADDR_STORAGE = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<ws::SOCKADDR_STORAGE>() as i32;
+        // SAFETY: `st` and `len` are valid out-pointers for the storage's size.
+        Self::check(unsafe {
+            ws::getsockname(
+                self.raw(),
+                (&mut st as *mut ws::SOCKADDR_STORAGE).cast(),
+                &mut len,
+            )
+        })?;
+        Addr::from_raw(&st, len)
+            .ok_or_else(|| io::Error::other(format!("unknown family {}", st.ss_family)))
+    }
+
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        let mut arg = u32::from(on);
+        // SAFETY: FIONBIO takes a pointer to a u32, valid for the call.
+        Self::check(unsafe { ws::ioctlsocket(self.raw(), ws::FIONBIO, &mut arg) })?;
+        Ok(())
+    }
+
+    pub fn send(&self, data: &[u8]) -> io::Result<usize> {
+        let len = i32::try_from(data.len()).unwrap_or(i32::MAX);
+        // SAFETY: `data` is valid for `len` bytes.
+        Self::check(unsafe { ws::send(self.raw(), data.as_ptr(), len, 0) }).map(|n| n as usize)
+    }
+
+    pub fn recv(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
+        let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+        // SAFETY: `buf` is valid and writable for `len` bytes.
+        Self::check(unsafe { ws::recv(self.raw(), buf.as_mut_ptr(), len, flags) })
+            .map(|n| n as usize)
+    }
+
+    pub fn send_to(&self, data: &[u8], to: &Addr) -> io::Result<usize> {
+        let (st, alen) = to.to_raw()?;
+        let len = i32::try_from(data.len()).unwrap_or(i32::MAX);
+        // SAFETY: `data` is valid for `len` bytes; `st` holds a sockaddr of `alen` bytes.
+        Self::check(unsafe {
+            ws::sendto(
+                self.raw(),
+                data.as_ptr(),
+                len,
+                0,
+                (&st as *const ws::SOCKADDR_STORAGE).cast(),
+                alen,
+            )
+        })
+        .map(|n| n as usize)
+    }
+
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Option<Addr>)> {
+        // SAFETY: plain data, zero is valid.
+        let mut st: ws::SOCKADDR_STORAGE = unsafe { std::mem::zeroed() };
+        let mut alen = std::mem::size_of::<ws::SOCKADDR_STORAGE>() as i32;
+        let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+        // SAFETY: `buf` is writable for `len` bytes; `st`/`alen` are valid out-pointers.
+        let n = Self::check(unsafe {
+            ws::recvfrom(
+                self.raw(),
+                buf.as_mut_ptr(),
+                len,
+                0,
+                (&mut st as *mut ws::SOCKADDR_STORAGE).cast(),
+                &mut alen,
+            )
+        })?;
+        Ok((n as usize, Addr::from_raw(&st, alen)))
+    }
+
+    /// An integer socket option (`getsockopt`).
+    pub fn option(&self, level: i32, name: i32) -> io::Result<i32> {
+        let mut v = 0i32;
+        let mut len = 4i32;
+        // SAFETY: `v` and `len` are valid out-pointers of the sizes given.
+        Self::check(unsafe {
+            ws::getsockopt(
+                self.raw(),
+                level,
+                name,
+                (&mut v as *mut i32).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(v)
+    }
+}
+
+/// `WSAPoll` on `socks` for `events`, at most `bound`: the revents of each.
+pub fn poll(socks: &[ws::SOCKET], events: i16, bound: Duration) -> io::Result<Vec<i16>> {
+    init()?;
+    let mut fds: Vec<ws::WSAPOLLFD> = socks
+        .iter()
+        .map(|&fd| ws::WSAPOLLFD {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    let ms = bound.as_millis().min(60_000) as i32;
+    // SAFETY: `fds` is a valid array of `len` WSAPOLLFD for the call.
+    let rc = unsafe { ws::WSAPoll(fds.as_mut_ptr(), fds.len() as u32, ms) };
+    if rc == ws::SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(fds.iter().map(|f| f.revents).collect())
+}
+
+/// `WSADuplicateSocketW` for the process `pid`: the WSAPROTOCOL_INFOW bytes.
+pub fn duplicate_for(s: RawSocket, pid: u32) -> io::Result<Vec<u8>> {
+    init()?;
+    // SAFETY: WSAPROTOCOL_INFOW is plain data that the call fills.
+    let mut info: ws::WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+    // SAFETY: `s` is an open socket owned by the caller; `info` is a valid out-pointer.
+    if unsafe { ws::WSADuplicateSocketW(s as ws::SOCKET, pid, &mut info) } != 0 {
+        return Err(last_error());
+    }
+    let size = std::mem::size_of::<ws::WSAPROTOCOL_INFOW>();
+    // SAFETY: viewing a plain-data struct as its bytes, within its size.
+    Ok(unsafe {
+        std::slice::from_raw_parts((&info as *const ws::WSAPROTOCOL_INFOW).cast::<u8>(), size)
+    }
+    .to_vec())
+}
+
+/// In a peer: the socket a parent duplicated for this process.
+pub fn socket_from_info(bytes: &[u8]) -> io::Result<OwnedSocket> {
+    init()?;
+    let size = std::mem::size_of::<ws::WSAPROTOCOL_INFOW>();
+    if bytes.len() != size {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "WSAPROTOCOL_INFOW of {} bytes, expected {size}",
+                bytes.len()
+            ),
+        ));
+    }
+    // SAFETY: the bytes are a WSAPROTOCOL_INFOW (size checked) written by the parent's
+    // WSADuplicateSocketW; read unaligned into a properly aligned value.
+    let info: ws::WSAPROTOCOL_INFOW = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    // SAFETY: FROM_PROTOCOL_INFO with the duplicated info, as WSADuplicateSocketW documents.
+    let s = unsafe {
+        ws::WSASocketW(
+            ws::FROM_PROTOCOL_INFO,
+            ws::FROM_PROTOCOL_INFO,
+            ws::FROM_PROTOCOL_INFO,
+            &info,
+            0,
+            ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT,
+        )
+    };
+    if s == ws::INVALID_SOCKET {
+        return Err(last_error());
+    }
+    // SAFETY: WSASocketW returned a new socket that nothing else owns.
+    Ok(unsafe { OwnedSocket::from_raw_socket(s as RawSocket) })
+}
+
+/// Sends all of `data` on a non-blocking socket, waiting (WSAPoll) at most the bound.
+fn send_all(s: &Socket, data: &[u8]) -> io::Result<usize> {
+    let deadline = Instant::now() + BOUND;
+    let mut done = 0;
+    while done < data.len() {
+        match s.send(&data[done..]) {
+            Ok(n) => done += n,
+            Err(e) if would_block(&e) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no room to send within the bound",
+                    ));
+                }
+                poll(&[s.raw()], ws::POLLWRNORM, left)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// A stream endpoint: one or more connections (and, on a receiving end made by
+/// this process, the listener whose later connections it also reads).
+pub struct StreamEndpoint {
+    listener: Option<Arc<Socket>>,
+    conns: Vec<(Arc<Socket>, bool)>,
+}
+
+impl StreamEndpoint {
+    pub fn new(listener: Option<Arc<Socket>>, conn: Option<Arc<Socket>>) -> io::Result<Self> {
+        if let Some(l) = &listener {
+            l.set_nonblocking(true)?;
+        }
+        let mut conns = Vec::new();
+        if let Some(c) = conn {
+            c.set_nonblocking(true)?;
+            conns.push((c, true));
+        }
+        Ok(StreamEndpoint { listener, conns })
+    }
+
+    fn accept_pending(&mut self) -> io::Result<()> {
+        let Some(l) = &self.listener else {
+            return Ok(());
+        };
+        loop {
+            match l.accept() {
+                Ok(c) => {
+                    c.set_nonblocking(true)?;
+                    self.conns.push((Arc::new(c), true));
+                }
+                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn watched(&self) -> Vec<ws::SOCKET> {
+        let mut v: Vec<ws::SOCKET> = self
+            .conns
+            .iter()
+            .filter(|(_, open)| *open)
+            .map(|(c, _)| c.raw())
+            .collect();
+        if let Some(l) = &self.listener {
+            v.push(l.raw());
+        }
+        v
+    }
+}
+
+impl Endpoint for StreamEndpoint {
+    fn send(&mut self, msg: &[u8]) -> io::Result<usize> {
+        self.accept_pending()?;
+        let (c, _) = self
+            .conns
+            .iter()
+            .find(|(_, open)| *open)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no connection"))?;
+        send_all(c, msg)
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        self.accept_pending()?;
+        for (c, open) in self.conns.iter_mut().filter(|(_, o)| *o) {
+            match c.recv(buf, 0) {
+                Ok(0) => *open = false,
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if would_block(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.listener.is_none() && self.conns.iter().all(|(_, open)| !open) {
+            return Ok(Some(0));
+        }
+        Ok(None)
+    }
+
+    fn wait_readable(&mut self, bound: Duration) -> io::Result<bool> {
+        let revents = poll(&self.watched(), ws::POLLRDNORM, bound)?;
+        Ok(revents.iter().any(|r| *r != 0))
+    }
+
+    fn poll_sockets(&self) -> Vec<u64> {
+        self.conns
+            .iter()
+            .filter(|(_, open)| *open)
+            .map(|(c, _)| c.raw() as u64)
+            .collect()
+    }
+}
+
+/// A stream channel: listener + one connection made at creation.
+pub struct StreamChannel {
+    mech: &'static str,
+    addr: Addr,
+    listener: Arc<Socket>,
+    client: Arc<Socket>,
+    server: Arc<Socket>,
+    _guard: Option<crate::names::PathGuard>,
+}
+
+impl StreamChannel {
+    /// Binds a listener at `addr` (port 0 or a fresh path), connects once, accepts.
+    pub fn create(mech: &'static str, addr: Addr) -> io::Result<StreamChannel> {
+        let listener = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        listener.bind(&addr)?;
+        let guard = match &addr {
+            Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
+            _ => None,
+        };
+        listener.listen(16)?;
+        let addr = match addr {
+            Addr::Inet(_) => listener.local_addr()?,
+            other => other,
+        };
+        let client = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        // A connect to a listening socket on this host completes from the backlog.
+        client.connect(&addr)?;
+        let server = listener.accept()?;
+        Ok(StreamChannel {
+            mech,
+            addr,
+            listener: Arc::new(listener),
+            client: Arc::new(client),
+            server: Arc::new(server),
+            _guard: guard,
+        })
+    }
+}
+
+impl StreamChannel {
+    /// The accepted end made at creation.
+    pub fn server_socket(&self) -> &Socket {
+        &self.server
+    }
+}
+
+impl Channel for StreamChannel {
+    fn open(&mut self, role: Role) -> io::Result<Box<dyn Endpoint>> {
+        Ok(Box::new(match role {
+            Role::Sender => StreamEndpoint::new(None, Some(self.client.clone()))?,
+            Role::Receiver => {
+                StreamEndpoint::new(Some(self.listener.clone()), Some(self.server.clone()))?
+            }
+        }))
+    }
+
+    fn peer(&mut self, cx: &Ctx, role: Role) -> io::Result<PeerCommand> {
+        let s = match role {
+            Role::Sender => &self.client,
+            Role::Receiver => &self.server,
+        };
+        Ok(cx
+            .peer(&["endpoint", self.mech, role.as_str(), "handed"])
+            .handover_windows(Handover::Socket(s.0.as_raw_socket())))
+    }
+
+    fn name(&self) -> Option<String> {
+        Some(self.addr.to_arg())
+    }
+}
+
+/// AF_UNIX stream sockets through Winsock as a `Mechanism`.
+pub struct UnixStreamMechanism;
+
+impl Mechanism for UnixStreamMechanism {
+    fn id(&self) -> &'static str {
+        "unix_stream"
+    }
+
+    fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+        let path = cx.path(".sock")?;
+        match StreamChannel::create("unix_stream", Addr::Path(path)) {
+            Ok(ch) => Ok(Box::new(ch)),
+            Err(e) => Err(super::afunix::classify("AF_UNIX listener + connection", &e)),
+        }
+    }
+}
+
+/// Opens a stream socket endpoint in a peer: `endpoint <mech> <role> handed`
+/// takes the socket its parent duplicated; `endpoint <mech> <role> <address>`
+/// joins by the address alone (a fresh socket that connects to it).
+pub fn open_remote(mech: &str, _role: Role, args: &[String]) -> io::Result<Box<dyn Endpoint>> {
+    match args {
+        [h] if h == "handed" => match super::take_handover()? {
+            super::Handed::Socket(s) => Ok(Box::new(StreamEndpoint::new(
+                None,
+                Some(Arc::new(Socket(s))),
+            )?)),
+            super::Handed::Handle(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "expected a socket, got a handle",
+            )),
+        },
+        [addr] => {
+            let addr = Addr::parse(mech, addr)?;
+            let s = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+            s.connect(&addr)?;
+            Ok(Box::new(StreamEndpoint::new(None, Some(Arc::new(s)))?))
+        }
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("endpoint {mech}: expected `handed` or an address, got {args:?}"),
+        )),
+    }
+}
+
+/// Passes a marker each way over a channel's two ends in this process.
+pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observation> {
+    let mut a = ch.open(Role::Sender).step("open sending end")?;
+    let mut b = ch.open(Role::Receiver).step("open receiving end")?;
+    a.send(b"ping-marker").step("send A to B")?;
+    let mut buf = [0u8; 64];
+    let n1 = b.recv(&mut buf, BOUND).step("receive at B")?;
+    let got1 = n1.map(|n| buf[..n].to_vec()).unwrap_or_default();
+    b.send(b"pong-marker").step("send B to A")?;
+    let n2 = a.recv(&mut buf, BOUND).step("receive at A")?;
+    let got2 = n2.map(|n| buf[..n].to_vec()).unwrap_or_default();
+    Ok(Observation::holds(
+        got1 == b"ping-marker" && got2 == b"pong-marker",
+        format!(
+            "{what} on {addr} through Winsock: A→B received {:?}, B→A received {:?}",
+            String::from_utf8_lossy(&got1),
+            String::from_utf8_lossy(&got2)
+        ),
+    ))
+}

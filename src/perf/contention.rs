@@ -1,0 +1,560 @@
+//! The two queue experiments behind the guide's Scenario 4 rows:
+//!
+//! - SPSC: the same single-producer single-consumer queue in shared memory,
+//!   once lock-free (atomic head and tail) and once with every access under a
+//!   process-shared mutex; the one-way latency of each item (producer's
+//!   timestamp to the consumer holding it) is sampled.
+//! - MPMC: P producers and C consumers move fixed-size messages through a
+//!   mutex-and-condition-variable queue in shared memory, and through a kernel
+//!   message queue (POSIX, else System V), each at 1x1 and at PxC.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use super::bench::{Child, Fail, Line, Pin, child_main};
+use super::ends::spin_until;
+use super::stats;
+use super::sys::{self, Forked, PCond, PMutex, Region, STEP_BOUND_SECS};
+
+// ------------------------------------------------------------------- SPSC
+
+mod spsc {
+    // 128 bytes apart: x86 L2 prefetchers fetch cache lines in aligned pairs.
+    pub const HEAD: usize = 0;
+    pub const TAIL: usize = 128;
+    pub const MUTEX: usize = 256;
+    pub const SLOTS: usize = 384;
+    pub const CAP: u64 = 64;
+    /// Set by the consumer when its time budget is spent.
+    pub const STOP: usize = SLOTS + CAP as usize * 16;
+    /// Set by the producer once it has seen STOP and pushes no more.
+    pub const DONE: usize = STOP + 64;
+    pub const SIZE: usize = DONE + 64;
+}
+
+/// The SPSC queue, in one of its two forms.
+#[derive(Clone, Copy)]
+struct Spsc<'a> {
+    r: &'a Region,
+    lock: Option<PMutex>,
+}
+
+impl Spsc<'_> {
+    fn slot(&self, i: u64) -> usize {
+        spsc::SLOTS + (i % spsc::CAP) as usize * 16
+    }
+
+    /// Pushes item `i` stamped now, then waits until the consumer took it.
+    #[inline(always)]
+    fn push_and_wait(&self, i: u64) {
+        let (head, tail) = (self.r.u64_at(spsc::HEAD), self.r.u64_at(spsc::TAIL));
+        let s = self.slot(i);
+        let ts = sys::now_ns();
+        match self.lock {
+            None => {
+                self.r.u64_at(s).store(i, Relaxed);
+                self.r.u64_at(s + 8).store(ts, Relaxed);
+                head.store(i + 1, Release);
+                spin_until(|| tail.load(Acquire) == i + 1);
+            }
+            Some(m) => {
+                m.lock();
+                self.r.u64_at(s).store(i, Relaxed);
+                self.r.u64_at(s + 8).store(ts, Relaxed);
+                head.store(i + 1, Relaxed);
+                m.unlock();
+                spin_until(|| {
+                    m.lock();
+                    let t = tail.load(Relaxed);
+                    m.unlock();
+                    t == i + 1
+                });
+            }
+        }
+    }
+
+    /// Pops item `i`: (its sequence number, its timestamp), once in hand.
+    #[inline(always)]
+    fn pop(&self, i: u64) -> (u64, u64) {
+        let (head, tail) = (self.r.u64_at(spsc::HEAD), self.r.u64_at(spsc::TAIL));
+        let s = self.slot(i);
+        match self.lock {
+            None => {
+                spin_until(|| head.load(Acquire) > i);
+                let item = (
+                    self.r.u64_at(s).load(Relaxed),
+                    self.r.u64_at(s + 8).load(Relaxed),
+                );
+                tail.store(i + 1, Release);
+                item
+            }
+            Some(m) => {
+                let mut item = (0, 0);
+                spin_until(|| {
+                    m.lock();
+                    let ready = head.load(Relaxed) > i;
+                    if ready {
+                        item = (
+                            self.r.u64_at(s).load(Relaxed),
+                            self.r.u64_at(s + 8).load(Relaxed),
+                        );
+                        tail.store(i + 1, Relaxed);
+                    }
+                    m.unlock();
+                    ready
+                });
+                item
+            }
+        }
+    }
+}
+
+/// One-way item latency through the SPSC queue (`locked`: under a
+/// process-shared mutex): the result line. At most `items` samples, fewer
+/// (at least 1024) when the timed part reaches `budget_ns`.
+pub fn spsc_latency(
+    locked: bool,
+    items: usize,
+    warm: usize,
+    budget_ns: u64,
+    pin: &Pin,
+) -> Result<String, String> {
+    let region = Region::posix_shm(spsc::SIZE).map_err(|e| format!("shm_open: {e}"))?;
+    let lock = if locked {
+        Some(PMutex::init(&region, spsc::MUTEX).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let q = Spsc { r: &region, lock };
+    let report = Region::anonymous(4096).map_err(|e| format!("report page: {e}"))?;
+    let mut samples = vec![0u64; items];
+    let total = (warm + items) as u64;
+    let parent = nix::unistd::getpid().as_raw();
+    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        Forked::Child => child_main(parent, pin.child, &report, || {
+            let stop = region.u64_at(spsc::STOP);
+            for i in 0..total {
+                q.push_and_wait(i);
+                if i & 1023 == 1023 {
+                    sys::arm(STEP_BOUND_SECS);
+                }
+                if stop.load(Acquire) != 0 {
+                    break;
+                }
+            }
+            region.u64_at(spsc::DONE).store(1, Release);
+            Ok(())
+        }),
+        Forked::Parent(pid) => {
+            let mut child = Child::new(pid);
+            let pinned = match pin.parent.map(sys::pin_to) {
+                Some(Err(e)) => format!("none:pin-failed-{e}").replace(' ', "-"),
+                _ => pin.plan.clone(),
+            };
+            sys::arm(STEP_BOUND_SECS);
+            let load = sys::loadavg();
+            let mut in_order = 0u64;
+            let mut n = items;
+            let mut start = sys::now_ns();
+            let mut next = total;
+            for i in 0..total {
+                let (seq, ts) = q.pop(i);
+                let now = sys::now_ns();
+                if i >= warm as u64 {
+                    samples[(i - warm as u64) as usize] = now.saturating_sub(ts);
+                    in_order += u64::from(seq == i);
+                } else {
+                    start = now;
+                }
+                if i & 1023 == 1023 {
+                    sys::arm(STEP_BOUND_SECS);
+                    let timed = (i + 1).saturating_sub(warm as u64);
+                    if timed >= 1024 && now - start > budget_ns {
+                        n = timed as usize;
+                        next = i + 1;
+                        break;
+                    }
+                }
+            }
+            if next < total {
+                // Stop the producer: take what it still pushes until it says done.
+                region.u64_at(spsc::STOP).store(1, Release);
+                let (head, done) = (region.u64_at(spsc::HEAD), region.u64_at(spsc::DONE));
+                loop {
+                    if head.load(Acquire) > next {
+                        q.pop(next);
+                        next += 1;
+                    } else if done.load(Acquire) != 0 && head.load(Acquire) == next {
+                        break;
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+            let status = child.wait();
+            sys::disarm();
+            match status {
+                Ok(0) => {}
+                Ok(c) => return Err(format!("the producing process exited with {c}")),
+                Err(e) => return Err(e),
+            }
+            let s = stats::summarize(&mut samples[..n]);
+            Ok(
+                Line::new("spsc", if locked { "locked" } else { "lockfree" })
+                    .kv("n", s.n)
+                    .kv("planned", items)
+                    .kv("budget_ns", budget_ns)
+                    .kv(
+                        "loadavg",
+                        load.map(|l| format!("{l:.2}"))
+                            .unwrap_or_else(|| "na".into()),
+                    )
+                    .kv("warmup", warm)
+                    .kv("in_order", in_order)
+                    .kv("median_ns", s.median)
+                    .kv("p99_ns", s.p99)
+                    .kv("min_ns", s.min)
+                    .kv("max_ns", s.max)
+                    .kv("mean_ns", format!("{:.1}", s.mean))
+                    .kv("pin", pinned)
+                    .finish(),
+            )
+        }
+    }
+}
+
+// ------------------------------------------------------------------- MPMC
+
+mod mp {
+    pub const READY: usize = 0;
+    pub const GO: usize = 64;
+    /// Per consumer, one cache line: count, sequence sum, last receive time, malformed.
+    pub const STATS: usize = 256;
+    pub const MAX_CONSUMERS: usize = 16;
+    pub const MUTEX: usize = STATS + 64 * MAX_CONSUMERS;
+    pub const NOT_EMPTY: usize = MUTEX + super::sys::PTHREAD_SLOT;
+    pub const NOT_FULL: usize = NOT_EMPTY + super::sys::PTHREAD_SLOT;
+    pub const HEAD: usize = NOT_FULL + super::sys::PTHREAD_SLOT;
+    pub const TAIL: usize = HEAD + 64;
+    pub const SLOTS: usize = TAIL + 64;
+    /// Queue depth: the same as the kernel queues' (Linux's default mq_maxmsg).
+    pub const CAP: u64 = 10;
+    /// Message size in both queues.
+    pub const MSG: usize = 64;
+    pub const SIZE: usize = SLOTS + CAP as usize * MSG;
+}
+
+/// A message: producer, sequence number, stop flag.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Msg {
+    producer: u64,
+    seq: u64,
+    stop: bool,
+}
+
+impl Msg {
+    fn encode(self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.producer.to_le_bytes());
+        out[8..16].copy_from_slice(&self.seq.to_le_bytes());
+        out[16..24].copy_from_slice(&u64::from(self.stop).to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Msg {
+        let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Msg {
+            producer: w(0),
+            seq: w(8),
+            stop: w(16) != 0,
+        }
+    }
+}
+
+/// The queue the processes share.
+enum Queue {
+    Shm {
+        m: PMutex,
+        not_empty: PCond,
+        not_full: PCond,
+    },
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    Posix(nix::mqueue::MqdT),
+    Sysv(sys::SysvQueue),
+}
+
+impl Queue {
+    fn kind(&self) -> &'static str {
+        match self {
+            Queue::Shm { .. } => "shm",
+            #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+            Queue::Posix(_) => "posix_mq",
+            Queue::Sysv(_) => "sysv_mq",
+        }
+    }
+}
+
+/// Per-process message buffers (allocated before the timed part).
+struct Bufs {
+    bytes: [u8; mp::MSG],
+    sysv: sys::MsgBuf,
+}
+
+impl Bufs {
+    fn new() -> Bufs {
+        let mut sysv = sys::MsgBuf::new(mp::MSG);
+        sysv.set_type(1);
+        Bufs {
+            bytes: [0; mp::MSG],
+            sysv,
+        }
+    }
+}
+
+fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
+    match q {
+        Queue::Shm {
+            m,
+            not_empty,
+            not_full,
+        } => {
+            let (head, tail) = (r.u64_at(mp::HEAD), r.u64_at(mp::TAIL));
+            msg.encode(&mut b.bytes);
+            m.lock();
+            while head.load(Relaxed) - tail.load(Relaxed) == mp::CAP {
+                not_full.wait(*m);
+            }
+            let h = head.load(Relaxed);
+            r.write(mp::SLOTS + (h % mp::CAP) as usize * mp::MSG, &b.bytes);
+            head.store(h + 1, Relaxed);
+            not_empty.signal();
+            m.unlock();
+            Ok(())
+        }
+        #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+        Queue::Posix(mq) => {
+            msg.encode(&mut b.bytes);
+            nix::mqueue::mq_send(mq, &b.bytes, 0).map_err(|e| Fail::Sys("mq_send", e))
+        }
+        Queue::Sysv(sq) => {
+            msg.encode(b.sysv.text_mut());
+            sys::msgsnd(sq.id, &b.sysv, mp::MSG).map_err(|e| Fail::Sys("msgsnd", e))
+        }
+    }
+}
+
+fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
+    match q {
+        Queue::Shm {
+            m,
+            not_empty,
+            not_full,
+        } => {
+            let (head, tail) = (r.u64_at(mp::HEAD), r.u64_at(mp::TAIL));
+            m.lock();
+            while head.load(Relaxed) == tail.load(Relaxed) {
+                not_empty.wait(*m);
+            }
+            let t = tail.load(Relaxed);
+            r.read(mp::SLOTS + (t % mp::CAP) as usize * mp::MSG, &mut b.bytes);
+            tail.store(t + 1, Relaxed);
+            not_full.signal();
+            m.unlock();
+            Ok(Msg::decode(&b.bytes))
+        }
+        #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+        Queue::Posix(mq) => {
+            let mut prio = 0;
+            let n = nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio)
+                .map_err(|e| Fail::Sys("mq_receive", e))?;
+            if n != mp::MSG {
+                return Err(Fail::Short {
+                    what: "message",
+                    expected: mp::MSG as u64,
+                    got: n as u64,
+                });
+            }
+            Ok(Msg::decode(&b.bytes))
+        }
+        Queue::Sysv(sq) => {
+            let n = sys::msgrcv(sq.id, &mut b.sysv, 1).map_err(|e| Fail::Sys("msgrcv", e))?;
+            if n != mp::MSG {
+                return Err(Fail::Short {
+                    what: "message",
+                    expected: mp::MSG as u64,
+                    got: n as u64,
+                });
+            }
+            Ok(Msg::decode(b.sysv.text()))
+        }
+    }
+}
+
+/// The kernel queue for the comparison: POSIX where it exists, else System V.
+fn kernel_queue() -> Result<Queue, String> {
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    {
+        match super::ends::queue(mp::MSG, mp::CAP as usize) {
+            Ok((a, b, size)) if size == mp::MSG => {
+                let _ = nix::mqueue::mq_close(b);
+                return Ok(Queue::Posix(a));
+            }
+            Ok(_) => return Err("mq_open refused 64-byte messages".into()),
+            Err(e) if crate::observe::is_absent_at_run_time(&e) => {}
+            Err(e) => return Err(format!("mq_open: {e}")),
+        }
+    }
+    sys::SysvQueue::new()
+        .map(Queue::Sysv)
+        .map_err(|e| format!("msgget: {e}"))
+}
+
+/// P producers and C consumers moving `msgs` messages through a queue of kind
+/// `kind` ("shm" or "mq"): the result line.
+pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result<String, String> {
+    if producers == 0
+        || consumers == 0
+        || consumers > mp::MAX_CONSUMERS
+        || msgs % producers as u64 != 0
+    {
+        return Err(format!(
+            "bad shape {producers}x{consumers} for {msgs} messages"
+        ));
+    }
+    let region = Region::posix_shm(mp::SIZE).map_err(|e| format!("shm_open: {e}"))?;
+    let q = match kind {
+        "shm" => Queue::Shm {
+            m: PMutex::init(&region, mp::MUTEX).map_err(|e| e.to_string())?,
+            not_empty: PCond::init(&region, mp::NOT_EMPTY).map_err(|e| e.to_string())?,
+            not_full: PCond::init(&region, mp::NOT_FULL).map_err(|e| e.to_string())?,
+        },
+        "mq" => kernel_queue()?,
+        other => return Err(format!("unknown queue kind {other:?}")),
+    };
+    let per = msgs / producers as u64;
+    let parties = (producers + consumers) as u64;
+    let parent = nix::unistd::getpid().as_raw();
+    let mut bufs = Bufs::new();
+    let mut children = Vec::with_capacity(producers + consumers);
+    let no_pin: Option<usize> = None;
+    for p in 0..producers + consumers {
+        match sys::fork().map_err(|e| format!("fork: {e}"))? {
+            Forked::Child => {
+                let r = &region;
+                let q = &q;
+                child_main(parent, no_pin, r, move || {
+                    r.u64_at(mp::READY).fetch_add(1, Relaxed);
+                    spin_until(|| r.u64_at(mp::GO).load(Acquire) != 0);
+                    if p < producers {
+                        for seq in 0..per {
+                            let msg = Msg {
+                                producer: p as u64,
+                                seq,
+                                stop: false,
+                            };
+                            send(q, r, &mut bufs, msg)?;
+                            if seq & 63 == 63 {
+                                sys::arm(STEP_BOUND_SECS);
+                            }
+                        }
+                    } else {
+                        let c = p - producers;
+                        let (mut count, mut sum, mut bad, mut last) = (0u64, 0u64, 0u64, 0u64);
+                        loop {
+                            let m = recv(q, r, &mut bufs)?;
+                            if m.stop {
+                                break;
+                            }
+                            last = sys::now_ns();
+                            count += 1;
+                            sum += m.seq;
+                            bad += u64::from(m.producer >= producers as u64 || m.seq >= per);
+                            if count & 63 == 0 {
+                                sys::arm(STEP_BOUND_SECS);
+                            }
+                        }
+                        let line = mp::STATS + 64 * c;
+                        r.u64_at(line).store(count, Relaxed);
+                        r.u64_at(line + 8).store(sum, Relaxed);
+                        r.u64_at(line + 16).store(last, Relaxed);
+                        r.u64_at(line + 24).store(bad, Relaxed);
+                    }
+                    Ok(())
+                })
+            }
+            Forked::Parent(pid) => children.push(Child::new(pid)),
+        }
+    }
+    // Start everyone at once.
+    let load = sys::loadavg();
+    sys::arm(STEP_BOUND_SECS);
+    spin_until(|| region.u64_at(mp::READY).load(Acquire) == parties);
+    let t_go = sys::now_ns();
+    region.u64_at(mp::GO).store(1, Release);
+    // Children bound each of their own steps; the whole run is bounded here.
+    let mut failures = Vec::new();
+    let wait = |failures: &mut Vec<String>, c: &mut Child, who: &str| match c.wait_within(60) {
+        Ok(0) => {}
+        Ok(code) => failures.push(format!("{who} exited with {code}")),
+        Err(e) => failures.push(format!("{who}: {e}")),
+    };
+    let (prod, cons) = children.split_at_mut(producers);
+    for (i, c) in prod.iter_mut().enumerate() {
+        wait(&mut failures, c, &format!("producer {i}"));
+    }
+    for _ in 0..consumers {
+        sys::arm(STEP_BOUND_SECS);
+        if let Err(f) = send(
+            &q,
+            &region,
+            &mut bufs,
+            Msg {
+                producer: 0,
+                seq: 0,
+                stop: true,
+            },
+        ) {
+            failures.push(format!("stop message: {f}"));
+            break;
+        }
+    }
+    for (i, c) in cons.iter_mut().enumerate() {
+        wait(&mut failures, c, &format!("consumer {i}"));
+    }
+    sys::disarm();
+    if !failures.is_empty() {
+        return Err(failures.join("; "));
+    }
+    let (mut received, mut sum, mut bad, mut last) = (0u64, 0u64, 0u64, 0u64);
+    let mut split = Vec::new();
+    for c in 0..consumers {
+        let line = mp::STATS + 64 * c;
+        let n = region.u64_at(line).load(Relaxed);
+        received += n;
+        sum += region.u64_at(line + 8).load(Relaxed);
+        last = last.max(region.u64_at(line + 16).load(Relaxed));
+        bad += region.u64_at(line + 24).load(Relaxed);
+        split.push(n.to_string());
+    }
+    let expected_sum = producers as u64 * (per * (per.saturating_sub(1)) / 2);
+    let elapsed = last.saturating_sub(t_go);
+    Ok(Line::new("mpmc", q.kind())
+        .kv("producers", producers)
+        .kv("consumers", consumers)
+        .kv("msgs", msgs)
+        .kv("msg_bytes", mp::MSG)
+        .kv("depth", mp::CAP)
+        .kv("received", received)
+        .kv("seq_sum_ok", u8::from(sum == expected_sum))
+        .kv("bad", bad)
+        .kv("per_consumer", split.join("/"))
+        .kv("elapsed_ns", elapsed)
+        .kv(
+            "msgs_per_s",
+            format!("{:.0}", msgs as f64 / (elapsed.max(1) as f64 / 1e9)),
+        )
+        .kv("pin", "none:scheduler-placed")
+        .kv(
+            "loadavg",
+            load.map(|l| format!("{l:.2}"))
+                .unwrap_or_else(|| "na".into()),
+        )
+        .finish())
+}

@@ -1,0 +1,782 @@
+//! The two ends of each measured mechanism, behind one small trait so that the
+//! timed loops (`super::bench`) are written once and compiled per mechanism
+//! (no dynamic dispatch, no allocation, no locking in the loops: each end owns
+//! its send and receive buffers, allocated before the measurement starts).
+//!
+//! Every pair is built completely in the measuring process before it forks: the
+//! parent keeps the first end, the forked child the second. Names (FIFO and
+//! socket paths, `/ipcconf-...` queue and shm names) are removed as soon as both
+//! ends are open, so nothing is left behind whatever happens next.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use nix::errno::Errno;
+
+use super::sys::{self, PCond, PMutex, Region};
+
+/// One end of a measured channel. A "message" is `len` bytes of `tx()`; a
+/// receive fills `rx()`.
+pub trait End {
+    /// A byte stream: sends may be partial and receives may merge sends.
+    const STREAM: bool = false;
+    /// A counter (eventfd): a send adds the 8-byte value, a receive takes the sum.
+    const COUNTER: bool = false;
+    /// The smallest message the mechanism carries (eventfd: its 8-byte counter).
+    const SMALL: usize = 1;
+
+    /// The send buffer (capacity: the largest message).
+    fn tx(&mut self) -> &mut [u8];
+    /// The receive buffer; the last receive's bytes are at its start.
+    fn rx(&self) -> &[u8];
+    /// Sends `tx()[off..off + len]`; returns the bytes accepted.
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno>;
+    /// Receives into `rx()`; returns the length (0: end of stream).
+    fn recv(&mut self) -> Result<usize, Errno>;
+}
+
+fn buffers(cap: usize) -> (Vec<u8>, Vec<u8>) {
+    (vec![0; cap.max(64)], vec![0; cap.max(64)])
+}
+
+// ------------------------------------------------------- descriptor-based ends
+
+/// A descriptor-based end: `tx` for sending, `rx` for receiving (None: `tx` is
+/// bidirectional, a socket). `S`: byte stream.
+pub struct FdEnd<const S: bool> {
+    tx: OwnedFd,
+    rx: Option<OwnedFd>,
+    txb: Vec<u8>,
+    rxb: Vec<u8>,
+}
+
+impl<const S: bool> FdEnd<S> {
+    pub fn new(tx: OwnedFd, rx: Option<OwnedFd>, cap: usize) -> Self {
+        let (txb, rxb) = buffers(cap);
+        FdEnd { tx, rx, txb, rxb }
+    }
+
+    fn rx_fd(&self) -> libc::c_int {
+        self.rx.as_ref().unwrap_or(&self.tx).as_raw_fd()
+    }
+}
+
+impl<const S: bool> End for FdEnd<S> {
+    const STREAM: bool = S;
+
+    #[inline(always)]
+    fn tx(&mut self) -> &mut [u8] {
+        &mut self.txb
+    }
+
+    #[inline(always)]
+    fn rx(&self) -> &[u8] {
+        &self.rxb
+    }
+
+    #[inline(always)]
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+        loop {
+            match sys::write(self.tx.as_raw_fd(), &self.txb[off..off + len]) {
+                // BSD datagram sockets report a full receiver with ENOBUFS instead
+                // of blocking: give the receiver the CPU and try again.
+                Err(Errno::ENOBUFS) => sys::yield_cpu(),
+                r => return r,
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn recv(&mut self) -> Result<usize, Errno> {
+        let fd = self.rx_fd();
+        sys::read(fd, &mut self.rxb)
+    }
+}
+
+pub type StreamEnd = FdEnd<true>;
+pub type MsgEnd = FdEnd<false>;
+
+/// Two anonymous pipes, one each way.
+pub fn pipe_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
+    let (r1, w1) = crate::sys::pipe()?;
+    let (r2, w2) = crate::sys::pipe()?;
+    Ok((
+        StreamEnd::new(w1, Some(r2), cap),
+        StreamEnd::new(w2, Some(r1), cap),
+    ))
+}
+
+/// Two FIFOs in a private directory, one each way; the FIFOs are removed once open.
+pub fn fifo_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
+    use nix::fcntl::{FcntlArg, OFlag, open};
+    use nix::sys::stat::Mode;
+    let dir = crate::names::private_dir()?;
+    let mut ends = Vec::new();
+    for name in ["a", "b"] {
+        let path = dir
+            .path()
+            .join(format!("{}-{name}", crate::names::unique()));
+        nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)?;
+        // The reader first, non-blocking, so that opening the writer does not wait.
+        let r = open(
+            &path,
+            OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let w = open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+        nix::fcntl::fcntl(&r, FcntlArg::F_SETFL(OFlag::empty()))?;
+        std::fs::remove_file(&path)?;
+        ends.push((r, w));
+    }
+    drop(dir);
+    let (rb, wb) = ends.pop().expect("two FIFOs");
+    let (ra, wa) = ends.pop().expect("two FIFOs");
+    Ok((
+        StreamEnd::new(wa, Some(rb), cap),
+        StreamEnd::new(wb, Some(ra), cap),
+    ))
+}
+
+/// A connected Unix stream socket (bound path, removed once connected).
+pub fn unix_stream_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let dir = crate::names::private_dir()?;
+    let path = dir.path().join(format!("{}.sock", crate::names::unique()));
+    let listener = UnixListener::bind(&path)?;
+    let client = UnixStream::connect(&path)?;
+    let (server, _) = listener.accept()?;
+    drop(listener);
+    drop(dir);
+    Ok((
+        StreamEnd::new(server.into(), None, cap),
+        StreamEnd::new(client.into(), None, cap),
+    ))
+}
+
+/// The receive buffer of a socket end (for flow control of datagrams).
+pub fn rcvbuf(e: &MsgEnd) -> io::Result<usize> {
+    Ok(nix::sys::socket::getsockopt(
+        &e.tx,
+        nix::sys::socket::sockopt::RcvBuf,
+    )?)
+}
+
+/// Two Unix datagram sockets bound to paths and connected to each other.
+pub fn unix_dgram_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
+    use std::os::unix::net::UnixDatagram;
+    let dir = crate::names::private_dir()?;
+    let pa = dir
+        .path()
+        .join(format!("{}-a.sock", crate::names::unique()));
+    let pb = dir
+        .path()
+        .join(format!("{}-b.sock", crate::names::unique()));
+    let a = UnixDatagram::bind(&pa)?;
+    let b = UnixDatagram::bind(&pb)?;
+    a.connect(&pb)?;
+    b.connect(&pa)?;
+    drop(dir);
+    Ok((
+        MsgEnd::new(a.into(), None, cap),
+        MsgEnd::new(b.into(), None, cap),
+    ))
+}
+
+/// A connected Unix seqpacket socket (bound path, removed once connected).
+pub fn unix_seqpacket_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
+    };
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
+            let flags = SockFlag::SOCK_CLOEXEC;
+        } else {
+            let flags = SockFlag::empty();
+        }
+    }
+    let cloexec = |fd: &OwnedFd| -> io::Result<()> {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+        Ok(())
+    };
+    let dir = crate::names::private_dir()?;
+    let path = dir.path().join(format!("{}.sock", crate::names::unique()));
+    let addr = UnixAddr::new(&path)?;
+    let listener = socket(AddressFamily::Unix, SockType::SeqPacket, flags, None)?;
+    cloexec(&listener)?;
+    bind(listener.as_raw_fd(), &addr)?;
+    listen(&listener, Backlog::new(1)?)?;
+    let client = socket(AddressFamily::Unix, SockType::SeqPacket, flags, None)?;
+    cloexec(&client)?;
+    connect(client.as_raw_fd(), &addr)?;
+    let server = sys::accept(&listener)?;
+    drop(listener);
+    drop(dir);
+    Ok((
+        MsgEnd::new(server, None, cap),
+        MsgEnd::new(client, None, cap),
+    ))
+}
+
+/// A TCP connection over loopback, TCP_NODELAY on both sides.
+pub fn tcp_pair(cap: usize) -> io::Result<(StreamEnd, StreamEnd)> {
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let client = TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    Ok((
+        StreamEnd::new(server.into(), None, cap),
+        StreamEnd::new(client.into(), None, cap),
+    ))
+}
+
+/// Two UDP sockets on loopback connected to each other, with receive buffers
+/// raised as far as an unprivileged process may (returned: the buffer size).
+pub fn udp_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd, usize)> {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    use std::net::{Ipv4Addr, UdpSocket};
+    let a = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let b = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    a.connect(b.local_addr()?)?;
+    b.connect(a.local_addr()?)?;
+    for s in [&a, &b] {
+        let _ = setsockopt(s, sockopt::RcvBuf, &(4 << 20));
+    }
+    let rcvbuf = getsockopt(&b, sockopt::RcvBuf)?.min(getsockopt(&a, sockopt::RcvBuf)?);
+    Ok((
+        MsgEnd::new(a.into(), None, cap),
+        MsgEnd::new(b.into(), None, cap),
+        rcvbuf,
+    ))
+}
+
+/// The largest power-of-two datagram (<= `max`) this pair carries: sends
+/// halving sizes until one is accepted (EMSGSIZE, ENOBUFS: smaller), and
+/// receives it at the other end.
+pub fn probe_message_size(a: &mut MsgEnd, b: &mut MsgEnd, max: usize) -> io::Result<usize> {
+    let mut size = max;
+    while size >= 256 {
+        match a.send(0, size) {
+            Ok(n) if n == size => {
+                let got = b.recv()?;
+                if got != size {
+                    return Err(io::Error::other(format!(
+                        "probe: sent {size} bytes, received {got}"
+                    )));
+                }
+                return Ok(size);
+            }
+            Ok(n) => {
+                return Err(io::Error::other(format!(
+                    "probe: a datagram send of {size} accepted {n}"
+                )));
+            }
+            Err(Errno::EMSGSIZE | Errno::ENOBUFS) => size /= 2,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(io::Error::other("no datagram of 256 bytes or more fits"))
+}
+
+// ------------------------------------------------------------------- eventfd
+
+/// Two eventfds, one each way. A message is the 8-byte counter value.
+pub struct EventEnd {
+    tx: OwnedFd,
+    rx: OwnedFd,
+    txb: [u8; 64],
+    rxb: [u8; 64],
+}
+
+impl End for EventEnd {
+    const COUNTER: bool = true;
+    const SMALL: usize = 8;
+
+    #[inline(always)]
+    fn tx(&mut self) -> &mut [u8] {
+        &mut self.txb
+    }
+
+    #[inline(always)]
+    fn rx(&self) -> &[u8] {
+        &self.rxb
+    }
+
+    #[inline(always)]
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+        debug_assert!(off == 0 && len == 8);
+        let v = u64::from_le_bytes(self.txb[..8].try_into().expect("8 bytes"));
+        sys::write(self.tx.as_raw_fd(), &v.to_ne_bytes()).map(|_| len)
+    }
+
+    #[inline(always)]
+    fn recv(&mut self) -> Result<usize, Errno> {
+        let mut b = [0u8; 8];
+        let n = sys::read(self.rx.as_raw_fd(), &mut b)?;
+        if n != 8 {
+            return Err(Errno::EIO);
+        }
+        self.rxb[..8].copy_from_slice(&u64::from_ne_bytes(b).to_le_bytes());
+        Ok(8)
+    }
+}
+
+pub fn eventfd_pair() -> io::Result<(EventEnd, EventEnd)> {
+    let a = sys::eventfd()?;
+    let b = sys::eventfd()?;
+    let a2 = a.as_fd().try_clone_to_owned()?;
+    let b2 = b.as_fd().try_clone_to_owned()?;
+    Ok((
+        EventEnd {
+            tx: a,
+            rx: b,
+            txb: [0; 64],
+            rxb: [0; 64],
+        },
+        EventEnd {
+            tx: b2,
+            rx: a2,
+            txb: [0; 64],
+            rxb: [0; 64],
+        },
+    ))
+}
+
+// ------------------------------------------------------------- POSIX queues
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+pub use pmq::*;
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+mod pmq {
+    use super::*;
+    use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_open, mq_receive, mq_send, mq_unlink};
+    use nix::sys::stat::Mode;
+
+    /// Two POSIX message queues, one each way.
+    pub struct MqEnd {
+        tx: MqdT,
+        rx: MqdT,
+        txb: Vec<u8>,
+        rxb: Vec<u8>,
+    }
+
+    impl End for MqEnd {
+        #[inline(always)]
+        fn tx(&mut self) -> &mut [u8] {
+            &mut self.txb
+        }
+
+        #[inline(always)]
+        fn rx(&self) -> &[u8] {
+            &self.rxb
+        }
+
+        #[inline(always)]
+        fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+            mq_send(&self.tx, &self.txb[off..off + len], 0).map(|_| len)
+        }
+
+        #[inline(always)]
+        fn recv(&mut self) -> Result<usize, Errno> {
+            let mut prio = 0;
+            mq_receive(&self.rx, &mut self.rxb, &mut prio)
+        }
+    }
+
+    /// Creates a queue `/ipcconf-...` (mode 0600) for messages of `msgsize`
+    /// bytes (halved while the system refuses it), opens it twice, and unlinks it.
+    pub fn queue(msgsize: usize, maxmsg: usize) -> io::Result<(MqdT, MqdT, usize)> {
+        let mut size = msgsize;
+        loop {
+            let name = crate::names::unique_slash();
+            let attr = MqAttr::new(0, maxmsg as _, size as _, 0);
+            match mq_open(
+                name.as_str(),
+                MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR,
+                Mode::S_IRUSR | Mode::S_IWUSR,
+                Some(&attr),
+            ) {
+                Ok(a) => {
+                    let _unlink = crate::names::Cleanup::new(|| {
+                        let _ = mq_unlink(name.as_str());
+                    });
+                    let b = mq_open(name.as_str(), MQ_OFlag::O_RDWR, Mode::empty(), None)?;
+                    return Ok((a, b, size));
+                }
+                Err(Errno::EINVAL) if size > 256 => size /= 2,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Two queues (one each way) of `msgsize`-byte messages, 10 deep (Linux's
+    /// unprivileged default). Returns the ends and the message size granted.
+    pub fn posix_mq_pair(msgsize: usize) -> io::Result<(MqEnd, MqEnd, usize)> {
+        let (a1, a2, sa) = queue(msgsize, 10)?;
+        let (b1, b2, sb) = queue(sa.min(msgsize), 10)?;
+        let size = sa.min(sb);
+        let mk = |tx, rx| MqEnd {
+            tx,
+            rx,
+            txb: vec![0; size.max(64)],
+            rxb: vec![0; sa.max(sb).max(64)],
+        };
+        Ok((mk(a1, b1), mk(b2, a2), size))
+    }
+}
+
+// ---------------------------------------------------------- System V queues
+
+/// One System V queue: type 1 carries parent→child, type 2 child→parent.
+pub struct SysvEnd {
+    id: libc::c_int,
+    rx_type: libc::c_long,
+    txb: sys::MsgBuf,
+    rxb: sys::MsgBuf,
+}
+
+impl End for SysvEnd {
+    #[inline(always)]
+    fn tx(&mut self) -> &mut [u8] {
+        self.txb.text_mut()
+    }
+
+    #[inline(always)]
+    fn rx(&self) -> &[u8] {
+        self.rxb.text()
+    }
+
+    #[inline(always)]
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+        debug_assert_eq!(off, 0);
+        sys::msgsnd(self.id, &self.txb, len).map(|_| len)
+    }
+
+    #[inline(always)]
+    fn recv(&mut self) -> Result<usize, Errno> {
+        sys::msgrcv(self.id, &mut self.rxb, self.rx_type)
+    }
+}
+
+/// A private System V queue and its two ends; messages of at most `max` bytes,
+/// and at most half the queue's capacity so that two fit.
+pub fn sysv_pair(max: usize) -> io::Result<(SysvEnd, SysvEnd, sys::SysvQueue, usize)> {
+    let q = sys::SysvQueue::new()?;
+    let size = match q.qbytes() {
+        Some(qb) => max.min(qb / 2),
+        None => max.min(1024),
+    }
+    .max(1);
+    let mk = |tx_type, rx_type| {
+        let mut txb = sys::MsgBuf::new(size.max(64));
+        txb.set_type(tx_type);
+        SysvEnd {
+            id: q.id,
+            rx_type,
+            txb,
+            rxb: sys::MsgBuf::new(size.max(64)),
+        }
+    };
+    let a = mk(1, 2);
+    let b = mk(2, 1);
+    Ok((a, b, q, size))
+}
+
+// ------------------------------------------------------------ shared memory
+
+/// Spins before a spin wait starts yielding: long enough (a fraction of a
+/// millisecond) that two processes on different CPUs never yield (a yield
+/// on a busy machine gives the CPU to another program for a whole time slice),
+/// short enough that partners sharing one CPU still make progress.
+pub const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+
+/// Spins on `ready`, then gives the CPU away after a while (so that a partner
+/// sharing this CPU can run); the watchdog bounds the whole wait.
+#[inline(always)]
+pub fn spin_until(mut ready: impl FnMut() -> bool) {
+    let mut n = 0u32;
+    while !ready() {
+        if n < SPINS_BEFORE_YIELD {
+            n += 1;
+            std::hint::spin_loop();
+        } else {
+            sys::yield_cpu();
+        }
+    }
+}
+
+/// One single-slot mailbox in shared memory: the writer's count, the reader's
+/// count (each on its own pair of cache lines), the length, a process-shared mutex and
+/// condition variable (used by the condvar variant), then the data.
+mod mb {
+    // Words written by different processes sit 128 bytes apart: x86 L2
+    // prefetchers fetch cache lines in aligned pairs.
+    pub const SEQ_W: usize = 0;
+    pub const LEN: usize = 8;
+    pub const SEQ_R: usize = 128;
+    pub const MUTEX: usize = 256;
+    pub const COND: usize = MUTEX + super::sys::PTHREAD_SLOT;
+    pub const DATA: usize = COND + super::sys::PTHREAD_SLOT;
+
+    /// A multiple of 128, so that the second mailbox starts on a fresh pair of lines.
+    pub fn size(cap: usize) -> usize {
+        DATA + cap.div_ceil(128) * 128
+    }
+}
+
+/// An end over two mailboxes in one POSIX shared memory region.
+pub struct MailboxEnd<const W: u8> {
+    region: Rc<Region>,
+    out: usize,
+    inn: usize,
+    sent: u32,
+    got: u32,
+    cap: usize,
+    out_sync: Option<(PMutex, PCond)>,
+    in_sync: Option<(PMutex, PCond)>,
+    txb: Vec<u8>,
+    rxb: Vec<u8>,
+}
+
+/// Mailbox waits: spin on the shared counter (the guide's "shared memory +
+/// spinlock").
+pub const SPIN: u8 = 0;
+/// Mailbox waits: sleep in the kernel on the shared counter (futex, _umtx_op).
+pub const FUTEX: u8 = 1;
+/// Mailbox waits: process-shared mutex and condition variable (the guide's
+/// corrected example).
+pub const CONDVAR: u8 = 2;
+
+impl<const W: u8> End for MailboxEnd<W> {
+    #[inline(always)]
+    fn tx(&mut self) -> &mut [u8] {
+        &mut self.txb
+    }
+
+    #[inline(always)]
+    fn rx(&self) -> &[u8] {
+        &self.rxb
+    }
+
+    #[inline(always)]
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+        if len > self.cap {
+            return Err(Errno::EMSGSIZE);
+        }
+        let r = &*self.region;
+        let (seq_w, seq_r) = (
+            r.u32_at(self.out + mb::SEQ_W),
+            r.u32_at(self.out + mb::SEQ_R),
+        );
+        let sent = self.sent;
+        match W {
+            SPIN => spin_until(|| seq_r.load(Acquire) == sent),
+            FUTEX => loop {
+                let v = seq_r.load(Acquire);
+                if v == sent {
+                    break;
+                }
+                sys::futex_wait(seq_r, v)?;
+            },
+            _ => {
+                let (m, c) = self.out_sync.expect("condvar mailbox");
+                m.lock();
+                while seq_r.load(Relaxed) != sent {
+                    c.wait(m);
+                }
+                r.write(self.out + mb::DATA, &self.txb[off..off + len]);
+                r.u64_at(self.out + mb::LEN).store(len as u64, Relaxed);
+                self.sent = sent.wrapping_add(1);
+                seq_w.store(self.sent, Relaxed);
+                c.signal();
+                m.unlock();
+                return Ok(len);
+            }
+        }
+        r.write(self.out + mb::DATA, &self.txb[off..off + len]);
+        r.u64_at(self.out + mb::LEN).store(len as u64, Relaxed);
+        self.sent = sent.wrapping_add(1);
+        seq_w.store(self.sent, Release);
+        if W == FUTEX {
+            sys::futex_wake(seq_w);
+        }
+        Ok(len)
+    }
+
+    #[inline(always)]
+    fn recv(&mut self) -> Result<usize, Errno> {
+        let r = &*self.region;
+        let (seq_w, seq_r) = (
+            r.u32_at(self.inn + mb::SEQ_W),
+            r.u32_at(self.inn + mb::SEQ_R),
+        );
+        let got = self.got;
+        match W {
+            SPIN => spin_until(|| seq_w.load(Acquire) != got),
+            FUTEX => loop {
+                let v = seq_w.load(Acquire);
+                if v != got {
+                    break;
+                }
+                sys::futex_wait(seq_w, v)?;
+            },
+            _ => {
+                let (m, c) = self.in_sync.expect("condvar mailbox");
+                m.lock();
+                while seq_w.load(Relaxed) == got {
+                    c.wait(m);
+                }
+                let len = r.u64_at(self.inn + mb::LEN).load(Relaxed) as usize;
+                r.read(self.inn + mb::DATA, &mut self.rxb[..len]);
+                self.got = got.wrapping_add(1);
+                seq_r.store(self.got, Relaxed);
+                c.signal();
+                m.unlock();
+                return Ok(len);
+            }
+        }
+        let len = r.u64_at(self.inn + mb::LEN).load(Relaxed) as usize;
+        r.read(self.inn + mb::DATA, &mut self.rxb[..len]);
+        self.got = got.wrapping_add(1);
+        seq_r.store(self.got, Release);
+        if W == FUTEX {
+            sys::futex_wake(seq_r);
+        }
+        Ok(len)
+    }
+}
+
+/// Two mailboxes of `cap` bytes in a fresh POSIX shm region.
+pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, MailboxEnd<W>)> {
+    let one = mb::size(cap);
+    let region = Rc::new(Region::posix_shm(2 * one)?);
+    let (a, b) = (0, one);
+    let (sa, sb) = if W == CONDVAR {
+        let sync = |base: usize| -> io::Result<(PMutex, PCond)> {
+            Ok((
+                PMutex::init(&region, base + mb::MUTEX)?,
+                PCond::init(&region, base + mb::COND)?,
+            ))
+        };
+        (Some(sync(a)?), Some(sync(b)?))
+    } else {
+        (None, None)
+    };
+    let mk = |out, inn, out_sync, in_sync| {
+        let (txb, rxb) = buffers(cap);
+        MailboxEnd {
+            region: region.clone(),
+            out,
+            inn,
+            sent: 0,
+            got: 0,
+            cap,
+            out_sync,
+            in_sync,
+            txb,
+            rxb,
+        }
+    };
+    Ok((mk(a, b, sa, sb), mk(b, a, sb, sa)))
+}
+
+/// A single-producer single-consumer ring of `N` slots in shared memory: the
+/// producer's head and the consumer's tail on their own pairs of cache lines;
+/// no locks, spin waits.
+pub struct RingEnd {
+    region: Rc<Region>,
+    out: usize,
+    inn: usize,
+    head: u64,
+    tail: u64,
+    cap: usize,
+    txb: Vec<u8>,
+    rxb: Vec<u8>,
+}
+
+mod ring {
+    pub const HEAD: usize = 0;
+    pub const TAIL: usize = 128;
+    pub const SLOTS: usize = 256;
+    /// Slots per ring.
+    pub const N: u64 = 16;
+
+    /// A multiple of 128 (see `mb`).
+    pub fn stride(cap: usize) -> usize {
+        64 + cap.div_ceil(128) * 128 + 64
+    }
+
+    pub fn size(cap: usize) -> usize {
+        SLOTS + N as usize * stride(cap)
+    }
+}
+
+pub use ring::N as RING_SLOTS;
+
+impl End for RingEnd {
+    #[inline(always)]
+    fn tx(&mut self) -> &mut [u8] {
+        &mut self.txb
+    }
+
+    #[inline(always)]
+    fn rx(&self) -> &[u8] {
+        &self.rxb
+    }
+
+    #[inline(always)]
+    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+        if len > self.cap {
+            return Err(Errno::EMSGSIZE);
+        }
+        let r = &*self.region;
+        let tail = r.u64_at(self.out + ring::TAIL);
+        let h = self.head;
+        spin_until(|| h - tail.load(Acquire) < ring::N);
+        let slot = self.out + ring::SLOTS + (h % ring::N) as usize * ring::stride(self.cap);
+        r.write(slot + 64, &self.txb[off..off + len]);
+        r.u64_at(slot).store(len as u64, Relaxed);
+        self.head = h + 1;
+        r.u64_at(self.out + ring::HEAD).store(self.head, Release);
+        Ok(len)
+    }
+
+    #[inline(always)]
+    fn recv(&mut self) -> Result<usize, Errno> {
+        let r = &*self.region;
+        let head = r.u64_at(self.inn + ring::HEAD);
+        let t = self.tail;
+        spin_until(|| head.load(Acquire) > t);
+        let slot = self.inn + ring::SLOTS + (t % ring::N) as usize * ring::stride(self.cap);
+        let len = r.u64_at(slot).load(Relaxed) as usize;
+        r.read(slot + 64, &mut self.rxb[..len]);
+        self.tail = t + 1;
+        r.u64_at(self.inn + ring::TAIL).store(self.tail, Release);
+        Ok(len)
+    }
+}
+
+/// Two rings (one each way) of `cap`-byte slots in a fresh POSIX shm region.
+pub fn ring_pair(cap: usize) -> io::Result<(RingEnd, RingEnd)> {
+    let one = ring::size(cap);
+    let region = Rc::new(Region::posix_shm(2 * one)?);
+    let mk = |out, inn| {
+        let (txb, rxb) = buffers(cap);
+        RingEnd {
+            region: region.clone(),
+            out,
+            inn,
+            head: 0,
+            tail: 0,
+            cap,
+            txb,
+            rxb,
+        }
+    };
+    Ok((mk(0, one), mk(one, 0)))
+}

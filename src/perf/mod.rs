@@ -1,0 +1,309 @@
+//! Performance: round-trip latency and bulk throughput of every mechanism,
+//! measured side by side, and the guide's five performance claims judged from
+//! those figures.
+//!
+//! - [`bench`]: the timed loops and the two-process orchestration (fork, CPU
+//!   pinning, watchdog); [`ends`]: the mechanisms behind one small trait;
+//!   [`contention`]: the SPSC and MPMC queue experiments; [`sys`]: the narrow
+//!   unsafe helpers. These run in `ipcconf-peer` processes (roles `perf-*`).
+//! - [`stats`]: sample summaries, the result line, soundness checks.
+//! - [`render`]: the report's performance section (tables, inline SVG chart).
+//! - [`peer`] (the `perf-*` roles of `ipcconf-peer`) and [`verdict`] (the test
+//!   side: running the measuring peer, checking each figure's soundness,
+//!   turning figures into observations and verdicts).
+//! - This module: the mechanisms, the counts, and formatting of figures.
+//!
+//! A figure depends on the machine; the checks assert that each measurement is
+//! sound (messages really exchanged, counts right, timings ordered and
+//! plausible), never that the machine is fast. Debug builds (`cargo test`) run
+//! tiny counts as a smoke test; release builds (`cargo ipc-report`) measure.
+
+pub mod render;
+pub mod stats;
+
+mod peer;
+mod verdict;
+pub use peer::peer_role;
+pub use verdict::{
+    DEBUG_SKIP, RUN_BOUND, args, measure, observe_mechanism, verdict_mpmc, verdict_ring,
+    verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
+};
+
+#[cfg(unix)]
+pub mod bench;
+#[cfg(unix)]
+pub mod contention;
+#[cfg(unix)]
+pub mod ends;
+#[cfg(unix)]
+pub mod sys;
+
+/// Every mechanism measured, in the order the report lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mech {
+    Pipe,
+    Fifo,
+    UnixStream,
+    UnixDgram,
+    UnixSeqpacket,
+    Tcp,
+    Udp,
+    PosixMq,
+    SysvMq,
+    Eventfd,
+    ShmSpin,
+    ShmFutex,
+    ShmCondvar,
+    ShmRing,
+}
+
+impl Mech {
+    pub const ALL: [Mech; 14] = [
+        Mech::Pipe,
+        Mech::Fifo,
+        Mech::UnixStream,
+        Mech::UnixDgram,
+        Mech::UnixSeqpacket,
+        Mech::Tcp,
+        Mech::Udp,
+        Mech::PosixMq,
+        Mech::SysvMq,
+        Mech::Eventfd,
+        Mech::ShmSpin,
+        Mech::ShmFutex,
+        Mech::ShmCondvar,
+        Mech::ShmRing,
+    ];
+
+    /// The id used in claim ids (`perf.latency_<id>`) and peer arguments.
+    pub fn id(self) -> &'static str {
+        match self {
+            Mech::Pipe => "pipe",
+            Mech::Fifo => "fifo",
+            Mech::UnixStream => "unix_stream",
+            Mech::UnixDgram => "unix_dgram",
+            Mech::UnixSeqpacket => "unix_seqpacket",
+            Mech::Tcp => "tcp",
+            Mech::Udp => "udp",
+            Mech::PosixMq => "posix_mq",
+            Mech::SysvMq => "sysv_mq",
+            Mech::Eventfd => "eventfd",
+            Mech::ShmSpin => "shm_spin",
+            Mech::ShmFutex => "shm_futex",
+            Mech::ShmCondvar => "shm_condvar",
+            Mech::ShmRing => "shm_ring",
+        }
+    }
+
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mech::Pipe => "pipe",
+            Mech::Fifo => "FIFO",
+            Mech::UnixStream => "Unix stream",
+            Mech::UnixDgram => "Unix datagram",
+            Mech::UnixSeqpacket => "Unix seqpacket",
+            Mech::Tcp => "TCP loopback",
+            Mech::Udp => "UDP loopback",
+            Mech::PosixMq => "POSIX MQ",
+            Mech::SysvMq => "System V MQ",
+            Mech::Eventfd => "eventfd",
+            Mech::ShmSpin => "shm + spin",
+            Mech::ShmFutex => "shm + futex",
+            Mech::ShmCondvar => "shm + condvar",
+            Mech::ShmRing => "shm ring buffer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mech> {
+        Mech::ALL.into_iter().find(|m| m.id() == s)
+    }
+
+    /// Why this target cannot measure the mechanism at all, if it cannot:
+    /// `Err(no API)` where the API is absent at compile time, `Ok(Some(reason))`
+    /// where the API exists but this harness does not run there.
+    pub fn unavailable(self) -> Result<Option<&'static str>, NoApi> {
+        let linux_or_freebsd = cfg!(any(target_os = "linux", target_os = "freebsd"));
+        if cfg!(not(unix)) {
+            return match self {
+                Mech::Tcp
+                | Mech::Udp
+                | Mech::Pipe
+                | Mech::UnixStream
+                | Mech::ShmSpin
+                | Mech::ShmCondvar
+                | Mech::ShmRing => Ok(Some(
+                    "the measurement harness forks its measuring processes and runs on Unix only; this mechanism is not measured on Windows",
+                )),
+                _ => Err(NoApi),
+            };
+        }
+        match self {
+            Mech::PosixMq | Mech::Eventfd | Mech::ShmFutex if !linux_or_freebsd => Err(NoApi),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The mechanism's API does not exist on the target (compile time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoApi;
+
+/// What is measured of a mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Latency,
+    Throughput,
+}
+
+impl Measure {
+    pub fn id(self) -> &'static str {
+        match self {
+            Measure::Latency => "latency",
+            Measure::Throughput => "throughput",
+        }
+    }
+}
+
+/// The claim id of a mechanism's figure.
+pub fn claim_id(measure: Measure, mech: Mech) -> String {
+    format!("perf.{}_{}", measure.id(), mech.id())
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    /// A release build: real figures. Otherwise a smoke run with tiny counts.
+    pub release: bool,
+    pub lat_iters: usize,
+    pub lat_warm: usize,
+    /// Bytes per throughput run (not counting the warm-up round).
+    pub volume: u64,
+    pub rounds: u64,
+    /// Cap on messages per throughput run, for small-message mechanisms.
+    pub max_msgs: u64,
+    pub spsc_items: usize,
+    pub spsc_warm: usize,
+    pub mpmc_msgs: u64,
+    /// The contended shape (producers = consumers).
+    pub mpmc_parties: usize,
+    /// Time budget of one latency or SPSC measurement's timed part: fewer
+    /// samples are taken (at least 1024) when the machine is slow or busy.
+    pub lat_budget_ms: u64,
+    /// Time budget of one throughput measurement's timed rounds (at least
+    /// three rounds are made).
+    pub thr_budget_ms: u64,
+}
+
+impl Counts {
+    /// Release: the real measurement (the whole section fits in well under a
+    /// minute on two cores). Debug: a smoke run of the same code in seconds.
+    pub fn for_build() -> Counts {
+        if cfg!(debug_assertions) {
+            Counts {
+                release: false,
+                lat_iters: 200,
+                lat_warm: 20,
+                volume: 1 << 20,
+                rounds: 4,
+                max_msgs: 1 << 10,
+                spsc_items: 200,
+                spsc_warm: 20,
+                mpmc_msgs: 800,
+                mpmc_parties: 4,
+                lat_budget_ms: 300,
+                thr_budget_ms: 300,
+            }
+        } else {
+            Counts {
+                release: true,
+                lat_iters: 20_000,
+                lat_warm: 2_000,
+                volume: 256 << 20,
+                rounds: 16,
+                max_msgs: 1 << 18,
+                spsc_items: 20_000,
+                spsc_warm: 2_000,
+                mpmc_msgs: 50_000,
+                mpmc_parties: 4,
+                lat_budget_ms: 1_000,
+                thr_budget_ms: 1_200,
+            }
+        }
+    }
+
+    /// The detail's prefix for a debug smoke run.
+    pub fn prefix(&self) -> &'static str {
+        if self.release {
+            "release build; "
+        } else {
+            "debug smoke run with tiny counts (figures are not meaningful; `cargo ipc-report` measures a release build); "
+        }
+    }
+}
+
+/// Messages of a throughput run: the volume in `chunk`-byte messages, capped,
+/// rounded down to whole rounds.
+pub fn plan_msgs(volume: u64, chunk: u64, max_msgs: u64, rounds: u64) -> u64 {
+    let msgs = (volume / chunk.max(1)).min(max_msgs);
+    (msgs / rounds.max(1)).max(1) * rounds.max(1)
+}
+
+/// "pinned to CPUs 0 and 1", "not pinned (one CPU)", ...
+pub fn describe_pin(pin: &str) -> String {
+    if let Some((a, b)) = pin.split_once('+') {
+        let partner = b.strip_suffix("(partner-unpinned)");
+        let b = partner.unwrap_or(b);
+        return format!(
+            "measuring process pinned to CPU {}, partner to CPU {}{}",
+            a.trim_start_matches("cpu"),
+            b.trim_start_matches("cpu"),
+            if partner.is_some() {
+                " (but the partner could not be pinned)"
+            } else {
+                ""
+            }
+        );
+    }
+    match pin.strip_prefix("none:") {
+        Some("one-cpu") => "not pinned (one CPU available)".into(),
+        Some("no-affinity-api") => "not pinned (no CPU affinity API on this OS)".into(),
+        Some("scheduler-placed") => "not pinned (the scheduler places the processes)".into(),
+        Some(other) => format!("not pinned ({})", other.replace('-', " ")),
+        None => format!("pinning: {pin}"),
+    }
+}
+
+/// Formats nanoseconds for people: "850 ns", "7.81 µs", "1.20 ms".
+pub fn fmt_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        "n/a".into()
+    } else if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// Formats a rate for people: "2.41 GB/s" (decimal units).
+pub fn fmt_rate(bytes_per_s: f64) -> String {
+    if !bytes_per_s.is_finite() {
+        "n/a".into()
+    } else if bytes_per_s >= 1e9 {
+        format!("{:.2} GB/s", bytes_per_s / 1e9)
+    } else if bytes_per_s >= 1e6 {
+        format!("{:.1} MB/s", bytes_per_s / 1e6)
+    } else {
+        format!("{:.0} kB/s", bytes_per_s / 1e3)
+    }
+}
+
+pub(crate) fn cpus() -> f64 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as f64)
+        .unwrap_or(0.0)
+}

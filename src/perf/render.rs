@@ -1,0 +1,528 @@
+//! The report's performance section, from recorded results: per platform (run
+//! column), a table of every mechanism's round-trip latency and throughput,
+//! the verdicts on the guide's performance claims with their figures, and (in
+//! HTML) an inline SVG bar chart. No external assets, no script.
+//!
+//! The caller supplies the section heading; each run gets a `###` heading.
+
+use std::fmt::Write as _;
+
+use super::{Mech, fmt_ns, fmt_rate};
+use crate::observe::Outcome;
+use crate::record::ResultRecord;
+
+/// The guide's five performance claims, in report order.
+pub const VERDICTS: [&str; 5] = [
+    "perf.shm_spin_sub_microsecond",
+    "perf.unix_faster_than_tcp",
+    "perf.shm_ring_over_1gbps",
+    "perf.spsc_lock_free_predictable",
+    "perf.mpmc_contention",
+];
+
+/// One mechanism's row in one run.
+struct Row<'a> {
+    mech: Mech,
+    latency: Option<&'a ResultRecord>,
+    throughput: Option<&'a ResultRecord>,
+}
+
+fn quantity(r: &ResultRecord, name: &str) -> Option<f64> {
+    r.measured
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| q.value)
+        .filter(|v| v.is_finite())
+}
+
+fn find<'a>(records: &'a [ResultRecord], id: &str) -> Option<&'a ResultRecord> {
+    records.iter().find(|r| r.claim == id)
+}
+
+fn rows(records: &[ResultRecord]) -> Vec<Row<'_>> {
+    Mech::ALL
+        .into_iter()
+        .map(|mech| Row {
+            mech,
+            latency: find(records, &format!("perf.latency_{}", mech.id())),
+            throughput: find(records, &format!("perf.throughput_{}", mech.id())),
+        })
+        .collect()
+}
+
+fn has_perf(records: &[ResultRecord]) -> bool {
+    records.iter().any(|r| r.claim.starts_with("perf."))
+}
+
+/// What a cell says when there is no figure: the outcome and, briefly, why.
+fn no_figure(r: Option<&ResultRecord>) -> String {
+    match r {
+        None => "not measured".into(),
+        Some(r) => {
+            let why: String = r.detail.chars().take(80).collect();
+            format!("{}: {why}", r.observed)
+        }
+    }
+}
+
+/// Latency cells: (median, p99) or the reason there is none.
+fn latency_cells(r: Option<&ResultRecord>) -> (String, String) {
+    match r.filter(|r| r.observed == Outcome::Measured) {
+        Some(r) => (
+            quantity(r, "median_ns").map(fmt_ns).unwrap_or_default(),
+            quantity(r, "p99_ns").map(fmt_ns).unwrap_or_default(),
+        ),
+        None => (no_figure(r), String::new()),
+    }
+}
+
+/// Throughput cells: (rate, message size) or the reason there is none.
+fn throughput_cells(r: Option<&ResultRecord>) -> (String, String) {
+    match r.filter(|r| r.observed == Outcome::Measured) {
+        Some(r) => (
+            quantity(r, "bytes_per_s").map(fmt_rate).unwrap_or_default(),
+            quantity(r, "msg_bytes").map(fmt_size).unwrap_or_default(),
+        ),
+        None => (no_figure(r), String::new()),
+    }
+}
+
+fn fmt_size(bytes: f64) -> String {
+    if bytes >= 1024.0 && (bytes as u64) % 1024 == 0 {
+        format!("{} KiB", bytes as u64 / 1024)
+    } else {
+        format!("{} B", bytes as u64)
+    }
+}
+
+/// A line about how the run measured: build, CPUs, pinning.
+fn machine_note(records: &[ResultRecord]) -> String {
+    let figs: Vec<&ResultRecord> = records
+        .iter()
+        .filter(|r| r.claim.starts_with("perf.") && r.observed == Outcome::Measured)
+        .collect();
+    if figs.is_empty() {
+        return "No performance figures were measured in this run.".into();
+    }
+    let release = figs
+        .iter()
+        .all(|r| quantity(r, "release_build") == Some(1.0));
+    let cpus = figs.iter().find_map(|r| quantity(r, "cpus"));
+    let pinned = figs
+        .iter()
+        .filter(|r| quantity(r, "pinned") == Some(1.0))
+        .count();
+    let mut s = String::new();
+    if release {
+        s.push_str("Release build.");
+    } else {
+        s.push_str("**Debug smoke run with tiny counts: these figures are not meaningful** (`cargo ipc-report` measures a release build).");
+    }
+    if let Some(c) = cpus {
+        let _ = write!(s, " {c} CPUs;");
+    }
+    let _ = write!(
+        s,
+        " {pinned} of {} figures measured with the two processes pinned to different CPUs.",
+        figs.len()
+    );
+    let loads: Vec<f64> = figs.iter().filter_map(|r| quantity(r, "loadavg")).collect();
+    if !loads.is_empty() {
+        let hi = loads.iter().copied().fold(0.0, f64::max);
+        let lo = loads.iter().copied().fold(f64::INFINITY, f64::min);
+        let _ = write!(
+            s,
+            " Load average while measuring: {lo:.1} to {hi:.1}{}.",
+            match cpus {
+                Some(c) if hi > c => " (more runnable work than CPUs: figures are noisy)",
+                _ => "",
+            }
+        );
+    }
+    s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median and p99. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load.");
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The performance section as Markdown: per run, the figures table and the verdicts.
+pub fn markdown(runs: &[(String, Vec<ResultRecord>)]) -> String {
+    let mut out = String::new();
+    let measured: Vec<_> = runs.iter().filter(|(_, r)| has_perf(r)).collect();
+    if measured.is_empty() {
+        out.push_str("No run recorded performance figures.\n");
+        return out;
+    }
+    for (label, records) in measured {
+        let _ = writeln!(out, "### {}\n", md_escape(label));
+        let _ = writeln!(out, "{}\n", machine_note(records));
+        out.push_str("| Mechanism | Round trip (median) | p99 | Throughput | Message size |\n");
+        out.push_str("|---|---:|---:|---:|---:|\n");
+        for row in rows(records) {
+            let (lm, lp) = latency_cells(row.latency);
+            let (tr, ts) = throughput_cells(row.throughput);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.mech.label(),
+                md_escape(&lm),
+                md_escape(&lp),
+                md_escape(&tr),
+                md_escape(&ts)
+            );
+        }
+        out.push_str("\n| Claim | Guide | Observed | Evidence |\n|---|---|---|---|\n");
+        for id in VERDICTS {
+            match find(records, id) {
+                Some(r) => {
+                    let _ = writeln!(
+                        out,
+                        "| `{id}` | {} | **{}** | {} |",
+                        r.doc,
+                        r.observed,
+                        md_escape(&r.detail)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "| `{id}` | | not measured | |");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The performance section as an HTML fragment: per run, an inline SVG chart
+/// (latency and throughput by mechanism, log scales), the table and the verdicts.
+pub fn html(runs: &[(String, Vec<ResultRecord>)]) -> String {
+    let mut out = String::new();
+    let measured: Vec<_> = runs.iter().filter(|(_, r)| has_perf(r)).collect();
+    if measured.is_empty() {
+        out.push_str("<p>No run recorded performance figures.</p>\n");
+        return out;
+    }
+    for (label, records) in measured {
+        let _ = writeln!(out, "<section class=\"perf-run\">\n<h3>{}</h3>", esc(label));
+        let note = machine_note(records).replace("**", "").replace('`', "");
+        let _ = writeln!(out, "<p>{}</p>", esc(&note));
+        out.push_str(&chart(label, records));
+        out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median)</th><th>p99</th><th>Throughput</th><th>Message size</th></tr></thead>\n<tbody>\n");
+        for row in rows(records) {
+            let (lm, lp) = latency_cells(row.latency);
+            let (tr, ts) = throughput_cells(row.throughput);
+            let title = |r: Option<&ResultRecord>| r.map(|r| esc(&r.detail)).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
+                esc(row.mech.label()),
+                title(row.latency),
+                esc(&lm),
+                esc(&lp),
+                title(row.throughput),
+                esc(&tr),
+                esc(&ts)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+        out.push_str("<table class=\"perf-verdicts\">\n<thead><tr><th>Claim</th><th>Guide</th><th>Observed</th><th>Evidence</th></tr></thead>\n<tbody>\n");
+        for id in VERDICTS {
+            match find(records, id) {
+                Some(r) => {
+                    let _ = writeln!(
+                        out,
+                        "<tr><td><code>{id}</code></td><td>{}</td><td class=\"obs-{}\"><strong>{}</strong></td><td>{}</td></tr>",
+                        esc(&r.doc),
+                        r.observed,
+                        r.observed,
+                        esc(&r.detail)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "<tr><td><code>{id}</code></td><td></td><td>not measured</td><td></td></tr>"
+                    );
+                }
+            }
+        }
+        out.push_str("</tbody>\n</table>\n</section>\n");
+    }
+    out
+}
+
+/// Decades spanning `values` (at least one), as (lowest exponent, highest exponent).
+fn decades(values: impl Iterator<Item = f64>, default: (i32, i32)) -> (i32, i32) {
+    let v: Vec<f64> = values.filter(|v| v.is_finite() && *v > 0.0).collect();
+    if v.is_empty() {
+        return default;
+    }
+    let lo = v
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor() as i32;
+    let hi = v.iter().copied().fold(0.0, f64::max).log10().ceil() as i32;
+    (lo, hi.max(lo + 1))
+}
+
+/// Horizontal position of `v` on a log axis of `width` pixels.
+fn log_x(v: f64, (lo, hi): (i32, i32), width: f64) -> f64 {
+    let t = (v.log10() - lo as f64) / (hi - lo) as f64;
+    (t.clamp(0.0, 1.0) * width).max(1.0)
+}
+
+fn chart(label: &str, records: &[ResultRecord]) -> String {
+    let rows = rows(records);
+    let lat = |r: &Row| r.latency.and_then(|r| quantity(r, "median_ns"));
+    let p99 = |r: &Row| r.latency.and_then(|r| quantity(r, "p99_ns"));
+    let thr = |r: &Row| r.throughput.and_then(|r| quantity(r, "bytes_per_s"));
+    let ld = decades(rows.iter().flat_map(|r| [lat(r), p99(r)]).flatten(), (1, 6));
+    let td = decades(rows.iter().filter_map(thr), (6, 10));
+
+    let (label_w, panel_w, gap, row_h, top) = (130.0, 300.0, 60.0, 20.0, 58.0);
+    let x1 = label_w;
+    let x2 = label_w + panel_w + gap + label_w;
+    let height = top + rows.len() as f64 * row_h + 12.0;
+    let width = x2 + panel_w + 50.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"perf-chart\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{}\" font-family=\"sans-serif\" font-size=\"11\">",
+        esc(&format!("Latency and throughput by mechanism, {label}"))
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{x1}\" y=\"14\" font-weight=\"bold\">Round-trip latency</text><text x=\"{x1}\" y=\"28\" fill=\"#555\">median (bar), p99 (red tick); log scale; shorter is better</text>"
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{x2}\" y=\"14\" font-weight=\"bold\">Bulk throughput</text><text x=\"{x2}\" y=\"28\" fill=\"#555\">log scale; longer is better</text>"
+    );
+    // Decade grid lines with labels.
+    let grid = |s: &mut String, x0: f64, d: (i32, i32), fmt: &dyn Fn(f64) -> String| {
+        for e in d.0..=d.1 {
+            let x = x0 + log_x(10f64.powi(e), d, panel_w);
+            let _ = writeln!(
+                s,
+                "<line x1=\"{x:.1}\" y1=\"{:.0}\" x2=\"{x:.1}\" y2=\"{:.0}\" stroke=\"#ccc\"/><text x=\"{x:.1}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+                top - 6.0,
+                height - 8.0,
+                top - 10.0,
+                esc(&fmt(10f64.powi(e)))
+            );
+        }
+    };
+    grid(&mut s, x1, ld, &fmt_ns);
+    grid(&mut s, x2, td, &fmt_rate);
+    for (i, row) in rows.iter().enumerate() {
+        let y = top + i as f64 * row_h;
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><text x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            x1 - 6.0,
+            y + 13.0,
+            esc(row.mech.label()),
+            x2 - 6.0,
+            y + 13.0,
+            esc(row.mech.label())
+        );
+        match lat(row) {
+            Some(v) => {
+                let w = log_x(v, ld, panel_w);
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#4a7ab8\"><title>{}: median {}</title></rect>",
+                    y + 3.0,
+                    row_h - 6.0,
+                    esc(row.mech.label()),
+                    esc(&fmt_ns(v)),
+                );
+                if let Some(p) = p99(row) {
+                    let px = x1 + log_x(p, ld, panel_w);
+                    let _ = writeln!(
+                        s,
+                        "<line x1=\"{px:.1}\" y1=\"{:.1}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#b8452a\" stroke-width=\"2\"><title>p99 {}</title></line>",
+                        y + 1.0,
+                        y + row_h - 1.0,
+                        esc(&fmt_ns(p))
+                    );
+                }
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                    x1 + w + 4.0,
+                    y + 13.0,
+                    esc(&fmt_ns(v))
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{x1}\" y=\"{:.1}\" fill=\"#888\">n/a</text>",
+                    y + 13.0
+                );
+            }
+        }
+        match thr(row) {
+            Some(v) => {
+                let w = log_x(v, td, panel_w);
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#5a9a5a\"><title>{}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                    y + 3.0,
+                    row_h - 6.0,
+                    esc(row.mech.label()),
+                    esc(&fmt_rate(v)),
+                    x2 + w + 4.0,
+                    y + 13.0,
+                    esc(&fmt_rate(v))
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{x2}\" y=\"{:.1}\" fill=\"#888\">n/a</text>",
+                    y + 13.0
+                );
+            }
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::Expected;
+    use crate::observe::Quantity;
+
+    fn rec(claim: &str, observed: Outcome, q: &[(&str, f64)], detail: &str) -> ResultRecord {
+        ResultRecord {
+            claim: claim.into(),
+            observed,
+            expected: Expected {
+                value: None,
+                origin: "guide".into(),
+                reason: String::new(),
+                source: String::new(),
+            },
+            doc: "unstated".into(),
+            detail: detail.into(),
+            measured: q
+                .iter()
+                .map(|(n, v)| Quantity {
+                    name: (*n).into(),
+                    value: *v,
+                    unit: String::new(),
+                })
+                .collect(),
+            duration_ms: 1.0,
+            status: "pass".into(),
+            time: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn sample() -> Vec<(String, Vec<ResultRecord>)> {
+        vec![(
+            "linux-x86_64-gnu".into(),
+            vec![
+                rec(
+                    "perf.latency_pipe",
+                    Outcome::Measured,
+                    &[
+                        ("median_ns", 7800.0),
+                        ("p99_ns", 12000.0),
+                        ("release_build", 1.0),
+                        ("cpus", 2.0),
+                        ("pinned", 1.0),
+                    ],
+                    "pipe <figures>",
+                ),
+                rec(
+                    "perf.throughput_pipe",
+                    Outcome::Measured,
+                    &[
+                        ("bytes_per_s", 2.4e9),
+                        ("msg_bytes", 65536.0),
+                        ("release_build", 1.0),
+                    ],
+                    "pipe bulk",
+                ),
+                rec(
+                    "perf.latency_posix_mq",
+                    Outcome::Unsupported,
+                    &[],
+                    "no API on x86_64-apple-darwin",
+                ),
+                rec(
+                    "perf.shm_spin_sub_microsecond",
+                    Outcome::Yes,
+                    &[("median_ns", 180.0)],
+                    "median 180 ns | p99 300 ns",
+                ),
+            ],
+        )]
+    }
+
+    #[test]
+    fn markdown_has_a_row_per_mechanism_and_the_verdicts() {
+        let md = markdown(&sample());
+        assert!(md.contains("### linux-x86_64-gnu"));
+        assert!(
+            md.contains("| pipe | 7.80 µs | 12.00 µs | 2.40 GB/s | 64 KiB |"),
+            "{md}"
+        );
+        assert!(md.contains("unsupported: no API on x86_64-apple-darwin"));
+        assert!(md.contains("| `perf.shm_spin_sub_microsecond` | unstated | **yes** | median 180 ns \\| p99 300 ns |"), "{md}");
+        assert!(md.contains("| `perf.mpmc_contention` | | not measured | |"));
+        for m in Mech::ALL {
+            assert!(md.contains(&format!("| {} |", m.label())), "{}", m.label());
+        }
+        assert!(md.contains("Release build."));
+    }
+
+    #[test]
+    fn html_is_self_contained_with_an_svg_chart() {
+        let h = html(&sample());
+        assert!(h.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(h.contains("</svg>"));
+        assert!(!h.contains("<script"));
+        assert!(!h.contains("href="));
+        assert!(h.contains("median 180 ns | p99 300 ns"));
+        assert_eq!(
+            h.matches("<section").count(),
+            h.matches("</section>").count()
+        );
+        // Bars exist for the measured mechanism.
+        assert!(h.contains("<title>pipe: median 7.80 µs</title>"));
+        assert!(h.contains("<title>pipe: 2.40 GB/s</title>"));
+    }
+
+    #[test]
+    fn no_perf_records_say_so() {
+        let runs = vec![("x".to_string(), Vec::new())];
+        assert!(markdown(&runs).contains("No run recorded"));
+        assert!(html(&runs).contains("No run recorded"));
+    }
+
+    #[test]
+    fn log_axis_is_clamped_and_monotonic() {
+        let d = (1, 6);
+        assert!(log_x(100.0, d, 300.0) < log_x(1000.0, d, 300.0));
+        assert_eq!(log_x(1e9, d, 300.0), 300.0);
+        assert_eq!(log_x(0.001, d, 300.0), 1.0);
+        assert_eq!(decades([150.0, 20_000.0].into_iter(), (0, 1)), (2, 5));
+    }
+}

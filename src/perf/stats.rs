@@ -1,0 +1,370 @@
+//! Summaries of timing samples, the result line a measuring peer prints, and the
+//! soundness checks the tests hold every measurement to: messages really
+//! exchanged, counts right, timings ordered and plausible. None of these asks
+//! whether the machine is fast.
+
+use std::collections::BTreeMap;
+
+/// Order statistics of a sample set (nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    pub n: usize,
+    pub min: u64,
+    pub median: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+    pub sum: u64,
+}
+
+/// Nearest-rank percentile of sorted samples (`q` in 0..=100).
+pub fn percentile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((q / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Sorts the samples in place and summarises them.
+pub fn summarize(samples: &mut [u64]) -> Summary {
+    samples.sort_unstable();
+    let sum: u64 = samples.iter().sum();
+    Summary {
+        n: samples.len(),
+        min: samples.first().copied().unwrap_or(0),
+        median: percentile(samples, 50.0),
+        p99: percentile(samples, 99.0),
+        max: samples.last().copied().unwrap_or(0),
+        mean: if samples.is_empty() {
+            0.0
+        } else {
+            sum as f64 / samples.len() as f64
+        },
+        sum,
+    }
+}
+
+/// A measuring peer's result line: `result key=value ...`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Figure {
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Figure {
+    pub fn parse(line: &str) -> Option<Figure> {
+        let rest = line.strip_prefix("result ")?;
+        let fields = rest
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Some(Figure { fields })
+    }
+
+    pub fn text(&self, key: &str) -> &str {
+        self.fields.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// A numeric field; NaN when absent or not a number.
+    pub fn num(&self, key: &str) -> f64 {
+        self.fields
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+
+    /// An integer field; `None` when absent or not an integer.
+    pub fn int(&self, key: &str) -> Option<u64> {
+        self.fields.get(key).and_then(|v| v.parse().ok())
+    }
+
+    fn need(&self, key: &str) -> Result<u64, String> {
+        self.int(key)
+            .ok_or_else(|| format!("the result has no integer {key:?}"))
+    }
+}
+
+/// No exchange between two processes completes faster than this (two cache-line
+/// transfers between cores take longer); a smaller figure means a broken clock
+/// or loop.
+pub const MIN_PLAUSIBLE_NS: u64 = 20;
+
+/// Timed rounds a throughput measurement makes even when its budget runs out.
+pub const MIN_ROUNDS: u64 = 3;
+
+/// The watchdog ends any step that blocks longer than this.
+pub const MAX_STEP_NS: u64 = 2_000_000_000;
+
+/// Samples a time-budgeted measurement takes at least (unless fewer were asked).
+pub const MIN_SAMPLES: u64 = 1024;
+
+/// Latency: at most `iters` round trips (at least `MIN_SAMPLES`, fewer only
+/// when the time budget ran out), each echoed byte matched, the partner's echo
+/// count equal to what was sent, samples ordered and plausible, and their sum
+/// within the loop's wall time.
+pub fn check_latency(f: &Figure, iters: u64, max_warmup: u64) -> Result<(), String> {
+    let n = f.need("n")?;
+    let verified = f.need("verified")?;
+    let echoed = f.need("echoed")?;
+    let warmup = f.need("warmup")?;
+    let [min, median, p99, max, sum, elapsed] = [
+        "min_ns",
+        "median_ns",
+        "p99_ns",
+        "max_ns",
+        "sum_ns",
+        "elapsed_ns",
+    ]
+    .map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max), Some(sum), Some(elapsed)) =
+        (min, median, p99, max, sum, elapsed)
+    else {
+        return Err(format!("incomplete latency result: {:?}", f.fields));
+    };
+    if n > iters || n < iters.min(MIN_SAMPLES) || verified != n || warmup > max_warmup {
+        return Err(format!(
+            "{n} samples ({verified} verified round trips) after {warmup} untimed; at most {iters} after at most {max_warmup} asked, at least {}",
+            iters.min(MIN_SAMPLES)
+        ));
+    }
+    if echoed != n + warmup {
+        return Err(format!(
+            "the partner echoed {echoed} messages; {} were sent",
+            n + warmup
+        ));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) {
+        return Err(format!(
+            "percentiles out of order: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    if min < MIN_PLAUSIBLE_NS || max > MAX_STEP_NS {
+        return Err(format!(
+            "implausible round trip: min {min} ns, max {max} ns (bounds {MIN_PLAUSIBLE_NS} ns .. 2 s)"
+        ));
+    }
+    if sum > elapsed || sum < n * min || sum > n * max {
+        return Err(format!(
+            "samples do not add up: sum {sum} ns over {n} samples, loop wall time {elapsed} ns"
+        ));
+    }
+    Ok(())
+}
+
+/// Throughput: whole rounds of `round_bytes` (at most `planned_rounds`, at
+/// least `MIN_ROUNDS` of them unless fewer were planned), every byte arrived
+/// and was acknowledged, every chunk's tag checked (or cut by a read boundary),
+/// none wrong, rounds timed and plausible.
+pub fn check_throughput(f: &Figure, round_bytes: u64, planned_rounds: u64) -> Result<(), String> {
+    let bytes = f.need("bytes")?;
+    let chunk = f.need("chunk")?;
+    let msgs = f.need("msgs")?;
+    let rounds = f.need("rounds")?;
+    let warm = f.need("warmup_bytes")?;
+    let consumer = f.need("consumer_bytes")?;
+    let verified = f.need("verified")?;
+    let split = f.need("split")?;
+    let mismatch = f.need("mismatch")?;
+    let counter = f.need("counter")? == 1;
+    let sum_ns = f.need("sum_ns")?;
+    let elapsed = f.need("elapsed_ns")?;
+    let [min, median, p99, max] = [
+        "round_min_ns",
+        "round_median_ns",
+        "round_p99_ns",
+        "round_max_ns",
+    ]
+    .map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
+        return Err(format!("incomplete throughput result: {:?}", f.fields));
+    };
+    if rounds > planned_rounds || rounds < planned_rounds.min(MIN_ROUNDS) {
+        return Err(format!(
+            "{rounds} timed rounds; at most {planned_rounds} planned, at least {}",
+            planned_rounds.min(MIN_ROUNDS)
+        ));
+    }
+    if bytes != round_bytes * rounds || bytes != chunk * msgs || warm != round_bytes {
+        return Err(format!(
+            "{bytes} bytes in {msgs} messages of {chunk} over {rounds} rounds (warm-up {warm}); rounds of {round_bytes} bytes asked"
+        ));
+    }
+    if consumer != bytes + warm {
+        return Err(format!(
+            "the consumer received {consumer} bytes; {} were sent (with {warm} of warm-up)",
+            bytes + warm
+        ));
+    }
+    let chunks = (bytes + warm) / chunk;
+    if counter {
+        let sum = f.need("counter_sum")?;
+        if sum != chunks {
+            return Err(format!(
+                "the counter's reads add up to {sum}; {chunks} writes of 1 were made"
+            ));
+        }
+    } else if mismatch != 0 || verified + split != chunks || split * 10 > chunks {
+        return Err(format!(
+            "chunk tags: {verified} verified, {split} cut by a read boundary, {mismatch} wrong; {chunks} chunks sent"
+        ));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) || min == 0 {
+        return Err(format!(
+            "round times out of order: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    if sum_ns > elapsed || sum_ns < rounds * min {
+        return Err(format!(
+            "round times do not add up: {sum_ns} ns over {rounds} rounds, wall time {elapsed} ns"
+        ));
+    }
+    let rate = f.num("bytes_per_s");
+    if !(1e4..=1e12).contains(&rate) {
+        return Err(format!("implausible throughput {rate} bytes/s"));
+    }
+    Ok(())
+}
+
+/// SPSC queue: every item handed over, in order, one-way latencies ordered and plausible.
+pub fn check_spsc(f: &Figure, items: u64) -> Result<(), String> {
+    let n = f.need("n")?;
+    let in_order = f.need("in_order")?;
+    let [min, median, p99, max] = ["min_ns", "median_ns", "p99_ns", "max_ns"].map(|k| f.int(k));
+    let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
+        return Err(format!("incomplete spsc result: {:?}", f.fields));
+    };
+    if n > items || n < items.min(MIN_SAMPLES) || in_order != n {
+        return Err(format!(
+            "{n} items timed, {in_order} in order; at most {items} asked, at least {}",
+            items.min(MIN_SAMPLES)
+        ));
+    }
+    // A one-way latency compares two processes' timestamps: a figure below the
+    // clock's resolution (0 ns) is possible, an unordered or unbounded one is not.
+    if !(min <= median && median <= p99 && p99 <= max) || max > MAX_STEP_NS {
+        return Err(format!(
+            "implausible one-way latencies: min {min} median {median} p99 {p99} max {max}"
+        ));
+    }
+    Ok(())
+}
+
+/// MPMC: every message received exactly once (count and sequence sum), none
+/// malformed, rate plausible.
+pub fn check_mpmc(f: &Figure, msgs: u64) -> Result<(), String> {
+    let received = f.need("received")?;
+    let seq_ok = f.need("seq_sum_ok")?;
+    let bad = f.need("bad")?;
+    let elapsed = f.need("elapsed_ns")?;
+    if received != msgs || seq_ok != 1 || bad != 0 {
+        return Err(format!(
+            "received {received} of {msgs} messages; sequence sum {}; {bad} malformed",
+            if seq_ok == 1 { "right" } else { "wrong" }
+        ));
+    }
+    if elapsed == 0 || elapsed > 120_000_000_000 {
+        return Err(format!("implausible elapsed time {elapsed} ns"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v: Vec<u64> = (1..=100).rev().collect();
+        let s = summarize(&mut v);
+        assert_eq!((s.min, s.median, s.p99, s.max), (1, 50, 99, 100));
+        assert_eq!(s.sum, 5050);
+        assert_eq!(percentile(&[7], 99.0), 7);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
+
+    fn latency_line(n: u64, echoed: u64, min: u64, max: u64) -> Figure {
+        Figure::parse(&format!(
+            "result measure=latency mech=pipe n={n} warmup=10 planned=100 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
+            n * min,
+            n * max
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn latency_soundness() {
+        assert_eq!(
+            check_latency(&latency_line(100, 110, 5000, 9000), 100, 10),
+            Ok(())
+        );
+        // Fewer samples than asked is sound when the time budget stopped the
+        // loop (checked every 1024 samples), not below that floor.
+        assert_eq!(
+            check_latency(&latency_line(2048, 2058, 5000, 9000), 5000, 10),
+            Ok(())
+        );
+        assert!(check_latency(&latency_line(99, 109, 5000, 9000), 100, 10).is_err());
+        assert!(check_latency(&latency_line(1000, 1010, 5000, 9000), 5000, 10).is_err());
+        assert!(check_latency(&latency_line(101, 111, 5000, 9000), 100, 10).is_err());
+        assert!(check_latency(&latency_line(100, 100, 5000, 9000), 100, 10).is_err());
+        // A 1 ns round trip between processes is a broken clock.
+        assert!(check_latency(&latency_line(100, 110, 1, 9000), 100, 10).is_err());
+        let mut f = latency_line(100, 110, 5000, 9000);
+        f.fields.insert("sum_ns".into(), "1".into());
+        assert!(check_latency(&f, 100, 10).is_err());
+    }
+
+    fn throughput_line(split: u64, mismatch: u64, consumer: u64) -> Figure {
+        Figure::parse(&format!(
+            "result measure=throughput mech=pipe bytes=1024 chunk=64 msgs=16 rounds=4 warmup_bytes=256 round_median_ns=100 round_p99_ns=120 round_min_ns=90 round_max_ns=120 sum_ns=430 elapsed_ns=600 bytes_per_s=2381395348 consumer_bytes={consumer} verified={} split={split} mismatch={mismatch} reads=20 counter_sum=0 counter=0 stream=1 window=0 pin=cpu0+cpu1",
+            20 - split - mismatch
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn throughput_soundness() {
+        assert_eq!(
+            check_throughput(&throughput_line(0, 0, 1280), 256, 4),
+            Ok(())
+        );
+        assert_eq!(
+            check_throughput(&throughput_line(1, 0, 1280), 256, 4),
+            Ok(())
+        );
+        // Stopped by the time budget after 4 of 16 planned rounds: sound.
+        assert_eq!(
+            check_throughput(&throughput_line(0, 0, 1280), 256, 16),
+            Ok(())
+        );
+        assert!(check_throughput(&throughput_line(0, 1, 1280), 256, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1279), 256, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1280), 512, 4).is_err());
+        assert!(check_throughput(&throughput_line(0, 0, 1280), 256, 3).is_err());
+    }
+
+    #[test]
+    fn queue_soundness() {
+        let spsc = |n: u64, in_order: u64| {
+            Figure::parse(&format!(
+                "result measure=spsc mech=lockfree n={n} in_order={in_order} median_ns=300 p99_ns=500 min_ns=200 max_ns=9000"
+            ))
+            .unwrap()
+        };
+        assert_eq!(check_spsc(&spsc(2000, 2000), 2000), Ok(()));
+        assert_eq!(check_spsc(&spsc(1024, 1024), 2000), Ok(()));
+        assert!(check_spsc(&spsc(2000, 1999), 2000).is_err());
+        assert!(check_spsc(&spsc(500, 500), 2000).is_err());
+        let mpmc = |received: u64, ok: u8, bad: u64| {
+            Figure::parse(&format!(
+                "result measure=mpmc mech=shm producers=4 consumers=4 msgs=800 received={received} seq_sum_ok={ok} bad={bad} elapsed_ns=1000000 msgs_per_s=800000"
+            ))
+            .unwrap()
+        };
+        assert_eq!(check_mpmc(&mpmc(800, 1, 0), 800), Ok(()));
+        assert!(check_mpmc(&mpmc(799, 1, 0), 800).is_err());
+        assert!(check_mpmc(&mpmc(800, 0, 0), 800).is_err());
+        assert!(check_mpmc(&mpmc(800, 1, 1), 800).is_err());
+    }
+}
