@@ -329,3 +329,21 @@ fn expectations_lists_every_claim_with_its_origin() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown OS"));
 }
+
+#[test]
+fn a_literal_double_dash_is_accepted() {
+    // `cargo ipc-report -- --results DIR` passes the `--` through to the program.
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let out = tmp.path().join("out");
+    let o = ipcconf(&[
+        "report",
+        "--",
+        "--results",
+        set.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("report.json").is_file());
+}

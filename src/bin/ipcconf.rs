@@ -39,7 +39,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode, String> {
     use lexopt::prelude::*;
-    let mut parser = lexopt::Parser::from_env();
+    // `cargo ipc-report -- --results DIR` hands a literal `--` through; lexopt
+    // would read everything after it as values, so drop it first.
+    let mut parser = lexopt::Parser::from_args(std::env::args_os().skip(1).filter(|a| a != "--"));
     let command = match parser.next().map_err(|e| e.to_string())? {
         Some(Value(v)) => v.string().map_err(|e| e.to_string())?,
         Some(Long("help") | Short('h')) => {
@@ -79,8 +81,6 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
-            // `cargo ipc-report -- --results DIR` passes a literal `--` through.
-            Value(v) if v == "--" => {}
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
     }
