@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every platform this Linux x86_64 machine can run, merged into one report:
 #
-#   linux-x86_64-gnu               native                  ci/run-native.sh
+#   linux-x86_64-gnu               native (release)        ci/run-native.sh --release
 #   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
 #   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu-aarch64.sh
 #   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
@@ -75,8 +75,10 @@ column() {
   fi
 }
 
+# The native column is a release run, as `cargo ipc-report` makes it, so the
+# report carries real performance figures (a debug run only smoke-tests them).
 column native "linux-x86_64-gnu (native)" "$SETS_DIR/linux-x86_64-gnu" \
-  "$CI_DIR/run-native.sh" --out "$SETS_DIR/linux-x86_64-gnu"
+  "$CI_DIR/run-native.sh" --release --out "$SETS_DIR/linux-x86_64-gnu"
 column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
   "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
 column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
