@@ -75,22 +75,10 @@ pub fn render(r: &Report) -> String {
     );
     out.push_str(STYLE);
     out.push_str("</style></head><body>\n<h1>IPC conformance: what the guide claims, and what platforms do</h1>\n");
-    let measured: Vec<&str> = r
-        .columns
-        .iter()
-        .filter(|c| c.run.is_some())
-        .map(|c| c.label.as_str())
-        .collect();
-    let unmeasured: Vec<&str> = r
-        .columns
-        .iter()
-        .filter(|c| c.run.is_none())
-        .map(|c| c.label.as_str())
-        .collect();
     out.push_str(&format!(
         "<p>Runs: <b>{}</b>. Not measured: {}. Coverage: {} of {} catalogued claims checked. Hover a cell for the claim, the expectation and the evidence.</p>\n",
-        esc(&if measured.is_empty() { "none".to_owned() } else { measured.join(", ") }),
-        esc(&if unmeasured.is_empty() { "none".to_owned() } else { unmeasured.join(", ") }),
+        esc(&r.column_labels(true)),
+        esc(&r.column_labels(false)),
         r.checked,
         r.catalogued
     ));

@@ -36,30 +36,10 @@ fn table(t: &Table, out: &mut String) {
 pub fn render(r: &Report) -> String {
     let mut out =
         String::from("# IPC conformance: what the guide claims, and what platforms do\n\n");
-    let measured: Vec<&str> = r
-        .columns
-        .iter()
-        .filter(|c| c.run.is_some())
-        .map(|c| c.label.as_str())
-        .collect();
-    let unmeasured: Vec<&str> = r
-        .columns
-        .iter()
-        .filter(|c| c.run.is_none())
-        .map(|c| c.label.as_str())
-        .collect();
     out.push_str(&format!(
         "Runs: {}. Not measured: {}. Coverage: {} of {} catalogued claims checked.\n\n",
-        if measured.is_empty() {
-            "none".to_owned()
-        } else {
-            measured.join(", ")
-        },
-        if unmeasured.is_empty() {
-            "none".to_owned()
-        } else {
-            unmeasured.join(", ")
-        },
+        r.column_labels(true),
+        r.column_labels(false),
         r.checked,
         r.catalogued
     ));

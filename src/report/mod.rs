@@ -110,6 +110,22 @@ pub fn build(sets: &[ResultSet], expected_platforms: &[String]) -> Report {
 }
 
 impl Report {
+    /// Labels of the columns with a run (`measured`) or without one, comma
+    /// separated, "none" when empty.
+    pub fn column_labels(&self, measured: bool) -> String {
+        let labels: Vec<&str> = self
+            .columns
+            .iter()
+            .filter(|c| c.run.is_some() == measured)
+            .map(|c| c.label.as_str())
+            .collect();
+        if labels.is_empty() {
+            "none".to_owned()
+        } else {
+            labels.join(", ")
+        }
+    }
+
     pub fn json(&self, sets: &[ResultSet]) -> Result<String, String> {
         let runs = sets
             .iter()
