@@ -50,7 +50,8 @@ pub use unix::*;
 
 #[cfg(unix)]
 mod unix {
-    use std::io::{self, Write};
+    use crate::peer::serve::say;
+    use std::io;
     use std::os::fd::OwnedFd;
     use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
@@ -202,13 +203,6 @@ mod unix {
         fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
             Ok(Box::new(Fifo::create(cx)?))
         }
-    }
-
-    fn say(line: &str) -> Result<(), String> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())
     }
 
     /// `fifo-open <path> read|write`: a blocking open, reported before and after.

@@ -66,8 +66,9 @@ pub use imp::*;
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod imp {
+    use crate::peer::serve::{err_text, say};
     use std::ffi::CString;
-    use std::io::{self, Write};
+    use std::io;
     use std::os::fd::BorrowedFd;
     use std::time::{Duration, Instant};
 
@@ -593,21 +594,6 @@ mod imp {
     }
 
     // ------------------------------------------------------------ peer roles
-
-    fn say(line: &str) -> Result<(), String> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())
-    }
-
-    fn err_text(e: &io::Error) -> String {
-        format!(
-            "{} {}",
-            e.raw_os_error().unwrap_or(0),
-            crate::observe::describe_io_error(e)
-        )
-    }
 
     /// Peer roles:
     /// - `posix_mq-probe </name>`: with SIGSYS ignored, creates and removes a queue;

@@ -60,8 +60,9 @@ pub use unix::*;
 /// peer protocol.
 #[cfg(any(unix, windows))]
 mod common {
+    pub use crate::peer::serve::{err_line, say};
     use std::ffi::c_void;
-    use std::io::{self, BufRead, Write};
+    use std::io::{self, BufRead};
     use std::ptr::NonNull;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{Duration, Instant};
@@ -351,22 +352,6 @@ mod common {
 
     pub(super) fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
         s.parse().map_err(|_| format!("bad number {s:?}"))
-    }
-
-    pub(super) fn err_line(e: &io::Error) -> String {
-        format!(
-            "err {} {}",
-            e.raw_os_error().unwrap_or(0),
-            crate::observe::describe_io_error(e)
-        )
-    }
-
-    /// Writes one answer line (flushed: the controller waits for it).
-    pub fn say(line: &str) -> Result<(), String> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())
     }
 
     /// A role's own commands: `Some(answer)` when it handled the words.

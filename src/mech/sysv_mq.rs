@@ -30,7 +30,8 @@ pub use imp::*;
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod imp {
-    use std::io::{self, Write};
+    use crate::peer::serve::{err_text, say};
+    use std::io;
 
     use crate::peer::{hex, unhex};
 
@@ -264,21 +265,6 @@ mod imp {
 
     pub fn key_text(key: key_t) -> String {
         format!("0x{:08x}", key as u32)
-    }
-
-    fn say(line: &str) -> Result<(), String> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())
-    }
-
-    fn err_text(e: &io::Error) -> String {
-        format!(
-            "{} {}",
-            e.raw_os_error().unwrap_or(0),
-            crate::observe::describe_io_error(e)
-        )
     }
 
     /// Peer roles (a key travels as `0x...`):
