@@ -3,7 +3,7 @@
 # cannot run natively: `cargo clippy --all-targets --target T -- -D warnings`
 # (clippy runs cargo check's full type-check plus the lints) for
 #   x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd
-#   x86_64-pc-windows-msvc x86_64-pc-windows-gnu
+#   x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android
 # No linker or SDK is needed: nothing is linked.
 #
 #   ci/check-targets.sh [TARGET...]
@@ -18,7 +18,7 @@ CI_NAME=check-targets
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd
-  x86_64-pc-windows-msvc x86_64-pc-windows-gnu)
+  x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android)
 
 cd "$ROOT"
 failed=() skipped=() passed=()

@@ -54,7 +54,6 @@ fn temp_dirs(dry_run: bool, done: &mut Vec<String>) {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod linux {
-    use std::path::Path;
 
     use super::owned_by_me;
 
@@ -77,12 +76,14 @@ mod linux {
                 }
             }
         }
+        // bionic has no System V IPC calls (and the suite makes no objects there).
+        #[cfg(not(target_os = "android"))]
         for (kind, file) in [
             ("msg", "/proc/sysvipc/msg"),
             ("shm", "/proc/sysvipc/shm"),
             ("sem", "/proc/sysvipc/sem"),
         ] {
-            for (key, id) in suite_objects(Path::new(file)) {
+            for (key, id) in suite_objects(std::path::Path::new(file)) {
                 if dry_run || remove(kind, id) {
                     done.push(format!("System V {kind} key {key:#x} id {id}"));
                 }
@@ -91,7 +92,8 @@ mod linux {
     }
 
     /// (key, id) of this user's objects with the suite's key prefix.
-    fn suite_objects(file: &Path) -> Vec<(i64, i32)> {
+    #[cfg(not(target_os = "android"))]
+    fn suite_objects(file: &std::path::Path) -> Vec<(i64, i32)> {
         let Ok(text) = std::fs::read_to_string(file) else {
             return Vec::new();
         };
@@ -120,6 +122,7 @@ mod linux {
             .collect()
     }
 
+    #[cfg(not(target_os = "android"))]
     fn remove(kind: &str, id: i32) -> bool {
         // SAFETY: IPC_RMID takes no buffer (null is allowed for msgctl/shmctl, and
         // semctl's fourth argument is unused for IPC_RMID); `id` came from the kernel.

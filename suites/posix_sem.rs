@@ -37,7 +37,8 @@ fn available() {
     });
 }
 
-#[cfg(unix)]
+// These checks share memory through POSIX shm, which bionic lacks.
+#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
     use std::sync::atomic::Ordering;
@@ -251,7 +252,7 @@ mod unix {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), target_os = "android"))]
 #[rstest::rstest]
 fn unix_only(
     #[values(

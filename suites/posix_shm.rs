@@ -15,7 +15,7 @@ use ipc_conformance::{Checked, Observation, Step};
 fn available() {
     check!("posix_shm.available", |_cx| {
         cfg_if::cfg_if! {
-            if #[cfg(unix)] {
+            if #[cfg(all(unix, not(target_os = "android")))] {
                 use ipc_conformance::mech::posix_shm::{Object, open_fd};
                 let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
                 obj.map.write(0, b"marker");
@@ -40,7 +40,7 @@ fn available() {
 #[test]
 fn cross_machine() {
     check!("posix_shm.cross_machine", |_cx| {
-        if cfg!(unix) {
+        if cfg!(all(unix, not(target_os = "android"))) {
             Ok(ipc_conformance::matrix::cross_machine_structural(
                 false,
                 "a /name resolved by the local kernel, naming memory of this host",
@@ -51,7 +51,7 @@ fn cross_machine() {
     });
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
     use std::os::fd::AsFd;
@@ -449,7 +449,7 @@ mod unix {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), target_os = "android"))]
 #[rstest::rstest]
 fn unix_only(
     #[values(

@@ -10,7 +10,8 @@ use ipc_conformance::check;
 #[allow(unused_imports)]
 use ipc_conformance::{Checked, Observation, Step};
 
-#[cfg(unix)]
+// These checks share memory through POSIX shm, which bionic lacks.
+#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
     use std::sync::atomic::Ordering;
@@ -311,15 +312,16 @@ mod unix {
 fn untrusted_peer_can_mutate() {
     check!("shm.untrusted_peer_can_mutate", |cx| {
         cfg_if::cfg_if! {
-            if #[cfg(unix)] {
+            if #[cfg(all(unix, not(target_os = "android")))] {
                 // A POSIX shared-memory object the peer opens by name.
                 use ipc_conformance::mech::posix_shm::Object;
                 let obj = Object::create(4096).step("shm_open")?;
                 let region = &obj.map;
                 let mut cmd = cx.peer(&["posix_shm-map", &obj.name, "4096"]);
                 let what = format!("the POSIX shared-memory object {:?}", obj.name);
-            } else if #[cfg(windows)] {
-                // A file both processes map shared (Windows has no POSIX shm).
+            } else if #[cfg(any(windows, target_os = "android"))] {
+                // A file both processes map shared (Windows and bionic have no
+                // POSIX shm).
                 use ipc_conformance::mech::mmap_file::{Mode, map_file};
                 let path = cx.path(".map")?;
                 std::fs::write(&path, [0u8; 4096]).step("create the file")?;
@@ -345,12 +347,12 @@ fn untrusted_peer_can_mutate() {
             let valid = checked <= BUF;
             // Take write permission away (Unix); the peer's mapping is already
             // made, so this cannot stop it.
-            #[cfg(unix)]
+            #[cfg(all(unix, not(target_os = "android")))]
             let revoke = format!(
                 "fchmod(0400) of the object: {:?}",
                 nix::sys::stat::fchmod(&obj.fd, nix::sys::stat::Mode::S_IRUSR)
             );
-            #[cfg(windows)]
+            #[cfg(any(windows, target_os = "android"))]
             let revoke = "no attempt to revoke the peer's access (its view is already mapped)";
             // The untrusted peer changes the field after the check.
             let stored = peer.request("store 0 4096")?;
@@ -369,7 +371,7 @@ fn untrusted_peer_can_mutate() {
     });
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), target_os = "android"))]
 #[rstest::rstest]
 fn unix_only(#[values("shm.spin_wait_burns_cpu", "shm.process_shared_condvar")] claim: &str) {
     check!(claim, |_cx| Ok(Observation::no_api()));

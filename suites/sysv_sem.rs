@@ -11,7 +11,7 @@ use ipc_conformance::{Checked, Observation, Step};
 fn available() {
     check!("sysv_sem.available", |_cx| {
         cfg_if::cfg_if! {
-            if #[cfg(unix)] {
+            if #[cfg(all(unix, not(target_os = "android")))] {
                 use ipc_conformance::mech::sysv_sem::{SemSet, op, value};
                 let set = SemSet::private().step("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)")?;
                 op(set.id, 1, libc::IPC_NOWAIT).step("semop(+1)")?;
@@ -36,7 +36,7 @@ fn available() {
     });
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn undo_on_exit() {
     check!("sysv_sem.undo_on_exit", |cx| {
@@ -66,7 +66,7 @@ fn undo_on_exit() {
     });
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), target_os = "android"))]
 #[test]
 fn undo_on_exit() {
     check!("sysv_sem.undo_on_exit", |_cx| Ok(Observation::no_api()));

@@ -12,7 +12,7 @@ use ipc_conformance::{Checked, Observation, Step};
 fn available() {
     check!("sysv_shm.available", |_cx| {
         cfg_if::cfg_if! {
-            if #[cfg(unix)] {
+            if #[cfg(all(unix, not(target_os = "android")))] {
                 use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
                 let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
                 let id = seg.id;
@@ -36,7 +36,7 @@ fn available() {
     });
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
 
@@ -182,7 +182,7 @@ mod unix {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), target_os = "android"))]
 #[rstest::rstest]
 fn unix_only(
     #[values(

@@ -143,8 +143,12 @@ mod imp {
     #[cfg(unix)]
     fn quiet_crash() {
         let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(target_os = "linux")]
         let _ = nix::sys::prctl::set_dumpable(false);
+        // nix has no prctl module for Android.
+        // SAFETY: PR_SET_DUMPABLE takes one integer argument and no memory.
+        #[cfg(target_os = "android")]
+        let _ = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
     }
 
     /// Makes a fault of this process end it without an error dialog or a

@@ -44,10 +44,9 @@ mod unix {
     use std::ffi::CString;
     use std::io;
     use std::marker::PhantomData;
-    use std::sync::atomic::Ordering;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
-    use crate::mech::shm::{Mapping, serve_memory, yield_until};
+    use crate::mech::shm::Mapping;
 
     fn cname(name: &str) -> io::Result<CString> {
         CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
@@ -274,7 +273,11 @@ mod unix {
     }
 
     /// One increment workload (see the module doc).
+    #[cfg(not(target_os = "android"))]
     fn increment(map: &Mapping, sem: Option<Sem>, words: &[&str]) -> Result<String, String> {
+        use crate::mech::shm::yield_until;
+        use std::sync::atomic::Ordering;
+        use std::time::Duration;
         let n = |s: &str| s.parse::<usize>().map_err(|_| format!("bad number {s:?}"));
         let [arrive, start, counter, max, mode, run_ms] = words else {
             return Err("usage: increment <arrive_off> <start_off> <counter_off> <max> <locked|unlocked> <run_ms>".into());
@@ -370,6 +373,8 @@ mod unix {
                 }
                 Ok(())
             })()),
+            // Maps a POSIX shared-memory object: none on bionic.
+            #[cfg(not(target_os = "android"))]
             ("posix_sem-increment", [shm, len, kind, which]) => Some((|| {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let obj =
@@ -386,7 +391,7 @@ mod unix {
                     }
                     _ => return Err(format!("bad kind {kind:?}")),
                 };
-                serve_memory(&obj.map, &mut |words: &[&str]| match words {
+                crate::mech::shm::serve_memory(&obj.map, &mut |words: &[&str]| match words {
                     ["increment", rest @ ..] => Some(increment(&obj.map, Some(sem), rest)),
                     _ => None,
                 })

@@ -79,7 +79,7 @@ mod common {
     enum Release {
         #[cfg(unix)]
         Munmap,
-        #[cfg(unix)]
+        #[cfg(all(unix, not(target_os = "android")))]
         Shmdt,
         #[cfg(windows)]
         UnmapView,
@@ -129,7 +129,7 @@ mod common {
         /// # Safety
         /// `ptr` must be the address shmat(2) returned, attached for at least `len`
         /// bytes, and not be detached by anyone else.
-        #[cfg(unix)]
+        #[cfg(all(unix, not(target_os = "android")))]
         pub unsafe fn from_shmat(ptr: NonNull<c_void>, len: usize) -> Mapping {
             Mapping {
                 ptr,
@@ -241,7 +241,7 @@ mod common {
                     let _ = nix::sys::mman::munmap(self.ptr, self.len);
                 },
                 // SAFETY: the attachment shmat returned (contract of from_shmat).
-                #[cfg(unix)]
+                #[cfg(all(unix, not(target_os = "android")))]
                 Release::Shmdt => unsafe {
                     libc::shmdt(self.ptr.as_ptr());
                 },
@@ -640,6 +640,17 @@ mod unix {
         cond: libc::pthread_cond_t,
     }
 
+    cfg_if::cfg_if! {
+        if #[cfg(target_os = "android")] {
+            /// bionic's <pthread.h> defines it as 1 and implements
+            /// pthread_{mutex,cond}attr_setpshared; the libc crate's Android
+            /// module lacks the constant.
+            pub const PTHREAD_PROCESS_SHARED: libc::c_int = 1;
+        } else {
+            pub use libc::PTHREAD_PROCESS_SHARED;
+        }
+    }
+
     pub const SYNC_FLAG: usize = 512;
     pub const SYNC_DATA: usize = 1024;
     pub const SYNC_RESULT: usize = 2048;
@@ -691,10 +702,8 @@ mod unix {
                     libc::pthread_mutexattr_init(ma.as_mut_ptr()),
                     "pthread_mutexattr_init",
                 )?;
-                let rc = libc::pthread_mutexattr_setpshared(
-                    ma.as_mut_ptr(),
-                    libc::PTHREAD_PROCESS_SHARED,
-                );
+                let rc =
+                    libc::pthread_mutexattr_setpshared(ma.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
                 let rc2 = if rc == 0 {
                     libc::pthread_mutex_init(&raw mut (*block).mutex, ma.as_ptr())
                 } else {
@@ -709,10 +718,7 @@ mod unix {
                     libc::pthread_condattr_init(ca.as_mut_ptr()),
                     "pthread_condattr_init",
                 )?;
-                let rc = libc::pthread_condattr_setpshared(
-                    ca.as_mut_ptr(),
-                    libc::PTHREAD_PROCESS_SHARED,
-                );
+                let rc = libc::pthread_condattr_setpshared(ca.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
                 let rc2 = if rc == 0 {
                     libc::pthread_cond_init(&raw mut (*block).cond, ca.as_ptr())
                 } else {
@@ -872,11 +878,14 @@ mod unix {
 
     pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         match (role, args) {
+            // The waiter maps a POSIX shared-memory object: none on bionic.
+            #[cfg(not(target_os = "android"))]
             ("shm-waiter", [name, len]) => Some(waiter(name, len)),
             _ => None,
         }
     }
 
+    #[cfg(not(target_os = "android"))]
     fn waiter(name: &str, len: &str) -> Result<(), String> {
         let len: usize = num(len)?;
         let obj = crate::mech::posix_shm::Object::open(name, len)
@@ -889,6 +898,7 @@ mod unix {
     }
 
     /// `wait <spin|cond> <leave|process> <ms>`.
+    #[cfg(not(target_os = "android"))]
     fn wait_for_ready(
         sync: &SharedSync<'_>,
         how: &str,

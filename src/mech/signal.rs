@@ -310,7 +310,6 @@ mod peer {
     use std::os::fd::AsRawFd;
 
     use super::{ffi, parse_sig};
-    use crate::watchdog::BOUND;
 
     fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
         s.parse().map_err(|_| format!("bad number {s:?}"))
@@ -610,7 +609,7 @@ mod peer {
         let Some(sfd) = state.sfd.as_mut() else {
             return "err 0 no signalfd".into();
         };
-        let bound = std::time::Duration::from_millis(ms).min(BOUND);
+        let bound = std::time::Duration::from_millis(ms).min(crate::watchdog::BOUND);
         let ready = match crate::channel::fd::wait(
             std::os::fd::AsFd::as_fd(sfd),
             nix::poll::PollFlags::POLLIN,
@@ -680,7 +679,7 @@ mod peer {
         let Some(kq) = state.kq.as_ref() else {
             return "err 0 no kqueue".into();
         };
-        let bound = std::time::Duration::from_millis(ms).min(BOUND);
+        let bound = std::time::Duration::from_millis(ms).min(crate::watchdog::BOUND);
         let ready = match crate::channel::fd::wait(
             std::os::fd::AsFd::as_fd(kq),
             nix::poll::PollFlags::POLLIN,

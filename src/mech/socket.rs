@@ -103,6 +103,9 @@ fn unix_sockaddr(addr: &Addr) -> io::Result<std::os::unix::net::SocketAddr> {
         Addr::Abstract(name) => {
             cfg_if::cfg_if! {
                 if #[cfg(any(target_os = "linux", target_os = "android"))] {
+                    #[cfg(target_os = "android")]
+                    use std::os::android::net::SocketAddrExt;
+                    #[cfg(target_os = "linux")]
                     use std::os::linux::net::SocketAddrExt;
                     std::os::unix::net::SocketAddr::from_abstract_name(name)
                 } else {

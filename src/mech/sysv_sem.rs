@@ -8,7 +8,7 @@
 
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     cfg_if::cfg_if! {
-        if #[cfg(unix)] {
+        if #[cfg(all(unix, not(target_os = "android")))] {
             unix::peer_role(role, args)
         } else {
             let _ = (role, args);
@@ -17,10 +17,10 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 pub use unix::*;
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use std::io;
 

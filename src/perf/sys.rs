@@ -130,6 +130,16 @@ pub fn pin_to(cpu: usize) -> io::Result<()> {
 /// timed steps themselves.
 pub const STEP_BOUND_SECS: libc::time_t = 2;
 
+cfg_if::cfg_if! {
+    if #[cfg(target_os = "android")] {
+        // bionic takes it from the kernel's <linux/time.h>; the libc crate's
+        // Android module lacks the constant.
+        const ITIMER_REAL: libc::c_int = 0;
+    } else {
+        use libc::ITIMER_REAL;
+    }
+}
+
 /// (Re-)arms the watchdog: SIGALRM in `secs` seconds unless re-armed again.
 #[inline]
 pub fn arm(secs: libc::time_t) {
@@ -144,7 +154,7 @@ pub fn arm(secs: libc::time_t) {
         },
     };
     // SAFETY: `t` is a valid itimerval; the old value is not requested (null).
-    unsafe { libc::setitimer(libc::ITIMER_REAL, &t, std::ptr::null_mut()) };
+    unsafe { libc::setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) };
 }
 
 /// Disarms the watchdog.
@@ -158,13 +168,16 @@ pub fn disarm() {
 static QUEUE_TO_REMOVE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
 extern "C" fn on_watchdog(_: libc::c_int) {
-    let id = QUEUE_TO_REMOVE.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: only async-signal-safe calls: msgctl (a system call), then
     // signal(SIG_DFL) and raise, so the process still ends by SIGALRM and its
     // parent sees why.
     unsafe {
-        if id >= 0 {
-            msg::msgctl(id, libc::IPC_RMID, std::ptr::null_mut());
+        #[cfg(not(target_os = "android"))]
+        {
+            let id = QUEUE_TO_REMOVE.load(std::sync::atomic::Ordering::Relaxed);
+            if id >= 0 {
+                msg::msgctl(id, libc::IPC_RMID, std::ptr::null_mut());
+            }
         }
         libc::signal(libc::SIGALRM, libc::SIG_DFL);
         libc::raise(libc::SIGALRM);
@@ -296,6 +309,16 @@ impl Region {
     }
 
     /// A POSIX shared memory object of `len` bytes, mapped and already unlinked.
+    #[cfg(target_os = "android")]
+    pub fn posix_shm(_len: usize) -> io::Result<Region> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("no shm_open API on {}", crate::platform::TARGET),
+        ))
+    }
+
+    /// A POSIX shared memory object of `len` bytes, mapped and already unlinked.
+    #[cfg(not(target_os = "android"))]
     pub fn posix_shm(len: usize) -> io::Result<Region> {
         use nix::fcntl::OFlag;
         use nix::sys::stat::Mode;
@@ -452,8 +475,10 @@ impl PMutex {
                 "pthread_mutexattr_init",
                 libc::pthread_mutexattr_init(attr.as_mut_ptr()),
             )?;
-            let rc =
-                libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+            let rc = libc::pthread_mutexattr_setpshared(
+                attr.as_mut_ptr(),
+                crate::mech::shm::PTHREAD_PROCESS_SHARED,
+            );
             let rc2 = if rc == 0 {
                 libc::pthread_mutex_init(m, attr.as_ptr())
             } else {
@@ -494,8 +519,10 @@ impl PCond {
                 "pthread_condattr_init",
                 libc::pthread_condattr_init(attr.as_mut_ptr()),
             )?;
-            let rc =
-                libc::pthread_condattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+            let rc = libc::pthread_condattr_setpshared(
+                attr.as_mut_ptr(),
+                crate::mech::shm::PTHREAD_PROCESS_SHARED,
+            );
             let rc2 = if rc == 0 {
                 libc::pthread_cond_init(c, attr.as_ptr())
             } else {
@@ -697,10 +724,14 @@ mod apple_msg {
     }
 }
 
-#[cfg(target_vendor = "apple")]
-use apple_msg as msg;
-#[cfg(not(target_vendor = "apple"))]
-use libc as msg;
+cfg_if::cfg_if! {
+    if #[cfg(target_vendor = "apple")] {
+        use apple_msg as msg;
+    } else if #[cfg(not(target_os = "android"))] {
+        use libc as msg;
+    }
+    // Android: the libc crate binds no System V calls for bionic; no queue is made.
+}
 
 /// A private System V message queue (IPC_PRIVATE, mode 0600), removed on drop.
 pub struct SysvQueue {
@@ -708,6 +739,15 @@ pub struct SysvQueue {
 }
 
 impl SysvQueue {
+    #[cfg(target_os = "android")]
+    pub fn new() -> io::Result<SysvQueue> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("no System V message API on {}", crate::platform::TARGET),
+        ))
+    }
+
+    #[cfg(not(target_os = "android"))]
     pub fn new() -> io::Result<SysvQueue> {
         // SAFETY: msgget takes plain integers.
         let id = unsafe { msg::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
@@ -743,7 +783,10 @@ impl Drop for SysvQueue {
             std::sync::atomic::Ordering::Relaxed,
         );
         // SAFETY: IPC_RMID takes no buffer (null is allowed).
-        unsafe { msg::msgctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
+        #[cfg(not(target_os = "android"))]
+        unsafe {
+            msg::msgctl(self.id, libc::IPC_RMID, std::ptr::null_mut())
+        };
     }
 }
 
@@ -790,6 +833,14 @@ impl MsgBuf {
 #[inline(always)]
 pub fn msgsnd(id: libc::c_int, buf: &MsgBuf, len: usize) -> Result<(), Errno> {
     assert!(len <= buf.cap);
+    // Unreachable on Android: SysvQueue::new fails there, so no queue id exists.
+    #[cfg(target_os = "android")]
+    #[allow(clippy::needless_return)]
+    {
+        let _ = id;
+        return Err(Errno::ENOSYS);
+    }
+    #[cfg(not(target_os = "android"))]
     loop {
         // SAFETY: `buf` holds the type word followed by at least `len` bytes of
         // text (asserted), valid for reads during the call.
@@ -807,6 +858,14 @@ pub fn msgsnd(id: libc::c_int, buf: &MsgBuf, len: usize) -> Result<(), Errno> {
 /// msgrcv(2) of the next message of type `mtype` into `buf`; returns its length.
 #[inline(always)]
 pub fn msgrcv(id: libc::c_int, buf: &mut MsgBuf, mtype: libc::c_long) -> Result<usize, Errno> {
+    // Unreachable on Android: SysvQueue::new fails there, so no queue id exists.
+    #[cfg(target_os = "android")]
+    #[allow(clippy::needless_return)]
+    {
+        let _ = (id, buf, mtype);
+        return Err(Errno::ENOSYS);
+    }
+    #[cfg(not(target_os = "android"))]
     loop {
         // SAFETY: `buf` has room for the type word plus `cap` bytes of text, the
         // size passed; valid for writes during the call.
