@@ -140,6 +140,15 @@ impl Mech {
         }
         match self {
             Mech::PosixMq | Mech::Eventfd | Mech::ShmFutex if !linux_or_freebsd => Err(NoApi),
+            // Bionic has neither message-queue family (no bindings either).
+            Mech::PosixMq | Mech::SysvMq if cfg!(target_os = "android") => Err(NoApi),
+            Mech::ShmSpin | Mech::ShmFutex | Mech::ShmCondvar | Mech::ShmRing
+                if cfg!(target_os = "android") =>
+            {
+                Ok(Some(
+                    "the measuring processes share memory through shm_open, which bionic lacks; not measured on Android",
+                ))
+            }
             _ => Ok(None),
         }
     }

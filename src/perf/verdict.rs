@@ -90,11 +90,7 @@ pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
 /// Observes one mechanism's figure: measured, with the evidence; `error` when
 /// the measurement is unsound.
 pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<Observation> {
-    match mech.unavailable() {
-        Err(NoApi) => return Ok(Observation::no_api()),
-        Ok(Some(why)) => return Ok(Observation::skipped(why)),
-        Ok(None) => {}
-    }
+    measurable(mech)?;
     let c = Counts::for_build();
     let f = measure_fig(cx, measure, mech, &c)?;
     Ok(match measure {
@@ -103,7 +99,18 @@ pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<
     })
 }
 
+/// Ends the check when this target cannot measure `mech`: `unsupported` where the
+/// API is absent, `skipped` where the harness does not run it there.
+fn measurable(mech: Mech) -> Checked<()> {
+    match mech.unavailable() {
+        Err(NoApi) => Err(Observation::no_api()),
+        Ok(Some(why)) => Err(Observation::skipped(why)),
+        Ok(None) => Ok(()),
+    }
+}
+
 fn measure_fig(cx: &Ctx, measure: Measure, mech: Mech, c: &Counts) -> Checked<Figure> {
+    measurable(mech)?;
     let f = self::measure(cx, &args(measure, mech, c))?;
     let sound = match measure {
         Measure::Latency => stats::check_latency(&f, c.lat_iters as u64, c.lat_warm as u64),
@@ -401,6 +408,8 @@ fn spsc_fig(cx: &Ctx, c: &Counts, kind: &str) -> Checked<Figure> {
 
 /// perf.spsc_lock_free_predictable: lock-free SPSC p99 < locked SPSC p99.
 pub fn verdict_spsc(cx: &mut Ctx) -> Checked<Observation> {
+    // Both queues live in a shared-memory region, as the shm mechanisms' do.
+    measurable(Mech::ShmRing)?;
     let c = verdict_prelude()?;
     let lf = spsc_fig(cx, &c, "lockfree")?;
     let lk = spsc_fig(cx, &c, "locked")?;
@@ -453,6 +462,9 @@ fn mpmc_fig(cx: &Ctx, c: &Counts, kind: &str, n: usize) -> Checked<Figure> {
 /// perf.mpmc_contention: shared memory's lead over a message queue shrinks
 /// from 1x1 to PxC.
 pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
+    // Shared memory against a System V queue: both must be measurable here.
+    measurable(Mech::ShmRing)?;
+    measurable(Mech::SysvMq)?;
     let c = verdict_prelude()?;
     let n = c.mpmc_parties;
     let s1 = mpmc_fig(cx, &c, "shm", 1)?;
