@@ -19,6 +19,7 @@ pub mod names;
 pub mod observe;
 pub mod peer;
 pub mod platform;
+pub mod precondition;
 pub mod record;
 pub mod report;
 pub mod sweep;

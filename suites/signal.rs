@@ -184,6 +184,9 @@ mod unix {
             for w in &mut writers {
                 let answer = w.peer.line(ipc_conformance::watchdog::BOUND)?;
                 if !answer.starts_with("ok") {
+                    if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(&answer) {
+                        return Ok(Observation::skipped(format!("writer {}: {reason}", w.pid)));
+                    }
                     return Ok(Observation::error(format!(
                         "writer {} answered {answer:?}",
                         w.pid
@@ -618,6 +621,11 @@ mod unix {
                 .and_then(|r| r.split_whitespace().next())
                 .and_then(|n| n.parse().ok());
             let refused = swept.rsplit_once("refused=").map_or("?", |(_, r)| r);
+            if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(refused) {
+                return Ok(Observation::skipped(format!(
+                    "the sender answered {swept:?}: {reason}"
+                )));
+            }
             let got = rx.unblock()?;
             let highest: i32 = probe
                 .rsplit_once("highest_valid=")
@@ -675,7 +683,13 @@ mod unix {
                 if root {
                     attempts.push((isolated_uid.to_string(), limit));
                 }
-                attempts.push(("-".into(), "64".into()));
+                // Lowered to 64, or kept where it is already that low (an
+                // unprivileged process cannot raise it above its hard limit).
+                let low = match rlimit {
+                    Some(l) if l <= 64 => "-",
+                    _ => "64",
+                };
+                attempts.push(("-".into(), low.into()));
             } else {
                 attempts.push(("-".into(), "-".into()));
             }
@@ -717,6 +731,13 @@ mod unix {
                         "; kern.sigqueue.max_pending_per_proc = {s}"
                     )),
                 );
+                if n == 0 && stop == "EAGAIN" {
+                    // Other processes of this user already hold the whole limit.
+                    return Ok(Observation::skipped(format!(
+                        "RLIMIT_SIGPENDING too small ({}): not one signal could be queued: {evidence}",
+                        child_limit.map_or("?".into(), |l| l.to_string())
+                    )));
+                }
                 let bound = child_limit.or(sysctl);
                 let sound = n > 0
                     && stop == "EAGAIN"

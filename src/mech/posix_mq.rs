@@ -295,7 +295,10 @@ mod imp {
             if nonblocking {
                 oflag |= libc::O_NONBLOCK;
             }
-            Self::wrap(ffi::open(&cname(name)?, oflag, 0o600, limits)?)
+            // A refusal by lowered fs.mqueue limits is marked as a precondition.
+            let q = ffi::open(&cname(name)?, oflag, 0o600, limits)
+                .map_err(|e| crate::precondition::mqueue_limits(e, limits))?;
+            Self::wrap(q)
         }
 
         /// Opens an existing queue: `access` is O_RDONLY, O_WRONLY or O_RDWR.
@@ -604,7 +607,7 @@ mod imp {
     fn err_text(e: &io::Error) -> String {
         format!(
             "{} {}",
-            e.raw_os_error().unwrap_or(0),
+            crate::precondition::raw_os_error(e).unwrap_or(0),
             crate::observe::describe_io_error(e)
         )
     }
@@ -726,7 +729,7 @@ mod imp {
         }
         let refusal = accepts(hi)
             .err()
-            .map(|e| match e.raw_os_error() {
+            .map(|e| match crate::precondition::raw_os_error(&e) {
                 Some(c) => crate::sys::errno_name(c),
                 None => e.to_string(),
             })

@@ -356,7 +356,7 @@ mod common {
     pub(super) fn err_line(e: &io::Error) -> String {
         format!(
             "err {} {}",
-            e.raw_os_error().unwrap_or(0),
+            crate::precondition::raw_os_error(e).unwrap_or(0),
             crate::observe::describe_io_error(e)
         )
     }
