@@ -504,7 +504,7 @@ mod behaviour {
             let dropped = field(&answer, "dropped").unwrap_or("?");
             if dropped.starts_with("failed") {
                 return Ok(Observation::skipped(format!(
-                    "running as root and the probe process could not drop to uid 65534 ({dropped}): root may exceed the unprivileged limits"
+                    "running as root and the probe process could not drop to an unprivileged uid ({dropped}): root may exceed the unprivileged limits"
                 )));
             }
             if maxmsg < 1 || msgsize < 1 {

@@ -445,18 +445,18 @@ mod unix {
         });
     }
 
-    /// The uid a root check drops to when it needs "another user" (nobody).
-    const OTHER_UID: u32 = 65534;
-
     #[test]
     fn permission_required() {
         check!("signal.permission_required", |cx| {
+            // The uid a root check drops to when it needs "another user": one no
+            // account uses.
+            let other_uid: u32 = ipc_conformance::names::unused_uid();
             let me = nix::unistd::geteuid();
             let mut tx = SigPeer::start(cx, &[])?;
             if me.is_root() {
                 let mut rx = SigPeer::start(cx, &["USR1"])?;
                 let control = tx.ask(&format!("kill {} 0 1", rx.pid))?;
-                let answer = tx.ask(&format!("dropkill {OTHER_UID} {} USR1", rx.pid))?;
+                let answer = tx.ask(&format!("dropkill {other_uid} {} USR1", rx.pid))?;
                 let words: Vec<&str> = answer.split_whitespace().collect();
                 let (Some(r0), Some(r1)) = (
                     words.get(1).and_then(|w| w.strip_prefix("sig0=")),
@@ -466,7 +466,7 @@ mod unix {
                 };
                 if r0.starts_with("SETUID") {
                     return Ok(Observation::skipped(format!(
-                        "cannot become another user to test with: setgroups/setgid/setuid({OTHER_UID}) failed ({r0})"
+                        "cannot become another user to test with: setgroups/setgid/setuid({other_uid}) failed ({r0})"
                     )));
                 }
                 let pending = rx.pending()?;
@@ -474,7 +474,7 @@ mod unix {
                 return Ok(Observation::holds(
                     r0 == "EPERM" && r1 == "EPERM" && got.is_empty(),
                     format!(
-                        "target: a process of uid {me} (pid {}); as root, kill(pid, 0) gave {control:?}; a process of uid/gid {OTHER_UID} with no groups got kill(pid, 0) → {r0}, kill(pid, SIGUSR1) → {r1}; pending at the target afterwards: {pending:?}; delivered: {}",
+                        "target: a process of uid {me} (pid {}); as root, kill(pid, 0) gave {control:?}; a process of uid/gid {other_uid} with no groups got kill(pid, 0) → {r0}, kill(pid, SIGUSR1) → {r1}; pending at the target afterwards: {pending:?}; delivered: {}",
                         rx.pid,
                         describe(&got)
                     ),
@@ -673,7 +673,7 @@ mod unix {
             // its own (so other processes' pending signals do not count); as
             // another user it lowers its own limit to 64 and the count is shared.
             let rlimit = rlimit_sigpending();
-            let isolated_uid = 2_000_000_000 + std::process::id() % 100_000;
+            let isolated_uid = ipc_conformance::names::unused_uid();
             let mut attempts: Vec<(String, String)> = Vec::new();
             if cfg!(target_os = "linux") {
                 let limit = match rlimit {

@@ -137,6 +137,28 @@ mod behaviour {
         }
     }
 
+    /// Accepts the connection of process `pid`, dropping any other process's
+    /// that came first: an abstract name has no permissions, so any local user
+    /// could connect to it (checked with the peer's credentials, bounded).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn accept_from(l: &Listener, pid: u32) -> Checked<StreamEndpoint> {
+        let deadline = std::time::Instant::now() + BOUND;
+        let mut strangers = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(c) = l.accept_within(left).step("accept()")? else {
+                return Err(Observation::timeout(format!(
+                    "no connection from pid {pid} to accept within {BOUND:?} (dropped connections of {strangers:?})"
+                )));
+            };
+            let cred = peer_cred(c.as_fd()).step("query the peer's credentials")?;
+            if cred.pid == Some(pid as i32) {
+                return StreamEndpoint::new(c).step("O_NONBLOCK");
+            }
+            strangers.push(cred.pid);
+        }
+    }
+
     /// A peer that connects to `name` knowing nothing else (empty environment).
     fn connecting_peer(cx: &Ctx, name: &str) -> Checked<Peer> {
         let mut cmd = cx.peer(&["endpoint", "unix_stream", "sender", name]);
@@ -214,7 +236,7 @@ mod behaviour {
                         .map(|t| t.lines().any(|line| line.ends_with(&format!("@{name}"))))
                         .unwrap_or(false);
                     let mut peer = connecting_peer(cx, &format!("@{name}"))?;
-                    let mut ep = accept(&l)?;
+                    let mut ep = accept_from(&l, peer.pid())?;
                     let (ok, how) = exchange(&mut ep, &mut peer)?;
                     Ok(Observation::holds(
                         ok && in_fs.is_empty(),
@@ -359,7 +381,9 @@ mod behaviour {
     #[test]
     fn credentials_unforgeable() {
         check!("unix_stream.credentials_unforgeable", |cx| {
-            const NOBODY: u32 = 65534;
+            // When root, the sender drops to a uid no account uses, so no other
+            // local user can reach its directory or the socket in it.
+            let other = ipc_conformance::names::unused_uid();
             let root = nix::unistd::geteuid().is_root();
             // As root the sender gives up root first (root may claim any ids); it
             // then needs a directory of its own to reach the socket.
@@ -378,7 +402,7 @@ mod behaviour {
                         std::env::temp_dir()
                     })
                     .step("a directory for the unprivileged sender")?;
-                std::os::unix::fs::chown(d.path(), Some(NOBODY), Some(NOBODY))
+                std::os::unix::fs::chown(d.path(), Some(other), Some(other))
                     .step("chown the directory")?;
                 Some(d)
             } else {
@@ -392,13 +416,13 @@ mod behaviour {
             let (l, _) = Listener::bind(&Addr::Path(path.clone())).step("bind() and listen()")?;
             let _guard = ipc_conformance::names::PathGuard::new(&path);
             if root {
-                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
+                std::os::unix::fs::chown(&path, Some(other), Some(other))
                     .step("chown the socket")?;
             }
             l.set_nonblocking(true).step("O_NONBLOCK")?;
             enable_passcred(l.as_fd()).step("SO_PASSCRED")?;
             let name = path.display().to_string();
-            let ids = NOBODY.to_string();
+            let ids = other.to_string();
             let mut args = vec!["unix_stream-forge", name.as_str()];
             if root {
                 args.extend([ids.as_str(), ids.as_str()]);

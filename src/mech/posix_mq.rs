@@ -624,7 +624,7 @@ mod imp {
     /// - `posix_mq-create-and-die </name> <hex>`: creates the queue (adapter
     ///   limits), sends the message, prints `sent <pid>` and kills itself with
     ///   SIGKILL, so that nothing of it runs after the send;
-    /// - `posix_mq-limits </name>`: drops root privileges (to uid/gid 65534) if it
+    /// - `posix_mq-limits </name>`: drops root privileges (to a uid/gid no account uses) if it
     ///   has them, then finds the largest mq_maxmsg and mq_msgsize mq_open accepts;
     ///   prints `limits uid=<uid> maxmsg=<n> maxmsg_refusal=<errno> msgsize=<n>
     ///   msgsize_refusal=<errno> dropped=<yes|no|failed:...>`.
@@ -694,15 +694,18 @@ mod imp {
         Err("survived SIGKILL".into())
     }
 
-    /// Drops root to uid/gid 65534 ("nobody") in this peer process.
+    /// Drops root, in this peer process, to a uid/gid no account uses (so no
+    /// other user's queues count against its RLIMIT_MSGQUEUE, and no other user
+    /// can open its queues).
     fn drop_root() -> String {
         use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
         if !geteuid().is_root() {
             return "no".into();
         }
+        let other = crate::names::unused_uid();
         let r = setgroups(&[])
-            .and_then(|_| setgid(Gid::from_raw(65534)))
-            .and_then(|_| setuid(Uid::from_raw(65534)));
+            .and_then(|_| setgid(Gid::from_raw(other)))
+            .and_then(|_| setuid(Uid::from_raw(other)));
         match r {
             Ok(()) => "yes".into(),
             Err(e) => format!("failed:{e:?}"),
