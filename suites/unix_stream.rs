@@ -617,7 +617,38 @@ mod behaviour {
     fn sun_path_max() {
         check!("unix_stream.sun_path_max", |cx| {
             let size = sun_path_size();
-            let dir = cx.dir()?.to_path_buf();
+            // The bisection needs a directory whose path leaves room below
+            // sizeof(sun_path). A long TMPDIR (macOS's /var/folders/.../T/ is
+            // about 50 bytes) does not: then a private 0700 directory under /tmp.
+            let tmp_dir = cx.dir()?.to_path_buf();
+            let short_dir = if tmp_dir.as_os_str().len() + 40 >= size {
+                let d = tempfile::Builder::new()
+                    .prefix(&format!(
+                        "{}{}-",
+                        ipc_conformance::names::PREFIX,
+                        std::process::id()
+                    ))
+                    .tempdir_in("/tmp")
+                    .map_err(|e| {
+                        Observation::skipped(format!(
+                            "the temporary directory {} is too long for a socket path below sizeof(sun_path) = {size}, and /tmp has no room for a private directory: {e}",
+                            tmp_dir.display()
+                        ))
+                    })?;
+                if d.path().as_os_str().len() + 40 >= size {
+                    return Ok(Observation::skipped(format!(
+                        "no directory with a path short enough below sizeof(sun_path) = {size}: {} and {}",
+                        tmp_dir.display(),
+                        d.path().display()
+                    )));
+                }
+                Some(d)
+            } else {
+                None
+            };
+            let dir = short_dir
+                .as_ref()
+                .map_or(tmp_dir, |d| d.path().to_path_buf());
             let dir_len = dir.as_os_str().len();
             // Does bind() accept a path of exactly `len` bytes (no NUL counted)?
             let try_len = |len: usize| -> Checked<Result<(), String>> {
