@@ -219,6 +219,7 @@ impl Conn {
             (Conn::Tcp(a), Conn::Tcp(c)) => {
                 matches!((a.peer_addr(), c.local_addr()), (Ok(p), Ok(l)) if p == l)
             }
+            #[cfg(unix)]
             _ => true,
         }
     }
