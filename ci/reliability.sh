@@ -16,6 +16,7 @@
 #                   hostile-tmpdir, hostile-noshm
 #   --ceiling S     the ceiling of one whole-suite run (default 900 s): a run
 #                   still going then is killed and counted as a failure
+#   --no-isolate    run every scenario in the host's namespaces even as root
 #
 # Scenarios
 #   repeat-test     N x `cargo test --no-fail-fast`; every failing test is listed
@@ -57,12 +58,14 @@ QUICK=0
 ONLY=""
 CEILING=900
 INNER=""
+NO_ISOLATE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --only) ONLY="$2"; shift 2 ;;
     --ceiling) CEILING="$2"; shift 2 ;;
+    --no-isolate) NO_ISOLATE=1; shift ;;
     --inner) INNER="$2"; shift 2 ;;
     -h|--help) sed -n '4,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -221,7 +224,9 @@ ns_setup() {
 # Runs scenario function $1 in its own namespaces (as root), else here.
 isolated() {
   if [ "$ISOLATE" = 1 ]; then
-    unshare --ipc --mount --propagation private -- "$SELF" --inner "$1" --ceiling "$CEILING"
+    local quick=()
+    [ "$QUICK" = 1 ] && quick=(--quick)
+    unshare --ipc --mount --propagation private -- "$SELF" --inner "$1" --ceiling "$CEILING" --runs "$RUNS" "${quick[@]}"
   else
     "$1"
   fi
@@ -468,7 +473,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 : >"$FIG"
 ISOLATE=0
-can_isolate && ISOLATE=1
+[ "$NO_ISOLATE" = 0 ] && can_isolate && ISOLATE=1
 export ISOLATE
 
 say "setup"
