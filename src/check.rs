@@ -13,7 +13,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::catalog::{Catalog, Kind};
 use crate::expect::{Expectations, Expected};
@@ -135,6 +136,76 @@ pub fn fault_point(what: &str) {
     }
 }
 
+/// The longest a whole check may take before the harness ends the test
+/// process: `IPCCONF_CHECK_CEILING` seconds (0 turns it off), default 60 s,
+/// thirty times the watchdog's bound on a single blocking step. Every blocking
+/// step is bounded by the watchdog already; the ceiling is the backstop for a
+/// call nobody thought could block, so that no run can hang.
+pub fn ceiling() -> Option<Duration> {
+    const DEFAULT: Duration = Duration::from_secs(60);
+    match std::env::var("IPCCONF_CHECK_CEILING") {
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s > 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+            Ok(_) => None,
+            Err(_) => Some(DEFAULT),
+        },
+        Err(_) => Some(DEFAULT),
+    }
+}
+
+/// Watches one check against the [`ceiling`]: dropping it (the check ended)
+/// releases the watcher; if the check is still running at the ceiling, the
+/// watcher records `timeout` for the claim and ends the process (exit status
+/// 101, as a failed test run), leaving the sweep to remove what the stuck check
+/// held.
+struct CeilingGuard {
+    done: Option<mpsc::Sender<()>>,
+}
+
+impl CeilingGuard {
+    fn start(claim: &str) -> CeilingGuard {
+        let Some(bound) = ceiling() else {
+            return CeilingGuard { done: None };
+        };
+        let (tx, rx) = mpsc::channel::<()>();
+        let claim = claim.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("ipcconf-ceiling".into())
+            .spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(bound) {
+                    let obs = Observation::timeout(format!(
+                        "the check did not finish within the harness ceiling of {bound:?} (IPCCONF_CHECK_CEILING): a call blocked that no watchdog bounded; the test process was ended so the run cannot hang"
+                    ));
+                    let ms = bound.as_secs_f64() * 1000.0;
+                    let msg = std::panic::catch_unwind(|| match conclude(&claim, obs, ms).1 {
+                        Verdict::Fail(m) => m,
+                        _ => format!("claim {claim}: timeout"),
+                    })
+                    .unwrap_or_else(|_| format!("claim {claim}: timeout (not recorded)"));
+                    // Straight to stderr: the test harness captures eprintln! of
+                    // test threads, and this process ends now.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "{msg}\nipcconf: ending the test process: run `cargo ipc-sweep` to remove what the check held"
+                    );
+                    std::process::exit(101);
+                }
+            });
+        CeilingGuard {
+            done: spawned.ok().map(|_| tx),
+        }
+    }
+}
+
+impl Drop for CeilingGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 /// Runs the body, turning a panic inside it into an `error` observation.
 pub fn observe(
     claim: &str,
@@ -142,11 +213,13 @@ pub fn observe(
     body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
 ) -> (Observation, f64) {
     CURRENT.with(|c| *c.borrow_mut() = (claim.to_owned(), 0));
+    let ceiling = CeilingGuard::start(claim);
     let mut cx = Ctx::new(claim, peer_exe);
     let start = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut cx)));
     let elapsed = start.elapsed().as_secs_f64() * 1000.0;
     drop(cx);
+    drop(ceiling);
     CURRENT.with(|c| c.borrow_mut().0.clear());
     let obs = match result {
         Ok(Ok(obs)) | Ok(Err(obs)) => obs,

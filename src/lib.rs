@@ -21,6 +21,7 @@ pub mod observe;
 pub mod peer;
 pub mod perf;
 pub mod platform;
+pub mod precondition;
 pub mod record;
 pub mod report;
 pub mod sweep;

@@ -107,6 +107,15 @@ impl Drop for PathGuard {
     }
 }
 
+/// A uid (and gid) no account uses, for a check's dropped-privilege child when
+/// the suite runs as root: no other local user runs under it, so nothing the
+/// child owns (a directory, a socket, a queue) can be reached or taken over by
+/// another user, and no other process's signals or queues count against it.
+/// Derived from the pid, so concurrent runs use different ones.
+pub fn unused_uid() -> u32 {
+    2_000_000_000 + std::process::id() % 100_000
+}
+
 /// System V keys of the suite carry this top byte, so `ipcs` and the sweep can
 /// tell them from everybody else's (System V objects have no names).
 pub const SYSV_KEY_MARK: u32 = 0x1C00_0000;

@@ -132,11 +132,15 @@ impl Observation {
     }
 
     /// Classifies a failed system call per DESIGN rule 6: ENOSYS and friends mean the
-    /// facility is absent at run time (`unsupported`, with the errno); anything else
-    /// is an `error` of the check.
+    /// facility is absent at run time (`unsupported`, with the errno); a failure a
+    /// wrapper diagnosed as a precondition the machine lacks (a read-only
+    /// /dev/shm, lowered fs.mqueue limits: [`crate::precondition`]) is `skipped`
+    /// with that reason; anything else is an `error` of the check.
     pub fn from_io_error(what: &str, err: &io::Error) -> Self {
         let detail = format!("{what}: {}", describe_io_error(err));
-        if is_absent_at_run_time(err) {
+        if crate::precondition::lacking(err).is_some() {
+            Self::skipped(detail)
+        } else if is_absent_at_run_time(err) {
             Self::unsupported(detail)
         } else {
             Self::error(detail)

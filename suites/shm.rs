@@ -260,6 +260,11 @@ mod unix {
                 panic!("deliberate panic while holding every kind of guard");
             },
         );
+        if obs.outcome == ipc_conformance::Outcome::Skipped {
+            // A precondition the machine lacks (no usable /dev/shm, ...).
+            eprintln!("SKIPPED the cleanup test: {}", obs.detail);
+            return;
+        }
         assert_eq!(
             obs.outcome,
             ipc_conformance::Outcome::Error,

@@ -184,6 +184,9 @@ mod unix {
             for w in &mut writers {
                 let answer = w.peer.line(ipc_conformance::watchdog::BOUND)?;
                 if !answer.starts_with("ok") {
+                    if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(&answer) {
+                        return Ok(Observation::skipped(format!("writer {}: {reason}", w.pid)));
+                    }
                     return Ok(Observation::error(format!(
                         "writer {} answered {answer:?}",
                         w.pid
@@ -442,18 +445,18 @@ mod unix {
         });
     }
 
-    /// The uid a root check drops to when it needs "another user" (nobody).
-    const OTHER_UID: u32 = 65534;
-
     #[test]
     fn permission_required() {
         check!("signal.permission_required", |cx| {
+            // The uid a root check drops to when it needs "another user": one no
+            // account uses.
+            let other_uid: u32 = ipc_conformance::names::unused_uid();
             let me = nix::unistd::geteuid();
             let mut tx = SigPeer::start(cx, &[])?;
             if me.is_root() {
                 let mut rx = SigPeer::start(cx, &["USR1"])?;
                 let control = tx.ask(&format!("kill {} 0 1", rx.pid))?;
-                let answer = tx.ask(&format!("dropkill {OTHER_UID} {} USR1", rx.pid))?;
+                let answer = tx.ask(&format!("dropkill {other_uid} {} USR1", rx.pid))?;
                 let words: Vec<&str> = answer.split_whitespace().collect();
                 let (Some(r0), Some(r1)) = (
                     words.get(1).and_then(|w| w.strip_prefix("sig0=")),
@@ -463,7 +466,7 @@ mod unix {
                 };
                 if r0.starts_with("SETUID") {
                     return Ok(Observation::skipped(format!(
-                        "cannot become another user to test with: setgroups/setgid/setuid({OTHER_UID}) failed ({r0})"
+                        "cannot become another user to test with: setgroups/setgid/setuid({other_uid}) failed ({r0})"
                     )));
                 }
                 let pending = rx.pending()?;
@@ -471,7 +474,7 @@ mod unix {
                 return Ok(Observation::holds(
                     r0 == "EPERM" && r1 == "EPERM" && got.is_empty(),
                     format!(
-                        "target: a process of uid {me} (pid {}); as root, kill(pid, 0) gave {control:?}; a process of uid/gid {OTHER_UID} with no groups got kill(pid, 0) → {r0}, kill(pid, SIGUSR1) → {r1}; pending at the target afterwards: {pending:?}; delivered: {}",
+                        "target: a process of uid {me} (pid {}); as root, kill(pid, 0) gave {control:?}; a process of uid/gid {other_uid} with no groups got kill(pid, 0) → {r0}, kill(pid, SIGUSR1) → {r1}; pending at the target afterwards: {pending:?}; delivered: {}",
                         rx.pid,
                         describe(&got)
                     ),
@@ -618,6 +621,11 @@ mod unix {
                 .and_then(|r| r.split_whitespace().next())
                 .and_then(|n| n.parse().ok());
             let refused = swept.rsplit_once("refused=").map_or("?", |(_, r)| r);
+            if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(refused) {
+                return Ok(Observation::skipped(format!(
+                    "the sender answered {swept:?}: {reason}"
+                )));
+            }
             let got = rx.unblock()?;
             let highest: i32 = probe
                 .rsplit_once("highest_valid=")
@@ -665,7 +673,7 @@ mod unix {
             // its own (so other processes' pending signals do not count); as
             // another user it lowers its own limit to 64 and the count is shared.
             let rlimit = rlimit_sigpending();
-            let isolated_uid = 2_000_000_000 + std::process::id() % 100_000;
+            let isolated_uid = ipc_conformance::names::unused_uid();
             let mut attempts: Vec<(String, String)> = Vec::new();
             if cfg!(target_os = "linux") {
                 let limit = match rlimit {
@@ -675,7 +683,13 @@ mod unix {
                 if root {
                     attempts.push((isolated_uid.to_string(), limit));
                 }
-                attempts.push(("-".into(), "64".into()));
+                // Lowered to 64, or kept where it is already that low (an
+                // unprivileged process cannot raise it above its hard limit).
+                let low = match rlimit {
+                    Some(l) if l <= 64 => "-",
+                    _ => "64",
+                };
+                attempts.push(("-".into(), low.into()));
             } else {
                 attempts.push(("-".into(), "-".into()));
             }
@@ -717,6 +731,13 @@ mod unix {
                         "; kern.sigqueue.max_pending_per_proc = {s}"
                     )),
                 );
+                if n == 0 && stop == "EAGAIN" {
+                    // Other processes of this user already hold the whole limit.
+                    return Ok(Observation::skipped(format!(
+                        "RLIMIT_SIGPENDING too small ({}): not one signal could be queued: {evidence}",
+                        child_limit.map_or("?".into(), |l| l.to_string())
+                    )));
+                }
                 let bound = child_limit.or(sysctl);
                 let sound = n > 0
                     && stop == "EAGAIN"

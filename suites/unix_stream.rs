@@ -148,6 +148,28 @@ mod behaviour {
         }
     }
 
+    /// Accepts the connection of process `pid`, dropping any other process's
+    /// that came first: an abstract name has no permissions, so any local user
+    /// could connect to it (checked with the peer's credentials, bounded).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn accept_from(l: &Listener, pid: u32) -> Checked<StreamEndpoint> {
+        let deadline = std::time::Instant::now() + BOUND;
+        let mut strangers = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(c) = l.accept_within(left).step("accept()")? else {
+                return Err(Observation::timeout(format!(
+                    "no connection from pid {pid} to accept within {BOUND:?} (dropped connections of {strangers:?})"
+                )));
+            };
+            let cred = peer_cred(c.as_fd()).step("query the peer's credentials")?;
+            if cred.pid == Some(pid as i32) {
+                return StreamEndpoint::new(c).step("O_NONBLOCK");
+            }
+            strangers.push(cred.pid);
+        }
+    }
+
     /// A peer that connects to `name` knowing nothing else (empty environment).
     fn connecting_peer(cx: &Ctx, name: &str) -> Checked<Peer> {
         let mut cmd = cx.peer(&["endpoint", "unix_stream", "sender", name]);
@@ -225,7 +247,7 @@ mod behaviour {
                         .map(|t| t.lines().any(|line| line.ends_with(&format!("@{name}"))))
                         .unwrap_or(false);
                     let mut peer = connecting_peer(cx, &format!("@{name}"))?;
-                    let mut ep = accept(&l)?;
+                    let mut ep = accept_from(&l, peer.pid())?;
                     let (ok, how) = exchange(&mut ep, &mut peer)?;
                     Ok(Observation::holds(
                         ok && in_fs.is_empty(),
@@ -370,7 +392,9 @@ mod behaviour {
     #[test]
     fn credentials_unforgeable() {
         check!("unix_stream.credentials_unforgeable", |cx| {
-            const NOBODY: u32 = 65534;
+            // When root, the sender drops to a uid no account uses, so no other
+            // local user can reach its directory or the socket in it.
+            let other = ipc_conformance::names::unused_uid();
             let root = nix::unistd::geteuid().is_root();
             // As root the sender gives up root first (root may claim any ids); it
             // then needs a directory of its own to reach the socket.
@@ -389,7 +413,7 @@ mod behaviour {
                         std::env::temp_dir()
                     })
                     .step("a directory for the unprivileged sender")?;
-                std::os::unix::fs::chown(d.path(), Some(NOBODY), Some(NOBODY))
+                std::os::unix::fs::chown(d.path(), Some(other), Some(other))
                     .step("chown the directory")?;
                 Some(d)
             } else {
@@ -403,13 +427,13 @@ mod behaviour {
             let (l, _) = Listener::bind(&Addr::Path(path.clone())).step("bind() and listen()")?;
             let _guard = ipc_conformance::names::PathGuard::new(&path);
             if root {
-                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
+                std::os::unix::fs::chown(&path, Some(other), Some(other))
                     .step("chown the socket")?;
             }
             l.set_nonblocking(true).step("O_NONBLOCK")?;
             enable_passcred(l.as_fd()).step("SO_PASSCRED")?;
             let name = path.display().to_string();
-            let ids = NOBODY.to_string();
+            let ids = other.to_string();
             let mut args = vec!["unix_stream-forge", name.as_str()];
             if root {
                 args.extend([ids.as_str(), ids.as_str()]);
@@ -604,7 +628,38 @@ mod behaviour {
     fn sun_path_max() {
         check!("unix_stream.sun_path_max", |cx| {
             let size = sun_path_size();
-            let dir = cx.dir()?.to_path_buf();
+            // The bisection needs a directory whose path leaves room below
+            // sizeof(sun_path). A long TMPDIR (macOS's /var/folders/.../T/ is
+            // about 50 bytes) does not: then a private 0700 directory under /tmp.
+            let tmp_dir = cx.dir()?.to_path_buf();
+            let short_dir = if tmp_dir.as_os_str().len() + 40 >= size {
+                let d = tempfile::Builder::new()
+                    .prefix(&format!(
+                        "{}{}-",
+                        ipc_conformance::names::PREFIX,
+                        std::process::id()
+                    ))
+                    .tempdir_in("/tmp")
+                    .map_err(|e| {
+                        Observation::skipped(format!(
+                            "the temporary directory {} is too long for a socket path below sizeof(sun_path) = {size}, and /tmp has no room for a private directory: {e}",
+                            tmp_dir.display()
+                        ))
+                    })?;
+                if d.path().as_os_str().len() + 40 >= size {
+                    return Ok(Observation::skipped(format!(
+                        "no directory with a path short enough below sizeof(sun_path) = {size}: {} and {}",
+                        tmp_dir.display(),
+                        d.path().display()
+                    )));
+                }
+                Some(d)
+            } else {
+                None
+            };
+            let dir = short_dir
+                .as_ref()
+                .map_or(tmp_dir, |d| d.path().to_path_buf());
             let dir_len = dir.as_os_str().len();
             // Does bind() accept a path of exactly `len` bytes (no NUL counted)?
             let try_len = |len: usize| -> Checked<Result<(), String>> {

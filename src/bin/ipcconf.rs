@@ -25,7 +25,8 @@ const USAGE: &str = "usage:
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
-      directories) and say what was removed.";
+      directories) and say what was removed. Objects whose process still runs
+      (a run in progress) are kept and listed.";
 
 fn main() -> ExitCode {
     match run() {
@@ -199,14 +200,17 @@ fn sweep(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
     }
-    let removed = ipc_conformance::sweep::sweep(dry_run);
-    for line in &removed {
+    let swept = ipc_conformance::sweep::sweep(dry_run);
+    for line in &swept.removed {
         println!(
             "{}{line}",
             if dry_run { "would remove " } else { "removed " }
         );
     }
-    if removed.is_empty() {
+    for line in &swept.kept {
+        println!("kept {line}");
+    }
+    if swept.removed.is_empty() {
         println!("nothing of ours to remove");
     }
     Ok(ExitCode::SUCCESS)

@@ -296,7 +296,10 @@ mod imp {
             if nonblocking {
                 oflag |= libc::O_NONBLOCK;
             }
-            Self::wrap(ffi::open(&cname(name)?, oflag, 0o600, limits)?)
+            // A refusal by lowered fs.mqueue limits is marked as a precondition.
+            let q = ffi::open(&cname(name)?, oflag, 0o600, limits)
+                .map_err(|e| crate::precondition::mqueue_limits(e, limits))?;
+            Self::wrap(q)
         }
 
         /// Opens an existing queue: `access` is O_RDONLY, O_WRONLY or O_RDWR.
@@ -607,7 +610,7 @@ mod imp {
     /// - `posix_mq-create-and-die </name> <hex>`: creates the queue (adapter
     ///   limits), sends the message, prints `sent <pid>` and kills itself with
     ///   SIGKILL, so that nothing of it runs after the send;
-    /// - `posix_mq-limits </name>`: drops root privileges (to uid/gid 65534) if it
+    /// - `posix_mq-limits </name>`: drops root privileges (to a uid/gid no account uses) if it
     ///   has them, then finds the largest mq_maxmsg and mq_msgsize mq_open accepts;
     ///   prints `limits uid=<uid> maxmsg=<n> maxmsg_refusal=<errno> msgsize=<n>
     ///   msgsize_refusal=<errno> dropped=<yes|no|failed:...>`.
@@ -677,15 +680,18 @@ mod imp {
         Err("survived SIGKILL".into())
     }
 
-    /// Drops root to uid/gid 65534 ("nobody") in this peer process.
+    /// Drops root, in this peer process, to a uid/gid no account uses (so no
+    /// other user's queues count against its RLIMIT_MSGQUEUE, and no other user
+    /// can open its queues).
     fn drop_root() -> String {
         use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
         if !geteuid().is_root() {
             return "no".into();
         }
+        let other = crate::names::unused_uid();
         let r = setgroups(&[])
-            .and_then(|_| setgid(Gid::from_raw(65534)))
-            .and_then(|_| setuid(Uid::from_raw(65534)));
+            .and_then(|_| setgid(Gid::from_raw(other)))
+            .and_then(|_| setuid(Uid::from_raw(other)));
         match r {
             Ok(()) => "yes".into(),
             Err(e) => format!("failed:{e:?}"),
@@ -712,7 +718,7 @@ mod imp {
         }
         let refusal = accepts(hi)
             .err()
-            .map(|e| match e.raw_os_error() {
+            .map(|e| match crate::precondition::raw_os_error(&e) {
                 Some(c) => crate::sys::errno_name(c),
                 None => e.to_string(),
             })

@@ -187,7 +187,8 @@ mod unix {
             )
         };
         if failed(p) {
-            return Err(io::Error::last_os_error());
+            // glibc and musl make named semaphores as files in /dev/shm.
+            return Err(crate::precondition::shm_dir(io::Error::last_os_error()));
         }
         Ok(Named {
             sem: Sem { ptr: p },

@@ -68,15 +68,18 @@ mod unix {
     }
 
     /// shm_open(O_CREAT | O_EXCL | O_RDWR, 0600), then ftruncate to `len`
-    /// (once: macOS allows only one size change per object).
-    pub fn create_fd(name: &str, len: usize) -> nix::Result<OwnedFd> {
+    /// (once: macOS allows only one size change per object). A failure caused by
+    /// an unusable /dev/shm is marked as a lacking precondition.
+    pub fn create_fd(name: &str, len: usize) -> io::Result<OwnedFd> {
         let fd = nix::sys::mman::shm_open(
             name,
             OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR,
             Mode::S_IRUSR | Mode::S_IWUSR,
-        )?;
+        )
+        .map_err(|e| crate::precondition::shm_dir(e.into()))?;
         let fd = cloexec(fd)?;
-        nix::unistd::ftruncate(&fd, len as libc::off_t)?;
+        nix::unistd::ftruncate(&fd, len as libc::off_t)
+            .map_err(|e| crate::precondition::shm_dir(e.into()))?;
         Ok(fd)
     }
 
@@ -154,7 +157,7 @@ mod unix {
             })()),
             ("posix_shm-create", [name, len]) => Some((|| {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
-                let fd = create_fd(name, len).map_err(|e| describe(name, e.into()))?;
+                let fd = create_fd(name, len).map_err(|e| describe(name, e))?;
                 let map = Mapping::map(
                     fd.as_fd(),
                     len,

@@ -240,11 +240,22 @@ mod control {
             Ok(self.peer.request(line)?)
         }
 
-        /// Sends a command whose answer must start with `ok`.
+        /// Sends a command whose answer must start with `ok`. A sigqueue()
+        /// refused with EAGAIN is the machine's queued-signal limit (a tiny
+        /// RLIMIT_SIGPENDING), so the check ends `skipped` with that reason.
         pub fn ok(&mut self, line: &str) -> Checked<String> {
             let answer = self.ask(line)?;
             if answer.starts_with("ok") {
                 Ok(answer)
+            } else if let Some(reason) = line
+                .starts_with("sigqueue")
+                .then(|| crate::precondition::sigqueue_refused(&answer))
+                .flatten()
+            {
+                Err(Observation::skipped(format!(
+                    "peer {} answered {line:?}: {reason}",
+                    self.pid
+                )))
             } else {
                 Err(Observation::error(format!(
                     "peer {} answered {line:?} with {answer:?}",

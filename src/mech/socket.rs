@@ -212,6 +212,21 @@ impl Conn {
         }
     }
 
+    /// Whether `client` is the other end of this accepted connection. Loopback
+    /// TCP has no access control, so another local user could connect to a
+    /// listener first; the accepted end of a TCP connection must come from the
+    /// client's own address and port. (An AF_UNIX path lives in the check's
+    /// private 0700 directory: nobody else can reach it.)
+    pub fn is_peer_of(&self, client: &Conn) -> bool {
+        match (self, client) {
+            (Conn::Tcp(a), Conn::Tcp(c)) => {
+                matches!((a.peer_addr(), c.local_addr()), (Ok(p), Ok(l)) if p == l)
+            }
+            #[cfg(unix)]
+            _ => true,
+        }
+    }
+
     pub fn try_clone(&self) -> io::Result<Conn> {
         Ok(match self {
             Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
@@ -803,12 +818,20 @@ impl StreamChannel {
         let (listener, addr) = Listener::bind(&want).step("bind() and listen()")?;
         listener.set_nonblocking(true).step("O_NONBLOCK")?;
         let client = Conn::connect(&addr).step("connect()")?;
-        let accepted = match listener.accept_within(BOUND).step("accept()")? {
-            Some(c) => c,
-            None => {
-                return Err(crate::Observation::timeout(format!(
-                    "accept() found no connection within {BOUND:?}"
-                )));
+        // Accept the client's connection, dropping any stranger's that came
+        // first (loopback TCP: any local user can connect).
+        let deadline = Instant::now() + BOUND;
+        let mut strangers = 0;
+        let accepted = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match listener.accept_within(left).step("accept()")? {
+                Some(c) if c.is_peer_of(&client) => break c,
+                Some(_) => strangers += 1,
+                None => {
+                    return Err(crate::Observation::timeout(format!(
+                        "accept() found no connection from this check's client within {BOUND:?} ({strangers} from other sockets dropped)"
+                    )));
+                }
             }
         };
         Ok(StreamChannel {

@@ -54,7 +54,7 @@ fn endpoint_role(args: &[String]) -> Result<(), String> {
 pub fn err_text(e: &io::Error) -> String {
     format!(
         "{} {}",
-        e.raw_os_error().unwrap_or(0),
+        crate::precondition::raw_os_error(e).unwrap_or(0),
         crate::observe::describe_io_error(e)
     )
 }
