@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 page="${page:-$TARGET_DIR/ipc-report/index.html}"
-[ -f "$page" ] || die "$page does not exist (run the report first: cargo report, or ci/run-local-platforms.sh)"
+[ -f "$page" ] || die "$page does not exist (run the report first: cargo ipc-report, or ci/run-local-platforms.sh)"
 shot="${shot:-$(dirname "$page")/index.png}"
 
 browser="${CHROMIUM:-}"
