@@ -209,7 +209,7 @@ ceiling_run() { timeout --kill-after=10 "$CEILING" "$@"; }
 # ------------------------------------------------- namespace setup (inner)
 
 # Inside `unshare --ipc --mount`: a fresh mqueue, a fresh (or read-only) /dev/shm
-# and a fresh /tmp, so what this scenario leaves is counted alone.
+# and a fresh temporary directory, so what this scenario leaves is counted alone.
 ns_setup() {
   local shm_opts="mode=1777,size=1g"
   [ "${1:-}" = ro-shm ] && shm_opts="ro,mode=1777,size=4k"
@@ -217,8 +217,11 @@ ns_setup() {
   [ -d /dev/mqueue ] || mkdir -p /dev/mqueue
   mount -t mqueue none /dev/mqueue || { echo "cannot mount mqueue" >&2; return 1; }
   mount -t tmpfs -o "$shm_opts" none /dev/shm || { echo "cannot mount /dev/shm" >&2; return 1; }
-  mount -t tmpfs -o mode=1777,size=2g none /tmp || { echo "cannot mount /tmp" >&2; return 1; }
-  export TMPDIR=/tmp
+  # A fresh temporary directory of the namespace's own. Not over /tmp: the
+  # checkout (and so this script) may live there. /mnt is mounted over privately,
+  # so the host's /mnt is untouched, and every user can reach it.
+  mount -t tmpfs -o mode=1777,size=2g none /mnt || { echo "cannot mount /mnt" >&2; return 1; }
+  export TMPDIR=/mnt
 }
 
 # Runs scenario function $1 in its own namespaces (as root), else here.
@@ -374,20 +377,26 @@ sigkill() {
 }
 
 # hostile NAME [PREFIX...]: every suite binary run directly under PREFIX.
+# BINARIES (default: the built ones) and RESULTS (default: under the scenario's
+# directory) let a run as another user use copies it can reach.
 hostile_run() {
   local name=$1 dir="$WORK/hostile-$1" b rc bad=0 nbin=0 n
+  local list=${BINARIES:-$WORK/binaries} results=${RESULTS:-$WORK/hostile-$1/results}
   shift
   mkdir -p "$dir"
   while read -r b; do
     nbin=$((nbin + 1))
-    "$@" env IPC_RESULTS_DIR="$dir/results" timeout --kill-after=10 "$CEILING" "$b" >"$dir/$(basename "$b").log" 2>&1
+    "$@" env IPC_RESULTS_DIR="$results" timeout --kill-after=10 "$CEILING" "$b" >"$dir/$(basename "$b").log" 2>&1
     rc=$?
     if [ "$rc" != 0 ]; then
       bad=$((bad + 1))
       echo "  $(basename "$b"): exit $rc"
       grep -aE 'panicked|evidence' "$dir/$(basename "$b").log" | head -6 | sed 's/^/    /'
     fi
-  done <"$WORK/binaries"
+  done <"$list"
+  if [ "$results" != "$dir/results" ] && [ -d "$results" ]; then
+    rm -rf "$dir/results" && cp -r "$results" "$dir/results"
+  fi
   count_leftovers >"$dir/leftovers"
   n=$(wc -l <"$dir/leftovers")
   summarize_results "$dir/results" | tee "$dir/summary" | sed 's/^/  /'
@@ -404,12 +413,22 @@ hostile_nonroot() {
     return 0
   fi
   if is_root; then
-    local home="$WORK/hostile-nonroot-tmp"
-    mkdir -p "$home" && chown 65534:65534 "$home" && chmod 0700 "$home"
-    mkdir -p "$WORK/hostile-nonroot" && chown 65534:65534 "$WORK/hostile-nonroot"
-    LEFT_UID=65534 LEFT_TMP="$home" \
-      HOSTILE_NOTE="as uid/gid 65534 (setpriv, no groups), TMPDIR its own 0700 directory" \
-      hostile_run nonroot setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$home" HOME="$home"
+    # The checkout may sit where uid 65534 cannot go (under /root): run copies of
+    # the suite binaries and the peer from the namespace's own /mnt.
+    local base="${TMPDIR:-/tmp}/ipcconf-reliability-nonroot" b
+    local home="$base/home" bin="$base/bin" res="$base/results"
+    mkdir -p "$home" "$bin" "$res" && chmod 0755 "$base" "$bin"
+    chown 65534:65534 "$home" "$res" && chmod 0700 "$home"
+    : >"$base/binaries"
+    while read -r b; do
+      cp "$b" "$bin/" && echo "$bin/$(basename "$b")" >>"$base/binaries"
+    done <"$WORK/binaries"
+    cp "$ROOT/target/debug/ipcconf-peer" "$bin/"
+    chmod 0755 "$bin"/*
+    BINARIES="$base/binaries" RESULTS="$res" LEFT_UID=65534 LEFT_TMP="$home" \
+      HOSTILE_NOTE="as uid/gid 65534 (setpriv, no groups), TMPDIR its own 0700 directory, binaries copied where that uid can reach them" \
+      hostile_run nonroot setpriv --reuid=65534 --regid=65534 --clear-groups \
+      env TMPDIR="$home" HOME="$home" IPCCONF_PEER="$bin/ipcconf-peer"
   else
     HOSTILE_NOTE="as uid $(id -u) (already not root)" hostile_run nonroot env
   fi

@@ -30,7 +30,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// `$IPCCONF_PEER`, when set, replaces the peer binary the check was built
+    /// with (a copy run as another user, from a directory it can reach).
     pub fn new(claim: &str, peer_exe: PathBuf) -> Ctx {
+        let peer_exe = std::env::var_os("IPCCONF_PEER")
+            .map(PathBuf::from)
+            .unwrap_or(peer_exe);
         Ctx {
             claim: claim.to_owned(),
             peer_exe,
