@@ -61,9 +61,46 @@ fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
     );
     Err(if line.contains("(its watchdog") {
         Observation::timeout(what)
+    } else if let Some(reason) = lacking_precondition(&line) {
+        Observation::skipped(format!("{what}; {reason}"))
     } else {
         Observation::error(what)
     })
+}
+
+/// Whether a measuring peer failed for a precondition this machine lacks (the
+/// same diagnoses `.step()` applies in the checks), judged from the machine's
+/// state: an unusable /dev/shm, lowered fs.mqueue limits, a temporary directory
+/// nothing can be created in. An ordinary failure stays an error.
+fn lacking_precondition(line: &str) -> Option<String> {
+    if line.contains("shm_open") || line.contains("sem_open") {
+        if let Some(r) = crate::precondition::shm_dir_unusable() {
+            return Some(format!(
+                "{r}: POSIX shared memory needs a writable tmpfs there"
+            ));
+        }
+    }
+    if line.contains("mq_open") {
+        let errno = line
+            .split("(os error ")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .and_then(|n| n.parse().ok());
+        // Every measuring queue is 10 messages deep (ends::posix_mq_pair).
+        if let Some(r) = errno.and_then(|e| crate::precondition::mqueue_refusal(e, Some((10, 1)))) {
+            return Some(r);
+        }
+    }
+    let tmp = std::env::temp_dir();
+    if line.contains(&*tmp.to_string_lossy()) {
+        if let Err(e) = crate::names::private_dir() {
+            return Some(format!(
+                "cannot create a private directory under {}: {e}",
+                tmp.display()
+            ));
+        }
+    }
+    None
 }
 
 /// Peer arguments of a mechanism's figure.
