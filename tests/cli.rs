@@ -134,6 +134,19 @@ fn expected_platform_with_runtime_needs_that_runtime() {
     );
 }
 
+/// `ipcconf report --results SET... --out OUT` must be refused, naming `needle`.
+fn assert_sets_refused(sets: &[&Path], out: &Path, snap: &[(PathBuf, Vec<u8>)], needle: &str) {
+    let mut args = vec!["report".to_owned()];
+    for set in sets {
+        args.push("--results".to_owned());
+        args.push(set.to_str().unwrap().to_owned());
+    }
+    args.push("--out".to_owned());
+    args.push(out.to_str().unwrap().to_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_refused(&args, snap, needle);
+}
+
 #[test]
 fn merges_two_runs_into_one_report() {
     let tmp = tempfile::tempdir().unwrap();
@@ -208,17 +221,7 @@ fn malformed_result_is_refused() {
         b"{\"claim\": \"pipe.unidirectional\", \"observed\": 7}",
     )
     .unwrap();
-    assert_refused(
-        &[
-            "report",
-            "--results",
-            bad.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &snap,
-        "malformed result",
-    );
+    assert_sets_refused(&[&bad], &out, &snap, "malformed result");
 }
 
 #[test]
@@ -228,17 +231,7 @@ fn truncated_run_info_is_refused() {
     let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
     let text = std::fs::read(bad.join("run.json")).unwrap();
     std::fs::write(bad.join("run.json"), &text[..text.len() / 2]).unwrap();
-    assert_refused(
-        &[
-            "report",
-            "--results",
-            bad.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &snap,
-        "malformed run info",
-    );
+    assert_sets_refused(&[&bad], &out, &snap, "malformed run info");
 }
 
 #[test]
@@ -247,19 +240,7 @@ fn duplicated_result_set_is_refused() {
     let (out, snap) = previous_report(tmp.path());
     let a = result_set(tmp.path(), "a", "same-run", "linux-x86_64-gnu");
     let copy = result_set(tmp.path(), "copy", "same-run", "linux-x86_64-gnu");
-    assert_refused(
-        &[
-            "report",
-            "--results",
-            a.to_str().unwrap(),
-            "--results",
-            copy.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &snap,
-        "duplicated result set",
-    );
+    assert_sets_refused(&[&a, &copy], &out, &snap, "duplicated result set");
 }
 
 #[test]
@@ -273,17 +254,7 @@ fn unknown_claim_is_refused() {
         text.replace("pipe.unidirectional", "pipe.teleports"),
     )
     .unwrap();
-    assert_refused(
-        &[
-            "report",
-            "--results",
-            bad.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &snap,
-        "unknown claim id",
-    );
+    assert_sets_refused(&[&bad], &out, &snap, "unknown claim id");
 }
 
 #[test]
