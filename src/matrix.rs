@@ -35,17 +35,54 @@ fn start(cx: &Ctx, ch: &mut dyn crate::channel::Channel, role: Role) -> Checked<
     Ok(cmd.start()?)
 }
 
-/// Message boundaries: two sends of different lengths; one large receive returns
-/// exactly the first.
+/// Message boundaries: two sends of different lengths; once both are queued at
+/// the receiver, one large receive returns exactly the first.
 pub fn message_boundaries(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    message_boundaries_sent_by(cx, mech, |tx| {
+        tx.send(b"abc")?;
+        tx.send(b"defgh")?;
+        Ok(())
+    })
+}
+
+/// [`message_boundaries`] with the two sends ("abc", then "defgh") made by
+/// `sender` on a thread of its own while this one waits, bounded, until both are
+/// queued at the receiving end (`channel::wait_all_queued`): the first receive
+/// then sees everything sent, however the sender's writes were timed.
+pub fn message_boundaries_sent_by(
+    cx: &mut Ctx,
+    mech: &dyn Mechanism,
+    sender: impl FnOnce(&mut dyn crate::channel::Endpoint) -> std::io::Result<()> + Send,
+) -> Checked<Observation> {
     let mut ch = mech.create(cx)?;
     let mut tx = ch.open(Role::Sender).step("open sender")?;
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
-    tx.send(b"abc").step("send 3 bytes")?;
-    tx.send(b"defgh").step("send 5 bytes")?;
+    let (sent, queued) = std::thread::scope(|s| {
+        let writer = s.spawn(move || {
+            let r = sender(tx.as_mut());
+            (tx, r)
+        });
+        let queued = crate::channel::wait_all_queued(rx.as_mut(), &[3, 5], BOUND);
+        (writer.join(), queued)
+    });
+    let _tx = match sent {
+        Ok((tx, r)) => {
+            r.step("send 3 then 5 bytes")?;
+            tx
+        }
+        Err(_) => return Err(Observation::error("the sending thread panicked")),
+    };
+    let queued = match queued.step("count the bytes queued at the receiver")? {
+        Ok(seen) => seen,
+        Err(seen) => {
+            return Ok(Observation::timeout(format!(
+                "sent 3 then 5 bytes; not all of it reached the receiver: {seen}"
+            )));
+        }
+    };
     let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
     let evidence = format!(
-        "sent 3 then 5 bytes; one 64 KiB receive returned {} bytes {:?}",
+        "sent 3 then 5 bytes; {queued}; one 64 KiB receive returned {} bytes {:?}",
         first.len(),
         String::from_utf8_lossy(&first)
     );
@@ -124,6 +161,25 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
     for m in &msgs {
         tx.send(m).step("send")?;
     }
+    // Everything sent must be queued at the shared receiving end before the
+    // first turn: what a stream's first receive takes must not depend on when
+    // the sender's bytes arrive.
+    let lens: Vec<String> = msgs.iter().map(|m| m.len().to_string()).collect();
+    let answer = r1.request(&format!("queued {} {}", lens.join(","), BOUND.as_millis()))?;
+    let queued = match answer.split_once(' ') {
+        Some(("queued", seen)) => seen.to_owned(),
+        Some(("short", seen)) => {
+            return Ok(Observation::timeout(format!(
+                "sent {} messages; not all of them reached the readers: {seen}",
+                msgs.len()
+            )));
+        }
+        _ => {
+            return Ok(Observation::error(format!(
+                "reader 1, asked what is queued, answered {answer:?}"
+            )));
+        }
+    };
     // The readers take turns, one receive each without waiting, until both find
     // nothing left: both processes demonstrably share the channel, and a message
     // one of them took must not reach the other. (Receiving at the same instant
@@ -164,7 +220,7 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         }
     }
     let evidence = format!(
-        "queued {} messages of lengths {:?}; two reader processes took turns receiving: reader 1 got chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
+        "queued {} messages of lengths {:?} ({queued}); two reader processes took turns receiving: reader 1 got chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
         msgs.len(),
         msgs.iter().map(Vec::len).collect::<Vec<_>>(),
         per_reader[0],

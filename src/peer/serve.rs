@@ -103,6 +103,23 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                     Err(e) => err_line(&e),
                 }
             }
+            // `queued <len,len,...> <ms>`: waits until messages of those lengths
+            // are all queued here (`channel::wait_all_queued`); receives nothing.
+            ["queued", lens, ms] => {
+                let lens: Option<Vec<usize>> = lens.split(',').map(|l| l.parse().ok()).collect();
+                match (lens, ms.parse::<u64>()) {
+                    (Some(lens), Ok(ms)) => match crate::channel::wait_all_queued(
+                        ep.as_mut(),
+                        &lens,
+                        std::time::Duration::from_millis(ms),
+                    ) {
+                        Ok(Ok(seen)) => format!("queued {seen}"),
+                        Ok(Err(seen)) => format!("short {seen}"),
+                        Err(e) => err_line(&e),
+                    },
+                    _ => format!("err 0 bad queued command {line:?}"),
+                }
+            }
             ["records", writer, count, size] => {
                 let (Ok(writer), Ok(count), Ok(size)) = (
                     writer.parse::<u8>(),

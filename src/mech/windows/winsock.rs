@@ -298,6 +298,15 @@ impl Socket {
         Self::check(unsafe { ws::send(self.raw(), data.as_ptr(), len, 0) }).map(|n| n as usize)
     }
 
+    /// ioctlsocket(FIONREAD): the bytes that can be read now
+    /// (learn.microsoft.com/windows/win32/winsock/winsock-ioctls, FIONREAD).
+    pub fn fionread(&self) -> io::Result<usize> {
+        let mut n: u32 = 0;
+        // SAFETY: FIONREAD writes one u32 through the pointer, which points at `n`.
+        Self::check(unsafe { ws::ioctlsocket(self.raw(), ws::FIONREAD, &mut n) })?;
+        Ok(n as usize)
+    }
+
     pub fn recv(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
         let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
         // SAFETY: `buf` is valid and writable for `len` bytes.
@@ -541,6 +550,16 @@ impl Endpoint for StreamEndpoint {
             .filter(|(_, open)| *open)
             .map(|(c, _)| c.raw() as u64)
             .collect()
+    }
+
+    /// ioctlsocket(FIONREAD) summed over the open connections.
+    fn queued(&mut self) -> io::Result<Option<crate::channel::Queued>> {
+        self.accept_pending()?;
+        let mut total = 0usize;
+        for (c, _) in self.conns.iter().filter(|(_, open)| *open) {
+            total += c.fionread()?;
+        }
+        Ok(Some(crate::channel::Queued::Bytes(total)))
     }
 }
 
