@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn longest_macos_name_fits_sem_open() {
         let name = format!("/{}", compose(99_999, 9_999_999, &random_hex(6)));
-        assert!(name.len() <= 30, "{name} is longer than macOS's sem_open() takes");
+        assert!(
+            name.len() <= 30,
+            "{name} is longer than macOS's sem_open() takes"
+        );
     }
 
     #[test]

@@ -465,6 +465,16 @@ mod behaviour {
                     "the sender still runs as root: {result}"
                 )));
             }
+            // Not even the sender's own, true credentials could be sent: the
+            // platform has no credential messages at all (macOS's kernel takes
+            // SCM_RIGHTS only), so there is nothing to forge and nothing for a
+            // server to check: unsupported, as on Windows, with the errors.
+            if !result.split_whitespace().any(|w| w == "own=ok") {
+                return Ok(Observation::unsupported(format!(
+                    "no credential message can be sent: sender pid {}, uid {sender_uid}, its tries (claiming pid 1 with uid 0, pid 1, then its own ids): {result}",
+                    peer.pid()
+                )));
+            }
             // Everything the sender got through, and the credentials attached to it.
             let mut creds = Vec::new();
             let mut received = 0;
