@@ -1112,7 +1112,12 @@ impl Dgram {
     ///   bsd/kern/uipc_socket2.c sballoc), so it cannot be compared with bytes sent;
     /// - other Unix (FreeBSD): FIONREAD, the data bytes of every datagram queued
     ///   (sbavail less the address and control mbufs, sb_ctl);
-    /// - Windows: ioctlsocket FIONREAD, the pending data of every datagram.
+    /// - Windows: ioctlsocket FIONREAD, the pending data of every datagram
+    ///   (learn.microsoft.com/windows/win32/winsock/winsock-ioctls: on a message
+    ///   oriented socket "FIONREAD still returns the amount of pending data in the
+    ///   network buffer"); under Wine the host's FIONREAD, so on Linux the first
+    ///   datagram only (wine dlls/ntdll/unix/socket.c, IOCTL_AFD_WINE_FIONREAD:
+    ///   `ioctl( fd, FIONREAD, &value )`).
     pub fn queued(&self) -> io::Result<Queued> {
         cfg_if::cfg_if! {
             if #[cfg(any(target_os = "linux", target_os = "android"))] {
@@ -1144,7 +1149,12 @@ impl Dgram {
             } else {
                 use std::os::windows::io::AsRawSocket;
                 let Dgram::Udp(s) = self;
-                Ok(Queued::Bytes(win::fionread(s.as_raw_socket())?))
+                let n = win::fionread(s.as_raw_socket())?;
+                if crate::sys::wine_version().is_some() {
+                    Ok(Queued::NextMessage(n))
+                } else {
+                    Ok(Queued::Bytes(n))
+                }
             }
         }
     }
