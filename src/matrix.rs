@@ -389,7 +389,15 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
     if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
         peer.command().env("SystemRoot", root);
     }
-    let mut peer = peer.start()?;
+    // A fresh process that cannot open the channel by its name answers the claim.
+    let mut peer = match peer.start_or_refused()? {
+        crate::peer::Started::Ready(p) => p,
+        crate::peer::Started::Refused { error, .. } => {
+            return Ok(Observation::no(format!(
+                "a fresh process given only {name:?} could not open it: {error}"
+            )));
+        }
+    };
     let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
     if !answer.starts_with("ok") {
         return Ok(Observation::no(format!(

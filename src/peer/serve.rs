@@ -40,13 +40,7 @@ fn endpoint_role(args: &[String]) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| format!("bad role {role:?}"))?;
     let ep = crate::mech::open_remote(mech, role, rest)
         .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?
-        .map_err(|e| {
-            format!(
-                "open {mech} {}: {}",
-                role.as_str(),
-                crate::observe::describe_io_error(&e)
-            )
-        })?;
+        .map_err(|e| format!("open {mech} {}: {}", role.as_str(), err_text(&e)))?;
     serve(ep)
 }
 

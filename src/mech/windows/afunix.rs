@@ -156,7 +156,16 @@ fn exchange_with_fresh_peer(
     if let Some(root) = std::env::var_os("SystemRoot") {
         peer.command().env("SystemRoot", root);
     }
-    let mut peer = peer.start()?;
+    // A connect refused by name is the answer (say, WSAEINVAL for an abstract
+    // name), not a failure of the check.
+    let mut peer = match peer.start_or_refused()? {
+        crate::peer::Started::Ready(p) => p,
+        crate::peer::Started::Refused { error, .. } => {
+            return Ok(Observation::no(format!(
+                "{extra}; a fresh peer given only {name:?} could not connect: {error}"
+            )));
+        }
+    };
     let answer = peer.request(&format!("send {}", crate::peer::hex(b"from-peer")))?;
     if !answer.starts_with("ok") {
         return Ok(Observation::no(format!(
