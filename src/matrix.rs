@@ -38,11 +38,22 @@ fn start(cx: &Ctx, ch: &mut dyn crate::channel::Channel, role: Role) -> Checked<
 /// Message boundaries: two sends of different lengths; once both are queued at
 /// the receiver, one large receive returns exactly the first.
 pub fn message_boundaries(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
-    message_boundaries_sent_by(cx, mech, |tx| {
-        tx.send(b"abc")?;
-        tx.send(b"defgh")?;
-        Ok(())
-    })
+    message_boundaries_sent_by(cx, mech, |tx| boundary_sends(tx, Duration::ZERO))
+}
+
+/// The boundary check's two sends, "abc" then "defgh", with `pause` between
+/// them: zero in the check; tests of the check vary it to show that the
+/// verdict does not depend on the sender's timing.
+pub fn boundary_sends(
+    tx: &mut dyn crate::channel::Endpoint,
+    pause: Duration,
+) -> std::io::Result<()> {
+    tx.send(b"abc")?;
+    if !pause.is_zero() {
+        std::thread::sleep(pause);
+    }
+    tx.send(b"defgh")?;
+    Ok(())
 }
 
 /// [`message_boundaries`] with the two sends ("abc", then "defgh") made by

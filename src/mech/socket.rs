@@ -1382,6 +1382,17 @@ pub fn open_remote_dgram(family: Family, args: &[String]) -> io::Result<Box<dyn 
     }
 }
 
+/// setsockopt with an int value on a Winsock socket.
+#[cfg(windows)]
+pub fn set_int_option(
+    s: std::os::windows::io::RawSocket,
+    level: i32,
+    name: i32,
+    value: i32,
+) -> io::Result<()> {
+    win::set_int_option(s, level, name, value)
+}
+
 // ------------------------------------------------------- Unix-only helpers
 
 #[cfg(unix)]
@@ -1631,14 +1642,23 @@ mod win {
     }
 
     pub fn set_recv_buffer(s: RawSocket, bytes: usize) -> io::Result<()> {
-        let value = i32::try_from(bytes).unwrap_or(i32::MAX);
+        set_int_option(
+            s,
+            SOL_SOCKET,
+            SO_RCVBUF,
+            i32::try_from(bytes).unwrap_or(i32::MAX),
+        )
+    }
+
+    /// setsockopt(s, level, name) with an int value.
+    pub fn set_int_option(s: RawSocket, level: i32, name: i32, value: i32) -> io::Result<()> {
         // SAFETY: `value` is a live i32 whose size is passed with its address;
         // setsockopt only reads it.
         let rc = unsafe {
             setsockopt(
                 s as usize,
-                SOL_SOCKET,
-                SO_RCVBUF,
+                level,
+                name,
                 (&value as *const i32).cast::<u8>(),
                 std::mem::size_of::<i32>() as i32,
             )

@@ -38,29 +38,11 @@ pub fn set_nodelay(ep: &dyn Endpoint, on: bool) -> io::Result<()> {
             nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &on)?;
             Ok(())
         } else if #[cfg(windows)] {
-            use windows_sys::Win32::Networking::WinSock::{
-                IPPROTO_TCP, SOCKET_ERROR, TCP_NODELAY, setsockopt,
-            };
+            use windows_sys::Win32::Networking::WinSock::{IPPROTO_TCP, TCP_NODELAY};
             let [s] = ep.poll_sockets()[..] else {
                 return Err(io::Error::other("the endpoint is not one socket"));
             };
-            let value = i32::from(on);
-            // SAFETY: `value` is a live i32 whose size is passed with its address;
-            // setsockopt only reads it. `s` is the endpoint's open socket.
-            let rc = unsafe {
-                setsockopt(
-                    s as usize,
-                    IPPROTO_TCP,
-                    TCP_NODELAY,
-                    (&value as *const i32).cast::<u8>(),
-                    std::mem::size_of::<i32>() as i32,
-                )
-            };
-            if rc == SOCKET_ERROR {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(())
-            }
+            crate::mech::socket::set_int_option(s, IPPROTO_TCP, TCP_NODELAY, i32::from(on))
         } else {
             let _ = (ep, on);
             Err(io::Error::new(io::ErrorKind::Unsupported, "no socket options here"))
