@@ -68,47 +68,59 @@ pub fn message_boundaries_sent_by(
     let mut ch = mech.create(cx)?;
     let mut tx = ch.open(Role::Sender).step("open sender")?;
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
-    let (sent, queued) = std::thread::scope(|s| {
-        let writer = s.spawn(move || {
-            let r = sender(tx.as_mut());
-            (tx, r)
-        });
-        let queued = crate::channel::wait_all_queued(rx.as_mut(), &[3, 5], BOUND);
-        (writer.join(), queued)
-    });
-    let _tx = match sent {
-        Ok((tx, r)) => {
-            r.step("send 3 then 5 bytes")?;
-            tx
+    // The sender runs alongside; what the receiver sees is decided by the count
+    // of queued bytes, not by when the sends return (a TCP send returns before
+    // Nagle's algorithm lets its bytes go).
+    let counted = rx
+        .queued()
+        .step("count the bytes queued at the receiver")?
+        .is_some();
+    std::thread::scope(|s| {
+        let mut writer = Some(s.spawn(move || sender(tx.as_mut())));
+        let join = |writer: &mut Option<std::thread::ScopedJoinHandle<'_, std::io::Result<()>>>| {
+            match writer.take().map(|w| w.join()) {
+                None | Some(Ok(Ok(()))) => Ok(()),
+                Some(Ok(Err(e))) => Err(e).step("send 3 then 5 bytes"),
+                Some(Err(_)) => Err(Observation::error("the sending thread panicked")),
+            }
+        };
+        if !counted {
+            // No count (message queues): each message is queued when its send
+            // returns, so the sends end first.
+            join(&mut writer)?;
         }
-        Err(_) => return Err(Observation::error("the sending thread panicked")),
-    };
-    let queued = match queued.step("count the bytes queued at the receiver")? {
-        Ok(seen) => seen,
-        Err(seen) => {
-            return Ok(Observation::timeout(format!(
-                "sent 3 then 5 bytes; not all of it reached the receiver: {seen}"
-            )));
-        }
-    };
-    let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
-    let evidence = format!(
-        "sent 3 then 5 bytes; {queued}; one 64 KiB receive returned {} bytes {:?}",
-        first.len(),
-        String::from_utf8_lossy(&first)
-    );
-    match first.as_slice() {
-        b"abc" => {
-            let second = recv_one(rx.as_mut(), "second receive")?;
-            let evidence = format!(
-                "{evidence}; the next receive returned {:?}",
-                String::from_utf8_lossy(&second)
-            );
-            Ok(Observation::holds(second == b"defgh", evidence))
-        }
-        b"abcdefgh" => Ok(Observation::no(evidence)),
-        _ => Ok(Observation::error(evidence)),
-    }
+        let queued = match crate::channel::wait_all_queued(rx.as_mut(), &[3, 5], BOUND)
+            .step("count the bytes queued at the receiver")?
+        {
+            Ok(seen) => seen,
+            Err(seen) => {
+                join(&mut writer)?;
+                return Ok(Observation::timeout(format!(
+                    "sent 3 then 5 bytes; not all of it reached the receiver: {seen}"
+                )));
+            }
+        };
+        let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
+        let evidence = format!(
+            "sent 3 then 5 bytes; {queued}; one 64 KiB receive returned {} bytes {:?}",
+            first.len(),
+            String::from_utf8_lossy(&first)
+        );
+        let observation = match first.as_slice() {
+            b"abc" => {
+                let second = recv_one(rx.as_mut(), "second receive")?;
+                let evidence = format!(
+                    "{evidence}; the next receive returned {:?}",
+                    String::from_utf8_lossy(&second)
+                );
+                Observation::holds(second == b"defgh", evidence)
+            }
+            b"abcdefgh" => Observation::no(evidence),
+            _ => Observation::error(evidence),
+        };
+        join(&mut writer)?;
+        Ok(observation)
+    })
 }
 
 /// Bidirectional: one channel object carries data both ways between two
