@@ -85,6 +85,12 @@ pub trait Endpoint: Send {
         ))
     }
 
+    /// What the kernel says is queued at this receiving end, not yet received;
+    /// `None` where the mechanism has no such count.
+    fn queued(&mut self) -> io::Result<Option<Queued>> {
+        Ok(None)
+    }
+
     /// Receives, waiting at most `bound`: `Ok(None)` when nothing came in time.
     fn recv(&mut self, buf: &mut [u8], bound: Duration) -> io::Result<Option<usize>> {
         let deadline = Instant::now() + bound;
@@ -96,6 +102,95 @@ pub trait Endpoint: Send {
             if left.is_zero() || !self.wait_readable(left)? {
                 return Ok(None);
             }
+        }
+    }
+}
+
+/// A receiving end's queue, as its kernel counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// Bytes of every message or stream byte queued (FIONREAD on a stream socket,
+    /// pipe or FIFO; ioctlsocket FIONREAD on Winsock; PeekNamedPipe's total).
+    Bytes(usize),
+    /// Whole messages queued (macOS SO_NUMRCVPKT on a datagram socket).
+    Messages(usize),
+    /// The length of the next message only: Linux counts no further on a
+    /// datagram socket (FIONREAD there is the first datagram's length).
+    NextMessage(usize),
+}
+
+/// Waits at most `bound` until every message of `sent` (their lengths, in the
+/// order sent) is queued at the receiving end `rx`, so that what a receive
+/// returns next depends on the mechanism, not on when the sender's bytes
+/// arrive (Nagle's algorithm and delayed ACK hold a small TCP write back).
+///
+/// `Ok(Ok(evidence))` once all is queued, or where the count cannot tell more
+/// (the evidence says what was seen); `Ok(Err(evidence))` when the bound passed
+/// with less queued. Receives nothing.
+pub fn wait_all_queued(
+    rx: &mut dyn Endpoint,
+    sent: &[usize],
+    bound: Duration,
+) -> io::Result<Result<String, String>> {
+    let rx = std::cell::RefCell::new(rx);
+    wait_counted(
+        || rx.borrow_mut().queued(),
+        |left| rx.borrow_mut().wait_readable(left),
+        sent,
+        bound,
+    )
+}
+
+/// [`wait_all_queued`] over any count: `count` says what is queued, `wait`
+/// waits (at most the time given) for a first arrival.
+pub fn wait_counted(
+    mut count: impl FnMut() -> io::Result<Option<Queued>>,
+    mut wait: impl FnMut(Duration) -> io::Result<bool>,
+    sent: &[usize],
+    bound: Duration,
+) -> io::Result<Result<String, String>> {
+    let total: usize = sent.iter().sum();
+    let deadline = Instant::now() + bound;
+    // The interval between two looks at the count once something is queued
+    // (poll() says nothing more then); the count, not the interval, decides.
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let q = count()?;
+        let (done, seen) = match q {
+            None => {
+                return Ok(Ok(
+                    "the mechanism has no count of queued data; each send completed before the receive"
+                        .to_owned(),
+                ));
+            }
+            Some(Queued::Bytes(n)) => (n >= total, format!("{n} of {total} bytes queued")),
+            Some(Queued::Messages(k)) => (
+                k >= sent.len(),
+                format!("{k} of {} messages queued", sent.len()),
+            ),
+            Some(Queued::NextMessage(n)) => (
+                n > 0,
+                format!(
+                    "the next message ({n} bytes) queued; the kernel counts no further than one datagram"
+                ),
+            ),
+        };
+        if done {
+            return Ok(Ok(format!("before receiving: {seen}")));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(Err(format!("after {bound:?}: {seen}")));
+        }
+        let empty = matches!(
+            q,
+            Some(Queued::Bytes(0) | Queued::Messages(0) | Queued::NextMessage(0))
+        );
+        if empty {
+            wait(left)?;
+        } else {
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(2));
         }
     }
 }
@@ -171,6 +266,21 @@ pub mod fd {
         Ok(())
     }
 
+    /// FIONREAD: the bytes waiting to be read on a pipe, FIFO or socket (on a
+    /// datagram socket Linux gives the first datagram's length only,
+    /// net/ipv4/udp.c udp_ioctl and net/unix/af_unix.c unix_inq_len).
+    pub fn fionread(fd: BorrowedFd<'_>) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the pointer, which points at `n`;
+        // `fd` is a live descriptor for the call.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// A read/write endpoint over one descriptor (pipe end, FIFO, connected socket).
     pub struct FdEndpoint {
         pub fd: OwnedFd,
@@ -224,6 +334,10 @@ pub mod fd {
 
         fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
             Some(self.fd.as_fd())
+        }
+
+        fn queued(&mut self) -> io::Result<Option<super::Queued>> {
+            Ok(Some(super::Queued::Bytes(fionread(self.fd.as_fd())?)))
         }
 
         fn send_fd(&mut self, payload: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {

@@ -35,32 +35,92 @@ fn start(cx: &Ctx, ch: &mut dyn crate::channel::Channel, role: Role) -> Checked<
     Ok(cmd.start()?)
 }
 
-/// Message boundaries: two sends of different lengths; one large receive returns
-/// exactly the first.
+/// Message boundaries: two sends of different lengths; once both are queued at
+/// the receiver, one large receive returns exactly the first.
 pub fn message_boundaries(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
+    message_boundaries_sent_by(cx, mech, |tx| boundary_sends(tx, Duration::ZERO))
+}
+
+/// The boundary check's two sends, "abc" then "defgh", with `pause` between
+/// them: zero in the check; tests of the check vary it to show that the
+/// verdict does not depend on the sender's timing.
+pub fn boundary_sends(
+    tx: &mut dyn crate::channel::Endpoint,
+    pause: Duration,
+) -> std::io::Result<()> {
+    tx.send(b"abc")?;
+    if !pause.is_zero() {
+        std::thread::sleep(pause);
+    }
+    tx.send(b"defgh")?;
+    Ok(())
+}
+
+/// [`message_boundaries`] with the two sends ("abc", then "defgh") made by
+/// `sender` on a thread of its own while this one waits, bounded, until both are
+/// queued at the receiving end (`channel::wait_all_queued`): the first receive
+/// then sees everything sent, however the sender's writes were timed.
+pub fn message_boundaries_sent_by(
+    cx: &mut Ctx,
+    mech: &dyn Mechanism,
+    sender: impl FnOnce(&mut dyn crate::channel::Endpoint) -> std::io::Result<()> + Send,
+) -> Checked<Observation> {
     let mut ch = mech.create(cx)?;
     let mut tx = ch.open(Role::Sender).step("open sender")?;
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
-    tx.send(b"abc").step("send 3 bytes")?;
-    tx.send(b"defgh").step("send 5 bytes")?;
-    let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
-    let evidence = format!(
-        "sent 3 then 5 bytes; one 64 KiB receive returned {} bytes {:?}",
-        first.len(),
-        String::from_utf8_lossy(&first)
-    );
-    match first.as_slice() {
-        b"abc" => {
-            let second = recv_one(rx.as_mut(), "second receive")?;
-            let evidence = format!(
-                "{evidence}; the next receive returned {:?}",
-                String::from_utf8_lossy(&second)
-            );
-            Ok(Observation::holds(second == b"defgh", evidence))
+    // The sender runs alongside; what the receiver sees is decided by the count
+    // of queued bytes, not by when the sends return (a TCP send returns before
+    // Nagle's algorithm lets its bytes go).
+    let counted = rx
+        .queued()
+        .step("count the bytes queued at the receiver")?
+        .is_some();
+    std::thread::scope(|s| {
+        let mut writer = Some(s.spawn(move || sender(tx.as_mut())));
+        let join = |writer: &mut Option<std::thread::ScopedJoinHandle<'_, std::io::Result<()>>>| {
+            match writer.take().map(|w| w.join()) {
+                None | Some(Ok(Ok(()))) => Ok(()),
+                Some(Ok(Err(e))) => Err(e).step("send 3 then 5 bytes"),
+                Some(Err(_)) => Err(Observation::error("the sending thread panicked")),
+            }
+        };
+        if !counted {
+            // No count (message queues): each message is queued when its send
+            // returns, so the sends end first.
+            join(&mut writer)?;
         }
-        b"abcdefgh" => Ok(Observation::no(evidence)),
-        _ => Ok(Observation::error(evidence)),
-    }
+        let queued = match crate::channel::wait_all_queued(rx.as_mut(), &[3, 5], BOUND)
+            .step("count the bytes queued at the receiver")?
+        {
+            Ok(seen) => seen,
+            Err(seen) => {
+                join(&mut writer)?;
+                return Ok(Observation::timeout(format!(
+                    "sent 3 then 5 bytes; not all of it reached the receiver: {seen}"
+                )));
+            }
+        };
+        let first = recv_one(rx.as_mut(), "receive into 64 KiB")?;
+        let evidence = format!(
+            "sent 3 then 5 bytes; {queued}; one 64 KiB receive returned {} bytes {:?}",
+            first.len(),
+            String::from_utf8_lossy(&first)
+        );
+        let observation = match first.as_slice() {
+            b"abc" => {
+                let second = recv_one(rx.as_mut(), "second receive")?;
+                let evidence = format!(
+                    "{evidence}; the next receive returned {:?}",
+                    String::from_utf8_lossy(&second)
+                );
+                Observation::holds(second == b"defgh", evidence)
+            }
+            b"abcdefgh" => Observation::no(evidence),
+            _ => Observation::error(evidence),
+        };
+        join(&mut writer)?;
+        Ok(observation)
+    })
 }
 
 /// Bidirectional: one channel object carries data both ways between two
@@ -124,6 +184,25 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
     for m in &msgs {
         tx.send(m).step("send")?;
     }
+    // Everything sent must be queued at the shared receiving end before the
+    // first turn: what a stream's first receive takes must not depend on when
+    // the sender's bytes arrive.
+    let lens: Vec<String> = msgs.iter().map(|m| m.len().to_string()).collect();
+    let answer = r1.request(&format!("queued {} {}", lens.join(","), BOUND.as_millis()))?;
+    let queued = match answer.split_once(' ') {
+        Some(("queued", seen)) => seen.to_owned(),
+        Some(("short", seen)) => {
+            return Ok(Observation::timeout(format!(
+                "sent {} messages; not all of them reached the readers: {seen}",
+                msgs.len()
+            )));
+        }
+        _ => {
+            return Ok(Observation::error(format!(
+                "reader 1, asked what is queued, answered {answer:?}"
+            )));
+        }
+    };
     // The readers take turns, one receive each without waiting, until both find
     // nothing left: both processes demonstrably share the channel, and a message
     // one of them took must not reach the other. (Receiving at the same instant
@@ -164,7 +243,7 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         }
     }
     let evidence = format!(
-        "queued {} messages of lengths {:?}; two reader processes took turns receiving: reader 1 got chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
+        "queued {} messages of lengths {:?} ({queued}); two reader processes took turns receiving: reader 1 got chunks of lengths {:?}, reader 2 {:?}; {} message(s) not received whole",
         msgs.len(),
         msgs.iter().map(Vec::len).collect::<Vec<_>>(),
         per_reader[0],
@@ -333,7 +412,15 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
     if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
         peer.command().env("SystemRoot", root);
     }
-    let mut peer = peer.start()?;
+    // A fresh process that cannot open the channel by its name answers the claim.
+    let mut peer = match peer.start_or_refused()? {
+        crate::peer::Started::Ready(p) => p,
+        crate::peer::Started::Refused { error, .. } => {
+            return Ok(Observation::no(format!(
+                "a fresh process given only {name:?} could not open it: {error}"
+            )));
+        }
+    };
     let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
     if !answer.starts_with("ok") {
         return Ok(Observation::no(format!(

@@ -3,8 +3,14 @@
 //! Every named object gets `ipcconf-<pid>-<counter>-<random>`: the prefix lets the
 //! sweep command find leftovers, the pid and counter keep concurrent checks and
 //! concurrent runs apart, and the random part keeps another local user from
-//! predicting (and pre-creating) a name. The whole name stays within 31
-//! characters with a leading slash, macOS's limit for POSIX shm and semaphores.
+//! predicting (and pre-creating) a name. With a leading slash the whole name
+//! stays within 30 characters, macOS's limit for a POSIX semaphore name: xnu's
+//! sem_open() copies the name with copyinstr(), whose length counts the
+//! terminating NUL, and refuses `pathlen > PSEMNAMLEN` (31) with ENAMETOOLONG
+//! (bsd/kern/posix_sem.c, bsd/sys/posix_sem.h), so 30 characters is the most it
+//! takes. shm_open() copies at most PSHMNAMLEN + 1 (32) bytes with the NUL
+//! (bsd/kern/posix_shm.c pshm_get_name, bsd/sys/posix_shm.h): 31 characters.
+//! macOS pids stay below 100000 (PID_MAX 99999, bsd/sys/proc_internal.h).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -39,7 +45,11 @@ pub fn random_hex(n: usize) -> String {
 /// A fresh unique name: `ipcconf-<pid>-<counter>-<6 hex>`.
 pub fn unique() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{PREFIX}{}-{n}-{}", std::process::id(), random_hex(6))
+    compose(std::process::id(), n, &random_hex(6))
+}
+
+fn compose(pid: u32, n: u64, random: &str) -> String {
+    format!("{PREFIX}{pid}-{n}-{random}")
 }
 
 /// A fresh POSIX IPC name: `/ipcconf-...` (mq_open, shm_open, sem_open).
@@ -144,7 +154,18 @@ mod tests {
         let b = unique_slash();
         assert_ne!(a, b);
         assert!(a.starts_with("/ipcconf-"));
-        assert!(a.len() <= 31, "{a} is longer than macOS's PSHMNAMLEN");
+        assert!(a.len() <= 30, "{a} is longer than macOS's sem_open() takes");
+    }
+
+    /// The longest name a macOS process makes: the largest pid (PID_MAX 99999)
+    /// and a counter of seven digits still fit sem_open()'s 30 characters.
+    #[test]
+    fn longest_macos_name_fits_sem_open() {
+        let name = format!("/{}", compose(99_999, 9_999_999, &random_hex(6)));
+        assert!(
+            name.len() <= 30,
+            "{name} is longer than macOS's sem_open() takes"
+        );
     }
 
     #[test]

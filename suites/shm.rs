@@ -20,8 +20,8 @@ mod unix {
     use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::posix_shm::Object;
     use ipc_conformance::mech::shm::{
-        PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_LEN, SYNC_RESULT, SharedSync, pattern,
-        process,
+        PROBE_WAIT, PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_LEN, SYNC_RESULT, SharedSync,
+        pattern, process, second_waiter_rule,
     };
     use ipc_conformance::peer::Peer;
     use ipc_conformance::watchdog::BOUND;
@@ -146,36 +146,36 @@ mod unix {
             let sync = SharedSync::init(&obj.map)
                 .step("pthread_mutexattr/condattr_setpshared(PTHREAD_PROCESS_SHARED)")?;
             let mut consumer = waiter(cx, &obj)?;
+            // The consumer holds the mutex when it says "waiting"; it releases
+            // it only inside pthread_cond_wait.
             let said = consumer.request(&format!("wait cond process {}", BOUND.as_millis()))?;
             if said != "waiting" {
                 return Ok(Observation::error(format!("the consumer said {said:?}")));
             }
             let data = pattern(SYNC_DATA_LEN);
             let deadline = Instant::now() + BOUND;
-            {
-                // Producer: fill the data, flag = READY, signal.
+            let other_address = {
                 let locked = sync.lock(deadline).step("pthread_mutex_lock")?;
+                // The consumer's wait is pending now. A second wait through this
+                // process's own mapping of the mutex (another address than the
+                // consumer's): implementations differ (second_waiter_rule).
+                let rc = locked.wait_rc(PROBE_WAIT);
+                // Producer: fill the data, flag = READY, signal.
                 obj.map.write(SYNC_DATA, &data);
                 sync.flag().store(READY, Ordering::Release);
                 locked.signal().step("pthread_cond_signal")?;
-            }
-            let (flag, result, waits) = {
-                // Then wait the same way for PROCESSED.
-                let locked = sync.lock(deadline).step("pthread_mutex_lock")?;
-                let mut waits = 0;
-                while sync.flag().load(Ordering::Acquire) != PROCESSED {
-                    if !locked.wait(deadline).step("pthread_cond_timedwait")? {
-                        break;
-                    }
-                    waits += 1;
-                }
+                rc
+            };
+            // The consumer answers once it has processed, set PROCESSED,
+            // signalled and unlocked: no second wait races with its wake-up.
+            let answer = consumer.line(BOUND)?;
+            let (flag, result) = {
+                let _locked = sync.lock(deadline).step("pthread_mutex_lock")?;
                 (
                     sync.flag().load(Ordering::Acquire),
                     obj.map.read(SYNC_RESULT, SYNC_DATA_LEN),
-                    waits,
                 )
             };
-            let answer = consumer.line(BOUND)?;
             let Waited {
                 cpu,
                 wall,
@@ -183,17 +183,36 @@ mod unix {
                 ..
             } = usage(&answer, "consumer")?;
             drop(consumer.finish());
+            // The same second wait where both waiters see the mutex at one
+            // address: a peer that maps the object and forks.
+            let len = obj.map.len().to_string();
+            let mut forked = cx
+                .peer(&["shm-condvar-same-address", &obj.name, &len])
+                .spawn()?;
+            let probe = forked.line(BOUND)?;
+            drop(forked.finish());
+            let same_address = match probe.split(' ').collect::<Vec<_>>()[..] {
+                ["probe", rc, "child", "0"] => rc.parse::<i32>().ok(),
+                _ => None,
+            };
+            let Some(same_address) = same_address else {
+                return Ok(Observation::error(format!(
+                    "the same-address probe answered {probe:?}"
+                )));
+            };
             sync.destroy();
             let processed = result == process(&data);
             Ok(Observation::holds(
                 flag == PROCESSED && processed,
                 format!(
-                    "a mutex and condition variable initialised PTHREAD_PROCESS_SHARED in a POSIX shared-memory object; a peer process ran the guide's loop (lock; while flag != READY pthread_cond_wait; process; flag = PROCESSED; signal; unlock) and said it was waiting; this process locked, stored {SYNC_DATA_LEN} bytes, set READY and signalled; the peer woke ({wakeups} wake-up(s), {wall} us, {cpu} us of CPU), processed the data {}, and this process, waiting on the same condition variable ({waits} wake-up(s)), saw the flag {}",
+                    "a mutex and condition variable initialised PTHREAD_PROCESS_SHARED in a POSIX shared-memory object; a peer process (its own mapping) ran the guide's loop (lock; while flag != READY pthread_cond_wait; process; flag = PROCESSED; signal; unlock) and said it was waiting; this process locked, stored {SYNC_DATA_LEN} bytes, set READY and signalled; the peer woke ({wakeups} wake-up(s), {wall} us, {cpu} us of CPU), processed the data {}, and this process then saw the flag {}. A second wait while the peer's was pending: through this process's mapping (another address) {}; in a process that mapped the object and forked, through the same address {}",
                     if processed { "correctly" } else { "WRONGLY" },
                     match flag {
                         PROCESSED => "PROCESSED".to_owned(),
                         other => format!("{other} (not PROCESSED within {BOUND:?})"),
-                    }
+                    },
+                    second_waiter_rule(other_address),
+                    second_waiter_rule(same_address),
                 ),
             ))
         });

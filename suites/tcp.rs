@@ -62,6 +62,31 @@ fn property(#[case] claim: &str, #[case] observe: Property) {
     check!(claim, |cx| observe(cx, &MECHANISM));
 }
 
+/// The boundary check's verdict does not depend on how the sender's two writes
+/// are timed: with Nagle's algorithm on or off (TCP_NODELAY), and with the sender
+/// pausing between the writes while the check already waits to receive (the
+/// pause is the test's, the check itself waits for the bytes queued).
+#[rstest]
+fn message_boundaries_verdict_ignores_timing(
+    #[values(false, true)] nodelay: bool,
+    #[values(Duration::ZERO, Duration::from_millis(150))] pause: Duration,
+) {
+    let peer = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer"));
+    let (obs, _) = ipc_conformance::check::observe("tcp.message_boundaries", peer, |cx| {
+        matrix::message_boundaries_sent_by(cx, &MECHANISM, move |tx| {
+            ipc_conformance::mech::tcp::set_nodelay(tx, nodelay)?;
+            matrix::boundary_sends(tx, pause)
+        })
+    });
+    let whole = obs.detail.contains("8 of 8 bytes queued") && obs.detail.contains("\"abcdefgh\"");
+    assert!(
+        obs.outcome == ipc_conformance::Outcome::No && whole,
+        "TCP_NODELAY {nodelay}, pause {pause:?}: {:?} {}",
+        obs.outcome,
+        obs.detail
+    );
+}
+
 #[test]
 fn cross_machine() {
     check!("tcp.cross_machine", |_cx| {

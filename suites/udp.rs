@@ -56,6 +56,26 @@ fn property(#[case] claim: &str, #[case] observe: Property) {
     check!(claim, |cx| observe(cx, &MECHANISM));
 }
 
+/// The boundary check's verdict does not depend on when the second datagram
+/// arrives: the sender pausing between its two sends (the test's pause; the
+/// check waits for what is queued) still gives two whole datagrams.
+#[rstest]
+fn message_boundaries_verdict_ignores_pauses(#[values(0, 150)] pause_ms: u64) {
+    let pause = std::time::Duration::from_millis(pause_ms);
+    let peer = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer"));
+    let (obs, _) = ipc_conformance::check::observe("udp.message_boundaries", peer, |cx| {
+        matrix::message_boundaries_sent_by(cx, &MECHANISM, move |tx| {
+            matrix::boundary_sends(tx, pause)
+        })
+    });
+    assert_eq!(
+        obs.outcome,
+        ipc_conformance::Outcome::Yes,
+        "pause {pause:?}: {}",
+        obs.detail
+    );
+}
+
 #[test]
 fn cross_machine() {
     check!("udp.cross_machine", |_cx| {

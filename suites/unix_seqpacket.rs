@@ -105,12 +105,24 @@ mod seqpacket {
                     return Ok(Observation::error(format!("the sending peer: {answer}")));
                 }
             }
+            // Both packets queued before the first receive, whatever their timing.
+            let queued =
+                match ipc_conformance::channel::wait_all_queued(&mut conn, &[10, 20], BOUND)
+                    .step("FIONREAD")?
+                {
+                    Ok(seen) => seen,
+                    Err(seen) => {
+                        return Ok(Observation::timeout(format!(
+                            "a peer process sent 10 then 20 bytes; {seen}"
+                        )));
+                    }
+                };
             let first = recv_one(&mut conn)?.unwrap_or_default();
             let second = recv_one(&mut conn)?.unwrap_or_default();
             Ok(Observation::holds(
                 first == ten && second == twenty,
                 format!(
-                    "a peer process (pid {}) sent 10 then 20 bytes on a connected SOCK_SEQPACKET socket before any read; one recv() with a 64-byte buffer returned {} bytes, the next {}",
+                    "a peer process (pid {}) sent 10 then 20 bytes on a connected SOCK_SEQPACKET socket; {queued}; one recv() with a 64-byte buffer returned {} bytes, the next {}",
                     peer.pid(),
                     first.len(),
                     second.len()

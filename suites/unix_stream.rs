@@ -14,6 +14,34 @@ use rstest::rstest;
 
 // ---------------------------------------------------------------- availability
 
+/// A peer that cannot connect by name answers with the failure and its error
+/// code (`Started::Refused`), which checks whose claim is "another process can
+/// join by the name" record as their observation rather than as an error.
+#[test]
+fn peer_connect_failure_is_an_answer() {
+    use ipc_conformance::peer::Started;
+    let mut cx = ipc_conformance::check::Ctx::new(
+        "unix_stream.unrelated_processes",
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
+    );
+    let missing = cx.path(".sock").expect("a private directory");
+    let name = missing.display().to_string();
+    match cx
+        .peer(&["endpoint", "unix_stream", "sender", &name])
+        .start_or_refused()
+    {
+        Ok(Started::Refused { error, .. }) => {
+            let code = error
+                .strip_prefix("open unix_stream sender: ")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|c| c.parse::<i32>().ok());
+            assert!(matches!(code, Some(c) if c != 0), "{error}");
+        }
+        Ok(Started::Ready(_)) => panic!("a peer connected to {name}, which nothing listens on"),
+        Err(e) => panic!("the refusal was not an answer: {e}"),
+    }
+}
+
 #[test]
 fn available() {
     check!("unix_stream.available", |cx| {
@@ -463,6 +491,16 @@ mod behaviour {
             if sender_uid == 0 {
                 return Ok(Observation::error(format!(
                     "the sender still runs as root: {result}"
+                )));
+            }
+            // Not even the sender's own, true credentials could be sent: the
+            // platform has no credential messages at all (macOS's kernel takes
+            // SCM_RIGHTS only), so there is nothing to forge and nothing for a
+            // server to check: unsupported, as on Windows, with the errors.
+            if !result.split_whitespace().any(|w| w == "own=ok") {
+                return Ok(Observation::unsupported(format!(
+                    "no credential message can be sent: sender pid {}, uid {sender_uid}, its tries (claiming pid 1 with uid 0, pid 1, then its own ids): {result}",
+                    peer.pid()
                 )));
             }
             // Everything the sender got through, and the credentials attached to it.

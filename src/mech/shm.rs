@@ -652,6 +652,10 @@ mod unix {
     }
 
     pub const SYNC_FLAG: usize = 512;
+    /// The word of the same-address probe (`shm-condvar-same-address`).
+    pub const SYNC_PROBE: usize = SYNC_FLAG + 8;
+    /// How long a probing second wait lasts when nothing wakes it.
+    pub const PROBE_WAIT: Duration = Duration::from_millis(20);
     pub const SYNC_DATA: usize = 1024;
     pub const SYNC_RESULT: usize = 2048;
     pub const SYNC_DATA_LEN: usize = 64;
@@ -824,6 +828,23 @@ mod unix {
             }
         }
 
+        /// One pthread_cond_timedwait of at most `left`, its return code as is:
+        /// 0 (woken), ETIMEDOUT, or EINVAL where the implementation refuses the
+        /// wait (macOS: another waiter's mutex address is recorded, see
+        /// `second_waiter_rule`).
+        pub fn wait_rc(&self, left: Duration) -> libc::c_int {
+            let ts = realtime_deadline(left);
+            // SAFETY: the condition variable and mutex are live process-shared
+            // objects; this thread holds the mutex (this guard exists).
+            unsafe {
+                libc::pthread_cond_timedwait(
+                    &raw mut (*self.sync.block).cond,
+                    &raw mut (*self.sync.block).mutex,
+                    &ts,
+                )
+            }
+        }
+
         pub fn signal(&self) -> io::Result<()> {
             // SAFETY: a live process-shared condition variable.
             check_rc(
@@ -881,7 +902,114 @@ mod unix {
             // The waiter maps a POSIX shared-memory object: none on bionic.
             #[cfg(not(target_os = "android"))]
             ("shm-waiter", [name, len]) => Some(waiter(name, len)),
+            #[cfg(not(target_os = "android"))]
+            ("shm-condvar-same-address", [name, len]) => Some(same_address_probe(name, len)),
             _ => None,
+        }
+    }
+
+    /// What a second wait on a process-shared condition variable returned while
+    /// another process's wait was pending, in words.
+    ///
+    /// macOS records the waiting mutex's address in the condition variable
+    /// (`cond->busy = mutex`, cleared when no waiter is left) and refuses a wait
+    /// through a mutex at any other address with EINVAL (apple-oss-distributions/
+    /// libpthread src/pthread_cond.c, _pthread_cond_wait: `if (!ulock &&
+    /// cond->busy != NULL && cond->busy != mutex) return EINVAL;` and
+    /// _pthread_psynch_cond_wait, _pthread_cond_updateval). Two processes that
+    /// map the object separately usually see it at different addresses; a child
+    /// forked after the mapping sees the parent's.
+    pub fn second_waiter_rule(rc: libc::c_int) -> String {
+        match rc {
+            0 | libc::ETIMEDOUT => format!(
+                "accepted ({})",
+                if rc == 0 {
+                    "woken"
+                } else {
+                    "ETIMEDOUT after its 20 ms"
+                }
+            ),
+            rc => format!("refused: {}", crate::sys::errno_name(rc)),
+        }
+    }
+
+    /// `shm-condvar-same-address <name> <len>`: maps the object, forks (the
+    /// child sees the mapping, so the mutex, at the parent's address), lets the
+    /// child wait on the condition variable, and while that wait is pending
+    /// waits once more from the parent through the same mutex address.
+    /// Answers `probe <rc> child <exit>`.
+    #[cfg(not(target_os = "android"))]
+    fn same_address_probe(name: &str, len: &str) -> Result<(), String> {
+        use crate::perf::sys::{Forked, exit_child, fork, kill, wait_child};
+        const IN_WAIT: u32 = 1;
+        const RELEASED: u32 = 2;
+        let len: usize = num(len)?;
+        let obj = crate::mech::posix_shm::Object::open(name, len)
+            .map_err(|e| format!("open {name}: {}", crate::observe::describe_io_error(&e)))?;
+        let sync = SharedSync::attach(&obj.map);
+        let word = obj.map.atomic(SYNC_PROBE);
+        word.store(0, Ordering::Release);
+        let deadline = Instant::now() + crate::watchdog::BOUND;
+        match fork().map_err(|e| format!("fork: {e}"))? {
+            Forked::Child => {
+                // Announce the wait while holding the mutex: the parent, once it
+                // holds the mutex and sees IN_WAIT, knows this wait is pending.
+                let code = match sync.lock(deadline) {
+                    Err(_) => 3,
+                    Ok(locked) => {
+                        word.store(IN_WAIT, Ordering::Release);
+                        let mut code = 0;
+                        while word.load(Ordering::Acquire) != RELEASED {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            match locked.wait_rc(left) {
+                                0 => {}
+                                libc::ETIMEDOUT => {
+                                    code = 4;
+                                    break;
+                                }
+                                _ => {
+                                    code = 5;
+                                    break;
+                                }
+                            }
+                        }
+                        drop(locked);
+                        code
+                    }
+                };
+                exit_child(code)
+            }
+            Forked::Parent(pid) => {
+                let rc = loop {
+                    let locked = match sync.lock(deadline) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            kill(pid);
+                            let _ = wait_child(pid);
+                            return Err(format!("lock: {e}"));
+                        }
+                    };
+                    if word.load(Ordering::Acquire) == IN_WAIT {
+                        let rc = locked.wait_rc(PROBE_WAIT);
+                        word.store(RELEASED, Ordering::Release);
+                        let _ = locked.broadcast();
+                        break rc;
+                    }
+                    drop(locked);
+                    if Instant::now() >= deadline {
+                        kill(pid);
+                        let _ = wait_child(pid);
+                        return Err("the forked child never waited".into());
+                    }
+                    std::thread::yield_now();
+                };
+                // The child's own waits end by its deadline: this wait is bounded.
+                let child = match wait_child(pid) {
+                    Ok(code) => code.to_string(),
+                    Err(e) => e.replace(' ', "_"),
+                };
+                say(&format!("probe {rc} child {child}"))
+            }
         }
     }
 

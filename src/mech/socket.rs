@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::channel::{Channel, Endpoint, Mechanism, Role};
+use crate::channel::{Channel, Endpoint, Mechanism, Queued, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Step};
 use crate::peer::PeerCommand;
@@ -325,6 +325,17 @@ impl Conn {
         }
     }
 
+    /// Bytes queued for reading (FIONREAD).
+    pub fn queued(&self) -> io::Result<usize> {
+        cfg_if::cfg_if! {
+            if #[cfg(unix)] {
+                crate::channel::fd::fionread(self.as_fd())
+            } else {
+                win::fionread(self.raw())
+            }
+        }
+    }
+
     /// Sends `msg` as urgent (out-of-band) data: MSG_OOB.
     pub fn send_urgent(&self, msg: &[u8]) -> io::Result<usize> {
         cfg_if::cfg_if! {
@@ -500,6 +511,10 @@ impl Endpoint for StreamEndpoint {
     fn send_urgent(&mut self, msg: &[u8]) -> io::Result<usize> {
         self.conn.send_urgent(msg)
     }
+
+    fn queued(&mut self) -> io::Result<Option<Queued>> {
+        Ok(Some(Queued::Bytes(self.conn.queued()?)))
+    }
 }
 
 /// The receiving side of a stream channel in this process: a server holding the
@@ -606,6 +621,18 @@ impl Endpoint for ServerEndpoint {
                 win::wait_any(&socks, bound)
             }
         }
+    }
+
+    /// The bytes queued on every accepted connection together.
+    fn queued(&mut self) -> io::Result<Option<Queued>> {
+        #[cfg(not(unix))]
+        self.accept_pending()?;
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut total = 0;
+        for c in conns.iter() {
+            total += c.queued()?;
+        }
+        Ok(Some(Queued::Bytes(total)))
     }
 
     /// The poll set (epoll or kqueue) holding every accepted connection: it is
@@ -1074,6 +1101,65 @@ impl Dgram {
     }
 }
 
+impl Dgram {
+    /// What the kernel counts as queued at this datagram socket:
+    /// - Linux and Android: FIONREAD is the first datagram's length only
+    ///   (net/ipv4/udp.c udp_ioctl: first_packet_length; net/unix/af_unix.c
+    ///   unix_inq_len: skb_peek for SOCK_DGRAM);
+    /// - macOS: SO_NUMRCVPKT, the number of datagrams queued (xnu
+    ///   bsd/kern/uipc_socket.c sogetoptlock); its FIONREAD is so_rcv.sb_cc, which
+    ///   also counts each datagram's sender address (bsd/kern/sys_socket.c,
+    ///   bsd/kern/uipc_socket2.c sballoc), so it cannot be compared with bytes sent;
+    /// - other Unix (FreeBSD): FIONREAD, the data bytes of every datagram queued
+    ///   (sbavail less the address and control mbufs, sb_ctl);
+    /// - Windows: ioctlsocket FIONREAD, the pending data of every datagram
+    ///   (learn.microsoft.com/windows/win32/winsock/winsock-ioctls: on a message
+    ///   oriented socket "FIONREAD still returns the amount of pending data in the
+    ///   network buffer"); under Wine the host's FIONREAD, so on Linux the first
+    ///   datagram only (wine dlls/ntdll/unix/socket.c, IOCTL_AFD_WINE_FIONREAD:
+    ///   `ioctl( fd, FIONREAD, &value )`).
+    pub fn queued(&self) -> io::Result<Queued> {
+        cfg_if::cfg_if! {
+            if #[cfg(any(target_os = "linux", target_os = "android"))] {
+                Ok(Queued::NextMessage(crate::channel::fd::fionread(self.as_fd())?))
+            } else if #[cfg(any(target_os = "macos", target_os = "ios"))] {
+                use std::os::fd::AsRawFd;
+                /// xnu bsd/sys/socket.h: `#define SO_NUMRCVPKT 0x1112 /* number of
+                /// datagrams in receive socket buffer */` (the libc crate lacks it).
+                const SO_NUMRCVPKT: libc::c_int = 0x1112;
+                let mut n: libc::c_int = 0;
+                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: getsockopt writes at most `len` bytes into `n`, a live c_int
+                // whose size `len` holds.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        self.as_fd().as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        SO_NUMRCVPKT,
+                        (&mut n as *mut libc::c_int).cast(),
+                        &mut len,
+                    )
+                };
+                if rc < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(Queued::Messages(usize::try_from(n).unwrap_or(0)))
+            } else if #[cfg(unix)] {
+                Ok(Queued::Bytes(crate::channel::fd::fionread(self.as_fd())?))
+            } else {
+                use std::os::windows::io::AsRawSocket;
+                let Dgram::Udp(s) = self;
+                let n = win::fionread(s.as_raw_socket())?;
+                if crate::sys::wine_version().is_some() {
+                    Ok(Queued::NextMessage(n))
+                } else {
+                    Ok(Queued::Bytes(n))
+                }
+            }
+        }
+    }
+}
+
 #[cfg(unix)]
 impl AsFd for Dgram {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -1166,6 +1252,10 @@ impl Endpoint for DgramEndpoint {
     #[cfg(unix)]
     fn recv_fd(&mut self, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
         recv_with_fd(self.sock.as_fd(), buf)
+    }
+
+    fn queued(&mut self) -> io::Result<Option<Queued>> {
+        self.sock.queued().map(Some)
     }
 }
 
@@ -1290,6 +1380,17 @@ pub fn open_remote_dgram(family: Family, args: &[String]) -> io::Result<Box<dyn 
             "expected a handed-over socket (`fd <reply-to>`, `wsa <at> <token> <reply-to>`) or a name",
         )),
     }
+}
+
+/// setsockopt with an int value on a Winsock socket.
+#[cfg(windows)]
+pub fn set_int_option(
+    s: std::os::windows::io::RawSocket,
+    level: i32,
+    name: i32,
+    value: i32,
+) -> io::Result<()> {
+    win::set_int_option(s, level, name, value)
 }
 
 // ------------------------------------------------------- Unix-only helpers
@@ -1541,14 +1642,23 @@ mod win {
     }
 
     pub fn set_recv_buffer(s: RawSocket, bytes: usize) -> io::Result<()> {
-        let value = i32::try_from(bytes).unwrap_or(i32::MAX);
+        set_int_option(
+            s,
+            SOL_SOCKET,
+            SO_RCVBUF,
+            i32::try_from(bytes).unwrap_or(i32::MAX),
+        )
+    }
+
+    /// setsockopt(s, level, name) with an int value.
+    pub fn set_int_option(s: RawSocket, level: i32, name: i32, value: i32) -> io::Result<()> {
         // SAFETY: `value` is a live i32 whose size is passed with its address;
         // setsockopt only reads it.
         let rc = unsafe {
             setsockopt(
                 s as usize,
-                SOL_SOCKET,
-                SO_RCVBUF,
+                level,
+                name,
                 (&value as *const i32).cast::<u8>(),
                 std::mem::size_of::<i32>() as i32,
             )
@@ -1557,6 +1667,22 @@ mod win {
             Err(io::Error::last_os_error())
         } else {
             Ok(())
+        }
+    }
+
+    /// ioctlsocket(FIONREAD): "the amount of data that can be read atomically
+    /// from socket s"; on a datagram socket "the amount of pending data in the
+    /// network buffer" (learn.microsoft.com/windows/win32/winsock/winsock-ioctls,
+    /// FIONREAD).
+    pub fn fionread(s: RawSocket) -> io::Result<usize> {
+        use windows_sys::Win32::Networking::WinSock::{FIONREAD, ioctlsocket};
+        let mut n: u32 = 0;
+        // SAFETY: FIONREAD writes one u32 through the pointer, which points at `n`.
+        let rc = unsafe { ioctlsocket(s as usize, FIONREAD, &mut n) };
+        if rc == SOCKET_ERROR {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
         }
     }
 

@@ -27,6 +27,29 @@ pub fn peer_role(_role: &str, _args: &[String]) -> Option<Result<(), String>> {
     None
 }
 
+/// Switches Nagle's algorithm off (`on`) or back on for the TCP socket behind a
+/// sending endpoint of [`MECHANISM`] (TCP_NODELAY).
+pub fn set_nodelay(ep: &dyn Endpoint, on: bool) -> io::Result<()> {
+    cfg_if::cfg_if! {
+        if #[cfg(unix)] {
+            let fd = ep
+                .poll_fd()
+                .ok_or_else(|| io::Error::other("the endpoint has no socket"))?;
+            nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &on)?;
+            Ok(())
+        } else if #[cfg(windows)] {
+            use windows_sys::Win32::Networking::WinSock::{IPPROTO_TCP, TCP_NODELAY};
+            let [s] = ep.poll_sockets()[..] else {
+                return Err(io::Error::other("the endpoint is not one socket"));
+            };
+            crate::mech::socket::set_int_option(s, IPPROTO_TCP, TCP_NODELAY, i32::from(on))
+        } else {
+            let _ = (ep, on);
+            Err(io::Error::new(io::ErrorKind::Unsupported, "no socket options here"))
+        }
+    }
+}
+
 /// The size of each of the two small writes, and of the reply.
 pub const SMALL: usize = 10;
 

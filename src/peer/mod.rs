@@ -55,6 +55,15 @@ enum Line {
     Eof,
 }
 
+/// How a peer's start ended (`PeerCommand::start_or_refused`).
+pub enum Started {
+    /// The peer opened its endpoint and serves the protocol.
+    Ready(Peer),
+    /// The peer could not open its endpoint: `error` is its own account,
+    /// `open <mechanism> <role>: <code> <name (text)>`.
+    Refused { what: String, error: String },
+}
+
 /// A running peer process. Dropping it kills and reaps the process.
 pub struct Peer {
     child: Child,
@@ -122,10 +131,28 @@ impl PeerCommand {
 
     /// Starts the peer and waits (bounded) for its `ready` line.
     pub fn start(self) -> Result<Peer, PeerError> {
+        match self.start_or_refused()? {
+            Started::Ready(peer) => Ok(peer),
+            Started::Refused { what, error } => {
+                Err(PeerError::Gone(format!("{what}: err {error}")))
+            }
+        }
+    }
+
+    /// Starts the peer and waits (bounded) for its first line. A peer that
+    /// could not open its endpoint (connect or open by name) says `err <text>`
+    /// with the error code: that is `Started::Refused`, an answer for a check
+    /// whose claim is whether such a process can join, not a failure to start.
+    pub fn start_or_refused(self) -> Result<Started, PeerError> {
         let mut peer = self.spawn()?;
         let line = peer.line(BOUND)?;
         if line.starts_with("ready") {
-            Ok(peer)
+            Ok(Started::Ready(peer))
+        } else if let Some(error) = line.strip_prefix("err ") {
+            Ok(Started::Refused {
+                what: peer.what.clone(),
+                error: error.to_owned(),
+            })
         } else {
             Err(PeerError::Gone(format!("{}: {line}", peer.what)))
         }

@@ -40,13 +40,7 @@ fn endpoint_role(args: &[String]) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| format!("bad role {role:?}"))?;
     let ep = crate::mech::open_remote(mech, role, rest)
         .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?
-        .map_err(|e| {
-            format!(
-                "open {mech} {}: {}",
-                role.as_str(),
-                crate::observe::describe_io_error(&e)
-            )
-        })?;
+        .map_err(|e| format!("open {mech} {}: {}", role.as_str(), err_text(&e)))?;
     serve(ep)
 }
 
@@ -101,6 +95,23 @@ pub fn serve(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
                     Ok(Some(n)) => format!("data {}", hex(&buf[..n])),
                     Ok(None) => "empty".to_owned(),
                     Err(e) => err_line(&e),
+                }
+            }
+            // `queued <len,len,...> <ms>`: waits until messages of those lengths
+            // are all queued here (`channel::wait_all_queued`); receives nothing.
+            ["queued", lens, ms] => {
+                let lens: Option<Vec<usize>> = lens.split(',').map(|l| l.parse().ok()).collect();
+                match (lens, ms.parse::<u64>()) {
+                    (Some(lens), Ok(ms)) => match crate::channel::wait_all_queued(
+                        ep.as_mut(),
+                        &lens,
+                        std::time::Duration::from_millis(ms),
+                    ) {
+                        Ok(Ok(seen)) => format!("queued {seen}"),
+                        Ok(Err(seen)) => format!("short {seen}"),
+                        Err(e) => err_line(&e),
+                    },
+                    _ => format!("err 0 bad queued command {line:?}"),
                 }
             }
             ["records", writer, count, size] => {

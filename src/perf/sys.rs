@@ -541,7 +541,12 @@ impl PCond {
         // SAFETY: both objects were initialised by `init` and live in a mapped
         // region; the caller holds the mutex, as pthread_cond_wait requires.
         let rc = unsafe { libc::pthread_cond_wait(self.0, m.0) };
-        debug_assert_eq!(rc, 0);
+        // EINVAL is no bug here: macOS's libpthread refuses a wait while another
+        // process's wait, made through the mutex at another address, is pending
+        // (libpthread src/pthread_cond.c _pthread_cond_wait: `cond->busy != NULL
+        // && cond->busy != mutex` returns EINVAL). Every caller waits in a loop
+        // that re-checks its condition, so it waits again.
+        debug_assert!(rc == 0 || rc == libc::EINVAL, "pthread_cond_wait: {rc}");
     }
 
     #[inline(always)]

@@ -156,7 +156,16 @@ fn exchange_with_fresh_peer(
     if let Some(root) = std::env::var_os("SystemRoot") {
         peer.command().env("SystemRoot", root);
     }
-    let mut peer = peer.start()?;
+    // A connect refused by name is the answer (say, WSAEINVAL for an abstract
+    // name), not a failure of the check.
+    let mut peer = match peer.start_or_refused()? {
+        crate::peer::Started::Ready(p) => p,
+        crate::peer::Started::Refused { error, .. } => {
+            return Ok(Observation::no(format!(
+                "{extra}; a fresh peer given only {name:?} could not connect: {error}"
+            )));
+        }
+    };
     let answer = peer.request(&format!("send {}", crate::peer::hex(b"from-peer")))?;
     if !answer.starts_with("ok") {
         return Ok(Observation::no(format!(
@@ -294,12 +303,21 @@ pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
 /// `unix_stream.read_write_like_pipe`: on a connected AF_UNIX socket between two
 /// processes, the file calls (ReadFile/WriteFile on the socket's handle) carry
 /// data both ways, as read()/write() do on Unix.
+///
+/// The calls are synchronous (no OVERLAPPED structure), so the sockets are made
+/// without WSA_FLAG_OVERLAPPED: a socket from socket(), or WSASocketW with that
+/// flag, is an overlapped handle, and ReadFile on such a handle "must point to a
+/// valid and unique OVERLAPPED structure, otherwise the function can incorrectly
+/// report that the read operation is complete"
+/// (learn.microsoft.com/windows/win32/api/fileapi/nf-fileapi-readfile, lpOverlapped).
+/// The read runs once the peer's bytes are queued (FIONREAD), so it cannot block.
 pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
     use std::os::windows::io::AsRawSocket;
     unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
     let path = cx.path(".sock")?;
-    let mut ch = StreamChannel::create("unix_stream", Addr::Path(path))
-        .map_err(|e| classify("AF_UNIX listener + connection", &e))?;
+    let mut ch =
+        StreamChannel::create_from("unix_stream", Addr::Path(path), Socket::new_synchronous)
+            .map_err(|e| classify("AF_UNIX listener + connection (no WSA_FLAG_OVERLAPPED)", &e))?;
     let mut peer = ch.peer(cx, Role::Sender).step("prepare peer")?.start()?;
     let server = ch.server_socket();
     server.set_nonblocking(false).step("blocking mode")?;
@@ -307,6 +325,25 @@ pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
     let answer = peer.request(&format!("send {}", crate::peer::hex(b"peer-wrote")))?;
     if !answer.starts_with("ok") {
         return Ok(Observation::error(format!("peer: {answer}")));
+    }
+    let queued = crate::channel::wait_counted(
+        || {
+            server
+                .fionread()
+                .map(|n| Some(crate::channel::Queued::Bytes(n)))
+        },
+        |left| {
+            std::thread::sleep(left.min(super::PROBE_PAUSE));
+            Ok(false)
+        },
+        &[10],
+        BOUND,
+    )
+    .step("FIONREAD")?;
+    if let Err(seen) = queued {
+        return Ok(Observation::timeout(format!(
+            "the peer sent 10 bytes; {seen}"
+        )));
     }
     let mut buf = [0u8; 64];
     let read = super::read_once(h, &mut buf).map(|n| buf[..n].to_vec());
@@ -318,7 +355,7 @@ pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         ok,
         format!(
-            "ReadFile on the accepted socket's handle: {:?}; WriteFile: {wrote:?}; the peer received {back:?}",
+            "sockets made without WSA_FLAG_OVERLAPPED; synchronous ReadFile on the accepted socket's handle: {:?}; WriteFile: {wrote:?}; the peer received {back:?}",
             read.map(|d| String::from_utf8_lossy(&d).into_owned())
         ),
     ))

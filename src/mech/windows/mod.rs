@@ -347,6 +347,14 @@ impl Endpoint for HandleEndpoint {
     fn poll_sockets(&self) -> Vec<u64> {
         vec![self.handle.as_raw_handle() as u64]
     }
+
+    /// PeekNamedPipe's lpTotalBytesAvail: "the total number of bytes available to
+    /// be read from the pipe", every message together
+    /// (learn.microsoft.com/windows/win32/api/namedpipeapi/nf-namedpipeapi-peeknamedpipe).
+    fn queued(&mut self) -> io::Result<Option<crate::channel::Queued>> {
+        let n = bytes_available(self.handle.as_raw_handle())?;
+        Ok(Some(crate::channel::Queued::Bytes(n as usize)))
+    }
 }
 
 /// Opens an endpoint in a peer (`ipcconf-peer endpoint <mech> ...`) for the

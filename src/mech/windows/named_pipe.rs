@@ -355,6 +355,28 @@ pub fn message_mode_boundaries(cx: &mut Ctx) -> Checked<Observation> {
             return Ok(Observation::error(format!("client write: {answer}")));
         }
     }
+    // All three messages queued before the first read (PeekNamedPipe's total).
+    let queued = crate::channel::wait_counted(
+        || {
+            super::bytes_available(server.handle.as_raw_handle())
+                .map(|n| Some(crate::channel::Queued::Bytes(n as usize)))
+        },
+        |left| {
+            std::thread::sleep(left.min(super::PROBE_PAUSE));
+            Ok(false)
+        },
+        &[10, 20, 20],
+        BOUND,
+    )
+    .step("PeekNamedPipe")?;
+    let queued = match queued {
+        Ok(seen) => seen,
+        Err(seen) => {
+            return Ok(Observation::timeout(format!(
+                "the client wrote 10, 20 and 20 bytes; {seen}"
+            )));
+        }
+    };
     let r1 = server.read(64, BOUND).step("first ReadFile(64)")?;
     let r2 = server.read(64, BOUND).step("second ReadFile(64)")?;
     let r3 = server
@@ -365,7 +387,7 @@ pub fn message_mode_boundaries(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         ok,
         format!(
-            "PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE: the client process wrote 10, 20 and 20 bytes before any read; ReadFile(64) returned {} bytes, then {} bytes; ReadFile(8) on the third returned {} bytes with ERROR_MORE_DATA = {}, and the next read the remaining {}",
+            "PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE: the client process wrote 10, 20 and 20 bytes; {queued}; ReadFile(64) returned {} bytes, then {} bytes; ReadFile(8) on the third returned {} bytes with ERROR_MORE_DATA = {}, and the next read the remaining {}",
             r1.data.len(),
             r2.data.len(),
             r3.data.len(),

@@ -195,8 +195,26 @@ impl Addr {
 pub struct Socket(pub OwnedSocket);
 
 impl Socket {
-    /// `WSASocketW(family, ty, 0)`, not inheritable.
+    /// `WSASocketW(family, ty, 0)`, overlapped (as socket() makes them), not
+    /// inheritable.
     pub fn new(family: u16, ty: i32) -> io::Result<Socket> {
+        Socket::with_flags(family, ty, ws::WSA_FLAG_OVERLAPPED)
+    }
+
+    /// `WSASocketW(family, ty, 0)` without WSA_FLAG_OVERLAPPED: a socket whose
+    /// handle takes synchronous ReadFile/WriteFile calls with no OVERLAPPED
+    /// structure. ReadFile: "For asynchronous read operations, hFile can be any
+    /// handle that is opened with the FILE_FLAG_OVERLAPPED flag by the CreateFile
+    /// function, or a socket handle returned by the socket or accept function"
+    /// (learn.microsoft.com/windows/win32/api/fileapi/nf-fileapi-readfile);
+    /// WSASocketW: WSA_FLAG_OVERLAPPED "Create a socket that supports overlapped
+    /// I/O operations" (.../api/winsock2/nf-winsock2-wsasocketw); accept() gives
+    /// a socket with "the same properties as socket s" (.../nf-winsock2-accept).
+    pub fn new_synchronous(family: u16, ty: i32) -> io::Result<Socket> {
+        Socket::with_flags(family, ty, 0)
+    }
+
+    fn with_flags(family: u16, ty: i32, flags: u32) -> io::Result<Socket> {
         init()?;
         // SAFETY: plain arguments, no protocol info.
         let s = unsafe {
@@ -206,7 +224,7 @@ impl Socket {
                 0,
                 std::ptr::null(),
                 0,
-                ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT,
+                flags | ws::WSA_FLAG_NO_HANDLE_INHERIT,
             )
         };
         if s == ws::INVALID_SOCKET {
@@ -296,6 +314,15 @@ impl Socket {
         let len = i32::try_from(data.len()).unwrap_or(i32::MAX);
         // SAFETY: `data` is valid for `len` bytes.
         Self::check(unsafe { ws::send(self.raw(), data.as_ptr(), len, 0) }).map(|n| n as usize)
+    }
+
+    /// ioctlsocket(FIONREAD): the bytes that can be read now
+    /// (learn.microsoft.com/windows/win32/winsock/winsock-ioctls, FIONREAD).
+    pub fn fionread(&self) -> io::Result<usize> {
+        let mut n: u32 = 0;
+        // SAFETY: FIONREAD writes one u32 through the pointer, which points at `n`.
+        Self::check(unsafe { ws::ioctlsocket(self.raw(), ws::FIONREAD, &mut n) })?;
+        Ok(n as usize)
     }
 
     pub fn recv(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
@@ -542,6 +569,16 @@ impl Endpoint for StreamEndpoint {
             .map(|(c, _)| c.raw() as u64)
             .collect()
     }
+
+    /// ioctlsocket(FIONREAD) summed over the open connections.
+    fn queued(&mut self) -> io::Result<Option<crate::channel::Queued>> {
+        self.accept_pending()?;
+        let mut total = 0usize;
+        for (c, _) in self.conns.iter().filter(|(_, open)| *open) {
+            total += c.fionread()?;
+        }
+        Ok(Some(crate::channel::Queued::Bytes(total)))
+    }
 }
 
 /// A stream channel: listener + one connection made at creation.
@@ -557,7 +594,17 @@ pub struct StreamChannel {
 impl StreamChannel {
     /// Binds a listener at `addr` (port 0 or a fresh path), connects once, accepts.
     pub fn create(mech: &'static str, addr: Addr) -> io::Result<StreamChannel> {
-        let listener = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        StreamChannel::create_from(mech, addr, Socket::new)
+    }
+
+    /// [`StreamChannel::create`] with sockets made by `new` (a listener, the
+    /// client, and the accepted end, which takes the listener's properties).
+    pub fn create_from(
+        mech: &'static str,
+        addr: Addr,
+        new: fn(u16, i32) -> io::Result<Socket>,
+    ) -> io::Result<StreamChannel> {
+        let listener = new(addr.family(), ws::SOCK_STREAM)?;
         listener.bind(&addr)?;
         let guard = match &addr {
             Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
@@ -568,7 +615,7 @@ impl StreamChannel {
             Addr::Inet(_) => listener.local_addr()?,
             other => other,
         };
-        let client = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        let client = new(addr.family(), ws::SOCK_STREAM)?;
         // A connect to a listening socket on this host completes from the backlog.
         client.connect(&addr)?;
         let server = listener.accept()?;
