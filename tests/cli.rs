@@ -318,3 +318,117 @@ fn a_literal_double_dash_is_accepted() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("report.json").is_file());
 }
+
+/// Rewrites one field of a result set's run.json.
+fn set_run_field(set: &Path, field: &str, value: &str) {
+    let path = set.join("run.json");
+    let mut run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    run[field] = value.into();
+    std::fs::write(&path, serde_json::to_vec(&run).unwrap()).unwrap();
+}
+
+/// An identifier that does not match its pattern is refused with the file and the
+/// field named, before anything is written: here a platform id carrying a table
+/// separator and HTML, which would otherwise land raw in PORTABILITY.md.
+#[test]
+fn an_identifier_outside_its_pattern_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    for (field, value) in [
+        ("platform", "x|<b>y</b>"),
+        ("platform", "linux-x86_64-gnu\n| injected |"),
+        ("run_id", "run `a`"),
+        ("arch", "x86*64"),
+        ("target", "x86_64-[link](http://x)"),
+        ("suite_revision", "abc<def"),
+        ("started", "yesterday"),
+    ] {
+        let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+        set_run_field(&bad, field, value);
+        assert_sets_refused(&[&bad], &out, &snap, &format!("run.json: field {field}"));
+        std::fs::remove_dir_all(&bad).unwrap();
+    }
+    for (field, value) in [
+        ("expected.origin", "platforms/../x.toml"),
+        ("doc", "<i>yes</i>"),
+        ("measured.name", "n|m"),
+        ("measured.unit", "ms <b>"),
+        ("time", "2026-01-01 00:00:01"),
+    ] {
+        let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+        let path = bad.join("results/pipe.unidirectional.json");
+        let mut r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        r["measured"] = serde_json::json!([{"name": "n", "value": 1.0, "unit": "ms"}]);
+        match field.split_once('.') {
+            Some(("expected", f)) => r["expected"][f] = value.into(),
+            Some(("measured", f)) => r["measured"][0][f] = value.into(),
+            _ => r[field] = value.into(),
+        }
+        std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+        assert_sets_refused(
+            &[&bad],
+            &out,
+            &snap,
+            &format!("pipe.unidirectional.json: field {field}"),
+        );
+        std::fs::remove_dir_all(&bad).unwrap();
+    }
+}
+
+/// Free text (OS name, kernel, libc, runtime detail) full of Markdown and HTML
+/// stays inside its cell of the Runs table, escaped.
+#[test]
+fn free_text_cannot_break_or_inject_into_a_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let nasty = "a|b <script>x</script> `c` *d* _e_ [f](g) ~h~ $i$ &amp; \\| j\nk";
+    for field in ["os_version", "kernel", "libc"] {
+        set_run_field(&set, field, nasty);
+    }
+    let out = tmp.path().join("out");
+    let o = ipcconf(&[
+        "report",
+        "--results",
+        set.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
+    let escaped = ipc_conformance::report::markdown::escape(nasty);
+    let lines: Vec<&str> = md.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("| linux-x86_64-gnu |") && l.contains(&escaped))
+        .expect("the run's row in the Runs table, with the text escaped");
+    // The table's header: the line above its |---| delimiter row.
+    let delimiter = (0..at)
+        .rev()
+        .find(|&i| lines[i].starts_with("|---|"))
+        .expect("the row belongs to a table");
+    assert_eq!(
+        unescaped_bars(lines[at]),
+        unescaped_bars(lines[delimiter - 1]),
+        "{}",
+        lines[at]
+    );
+    for raw in ["<script>", "`c`", "*d*", "[f](g)", "$i$", "&amp;", "\nk"] {
+        let unescaped = md.match_indices(raw).any(|(i, _)| !md[..i].ends_with('\\'));
+        assert!(!unescaped, "{raw:?} reached PORTABILITY.md raw");
+    }
+}
+
+/// `|` not preceded by an odd number of backslashes: a cell boundary.
+fn unescaped_bars(line: &str) -> usize {
+    let mut n = 0;
+    let mut backslashes = 0;
+    for c in line.chars() {
+        if c == '|' && backslashes % 2 == 0 {
+            n += 1;
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+    }
+    n
+}
