@@ -432,3 +432,176 @@ fn unescaped_bars(line: &str) -> usize {
     }
     n
 }
+
+const WINE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wine-first-run");
+
+/// (claim, expected value) of a platform file's entries.
+fn claims_and_values(
+    exp: &ipc_conformance::expect::Expectations,
+    stem: &str,
+) -> Vec<(String, String)> {
+    exp.all()
+        .filter(|(s, _, _)| *s == stem)
+        .map(|(_, id, e)| (id.to_owned(), e.expect.as_str().to_owned()))
+        .collect()
+}
+
+/// The Wine round trip, on a committed excerpt of a real first run: Wine 8 run
+/// without platforms/windows-wine.toml. The draft loads as a platform file, holds
+/// the same claims and values as the hand-written file, names the run in every
+/// source, and with it in place every result of the run meets its expectation.
+#[test]
+fn a_wine_first_run_drafts_the_hand_written_wine_file() {
+    use ipc_conformance::catalog::Catalog;
+    use ipc_conformance::expect::{Expectations, PLATFORM_FILES};
+    let o = ipcconf(&["expectations", "--from-results", WINE_FIXTURE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let draft = String::from_utf8(o.stdout).unwrap();
+    let mut files: Vec<(&str, &str)> = PLATFORM_FILES
+        .iter()
+        .copied()
+        .filter(|(stem, _)| *stem != "windows-wine")
+        .collect();
+    files.push(("windows-wine", &draft));
+    let drafted = Expectations::parse(&files, Catalog::get()).expect("the draft loads");
+    assert_eq!(
+        claims_and_values(&drafted, "windows-wine"),
+        claims_and_values(Expectations::get(), "windows-wine"),
+        "draft:\n{draft}"
+    );
+    for (_, _, e) in drafted.all().filter(|(s, _, _)| *s == "windows-wine") {
+        assert!(
+            e.source.contains("20261204T135654Z-f95bb335"),
+            "{}",
+            e.source
+        );
+        assert!(e.source.contains("Wine 8.0") && e.source.contains("Windows NT 6.1"));
+        assert!(e.reason.contains("WSAEAFNOSUPPORT"), "{}", e.reason);
+    }
+    let set = ipc_conformance::report::load::load(Path::new(WINE_FIXTURE), Catalog::get()).unwrap();
+    let mut departed = 0;
+    for r in &set.results {
+        let claim = Catalog::get().claim(&r.claim).unwrap();
+        let now = drafted.resolve(claim, &set.run).value;
+        departed += usize::from(r.expected.value.is_some_and(|v| v != r.observed));
+        if r.status != "skipped" {
+            assert_eq!(now, Some(r.observed), "{} under the draft", r.claim);
+        }
+    }
+    assert!(departed >= 5, "the fixture holds departures to draft from");
+}
+
+#[test]
+fn drafting_writes_a_new_file_and_never_clobbers_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("windows-wine.toml");
+    let out_s = out.to_str().unwrap();
+    let o = ipcconf(&[
+        "expectations",
+        "--from-results",
+        WINE_FIXTURE,
+        "--out",
+        out_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let first = std::fs::read(&out).unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("[claims.\"unix_stream.available\"]"));
+    std::fs::write(&out, b"hand-written").unwrap();
+    let o = ipcconf(&[
+        "expectations",
+        "--from-results",
+        WINE_FIXTURE,
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("exists") && stderr(&o).contains("--force"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"hand-written");
+    let o = ipcconf(&[
+        "expectations",
+        "--from-results",
+        WINE_FIXTURE,
+        "--out",
+        out_s,
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+    // No run of that OS: refused, nothing written.
+    let other = tmp.path().join("linux.toml");
+    let o = ipcconf(&[
+        "expectations",
+        "--from-results",
+        WINE_FIXTURE,
+        "--os",
+        "linux",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no result set"), "{}", stderr(&o));
+    assert!(!other.exists());
+    // --out without --from-results is a usage error.
+    let o = ipcconf(&["expectations", "--out", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn drafting_from_malformed_input_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("draft.toml");
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    set_run_field(&bad, "platform", "x|<b>y</b>");
+    let not_a_set = tmp.path().join("empty");
+    std::fs::create_dir(&not_a_set).unwrap();
+    for (dir, needle) in [
+        (bad.as_path(), "field platform"),
+        (not_a_set.as_path(), "no result set here"),
+        (Path::new("/nonexistent/ipcconf"), "not a directory"),
+    ] {
+        let o = ipcconf(&[
+            "expectations",
+            "--from-results",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+/// A run without departures drafts no entry; a failed check that observed
+/// `error` is listed as not drafted, never turned into an expectation.
+#[test]
+fn drafting_lists_what_cannot_be_an_expectation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let o = ipcconf(&["expectations", "--from-results", set.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("No departures") && !text.contains("[claims."),
+        "{text}"
+    );
+    let path = set.join("results/pipe.unidirectional.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    r["observed"] = "error".into();
+    r["status"] = "fail".into();
+    r["detail"] = "pipe(): EMFILE\n[claims.\"x\"]".into();
+    std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+    let o = ipcconf(&["expectations", "--from-results", set.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!text.contains("\n[claims."), "{text}");
+    let note = text
+        .lines()
+        .find(|l| {
+            l.starts_with("# pipe.unidirectional")
+                || l.contains(": pipe.unidirectional: observed error")
+        })
+        .unwrap_or_else(|| panic!("listed as not drafted: {text}"));
+    assert!(note.contains("EMFILE") && note.starts_with('#'), "{note}");
+}
