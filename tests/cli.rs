@@ -4,11 +4,27 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::unescaped_bars;
+
 fn ipcconf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ipcconf"))
         .args(args)
         .output()
         .expect("run ipcconf")
+}
+
+/// `ipcconf report --results SET... --out OUT`.
+fn report(sets: &[&Path], out: &Path) -> Output {
+    let mut args = vec!["report".to_owned()];
+    for set in sets {
+        args.push("--results".to_owned());
+        args.push(set.to_str().unwrap().to_owned());
+    }
+    args.push("--out".to_owned());
+    args.push(out.to_str().unwrap().to_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ipcconf(&args)
 }
 
 fn stderr(o: &Output) -> String {
@@ -44,13 +60,7 @@ fn result_set(root: &Path, name: &str, run_id: &str, platform: &str) -> PathBuf 
 fn previous_report(root: &Path) -> (PathBuf, Vec<(PathBuf, Vec<u8>)>) {
     let set = result_set(root, "prev", "prev-run", "linux-x86_64-gnu");
     let out = root.join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        set.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&[&set], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let snap = ["report.json", "PORTABILITY.md", "index.html"]
         .iter()
@@ -71,17 +81,15 @@ fn assert_untouched(snap: &[(PathBuf, Vec<u8>)]) {
 }
 
 fn assert_refused(args: &[&str], snap: &[(PathBuf, Vec<u8>)], needle: &str) {
-    let o = ipcconf(args);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "exit code; stderr: {}",
-        stderr(&o)
-    );
+    assert_refused_output(&ipcconf(args), snap, needle);
+}
+
+fn assert_refused_output(o: &Output, snap: &[(PathBuf, Vec<u8>)], needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "exit code; stderr: {}", stderr(o));
     assert!(
-        stderr(&o).contains(needle),
+        stderr(o).contains(needle),
         "stderr lacks {needle:?}: {}",
-        stderr(&o)
+        stderr(o)
     );
     assert_untouched(snap);
 }
@@ -136,15 +144,7 @@ fn expected_platform_with_runtime_needs_that_runtime() {
 
 /// `ipcconf report --results SET... --out OUT` must be refused, naming `needle`.
 fn assert_sets_refused(sets: &[&Path], out: &Path, snap: &[(PathBuf, Vec<u8>)], needle: &str) {
-    let mut args = vec!["report".to_owned()];
-    for set in sets {
-        args.push("--results".to_owned());
-        args.push(set.to_str().unwrap().to_owned());
-    }
-    args.push("--out".to_owned());
-    args.push(out.to_str().unwrap().to_owned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_refused(&args, snap, needle);
+    assert_refused_output(&report(sets, out), snap, needle);
 }
 
 #[test]
@@ -198,13 +198,7 @@ fn a_directory_of_result_sets_is_expanded() {
     result_set(&root, "linux", "run-1", "linux-x86_64-gnu");
     result_set(&root, "musl", "run-2", "linux-x86_64-musl");
     let out = tmp.path().join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&[&root], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -388,13 +382,7 @@ fn free_text_cannot_break_or_inject_into_a_table() {
         set_run_field(&set, field, nasty);
     }
     let out = tmp.path().join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        set.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&[&set], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
     let escaped = ipc_conformance::report::markdown::escape(nasty);
@@ -418,19 +406,6 @@ fn free_text_cannot_break_or_inject_into_a_table() {
         let unescaped = md.match_indices(raw).any(|(i, _)| !md[..i].ends_with('\\'));
         assert!(!unescaped, "{raw:?} reached PORTABILITY.md raw");
     }
-}
-
-/// `|` not preceded by an odd number of backslashes: a cell boundary.
-fn unescaped_bars(line: &str) -> usize {
-    let mut n = 0;
-    let mut backslashes = 0;
-    for c in line.chars() {
-        if c == '|' && backslashes % 2 == 0 {
-            n += 1;
-        }
-        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
-    }
-    n
 }
 
 const WINE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wine-first-run");
@@ -495,37 +470,28 @@ fn a_wine_first_run_drafts_the_hand_written_wine_file() {
 fn drafting_writes_a_new_file_and_never_clobbers_one() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("windows-wine.toml");
-    let out_s = out.to_str().unwrap();
-    let o = ipcconf(&[
-        "expectations",
-        "--from-results",
-        WINE_FIXTURE,
-        "--out",
-        out_s,
-    ]);
+    let draft_to = |extra: &[&str]| {
+        let mut args = vec![
+            "expectations",
+            "--from-results",
+            WINE_FIXTURE,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ipcconf(&args)
+    };
+    let o = draft_to(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
     let first = std::fs::read(&out).unwrap();
     assert!(String::from_utf8_lossy(&first).contains("[claims.\"unix_stream.available\"]"));
     std::fs::write(&out, b"hand-written").unwrap();
-    let o = ipcconf(&[
-        "expectations",
-        "--from-results",
-        WINE_FIXTURE,
-        "--out",
-        out_s,
-    ]);
+    let o = draft_to(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("exists") && stderr(&o).contains("--force"));
     assert_eq!(std::fs::read(&out).unwrap(), b"hand-written");
-    let o = ipcconf(&[
-        "expectations",
-        "--from-results",
-        WINE_FIXTURE,
-        "--out",
-        out_s,
-        "--force",
-    ]);
+    let o = draft_to(&["--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(&out).unwrap(), first);
     // No run of that OS: refused, nothing written.

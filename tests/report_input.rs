@@ -7,6 +7,9 @@ use ipc_conformance::catalog::Catalog;
 use ipc_conformance::report::{self, load};
 use proptest::prelude::*;
 
+mod support;
+use support::unescaped_bars;
+
 const RUN: &str = r#"{"run_id":"r1","platform":"linux-x86_64-gnu","os":"linux","os_version":"L","kernel":"K","arch":"x86_64","libc":"glibc","runtime":"native","runtime_detail":"","target":"t","suite_revision":"s","started":"2026-01-01T00:00:00Z","cpus":2,"uid":0}"#;
 const RESULT: &str = r#"{"claim":"pipe.unidirectional","observed":"yes","expected":{"value":"yes","origin":"guide","reason":"","source":""},"doc":"yes","detail":"EBADF","duration_ms":0.5,"status":"pass","time":"2026-01-01T00:00:01Z","measured":[{"name":"n","value":1.0,"unit":"u"}]}"#;
 
@@ -68,19 +71,6 @@ fn is_platform_id(s: &str) -> bool {
             .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
         && !s.contains("--")
         && !s.ends_with('-')
-}
-
-/// Cell boundaries in a Markdown table line: `|` not escaped by a backslash.
-fn unescaped_bars(line: &str) -> usize {
-    let mut n = 0;
-    let mut backslashes = 0;
-    for c in line.chars() {
-        if c == '|' && backslashes % 2 == 0 {
-            n += 1;
-        }
-        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
-    }
-    n
 }
 
 /// Every row of every table in `md` has as many cells as its header, and no
