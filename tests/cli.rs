@@ -337,6 +337,8 @@ fn an_identifier_outside_its_pattern_is_refused() {
         ("target", "x86_64-[link](http://x)"),
         ("suite_revision", "abc<def"),
         ("started", "yesterday"),
+        ("runtime", "wine<b>"),
+        ("os", "linux|x"),
     ] {
         let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
         set_run_field(&bad, field, value);
@@ -349,6 +351,8 @@ fn an_identifier_outside_its_pattern_is_refused() {
         ("measured.name", "n|m"),
         ("measured.unit", "ms <b>"),
         ("time", "2026-01-01 00:00:01"),
+        ("observed", "yes|no"),
+        ("expected.value", "<b>yes</b>"),
     ] {
         let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
         let path = bad.join("results/pipe.unidirectional.json");

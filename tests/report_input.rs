@@ -99,8 +99,12 @@ fn assert_tables_intact(md: &str) -> Result<(), TestCaseError> {
 }
 
 /// The identifier fields of a result set: (file, JSON pointer, field name).
-const ID_FIELDS: [(&str, &str, &str); 12] = [
+const ID_FIELDS: [(&str, &str, &str); 16] = [
     ("run", "/platform", "platform"),
+    ("run", "/os", "os"),
+    ("run", "/runtime", "runtime"),
+    ("result", "/observed", "observed"),
+    ("result", "/expected/value", "expected.value"),
     ("run", "/run_id", "run_id"),
     ("run", "/arch", "arch"),
     ("run", "/target", "target"),

@@ -115,6 +115,52 @@ fn check_id(
     }
 }
 
+/// A field holding one of a fixed set of words: (JSON pointer, field name, the words).
+type Words = (&'static str, &'static str, &'static [&'static str]);
+
+const OUTCOMES: &[&str] = &[
+    "yes",
+    "no",
+    "unsupported",
+    "skipped",
+    "error",
+    "timeout",
+    "measured",
+];
+const RUN_WORDS: &[Words] = &[
+    ("/os", "os", &["linux", "macos", "freebsd", "windows"]),
+    (
+        "/runtime",
+        "runtime",
+        &["native", "qemu-user", "wine", "vm"],
+    ),
+];
+const RESULT_WORDS: &[Words] = &[
+    ("/observed", "observed", OUTCOMES),
+    ("/expected/value", "expected.value", OUTCOMES),
+];
+
+/// Refuses a word field holding anything but one of its words, naming the field
+/// (a missing field, `null` where allowed, or malformed JSON is left to the
+/// typed parse that follows, which reports it).
+fn check_words(path: &Path, bytes: &[u8], fields: &[Words]) -> Result<(), String> {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    for (pointer, field, words) in fields {
+        if let Some(serde_json::Value::String(v)) = doc.pointer(pointer) {
+            if !words.contains(&v.as_str()) {
+                return Err(format!(
+                    "{}: field {field}: {v:?} is not one of {}",
+                    path.display(),
+                    words.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks every identifier of a run's info.
 fn check_run(path: &Path, run: &RunInfo) -> Result<(), String> {
     check_id(
@@ -274,7 +320,9 @@ pub fn discover(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// Loads and validates one result set.
 pub fn load(dir: &Path, catalog: &Catalog) -> Result<ResultSet, String> {
     let run_path = dir.join("run.json");
-    let run: RunInfo = serde_json::from_slice(&read_bounded(&run_path)?)
+    let bytes = read_bounded(&run_path)?;
+    check_words(&run_path, &bytes, RUN_WORDS)?;
+    let run: RunInfo = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: malformed run info: {e}", run_path.display()))?;
     check_run(&run_path, &run)?;
     let results_dir = dir.join("results");
@@ -303,7 +351,9 @@ pub fn load(dir: &Path, catalog: &Catalog) -> Result<ResultSet, String> {
                 results_dir.display()
             ));
         }
-        let rec: ResultRecord = serde_json::from_slice(&read_bounded(&path)?)
+        let bytes = read_bounded(&path)?;
+        check_words(&path, &bytes, RESULT_WORDS)?;
+        let rec: ResultRecord = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: malformed result: {e}", path.display()))?;
         check_record(&path, &rec)?;
         if rec.claim != stem {
