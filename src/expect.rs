@@ -78,7 +78,7 @@ impl fmt::Display for Expected {
 }
 
 /// Outcomes an expectation may name.
-const EXPECTABLE: [Outcome; 4] = [
+pub const EXPECTABLE: [Outcome; 4] = [
     Outcome::Yes,
     Outcome::No,
     Outcome::Unsupported,
@@ -134,8 +134,9 @@ impl Expectations {
         Ok(Expectations { files: out })
     }
 
-    /// The files consulted for a run, most specific first.
-    fn layers(run: &RunInfo) -> Vec<String> {
+    /// The stems of the files consulted for a run, most specific first
+    /// (`windows-wine`, `windows`).
+    pub fn layers(run: &RunInfo) -> Vec<String> {
         let os = run.os.key();
         let mut layers = Vec::new();
         if run.runtime != Runtime::Native {

@@ -3,6 +3,7 @@
 //!
 //! - [`catalog`]: the claims (data in `src/claims.toml`);
 //! - [`check`]: observe → record → compare with the expectation ([`expect`]);
+//! - [`draft`]: platform-file entries drafted from a run's departures;
 //! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
 //!   unique names and cleanup guards;
 //! - [`channel`] and [`matrix`]: the characteristics matrix over any mechanism;
@@ -13,6 +14,7 @@
 pub mod catalog;
 pub mod channel;
 pub mod check;
+pub mod draft;
 pub mod expect;
 pub mod matrix;
 pub mod mech;

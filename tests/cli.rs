@@ -4,11 +4,27 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::unescaped_bars;
+
 fn ipcconf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ipcconf"))
         .args(args)
         .output()
         .expect("run ipcconf")
+}
+
+/// `ipcconf report --results SET... --out OUT`.
+fn report(sets: &[&Path], out: &Path) -> Output {
+    let mut args = vec!["report".to_owned()];
+    for set in sets {
+        args.push("--results".to_owned());
+        args.push(set.to_str().unwrap().to_owned());
+    }
+    args.push("--out".to_owned());
+    args.push(out.to_str().unwrap().to_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ipcconf(&args)
 }
 
 fn stderr(o: &Output) -> String {
@@ -44,13 +60,7 @@ fn result_set(root: &Path, name: &str, run_id: &str, platform: &str) -> PathBuf 
 fn previous_report(root: &Path) -> (PathBuf, Vec<(PathBuf, Vec<u8>)>) {
     let set = result_set(root, "prev", "prev-run", "linux-x86_64-gnu");
     let out = root.join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        set.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&[&set], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let snap = ["report.json", "PORTABILITY.md", "index.html"]
         .iter()
@@ -71,17 +81,15 @@ fn assert_untouched(snap: &[(PathBuf, Vec<u8>)]) {
 }
 
 fn assert_refused(args: &[&str], snap: &[(PathBuf, Vec<u8>)], needle: &str) {
-    let o = ipcconf(args);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "exit code; stderr: {}",
-        stderr(&o)
-    );
+    assert_refused_output(&ipcconf(args), snap, needle);
+}
+
+fn assert_refused_output(o: &Output, snap: &[(PathBuf, Vec<u8>)], needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "exit code; stderr: {}", stderr(o));
     assert!(
-        stderr(&o).contains(needle),
+        stderr(o).contains(needle),
         "stderr lacks {needle:?}: {}",
-        stderr(&o)
+        stderr(o)
     );
     assert_untouched(snap);
 }
@@ -136,15 +144,7 @@ fn expected_platform_with_runtime_needs_that_runtime() {
 
 /// `ipcconf report --results SET... --out OUT` must be refused, naming `needle`.
 fn assert_sets_refused(sets: &[&Path], out: &Path, snap: &[(PathBuf, Vec<u8>)], needle: &str) {
-    let mut args = vec!["report".to_owned()];
-    for set in sets {
-        args.push("--results".to_owned());
-        args.push(set.to_str().unwrap().to_owned());
-    }
-    args.push("--out".to_owned());
-    args.push(out.to_str().unwrap().to_owned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_refused(&args, snap, needle);
+    assert_refused_output(&report(sets, out), snap, needle);
 }
 
 #[test]
@@ -198,13 +198,7 @@ fn a_directory_of_result_sets_is_expanded() {
     result_set(&root, "linux", "run-1", "linux-x86_64-gnu");
     result_set(&root, "musl", "run-2", "linux-x86_64-musl");
     let out = tmp.path().join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&[&root], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -317,4 +311,267 @@ fn a_literal_double_dash_is_accepted() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("report.json").is_file());
+}
+
+/// Rewrites one field of a result set's run.json.
+fn set_run_field(set: &Path, field: &str, value: &str) {
+    let path = set.join("run.json");
+    let mut run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    run[field] = value.into();
+    std::fs::write(&path, serde_json::to_vec(&run).unwrap()).unwrap();
+}
+
+/// An identifier that does not match its pattern is refused with the file and the
+/// field named, before anything is written: here a platform id carrying a table
+/// separator and HTML, which would otherwise land raw in PORTABILITY.md.
+#[test]
+fn an_identifier_outside_its_pattern_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    for (field, value) in [
+        ("platform", "x|<b>y</b>"),
+        ("platform", "linux-x86_64-gnu\n| injected |"),
+        ("run_id", "run `a`"),
+        ("arch", "x86*64"),
+        ("target", "x86_64-[link](http://x)"),
+        ("suite_revision", "abc<def"),
+        ("started", "yesterday"),
+        ("runtime", "wine<b>"),
+        ("os", "linux|x"),
+    ] {
+        let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+        set_run_field(&bad, field, value);
+        assert_sets_refused(&[&bad], &out, &snap, &format!("run.json: field {field}"));
+        std::fs::remove_dir_all(&bad).unwrap();
+    }
+    for (field, value) in [
+        ("expected.origin", "platforms/../x.toml"),
+        ("doc", "<i>yes</i>"),
+        ("measured.name", "n|m"),
+        ("measured.unit", "ms <b>"),
+        ("time", "2026-01-01 00:00:01"),
+        ("observed", "yes|no"),
+        ("expected.value", "<b>yes</b>"),
+    ] {
+        let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+        let path = bad.join("results/pipe.unidirectional.json");
+        let mut r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        r["measured"] = serde_json::json!([{"name": "n", "value": 1.0, "unit": "ms"}]);
+        match field.split_once('.') {
+            Some(("expected", f)) => r["expected"][f] = value.into(),
+            Some(("measured", f)) => r["measured"][0][f] = value.into(),
+            _ => r[field] = value.into(),
+        }
+        std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+        assert_sets_refused(
+            &[&bad],
+            &out,
+            &snap,
+            &format!("pipe.unidirectional.json: field {field}"),
+        );
+        std::fs::remove_dir_all(&bad).unwrap();
+    }
+}
+
+/// Free text (OS name, kernel, libc, runtime detail) full of Markdown and HTML
+/// stays inside its cell of the Runs table, escaped.
+#[test]
+fn free_text_cannot_break_or_inject_into_a_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let nasty = "a|b <script>x</script> `c` *d* _e_ [f](g) ~h~ $i$ &amp; \\| j\nk";
+    for field in ["os_version", "kernel", "libc"] {
+        set_run_field(&set, field, nasty);
+    }
+    let out = tmp.path().join("out");
+    let o = report(&[&set], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
+    let escaped = ipc_conformance::report::markdown::escape(nasty);
+    let lines: Vec<&str> = md.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("| linux-x86_64-gnu |") && l.contains(&escaped))
+        .expect("the run's row in the Runs table, with the text escaped");
+    // The table's header: the line above its |---| delimiter row.
+    let delimiter = (0..at)
+        .rev()
+        .find(|&i| lines[i].starts_with("|---|"))
+        .expect("the row belongs to a table");
+    assert_eq!(
+        unescaped_bars(lines[at]),
+        unescaped_bars(lines[delimiter - 1]),
+        "{}",
+        lines[at]
+    );
+    for raw in ["<script>", "`c`", "*d*", "[f](g)", "$i$", "&amp;", "\nk"] {
+        let unescaped = md.match_indices(raw).any(|(i, _)| !md[..i].ends_with('\\'));
+        assert!(!unescaped, "{raw:?} reached PORTABILITY.md raw");
+    }
+}
+
+const WINE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wine-first-run");
+
+/// (claim, expected value) of a platform file's entries.
+fn claims_and_values(
+    exp: &ipc_conformance::expect::Expectations,
+    stem: &str,
+) -> Vec<(String, String)> {
+    exp.all()
+        .filter(|(s, _, _)| *s == stem)
+        .map(|(_, id, e)| (id.to_owned(), e.expect.as_str().to_owned()))
+        .collect()
+}
+
+/// The Wine round trip, on a committed excerpt of a real first run: Wine 8 run
+/// without platforms/windows-wine.toml. The draft loads as a platform file, holds
+/// the same claims and values as the hand-written file, names the run in every
+/// source, and with it in place every result of the run meets its expectation.
+#[test]
+fn a_wine_first_run_drafts_the_hand_written_wine_file() {
+    use ipc_conformance::catalog::Catalog;
+    use ipc_conformance::expect::{Expectations, PLATFORM_FILES};
+    let o = ipcconf(&["expectations", "--from-results", WINE_FIXTURE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let draft = String::from_utf8(o.stdout).unwrap();
+    let mut files: Vec<(&str, &str)> = PLATFORM_FILES
+        .iter()
+        .copied()
+        .filter(|(stem, _)| *stem != "windows-wine")
+        .collect();
+    files.push(("windows-wine", &draft));
+    let drafted = Expectations::parse(&files, Catalog::get()).expect("the draft loads");
+    assert_eq!(
+        claims_and_values(&drafted, "windows-wine"),
+        claims_and_values(Expectations::get(), "windows-wine"),
+        "draft:\n{draft}"
+    );
+    for (_, _, e) in drafted.all().filter(|(s, _, _)| *s == "windows-wine") {
+        assert!(
+            e.source.contains("20261204T135654Z-f95bb335"),
+            "{}",
+            e.source
+        );
+        assert!(e.source.contains("Wine 8.0") && e.source.contains("Windows NT 6.1"));
+        assert!(e.reason.contains("WSAEAFNOSUPPORT"), "{}", e.reason);
+    }
+    let set = ipc_conformance::report::load::load(Path::new(WINE_FIXTURE), Catalog::get()).unwrap();
+    let mut departed = 0;
+    for r in &set.results {
+        let claim = Catalog::get().claim(&r.claim).unwrap();
+        let now = drafted.resolve(claim, &set.run).value;
+        departed += usize::from(r.expected.value.is_some_and(|v| v != r.observed));
+        if r.status != "skipped" {
+            assert_eq!(now, Some(r.observed), "{} under the draft", r.claim);
+        }
+    }
+    assert!(departed >= 5, "the fixture holds departures to draft from");
+}
+
+#[test]
+fn drafting_writes_a_new_file_and_never_clobbers_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("windows-wine.toml");
+    let draft_to = |extra: &[&str]| {
+        let mut args = vec![
+            "expectations",
+            "--from-results",
+            WINE_FIXTURE,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ipcconf(&args)
+    };
+    let o = draft_to(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let first = std::fs::read(&out).unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("[claims.\"unix_stream.available\"]"));
+    std::fs::write(&out, b"hand-written").unwrap();
+    let o = draft_to(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("exists") && stderr(&o).contains("--force"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"hand-written");
+    let o = draft_to(&["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+    // No run of that OS: refused, nothing written.
+    let other = tmp.path().join("linux.toml");
+    let o = ipcconf(&[
+        "expectations",
+        "--from-results",
+        WINE_FIXTURE,
+        "--os",
+        "linux",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no result set"), "{}", stderr(&o));
+    assert!(!other.exists());
+    // --out without --from-results is a usage error.
+    let o = ipcconf(&["expectations", "--out", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn drafting_from_malformed_input_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("draft.toml");
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    set_run_field(&bad, "platform", "x|<b>y</b>");
+    let not_a_set = tmp.path().join("empty");
+    std::fs::create_dir(&not_a_set).unwrap();
+    for (dir, needle) in [
+        (bad.as_path(), "field platform"),
+        (not_a_set.as_path(), "no result set here"),
+        (Path::new("/nonexistent/ipcconf"), "not a directory"),
+    ] {
+        let o = ipcconf(&[
+            "expectations",
+            "--from-results",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+/// A run without departures drafts no entry; a failed check that observed
+/// `error` is listed as not drafted, never turned into an expectation.
+#[test]
+fn drafting_lists_what_cannot_be_an_expectation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
+    let o = ipcconf(&["expectations", "--from-results", set.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("No departures") && !text.contains("[claims."),
+        "{text}"
+    );
+    let path = set.join("results/pipe.unidirectional.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    r["observed"] = "error".into();
+    r["status"] = "fail".into();
+    r["detail"] = "pipe(): EMFILE\n[claims.\"x\"]".into();
+    std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+    let o = ipcconf(&["expectations", "--from-results", set.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!text.contains("\n[claims."), "{text}");
+    let note = text
+        .lines()
+        .find(|l| {
+            l.starts_with("# pipe.unidirectional")
+                || l.contains(": pipe.unidirectional: observed error")
+        })
+        .unwrap_or_else(|| panic!("listed as not drafted: {text}"));
+    assert!(note.contains("EMFILE") && note.starts_with('#'), "{note}");
 }

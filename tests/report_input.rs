@@ -7,6 +7,9 @@ use ipc_conformance::catalog::Catalog;
 use ipc_conformance::report::{self, load};
 use proptest::prelude::*;
 
+mod support;
+use support::unescaped_bars;
+
 const RUN: &str = r#"{"run_id":"r1","platform":"linux-x86_64-gnu","os":"linux","os_version":"L","kernel":"K","arch":"x86_64","libc":"glibc","runtime":"native","runtime_detail":"","target":"t","suite_revision":"s","started":"2026-01-01T00:00:00Z","cpus":2,"uid":0}"#;
 const RESULT: &str = r#"{"claim":"pipe.unidirectional","observed":"yes","expected":{"value":"yes","origin":"guide","reason":"","source":""},"doc":"yes","detail":"EBADF","duration_ms":0.5,"status":"pass","time":"2026-01-01T00:00:01Z","measured":[{"name":"n","value":1.0,"unit":"u"}]}"#;
 
@@ -57,6 +60,64 @@ fn every_truncation_is_refused_cleanly() {
     }
 }
 
+/// A platform id as README.md documents it: `[a-z][a-z0-9_]*(-[a-z0-9_]+)*`, at
+/// most 64 characters (written here without the loader's code).
+fn is_platform_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        && !s.contains("--")
+        && !s.ends_with('-')
+}
+
+/// Every row of every table in `md` has as many cells as its header, and no
+/// character that opens HTML, code, a link, math or strikethrough is unescaped.
+fn assert_tables_intact(md: &str) -> Result<(), TestCaseError> {
+    let mut header = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let bars = unescaped_bars(line);
+            match header {
+                None => header = Some(bars),
+                Some(h) => prop_assert_eq!(bars, h, "row breaks its table: {}", line),
+            }
+        } else {
+            header = None;
+        }
+    }
+    let mut backslashes = 0;
+    for c in md.chars() {
+        if "<>`[]$~&".contains(c) {
+            prop_assert!(backslashes % 2 == 1, "unescaped {:?} in PORTABILITY.md", c);
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+    }
+    Ok(())
+}
+
+/// The identifier fields of a result set: (file, JSON pointer, field name).
+const ID_FIELDS: [(&str, &str, &str); 16] = [
+    ("run", "/platform", "platform"),
+    ("run", "/os", "os"),
+    ("run", "/runtime", "runtime"),
+    ("result", "/observed", "observed"),
+    ("result", "/expected/value", "expected.value"),
+    ("run", "/run_id", "run_id"),
+    ("run", "/arch", "arch"),
+    ("run", "/target", "target"),
+    ("run", "/suite_revision", "suite_revision"),
+    ("run", "/started", "started"),
+    ("result", "/claim", "claim"),
+    ("result", "/expected/origin", "expected.origin"),
+    ("result", "/doc", "doc"),
+    ("result", "/time", "time"),
+    ("result", "/measured/0/name", "measured.name"),
+    ("result", "/measured/0/unit", "measured.unit"),
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
@@ -80,7 +141,7 @@ proptest! {
     #[test]
     fn arbitrary_field_values_render_or_are_refused(
         detail in ".{0,200}",
-        platform in "[a-z0-9<>&\"-]{0,40}",
+        platform in prop_oneof!["[a-z0-9<>&\"|_-]{0,40}", "[a-z][a-z0-9_]{0,8}(-[a-z0-9_]{1,8}){0,3}"],
         value in prop_oneof![Just(1e308), Just(-1e308), Just(0.0), any::<f64>().prop_filter("finite", |v| v.is_finite())],
         duration in prop_oneof![Just(-1.0), Just(1e300), any::<f64>().prop_filter("finite", |v| v.is_finite())],
         status in prop_oneof![Just("pass".to_owned()), Just("fail".to_owned()), Just("skipped".to_owned()), "[a-z]{0,8}"],
@@ -97,7 +158,58 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         write_set(tmp.path(), &serde_json::to_vec(&run).unwrap(), "pipe.unidirectional.json", &serde_json::to_vec(&res).unwrap());
         let outcome = load_and_render(tmp.path());
-        let valid = !platform.is_empty() && duration >= 0.0 && ["pass", "fail", "skipped"].contains(&status.as_str()) && observed != "maybe";
+        let valid = is_platform_id(&platform) && duration >= 0.0 && ["pass", "fail", "skipped"].contains(&status.as_str()) && observed != "maybe";
         prop_assert_eq!(outcome.is_ok(), valid, "{:?}", outcome);
+    }
+
+    /// Any identifier field carrying a character outside its pattern is refused,
+    /// with the file and the field named.
+    #[test]
+    fn identifiers_outside_their_pattern_are_refused(
+        field in 0..ID_FIELDS.len(),
+        bad in prop::sample::select(vec!['|', '<', '>', '`', '*', '[', ']', '\n', '&', '"', '\\', '#', '!', '(', '\u{202e}', '\u{0}']),
+        at in 0usize..40,
+    ) {
+        let (file, pointer, name) = ID_FIELDS[field];
+        let mut run: serde_json::Value = serde_json::from_str(RUN).unwrap();
+        let mut res: serde_json::Value = serde_json::from_str(RESULT).unwrap();
+        let doc = if file == "run" { &mut run } else { &mut res };
+        let slot = doc.pointer_mut(pointer).unwrap();
+        let mut value = slot.as_str().unwrap().to_owned();
+        let at = value.char_indices().map(|(i, _)| i).nth(at).unwrap_or(value.len());
+        value.insert(at, bad);
+        *slot = value.clone().into();
+        let tmp = tempfile::tempdir().unwrap();
+        write_set(tmp.path(), &serde_json::to_vec(&run).unwrap(), "pipe.unidirectional.json", &serde_json::to_vec(&res).unwrap());
+        let e = load_and_render(tmp.path()).expect_err("refused");
+        let named = if file == "run" { "run.json" } else { "pipe.unidirectional.json" };
+        // The claim id is checked against its file name first when it is the
+        // claim that changed; either way the file is named.
+        prop_assert!(e.contains(named), "{}", e);
+        if name != "claim" {
+            prop_assert!(e.contains(&format!("field {name}")), "{}", e);
+        }
+    }
+
+    /// Free text (OS name, kernel, libc, runtime detail, evidence) of any content
+    /// renders, and every table keeps its shape with nothing unescaped.
+    #[test]
+    fn free_text_never_breaks_a_table(
+        texts in proptest::collection::vec(prop_oneof![
+            "[a-z |<>`*_\\[\\]()~$&\\\\#!\n\r\t-]{0,40}",
+            ".{0,40}",
+        ], 5),
+    ) {
+        let mut run: serde_json::Value = serde_json::from_str(RUN).unwrap();
+        for (field, text) in ["os_version", "kernel", "libc", "runtime_detail"].iter().zip(&texts) {
+            run[*field] = text.clone().into();
+        }
+        let mut res: serde_json::Value = serde_json::from_str(RESULT).unwrap();
+        res["detail"] = texts[4].clone().into();
+        let tmp = tempfile::tempdir().unwrap();
+        write_set(tmp.path(), &serde_json::to_vec(&run).unwrap(), "pipe.unidirectional.json", &serde_json::to_vec(&res).unwrap());
+        let set = load::load(tmp.path(), Catalog::get()).map_err(TestCaseError::fail)?;
+        let md = report::markdown::render(&report::build(&[set], &[]));
+        assert_tables_intact(&md)?;
     }
 }

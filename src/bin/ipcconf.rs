@@ -3,6 +3,9 @@
 //! - `ipcconf report [--results DIR]... [--run] [--out DIR] [--expect-platform ID]...`
 //!   (`cargo ipc-report` is an alias): runs the suites in release on this machine (or
 //!   merges given result sets) and writes report.json, PORTABILITY.md, index.html;
+//! - `ipcconf expectations [--os OS] [--runtime R]`: what the suite expects of every
+//!   claim; with `--from-results DIR [--out FILE [--force]]`, platform-file entries
+//!   drafted from a run's departures;
 //! - `ipcconf sweep [--dry-run]`: removes this user's leftover `ipcconf-` objects.
 
 use std::path::PathBuf;
@@ -22,6 +25,16 @@ const USAGE: &str = "usage:
   ipcconf expectations [--os linux|macos|freebsd|windows] [--runtime RUNTIME]
       Print what the suite expects of every claim on an OS (default: this one),
       with where each expectation comes from: a platform file, or the guide.
+  ipcconf expectations --from-results DIR [--os OS] [--runtime RUNTIME] [--out FILE [--force]]
+      Draft platform-file entries from a run: for every observation in the result
+      set DIR that departed from what the suite expected on that run, an entry
+      (expect, a reason quoting the evidence, a source naming the run) in the
+      format of platforms/*.toml, for the run's most specific file
+      (<os>-<runtime>, <os>-<libc> or <os>). A measurement to review, then commit.
+      DIR         a result set, or a directory of result sets of one platform file
+                  (--os and --runtime keep only the runs of that OS and runtime)
+      --out FILE  write there instead of stdout; an existing FILE is refused
+                  unless --force. Malformed input: exit 2, nothing written.
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -147,6 +160,10 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     use ipc_conformance::platform::Runtime;
     use lexopt::prelude::*;
     let mut run = ipc_conformance::platform::RunInfo::current(String::new());
+    let (mut os, mut runtime) = (None, None);
+    let mut from: Option<PathBuf> = None;
+    let mut out: Option<PathBuf> = None;
+    let mut force = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Long("os") => {
@@ -155,10 +172,10 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?
                     .string()
                     .map_err(|e| e.to_string())?;
-                run.os = Os::from_key(&v)
-                    .ok_or_else(|| format!("unknown OS {v:?} (linux, macos, freebsd, windows)"))?;
-                run.platform = format!("{v}-x86_64");
-                run.libc = String::new();
+                os =
+                    Some(Os::from_key(&v).ok_or_else(|| {
+                        format!("unknown OS {v:?} (linux, macos, freebsd, windows)")
+                    })?);
             }
             Long("runtime") => {
                 let v = parser
@@ -166,12 +183,40 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?
                     .string()
                     .map_err(|e| e.to_string())?;
-                run.runtime = Runtime::parse(&v).ok_or_else(|| {
+                runtime = Some(Runtime::parse(&v).ok_or_else(|| {
                     format!("unknown runtime {v:?} (native, qemu-user, wine, vm)")
-                })?;
+                })?);
+            }
+            Long("from-results") => {
+                if from.is_some() {
+                    return Err(
+                        "--from-results is given once: draft one platform file at a time".into(),
+                    );
+                }
+                from = Some(parser.value().map_err(|e| e.to_string())?.into());
+            }
+            Long("out") => out = Some(parser.value().map_err(|e| e.to_string())?.into()),
+            Long("force") => force = true,
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
             }
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
+    }
+    if let Some(dir) = from {
+        return draft(&dir, os, runtime, out.as_deref(), force);
+    }
+    if out.is_some() || force {
+        return Err(format!("--out and --force go with --from-results\n{USAGE}"));
+    }
+    if let Some(os) = os {
+        run.os = os;
+        run.platform = format!("{}-x86_64", os.key());
+        run.libc = String::new();
+    }
+    if let Some(r) = runtime {
+        run.runtime = r;
     }
     let exp = ipc_conformance::expect::Expectations::get();
     for claim in Catalog::get().claims() {
@@ -189,6 +234,85 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `expectations --from-results`: drafts platform-file entries from the departures
+/// of the result set(s) in `dir`, to stdout or to `out`. Everything is read,
+/// validated and rendered before anything is written.
+fn draft(
+    dir: &std::path::Path,
+    os: Option<ipc_conformance::catalog::Os>,
+    runtime: Option<ipc_conformance::platform::Runtime>,
+    out: Option<&std::path::Path>,
+    force: bool,
+) -> Result<ExitCode, String> {
+    use ipc_conformance::report::load;
+    let catalog = ipc_conformance::catalog::Catalog::get();
+    let dirs = load::discover(&[dir.to_path_buf()])?;
+    let mut sets = load::load_all(&dirs, catalog)?;
+    sets.retain(|s| os.is_none_or(|o| s.run.os == o) && runtime.is_none_or(|r| s.run.runtime == r));
+    if sets.is_empty() {
+        return Err(format!(
+            "{}: no result set of the chosen OS and runtime",
+            dir.display()
+        ));
+    }
+    let d = ipc_conformance::draft::draft(&sets, catalog)?;
+    let text = d.to_toml();
+    // What is written must load as a platform file.
+    ipc_conformance::expect::Expectations::parse(&[(d.stem.as_str(), text.as_str())], catalog)
+        .map_err(|e| format!("internal error: the draft does not load: {e}"))?;
+    match out {
+        None => print!("{text}"),
+        Some(path) => write_new(path, text.as_bytes(), force)?,
+    }
+    eprintln!(
+        "ipcconf: drafted {} entr{} for platforms/{}.toml from {} run{}{}; {} result{} not drafted (listed at the end)",
+        d.entries.len(),
+        if d.entries.len() == 1 { "y" } else { "ies" },
+        d.stem,
+        sets.len(),
+        if sets.len() == 1 { "" } else { "s" },
+        out.map(|p| format!(", written to {}", p.display()))
+            .unwrap_or_default(),
+        d.not_drafted.len(),
+        if d.not_drafted.len() == 1 { "" } else { "s" },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory:
+/// never over an existing file unless `force`, never half a file.
+fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> Result<(), String> {
+    use std::io::Write;
+    if path.is_dir() {
+        return Err(format!(
+            "{}: is a directory (give a file name)",
+            path.display()
+        ));
+    }
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(format!(
+            "{}: exists; not overwritten (add --force to replace it)",
+            path.display()
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(parent)
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
+    tmp.write_all(bytes)
+        .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+    let done = if force {
+        tmp.persist(path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(path).map(|_| ())
+    };
+    done.map_err(|e| format!("{}: {}", path.display(), e.error))
 }
 
 fn sweep(mut parser: lexopt::Parser) -> Result<ExitCode, String> {

@@ -144,7 +144,7 @@ fn machine_note(records: &[ResultRecord]) -> String {
 }
 
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::report::markdown::escape(s)
 }
 
 /// The performance section as Markdown: per run, the figures table and the verdicts.

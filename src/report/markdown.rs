@@ -3,12 +3,41 @@
 use super::model::{Table, Verdict};
 use super::{Report, Section};
 
-fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// Makes free text (evidence, OS names, kernel strings, labels) inert in
+/// GitHub-flavoured Markdown: every character that could end a table cell, open
+/// emphasis, code, a link, math or raw HTML is backslash-escaped (CommonMark
+/// escapes any ASCII punctuation this way, and GFM reads `\|` inside a table as a
+/// literal bar), and line breaks and other control characters become spaces, so
+/// a cell stays one cell on one line whatever the input. An underscore between
+/// two letters or digits cannot open or close emphasis and stays as it is, so
+/// ids such as `linux-x86_64-gnu` read (and search) the same as in the sources.
+pub fn escape(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let alnum = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        match c {
+            '_' if alnum(i.checked_sub(1)) && alnum(Some(i + 1)) => out.push('_'),
+            '\\' | '|' | '`' | '*' | '_' | '~' | '[' | ']' | '<' | '>' | '&' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn table(t: &Table, out: &mut String) {
-    out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, t.intro));
+    out.push_str(&format!(
+        "\n## {}\n\n{}\n\n",
+        escape(&t.title),
+        escape(&t.intro)
+    ));
     out.push_str(&format!(
         "| {} |\n",
         t.header
@@ -38,8 +67,8 @@ pub fn render(r: &Report) -> String {
         String::from("# IPC conformance: what the guide claims, and what platforms do\n\n");
     out.push_str(&format!(
         "Runs: {}. Not measured: {}. Coverage: {} of {} catalogued claims checked.\n\n",
-        r.column_labels(true),
-        r.column_labels(false),
+        escape(&r.column_labels(true)),
+        escape(&r.column_labels(false)),
         r.checked,
         r.catalogued
     ));
@@ -53,7 +82,11 @@ pub fn render(r: &Report) -> String {
                 markdown,
                 ..
             } => {
-                out.push_str(&format!("\n## {title}\n\n{intro}\n\n{markdown}\n"));
+                out.push_str(&format!(
+                    "\n## {}\n\n{}\n\n{markdown}\n",
+                    escape(title),
+                    escape(intro)
+                ));
             }
         }
     }
