@@ -33,10 +33,8 @@ fn main() {
 
     // The suite revision recorded in every run: CI may pin it, else git, else unknown.
     println!("cargo:rerun-if-env-changed=IPCCONF_REVISION");
-    for head in [".git/HEAD", ".git/index"] {
-        if Path::new(&manifest).join(head).exists() {
-            println!("cargo:rerun-if-changed={head}");
-        }
+    for file in git_state_files(&manifest) {
+        println!("cargo:rerun-if-changed={}", file.display());
     }
     let rev = env::var("IPCCONF_REVISION").ok().or_else(|| {
         let out = Command::new("git")
@@ -56,4 +54,36 @@ fn main() {
         "cargo:rustc-env=IPCCONF_TARGET={}",
         env::var("TARGET").unwrap()
     );
+}
+
+/// The files whose change means a new revision or a changed work tree: HEAD,
+/// the index, the branch HEAD points at and packed-refs. Asked of git, because
+/// in a linked worktree `.git` is a file and the refs live in the common dir.
+fn git_state_files(manifest: &str) -> Vec<std::path::PathBuf> {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let (Some(git_dir), Some(common_dir)) = (
+        git(&["rev-parse", "--absolute-git-dir"]),
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]),
+    ) else {
+        return Vec::new();
+    };
+    let mut files = vec![
+        Path::new(&git_dir).join("HEAD"),
+        Path::new(&git_dir).join("index"),
+        Path::new(&common_dir).join("packed-refs"),
+    ];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        files.push(Path::new(&common_dir).join(branch));
+    }
+    files.retain(|f| f.exists());
+    files
 }
