@@ -78,6 +78,11 @@ pub fn wait_blocked(pid: u32, call: Call, bound: Duration) -> (Snapshot, Duratio
     }
 }
 
+/// What the kernel says of `pid` now, whatever it waits in (for evidence).
+pub fn describe(pid: u32) -> String {
+    imp::probe(pid, Call::Read).1
+}
+
 /// One look at `pid`: is it asleep inside `call`?
 pub fn snapshot(pid: u32, call: Call) -> Snapshot {
     let (blocked, text) = imp::probe(pid, call);
