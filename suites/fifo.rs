@@ -466,6 +466,9 @@ mod behaviour {
     #[test]
     fn write_atomic_blocking_writers() {
         check!("fifo.write_atomic_blocking_writers", |cx| {
+            use ipc_conformance::mech::pipe::{
+                capacity_by_filling, observe_blocking_writers, records_to_overfill,
+            };
             let fifo = FifoPath::create(cx)?;
             let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
                 .step("open O_RDONLY|O_NONBLOCK")?;
@@ -475,6 +478,12 @@ mod behaviour {
                     "{source}: below POSIX's minimum of 512"
                 )));
             }
+            let capacity = {
+                let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
+                    .step("open O_WRONLY|O_NONBLOCK")?;
+                capacity_by_filling(&w, &r).step("measure the capacity")?
+            };
+            let records = records_to_overfill(capacity, 4, size);
             let mut writers = Vec::new();
             for i in 1..=4u8 {
                 writers.push(
@@ -482,22 +491,22 @@ mod behaviour {
                         "fifo-records-blocking",
                         &fifo.arg(),
                         &i.to_string(),
-                        "24",
+                        &records.to_string(),
                         &size.to_string(),
                     ])
                     .start()?,
                 );
             }
-            let obs =
-                ipc_conformance::mech::pipe::observe_blocking_writers(&mut writers, &r, 24, size)?;
+            let obs = observe_blocking_writers(&mut writers, &r, records, size)?;
             Ok(Observation {
                 detail: format!(
-                    "records of PIPE_BUF bytes ({source}), written by peer programs that opened the FIFO by path with a blocking O_WRONLY: {}",
+                    "records of PIPE_BUF bytes ({source}), enough to fill the FIFO's {capacity} bytes three times, written by peer programs that opened the FIFO by path with a blocking O_WRONLY: {}",
                     obs.detail
                 ),
                 ..obs
             }
-            .with("pipe_buf", size as f64, "bytes"))
+            .with("pipe_buf", size as f64, "bytes")
+            .with("capacity", capacity as f64, "bytes"))
         });
     }
 

@@ -360,16 +360,21 @@ mod behaviour {
     #[test]
     fn write_atomic_blocking_writers() {
         check!("pipe.write_atomic_blocking_writers", |cx| {
+            use ipc_conformance::mech::pipe::{
+                capacity_by_filling, observe_blocking_writers, records_to_overfill,
+            };
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
             let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
+            let capacity = capacity_by_filling(&w, &r).step("measure the capacity")?;
+            let records = records_to_overfill(capacity, 4, size);
             let mut writers = Vec::new();
             for i in 1..=4u8 {
                 writers.push(
                     cx.peer(&[
                         "pipe-records-blocking",
                         &i.to_string(),
-                        "24",
+                        &records.to_string(),
                         &size.to_string(),
                     ])
                     .handover(w.as_fd(), 3)
@@ -377,16 +382,16 @@ mod behaviour {
                 );
             }
             drop(w);
-            let obs =
-                ipc_conformance::mech::pipe::observe_blocking_writers(&mut writers, &r, 24, size)?;
+            let obs = observe_blocking_writers(&mut writers, &r, records, size)?;
             Ok(Observation {
                 detail: format!(
-                    "records of PIPE_BUF = {size} bytes (fpathconf), each writer holding the write end handed over: {}",
+                    "records of PIPE_BUF = {size} bytes (fpathconf), enough to fill the pipe's {capacity} bytes three times, each writer holding the write end handed over: {}",
                     obs.detail
                 ),
                 ..obs
             }
-            .with("pipe_buf", size as f64, "bytes"))
+            .with("pipe_buf", size as f64, "bytes")
+            .with("capacity", capacity as f64, "bytes"))
         });
     }
 

@@ -438,6 +438,29 @@ mod blocking {
         }
     }
 
+    /// The capacity of an empty pipe or FIFO: `write` (left non-blocking) is
+    /// filled until EAGAIN, then `read` (non-blocking) takes everything back, so
+    /// the pipe is empty again (at the size the fill grew it to, on systems
+    /// whose pipes grow with large writes).
+    pub fn capacity_by_filling(write: &OwnedFd, read: &OwnedFd) -> io::Result<usize> {
+        let capacity = super::fill(write, 4096)?;
+        let back = read_up_to(read, capacity, 65536, Instant::now() + BOUND)?;
+        if back.len() != capacity {
+            return Err(io::Error::other(format!(
+                "filled {capacity} bytes but read back {}",
+                back.len()
+            )));
+        }
+        Ok(capacity)
+    }
+
+    /// Records per writer so that `writers` writers of `size`-byte records
+    /// write at least three times `capacity` (and at least 24 records each).
+    pub fn records_to_overfill(capacity: usize, writers: u8, size: usize) -> u16 {
+        let per_writer = (3 * capacity).div_ceil(usize::from(writers.max(1)) * size.max(1));
+        u16::try_from(per_writer.max(24)).unwrap_or(u16::MAX)
+    }
+
     /// Atomic writes with blocking writers: each of `writers` (started, `ready`
     /// read, numbered 1..) is told `go` and writes `records` records of `size`
     /// bytes with blocking write() calls. This process reads nothing until the
@@ -521,5 +544,19 @@ mod blocking {
             broken == 0 && short == 0 && all_ok,
             evidence,
         ))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::records_to_overfill;
+
+    #[test]
+    fn enough_records_to_overfill() {
+        // Linux: PIPE_BUF 4096, 64 KiB pipe: the floor of 24 records already triples it.
+        assert_eq!(records_to_overfill(65536, 4, 4096), 24);
+        // BSD: PIPE_BUF 512, 64 KiB pipe: 96 records each, 3 × 64 KiB in all.
+        assert_eq!(records_to_overfill(65536, 4, 512), 96);
+        assert!(usize::from(records_to_overfill(1 << 20, 4, 512)) * 4 * 512 >= 3 << 20);
     }
 }
