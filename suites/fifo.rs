@@ -429,19 +429,15 @@ mod behaviour {
     #[test]
     fn writer_blocks_when_full() {
         check!("fifo.writer_blocks_when_full", |cx| {
-            use ipc_conformance::mech::pipe::{BLOCKED_WRITE, fill, observe_blocked_writer};
+            use ipc_conformance::mech::pipe::{
+                BLOCKED_WRITE, fill_until_full, observe_blocked_writer,
+            };
             let fifo = FifoPath::create(cx)?;
             let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
                 .step("open O_RDONLY|O_NONBLOCK")?;
             let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
                 .step("open O_WRONLY|O_NONBLOCK")?;
-            let capacity = fill(&w, 4096).step("fill")?;
-            let full = nix::unistd::write(&w, b"x");
-            if full != Err(Errno::EAGAIN) {
-                return Ok(Observation::error(format!(
-                    "precondition: after {capacity} bytes one more non-blocking write gave {full:?}, not EAGAIN"
-                )));
-            }
+            let capacity = fill_until_full(&w)?;
             let writer = cx
                 .peer(&[
                     "fifo-write-blocking",
@@ -497,16 +493,14 @@ mod behaviour {
                     .start()?,
                 );
             }
-            let obs = observe_blocking_writers(&mut writers, &r, records, size)?;
-            Ok(Observation {
-                detail: format!(
-                    "records of PIPE_BUF bytes ({source}), enough to fill the FIFO's {capacity} bytes three times, written by peer programs that opened the FIFO by path with a blocking O_WRONLY: {}",
-                    obs.detail
+            observe_blocking_writers(
+                &mut writers,
+                &r,
+                (records, size, capacity),
+                &format!(
+                    "{source}; the writers are peer programs that opened the FIFO by path with a blocking O_WRONLY"
                 ),
-                ..obs
-            }
-            .with("pipe_buf", size as f64, "bytes")
-            .with("capacity", capacity as f64, "bytes"))
+            )
         });
     }
 

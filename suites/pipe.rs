@@ -307,16 +307,12 @@ mod behaviour {
     #[test]
     fn writer_blocks_when_full() {
         check!("pipe.writer_blocks_when_full", |cx| {
-            use ipc_conformance::mech::pipe::{BLOCKED_WRITE, observe_blocked_writer};
+            use ipc_conformance::mech::pipe::{
+                BLOCKED_WRITE, fill_until_full, observe_blocked_writer,
+            };
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
             ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
-            let capacity = fill(&w, 4096).step("fill")?;
-            let full = nix::unistd::write(&w, b"x");
-            if full != Err(Errno::EAGAIN) {
-                return Ok(Observation::error(format!(
-                    "precondition: after {capacity} bytes one more non-blocking write gave {full:?}, not EAGAIN"
-                )));
-            }
+            let capacity = fill_until_full(&w)?;
             // The writer gets the write end (its O_NONBLOCK, shared with this
             // process's copy, is cleared by the writer); nothing is written here after.
             let writer = cx
@@ -382,16 +378,12 @@ mod behaviour {
                 );
             }
             drop(w);
-            let obs = observe_blocking_writers(&mut writers, &r, records, size)?;
-            Ok(Observation {
-                detail: format!(
-                    "records of PIPE_BUF = {size} bytes (fpathconf), enough to fill the pipe's {capacity} bytes three times, each writer holding the write end handed over: {}",
-                    obs.detail
-                ),
-                ..obs
-            }
-            .with("pipe_buf", size as f64, "bytes")
-            .with("capacity", capacity as f64, "bytes"))
+            observe_blocking_writers(
+                &mut writers,
+                &r,
+                (records, size, capacity),
+                "PIPE_BUF from fpathconf; each writer holds the write end, handed over",
+            )
         });
     }
 

@@ -353,6 +353,19 @@ mod blocking {
         Ok(got)
     }
 
+    /// Fills `write` (made non-blocking) with 4 KiB writes until EAGAIN and
+    /// confirms that one more byte is refused with EAGAIN: the capacity, or an
+    /// `error` observation when the precondition fails.
+    pub fn fill_until_full(write: &OwnedFd) -> Checked<usize> {
+        let capacity = super::fill(write, 4096).step("fill")?;
+        match nix::unistd::write(write, b"x") {
+            Err(Errno::EAGAIN) => Ok(capacity),
+            other => Err(Observation::error(format!(
+                "precondition: after {capacity} bytes one more non-blocking write gave {other:?}, not EAGAIN"
+            ))),
+        }
+    }
+
     /// The writer blocks when full: `writer` (started, `ready` read) is making
     /// one blocking write() of [`BLOCKED_WRITE`] bytes into a pipe or FIFO that
     /// already holds `capacity` bytes and whose non-blocking read end is `read`.
@@ -467,12 +480,14 @@ mod blocking {
     /// kernel reports a writer asleep in write() (the pipe is full), then reads
     /// in small pieces (a slow reader), so writers keep blocking and waking.
     /// Yes when every record arrived whole, in order per writer, none torn or
-    /// interleaved, and no write() returned less than a record.
+    /// interleaved, and no write() returned less than a record. `setup` opens
+    /// the evidence; `capacity` (from [`capacity_by_filling`]) and the record
+    /// size are recorded.
     pub fn observe_blocking_writers(
         writers: &mut [Peer],
         read: &OwnedFd,
-        records: u16,
-        size: usize,
+        (records, size, capacity): (u16, usize, usize),
+        setup: &str,
     ) -> Checked<Observation> {
         let n = u8::try_from(writers.len()).unwrap_or(u8::MAX);
         for w in writers.iter_mut() {
@@ -529,7 +544,7 @@ mod blocking {
             .all(|a| a.starts_with(&format!("ok {records} ")));
         let broken = crate::matrix::broken_records(&stream, n, size);
         let evidence = format!(
-            "{n} writer processes (pids {pids:?}) × {records} records of {size} bytes, one blocking write() per record; this process read nothing until, after {waited:?}, {asleep} of them were reported asleep in write() ({probe}); then it read {} of {total} bytes in {reads} reads of at most {chunk} bytes; writers answered {answers:?}; {broken} record(s) torn, interleaved or out of order; {short} short write(s)",
+            "{setup}; records of {size} bytes, enough to fill its {capacity} bytes three times: {n} writer processes (pids {pids:?}) × {records} records of {size} bytes, one blocking write() per record; this process read nothing until, after {waited:?}, the kernel reported {asleep} of the {n} asleep in write() ({probe}); then it read {} of {total} bytes in {reads} reads of at most {chunk} bytes; writers answered {answers:?}; {broken} record(s) torn, interleaved or out of order; {short} short write(s)",
             stream.len()
         );
         if stream.len() < total {
@@ -540,10 +555,11 @@ mod blocking {
                 "precondition: no writer was seen blocked, so the pipe never filled: {evidence}"
             )));
         }
-        Ok(Observation::holds(
-            broken == 0 && short == 0 && all_ok,
-            evidence,
-        ))
+        Ok(
+            Observation::holds(broken == 0 && short == 0 && all_ok, evidence)
+                .with("pipe_buf", size as f64, "bytes")
+                .with("capacity", capacity as f64, "bytes"),
+        )
     }
 }
 
