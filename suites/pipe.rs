@@ -209,15 +209,21 @@ mod behaviour {
                 );
             }
             let mut seen = Vec::new();
-            for p in &readers {
+            for p in readers.iter_mut() {
                 let (s, waited) = procstate::wait_blocked(p.pid(), Call::Read, BOUND);
                 seen.push(format!("{}: {}", p.pid(), describe_seen(&s, waited)));
                 if !s.not_refuted() {
-                    return Ok(Observation::no(format!(
+                    let evidence = format!(
                         "with this process's write end open and the pipe empty, reader {} was not seen blocked in read(): {}",
                         p.pid(),
                         describe_seen(&s, waited)
-                    )));
+                    );
+                    // Returned (end of file or data while a writer exists): no;
+                    // still in it without being seen asleep: undecided.
+                    return Ok(match p.line_if_any(std::time::Duration::ZERO)? {
+                        Some(l) => Observation::no(format!("{evidence}; it answered {l:?}")),
+                        None => Observation::timeout(evidence),
+                    });
                 }
             }
             // None may have returned while a writer exists.

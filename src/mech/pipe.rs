@@ -386,7 +386,10 @@ mod blocking {
         let deadline = Instant::now() + BOUND;
         let want = capacity + BLOCKED_WRITE;
         let mut drained = read_up_to(read, capacity, 65536, deadline).step("read")?;
-        let answer = writer.line_if_any(deadline.saturating_duration_since(Instant::now()))?;
+        let answer = match &early {
+            Some(l) => Some(l.clone()),
+            None => writer.line_if_any(deadline.saturating_duration_since(Instant::now()))?,
+        };
         drained.extend(read_up_to(read, want - drained.len(), 65536, deadline).step("read")?);
         let tail_ok =
             drained.len() == want && drained[capacity..].iter().all(|&b| b == WRITER_BYTE);
@@ -412,7 +415,9 @@ mod blocking {
                 None => format!("nothing within {BOUND:?}"),
             }
         );
-        if early.is_none() && answer.is_none() {
+        // Neither returned nor seen asleep in write() within the bound (a
+        // machine too loaded to tell), or never completed: undecided.
+        if early.is_none() && (answer.is_none() || seen.blocked == Some(false)) {
             return Ok(Observation::timeout(evidence));
         }
         Ok(Observation::holds(
