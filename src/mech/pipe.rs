@@ -431,7 +431,7 @@ mod blocking {
         .with("capacity", capacity as f64, "bytes"))
     }
 
-    /// "seen asleep in write() after 3 ms (...)" or why not.
+    /// "after 3ms the kernel reported it asleep in the call (...)", or why not.
     pub fn describe_seen(s: &Snapshot, waited: Duration) -> String {
         match s.blocked {
             Some(true) => format!(
