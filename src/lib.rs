@@ -6,6 +6,7 @@
 //! - [`draft`]: platform-file entries drafted from a run's departures;
 //! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
 //!   unique names and cleanup guards;
+//! - [`procstate`]: whether another process sleeps inside a given system call;
 //! - [`channel`] and [`matrix`]: the characteristics matrix over any mechanism;
 //! - [`mech`]: one module per mechanism;
 //! - [`perf`]: latency and throughput of every mechanism, side by side;
@@ -24,6 +25,7 @@ pub mod peer;
 pub mod perf;
 pub mod platform;
 pub mod precondition;
+pub mod procstate;
 pub mod record;
 pub mod report;
 pub mod sweep;

@@ -319,20 +319,7 @@ pub fn concurrent_writers(
             )));
         }
     }
-    let mut next = [0u16; WRITERS_MAX];
-    let mut broken = 0;
-    for rec in stream.chunks(size) {
-        let w = rec[1];
-        let ok = rec.len() == size
-            && (1..=writers).contains(&w)
-            && rec == record(w, u16::from_be_bytes([rec[2], rec[3]]), size).as_slice()
-            && u16::from_be_bytes([rec[2], rec[3]]) == next[usize::from(w)];
-        if ok {
-            next[usize::from(w)] += 1;
-        } else {
-            broken += 1;
-        }
-    }
+    let broken = broken_records(&stream, writers, size);
     let evidence = format!(
         "{writers} writer processes × {records} records of {size} bytes; {} bytes in {receives} receives; {broken} record(s) torn, interleaved or out of order",
         stream.len()
@@ -341,6 +328,30 @@ pub fn concurrent_writers(
         broken == 0 && stream.len() == total,
         evidence,
     ))
+}
+
+/// How many `size`-byte records of `stream` (tagged by [`record`], writers
+/// numbered 1..=`writers`) are torn, interleaved, foreign or out of order per writer.
+pub fn broken_records(stream: &[u8], writers: u8, size: usize) -> usize {
+    let mut next = vec![0u16; usize::from(writers) + 1];
+    let mut broken = 0;
+    for rec in stream.chunks(size) {
+        let w = rec.get(1).copied().unwrap_or(0);
+        let seq = u16::from_be_bytes([
+            rec.get(2).copied().unwrap_or(0),
+            rec.get(3).copied().unwrap_or(0),
+        ]);
+        let ok = rec.len() == size
+            && (1..=writers).contains(&w)
+            && rec == record(w, seq, size).as_slice()
+            && seq == next[usize::from(w)];
+        if ok {
+            next[usize::from(w)] += 1;
+        } else {
+            broken += 1;
+        }
+    }
+    broken
 }
 
 /// Pollable: poll() on the receiving side is not readable when empty and becomes

@@ -210,19 +210,10 @@ mod behaviour {
         });
     }
 
-    /// How the kernel describes a process's wait, where it says (Linux /proc).
+    /// How the kernel describes a process's wait (`ipc_conformance::procstate`).
     fn kernel_wait(pid: nix::unistd::Pid) -> Option<String> {
-        cfg_if::cfg_if! {
-            if #[cfg(any(target_os = "linux", target_os = "android"))] {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let state = stat.rsplit_once(')')?.1.split_whitespace().next()?.to_owned();
-                let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-                Some(format!("/proc/{pid}: state {state}, wchan {:?}", wchan.trim()))
-            } else {
-                let _ = pid;
-                None
-            }
-        }
+        let pid = u32::try_from(pid.as_raw()).ok()?;
+        Some(ipc_conformance::procstate::describe(pid))
     }
 
     /// Reads the peer's `opening <pid>` line.
@@ -426,12 +417,90 @@ mod behaviour {
             let obs = ipc_conformance::matrix::concurrent_writers(cx, &FifoMechanism, 4, 24, size)?;
             Ok(Observation {
                 detail: format!(
-                    "records of PIPE_BUF bytes ({source}), written by peer programs that opened the FIFO by path: {}",
+                    "records of PIPE_BUF bytes ({source}), written by peer programs that opened the FIFO by path, in non-blocking mode (a write that finds the FIFO full is retried after poll): {}",
                     obs.detail
                 ),
                 ..obs
             }
             .with("pipe_buf", size as f64, "bytes"))
+        });
+    }
+
+    #[test]
+    fn writer_blocks_when_full() {
+        check!("fifo.writer_blocks_when_full", |cx| {
+            use ipc_conformance::mech::pipe::{
+                BLOCKED_WRITE, fill_until_full, observe_blocked_writer,
+            };
+            let fifo = FifoPath::create(cx)?;
+            let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
+                .step("open O_RDONLY|O_NONBLOCK")?;
+            let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
+                .step("open O_WRONLY|O_NONBLOCK")?;
+            let capacity = fill_until_full(&w)?;
+            let writer = cx
+                .peer(&[
+                    "fifo-write-blocking",
+                    &fifo.arg(),
+                    &BLOCKED_WRITE.to_string(),
+                ])
+                .start()?;
+            let obs = observe_blocked_writer(
+                writer,
+                &r,
+                capacity,
+                &format!(
+                    "with nobody else reading, this process's non-blocking 4 KiB writes filled {} with {capacity} bytes (one more gave EAGAIN)",
+                    fifo.path().display()
+                ),
+            )?;
+            drop(w);
+            Ok(obs)
+        });
+    }
+
+    #[test]
+    fn write_atomic_blocking_writers() {
+        check!("fifo.write_atomic_blocking_writers", |cx| {
+            use ipc_conformance::mech::pipe::{
+                capacity_by_filling, observe_blocking_writers, records_to_overfill,
+            };
+            let fifo = FifoPath::create(cx)?;
+            let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
+                .step("open O_RDONLY|O_NONBLOCK")?;
+            let (size, source) = pipe_buf(&r);
+            if size < 512 {
+                return Ok(Observation::error(format!(
+                    "{source}: below POSIX's minimum of 512"
+                )));
+            }
+            let capacity = {
+                let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
+                    .step("open O_WRONLY|O_NONBLOCK")?;
+                capacity_by_filling(&w, &r).step("measure the capacity")?
+            };
+            let records = records_to_overfill(capacity, 4, size);
+            let mut writers = Vec::new();
+            for i in 1..=4u8 {
+                writers.push(
+                    cx.peer(&[
+                        "fifo-records-blocking",
+                        &fifo.arg(),
+                        &i.to_string(),
+                        &records.to_string(),
+                        &size.to_string(),
+                    ])
+                    .start()?,
+                );
+            }
+            observe_blocking_writers(
+                &mut writers,
+                &r,
+                (records, size, capacity),
+                &format!(
+                    "{source}; the writers are peer programs that opened the FIFO by path with a blocking O_WRONLY"
+                ),
+            )
         });
     }
 
@@ -514,7 +583,9 @@ fn behaviour(
         "fifo.open_blocks_until_peer",
         "fifo.nonblock_write_open_enxio",
         "fifo.persists_until_unlink",
-        "fifo.write_atomic_up_to_pipe_buf"
+        "fifo.write_atomic_up_to_pipe_buf",
+        "fifo.write_atomic_blocking_writers",
+        "fifo.writer_blocks_when_full"
     )]
     claim: &str,
 ) {

@@ -194,34 +194,80 @@ mod behaviour {
 
     #[test]
     fn eof_when_writers_closed() {
-        check!("pipe.eof_when_writers_closed", |_cx| {
+        check!("pipe.eof_when_writers_closed", |cx| {
+            use ipc_conformance::mech::pipe::{describe_seen, describe_state};
+            use ipc_conformance::procstate::{self, Call};
+            const READERS: usize = 3;
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
-            let child =
-                ipc_conformance::sys::fork_writer(w.as_fd(), b"last words").step("fork()")?;
-            nix::sys::wait::waitpid(child, None).step("waitpid")?;
-            let mut buf = [0u8; 64];
-            let data = nix::unistd::read(&r, &mut buf).step("read")?;
-            // The child has exited; this process still holds a write end.
-            let while_open = nix::unistd::read(&r, &mut buf);
+            // Each reader gets only the read end: the write end stays with this process.
+            let mut readers = Vec::new();
+            for _ in 0..READERS {
+                readers.push(
+                    cx.peer(&["pipe-read-blocking"])
+                        .handover(r.as_fd(), 3)
+                        .start()?,
+                );
+            }
+            let mut seen = Vec::new();
+            for p in readers.iter_mut() {
+                let (s, waited) = procstate::wait_blocked(p.pid(), Call::Read, BOUND);
+                seen.push(format!("{}: {}", p.pid(), describe_seen(&s, waited)));
+                if !s.not_refuted() {
+                    let evidence = format!(
+                        "with this process's write end open and the pipe empty, reader {} was not seen blocked in read(): {}",
+                        p.pid(),
+                        describe_seen(&s, waited)
+                    );
+                    // Returned (end of file or data while a writer exists): no;
+                    // still in it without being seen asleep: undecided.
+                    return Ok(match p.line_if_any(std::time::Duration::ZERO)? {
+                        Some(l) => Observation::no(format!("{evidence}; it answered {l:?}")),
+                        None => Observation::timeout(evidence),
+                    });
+                }
+            }
+            // None may have returned while a writer exists.
+            let mut early = Vec::new();
+            for p in readers.iter_mut() {
+                if let Some(l) = p.line_if_any(std::time::Duration::ZERO)? {
+                    early.push(format!("{}: {l:?}", p.pid()));
+                }
+            }
+            let before: Vec<String> = readers
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p.pid(),
+                        describe_state(&procstate::snapshot(p.pid(), Call::Read))
+                    )
+                })
+                .collect();
             drop(w);
-            // Children that other checks fork at this moment may hold a copy of the
-            // write end for an instant: wait (bounded) for the hang-up, then read.
-            let hangup =
-                ipc_conformance::channel::fd::wait(r.as_fd(), nix::poll::PollFlags::POLLIN, BOUND)
-                    .step("poll")?;
-            let after_close = nix::unistd::read(&r, &mut buf);
-            Ok(Observation::holds(
-                while_open == Err(Errno::EAGAIN) && after_close == Ok(0),
-                format!(
-                    "read {data} bytes written by a child that exited; with this process's write end still open a non-blocking read gave {while_open:?} (would block); after closing the last write end, poll reported {} and read gave {after_close:?}",
-                    if hangup {
-                        "ready"
-                    } else {
-                        "nothing within the bound"
-                    }
-                ),
-            ))
+            let closed = std::time::Instant::now();
+            let mut woken = Vec::new();
+            let mut all_eof = true;
+            for p in readers.iter_mut() {
+                let left = BOUND.saturating_sub(closed.elapsed());
+                let answer = p.line_if_any(left)?;
+                all_eof &= answer.as_deref() == Some("read 0");
+                woken.push(format!(
+                    "{}: {} after {:?}",
+                    p.pid(),
+                    answer.as_deref().unwrap_or("no answer"),
+                    closed.elapsed()
+                ));
+            }
+            let evidence = format!(
+                "{READERS} reader processes each called a blocking read() on the empty pipe while this process held the only write end: {}; none had returned ({early:?}); just before the close: {}; after this process closed the last write end: {}",
+                seen.join("; "),
+                before.join("; "),
+                woken.join("; ")
+            );
+            if woken.iter().any(|w| w.contains("no answer")) {
+                return Ok(Observation::timeout(evidence));
+            }
+            Ok(Observation::holds(early.is_empty() && all_eof, evidence))
         });
     }
 
@@ -266,19 +312,27 @@ mod behaviour {
 
     #[test]
     fn writer_blocks_when_full() {
-        check!("pipe.writer_blocks_when_full", |_cx| {
+        check!("pipe.writer_blocks_when_full", |cx| {
+            use ipc_conformance::mech::pipe::{
+                BLOCKED_WRITE, fill_until_full, observe_blocked_writer,
+            };
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let capacity = fill(&w, 4096).step("fill")?;
-            let full = nix::unistd::write(&w, b"x");
-            let mut drain = vec![0u8; 8192];
-            let drained = nix::unistd::read(&r, &mut drain).step("read")?;
-            let after = nix::unistd::write(&w, b"x");
-            Ok(Observation::holds(
-                full == Err(Errno::EAGAIN) && after == Ok(1),
-                format!(
-                    "with nobody reading, the pipe took {capacity} bytes; one more non-blocking write: {full:?} (a blocking writer would wait here); after the reader took {drained} bytes: {after:?}"
+            ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
+            let capacity = fill_until_full(&w)?;
+            // The writer gets the write end (its O_NONBLOCK, shared with this
+            // process's copy, is cleared by the writer); nothing is written here after.
+            let writer = cx
+                .peer(&["pipe-write-blocking", &BLOCKED_WRITE.to_string()])
+                .handover(w.as_fd(), 3)
+                .start()?;
+            observe_blocked_writer(
+                writer,
+                &r,
+                capacity,
+                &format!(
+                    "with nobody reading, non-blocking 4 KiB writes filled the pipe with {capacity} bytes (one more gave EAGAIN)"
                 ),
-            ).with("capacity", capacity as f64, "bytes"))
+            )
         });
     }
 
@@ -296,9 +350,46 @@ mod behaviour {
                 size,
             )?;
             Ok(Observation {
-                detail: format!("records of PIPE_BUF = {size} bytes: {}", obs.detail),
+                detail: format!(
+                    "non-blocking writers (a write that finds the pipe full is retried after poll) of records of PIPE_BUF = {size} bytes: {}",
+                    obs.detail
+                ),
                 ..obs
             })
+        });
+    }
+
+    #[test]
+    fn write_atomic_blocking_writers() {
+        check!("pipe.write_atomic_blocking_writers", |cx| {
+            use ipc_conformance::mech::pipe::{
+                capacity_by_filling, observe_blocking_writers, records_to_overfill,
+            };
+            let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
+            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
+            let capacity = capacity_by_filling(&w, &r).step("measure the capacity")?;
+            let records = records_to_overfill(capacity, 4, size);
+            let mut writers = Vec::new();
+            for i in 1..=4u8 {
+                writers.push(
+                    cx.peer(&[
+                        "pipe-records-blocking",
+                        &i.to_string(),
+                        &records.to_string(),
+                        &size.to_string(),
+                    ])
+                    .handover(w.as_fd(), 3)
+                    .start()?,
+                );
+            }
+            drop(w);
+            observe_blocking_writers(
+                &mut writers,
+                &r,
+                (records, size, capacity),
+                "PIPE_BUF from fpathconf; each writer holds the write end, handed over",
+            )
         });
     }
 
@@ -587,9 +678,10 @@ mod behaviour {
             Ok(Observation::holds(
                 matches!(full, Ok(0)) && matches!(after, Ok(1)),
                 format!(
-                    "with nobody reading, the pipe took {capacity} bytes in 4 KiB non-blocking (PIPE_NOWAIT) writes; one more 1-byte write: {} (accepted nothing: a blocking writer would wait here); after the reader took {drained} bytes: {}",
+                    "with nobody reading, the pipe took {capacity} bytes in 4 KiB non-blocking (PIPE_NOWAIT) writes; one more 1-byte write: {} (accepted nothing: a blocking writer would wait here); after the reader took {drained} bytes: {}; a blocked writer is not observed directly: {}",
                     code(&full),
-                    code(&after)
+                    code(&after),
+                    ipc_conformance::procstate::snapshot(std::process::id(), ipc_conformance::procstate::Call::Write).text
                 ),
             )
             .with("capacity", capacity as f64, "bytes"))
@@ -601,6 +693,16 @@ mod behaviour {
         check!("pipe.write_atomic_up_to_pipe_buf", |_cx| {
             Ok(Observation::unsupported(format!(
                 "no API on {}: Windows defines no PIPE_BUF (no fpathconf; the Win32 pipe documentation names no atomicity limit), so there is no size up to which a pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
+                ipc_conformance::platform::TARGET
+            )))
+        });
+    }
+
+    #[test]
+    fn write_atomic_blocking_writers() {
+        check!("pipe.write_atomic_blocking_writers", |_cx| {
+            Ok(Observation::unsupported(format!(
+                "no API on {}: Windows defines no PIPE_BUF, so there is no size up to which a blocking pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
                 ipc_conformance::platform::TARGET
             )))
         });

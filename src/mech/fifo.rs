@@ -34,13 +34,27 @@ pub fn open_remote(role: Role, args: &[String]) -> Option<std::io::Result<Box<dy
 ///   *blocking* (O_RDONLY or O_WRONLY), prints `opened` (or `err <errno>`) and
 ///   keeps it open until its stdin closes;
 /// - `fifo-make <path>` creates the FIFO (mode 0600), opens both ends, writes
-///   into it, prints `made <inode>` and exits, closing everything.
+///   into it, prints `made <inode>` and exits, closing everything;
+/// - `fifo-write-blocking <path> <len>` and `fifo-records-blocking <path>
+///   <writer> <count> <size>` open the FIFO O_WRONLY (blocking, so the caller
+///   holds a read end first) and behave as `pipe-write-blocking` and
+///   `pipe-records-blocking` (see `crate::mech::pipe`).
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match (role, args) {
         #[cfg(unix)]
         ("fifo-open", [path, dir]) => Some(unix::blocking_open_role(path, dir)),
         #[cfg(unix)]
         ("fifo-make", [path]) => Some(unix::make_role(path)),
+        #[cfg(unix)]
+        ("fifo-write-blocking", [path, len]) => Some(
+            unix::open_for_writing(path)
+                .and_then(|fd| crate::mech::pipe::write_blocking_body(fd, len)),
+        ),
+        #[cfg(unix)]
+        ("fifo-records-blocking", [path, writer, count, size]) => Some(
+            unix::open_for_writing(path)
+                .and_then(|fd| crate::mech::pipe::records_blocking_body(fd, writer, count, size)),
+        ),
         _ => None,
     }
 }
@@ -227,6 +241,11 @@ mod unix {
                 Ok(())
             }
         }
+    }
+
+    /// A blocking O_WRONLY open by path, as a role's error text.
+    pub(super) fn open_for_writing(path: &str) -> Result<OwnedFd, String> {
+        open(Path::new(path), OFlag::O_WRONLY).map_err(|e| format!("open {path:?} O_WRONLY: {e}"))
     }
 
     /// `fifo-make <path>`: creates and uses the FIFO, then exits.

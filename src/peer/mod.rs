@@ -233,19 +233,22 @@ impl Peer {
         self.child.id()
     }
 
+    /// The peer closed its output: it exited (reaped here), with its stderr.
+    fn gone(&mut self) -> PeerError {
+        let status = self.child.wait().ok();
+        PeerError::Gone(format!(
+            "{} exited ({}) — stderr: {}",
+            self.what,
+            status.map(|s| s.to_string()).unwrap_or_default(),
+            self.stderr_text().trim()
+        ))
+    }
+
     /// The next line the peer prints, waiting at most `bound`.
     pub fn line(&mut self, bound: Duration) -> Result<String, PeerError> {
         match self.lines.recv_timeout(bound) {
             Ok(Line::Text(s)) => Ok(s),
-            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
-                let status = self.child.wait().ok();
-                Err(PeerError::Gone(format!(
-                    "{} exited ({}) — stderr: {}",
-                    self.what,
-                    status.map(|s| s.to_string()).unwrap_or_default(),
-                    self.stderr_text().trim()
-                )))
-            }
+            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err(self.gone()),
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
                 Err(PeerError::Timeout(format!(
@@ -253,6 +256,17 @@ impl Peer {
                     self.what
                 )))
             }
+        }
+    }
+
+    /// The next line the peer prints, if one comes within `bound`: `Ok(None)`
+    /// when nothing came, and unlike [`Peer::line`] the peer keeps running (for
+    /// watching a peer that is expected to stay blocked).
+    pub fn line_if_any(&mut self, bound: Duration) -> Result<Option<String>, PeerError> {
+        match self.lines.recv_timeout(bound) {
+            Ok(Line::Text(s)) => Ok(Some(s)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err(self.gone()),
         }
     }
 
