@@ -433,7 +433,7 @@ hostile_run() {
   # No claim may record error or timeout, whatever its test said.
   errors=$(head -1 "$dir/summary" | grep -oE '(error|timeout) [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
   reason=$(first_skip_reason "$dir/results")
-  figure "$scenario" "$nbin binaries" "$((nbin - bad))" "$bad" "$n" "${HOSTILE_NOTE:-}; $(head -1 "$dir/summary")$([ "$errors" != 0 ] && echo "; $errors error/timeout")${reason:+; e.g. \"$reason\"}"
+  figure "$scenario" "$nbin binaries" "$((nbin - bad))" "$bad" "$n" "${HOSTILE_NOTE:-}; $(head -1 "$dir/summary")$([ "$errors" != 0 ] && echo "; $errors error/timeout")${reason:+; e.g. \"$reason\"}$([ "$n" != 0 ] && printf '; left: %s' "$(tr '\n' ' ' <"$dir/leftovers")")"
   [ "$bad" = 0 ] && [ "$n" = 0 ] && [ "$errors" = 0 ]
 }
 
@@ -598,14 +598,19 @@ container_run() {
     figure "$scenario" 0 - - - "SKIPPED: $CONTAINER_WHY"
     return 0
   fi
-  local dir="$work/$scenario" tmp=/tmp
-  [ "$1" = --ro-bind ] && tmp=/var/tmp
+  local dir="$work/$scenario" tmp=/tmp empty=()
+  if [ "$1" = --ro-bind ]; then
+    tmp=/var/tmp
+    # /tmp read-only like the rest, and empty: what other processes of the
+    # machine put in the host's /tmp is not counted as this run's.
+    case "$self" in /tmp/*) ;; *) empty=(--tmpfs /tmp --remount-ro /tmp) ;; esac
+  fi
   # Not over the checkout.
   case "$self" in "$tmp"/*) tmp=$([ "$tmp" = /tmp ] && echo /var/tmp || echo /tmp) ;; esac
   { rm -rf "$dir" && mkdir -p "$dir"; } || return 1
   [ -n "${CONTAINER_OWNER:-}" ] && chown -R "$CONTAINER_OWNER" "$dir"
   HOSTILE_NOTE="$note; TMPDIR=$tmp" ${RUN_AS:+"${RUN_AS[@]}"} bwrap --die-with-parent "$@" \
-    --tmpfs "$tmp" --bind "$dir" "$dir" --setenv TMPDIR "$tmp" \
+    ${empty[@]+"${empty[@]}"} --tmpfs "$tmp" --bind "$dir" "$dir" --setenv TMPDIR "$tmp" \
     -- "$self" --sandboxed "$scenario" --ceiling "$CEILING" 9<"$WORK/docker-default.bpf"
   rc=$?
   if [ -s "$dir/figure.tsv" ]; then
