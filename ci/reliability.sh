@@ -45,7 +45,7 @@
 #                   refused with EPERM, clone3 with ENOSYS (built with libseccomp)
 #     -shm          a 64 MiB /dev/shm, no /dev/mqueue, a private IPC namespace
 #     -userns       a user namespace where the caller is root but only its own
-#                   uid is mapped (setuid to any other uid fails with EINVAL)
+#                   uid is mapped (chown or setuid to any other uid fails)
 #     -rootfs       the root filesystem read-only (`docker run --read-only`),
 #                   TMPDIR the only writable directory
 #     -all          all four at once
