@@ -9,11 +9,15 @@
 #
 #   --runs N        repetitions of the whole suite with cargo test and with
 #                   cargo nextest (default 30)
-#   --quick         3 + 3 repetitions, one concurrent pair, one kill (for .ci/run)
+#   --quick         3 + 3 repetitions, one concurrent pair, one kill, of the
+#                   container scenarios only container-all and container-nonroot
+#                   (for .ci/run)
 #   --only LIST     comma-separated scenarios: repeat-test, repeat-nextest,
 #                   concurrent, full, panic, sigkill, hostile (all five) or
 #                   hostile-nonroot, hostile-sigpending, hostile-mqueue,
-#                   hostile-tmpdir, hostile-noshm
+#                   hostile-tmpdir, hostile-noshm, container (all six) or
+#                   container-seccomp, container-shm, container-userns,
+#                   container-rootfs, container-all, container-nonroot
 #   --ceiling S     the ceiling of one whole-suite run (default 900 s): a run
 #                   still going then is killed and counted as a failure
 #   --no-isolate    run every scenario in the host's namespaces even as root
@@ -34,6 +38,24 @@
 #                   RLIMIT_SIGPENDING=1, with lowered fs.mqueue limits, with an
 #                   unusable TMPDIR, with a read-only empty /dev/shm: every test
 #                   green, the affected checks `skipped` with the reason
+#   container-*     the suite binaries run in a bubblewrap sandbox that does
+#                   what a CI container (Docker, cross) does to a process:
+#     -seccomp      Docker's default seccomp profile: io_uring, keyrings,
+#                   userfaultfd, namespaces, mounts, bpf, perf, NUMA policy, ...
+#                   refused with EPERM, clone3 with ENOSYS (built with libseccomp)
+#     -shm          a 64 MiB /dev/shm, no /dev/mqueue, a private IPC namespace
+#     -userns       a user namespace where the caller is root but only its own
+#                   uid is mapped (chown or setuid to any other uid fails)
+#     -rootfs       the root filesystem read-only (`docker run --read-only`),
+#                   TMPDIR the only writable directory
+#     -all          all four at once
+#     -nonroot      all at once but userns-root, as uid 65534 (cross runs its
+#                   container as the invoking user)
+#                   every test green, no check `error`, the affected checks
+#                   `skipped`/`unsupported` with the cause; leftovers counted
+#                   inside the sandbox before its namespaces go. Needs bwrap
+#                   (bubblewrap) and libseccomp's Python bindings: installed with
+#                   apt-get when missing (as ci/lib.sh's apt_install does).
 #
 # Leftovers: /dev/mqueue/ipcconf-*, /dev/shm/*ipcconf-*, ipcconf-* in the
 # temporary directory, System V objects with the suite's key mark (0x1c......)
@@ -58,6 +80,7 @@ QUICK=0
 ONLY=""
 CEILING=900
 INNER=""
+SANDBOXED=""
 NO_ISOLATE=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -67,6 +90,7 @@ while [ $# -gt 0 ]; do
     --ceiling) CEILING="$2"; shift 2 ;;
     --no-isolate) NO_ISOLATE=1; shift ;;
     --inner) INNER="$2"; shift 2 ;;
+    --sandboxed) SANDBOXED="$2"; shift 2 ;;
     -h|--help) sed -n '4,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -87,6 +111,7 @@ wanted() {
   for s in ${ONLY//,/ }; do
     [ "$s" = "$1" ] && return 0
     [ "$s" = hostile ] && [ "${1#hostile-}" != "$1" ] && return 0
+    [ "$s" = container ] && [ "${1#container-}" != "$1" ] && return 0
   done
   return 1
 }
@@ -179,11 +204,13 @@ for (obs, status), items in sorted(groups.items()):
 PY
 }
 
-# The reason of the first skipped claim, shortened (for the figures table).
+# The reason of the first skipped claim, shortened (for the figures table); the
+# performance claims, skipped in every debug run, come last.
 first_skip_reason() {
   python3 - "$1" <<'PY'
 import glob, json, re, sys
-for f in sorted(glob.glob(sys.argv[1] + "/results/*.json")):
+files = sorted(glob.glob(sys.argv[1] + "/results/*.json"), key=lambda f: ("/perf." in f, f))
+for f in files:
     r = json.load(open(f))
     if r["observed"] == "skipped":
         d = re.sub(r'ipcconf-[^ "/)]*', "ipcconf-...", r["detail"])
@@ -297,7 +324,7 @@ concurrent() {
 
 # Counts leftovers now (baseline-relative outside a private namespace).
 count_leftovers() {
-  if [ "$ISOLATE" = 1 ] || [ "${INNER_NS:-0}" = 1 ]; then leftovers; else new_leftovers "$WORK/baseline"; fi
+  if [ "$ISOLATE" = 1 ] || [ "${INNER_NS:-0}" = 1 ]; then leftovers; else new_leftovers "${BASELINE:-$WORK/baseline}"; fi
 }
 
 full() {
@@ -378,10 +405,12 @@ sigkill() {
 
 # hostile NAME [PREFIX...]: every suite binary run directly under PREFIX.
 # BINARIES (default: the built ones) and RESULTS (default: under the scenario's
-# directory) let a run as another user use copies it can reach.
+# directory) let a run as another user use copies it can reach; SCENARIO names
+# the scenario otherwise than hostile-NAME (its directory is $WORK/SCENARIO).
 hostile_run() {
-  local name=$1 dir="$WORK/hostile-$1" b rc bad=0 nbin=0 n
-  local list=${BINARIES:-$WORK/binaries} results=${RESULTS:-$WORK/hostile-$1/results}
+  local scenario=${SCENARIO:-hostile-$1}
+  local dir="$WORK/$scenario" b rc bad=0 nbin=0 n
+  local list=${BINARIES:-$WORK/binaries} results=${RESULTS:-$WORK/$scenario/results}
   shift
   mkdir -p "$dir"
   while read -r b; do
@@ -400,11 +429,12 @@ hostile_run() {
   count_leftovers >"$dir/leftovers"
   n=$(wc -l <"$dir/leftovers")
   summarize_results "$dir/results" | tee "$dir/summary" | sed 's/^/  /'
-  local skipped reason
-  skipped=$(grep -o 'skipped [0-9]*' "$dir/summary" | head -1 | awk '{ print $2 }')
+  local errors reason
+  # No claim may record error or timeout, whatever its test said.
+  errors=$(head -1 "$dir/summary" | grep -oE '(error|timeout) [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
   reason=$(first_skip_reason "$dir/results")
-  figure "hostile-$name" "$nbin binaries" "$((nbin - bad))" "$bad" "$n" "${HOSTILE_NOTE:-}; skipped ${skipped:-0}${reason:+, e.g. \"$reason\"}"
-  [ "$bad" = 0 ] && [ "$n" = 0 ]
+  figure "$scenario" "$nbin binaries" "$((nbin - bad))" "$bad" "$n" "${HOSTILE_NOTE:-}; $(head -1 "$dir/summary")$([ "$errors" != 0 ] && echo "; $errors error/timeout")${reason:+; e.g. \"$reason\"}$([ "$n" != 0 ] && printf '; left: %s' "$(tr '\n' ' ' <"$dir/leftovers")")"
+  [ "$bad" = 0 ] && [ "$n" = 0 ] && [ "$errors" = 0 ]
 }
 
 hostile_nonroot() {
@@ -473,6 +503,197 @@ hostile_noshm() {
     hostile_run noshm env
 }
 
+# ------------------------------------------------------ container scenarios
+
+# The Python with libseccomp's bindings (Debian's python3-seccomp is built for
+# /usr/bin/python3, which another python3 earlier in PATH may not be).
+seccomp_python() {
+  local p
+  for p in /usr/bin/python3 python3; do
+    "$p" -c 'import seccomp' 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# Writes to $1 a BPF program that refuses what Docker's default seccomp profile
+# refuses and an IPC check might call. Docker's profile is an allowlist whose
+# default action is EPERM (docs.docker.com/engine/security/seccomp, "Significant
+# syscalls blocked by the default profile"; moby/profiles seccomp/default.json):
+# the calls below are the ones it leaves out, or allows only with a capability
+# its containers lack (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_NICE, ...). io_uring
+# has been out of it since moby PR 46762 (Docker 25); clone3 gets ENOSYS so that
+# libc falls back to clone, whose namespace flags get EPERM. Everything else is
+# allowed here (a blocklist: the allowlist's other omissions are calls no IPC
+# check makes).
+seccomp_bpf() {
+  local py
+  py=$(seccomp_python) || { echo "libseccomp's Python bindings (python3-seccomp) are missing" >&2; return 1; }
+  "$py" - "$1" <<'PY'
+import errno, sys
+import seccomp
+DENIED = """
+io_uring_setup io_uring_enter io_uring_register
+keyctl add_key request_key userfaultfd
+unshare setns mount umount2 pivot_root fsopen fsmount fsconfig fspick move_mount
+open_tree mount_setattr
+bpf perf_event_open fanotify_init open_by_handle_at name_to_handle_at kcmp
+mbind set_mempolicy get_mempolicy move_pages
+acct swapon swapoff reboot settimeofday clock_settime clock_adjtime
+init_module finit_module delete_module kexec_load kexec_file_load lookup_dcookie
+quotactl sysfs _sysctl ustat uselib vm86 vm86old ioperm iopl nfsservctl
+create_module get_kernel_syms query_module
+""".split()
+# CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+NS_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+for name in DENIED:
+    try:
+        f.add_rule(seccomp.ERRNO(errno.EPERM), name)
+    except (RuntimeError, ValueError):
+        pass  # no such call on this architecture
+for bit in NS_FLAGS:
+    f.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, bit, bit))
+f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+with open(sys.argv[1], "wb") as out:
+    f.export_bpf(out)
+PY
+}
+
+# Installs bubblewrap and libseccomp's Python bindings when missing (Debian and
+# Ubuntu; as ci/lib.sh's apt_install), builds the seccomp program and tries a
+# sandbox. CONTAINER_WHY says why the container scenarios cannot run, if so.
+container_setup() {
+  CONTAINER_WHY=""
+  if [ "$(uname -s)" != Linux ]; then CONTAINER_WHY="needs Linux"; return; fi
+  if ! command -v bwrap >/dev/null || ! seccomp_python >/dev/null; then
+    if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
+      # In a shell of its own: lib.sh sets ROOT and other names of its own.
+      CI_NAME=reliability bash -c '. "$1" && shift && apt_install "$@"' _ "$ROOT/ci/lib.sh" bubblewrap python3-seccomp ||
+        echo "could not install bubblewrap and python3-seccomp"
+    fi
+  fi
+  if ! command -v bwrap >/dev/null; then CONTAINER_WHY="bwrap (bubblewrap) is not installed"; return; fi
+  local err
+  if ! err=$(seccomp_bpf "$WORK/docker-default.bpf" 2>&1); then
+    CONTAINER_WHY="cannot build the seccomp program: $(echo "$err" | tail -1)"
+    return
+  fi
+  if ! err=$(bwrap --die-with-parent --dev-bind / / --unshare-user --uid 0 --gid 0 --seccomp 9 -- true 9<"$WORK/docker-default.bpf" 2>&1); then
+    CONTAINER_WHY="bwrap cannot make a sandbox here (unprivileged user namespaces off?): $(echo "$err" | tail -1)"
+  fi
+}
+
+# container_run SCENARIO NOTE BWRAP-OPTION...: every suite binary run in a
+# bubblewrap sandbox with those options, with TMPDIR a fresh tmpfs (/tmp; where
+# the root is read-only, /var/tmp, as `docker run --read-only --tmpfs`, so that
+# /tmp stays read-only) and the scenario's directory (the results) writable. The
+# script itself runs inside, so the leftovers are counted before the sandbox's
+# namespaces take them away.
+# RUN_AS (a command prefix), CSELF (the script to run inside) and CWORK (its
+# target/reliability) serve the run as another user.
+container_run() {
+  local scenario=$1 note=$2 self=${CSELF:-$SELF} work=${CWORK:-$WORK} rc
+  shift 2
+  if [ -n "$CONTAINER_WHY" ]; then
+    figure "$scenario" 0 - - - "SKIPPED: $CONTAINER_WHY"
+    return 0
+  fi
+  local dir="$work/$scenario" tmp=/tmp empty=()
+  if [ "$1" = --ro-bind ]; then
+    tmp=/var/tmp
+    # /tmp read-only like the rest, and empty: what other processes of the
+    # machine put in the host's /tmp is not counted as this run's.
+    case "$self" in /tmp/*) ;; *) empty=(--tmpfs /tmp --remount-ro /tmp) ;; esac
+  fi
+  # Not over the checkout.
+  case "$self" in "$tmp"/*) tmp=$([ "$tmp" = /tmp ] && echo /var/tmp || echo /tmp) ;; esac
+  { rm -rf "$dir" && mkdir -p "$dir"; } || return 1
+  [ -n "${CONTAINER_OWNER:-}" ] && chown -R "$CONTAINER_OWNER" "$dir"
+  HOSTILE_NOTE="$note; TMPDIR=$tmp" ${RUN_AS:+"${RUN_AS[@]}"} bwrap --die-with-parent "$@" \
+    ${empty[@]+"${empty[@]}"} --tmpfs "$tmp" --bind "$dir" "$dir" --setenv TMPDIR "$tmp" \
+    -- "$self" --sandboxed "$scenario" --ceiling "$CEILING" 9<"$WORK/docker-default.bpf"
+  rc=$?
+  if [ -s "$dir/figure.tsv" ]; then
+    cat "$dir/figure.tsv" >>"$FIG"
+  else
+    figure "$scenario" 0 0 1 - "the sandbox did not run (exit $rc)"
+    rc=1
+  fi
+  return "$rc"
+}
+
+SECCOMP=(--seccomp 9)
+# What `docker run` gives /dev: a fresh small /dev (no /dev/mqueue mounted), a
+# 64 MiB tmpfs on /dev/shm (Docker's --shm-size default), a private IPC namespace.
+DEV_SHM=(--dev /dev --size 67108864 --tmpfs /dev/shm --unshare-ipc)
+USERNS_ROOT=(--unshare-user --uid 0 --gid 0)
+# `docker run --read-only`: the root filesystem read-only, the kernel's
+# filesystems (/dev, /dev/shm, /dev/mqueue, /proc) as they are.
+RO_ROOT=(--ro-bind / / --dev-bind /dev /dev)
+ALL=(--ro-bind / / "${DEV_SHM[@]}" "${SECCOMP[@]}")
+
+container_seccomp() {
+  container_run container-seccomp "Docker's default seccomp profile (libseccomp BPF via bwrap --seccomp)" \
+    --dev-bind / / "${SECCOMP[@]}"
+}
+container_shm() {
+  container_run container-shm "64 MiB /dev/shm, no /dev/mqueue, private IPC namespace (bwrap --dev, --tmpfs, --unshare-ipc)" \
+    --dev-bind / / "${DEV_SHM[@]}"
+}
+container_userns() {
+  container_run container-userns "root in a user namespace that maps only uid $(id -u) (bwrap --unshare-user --uid 0)" \
+    --dev-bind / / "${USERNS_ROOT[@]}"
+}
+container_rootfs() {
+  container_run container-rootfs "read-only root filesystem, only TMPDIR (a tmpfs) and the results writable (bwrap --ro-bind / /)" \
+    "${RO_ROOT[@]}"
+}
+container_all() {
+  container_run container-all "all at once: seccomp, 64 MiB /dev/shm, no /dev/mqueue, private IPC namespace, root in a user namespace, read-only root" \
+    "${ALL[@]}" "${USERNS_ROOT[@]}"
+}
+# As root, as uid 65534 (cross runs `docker run --user $(id -u):$(id -g)`), from
+# copies of the script and the binaries where that uid can reach them.
+container_nonroot() {
+  local note="seccomp, 64 MiB /dev/shm, no /dev/mqueue, private IPC namespace, read-only root"
+  if ! is_root; then
+    container_run container-nonroot "as uid $(id -u) (not root; no uid 0 in the namespace): $note" "${ALL[@]}"
+    return
+  fi
+  if ! command -v setpriv >/dev/null; then
+    figure container-nonroot 0 - - - "SKIPPED: setpriv (util-linux) is not installed"
+    return 0
+  fi
+  local base="${TMPDIR:-/tmp}/reliability-container-nonroot" b rc
+  rm -rf "$base" && mkdir -p "$base/ci" "$base/target/bin" "$base/target/debug" "$base/target/reliability" || return 1
+  { cp "$SELF" "$base/ci/" && cp "$ROOT/target/debug/ipcconf-peer" "$base/target/debug/"; } || return 1
+  : >"$base/binaries"
+  while read -r b; do
+    cp "$b" "$base/target/bin/" && echo "$base/target/bin/$(basename "$b")" >>"$base/binaries"
+  done <"$WORK/binaries"
+  chmod -R a+rX "$base"
+  RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent
+    BINARIES="$base/binaries" IPCCONF_PEER="$base/target/debug/ipcconf-peer")
+  CSELF="$base/ci/reliability.sh" CWORK="$base/target/reliability" CONTAINER_OWNER=65534:65534 \
+    container_run container-nonroot "as uid/gid 65534 (setpriv, no groups; binaries copied): $note" "${ALL[@]}"
+  rc=$?
+  unset RUN_AS
+  rm -rf "$WORK/container-nonroot" && cp -r "$base/target/reliability/container-nonroot" "$WORK/" && rm -rf "$base"
+  return "$rc"
+}
+
+# Sandboxed mode: a container scenario's suite run, inside its sandbox.
+if [ -n "$SANDBOXED" ]; then
+  ISOLATE=0
+  INNER_NS=0
+  FIG="$WORK/$SANDBOXED/figure.tsv"
+  : >"$FIG"
+  BASELINE="$WORK/$SANDBOXED/baseline"
+  leftovers | sort >"$BASELINE"
+  SCENARIO="$SANDBOXED" hostile_run "$SANDBOXED" env
+  exit $?
+fi
+
 # Inner mode: one scenario inside its own namespaces.
 if [ -n "$INNER" ]; then
   export INNER_NS=1
@@ -507,6 +728,15 @@ HAVE_NEXTEST=0
 cargo nextest --version >/dev/null 2>&1 && HAVE_NEXTEST=1
 leftovers | sort >"$WORK/baseline"
 echo "objects of ours present before the run (not counted): $(wc -l <"$WORK/baseline")"
+CONTAINER_WHY=""
+for s in container-seccomp container-shm container-userns container-rootfs container-all container-nonroot; do
+  if wanted "$s"; then
+    container_setup
+    echo "container scenarios: ${CONTAINER_WHY:-bwrap $(bwrap --version | awk '{ print $2 }'), seccomp program $(wc -c <"$WORK/docker-default.bpf") bytes}"
+    break
+  fi
+done
+export CONTAINER_WHY
 
 status=0
 # run_scenario NAME FUNCTION [isolated]
@@ -550,6 +780,15 @@ run_scenario hostile-tmpdir hostile_tmpdir isolated
 if needs_isolation hostile-noshm "replacing /dev/shm needs root and a private mount namespace"; then
   run_scenario hostile-noshm hostile_noshm isolated
 fi
+# Quick mode: the two that put every restriction together (unless asked by name).
+if [ "$QUICK" = 0 ] || [ -n "$ONLY" ]; then
+  run_scenario container-seccomp container_seccomp isolated
+  run_scenario container-shm container_shm isolated
+  run_scenario container-userns container_userns isolated
+  run_scenario container-rootfs container_rootfs isolated
+fi
+run_scenario container-all container_all isolated
+run_scenario container-nonroot container_nonroot isolated
 
 # ---------------------------------------------------------------- figures
 

@@ -231,6 +231,51 @@ pub fn sigqueue_refused(answer: &str) -> Option<String> {
     })
 }
 
+/// Why this process cannot take `uid` (Linux): the uid has no mapping in its
+/// user namespace (`/proc/self/uid_map`), as in a rootless container or under
+/// `unshare --user`, where root may hold every capability yet chown() or
+/// setuid() to an unmapped id fails with EINVAL. `None` when it is mapped (the
+/// initial namespace maps all), and on other systems.
+pub fn uid_unmapped(uid: u32) -> Option<String> {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+            uid_map_lacks(&map, uid).then(|| {
+                format!(
+                    "uid {uid} is not mapped in this user namespace (/proc/self/uid_map: {}): no process here can take it",
+                    map.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            })
+        } else {
+            let _ = uid;
+            None
+        }
+    }
+}
+
+/// Whether a `uid_map` (lines "inside outside count") leaves `uid` unmapped.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn uid_map_lacks(map: &str, uid: u32) -> bool {
+    let uid = u64::from(uid);
+    !map.lines().any(|line| {
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        matches!(v[..], [inside, _, count] if uid >= inside && uid - inside < count)
+    })
+}
+
+/// Marks a failed chown()/setuid() to `uid` with EINVAL when `uid` is not mapped
+/// in this user namespace.
+pub fn uid_mapping(err: io::Error, uid: u32) -> io::Error {
+    // EINVAL is InvalidInput.
+    let reason = (err.kind() == io::ErrorKind::InvalidInput)
+        .then(|| uid_unmapped(uid))
+        .flatten();
+    mark(err, reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +292,19 @@ mod tests {
         let plain = mark(io::Error::from_raw_os_error(2), None);
         assert!(lacking(&plain).is_none());
         assert_eq!(raw_os_error(&plain), Some(2));
+    }
+
+    #[test]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn a_uid_map_maps_its_ranges_only() {
+        let initial = "         0          0 4294967295\n";
+        assert!(!uid_map_lacks(initial, 2_000_012_345));
+        let rootless = "         0       1000          1\n         1     100000      65536\n";
+        assert!(!uid_map_lacks(rootless, 0));
+        assert!(!uid_map_lacks(rootless, 65536));
+        assert!(uid_map_lacks(rootless, 65537));
+        assert!(uid_map_lacks(rootless, 2_000_012_345));
+        assert!(uid_map_lacks("", 0));
     }
 
     #[test]

@@ -417,6 +417,49 @@ mod behaviour {
             .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
     }
 
+    /// A private directory an unprivileged sender can reach: under /tmp rather
+    /// than $TMPDIR, which may be private to root; where /tmp cannot hold one (a
+    /// container's read-only root filesystem), under $TMPDIR if every directory
+    /// above it lets other users through. Else why not.
+    fn sender_dir() -> Result<tempfile::TempDir, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let make = |base: &Path| {
+            tempfile::Builder::new()
+                .prefix(&format!(
+                    "{}{}-",
+                    ipc_conformance::names::PREFIX,
+                    std::process::id()
+                ))
+                .tempdir_in(base)
+        };
+        let tmp = Path::new("/tmp");
+        let tmp_err = if tmp.is_dir() {
+            match make(tmp) {
+                Ok(d) => return Ok(d),
+                Err(e) => format!("/tmp: {e}"),
+            }
+        } else {
+            "/tmp does not exist".to_owned()
+        };
+        let base = std::env::temp_dir();
+        let closed = base
+            .ancestors()
+            .find(|a| std::fs::metadata(a).map_or(true, |m| m.permissions().mode() & 0o001 == 0));
+        if let Some(closed) = closed {
+            return Err(format!(
+                "no directory the unprivileged sender can reach: {tmp_err}, and {} (the temporary directory {}) is closed to other users",
+                closed.display(),
+                base.display()
+            ));
+        }
+        make(&base).map_err(|e| {
+            format!(
+                "no directory the unprivileged sender can reach: {tmp_err}; {}: {e}",
+                base.display()
+            )
+        })
+    }
+
     #[test]
     fn credentials_unforgeable() {
         check!("unix_stream.credentials_unforgeable", |cx| {
@@ -427,21 +470,12 @@ mod behaviour {
             // As root the sender gives up root first (root may claim any ids); it
             // then needs a directory of its own to reach the socket.
             let own_dir = if root {
-                // Under /tmp rather than $TMPDIR, which may be private to root.
-                let base = Path::new("/tmp");
-                let d = tempfile::Builder::new()
-                    .prefix(&format!(
-                        "{}{}-",
-                        ipc_conformance::names::PREFIX,
-                        std::process::id()
-                    ))
-                    .tempdir_in(if base.is_dir() {
-                        base.to_path_buf()
-                    } else {
-                        std::env::temp_dir()
-                    })
-                    .step("a directory for the unprivileged sender")?;
+                let d = match sender_dir() {
+                    Ok(d) => d,
+                    Err(why) => return Ok(Observation::skipped(why)),
+                };
                 std::os::unix::fs::chown(d.path(), Some(other), Some(other))
+                    .map_err(|e| ipc_conformance::precondition::uid_mapping(e, other))
                     .step("chown the directory")?;
                 Some(d)
             } else {
