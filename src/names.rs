@@ -57,12 +57,46 @@ pub fn unique_slash() -> String {
     format!("/{}", unique())
 }
 
-/// A private directory (mode 0700 on Unix) named `ipcconf-...` under the temporary
-/// directory, removed with everything in it when dropped, also when a check panics.
+/// The longest base directory that leaves room for a socket path inside a private
+/// directory: `sun_path` holds 104 bytes on macOS and the BSDs (108 on Linux) with
+/// the terminating NUL, and a private directory name (`ipcconf-<pid>-XXXXXX`) plus
+/// a unique socket name take up to about 60 of them.
+const SOCKET_ROOM_BASE_MAX: usize = 40;
+
+/// Where private directories are made: the temporary directory, unless its path
+/// is too long to hold a Unix socket path (macOS's `/var/folders/.../T/` is about
+/// 50 bytes; a CI runner's TMPDIR can be longer), in which case `/tmp` on Unix,
+/// when that exists. Every place that looks for leftovers uses this list.
+pub fn private_dir_bases() -> Vec<PathBuf> {
+    bases_for(std::env::temp_dir())
+}
+
+fn bases_for(tmp: PathBuf) -> Vec<PathBuf> {
+    let mut bases = Vec::new();
+    #[cfg(unix)]
+    if tmp.as_os_str().len() > SOCKET_ROOM_BASE_MAX && Path::new("/tmp").is_dir() {
+        bases.push(PathBuf::from("/tmp"));
+    }
+    bases.push(tmp);
+    bases
+}
+
+/// A private directory (mode 0700 on Unix) named `ipcconf-...`, removed with
+/// everything in it when dropped, also when a check panics. It is made in the
+/// first of [`private_dir_bases`] that takes it, so a socket path inside fits
+/// `sun_path` even under a long TMPDIR.
 pub fn private_dir() -> std::io::Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix(&format!("{PREFIX}{}-", std::process::id()))
-        .tempdir()
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!("{PREFIX}{}-", std::process::id());
+    builder.prefix(&prefix);
+    let mut last = None;
+    for base in private_dir_bases() {
+        match builder.tempdir_in(&base) {
+            Ok(dir) => return Ok(dir),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no base directory for a private directory")))
 }
 
 /// Runs a cleanup action when dropped, so a named object is removed even when the
@@ -147,6 +181,17 @@ pub fn is_suite_key(key: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_temporary_directory_gives_way_to_tmp_for_socket_room() {
+        let short = PathBuf::from("/tmp");
+        assert_eq!(bases_for(short.clone()), vec![short]);
+        let long = PathBuf::from(format!("/var/folders/{}/T", "x".repeat(40)));
+        let bases = bases_for(long.clone());
+        assert_eq!(bases.last(), Some(&long));
+        #[cfg(unix)]
+        assert_eq!(bases.first(), Some(&PathBuf::from("/tmp")));
+    }
 
     #[test]
     fn names_are_unique_prefixed_and_short() {

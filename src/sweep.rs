@@ -67,8 +67,13 @@ fn owned_by_me(meta: &std::fs::Metadata) -> bool {
 }
 
 fn temp_dirs(dry_run: bool, done: &mut Swept) {
-    let tmp = std::env::temp_dir();
-    let Ok(rd) = std::fs::read_dir(&tmp) else {
+    for base in crate::names::private_dir_bases() {
+        temp_dir(&base, dry_run, done);
+    }
+}
+
+fn temp_dir(base: &std::path::Path, dry_run: bool, done: &mut Swept) {
+    let Ok(rd) = std::fs::read_dir(base) else {
         return;
     };
     for e in rd.filter_map(Result::ok) {
