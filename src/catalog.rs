@@ -264,36 +264,26 @@ mod tests {
         assert!(Catalog::get().claims().len() >= 151);
     }
 
-    /// Every id CLAIMS.md pins (backticked `mechanism.property`) is catalogued.
-    /// CLAIMS.md lives in the shared folder beside the repository.
+    /// Every pinned id (`src/pinned-claim-ids.txt`: the ids other tools read)
+    /// is catalogued under exactly that id.
     #[test]
     fn every_pinned_claim_id_is_catalogued() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CLAIMS.md");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("SKIPPED: {} not found", path.display());
-            return;
-        };
+        let text = include_str!("pinned-claim-ids.txt");
         let cat = Catalog::get();
-        let mut missing = Vec::new();
-        for token in text.split('`').skip(1).step_by(2) {
-            let Some((mech, prop)) = token.split_once('.') else {
-                continue;
-            };
-            let simple = |s: &str| {
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            };
-            if !simple(mech) || !simple(prop) || token == "mechanism.property" || mech == "seed" {
-                continue;
-            }
-            if cat.claim(token).is_none() {
-                missing.push(token.to_owned());
-            }
-        }
+        let pinned: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert!(pinned.len() >= 178, "the pinned list lost ids");
+        let missing: Vec<&str> = pinned
+            .iter()
+            .copied()
+            .filter(|id| cat.claim(id).is_none())
+            .collect();
         assert!(
             missing.is_empty(),
-            "CLAIMS.md ids missing from src/claims.toml: {missing:?}"
+            "pinned claim ids missing from the catalog: {missing:?}"
         );
     }
 
