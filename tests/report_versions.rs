@@ -177,6 +177,7 @@ fn three_kernels_group_collapse_and_answer_since() {
     assert_eq!(s.since, "6.9");
     assert_eq!(s.previous.as_str(), "unsupported");
     assert_eq!(s.until, "6.1");
+    assert!(!s.unexpected, "every run met its expectation");
     let evidence: Vec<(&str, &str)> = s
         .history
         .iter()
