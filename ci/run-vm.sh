@@ -8,7 +8,7 @@
 #
 # Default: Debian bookworm's newest linux-image-6.1.*-cloud-amd64 kernel package
 # (`apt-get download`, unpacked with dpkg-deb; cached in target/vm/), booted with an
-# initramfs built here: busybox-static, ci/vm/init, and static
+# initramfs built here: busybox-static, ci/vm/init.sh (as /init), and static
 # x86_64-unknown-linux-musl builds of every suite binary and of ipcconf-peer
 # (beside them, and named by $IPCCONF_PEER). The result set goes to
 # target/ipc-sets/linux-x86_64-musl-vm (the column "linux-x86_64-musl (vm)").
@@ -21,9 +21,12 @@
 #                         6.12 is the other series bookworm carries)
 # --initrd FILE           boot this initramfs instead of building one; it must speak the
 #                         protocol below
-# --disk FILE             attach a disk image (virtio, raw or qcow2 by its extension):
-#                         with --kernel, e.g. --append "root=/dev/vda1 ..."; without
-#                         --kernel the disk's own boot loader starts (another OS image)
+# --disk FILE             attach a disk image (virtio, raw or qcow2 by its extension,
+#                         snapshot mode: the image is never changed) and build no
+#                         initramfs: with --kernel, e.g. --append "root=/dev/vda1" (the
+#                         kernel needs virtio-blk built in, or an --initrd that loads
+#                         it); without --kernel the disk's own boot loader starts
+#                         (another OS image). The guest must speak the protocol below
 # --append ARGS           extra kernel command line
 # --accel tcg|kvm         CPU emulation in software (default) or KVM (needs /dev/kvm;
 #                         a KVM guest hung in its firmware on this project's machines)
@@ -148,12 +151,12 @@ build_suites() {
   log "$(grep -vc '^ipcconf-peer ' "$WORK/binaries") test binaries and ipcconf-peer built for $TARGET"
 }
 
-# build_initramfs DETAIL: the initramfs of busybox, ci/vm/init and the binaries.
+# build_initramfs DETAIL: the initramfs of busybox, ci/vm/init.sh and the binaries.
 build_initramfs() {
   local detail="$1" root="$WORK/initramfs" name path
   mkdir -p "$root"/{bin,etc,proc,sys,dev,tmp,root,home/ipc,ipcconf/bin}
   cp /bin/busybox "$root/bin/busybox"
-  cp "$CI_DIR/vm/init" "$root/init"
+  cp "$CI_DIR/vm/init.sh" "$root/init"
   chmod 0755 "$root/init"
   while read -r name path; do
     strip --strip-debug -o "$root/ipcconf/bin/$name" "$path"
@@ -181,7 +184,7 @@ boot() {
     [ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is missing or not writable"
     args+=(-accel kvm -cpu host)
   else
-    args+=(-accel tcg,thread=multi -cpu max)
+    args+=(-accel "tcg,thread=multi" -cpu max)
   fi
   if [ -n "$kernel" ]; then
     args+=(-kernel "$kernel" -append "console=ttyS0 panic=-1 quiet $append")
@@ -230,7 +233,7 @@ if [ -z "$kernel" ] && [ -z "$disk" ]; then
   kernel="$(step "kernel: Debian bookworm linux-image-$series cloud" debian_kernel)"
   kernel_desc="Debian bookworm kernel package $(awk '{print $2}' "$(dirname "$kernel")/package" | paste -sd' ')"
 else
-  kernel_desc="kernel ${kernel:-of the disk image}"
+  kernel_desc="kernel $(basename "${kernel:-of-the-disk-image}")"
 fi
 qemu_version="$(qemu-system-x86_64 --version | head -n 1 | sed 's/^QEMU emulator version //')"
 if [ "$accel" = kvm ]; then
@@ -238,7 +241,7 @@ if [ "$accel" = kvm ]; then
 else
   detail="qemu-system-x86_64 $qemu_version, TCG (software CPU emulation, -cpu max), $cpus vCPUs"
 fi
-if [ -n "$kernel" ] && [ -z "$initrd" ]; then
+if [ -n "$kernel" ] && [ -z "$initrd" ] && [ -z "$disk" ]; then
   step "build the suites for $TARGET" build_suites
   step "initramfs" build_initramfs "$detail"
 fi

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the initramfs ci/run-vm.sh builds: runs every suite of ipc-conformance
 # inside the guest kernel and sends the result set back to the host.
 #
@@ -12,7 +13,8 @@
 # Configuration comes from /ipcconf/env (written by ci/run-vm.sh): IPCCONF_USER
 # (root or nonroot: the suites run as uid 1000 then), IPC_RUNTIME_DETAIL (how the
 # machine runs: qemu, TCG or KVM), IPCCONF_TEST_ARGS (extra arguments for each
-# test binary). Every step is bounded; the machine powers off at the end, also on
+# test binary), IPCCONF_SUITE_TIMEOUT (seconds one suite binary may take, default
+# 300). Every step is bounded; the machine powers off at the end, also on
 # failure, so the host never waits for a guest that hangs.
 PATH=/bin
 export PATH
@@ -29,6 +31,7 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp
 ip link set lo up
 hostname ipcconf-vm
 
+# shellcheck source=/dev/null
 . /ipcconf/env
 say() { echo "[vm-init] $*"; }
 finish() {
@@ -49,10 +52,12 @@ fi
 chmod 0700 /results
 
 suites=0 failed=0
-for t in $(cat /ipcconf/suites); do
+while read -r t; do
   suites=$((suites + 1))
   say "=== suite $t"
-  cmd="cd /tmp && exec /ipcconf/bin/$t $IPCCONF_TEST_ARGS"
+  # A suite that hangs is killed after IPCCONF_SUITE_TIMEOUT seconds; the others
+  # still run and the result set still comes back.
+  cmd="cd /tmp && exec timeout -s KILL ${IPCCONF_SUITE_TIMEOUT:-300} /ipcconf/bin/$t $IPCCONF_TEST_ARGS"
   rc=0
   if [ -n "$run_as" ]; then
     env -i PATH=/bin HOME="$home" TMPDIR=/tmp IPC_RESULTS_DIR=/results IPC_RUNTIME=vm \
@@ -65,7 +70,7 @@ for t in $(cat /ipcconf/suites); do
   fi
   say "=== suite $t: exit $rc"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
-done
+done </ipcconf/suites
 
 say "sending the result set over COM2 ($suites suites, $failed failed)"
 tar -C /results -czf /tmp/results.tgz . || { say "tar failed"; finish; }
