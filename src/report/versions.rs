@@ -488,6 +488,19 @@ fn short(s: &str) -> String {
     format!("{cut}…")
 }
 
+/// Each run's evidence, cut short in the cell and whole in its tooltip.
+fn evidence_cell(evidence: &[String]) -> super::model::Cell {
+    super::model::Cell {
+        text: evidence
+            .iter()
+            .map(|e| short(e))
+            .collect::<Vec<_>>()
+            .join(" — "),
+        verdict: None,
+        title: evidence.join(" — "),
+    }
+}
+
 fn symbol(o: Outcome) -> String {
     super::model::symbol(o).to_owned()
 }
@@ -594,15 +607,7 @@ fn values_section(view: &[OsVersions]) -> Option<super::Section> {
                     } else {
                         d.runs_differ_in.join("; ")
                     }),
-                    Cell {
-                        text: evidence
-                            .iter()
-                            .map(|e| short(e))
-                            .collect::<Vec<_>>()
-                            .join(" — "),
-                        verdict: None,
-                        title: evidence.join(" — "),
-                    },
+                    evidence_cell(&evidence),
                 ]
             })
         })
@@ -693,15 +698,7 @@ fn since_section(view: &[OsVersions]) -> super::Section {
                     Cell::plain(format!("since {} {}", os.os.label(), s.since)),
                     Cell::plain(symbol(s.previous)),
                     Cell::plain(format!("until {} {}", os.os.label(), s.until)),
-                    Cell {
-                        text: evidence
-                            .iter()
-                            .map(|e| short(e))
-                            .collect::<Vec<_>>()
-                            .join(" — "),
-                        verdict: None,
-                        title: evidence.join(" — "),
-                    },
+                    evidence_cell(&evidence),
                 ]
             })
         })
