@@ -516,7 +516,13 @@ pub fn table(view: &[OsVersions]) -> super::model::Table {
     for (oi, os) in view.iter().enumerate() {
         for (ci, col) in os.columns.iter().enumerate() {
             header.push(col.label.clone());
-            runs_row.push(Cell::plain(col.columns.join(", ")));
+            let runs: Vec<String> = os
+                .versions
+                .iter()
+                .filter(|v| col.versions.contains(&v.version.text))
+                .map(|v| format!("{}: {}", v.version.text, v.columns.join(", ")))
+                .collect();
+            runs_row.push(Cell::plain(runs.join("; ")));
             at.push((oi, ci));
         }
     }
