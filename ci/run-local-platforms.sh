@@ -5,6 +5,7 @@
 #   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
 #   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu-aarch64.sh
 #   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
+#   linux-x86_64-musl (vm)         Linux 6.1 VM (TCG)      ci/run-vm.sh
 #
 # then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
 # the report directory, a check that every column holds observations, and the headless
@@ -13,7 +14,7 @@
 #   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
 #
 # --out DIR               report directory (default target/ipc-report)
-# --only NAME             run only these columns: native, musl, qemu-aarch64, wine
+# --only NAME             run only these columns: native, musl, qemu-aarch64, wine, vm
 # --allow-test-failures   a column whose checks missed expectations still counts,
 #                         as long as it recorded observations (they are in the report)
 # --no-page-check         skip the Chromium check
@@ -83,6 +84,11 @@ column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
   "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
 column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
   "$CI_DIR/run-qemu-aarch64.sh" --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+
+# The vm column: Debian bookworm's Linux 6.1 kernel in qemu-system-x86_64 (TCG),
+# the suites built static for musl in its initramfs (ci/run-vm.sh).
+column vm "linux-x86_64-musl (vm)" "$SETS_DIR/linux-x86_64-musl-vm" \
+  "$CI_DIR/run-vm.sh" --out "$SETS_DIR/linux-x86_64-musl-vm"
 
 wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
 if [ -x "$CI_DIR/run-wine.sh" ]; then

@@ -100,6 +100,24 @@ impl RunInfo {
         }
     }
 
+    /// Why this run's timings would measure an emulator rather than the machine:
+    /// qemu-user translates every instruction, and a full-system VM under TCG
+    /// (its runner says so in `runtime_detail`) emulates the CPU in software.
+    /// `None` where the CPU runs the code natively (also a KVM guest).
+    pub fn emulated_cpu(&self) -> Option<String> {
+        match self.runtime {
+            Runtime::QemuUser => Some(format!(
+                "the CPU is emulated by qemu-user ({})",
+                self.runtime_detail
+            )),
+            Runtime::Vm if self.runtime_detail.contains("TCG") => Some(format!(
+                "the CPU is emulated in software ({})",
+                self.runtime_detail
+            )),
+            _ => None,
+        }
+    }
+
     /// Describes this machine, now.
     pub fn current(run_id: String) -> RunInfo {
         let runtime_detected = detect_runtime();
@@ -116,7 +134,10 @@ impl RunInfo {
             arch: std::env::consts::ARCH.to_owned(),
             libc: libc_version(),
             runtime,
-            runtime_detail: runtime_detected.1,
+            runtime_detail: std::env::var("IPC_RUNTIME_DETAIL")
+                .ok()
+                .filter(|d| !d.trim().is_empty())
+                .unwrap_or(runtime_detected.1),
             target: TARGET.to_owned(),
             suite_revision: SUITE_REVISION.to_owned(),
             started: crate::record::now_rfc3339(),

@@ -14,7 +14,9 @@
 //! soundness (messages really exchanged, counts right, timings ordered and
 //! plausible), never to a speed. `cargo test` (debug) runs the same code with
 //! tiny counts and records the verdicts as skipped; `cargo ipc-report` (release)
-//! measures. Measurements run one at a time (the figures' cache holds a lock
+//! measures. On an emulated CPU (qemu-user, a full-system VM under TCG) every
+//! performance claim is skipped with that reason: the timings would be the
+//! emulator's. Measurements run one at a time (the figures' cache holds a lock
 //! while measuring), so they never compete with each other for the CPUs.
 
 use ipc_conformance::check;

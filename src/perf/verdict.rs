@@ -142,7 +142,18 @@ fn measurable(mech: Mech) -> Checked<()> {
     match mech.unavailable() {
         Err(NoApi) => Err(Observation::no_api()),
         Ok(Some(why)) => Err(Observation::skipped(why)),
-        Ok(None) => Ok(()),
+        Ok(None) => not_emulated(),
+    }
+}
+
+/// Ends a performance check on an emulated CPU (qemu-user, a VM under TCG):
+/// its timings would be the emulator's, not the mechanism's.
+fn not_emulated() -> Checked<()> {
+    match crate::record::run_info().emulated_cpu() {
+        Some(why) => Err(Observation::skipped(format!(
+            "{why}: timings under emulation measure the emulator, not the IPC mechanism, so performance is not measured on this run"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -298,6 +309,7 @@ fn verdict_prelude() -> Result<Counts, Observation> {
             "the measurement harness forks its measuring processes and runs on Unix only",
         ));
     }
+    not_emulated()?;
     Ok(Counts::for_build())
 }
 

@@ -7,6 +7,7 @@ pub mod html;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod versions;
 
 use std::path::Path;
 
@@ -28,6 +29,10 @@ pub struct ReportJson<'a> {
     pub not_measured: Vec<String>,
     pub coverage: CoverageJson,
     pub claims: &'a [Claim],
+    /// Versions as a dimension (see [`versions`]): per OS, its versions with
+    /// their runs, the columns they collapse into, and every claim whose
+    /// observation differs between versions, since when, with the evidence.
+    pub versions: &'a [versions::OsVersions],
 }
 
 #[derive(Serialize)]
@@ -68,6 +73,7 @@ impl Section {
 /// Everything a report is made of, in the order it is shown.
 pub struct Report {
     pub columns: Vec<Column>,
+    pub versions: Vec<versions::OsVersions>,
     pub sections: Vec<Section>,
     pub checked: usize,
     pub catalogued: usize,
@@ -97,12 +103,16 @@ pub fn build(sets: &[ResultSet], expected_platforms: &[String]) -> Report {
         markdown: crate::perf::render::markdown(&perf_runs),
         html: crate::perf::render::html(&perf_runs),
     });
+    let versions = versions::analyze(sets);
+    sections.push(Section::Table(versions::table(&versions)));
+    sections.extend(versions::sections(&versions));
     let (coverage, checked, catalogued) = model::coverage(catalog, &columns);
     sections.push(Section::Table(coverage));
     sections.push(Section::Table(model::runs(&columns)));
     sections.push(Section::Table(model::expectations_table()));
     Report {
         columns,
+        versions,
         sections,
         checked,
         catalogued,
@@ -152,6 +162,7 @@ impl Report {
                 checked: self.checked,
             },
             claims: Catalog::get().claims(),
+            versions: &self.versions,
         };
         serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
     }

@@ -1,0 +1,760 @@
+//! Versions as a dimension: the runs of one OS grouped by version (the kernel
+//! for Linux, the OS release elsewhere), versions whose observations are
+//! identical collapsed into one column, and for every claim whose observation
+//! differs between versions of one OS, since which version the current
+//! behaviour holds, with the runs as evidence.
+//!
+//! Only runs on the OS itself take part (runtime `native` or `vm`): a qemu-user
+//! run borrows the host's kernel and a Wine run is Wine, so neither is a version
+//! of the OS it imitates. Performance claims (`perf.*`) are left out: their
+//! figures belong to the machine, not to the OS version. An observation that
+//! decided nothing (`skipped`, `error`, `timeout`) or a claim a version did not
+//! check is never taken for a change of behaviour: it is listed as not
+//! comparable instead.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Kind, Os};
+use crate::observe::Outcome;
+use crate::platform::{RunInfo, Runtime};
+use crate::report::load::ResultSet;
+
+/// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Version {
+    /// The numeric components, e.g. `[6, 18]`.
+    pub numbers: Vec<u64>,
+    /// As shown: "6.18", "14.3".
+    pub text: String,
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let n = self.numbers.len().max(other.numbers.len());
+        let at = |v: &Version, i: usize| v.numbers.get(i).copied().unwrap_or(0);
+        (0..n)
+            .map(|i| at(self, i).cmp(&at(other, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Version {
+    /// The first dotted run of digits in `s`, at most `keep` components
+    /// (`"Linux 6.18.44-fc"`, 2 → 6.18).
+    pub fn parse(s: &str, keep: usize) -> Option<Version> {
+        let start = s.find(|c: char| c.is_ascii_digit())?;
+        let numbers: Vec<u64> = s[start..]
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()?
+            .split('.')
+            .take_while(|p| !p.is_empty())
+            .take(keep)
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        if numbers.is_empty() {
+            return None;
+        }
+        let text = numbers
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
+        Some(Version { numbers, text })
+    }
+}
+
+/// The version a run stands for: on Linux its kernel's major.minor (from the
+/// kernel's release, `Linux 6.18.44-...`), elsewhere the OS release's number
+/// (`FreeBSD 14.3-RELEASE`, `macOS 15.1`, `Windows 10.0.26100`). `None` for a
+/// run that is no version of its OS (qemu-user, Wine) or names none.
+pub fn version_of(run: &RunInfo) -> Option<Version> {
+    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
+        return None;
+    }
+    match run.os {
+        Os::Linux => {
+            let release = run.kernel.split_whitespace().nth(1)?;
+            Version::parse(release, 2)
+        }
+        _ => Version::parse(&run.os_version, 4),
+    }
+}
+
+/// Whether an outcome decided anything about the platform's behaviour.
+fn is_decided(o: Outcome) -> bool {
+    !matches!(o, Outcome::Skipped | Outcome::Error | Outcome::Timeout)
+}
+
+/// One run as evidence: its column, run id, and what it observed with the detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub column: String,
+    pub run_id: String,
+    pub kernel: String,
+    pub os_version: String,
+    pub libc: String,
+    /// `None` when the run has no result for the claim.
+    pub observed: Option<Outcome>,
+    /// The result's status: `pass`, `fail` (the observation missed the
+    /// run's expectation) or `skipped`; empty without a result.
+    pub status: String,
+    /// A measured value (`name = value unit; ...`), else empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub measured: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// One version of an OS and the runs that measured it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRuns {
+    pub version: Version,
+    /// Column labels of the runs (as in `runs[].column`).
+    pub columns: Vec<String>,
+    pub run_ids: Vec<String>,
+}
+
+/// Adjacent versions whose observations are identical, shown as one column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collapsed {
+    /// "Linux 6.1", or "Linux 6.1–6.18" when versions collapsed.
+    pub label: String,
+    pub versions: Vec<String>,
+    pub columns: Vec<String>,
+}
+
+/// A claim whose decided observation differs between versions of one OS.
+#[derive(Debug, Clone, Serialize)]
+pub struct Since {
+    pub claim: String,
+    /// The behaviour on the newest version that decided it.
+    pub current: Outcome,
+    /// The oldest version from which `current` holds on every later version
+    /// that decided the claim.
+    pub since: String,
+    /// The behaviour of the version before `since` that decided it, and that
+    /// version: the behaviour held until then.
+    pub previous: Outcome,
+    pub until: String,
+    /// A run's check of this claim missed its expectation (status `fail`):
+    /// a suite bug or an undocumented fact until explained, not yet an
+    /// established difference between versions.
+    pub unexpected: bool,
+    /// Every version in order: what it observed (`None` where its runs
+    /// disagree or decided nothing) and the runs as evidence.
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub version: String,
+    pub seen: Option<Outcome>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A claim the versions cannot be compared on: a version decided nothing
+/// (skipped, error, timeout), did not check it, or its runs disagree.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotComparable {
+    pub claim: String,
+    pub why: String,
+}
+
+/// A measured fact whose values differ between versions. Limits and sizes
+/// depend on the machine's memory and sysctls and on the C library as much as
+/// on the kernel, so a value is shown per version, never answered with a
+/// "since": `runs_differ_in` names what else differs between the runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueDiff {
+    pub claim: String,
+    /// Per version (oldest first): its value, or a note when its runs disagree.
+    pub values: Vec<(String, String)>,
+    /// Run properties besides the version that differ between these runs
+    /// ("libc: glibc 2.36 / musl"), empty when none does.
+    pub runs_differ_in: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The version view of one OS.
+#[derive(Debug, Clone, Serialize)]
+pub struct OsVersions {
+    pub os: Os,
+    /// Oldest first.
+    pub versions: Vec<VersionRuns>,
+    pub columns: Vec<Collapsed>,
+    pub since: Vec<Since>,
+    pub not_comparable: Vec<NotComparable>,
+    pub values_differ: Vec<ValueDiff>,
+}
+
+/// What one version observed of one claim: `Agreed` by all its runs, runs that
+/// `Disagree`, or `Absent` from every run.
+#[derive(Debug, Clone, PartialEq)]
+enum VersionSeen {
+    Agreed(Outcome),
+    Disagree,
+    Absent,
+}
+
+struct Member<'a> {
+    version: Version,
+    set: &'a ResultSet,
+}
+
+/// The version view of every OS with runs of at least one version.
+pub fn analyze(sets: &[ResultSet]) -> Vec<OsVersions> {
+    let catalog = Catalog::get();
+    let mut by_os: BTreeMap<Os, Vec<Member>> = BTreeMap::new();
+    for set in sets {
+        if let Some(version) = version_of(&set.run) {
+            by_os
+                .entry(set.run.os)
+                .or_default()
+                .push(Member { version, set });
+        }
+    }
+    let claims: Vec<(&str, Kind)> = catalog
+        .claims()
+        .iter()
+        .filter(|c| c.kind != Kind::Perf)
+        .map(|c| (c.id.as_str(), c.kind))
+        .collect();
+    by_os
+        .into_iter()
+        .map(|(os, mut members)| {
+            members.sort_by(|a, b| {
+                a.version
+                    .cmp(&b.version)
+                    .then_with(|| a.set.run.column().cmp(&b.set.run.column()))
+            });
+            let mut versions: Vec<(Version, Vec<&ResultSet>)> = Vec::new();
+            for m in members {
+                match versions.last_mut() {
+                    Some((v, sets)) if *v == m.version => sets.push(m.set),
+                    _ => versions.push((m.version, vec![m.set])),
+                }
+            }
+            os_view(os, &versions, &claims)
+        })
+        .collect()
+}
+
+fn seen_by(sets: &[&ResultSet], claim: &str) -> VersionSeen {
+    let seen: Vec<Outcome> = sets
+        .iter()
+        .filter_map(|s| s.results.iter().find(|r| r.claim == claim))
+        .map(|r| r.observed)
+        .collect();
+    match seen.first() {
+        None => VersionSeen::Absent,
+        Some(&first) if seen.len() == sets.len() && seen.iter().all(|&s| s == first) => {
+            VersionSeen::Agreed(first)
+        }
+        Some(_) => VersionSeen::Disagree,
+    }
+}
+
+/// A version's measured value of a fact: its runs' common value, else each
+/// run's; `None` when no run measured it.
+fn value_by(sets: &[&ResultSet], claim: &str) -> Option<String> {
+    let values: Vec<(String, String)> = sets
+        .iter()
+        .filter_map(|s| {
+            let r = s.results.iter().find(|r| r.claim == claim)?;
+            (r.observed == Outcome::Measured).then(|| (s.run.column(), super::model::quantities(r)))
+        })
+        .collect();
+    let first = values.first()?;
+    if values.iter().all(|(_, v)| *v == first.1) {
+        return Some(first.1.clone());
+    }
+    Some(
+        values
+            .iter()
+            .map(|(c, v)| format!("{c}: {v}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    )
+}
+
+/// A run property by name, and how to read it.
+type RunProp = (&'static str, fn(&RunInfo) -> String);
+
+/// The run properties besides the version that differ between `sets`.
+fn differ_in(sets: &[&ResultSet]) -> Vec<String> {
+    let props: [RunProp; 5] = [
+        ("libc", |r| r.libc.clone()),
+        ("arch", |r| r.arch.clone()),
+        ("runtime", |r| r.runtime.as_str().to_owned()),
+        ("OS", |r| r.os_version.clone()),
+        ("uid", |r| r.uid.to_string()),
+    ];
+    props
+        .iter()
+        .filter_map(|(name, get)| {
+            let mut values: Vec<String> = sets.iter().map(|s| get(&s.run)).collect();
+            values.sort();
+            values.dedup();
+            (values.len() > 1).then(|| format!("{name}: {}", values.join(" / ")))
+        })
+        .collect()
+}
+
+fn evidence(sets: &[&ResultSet], claim: &str) -> Vec<Evidence> {
+    sets.iter()
+        .map(|s| {
+            let r = s.results.iter().find(|r| r.claim == claim);
+            Evidence {
+                column: s.run.column(),
+                run_id: s.run.run_id.clone(),
+                kernel: s.run.kernel.clone(),
+                os_version: s.run.os_version.clone(),
+                libc: s.run.libc.clone(),
+                observed: r.map(|r| r.observed),
+                status: r.map(|r| r.status.clone()).unwrap_or_default(),
+                measured: r.map(super::model::quantities).unwrap_or_default(),
+                detail: r.map(|r| r.detail.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kind)]) -> OsVersions {
+    // Per claim, what each version saw.
+    let table: Vec<Vec<VersionSeen>> = claims
+        .iter()
+        .map(|(id, _)| versions.iter().map(|(_, sets)| seen_by(sets, id)).collect())
+        .collect();
+
+    // Collapse adjacent versions that saw the same of every claim.
+    let mut columns: Vec<(usize, usize)> = Vec::new();
+    for i in 0..versions.len() {
+        match columns.last_mut() {
+            Some((_, end)) if table.iter().all(|row| row[*end] == row[i]) => *end = i,
+            _ => columns.push((i, i)),
+        }
+    }
+    let columns = columns
+        .into_iter()
+        .map(|(a, b)| {
+            let label = if a == b {
+                format!("{} {}", os.label(), versions[a].0.text)
+            } else {
+                format!(
+                    "{} {}–{}",
+                    os.label(),
+                    versions[a].0.text,
+                    versions[b].0.text
+                )
+            };
+            Collapsed {
+                label,
+                versions: versions[a..=b]
+                    .iter()
+                    .map(|(v, _)| v.text.clone())
+                    .collect(),
+                columns: versions[a..=b]
+                    .iter()
+                    .flat_map(|(_, sets)| sets.iter().map(|s| s.run.column()))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let mut since = Vec::new();
+    let mut not_comparable = Vec::new();
+    for ((id, _), row) in claims.iter().zip(&table) {
+        let decided: Vec<(usize, Outcome)> = row
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                VersionSeen::Agreed(o) if is_decided(*o) => Some((i, *o)),
+                _ => None,
+            })
+            .collect();
+        let gaps: Vec<String> = row
+            .iter()
+            .zip(versions)
+            .filter_map(|(s, (v, _))| match s {
+                VersionSeen::Agreed(o) if is_decided(*o) => None,
+                VersionSeen::Agreed(o) => Some(format!("{} {o}", v.text)),
+                VersionSeen::Disagree => Some(format!("{}: its runs disagree", v.text)),
+                VersionSeen::Absent => Some(format!("{}: not checked", v.text)),
+            })
+            .collect();
+        if versions.len() > 1 && !gaps.is_empty() && gaps.len() < versions.len() {
+            not_comparable.push(NotComparable {
+                claim: (*id).to_owned(),
+                why: gaps.join("; "),
+            });
+        }
+        let Some(&(last, current)) = decided.last() else {
+            continue;
+        };
+        // The trailing streak of the current behaviour, and what held before it.
+        let Some(pos) = decided.iter().rposition(|&(_, o)| o != current) else {
+            continue;
+        };
+        let (until_i, previous) = decided[pos];
+        let (since_i, _) = decided[pos + 1];
+        debug_assert!(since_i <= last);
+        let history: Vec<HistoryEntry> = row
+            .iter()
+            .zip(versions)
+            .map(|(s, (v, sets))| HistoryEntry {
+                version: v.text.clone(),
+                seen: match s {
+                    VersionSeen::Agreed(o) if is_decided(*o) => Some(*o),
+                    _ => None,
+                },
+                evidence: evidence(sets, id),
+            })
+            .collect();
+        since.push(Since {
+            unexpected: history
+                .iter()
+                .any(|h| h.evidence.iter().any(|e| e.status == "fail")),
+            claim: (*id).to_owned(),
+            current,
+            since: versions[since_i].0.text.clone(),
+            previous,
+            until: versions[until_i].0.text.clone(),
+            history,
+        });
+    }
+    let mut values_differ = Vec::new();
+    for (id, kind) in claims {
+        if *kind != Kind::Fact {
+            continue;
+        }
+        let values: Vec<(String, String)> = versions
+            .iter()
+            .filter_map(|(v, sets)| Some((v.text.clone(), value_by(sets, id)?)))
+            .collect();
+        let mut distinct: Vec<&String> = values.iter().map(|(_, v)| v).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            let sets: Vec<&ResultSet> = versions
+                .iter()
+                .flat_map(|(_, s)| s.iter().copied())
+                .collect();
+            values_differ.push(ValueDiff {
+                claim: (*id).to_owned(),
+                values,
+                runs_differ_in: differ_in(&sets),
+                evidence: evidence(&sets, id),
+            });
+        }
+    }
+    OsVersions {
+        os,
+        versions: versions
+            .iter()
+            .map(|(v, sets)| VersionRuns {
+                version: v.clone(),
+                columns: sets.iter().map(|s| s.run.column()).collect(),
+                run_ids: sets.iter().map(|s| s.run.run_id.clone()).collect(),
+            })
+            .collect(),
+        columns,
+        since,
+        not_comparable,
+        values_differ,
+    }
+}
+
+// ------------------------------------------------------------- rendering
+
+/// Evidence text longer than this is cut in a cell (the tooltip has all of it).
+const CELL_DETAIL: usize = 160;
+
+fn short(s: &str) -> String {
+    if s.chars().count() <= CELL_DETAIL {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(CELL_DETAIL).collect();
+    format!("{cut}…")
+}
+
+/// Each run's evidence, cut short in the cell and whole in its tooltip.
+fn evidence_cell(evidence: &[String]) -> super::model::Cell {
+    super::model::Cell {
+        text: evidence
+            .iter()
+            .map(|e| short(e))
+            .collect::<Vec<_>>()
+            .join(" — "),
+        verdict: None,
+        title: evidence.join(" — "),
+    }
+}
+
+fn symbol(o: Outcome) -> String {
+    super::model::symbol(o).to_owned()
+}
+
+/// The versions of every OS as columns (adjacent identical versions collapsed),
+/// with a row of the runs behind each and a row per claim that differs.
+pub fn table(view: &[OsVersions]) -> super::model::Table {
+    use super::model::{Cell, Table, Verdict};
+    let mut header = vec!["".to_owned()];
+    let mut runs_row = vec![Cell::plain("runs")];
+    // (OS index, column index) of every header column.
+    let mut at: Vec<(usize, usize)> = Vec::new();
+    for (oi, os) in view.iter().enumerate() {
+        for (ci, col) in os.columns.iter().enumerate() {
+            header.push(col.label.clone());
+            let runs: Vec<String> = os
+                .versions
+                .iter()
+                .filter(|v| col.versions.contains(&v.version.text))
+                .map(|v| format!("{}: {}", v.version.text, v.columns.join(", ")))
+                .collect();
+            runs_row.push(Cell::plain(runs.join("; ")));
+            at.push((oi, ci));
+        }
+    }
+    let mut rows = vec![runs_row];
+    for (oi, os) in view.iter().enumerate() {
+        for s in &os.since {
+            let mut row = vec![Cell::plain(&s.claim)];
+            for &(o, ci) in &at {
+                if o != oi {
+                    row.push(Cell::plain(""));
+                    continue;
+                }
+                let col = &os.columns[ci];
+                let entry = s
+                    .history
+                    .iter()
+                    .find(|h| col.versions.first() == Some(&h.version));
+                let cell = match entry.and_then(|h| h.seen) {
+                    Some(seen) => Cell {
+                        text: symbol(seen),
+                        verdict: Some(if seen == s.current {
+                            Verdict::Agrees
+                        } else {
+                            Verdict::Departs
+                        }),
+                        title: entry
+                            .map(|h| {
+                                h.evidence
+                                    .iter()
+                                    .map(|e| format!("{}: {}", e.column, e.detail))
+                                    .collect::<Vec<_>>()
+                                    .join(" — ")
+                            })
+                            .unwrap_or_default(),
+                    },
+                    None => Cell {
+                        text: "not comparable".into(),
+                        verdict: Some(Verdict::Undecided),
+                        title: String::new(),
+                    },
+                };
+                row.push(cell);
+            }
+            rows.push(row);
+        }
+    }
+    Table {
+        title: "Versions".into(),
+        intro: "Runs on the OS itself (native or in a VM; not qemu-user, not Wine) grouped by OS and version, oldest first: for Linux the kernel (major.minor), elsewhere the OS release. Adjacent versions whose observations are identical for every claim share one column (performance figures aside: they belong to the machine; a measured fact counts as measured, its values are listed under Values by version). Below the runs: each claim whose observation differs between versions (green: the current behaviour, red: an earlier one); see Since.".into(),
+        header,
+        rows,
+    }
+}
+
+/// The "Since" section and, when a measured value differs between versions,
+/// "Values by version".
+pub fn sections(view: &[OsVersions]) -> Vec<super::Section> {
+    let mut out = vec![since_section(view)];
+    out.extend(values_section(view));
+    out
+}
+
+/// Measured facts whose values differ between versions, shown per version with
+/// what else differs between the runs; `None` when no value differs.
+fn values_section(view: &[OsVersions]) -> Option<super::Section> {
+    use super::model::{Cell, Table};
+    let rows: Vec<Vec<Cell>> = view
+        .iter()
+        .flat_map(|os| {
+            os.values_differ.iter().map(move |d| {
+                let evidence: Vec<String> = d
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{}: {}", e.column, e.detail))
+                    .collect();
+                vec![
+                    Cell::plain(&d.claim),
+                    Cell::plain(os.os.label()),
+                    Cell::plain(
+                        d.values
+                            .iter()
+                            .map(|(v, value)| format!("{} {v}: {value}", os.os.label()))
+                            .collect::<Vec<_>>()
+                            .join(" — "),
+                    ),
+                    Cell::plain(if d.runs_differ_in.is_empty() {
+                        "nothing but the version".to_owned()
+                    } else {
+                        d.runs_differ_in.join("; ")
+                    }),
+                    evidence_cell(&evidence),
+                ]
+            })
+        })
+        .collect();
+    (!rows.is_empty()).then(|| {
+        super::Section::Table(Table {
+            title: "Values by version".into(),
+            intro: "Measured facts whose values differ between versions of one OS. Limits and sizes depend on the machine (memory, sysctls) and on the C library as much as on the kernel, so they are shown per version and never answered with a \"since\"; the fourth column names what else differs between the runs.".into(),
+            header: ["Fact", "OS", "Value per version", "Runs differ in", "Evidence"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        })
+    })
+}
+
+/// The "Since" section: for every claim that differs between versions of one
+/// OS, since which version the current behaviour holds and until which the
+/// previous one held, with the runs as evidence; or the statement that there is
+/// no difference.
+fn since_section(view: &[OsVersions]) -> super::Section {
+    use super::model::{Cell, Table};
+    let compared: Vec<String> = view
+        .iter()
+        .filter(|os| os.versions.len() > 1)
+        .map(|os| {
+            format!(
+                "{} {}",
+                os.os.label(),
+                os.versions
+                    .iter()
+                    .map(|v| v.version.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    let not_comparable: Vec<String> = view
+        .iter()
+        .flat_map(|os| {
+            os.not_comparable
+                .iter()
+                .map(move |n| format!("{} {} ({})", os.os.label(), n.claim, n.why))
+        })
+        .collect();
+    let caveat = if not_comparable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Not compared, because a version decided nothing or did not check them: {}.",
+            not_comparable.join("; ")
+        )
+    };
+    let title = "Since".to_owned();
+    let rows: Vec<Vec<Cell>> = view
+        .iter()
+        .flat_map(|os| {
+            os.since.iter().map(move |s| {
+                let evidence: Vec<String> = s
+                    .history
+                    .iter()
+                    .flat_map(|h| {
+                        h.evidence.iter().map(move |e| {
+                            format!(
+                                "{} {}: {} observed {}{}",
+                                os.os.label(),
+                                h.version,
+                                e.column,
+                                e.observed.map(|o| o.as_str()).unwrap_or("nothing"),
+                                if e.detail.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" ({})", e.detail)
+                                }
+                            )
+                        })
+                    })
+                    .collect();
+                let now = if s.unexpected {
+                    format!("{} ⚠ unexpected", symbol(s.current))
+                } else {
+                    symbol(s.current)
+                };
+                vec![
+                    Cell::plain(&s.claim),
+                    Cell::plain(os.os.label()),
+                    Cell::plain(now),
+                    Cell::plain(format!("since {} {}", os.os.label(), s.since)),
+                    Cell::plain(symbol(s.previous)),
+                    Cell::plain(format!("until {} {}", os.os.label(), s.until)),
+                    evidence_cell(&evidence),
+                ]
+            })
+        })
+        .collect();
+    if compared.is_empty() {
+        let measured: Vec<String> = view
+            .iter()
+            .flat_map(|os| {
+                os.versions
+                    .iter()
+                    .map(move |v| format!("{} {}", os.os.label(), v.version.text))
+            })
+            .collect();
+        let text = if measured.is_empty() {
+            "No run on an OS itself: no versions to compare.".to_owned()
+        } else {
+            format!(
+                "One version of each OS was measured ({}): there is nothing to compare between versions.",
+                measured.join(", ")
+            )
+        };
+        return fragment(title, text);
+    }
+    if rows.is_empty() {
+        return fragment(
+            title,
+            format!(
+                "There is no difference: no claim's observation differs between the versions measured ({}).{caveat}",
+                compared.join("; ")
+            ),
+        );
+    }
+    super::Section::Table(Table {
+        title,
+        intro: format!(
+            "Every claim whose observation differs between versions of one OS ({}): the behaviour of the newest version, since which version it holds, the behaviour before and until which version it held, and each version's runs as evidence. ⚠ marks a difference where a run's check missed its expectation: a suite bug or an undocumented fact until explained, not an established difference.{caveat}",
+            compared.join("; ")
+        ),
+        header: ["Claim", "OS", "Now", "Since", "Before", "Until", "Evidence"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    })
+}
+
+fn fragment(title: String, text: String) -> super::Section {
+    super::Section::Fragment {
+        title,
+        intro: text,
+        markdown: String::new(),
+        html: String::new(),
+    }
+}
