@@ -233,11 +233,32 @@ fn detect_runtime() -> (Runtime, String) {
                 None => (Runtime::Native, String::new()),
             }
         } else if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            detect_qemu_user()
+            match detect_qemu_user() {
+                (Runtime::Native, detail) if detail.is_empty() => (Runtime::Native, compat_process()),
+                emulated => emulated,
+            }
         } else {
             (Runtime::Native, String::new())
         }
     }
+}
+
+/// A 32-bit process on a 64-bit kernel (i686 on x86_64) runs natively, through the
+/// kernel's compat syscall layer: said in the runtime detail, empty otherwise.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn compat_process() -> String {
+    if cfg!(target_pointer_width = "32") {
+        if let Ok(u) = nix::sys::utsname::uname() {
+            let machine = u.machine().to_string_lossy();
+            if machine.contains("64") {
+                return format!(
+                    "32-bit {} process on a 64-bit {machine} kernel (uname -m)",
+                    std::env::consts::ARCH
+                );
+            }
+        }
+    }
+    String::new()
 }
 
 /// qemu-user runs foreign-architecture binaries on the host's kernel. It fakes
