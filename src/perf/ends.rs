@@ -394,7 +394,15 @@ mod pmq {
         let mut size = msgsize;
         loop {
             let name = crate::names::unique_slash();
-            let attr = MqAttr::new(0, maxmsg as _, size as _, 0);
+            let member = |v: usize| {
+                v.try_into().map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{v} does not fit struct mq_attr's C long"),
+                    )
+                })
+            };
+            let attr = MqAttr::new(0, member(maxmsg)?, member(size)?, 0);
             match mq_open(
                 name.as_str(),
                 MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR,
