@@ -3,7 +3,9 @@
 #
 #   linux-x86_64-gnu               native (release)        ci/run-native.sh --release
 #   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
-#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu-aarch64.sh
+#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu.sh --target aarch64-unknown-linux-gnu
+#   linux-i686-gnu                 native: a 32-bit process on the 64-bit kernel   ci/run-i686.sh
+#   linux-s390x-gnu (qemu-user)    emulated big-endian CPU ci/run-qemu.sh --target s390x-unknown-linux-gnu
 #   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
 #
 # then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
@@ -13,7 +15,8 @@
 #   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
 #
 # --out DIR               report directory (default target/ipc-report)
-# --only NAME             run only these columns: native, musl, qemu-aarch64, wine
+# --only NAME             run only these columns: native, musl, qemu-aarch64, i686,
+#                         qemu-s390x, wine
 # --allow-test-failures   a column whose checks missed expectations still counts,
 #                         as long as it recorded observations (they are in the report)
 # --no-page-check         skip the Chromium check
@@ -82,7 +85,16 @@ column native "linux-x86_64-gnu (native)" "$SETS_DIR/linux-x86_64-gnu" \
 column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
   "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
 column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
-  "$CI_DIR/run-qemu-aarch64.sh" --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+  "$CI_DIR/run-qemu.sh" --target aarch64-unknown-linux-gnu --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+
+# 32-bit x86: runs natively on this kernel (runtime native; its runtime detail
+# says 32-bit process on a 64-bit kernel).
+column i686 "linux-i686-gnu (native)" "$SETS_DIR/linux-i686-gnu" \
+  "$CI_DIR/run-i686.sh" --out "$SETS_DIR/linux-i686-gnu"
+
+# Big-endian: s390x under qemu-user.
+column qemu-s390x "linux-s390x-gnu (qemu-user)" "$SETS_DIR/linux-s390x-gnu-qemu-user" \
+  "$CI_DIR/run-qemu.sh" --target s390x-unknown-linux-gnu --out "$SETS_DIR/linux-s390x-gnu-qemu-user"
 
 wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
 if [ -x "$CI_DIR/run-wine.sh" ]; then
