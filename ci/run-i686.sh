@@ -9,8 +9,8 @@
 # Installs what it needs once (Debian/Ubuntu): gcc-i686-linux-gnu and
 # libc6-dev-i386-cross to link, libc6-i386 (/lib/ld-linux.so.2, glibc in
 # /usr/lib32) and lib32gcc-s1 to run the dynamically linked programs, and the
-# rustup target. The platform id is linux-i686-gnu, as CI names it (Rust's
-# arch name for the target is x86). Exit status: the test run's.
+# rustup target. The run names its platform linux-i686-gnu itself
+# (src/platform.rs). Exit status: the test run's.
 set -euo pipefail
 CI_NAME=run-i686
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,7 +30,6 @@ done
 step "Debian packages" apt_install gcc-i686-linux-gnu libc6-dev-i386-cross libc6-i386 lib32gcc-s1
 step "rustup target $TARGET" rustup_target "$TARGET"
 export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_LINKER=i686-linux-gnu-gcc
-export IPC_PLATFORM=linux-i686-gnu
 # A 32-bit process on this kernel is native: the result set is rejected otherwise.
 export IPC_EXPECT_RUNTIME=native
 exec "$CI_DIR/run-native.sh" --out "$out" --target "$TARGET" ${extra[@]+"${extra[@]}"}

@@ -128,9 +128,13 @@ impl RunInfo {
     }
 }
 
-/// The pinned platform id for the compile target.
+/// The pinned platform id for the compile target. 32-bit x86 is named `i686`,
+/// as its target triple and the CI columns name it (Rust's arch name is `x86`).
 pub fn platform_id() -> String {
-    let arch = std::env::consts::ARCH;
+    let arch = match std::env::consts::ARCH {
+        "x86" => "i686",
+        arch => arch,
+    };
     cfg_if::cfg_if! {
         if #[cfg(target_os = "android")] {
             format!("android-{arch}")
