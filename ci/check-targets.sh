@@ -4,7 +4,7 @@
 # (clippy runs cargo check's full type-check plus the lints) for
 #   x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd
 #   x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android
-# and the 32-bit targets, where off_t, rlim_t and C long are 32 bits wide:
+# and the 32-bit targets, where C long (and on Linux off_t and rlim_t) is 32 bits:
 #   i686-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-freebsd
 # No linker or SDK is needed: nothing is linked.
 #
