@@ -4,6 +4,8 @@
 # (clippy runs cargo check's full type-check plus the lints) for
 #   x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd
 #   x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android
+# and the 32-bit targets, where C long (and on Linux off_t and rlim_t) is 32 bits:
+#   i686-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-freebsd
 # No linker or SDK is needed: nothing is linked.
 #
 #   ci/check-targets.sh [TARGET...]
@@ -18,7 +20,8 @@ CI_NAME=check-targets
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd
-  x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android)
+  x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-linux-android
+  i686-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-freebsd)
 
 cd "$ROOT"
 failed=() skipped=() passed=()

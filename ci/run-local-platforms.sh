@@ -3,7 +3,9 @@
 #
 #   linux-x86_64-gnu               native (release)        ci/run-native.sh --release
 #   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
-#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu-aarch64.sh
+#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu.sh --target aarch64-unknown-linux-gnu
+#   linux-i686-gnu                 native: a 32-bit process on the 64-bit kernel   ci/run-i686.sh
+#   linux-s390x-gnu (qemu-user)    emulated big-endian CPU ci/run-qemu.sh --target s390x-unknown-linux-gnu
 #   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
 #   linux-x86_64-musl (vm)         Linux 6.1 VM (TCG)      ci/run-vm.sh
 #
@@ -14,7 +16,8 @@
 #   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
 #
 # --out DIR               report directory (default target/ipc-report)
-# --only NAME             run only these columns: native, musl, qemu-aarch64, wine, vm
+# --only NAME             run only these columns: native, musl, qemu-aarch64, i686,
+#                         qemu-s390x, wine, vm
 # --allow-test-failures   a column whose checks missed expectations still counts,
 #                         as long as it recorded observations (they are in the report)
 # --no-page-check         skip the Chromium check
@@ -83,7 +86,16 @@ column native "linux-x86_64-gnu (native)" "$SETS_DIR/linux-x86_64-gnu" \
 column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
   "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
 column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
-  "$CI_DIR/run-qemu-aarch64.sh" --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+  "$CI_DIR/run-qemu.sh" --target aarch64-unknown-linux-gnu --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
+
+# 32-bit x86: runs natively on this kernel (runtime native; its runtime detail
+# says 32-bit process on a 64-bit kernel).
+column i686 "linux-i686-gnu (native)" "$SETS_DIR/linux-i686-gnu" \
+  "$CI_DIR/run-i686.sh" --out "$SETS_DIR/linux-i686-gnu"
+
+# Big-endian: s390x under qemu-user.
+column qemu-s390x "linux-s390x-gnu (qemu-user)" "$SETS_DIR/linux-s390x-gnu-qemu-user" \
+  "$CI_DIR/run-qemu.sh" --target s390x-unknown-linux-gnu --out "$SETS_DIR/linux-s390x-gnu-qemu-user"
 
 # The vm column: Debian bookworm's Linux 6.1 kernel in qemu-system-x86_64 (TCG),
 # the suites built static for musl in its initramfs (ci/run-vm.sh).

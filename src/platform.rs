@@ -149,9 +149,13 @@ impl RunInfo {
     }
 }
 
-/// The pinned platform id for the compile target.
+/// The pinned platform id for the compile target. 32-bit x86 is named `i686`,
+/// as its target triple and the CI columns name it (Rust's arch name is `x86`).
 pub fn platform_id() -> String {
-    let arch = std::env::consts::ARCH;
+    let arch = match std::env::consts::ARCH {
+        "x86" => "i686",
+        arch => arch,
+    };
     cfg_if::cfg_if! {
         if #[cfg(target_os = "android")] {
             format!("android-{arch}")
@@ -254,11 +258,32 @@ fn detect_runtime() -> (Runtime, String) {
                 None => (Runtime::Native, String::new()),
             }
         } else if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            detect_qemu_user()
+            match detect_qemu_user() {
+                (Runtime::Native, detail) if detail.is_empty() => (Runtime::Native, compat_process()),
+                emulated => emulated,
+            }
         } else {
             (Runtime::Native, String::new())
         }
     }
+}
+
+/// A 32-bit process on a 64-bit kernel (i686 on x86_64) runs natively, through the
+/// kernel's compat syscall layer: said in the runtime detail, empty otherwise.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn compat_process() -> String {
+    if cfg!(target_pointer_width = "32") {
+        if let Ok(u) = nix::sys::utsname::uname() {
+            let machine = u.machine().to_string_lossy();
+            if machine.contains("64") {
+                return format!(
+                    "32-bit {} process on a 64-bit {machine} kernel (uname -m)",
+                    std::env::consts::ARCH
+                );
+            }
+        }
+    }
+    String::new()
 }
 
 /// qemu-user runs foreign-architecture binaries on the host's kernel. It fakes

@@ -204,9 +204,11 @@ fn mqueue_reason(err: &io::Error, requested: Option<(i64, i64)>) -> Option<Strin
 pub fn rlimit_sigpending() -> Option<u64> {
     cfg_if::cfg_if! {
         if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING)
-                .ok()
-                .map(|(soft, _)| soft)
+            let (soft, _) =
+                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING).ok()?;
+            // rlim_t is 32 or 64 bits wide: widening it to u64 is lossless.
+            let soft: libc::rlim_t = soft;
+            Some(soft as u64)
         } else {
             None
         }

@@ -21,7 +21,8 @@ fn memfd_available() {
                 let name = std::ffi::CString::new(ipc_conformance::names::unique())
                     .map_err(|e| Observation::error(e.to_string()))?;
                 let fd = memfd_create(name.as_c_str(), MFdFlags::MFD_CLOEXEC).step("memfd_create")?;
-                nix::unistd::ftruncate(&fd, LEN as i64).step("ftruncate")?;
+                // 4096 fits every off_t (32-bit targets included): the cast is lossless.
+                nix::unistd::ftruncate(&fd, LEN as libc::off_t).step("ftruncate")?;
                 let marker = format!("memfd-{}", ipc_conformance::names::random_hex(8));
                 ipc_conformance::mech::newcomers::store_through_shared_mapping(fd.as_fd(), LEN, 100, marker.as_bytes())
                     .step("store through a MAP_SHARED mapping")?;

@@ -766,16 +766,12 @@ mod unix {
         });
     }
 
-    /// This process's RLIMIT_SIGPENDING soft limit (reading changes nothing).
+    /// This process's RLIMIT_SIGPENDING soft limit on Linux (reading changes nothing).
     fn rlimit_sigpending() -> Option<u64> {
-        cfg_if::cfg_if! {
-            if #[cfg(target_os = "linux")] {
-                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING)
-                    .ok()
-                    .map(|(soft, _)| soft)
-            } else {
-                None
-            }
+        if cfg!(target_os = "linux") {
+            ipc_conformance::precondition::rlimit_sigpending()
+        } else {
+            None
         }
     }
 

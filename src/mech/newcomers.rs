@@ -164,9 +164,10 @@ mod linux {
     const _: () = assert!(std::mem::size_of::<Sqe>() == 64);
     const _: () = assert!(std::mem::size_of::<Cqe>() == 16);
 
-    const IORING_OFF_SQ_RING: i64 = 0;
-    const IORING_OFF_CQ_RING: i64 = 0x800_0000;
-    const IORING_OFF_SQES: i64 = 0x1000_0000;
+    // The mmap offsets the io_uring ABI names; each fits a 32-bit off_t.
+    const IORING_OFF_SQ_RING: libc::off_t = 0;
+    const IORING_OFF_CQ_RING: libc::off_t = 0x800_0000;
+    const IORING_OFF_SQES: libc::off_t = 0x1000_0000;
     const IORING_OP_NOP: u8 = 0;
     const IORING_ENTER_GETEVENTS: u32 = 1;
 
@@ -177,7 +178,7 @@ mod linux {
     }
 
     impl Map {
-        fn new(fd: &OwnedFd, len: usize, offset: i64) -> io::Result<Map> {
+        fn new(fd: &OwnedFd, len: usize, offset: libc::off_t) -> io::Result<Map> {
             use nix::sys::mman::{MapFlags, ProtFlags, mmap};
             let length = std::num::NonZeroUsize::new(len)
                 .ok_or_else(|| io::Error::other("empty ring region"))?;
@@ -223,7 +224,8 @@ mod linux {
         pub sq_entries: u32,
         pub cq_entries: u32,
         pub features: u32,
-        pub submitted: i64,
+        /// io_uring_enter's return value (a C long).
+        pub submitted: libc::c_long,
         /// (user_data, res) of the completion, if one arrived.
         pub completion: Option<(u64, i32)>,
     }

@@ -102,14 +102,23 @@ mod imp {
             }
         }
 
-        /// A zeroed `struct mq_attr` with the given limits.
-        fn attr(maxmsg: i64, msgsize: i64) -> libc::mq_attr {
+        /// A zeroed `struct mq_attr` with the given limits; a limit its C long
+        /// cannot hold (32-bit targets) is refused, never cut.
+        fn attr(maxmsg: i64, msgsize: i64) -> io::Result<libc::mq_attr> {
+            let long = |what: &str, v: i64| {
+                libc::c_long::try_from(v).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{what} {v} does not fit struct mq_attr's C long"),
+                    )
+                })
+            };
             // SAFETY: mq_attr is a plain C struct of integers (and reserved integer
             // padding); all-zero bytes are a valid value of it.
             let mut a: libc::mq_attr = unsafe { std::mem::MaybeUninit::zeroed().assume_init() };
-            a.mq_maxmsg = maxmsg as _;
-            a.mq_msgsize = msgsize as _;
-            a
+            a.mq_maxmsg = long("mq_maxmsg", maxmsg)?;
+            a.mq_msgsize = long("mq_msgsize", msgsize)?;
+            Ok(a)
         }
 
         /// `mq_open(name, oflag, mode, attr)`; `limits` None passes a NULL
@@ -120,7 +129,7 @@ mod imp {
             mode: libc::mode_t,
             limits: Option<(i64, i64)>,
         ) -> io::Result<mqd_t> {
-            let a = limits.map(|(m, s)| attr(m, s));
+            let a = limits.map(|(m, s)| attr(m, s)).transpose()?;
             let ptr = a
                 .as_ref()
                 .map_or(std::ptr::null(), |a| a as *const libc::mq_attr);
@@ -194,7 +203,7 @@ mod imp {
         // mq_attr's members are c_long: 32 bits on 32-bit targets.
         #[allow(clippy::unnecessary_cast)]
         pub fn getattr(q: mqd_t) -> io::Result<(i64, i64, i64, i64)> {
-            let mut a = attr(0, 0);
+            let mut a = attr(0, 0)?;
             // SAFETY: q is open; a is a valid, writable mq_attr.
             if unsafe { libc::mq_getattr(q, &mut a) } == -1 {
                 return Err(io::Error::last_os_error());
@@ -208,7 +217,7 @@ mod imp {
         }
 
         pub fn set_nonblocking(q: mqd_t, on: bool) -> io::Result<()> {
-            let mut a = attr(0, 0);
+            let mut a = attr(0, 0)?;
             a.mq_flags = if on { libc::O_NONBLOCK as _ } else { 0 };
             // SAFETY: q is open; a is initialised; the old attributes are not asked for.
             if unsafe { libc::mq_setattr(q, &a, std::ptr::null_mut()) } == -1 {

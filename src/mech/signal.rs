@@ -1004,12 +1004,15 @@ mod ffi {
                 let mut ok = true;
                 #[cfg(target_os = "linux")]
                 if let Some(limit) = rlimit {
-                    ok &= nix::sys::resource::setrlimit(
-                        nix::sys::resource::Resource::RLIMIT_SIGPENDING,
-                        limit,
-                        limit,
-                    )
-                    .is_ok();
+                    // A limit rlim_t cannot hold (32-bit targets) is refused, not cut.
+                    ok &= libc::rlim_t::try_from(limit).is_ok_and(|limit| {
+                        nix::sys::resource::setrlimit(
+                            nix::sys::resource::Resource::RLIMIT_SIGPENDING,
+                            limit,
+                            limit,
+                        )
+                        .is_ok()
+                    });
                 }
                 #[cfg(not(target_os = "linux"))]
                 let _ = rlimit;

@@ -203,15 +203,27 @@ mod imp {
         }
 
         pub fn send(&self, mtype: i64, data: &[u8]) -> io::Result<()> {
-            ffi::send(self.id, mtype as _, data, libc::IPC_NOWAIT)
+            ffi::send(self.id, c_long(mtype)?, data, libc::IPC_NOWAIT)
         }
 
         /// msgrcv(IPC_NOWAIT) into a buffer of `max` text bytes: (mtype, text).
-        // mtype is a c_long: 32 bits on 32-bit targets.
+        // mtype is a c_long: 32 bits on 32-bit targets, so widening it is lossless.
         #[allow(clippy::unnecessary_cast)]
         pub fn receive(&self, max: usize, msgtyp: i64) -> io::Result<(i64, Vec<u8>)> {
-            ffi::receive(self.id, max, msgtyp as _, libc::IPC_NOWAIT).map(|(t, d)| (t as i64, d))
+            ffi::receive(self.id, max, c_long(msgtyp)?, libc::IPC_NOWAIT)
+                .map(|(t, d)| (t as i64, d))
         }
+    }
+
+    /// A message type as msgsnd/msgrcv take it (a C long, 32 bits on 32-bit
+    /// targets): one that does not fit is refused, never cut.
+    fn c_long(v: i64) -> io::Result<libc::c_long> {
+        libc::c_long::try_from(v).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("message type {v} does not fit a C long"),
+            )
+        })
     }
 
     /// A fresh random key `0x1Cxxxxxx` (see [`crate::names::sysv_key`]).
@@ -278,10 +290,10 @@ mod imp {
         match (role, args) {
             ("sysv_mq-create-send", [key, mtype, h]) => Some((|| {
                 let key = parse_key(key).ok_or("bad key")?;
-                let mtype: i64 = mtype.parse().map_err(|_| "bad mtype")?;
+                let mtype: libc::c_long = mtype.parse().map_err(|_| "bad mtype")?;
                 let data = unhex(h).ok_or("bad hex")?;
                 match ffi::get(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) {
-                    Ok(id) => match ffi::send(id, mtype as _, &data, libc::IPC_NOWAIT) {
+                    Ok(id) => match ffi::send(id, mtype, &data, libc::IPC_NOWAIT) {
                         Ok(()) => say(&format!("created {id}")),
                         Err(e) => {
                             let _ = ffi::remove(id);
@@ -294,12 +306,12 @@ mod imp {
             })()),
             ("sysv_mq-receive", [key, msgtyp]) => Some((|| {
                 let key = parse_key(key).ok_or("bad key")?;
-                let msgtyp: i64 = msgtyp.parse().map_err(|_| "bad msgtyp")?;
+                let msgtyp: libc::c_long = msgtyp.parse().map_err(|_| "bad msgtyp")?;
                 let id = match find(key) {
                     Ok(id) => id,
                     Err(e) => return say(&format!("err {}", err_text(&e))),
                 };
-                match ffi::receive(id, 65536, msgtyp as _, libc::IPC_NOWAIT) {
+                match ffi::receive(id, 65536, msgtyp, libc::IPC_NOWAIT) {
                     Ok((t, d)) => say(&format!("got {id} {t} {}", hex(&d))),
                     Err(e) => say(&format!("err {}", err_text(&e))),
                 }

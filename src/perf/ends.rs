@@ -9,7 +9,7 @@
 //! ends are open, so nothing is left behind whatever happens next.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -285,9 +285,14 @@ pub fn probe_message_size(a: &mut MsgEnd, b: &mut MsgEnd, max: usize) -> io::Res
 // ------------------------------------------------------------------- eventfd
 
 /// Two eventfds, one each way. A message is the 8-byte counter value.
+///
+/// The two ends share each descriptor rather than holding dup()s of it: a copy
+/// made with F_DUPFD_CLOEXEC loses, under qemu-user 7.2 with a big-endian guest
+/// (s390x), the byte-order translation qemu applies to the counter, so one end
+/// would read the other's 1 as 1 << 56. The kernel's eventfd is the same either way.
 pub struct EventEnd {
-    tx: OwnedFd,
-    rx: OwnedFd,
+    tx: Rc<OwnedFd>,
+    rx: Rc<OwnedFd>,
     txb: [u8; 64],
     rxb: [u8; 64],
 }
@@ -326,20 +331,18 @@ impl End for EventEnd {
 }
 
 pub fn eventfd_pair() -> io::Result<(EventEnd, EventEnd)> {
-    let a = sys::eventfd()?;
-    let b = sys::eventfd()?;
-    let a2 = a.as_fd().try_clone_to_owned()?;
-    let b2 = b.as_fd().try_clone_to_owned()?;
+    let a = Rc::new(sys::eventfd()?);
+    let b = Rc::new(sys::eventfd()?);
     Ok((
         EventEnd {
-            tx: a,
-            rx: b,
+            tx: Rc::clone(&a),
+            rx: Rc::clone(&b),
             txb: [0; 64],
             rxb: [0; 64],
         },
         EventEnd {
-            tx: b2,
-            rx: a2,
+            tx: b,
+            rx: a,
             txb: [0; 64],
             rxb: [0; 64],
         },
@@ -394,7 +397,15 @@ mod pmq {
         let mut size = msgsize;
         loop {
             let name = crate::names::unique_slash();
-            let attr = MqAttr::new(0, maxmsg as _, size as _, 0);
+            let member = |v: usize| {
+                v.try_into().map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{v} does not fit struct mq_attr's C long"),
+                    )
+                })
+            };
+            let attr = MqAttr::new(0, member(maxmsg)?, member(size)?, 0);
             match mq_open(
                 name.as_str(),
                 MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR,
