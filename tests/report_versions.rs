@@ -295,3 +295,60 @@ fn identical_versions_collapse_and_the_report_says_there_is_no_difference() {
         "{md}"
     );
 }
+
+/// The main tables group a platform's versions side by side, oldest first, and
+/// fold versions whose observations are identical into one column; the Runs
+/// table still lists every run.
+#[test]
+fn main_table_columns_are_versions_of_a_platform_collapsed_when_identical() {
+    let mut sets = linux_sets();
+    // 6.9 and 6.18 of linux-x86_64-gnu observe the same: one column. The 6.1
+    // VM run is another platform (musl) and keeps its own; qemu-user has no version.
+    let cols = report::model::columns(&sets, &[]);
+    let labels: Vec<&str> = cols
+        .iter()
+        .filter(|c| c.run.is_some())
+        .map(|c| c.label.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "linux-aarch64-gnu (qemu-user)",
+            "linux-x86_64-gnu · Linux 6.9–6.18",
+            "linux-x86_64-musl (vm) · Linux 6.1",
+        ]
+    );
+    let folded = cols.iter().find(|c| c.label.contains("6.9–6.18")).unwrap();
+    assert_eq!(
+        folded.run.as_ref().unwrap().run_id,
+        "r618",
+        "the newest run stands for both"
+    );
+    assert_eq!(folded.collapsed.len(), 1);
+    let runs = report::model::runs(&cols);
+    assert_eq!(
+        runs.rows.len(),
+        cols.len() + 1,
+        "every run stays in the Runs table"
+    );
+
+    // A difference keeps the versions apart, oldest first.
+    sets[2].results[3].observed = ipc_conformance::Outcome::Unsupported;
+    let cols = report::model::columns(&sets, &[]);
+    let labels: Vec<&str> = cols
+        .iter()
+        .filter(|c| {
+            c.run
+                .as_ref()
+                .is_some_and(|r| r.platform == "linux-x86_64-gnu")
+        })
+        .map(|c| c.label.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "linux-x86_64-gnu · Linux 6.9",
+            "linux-x86_64-gnu · Linux 6.18"
+        ]
+    );
+}

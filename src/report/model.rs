@@ -63,6 +63,9 @@ pub struct Column {
     pub os: Os,
     pub run: Option<RunInfo>,
     pub results: Vec<ResultRecord>,
+    /// Older versions of the same platform whose observations were identical to
+    /// this run's, folded into this column (the Runs table still lists them).
+    pub collapsed: Vec<Column>,
     index: std::collections::HashMap<String, usize>,
 }
 
@@ -78,6 +81,7 @@ impl Column {
             os,
             run,
             results,
+            collapsed: Vec::new(),
             index,
         }
     }
@@ -192,17 +196,35 @@ pub fn claim_cell(claim: &Claim, col: &Column) -> Cell {
 /// emulated), then a "not measured" column for each expected platform and each OS
 /// that has no run on the OS itself (a Wine or qemu-user run never stands for it).
 pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column> {
-    let mut cols: Vec<Column> = sets
-        .iter()
-        .map(|s| {
-            Column::new(
-                s.run.column(),
+    let mut sorted: Vec<&ResultSet> = sets.iter().collect();
+    // Grouped by OS, then platform and runtime, then version: the versions of
+    // one platform stand side by side as its sub-columns, oldest first.
+    sorted.sort_by(|a, b| {
+        let key = |s: &ResultSet| {
+            (
                 s.run.os,
-                Some(s.run.clone()),
-                s.results.clone(),
+                s.run.platform.clone(),
+                s.run.runtime,
+                super::versions::version_of(&s.run),
             )
-        })
-        .collect();
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut cols: Vec<Column> = Vec::new();
+    for s in sorted {
+        let version = super::versions::version_of(&s.run);
+        let label = match &version {
+            Some(v) => format!("{} · {} {}", s.run.column(), s.run.os.label(), v.text),
+            None => s.run.column(),
+        };
+        let col = Column::new(label, s.run.os, Some(s.run.clone()), s.results.clone());
+        match cols.last_mut() {
+            Some(prev) if version.is_some() && same_observations(prev, &col) => {
+                fold_into_newer(prev, col, version.as_ref());
+            }
+            _ => cols.push(col),
+        }
+    }
     let mut label_counts = std::collections::BTreeMap::new();
     for c in &mut cols {
         let n = label_counts.entry(c.label.clone()).or_insert(0);
@@ -211,10 +233,6 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
             c.label = format!("{} #{n}", c.label);
         }
     }
-    cols.sort_by(|a, b| {
-        let key = |c: &Column| (c.os, c.run.as_ref().map(|r| r.runtime), c.label.clone());
-        key(a).cmp(&key(b))
-    });
     for p in expected_platforms {
         if !sets.iter().any(|s| expected_platform_met(p, &s.run)) {
             let os = Os::ALL
@@ -240,6 +258,57 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
     }
     cols.sort_by_key(|c| c.os);
     cols
+}
+
+/// Whether two versioned columns of one platform and runtime observed the same
+/// outcome for every claim (measured figures may differ: they belong to the
+/// machine), so that one column can stand for both.
+fn same_observations(a: &Column, b: &Column) -> bool {
+    let (Some(ra), Some(rb)) = (&a.run, &b.run) else {
+        return false;
+    };
+    fn outcomes(c: &Column) -> std::collections::BTreeMap<&str, Outcome> {
+        c.results
+            .iter()
+            .map(|r| (r.claim.as_str(), r.observed))
+            .collect()
+    }
+    ra.platform == rb.platform
+        && ra.runtime == rb.runtime
+        && super::versions::version_of(ra).is_some()
+        && outcomes(a) == outcomes(b)
+}
+
+/// Folds the older column `prev` into `newer` (the newer run stands for both,
+/// its label names every version) and puts the result in `prev`'s place.
+fn fold_into_newer(
+    prev: &mut Column,
+    mut newer: Column,
+    version: Option<&super::versions::Version>,
+) {
+    let mut versions: Vec<String> = std::iter::once(&*prev)
+        .chain(prev.collapsed.iter())
+        .filter_map(|c| c.run.as_ref().and_then(super::versions::version_of))
+        .map(|v| v.text)
+        .collect();
+    versions.sort_by(|a, b| {
+        let parse = |t: &str| super::versions::Version::parse(t, 4);
+        parse(a).cmp(&parse(b))
+    });
+    versions.dedup();
+    if let (Some(v), Some(run)) = (version, &newer.run) {
+        if !versions.contains(&v.text) {
+            versions.push(v.text.clone());
+        }
+        let span = match (versions.first(), versions.last()) {
+            (Some(first), Some(last)) if first != last => format!("{first}–{last}"),
+            _ => v.text.clone(),
+        };
+        newer.label = format!("{} · {} {span}", run.column(), run.os.label());
+    }
+    let mut older = std::mem::replace(prev, newer);
+    prev.collapsed.append(&mut older.collapsed);
+    prev.collapsed.push(older);
 }
 
 /// Whether a run answers an expected platform: `ID` is met by any run of platform
@@ -822,6 +891,7 @@ pub fn runs(cols: &[Column]) -> Table {
     .to_vec();
     let rows = cols
         .iter()
+        .flat_map(|c| std::iter::once(c).chain(c.collapsed.iter()))
         .map(|c| match &c.run {
             Some(r) => {
                 let fails = c.results.iter().filter(|x| x.status == "fail").count();
@@ -863,7 +933,7 @@ pub fn runs(cols: &[Column]) -> Table {
             }
         })
         .collect();
-    Table { title: "Runs".into(), intro: "One column per run; Wine and qemu-user runs are their own columns, never the OS they imitate.".into(), header, rows }
+    Table { title: "Runs".into(), intro: "Every run, also those folded into a column with another version of their platform whose observations were identical. Wine and qemu-user runs are their own columns, never the OS they imitate.".into(), header, rows }
 }
 
 /// Documented departures for platforms: expectations from sources, never measurements.
