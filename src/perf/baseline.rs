@@ -113,7 +113,10 @@ fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
 
 /// Every echo verified, enough samples, percentiles ordered and plausible.
 fn sound(f: &Figure, iters: u64) -> Result<(), String> {
-    let g = |k: &str| f.int(k).ok_or_else(|| format!("no integer {k}: {:?}", f.fields));
+    let g = |k: &str| {
+        f.int(k)
+            .ok_or_else(|| format!("no integer {k}: {:?}", f.fields))
+    };
     let (n, verified) = (g("n")?, g("verified")?);
     let (min, median, p99, max) = (g("min_ns")?, g("median_ns")?, g("p99_ns")?, g("max_ns")?);
     if verified != n || n > iters || n < iters.min(stats::MIN_SAMPLES) {

@@ -316,9 +316,11 @@ impl Bufs {
     }
 }
 
-/// Spins before a waiting process sleeps: a few microseconds, enough for a
-/// partner running on another CPU, short enough to leave a shared CPU soon.
-const SPINS_BEFORE_SLEEP: u32 = 512;
+/// Spins before a waiting process sleeps: a few microseconds. Enough for a
+/// partner running on another CPU; short, because with more processes than
+/// CPUs (4x4 on two) the partner often waits for this very CPU, and a
+/// longer spin only burns its time slice.
+const SPINS_BEFORE_SLEEP: u32 = 64;
 
 /// Waits until `ready()`: spins, then sleeps on the event counter at `ev`
 /// (a futex) after registering as a sleeper and checking once more; where
@@ -390,9 +392,12 @@ fn ring_push(r: &Region, msg: &[u8]) {
             }
         } else if seq < pos {
             // Full: the slot still holds the message of position pos - CAP.
+            // Wait until the ring is at most half full (consumers wake
+            // sleepers only then): a full ring is refilled in bursts, not
+            // with a wake-up per message.
+            let deq = r.u64_at(mp::DEQ);
             ring_wait(r, mp::NOT_FULL, || {
-                let p = enq.load(Relaxed);
-                r.u64_at(slot(p)).load(Acquire) >= p
+                enq.load(Acquire).saturating_sub(deq.load(Acquire)) <= mp::CAP / 2
             });
         }
         // seq > pos: another producer took this position; try the next.
@@ -412,7 +417,9 @@ fn ring_pop(r: &Region, out: &mut [u8]) {
             {
                 r.read(slot(pos) + 8, out);
                 r.u64_at(slot(pos)).store(pos + mp::CAP, Release);
-                ring_notify(r, mp::NOT_FULL);
+                if r.u64_at(mp::ENQ).load(Acquire).saturating_sub(pos + 1) <= mp::CAP / 2 {
+                    ring_notify(r, mp::NOT_FULL);
+                }
                 return;
             }
         } else if seq < pos + 1 {

@@ -21,7 +21,7 @@ pub const LEVEL: f64 = 0.95;
 pub const RESAMPLES: usize = 4000;
 
 /// The bootstrap's fixed seed: the same samples give the same interval.
-pub const SEED: u64 = 0x1bc0_5eed_0f_c0ffee;
+pub const SEED: u64 = 0x1bc0_5eed_0fc0_ffee;
 
 /// An estimate with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,7 +131,7 @@ impl SplitMix {
 
     fn below(&mut self, n: usize) -> usize {
         // Multiply-shift: unbiased enough for n far below 2^32.
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -288,7 +288,10 @@ mod tests {
         // n = 6: only (x1, x6) reaches 95% (coverage 1 - 2/64 = 96.9%).
         let xs = [6.0, 1.0, 5.0, 2.0, 4.0, 3.0];
         let iv = median_interval(&xs, LEVEL);
-        assert_eq!((iv.low, iv.high, iv.estimate, iv.rounds), (1.0, 6.0, 3.5, 6));
+        assert_eq!(
+            (iv.low, iv.high, iv.estimate, iv.rounds),
+            (1.0, 6.0, 3.5, 6)
+        );
         assert!((iv.level - 0.96875).abs() < 1e-9);
         // n = 20: (x6, x15), coverage 95.9%.
         let xs: Vec<f64> = (1..=20).map(f64::from).collect();

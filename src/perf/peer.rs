@@ -138,7 +138,8 @@ fn own_cpu_secs() -> f64 {
     let secs = |w| {
         getrusage(w)
             .map(|u| {
-                let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+                let t =
+                    |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
                 t(u.user_time()) + t(u.system_time())
             })
             .unwrap_or(0.0)
@@ -146,8 +147,8 @@ fn own_cpu_secs() -> f64 {
     secs(UsageWho::RUSAGE_SELF) + secs(UsageWho::RUSAGE_CHILDREN)
 }
 
-/// Seconds every CPU of the machine spent busy (not idle, not waiting for
-/// I/O) since boot: Linux's `/proc/stat`; `None` elsewhere.
+/// Seconds every CPU of the machine spent running processes (user, system,
+/// or stolen by the hypervisor) since boot: Linux's `/proc/stat`; `None` elsewhere.
 #[cfg(unix)]
 fn machine_busy_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
@@ -158,8 +159,9 @@ fn machine_busy_secs() -> Option<f64> {
         .split_whitespace()
         .filter_map(|v| v.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal
-    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7)?;
+    // user nice system idle iowait irq softirq steal: interrupt time is left
+    // out (a loopback socket's own packets are processed there).
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(7)?;
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
     (hz > 0).then(|| busy / hz as f64)
 }

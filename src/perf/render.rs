@@ -163,7 +163,10 @@ fn machine_note(records: &[ResultRecord]) -> String {
             }
         );
     }
-    let rounds = figs.iter().filter_map(|r| quantity(r, "rounds")).fold(0.0, f64::max);
+    let rounds = figs
+        .iter()
+        .filter_map(|r| quantity(r, "rounds"))
+        .fold(0.0, f64::max);
     if rounds > 0.0 {
         let _ = write!(
             s,
@@ -455,7 +458,15 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                     esc(&fmt_rate(v))
                 );
                 if let Some((lo, hi)) = bounds(row.throughput, "bytes_per_s") {
-                    s.push_str(&whisker(x2, lo, hi, td, panel_w, y + row_h / 2.0, &fmt_rate));
+                    s.push_str(&whisker(
+                        x2,
+                        lo,
+                        hi,
+                        td,
+                        panel_w,
+                        y + row_h / 2.0,
+                        &fmt_rate,
+                    ));
                 }
             }
             None => {
@@ -593,9 +604,15 @@ mod tests {
         assert!(h.contains("<title>pipe: median 7.80 µs</title>"));
         assert!(h.contains("<title>pipe: 2.40 GB/s</title>"));
         // The interval is drawn.
-        assert!(h.contains("<title>95% interval 7.60 µs to 8.10 µs</title>"), "{h}");
+        assert!(
+            h.contains("<title>95% interval 7.60 µs to 8.10 µs</title>"),
+            "{h}"
+        );
         // An inconclusive verdict gets its own class (colour).
-        assert!(h.contains("class=\"obs-inconclusive\"><strong>inconclusive</strong>"), "{h}");
+        assert!(
+            h.contains("class=\"obs-inconclusive\"><strong>inconclusive</strong>"),
+            "{h}"
+        );
     }
 
     #[test]

@@ -87,9 +87,7 @@ fn rounds(
 
 /// Whether the section still has time for extra rounds.
 fn may_extend() -> bool {
-    STARTED
-        .get()
-        .is_none_or(|t| t.elapsed() < SECTION_BUDGET)
+    STARTED.get().is_none_or(|t| t.elapsed() < SECTION_BUDGET)
 }
 
 fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
@@ -290,13 +288,27 @@ fn latency_observation(
         .with("median_ns_low", med.low, "ns")
         .with("median_ns_high", med.high, "ns")
         .with("p99_ns", p99, "ns")
-        .with("min_ns", field(figs, "min_ns").into_iter().fold(f64::INFINITY, f64::min), "ns")
-        .with("max_ns", field(figs, "max_ns").into_iter().fold(0.0, f64::max), "ns")
+        .with(
+            "min_ns",
+            field(figs, "min_ns")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min),
+            "ns",
+        )
+        .with(
+            "max_ns",
+            field(figs, "max_ns").into_iter().fold(0.0, f64::max),
+            "ns",
+        )
         .with("confidence", med.level, "ratio")
         .with("rounds", med.rounds as f64, "count")
         .with("iterations", n as f64, "count")
         .with("msg_bytes", f0.num("msg_bytes"), "bytes")
-        .with("pinned", f64::from(u8::from(f0.text("pin").contains('+'))), "bool")
+        .with(
+            "pinned",
+            f64::from(u8::from(f0.text("pin").contains('+'))),
+            "bool",
+        )
         .with("cpus", cpus(), "count")
         .with("loadavg", f0.num("loadavg"), "load")
         .with("disturbed_rounds", disturbed(figs) as f64, "count")
@@ -306,7 +318,8 @@ fn latency_observation(
         Some(Err(why)) => format!("; C baseline not measured: {why}"),
         Some(Ok(b)) => {
             let cm = interval::median(&field(&b, "median_ns"));
-            let ratio = interval::ratio_interval(&field(figs, "median_ns"), &field(&b, "median_ns"), LEVEL);
+            let ratio =
+                interval::ratio_interval(&field(figs, "median_ns"), &field(&b, "median_ns"), LEVEL);
             o = o
                 .with("c_median_ns", cm, "ns")
                 .with("suite_over_c", ratio.estimate, "ratio")
@@ -336,7 +349,11 @@ fn latency_observation(
         fmt_ns(med.estimate),
         med.describe(&|x| fmt_ns(x)),
         fmt_ns(p99),
-        fmt_ns(field(figs, "min_ns").into_iter().fold(f64::INFINITY, f64::min)),
+        fmt_ns(
+            field(figs, "min_ns")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min)
+        ),
         fmt_ns(field(figs, "max_ns").into_iter().fold(0.0, f64::max)),
         load_note(figs),
     );
@@ -484,6 +501,8 @@ pub struct Judged {
     pub premise: Option<Interval>,
     /// Why the value is what it is, in words.
     pub why: String,
+    /// Inconclusive because the machine was busy (more rounds would not help).
+    pub busy: bool,
 }
 
 /// Judges `claim` from its sides' samples, one value per round:
@@ -502,7 +521,9 @@ pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> 
     let f = |x| claim.fmt(x);
     let (iv, premise) = match claim {
         Claim::ShmSpin | Claim::Ring => (interval::median_interval(sides[0], LEVEL), None),
-        Claim::UnixVsTcp | Claim::Spsc => (interval::ratio_interval(sides[0], sides[1], LEVEL), None),
+        Claim::UnixVsTcp | Claim::Spsc => {
+            (interval::ratio_interval(sides[0], sides[1], LEVEL), None)
+        }
         Claim::Mpmc => (
             interval::lead_change_interval(sides[2], sides[3], sides[0], sides[1], LEVEL),
             Some(interval::ratio_interval(sides[0], sides[1], LEVEL)),
@@ -515,7 +536,11 @@ pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> 
             iv.level * 100.0,
             f(iv.low),
             f(iv.high),
-            if iv.high < threshold { "below" } else { "above" },
+            if iv.high < threshold {
+                "below"
+            } else {
+                "above"
+            },
             f(threshold)
         ),
         Decision::Inconclusive => format!(
@@ -558,6 +583,7 @@ pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> 
         }
         _ => None,
     };
+    let busy = guarded.is_some();
     if let Some(what) = guarded {
         why = format!(
             "inconclusive although {why}: other processes competed for the CPUs in {disturbed} of {total} rounds, and {what} is not decided from rounds a busy machine slowed"
@@ -570,6 +596,7 @@ pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> 
         iv,
         premise,
         why,
+        busy,
     }
 }
 
@@ -617,7 +644,7 @@ fn adaptive(
         let d: usize = sides.iter().map(|s| disturbed(s)).sum();
         let total: usize = sides.iter().map(Vec::len).sum();
         let j = judge(claim, &refs, d, total);
-        if j.decision != Decision::Inconclusive || want >= c.max_rounds || !may_extend() {
+        if j.decision != Decision::Inconclusive || j.busy || want >= c.max_rounds || !may_extend() {
             return Ok((j, sides));
         }
         want += 2;
@@ -712,7 +739,15 @@ pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
     let (j, sides) = adaptive(
         Claim::Ring,
         &c,
-        |n| Ok(vec![mech_rounds(cx, Measure::Throughput, Mech::ShmRing, &c, n)?]),
+        |n| {
+            Ok(vec![mech_rounds(
+                cx,
+                Measure::Throughput,
+                Mech::ShmRing,
+                &c,
+                n,
+            )?])
+        },
         "bytes_per_s",
     )?;
     let f = &sides[0];
@@ -879,7 +914,9 @@ mod tests {
     fn value(claim: Claim, sides: &[Vec<f64>], disturbed: usize) -> Outcome {
         let refs: Vec<&[f64]> = sides.iter().map(Vec::as_slice).collect();
         let total = sides.iter().map(Vec::len).sum();
-        judge(claim, &refs, disturbed, total).observation("ctx").outcome
+        judge(claim, &refs, disturbed, total)
+            .observation("ctx")
+            .outcome
     }
 
     /// Samples straddling each threshold give inconclusive; far on either
@@ -913,7 +950,10 @@ mod tests {
         // Leads x2 alone and x4 under contention: not eroded.
         assert_eq!(value(Claim::Mpmc, &mpmc(2e6, 1e6, 4e6, 1e6), 0), No);
         // The same lead either way: undecided.
-        assert_eq!(value(Claim::Mpmc, &mpmc(2e6, 1e6, 2e6, 1e6), 0), Inconclusive);
+        assert_eq!(
+            value(Claim::Mpmc, &mpmc(2e6, 1e6, 2e6, 1e6), 0),
+            Inconclusive
+        );
         // Shared memory slower even at 1x1: the premise fails, said plainly.
         let j = {
             let s = mpmc(230e3, 1e6, 100e3, 1e6);
@@ -923,7 +963,10 @@ mod tests {
         assert_eq!(j.decision, Decision::No);
         assert!(j.why.contains("premise fails"), "{}", j.why);
         // A premise on the threshold decides nothing.
-        assert_eq!(value(Claim::Mpmc, &mpmc(1e6, 1.01e6, 0.5e6, 1e6), 0), Inconclusive);
+        assert_eq!(
+            value(Claim::Mpmc, &mpmc(1e6, 1.01e6, 0.5e6, 1e6), 0),
+            Inconclusive
+        );
     }
 
     /// Rounds a busy machine slowed never give a `no` on a speed claim, nor
@@ -931,7 +974,10 @@ mod tests {
     #[test]
     fn disturbed_rounds_never_give_the_opposite() {
         let one = |c: f64| vec![around(c, 0.3, 8)];
-        assert_eq!(value(Claim::ShmSpin, &one(40_000.0), 3), Outcome::Inconclusive);
+        assert_eq!(
+            value(Claim::ShmSpin, &one(40_000.0), 3),
+            Outcome::Inconclusive
+        );
         assert_eq!(value(Claim::ShmSpin, &one(130.0), 8), Outcome::Yes);
         assert_eq!(value(Claim::Ring, &one(0.3e9), 1), Outcome::Inconclusive);
         let two = vec![around(42.0, 0.1, 8), around(59.0, 0.1, 8)];
@@ -945,7 +991,14 @@ mod tests {
         let refs: Vec<&[f64]> = s.iter().map(Vec::as_slice).collect();
         let o = judge(Claim::ShmSpin, &refs, 0, 8).observation("shm + spin");
         let names: Vec<&str> = o.measured.iter().map(|q| q.name.as_str()).collect();
-        for n in ["median_ns", "median_ns_low", "median_ns_high", "confidence", "rounds", "threshold"] {
+        for n in [
+            "median_ns",
+            "median_ns_low",
+            "median_ns_high",
+            "confidence",
+            "rounds",
+            "threshold",
+        ] {
             assert!(names.contains(&n), "{names:?}");
         }
         assert!(o.detail.contains("interval"), "{}", o.detail);
