@@ -38,6 +38,17 @@ pub struct Interval {
 }
 
 impl Interval {
+    /// No rounds: nothing is known (and nothing is decided from it).
+    pub fn undefined() -> Interval {
+        Interval {
+            estimate: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+            level: 0.0,
+            rounds: 0,
+        }
+    }
+
     /// Width relative to the estimate.
     pub fn rel_width(&self) -> f64 {
         (self.high - self.low) / self.estimate.abs().max(f64::MIN_POSITIVE)
@@ -95,13 +106,7 @@ pub fn median_interval(xs: &[f64], level: f64) -> Interval {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n == 0 {
-        return Interval {
-            estimate: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-            level: 0.0,
-            rounds: 0,
-        };
+        return Interval::undefined();
     }
     let coverage = |k: usize| 1.0 - 2.0 * binom_half_cdf(n, k - 1);
     let mut k = 1;
@@ -142,35 +147,35 @@ fn resample_median(xs: &[f64], rng: &mut SplitMix, buf: &mut Vec<f64>) -> f64 {
     median_sorted(buf)
 }
 
-/// The ratio median(a) / median(b) with a percentile bootstrap interval
-/// (each side resampled independently, [`RESAMPLES`] times, seed [`SEED`]).
-pub fn ratio_interval(a: &[f64], b: &[f64], level: f64) -> Interval {
-    let a: Vec<f64> = a.iter().copied().filter(|x| x.is_finite()).collect();
-    let b: Vec<f64> = b.iter().copied().filter(|x| x.is_finite()).collect();
-    let rounds = a.len().min(b.len());
-    let estimate = median(&a) / median(&b);
+/// A statistic of the medians of `sides` (finite values only), with a
+/// percentile bootstrap interval: each side resampled independently,
+/// [`RESAMPLES`] times, seed [`SEED`].
+fn bootstrap(sides: &[&[f64]], stat: fn(&[f64]) -> f64, level: f64) -> Interval {
+    let sides: Vec<Vec<f64>> = sides
+        .iter()
+        .map(|s| s.iter().copied().filter(|x| x.is_finite()).collect())
+        .collect();
+    let rounds = sides.iter().map(Vec::len).min().unwrap_or(0);
     if rounds == 0 {
-        return Interval {
-            estimate: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-            level: 0.0,
-            rounds,
-        };
+        return Interval::undefined();
     }
+    let medians: Vec<f64> = sides.iter().map(|s| median(s)).collect();
     let mut rng = SplitMix(SEED);
-    let mut buf = Vec::with_capacity(a.len().max(b.len()));
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
+    let mut buf = Vec::new();
+    let mut m = vec![0.0; sides.len()];
+    let mut v: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
-            let x = resample_median(&a, &mut rng, &mut buf);
-            x / resample_median(&b, &mut rng, &mut buf)
+            for (mi, s) in m.iter_mut().zip(&sides) {
+                *mi = resample_median(s, &mut rng, &mut buf);
+            }
+            stat(&m)
         })
         .collect();
-    ratios.sort_by(f64::total_cmp);
+    v.sort_by(f64::total_cmp);
     let tail = (1.0 - level) / 2.0;
-    let at = |q: f64| ratios[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
+    let at = |q: f64| v[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
     Interval {
-        estimate,
+        estimate: stat(&medians),
         low: at(tail),
         high: at(1.0 - tail),
         level,
@@ -178,47 +183,15 @@ pub fn ratio_interval(a: &[f64], b: &[f64], level: f64) -> Interval {
     }
 }
 
+/// The ratio median(a) / median(b) with a percentile bootstrap interval.
+pub fn ratio_interval(a: &[f64], b: &[f64], level: f64) -> Interval {
+    bootstrap(&[a, b], |m| m[0] / m[1], level)
+}
+
 /// The interval of a ratio of two ratios, (a/b) / (c/d): the lead of `a`
-/// over `b` against the lead of `c` over `d` (each side resampled
-/// independently, as in [`ratio_interval`]).
+/// over `b` against the lead of `c` over `d`.
 pub fn lead_change_interval(a: &[f64], b: &[f64], c: &[f64], d: &[f64], level: f64) -> Interval {
-    let sides: Vec<Vec<f64>> = [a, b, c, d]
-        .iter()
-        .map(|s| s.iter().copied().filter(|x| x.is_finite()).collect())
-        .collect();
-    let rounds = sides.iter().map(Vec::len).min().unwrap_or(0);
-    let m: Vec<f64> = sides.iter().map(|s| median(s)).collect();
-    let estimate = (m[0] / m[1]) / (m[2] / m[3]);
-    if rounds == 0 {
-        return Interval {
-            estimate: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-            level: 0.0,
-            rounds,
-        };
-    }
-    let mut rng = SplitMix(SEED);
-    let mut buf = Vec::new();
-    let mut v: Vec<f64> = (0..RESAMPLES)
-        .map(|_| {
-            let r: Vec<f64> = sides
-                .iter()
-                .map(|s| resample_median(s, &mut rng, &mut buf))
-                .collect();
-            (r[0] / r[1]) / (r[2] / r[3])
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    let tail = (1.0 - level) / 2.0;
-    let at = |q: f64| v[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
-    Interval {
-        estimate,
-        low: at(tail),
-        high: at(1.0 - tail),
-        level,
-        rounds,
-    }
+    bootstrap(&[a, b, c, d], |m| (m[0] / m[1]) / (m[2] / m[3]), level)
 }
 
 /// Where an interval lies against a threshold.

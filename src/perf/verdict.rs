@@ -491,6 +491,17 @@ impl Claim {
     }
 }
 
+/// "its lead 0.26, 95% interval 0.21 to 0.39".
+fn lead(p: &Interval) -> String {
+    format!(
+        "its lead {:.2}, {:.0}% interval {:.2} to {:.2}",
+        p.estimate,
+        p.level * 100.0,
+        p.low,
+        p.high
+    )
+}
+
 /// A verdict's decision from rounds: the interval, the value, and why.
 #[derive(Debug, Clone)]
 pub struct Judged {
@@ -557,21 +568,15 @@ pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> 
             interval::Side::Below => {
                 decision = Decision::No;
                 why = format!(
-                    "the premise fails: shared memory is slower than the message queue even with one producer and one consumer (its lead {:.2}, {:.0}% interval {:.2} to {:.2}, wholly below 1), so there is no advantage for contention to negate",
-                    p.estimate,
-                    p.level * 100.0,
-                    p.low,
-                    p.high
+                    "the premise fails: shared memory is slower than the message queue even with one producer and one consumer ({}, wholly below 1), so there is no advantage for contention to negate",
+                    lead(&p)
                 );
             }
             interval::Side::Straddles => {
                 decision = Decision::Inconclusive;
                 why = format!(
-                    "inconclusive: whether shared memory leads the message queue at all with one producer and one consumer is undecided (its lead {:.2}, {:.0}% interval {:.2} to {:.2}, contains 1)",
-                    p.estimate,
-                    p.level * 100.0,
-                    p.low,
-                    p.high
+                    "inconclusive: whether shared memory leads the message queue at all with one producer and one consumer is undecided ({}, contains 1)",
+                    lead(&p)
                 );
             }
         }

@@ -74,3 +74,27 @@ pub fn render(sets: &[ResultSet], index: &str) -> String {
     let _ = writeln!(out, "Report: {index}");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Stance;
+    use crate::observe::Outcome;
+
+    #[test]
+    fn inconclusive_is_neither_agreement_nor_departure() {
+        for doc in [Stance::Yes, Stance::No, Stance::Unstated] {
+            assert_eq!(verdict(Outcome::Inconclusive, doc), Verdict::Inconclusive);
+        }
+        assert_eq!(Outcome::parse("inconclusive"), Some(Outcome::Inconclusive));
+        assert_eq!(Verdict::Inconclusive.css(), "inconclusive");
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let ids: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+        assert_eq!(list(&ids[..2]), "c0, c1");
+        assert!(list(&ids).ends_with("c7 and 2 more"));
+        assert_eq!(list(&[]), "none");
+    }
+}
