@@ -322,6 +322,10 @@ impl Bufs {
 /// longer spin only burns its time slice.
 const SPINS_BEFORE_SLEEP: u32 = 64;
 
+/// Then gives the CPU away this many times (a partner waiting for this CPU
+/// runs; one on another CPU gets time to answer) before sleeping.
+const YIELDS_BEFORE_SLEEP: u32 = 16;
+
 /// Waits until `ready()`: spins, then sleeps on the event counter at `ev`
 /// (a futex) after registering as a sleeper and checking once more; where
 /// there is no futex, yields instead.
@@ -335,6 +339,12 @@ fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
     if !sys::HAS_FUTEX {
         spin_until(ready);
         return;
+    }
+    for _ in 0..YIELDS_BEFORE_SLEEP {
+        sys::yield_cpu();
+        if ready() {
+            return;
+        }
     }
     let (word, waiters) = (r.u32_at(ev), r.u32_at(ev + mp::WAITERS));
     while !ready() {
