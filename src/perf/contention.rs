@@ -539,13 +539,23 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
     let parent = nix::unistd::getpid().as_raw();
     let mut bufs = Bufs::new();
     let mut children = Vec::with_capacity(producers + consumers);
-    let no_pin: Option<usize> = None;
+    // Producers and consumers alternate over the allowed CPUs (producer i
+    // and consumer i on different ones): the scheduler's placement, which
+    // can put a 1x1 pair on one CPU in one round and on two in the next,
+    // does not decide the figure.
+    let cpus = sys::allowed_cpus();
+    let place = |i: usize| (cpus.len() >= 2).then(|| cpus[i % cpus.len()]);
     for p in 0..producers + consumers {
+        let cpu = if p < producers {
+            place(p)
+        } else {
+            place(p - producers + 1)
+        };
         match sys::fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 let r = &region;
                 let q = &q;
-                child_main(parent, no_pin, r, move || {
+                child_main(parent, cpu, r, move || {
                     r.u64_at(mp::READY).fetch_add(1, Relaxed);
                     spin_until(|| r.u64_at(mp::GO).load(Acquire) != 0);
                     if p < producers {
@@ -656,7 +666,14 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
             "msgs_per_s",
             format!("{:.0}", msgs as f64 / (elapsed.max(1) as f64 / 1e9)),
         )
-        .kv("pin", "none:scheduler-placed")
+        .kv(
+            "pin",
+            if cpus.len() >= 2 {
+                format!("round-robin-over-{}-cpus", cpus.len())
+            } else {
+                "none:one-cpu".into()
+            },
+        )
         .kv(
             "loadavg",
             load.map(|l| format!("{l:.2}"))

@@ -880,7 +880,7 @@ pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
         LEVEL,
     );
     Ok(j.observation(&format!(
-        "{} messages of 64 bytes per round through a 10-deep queue, {} rounds of each shape interleaved, processes placed by the scheduler on {} CPUs; a lock-free MPMC ring in shared memory (spin, then futex) vs {}: 1x1 {} vs {} (shm lead x{:.2}); {n}x{n} {} vs {} (shm lead x{:.2}, {:.0}% interval {:.2} to {:.2}); the lead at {n}x{n} over the lead at 1x1 is the statistic (below 1: contention erodes it){}",
+        "{} messages of 64 bytes per round through a 10-deep queue, {} rounds of each shape interleaved, producers and consumers pinned alternately over {} CPUs (producer i and consumer i on different CPUs); a lock-free MPMC ring in shared memory (spin, yield, then futex) vs {}: 1x1 {} vs {} (shm lead x{:.2}); {n}x{n} {} vs {} (shm lead x{:.2}, {:.0}% interval {:.2} to {:.2}); the lead at {n}x{n} over the lead at 1x1 is the statistic (below 1: contention erodes it){}",
         c.mpmc_msgs,
         sides[0].len(),
         cpus(),
