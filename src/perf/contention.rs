@@ -322,9 +322,11 @@ impl Bufs {
 /// longer spin only burns its time slice.
 const SPINS_BEFORE_SLEEP: u32 = 64;
 
-/// Then gives the CPU away this many times (a partner waiting for this CPU
-/// runs; one on another CPU gets time to answer) before sleeping.
-const YIELDS_BEFORE_SLEEP: u32 = 16;
+/// Then keeps giving the CPU away for this long (ns) before sleeping: a
+/// partner waiting for this CPU runs; with nobody else to run, this polls,
+/// so a partner on another CPU that is about to answer is not made to pay
+/// a futex wake-up per message.
+const YIELD_NS_BEFORE_SLEEP: u64 = 50_000;
 
 /// Waits until `ready()`: spins, then sleeps on the event counter at `ev`
 /// (a futex) after registering as a sleeper and checking once more; where
@@ -340,10 +342,14 @@ fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
         spin_until(ready);
         return;
     }
-    for _ in 0..YIELDS_BEFORE_SLEEP {
+    let until = sys::now_ns() + YIELD_NS_BEFORE_SLEEP;
+    loop {
         sys::yield_cpu();
         if ready() {
             return;
+        }
+        if sys::now_ns() > until {
+            break;
         }
     }
     let (word, waiters) = (r.u32_at(ev), r.u32_at(ev + mp::WAITERS));

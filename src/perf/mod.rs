@@ -247,7 +247,7 @@ impl Counts {
                 max_msgs: 1 << 16,
                 spsc_items: 5_000,
                 spsc_warm: 500,
-                mpmc_msgs: 20_000,
+                mpmc_msgs: 50_000,
                 mpmc_parties: 4,
                 lat_budget_ms: 120,
                 thr_budget_ms: 150,

@@ -104,7 +104,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
 #[cfg(unix)]
 struct Busy {
     wall: u64,
-    machine: Option<f64>,
+    machine: Option<(f64, f64)>,
     own: f64,
 }
 
@@ -122,8 +122,11 @@ impl Busy {
     fn other_cpus(&self) -> String {
         let wall = (sys::now_ns() - self.wall) as f64 / 1e9;
         match (self.machine, machine_busy_secs()) {
-            (Some(a), Some(b)) if wall > 0.0 => {
-                let other = (b - a) - (own_cpu_secs() - self.own);
+            (Some((a, tick)), Some((b, _))) if wall > 0.0 => {
+                // The machine's counters advance in ticks: two ticks of
+                // slack, so that a short round is not called disturbed by
+                // the rounding of its own CPU time.
+                let other = (b - a) - (own_cpu_secs() - self.own) - 2.0 * tick;
                 format!("{:.2}", (other / wall).max(0.0))
             }
             _ => "na".into(),
@@ -148,9 +151,10 @@ fn own_cpu_secs() -> f64 {
 }
 
 /// Seconds every CPU of the machine spent running processes (user, system,
-/// or stolen by the hypervisor) since boot: Linux's `/proc/stat`; `None` elsewhere.
+/// or stolen by the hypervisor) since boot, and the length of one of its
+/// ticks: Linux's `/proc/stat`; `None` elsewhere.
 #[cfg(unix)]
-fn machine_busy_secs() -> Option<f64> {
+fn machine_busy_secs() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let f: Vec<f64> = stat
         .lines()
@@ -163,7 +167,7 @@ fn machine_busy_secs() -> Option<f64> {
     // out (a loopback socket's own packets are processed there).
     let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(7)?;
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
-    (hz > 0).then(|| busy / hz as f64)
+    (hz > 0).then(|| (busy / hz as f64, 1.0 / hz as f64))
 }
 
 #[cfg(unix)]
