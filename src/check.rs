@@ -300,7 +300,9 @@ fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Verdict {
         // A performance verdict is a finding about this machine: the report shows
         // it against the guide with its figures; the test holds the measurement
         // to soundness only (an unsound or hung measurement is error or timeout).
-        (Outcome::Yes | Outcome::No, Some(Outcome::Yes | Outcome::No)) if kind == Kind::Perf => {
+        (Outcome::Yes | Outcome::No | Outcome::Inconclusive, Some(Outcome::Yes | Outcome::No))
+            if kind == Kind::Perf =>
+        {
             Verdict::Pass
         }
         (Outcome::Measured, None) => Verdict::Pass,

@@ -21,6 +21,9 @@ pub enum Outcome {
     Timeout,
     /// A measured value, carried in `measured` (facts, figures).
     Measured,
+    /// A performance verdict whose confidence interval straddles its
+    /// threshold: the measurement was sound, but decides neither way.
+    Inconclusive,
 }
 
 impl Outcome {
@@ -33,6 +36,7 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::Timeout => "timeout",
             Outcome::Measured => "measured",
+            Outcome::Inconclusive => "inconclusive",
         }
     }
 
@@ -45,6 +49,7 @@ impl Outcome {
             Outcome::Error,
             Outcome::Timeout,
             Outcome::Measured,
+            Outcome::Inconclusive,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
@@ -119,6 +124,12 @@ impl Observation {
 
     pub fn measured(detail: impl Into<String>) -> Self {
         Self::new(Outcome::Measured, detail)
+    }
+
+    /// A verdict the measurement could not decide (its interval straddles
+    /// the threshold).
+    pub fn inconclusive(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Inconclusive, detail)
     }
 
     /// Adds a measured quantity to the evidence.

@@ -16,12 +16,16 @@
 //! tiny counts and records the verdicts as skipped; `cargo ipc-report` (release)
 //! measures. On an emulated CPU (qemu-user, a full-system VM under TCG) every
 //! performance claim is skipped with that reason: the timings would be the
-//! emulator's. Measurements run one at a time (the figures' cache holds a lock
-//! while measuring), so they never compete with each other for the CPUs.
+//! emulator's. Every measuring test is `#[serial(perf)]`: measurements run one
+//! at a time, so they never compete with each other for the CPUs. Each figure
+//! is the median of repeated independent rounds with its confidence interval,
+//! and each verdict is `yes` or `no` only when the interval of its statistic
+//! lies wholly on one side of the threshold, otherwise `inconclusive`.
 
 use ipc_conformance::check;
 use ipc_conformance::perf::{self, Measure, Mech};
 use rstest::rstest;
+use serial_test::serial;
 
 // ------------------------------------------------- figures, one per mechanism
 
@@ -40,6 +44,7 @@ use rstest::rstest;
 #[case::shm_futex(Mech::ShmFutex)]
 #[case::shm_condvar(Mech::ShmCondvar)]
 #[case::shm_ring(Mech::ShmRing)]
+#[serial(perf)]
 fn latency(#[case] mech: Mech) {
     check!(&perf::claim_id(Measure::Latency, mech), |cx| {
         perf::observe_mechanism(cx, Measure::Latency, mech)
@@ -61,6 +66,7 @@ fn latency(#[case] mech: Mech) {
 #[case::shm_futex(Mech::ShmFutex)]
 #[case::shm_condvar(Mech::ShmCondvar)]
 #[case::shm_ring(Mech::ShmRing)]
+#[serial(perf)]
 fn throughput(#[case] mech: Mech) {
     check!(&perf::claim_id(Measure::Throughput, mech), |cx| {
         perf::observe_mechanism(cx, Measure::Throughput, mech)
@@ -84,26 +90,31 @@ fn every_mechanism_has_its_claims() {
 // --------------------------------------------------------- the guide's claims
 
 #[test]
+#[serial(perf)]
 fn shm_spin_sub_microsecond() {
     check!("perf.shm_spin_sub_microsecond", perf::verdict_shm_spin);
 }
 
 #[test]
+#[serial(perf)]
 fn unix_faster_than_tcp() {
     check!("perf.unix_faster_than_tcp", perf::verdict_unix_vs_tcp);
 }
 
 #[test]
+#[serial(perf)]
 fn shm_ring_over_1gbps() {
     check!("perf.shm_ring_over_1gbps", perf::verdict_ring);
 }
 
 #[test]
+#[serial(perf)]
 fn spsc_lock_free_predictable() {
     check!("perf.spsc_lock_free_predictable", perf::verdict_spsc);
 }
 
 #[test]
+#[serial(perf)]
 fn mpmc_contention() {
     check!("perf.mpmc_contention", perf::verdict_mpmc);
 }

@@ -145,7 +145,7 @@ proptest! {
         value in prop_oneof![Just(1e308), Just(-1e308), Just(0.0), any::<f64>().prop_filter("finite", |v| v.is_finite())],
         duration in prop_oneof![Just(-1.0), Just(1e300), any::<f64>().prop_filter("finite", |v| v.is_finite())],
         status in prop_oneof![Just("pass".to_owned()), Just("fail".to_owned()), Just("skipped".to_owned()), "[a-z]{0,8}"],
-        observed in prop_oneof![Just("yes"), Just("no"), Just("unsupported"), Just("skipped"), Just("error"), Just("timeout"), Just("measured"), Just("maybe")],
+        observed in prop_oneof![Just("yes"), Just("no"), Just("unsupported"), Just("skipped"), Just("error"), Just("timeout"), Just("measured"), Just("inconclusive"), Just("maybe")],
     ) {
         let mut run: serde_json::Value = serde_json::from_str(RUN).unwrap();
         run["platform"] = platform.clone().into();

@@ -113,6 +113,11 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     for f in &written {
         println!("wrote {f}");
     }
+    let index = written
+        .iter()
+        .find(|f| f.ends_with("index.html"))
+        .map_or("", String::as_str);
+    print!("{}", ipc_conformance::report::summary::render(&sets, index));
     if suites_ok {
         Ok(ExitCode::SUCCESS)
     } else {

@@ -5,15 +5,19 @@
 //!   process-shared mutex; the one-way latency of each item (producer's
 //!   timestamp to the consumer holding it) is sampled.
 //! - MPMC: P producers and C consumers move fixed-size messages through a
-//!   mutex-and-condition-variable queue in shared memory, and through a kernel
-//!   message queue (POSIX, else System V), each at 1x1 and at PxC.
+//!   bounded lock-free ring in shared memory (Vyukov's MPMC design: a
+//!   sequence number per slot, compare-and-swap on the two positions; a
+//!   waiting process spins briefly, then sleeps on a futex), and through a
+//!   kernel message queue (POSIX, else System V) of the same depth, each at
+//!   1x1 and at PxC.
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::fence;
 
 use super::bench::{Child, Fail, Line, Pin, child_main};
 use super::ends::spin_until;
 use super::stats;
-use super::sys::{self, Forked, PCond, PMutex, Region, STEP_BOUND_SECS};
+use super::sys::{self, Forked, PMutex, Region, STEP_BOUND_SECS};
 
 // ------------------------------------------------------------------- SPSC
 
@@ -230,17 +234,22 @@ mod mp {
     /// Per consumer, one cache line: count, sequence sum, last receive time, malformed.
     pub const STATS: usize = 256;
     pub const MAX_CONSUMERS: usize = 16;
-    pub const MUTEX: usize = STATS + 64 * MAX_CONSUMERS;
-    pub const NOT_EMPTY: usize = MUTEX + super::sys::PTHREAD_SLOT;
-    pub const NOT_FULL: usize = NOT_EMPTY + super::sys::PTHREAD_SLOT;
-    pub const HEAD: usize = NOT_FULL + super::sys::PTHREAD_SLOT;
-    pub const TAIL: usize = HEAD + 64;
-    pub const SLOTS: usize = TAIL + 64;
+    /// The ring's enqueue and dequeue positions, each on its own pair of lines.
+    pub const ENQ: usize = STATS + 64 * MAX_CONSUMERS;
+    pub const DEQ: usize = ENQ + 128;
+    /// Event counters (futex words) a waiting consumer / producer sleeps on,
+    /// each followed by its count of sleepers.
+    pub const NOT_EMPTY: usize = DEQ + 128;
+    pub const NOT_FULL: usize = NOT_EMPTY + 128;
+    pub const WAITERS: usize = 64;
+    /// Slots: a sequence word, then the message.
+    pub const SLOTS: usize = NOT_FULL + 128;
+    pub const STRIDE: usize = 128;
     /// Queue depth: the same as the kernel queues' (Linux's default mq_maxmsg).
     pub const CAP: u64 = 10;
     /// Message size in both queues.
     pub const MSG: usize = 64;
-    pub const SIZE: usize = SLOTS + CAP as usize * MSG;
+    pub const SIZE: usize = SLOTS + CAP as usize * STRIDE;
 }
 
 /// A message: producer, sequence number, stop flag.
@@ -270,11 +279,10 @@ impl Msg {
 
 /// The queue the processes share.
 enum Queue {
-    Shm {
-        m: PMutex,
-        not_empty: PCond,
-        not_full: PCond,
-    },
+    /// A bounded lock-free MPMC ring in shared memory (per-slot sequence
+    /// numbers, compare-and-swap on the positions), waiting by spinning
+    /// briefly, then sleeping on a futex (yielding where there is none).
+    Shm,
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     Posix(nix::mqueue::MqdT),
     Sysv(sys::SysvQueue),
@@ -283,7 +291,7 @@ enum Queue {
 impl Queue {
     fn kind(&self) -> &'static str {
         match self {
-            Queue::Shm { .. } => "shm",
+            Queue::Shm => "shm",
             #[cfg(any(target_os = "linux", target_os = "freebsd"))]
             Queue::Posix(_) => "posix_mq",
             Queue::Sysv(_) => "sysv_mq",
@@ -308,24 +316,142 @@ impl Bufs {
     }
 }
 
+/// Spins before a waiting process sleeps: a few microseconds. Enough for a
+/// partner running on another CPU; short, because with more processes than
+/// CPUs (4x4 on two) the partner often waits for this very CPU, and a
+/// longer spin only burns its time slice.
+const SPINS_BEFORE_SLEEP: u32 = 64;
+
+/// Then keeps giving the CPU away for this long (ns) before sleeping: a
+/// partner waiting for this CPU runs; with nobody else to run, this polls,
+/// so a partner on another CPU that is about to answer is not made to pay
+/// a futex wake-up per message.
+const YIELD_NS_BEFORE_SLEEP: u64 = 50_000;
+
+/// Waits until `ready()`: spins, then sleeps on the event counter at `ev`
+/// (a futex) after registering as a sleeper and checking once more; where
+/// there is no futex, yields instead.
+fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
+    for _ in 0..SPINS_BEFORE_SLEEP {
+        if ready() {
+            return;
+        }
+        std::hint::spin_loop();
+    }
+    if !sys::HAS_FUTEX {
+        spin_until(ready);
+        return;
+    }
+    let until = sys::now_ns() + YIELD_NS_BEFORE_SLEEP;
+    loop {
+        sys::yield_cpu();
+        if ready() {
+            return;
+        }
+        if sys::now_ns() > until {
+            break;
+        }
+    }
+    let (word, waiters) = (r.u32_at(ev), r.u32_at(ev + mp::WAITERS));
+    while !ready() {
+        waiters.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        let v = word.load(Acquire);
+        if !ready() {
+            // A wake-up lost here is impossible: a notifier that published
+            // before our check is seen by it; one that published after it
+            // sees our registration and changes the word (or wakes us).
+            let _ = sys::futex_wait(word, v);
+        }
+        waiters.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Tells sleepers on the event counter at `ev` that the ring changed.
+fn ring_notify(r: &Region, ev: usize) {
+    if !sys::HAS_FUTEX {
+        return;
+    }
+    fence(SeqCst);
+    if r.u32_at(ev + mp::WAITERS).load(Relaxed) != 0 {
+        r.u32_at(ev).fetch_add(1, Release);
+        sys::futex_wake(r.u32_at(ev));
+    }
+}
+
+fn slot(pos: u64) -> usize {
+    mp::SLOTS + (pos % mp::CAP) as usize * mp::STRIDE
+}
+
+/// Sets up the ring: slot `i` expects the producer of position `i`.
+fn ring_init(r: &Region) {
+    for i in 0..mp::CAP {
+        r.u64_at(slot(i)).store(i, Relaxed);
+    }
+}
+
+/// Pushes one message (waits while the ring is full).
+fn ring_push(r: &Region, msg: &[u8]) {
+    let enq = r.u64_at(mp::ENQ);
+    loop {
+        let pos = enq.load(Relaxed);
+        let seq = r.u64_at(slot(pos)).load(Acquire);
+        if seq == pos {
+            if enq
+                .compare_exchange_weak(pos, pos + 1, Relaxed, Relaxed)
+                .is_ok()
+            {
+                r.write(slot(pos) + 8, msg);
+                r.u64_at(slot(pos)).store(pos + 1, Release);
+                ring_notify(r, mp::NOT_EMPTY);
+                return;
+            }
+        } else if seq < pos {
+            // Full: the slot still holds the message of position pos - CAP.
+            // Wait until the ring is at most half full (consumers wake
+            // sleepers only then): a full ring is refilled in bursts, not
+            // with a wake-up per message.
+            let deq = r.u64_at(mp::DEQ);
+            ring_wait(r, mp::NOT_FULL, || {
+                enq.load(Acquire).saturating_sub(deq.load(Acquire)) <= mp::CAP / 2
+            });
+        }
+        // seq > pos: another producer took this position; try the next.
+    }
+}
+
+/// Pops one message (waits while the ring is empty).
+fn ring_pop(r: &Region, out: &mut [u8]) {
+    let deq = r.u64_at(mp::DEQ);
+    loop {
+        let pos = deq.load(Relaxed);
+        let seq = r.u64_at(slot(pos)).load(Acquire);
+        if seq == pos + 1 {
+            if deq
+                .compare_exchange_weak(pos, pos + 1, Relaxed, Relaxed)
+                .is_ok()
+            {
+                r.read(slot(pos) + 8, out);
+                r.u64_at(slot(pos)).store(pos + mp::CAP, Release);
+                if r.u64_at(mp::ENQ).load(Acquire).saturating_sub(pos + 1) <= mp::CAP / 2 {
+                    ring_notify(r, mp::NOT_FULL);
+                }
+                return;
+            }
+        } else if seq < pos + 1 {
+            ring_wait(r, mp::NOT_EMPTY, || {
+                let p = deq.load(Relaxed);
+                r.u64_at(slot(p)).load(Acquire) > p
+            });
+        }
+    }
+}
+
 fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
     match q {
-        Queue::Shm {
-            m,
-            not_empty,
-            not_full,
-        } => {
-            let (head, tail) = (r.u64_at(mp::HEAD), r.u64_at(mp::TAIL));
+        Queue::Shm => {
             msg.encode(&mut b.bytes);
-            m.lock();
-            while head.load(Relaxed) - tail.load(Relaxed) == mp::CAP {
-                not_full.wait(*m);
-            }
-            let h = head.load(Relaxed);
-            r.write(mp::SLOTS + (h % mp::CAP) as usize * mp::MSG, &b.bytes);
-            head.store(h + 1, Relaxed);
-            not_empty.signal();
-            m.unlock();
+            ring_push(r, &b.bytes);
             Ok(())
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
@@ -342,21 +468,8 @@ fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
 
 fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
     match q {
-        Queue::Shm {
-            m,
-            not_empty,
-            not_full,
-        } => {
-            let (head, tail) = (r.u64_at(mp::HEAD), r.u64_at(mp::TAIL));
-            m.lock();
-            while head.load(Relaxed) == tail.load(Relaxed) {
-                not_empty.wait(*m);
-            }
-            let t = tail.load(Relaxed);
-            r.read(mp::SLOTS + (t % mp::CAP) as usize * mp::MSG, &mut b.bytes);
-            tail.store(t + 1, Relaxed);
-            not_full.signal();
-            m.unlock();
+        Queue::Shm => {
+            ring_pop(r, &mut b.bytes);
             Ok(Msg::decode(&b.bytes))
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
@@ -420,11 +533,10 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
     }
     let region = Region::posix_shm(mp::SIZE).map_err(|e| format!("shm_open: {e}"))?;
     let q = match kind {
-        "shm" => Queue::Shm {
-            m: PMutex::init(&region, mp::MUTEX).map_err(|e| e.to_string())?,
-            not_empty: PCond::init(&region, mp::NOT_EMPTY).map_err(|e| e.to_string())?,
-            not_full: PCond::init(&region, mp::NOT_FULL).map_err(|e| e.to_string())?,
-        },
+        "shm" => {
+            ring_init(&region);
+            Queue::Shm
+        }
         "mq" => kernel_queue()?,
         other => return Err(format!("unknown queue kind {other:?}")),
     };
@@ -433,13 +545,23 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
     let parent = nix::unistd::getpid().as_raw();
     let mut bufs = Bufs::new();
     let mut children = Vec::with_capacity(producers + consumers);
-    let no_pin: Option<usize> = None;
+    // Producers and consumers alternate over the allowed CPUs (producer i
+    // and consumer i on different ones): the scheduler's placement, which
+    // can put a 1x1 pair on one CPU in one round and on two in the next,
+    // does not decide the figure.
+    let cpus = sys::allowed_cpus();
+    let place = |i: usize| (cpus.len() >= 2).then(|| cpus[i % cpus.len()]);
     for p in 0..producers + consumers {
+        let cpu = if p < producers {
+            place(p)
+        } else {
+            place(p - producers + 1)
+        };
         match sys::fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 let r = &region;
                 let q = &q;
-                child_main(parent, no_pin, r, move || {
+                child_main(parent, cpu, r, move || {
                     r.u64_at(mp::READY).fetch_add(1, Relaxed);
                     spin_until(|| r.u64_at(mp::GO).load(Acquire) != 0);
                     if p < producers {
@@ -550,7 +672,14 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
             "msgs_per_s",
             format!("{:.0}", msgs as f64 / (elapsed.max(1) as f64 / 1e9)),
         )
-        .kv("pin", "none:scheduler-placed")
+        .kv(
+            "pin",
+            if cpus.len() >= 2 {
+                format!("round-robin-over-{}-cpus", cpus.len())
+            } else {
+                "none:one-cpu".into()
+            },
+        )
         .kv(
             "loadavg",
             load.map(|l| format!("{l:.2}"))

@@ -7,6 +7,10 @@
 //!   [`contention`]: the SPSC and MPMC queue experiments; [`sys`]: the narrow
 //!   unsafe helpers. These run in `ipcconf-peer` processes (roles `perf-*`).
 //! - [`stats`]: sample summaries, the result line, soundness checks.
+//! - [`interval`]: confidence intervals over rounds and the three-way
+//!   decision (`yes`, `no`, `inconclusive`) of a verdict.
+//! - [`baseline`]: the C programs of `ci/perf/`, built and run beside the
+//!   suite's latency figures (suite/C ratio per mechanism).
 //! - [`render`]: the report's performance section (tables, inline SVG chart).
 //! - [`peer`] (the `perf-*` roles of `ipcconf-peer`) and [`verdict`] (the test
 //!   side: running the measuring peer, checking each figure's soundness,
@@ -18,15 +22,17 @@
 //! plausible), never that the machine is fast. Debug builds (`cargo test`) run
 //! tiny counts as a smoke test; release builds (`cargo ipc-report`) measure.
 
+pub mod interval;
 pub mod render;
 pub mod stats;
 
+mod baseline;
 mod peer;
 mod verdict;
 pub use peer::peer_role;
 pub use verdict::{
-    DEBUG_SKIP, RUN_BOUND, args, measure, observe_mechanism, verdict_mpmc, verdict_ring,
-    verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
+    Claim, DEBUG_SKIP, Judged, RUN_BOUND, args, judge, measure, observe_mechanism, verdict_mpmc,
+    verdict_ring, verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
 };
 
 #[cfg(unix)]
@@ -202,11 +208,17 @@ pub struct Counts {
     /// Time budget of one throughput measurement's timed rounds (at least
     /// three rounds are made).
     pub thr_budget_ms: u64,
+    /// Independent rounds (each its own measuring processes) behind every
+    /// figure; a verdict whose interval straddles its threshold adds rounds,
+    /// two at a time, up to `max_rounds`.
+    pub min_rounds: usize,
+    pub max_rounds: usize,
 }
 
 impl Counts {
-    /// Release: the real measurement (the whole section fits in well under a
-    /// minute on two cores). Debug: a smoke run of the same code in seconds.
+    /// Release: the real measurement, in rounds of about a tenth of a second
+    /// (the whole section fits in well under a minute on two cores). Debug: a
+    /// smoke run of the same code in seconds.
     pub fn for_build() -> Counts {
         if cfg!(debug_assertions) {
             Counts {
@@ -222,21 +234,25 @@ impl Counts {
                 mpmc_parties: 4,
                 lat_budget_ms: 300,
                 thr_budget_ms: 300,
+                min_rounds: 2,
+                max_rounds: 2,
             }
         } else {
             Counts {
                 release: true,
-                lat_iters: 20_000,
-                lat_warm: 2_000,
-                volume: 256 << 20,
-                rounds: 16,
-                max_msgs: 1 << 18,
-                spsc_items: 20_000,
-                spsc_warm: 2_000,
+                lat_iters: 5_000,
+                lat_warm: 500,
+                volume: 64 << 20,
+                rounds: 8,
+                max_msgs: 1 << 16,
+                spsc_items: 5_000,
+                spsc_warm: 500,
                 mpmc_msgs: 50_000,
                 mpmc_parties: 4,
-                lat_budget_ms: 1_000,
-                thr_budget_ms: 1_200,
+                lat_budget_ms: 120,
+                thr_budget_ms: 150,
+                min_rounds: 6,
+                max_rounds: 16,
             }
         }
     }

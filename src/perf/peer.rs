@@ -46,6 +46,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
             .and_then(|s| Mech::parse(s))
             .ok_or_else(|| format!("{role}: unknown mechanism {:?}", args.first()))
     };
+    let busy = Busy::start();
     let reply = match role {
         "perf-latency" => imp::latency(
             mech()?,
@@ -86,7 +87,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
         _ => return Err(format!("unknown role {role}")),
     };
     let line = match reply {
-        Ok(line) => line,
+        Ok(line) => format!("{line} other_cpu={}", busy.other_cpus()),
         Err(imp::Fault::Unsupported(why)) => format!("unsupported {why}"),
         Err(imp::Fault::Error(why)) => return Err(why),
     };
@@ -94,6 +95,79 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     writeln!(out, "{line}")
         .and_then(|_| out.flush())
         .map_err(|e| e.to_string())
+}
+
+/// How much CPU time processes other than this measurement's took while it
+/// ran: the machine's busy time (Linux `/proc/stat`) minus this process's and
+/// its reaped children's CPU time, per second of wall time. A measurement
+/// that other work competed with can only look slower than the mechanism is.
+#[cfg(unix)]
+struct Busy {
+    wall: u64,
+    machine: Option<(f64, f64)>,
+    own: f64,
+}
+
+#[cfg(unix)]
+impl Busy {
+    fn start() -> Busy {
+        Busy {
+            wall: sys::now_ns(),
+            machine: machine_busy_secs(),
+            own: own_cpu_secs(),
+        }
+    }
+
+    /// Other processes' CPUs in use on average ("na" where the OS does not say).
+    fn other_cpus(&self) -> String {
+        let wall = (sys::now_ns() - self.wall) as f64 / 1e9;
+        match (self.machine, machine_busy_secs()) {
+            (Some((a, tick)), Some((b, _))) if wall > 0.0 => {
+                // The machine's counters advance in ticks: two ticks of
+                // slack, so that a short round is not called disturbed by
+                // the rounding of its own CPU time.
+                let other = (b - a) - (own_cpu_secs() - self.own) - 2.0 * tick;
+                format!("{:.2}", (other / wall).max(0.0))
+            }
+            _ => "na".into(),
+        }
+    }
+}
+
+/// CPU seconds of this process and its reaped children.
+#[cfg(unix)]
+fn own_cpu_secs() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let secs = |w| {
+        getrusage(w)
+            .map(|u| {
+                let t =
+                    |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+                t(u.user_time()) + t(u.system_time())
+            })
+            .unwrap_or(0.0)
+    };
+    secs(UsageWho::RUSAGE_SELF) + secs(UsageWho::RUSAGE_CHILDREN)
+}
+
+/// Seconds every CPU of the machine spent running processes (user, system,
+/// or stolen by the hypervisor) since boot, and the length of one of its
+/// ticks: Linux's `/proc/stat`; `None` elsewhere.
+#[cfg(unix)]
+fn machine_busy_secs() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<f64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: interrupt time is left
+    // out (a loopback socket's own packets are processed there).
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(7)?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    (hz > 0).then(|| (busy / hz as f64, 1.0 / hz as f64))
 }
 
 #[cfg(unix)]

@@ -65,22 +65,46 @@ fn no_figure(r: Option<&ResultRecord>) -> String {
     }
 }
 
-/// Latency cells: (median, p99) or the reason there is none.
-fn latency_cells(r: Option<&ResultRecord>) -> (String, String) {
-    match r.filter(|r| r.observed == Outcome::Measured) {
-        Some(r) => (
-            quantity(r, "median_ns").map(fmt_ns).unwrap_or_default(),
-            quantity(r, "p99_ns").map(fmt_ns).unwrap_or_default(),
-        ),
-        None => (no_figure(r), String::new()),
+/// "7.80 µs [7.61–8.02]": a figure with its interval over rounds, when recorded.
+fn with_interval(r: &ResultRecord, name: &str, fmt: fn(f64) -> String) -> String {
+    let Some(v) = quantity(r, name) else {
+        return String::new();
+    };
+    match (
+        quantity(r, &format!("{name}_low")),
+        quantity(r, &format!("{name}_high")),
+    ) {
+        (Some(lo), Some(hi)) => format!("{} [{}–{}]", fmt(v), fmt(lo), fmt(hi)),
+        _ => fmt(v),
     }
 }
 
-/// Throughput cells: (rate, message size) or the reason there is none.
+/// Latency cells: (median [interval], p99, suite/C) or the reason there is none.
+fn latency_cells(r: Option<&ResultRecord>) -> (String, String, String) {
+    match r.filter(|r| r.observed == Outcome::Measured) {
+        Some(r) => (
+            with_interval(r, "median_ns", fmt_ns),
+            quantity(r, "p99_ns").map(fmt_ns).unwrap_or_default(),
+            baseline_cell(r),
+        ),
+        None => (no_figure(r), String::new(), String::new()),
+    }
+}
+
+/// The suite/C ratio with its interval, or why there is none.
+fn baseline_cell(r: &ResultRecord) -> String {
+    match quantity(r, "suite_over_c") {
+        Some(_) => with_interval(r, "suite_over_c", |x| format!("{x:.2}")),
+        None if r.detail.contains("C baseline not measured") => "not measured".into(),
+        None => "–".into(),
+    }
+}
+
+/// Throughput cells: (rate [interval], message size) or the reason there is none.
 fn throughput_cells(r: Option<&ResultRecord>) -> (String, String) {
     match r.filter(|r| r.observed == Outcome::Measured) {
         Some(r) => (
-            quantity(r, "bytes_per_s").map(fmt_rate).unwrap_or_default(),
+            with_interval(r, "bytes_per_s", fmt_rate),
             quantity(r, "msg_bytes").map(fmt_size).unwrap_or_default(),
         ),
         None => (no_figure(r), String::new()),
@@ -139,7 +163,17 @@ fn machine_note(records: &[ResultRecord]) -> String {
             }
         );
     }
-    s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median and p99. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load.");
+    let rounds = figs
+        .iter()
+        .filter_map(|r| quantity(r, "rounds"))
+        .fold(0.0, f64::max);
+    if rounds > 0.0 {
+        let _ = write!(
+            s,
+            " Each figure is the median over independent rounds (up to {rounds} here), with its 95% interval in brackets (order statistics of the rounds); suite/C is the ratio of the suite's median to a minimal C program's measured in the same run (ci/perf/ipc_rtt.c), near 1 when the figure is the mechanism's and not the harness's."
+        );
+    }
+    s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median and p99. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load. A verdict is yes or no only when the interval of its statistic lies wholly on one side of its threshold; otherwise it is inconclusive.");
     s
 }
 
@@ -158,17 +192,18 @@ pub fn markdown(runs: &[(String, Vec<ResultRecord>)]) -> String {
     for (label, records) in measured {
         let _ = writeln!(out, "### {}\n", md_escape(label));
         let _ = writeln!(out, "{}\n", machine_note(records));
-        out.push_str("| Mechanism | Round trip (median) | p99 | Throughput | Message size |\n");
-        out.push_str("|---|---:|---:|---:|---:|\n");
+        out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | suite/C | Throughput [95% interval] | Message size |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|\n");
         for row in rows(records) {
-            let (lm, lp) = latency_cells(row.latency);
+            let (lm, lp, lc) = latency_cells(row.latency);
             let (tr, ts) = throughput_cells(row.throughput);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 row.mech.label(),
                 md_escape(&lm),
                 md_escape(&lp),
+                md_escape(&lc),
                 md_escape(&tr),
                 md_escape(&ts)
             );
@@ -216,18 +251,19 @@ pub fn html(runs: &[(String, Vec<ResultRecord>)]) -> String {
         let note = machine_note(records).replace("**", "").replace('`', "");
         let _ = writeln!(out, "<p>{}</p>", esc(&note));
         out.push_str(&chart(label, records));
-        out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median)</th><th>p99</th><th>Throughput</th><th>Message size</th></tr></thead>\n<tbody>\n");
+        out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>suite/C</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
         for row in rows(records) {
-            let (lm, lp) = latency_cells(row.latency);
+            let (lm, lp, lc) = latency_cells(row.latency);
             let (tr, ts) = throughput_cells(row.throughput);
             let title = |r: Option<&ResultRecord>| r.map(|r| esc(&r.detail)).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
                 esc(row.mech.label()),
                 title(row.latency),
                 esc(&lm),
                 esc(&lp),
+                esc(&lc),
                 title(row.throughput),
                 esc(&tr),
                 esc(&ts)
@@ -282,11 +318,41 @@ fn log_x(v: f64, (lo, hi): (i32, i32), width: f64) -> f64 {
     (t.clamp(0.0, 1.0) * width).max(1.0)
 }
 
+/// An interval as a horizontal line with end ticks, at height `y`.
+fn whisker(
+    x0: f64,
+    lo: f64,
+    hi: f64,
+    d: (i32, i32),
+    width: f64,
+    y: f64,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let (a, b) = (x0 + log_x(lo, d, width), x0 + log_x(hi, d, width));
+    format!(
+        "<path class=\"ci\" d=\"M{a:.1} {:.1}V{:.1}M{a:.1} {y:.1}H{b:.1}M{b:.1} {:.1}V{:.1}\" stroke=\"#111\" stroke-width=\"1.2\" fill=\"none\"><title>95% interval {} to {}</title></path>\n",
+        y - 4.0,
+        y + 4.0,
+        y - 4.0,
+        y + 4.0,
+        esc(&fmt(lo)),
+        esc(&fmt(hi))
+    )
+}
+
 fn chart(label: &str, records: &[ResultRecord]) -> String {
     let rows = rows(records);
     let lat = |r: &Row| r.latency.and_then(|r| quantity(r, "median_ns"));
     let p99 = |r: &Row| r.latency.and_then(|r| quantity(r, "p99_ns"));
     let thr = |r: &Row| r.throughput.and_then(|r| quantity(r, "bytes_per_s"));
+    let bounds = |r: Option<&ResultRecord>, name: &str| {
+        r.and_then(|r| {
+            Some((
+                quantity(r, &format!("{name}_low"))?,
+                quantity(r, &format!("{name}_high"))?,
+            ))
+        })
+    };
     let ld = decades(rows.iter().flat_map(|r| [lat(r), p99(r)]).flatten(), (1, 6));
     let td = decades(rows.iter().filter_map(thr), (6, 10));
 
@@ -303,11 +369,11 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"{x1}\" y=\"14\" font-weight=\"bold\">Round-trip latency</text><text x=\"{x1}\" y=\"28\" fill=\"#555\">median (bar), p99 (red tick); log scale; shorter is better</text>"
+        "<text x=\"{x1}\" y=\"14\" font-weight=\"bold\">Round-trip latency</text><text x=\"{x1}\" y=\"28\" fill=\"#555\">median (bar), 95% interval (black), p99 (red tick); log scale</text>"
     );
     let _ = writeln!(
         s,
-        "<text x=\"{x2}\" y=\"14\" font-weight=\"bold\">Bulk throughput</text><text x=\"{x2}\" y=\"28\" fill=\"#555\">log scale; longer is better</text>"
+        "<text x=\"{x2}\" y=\"14\" font-weight=\"bold\">Bulk throughput</text><text x=\"{x2}\" y=\"28\" fill=\"#555\">median (bar), 95% interval (black); log scale</text>"
     );
     // Decade grid lines with labels.
     let grid = |s: &mut String, x0: f64, d: (i32, i32), fmt: &dyn Fn(f64) -> String| {
@@ -348,6 +414,9 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                     esc(row.mech.label()),
                     esc(&fmt_ns(v)),
                 );
+                if let Some((lo, hi)) = bounds(row.latency, "median_ns") {
+                    s.push_str(&whisker(x1, lo, hi, ld, panel_w, y + row_h / 2.0, &fmt_ns));
+                }
                 if let Some(p) = p99(row) {
                     let px = x1 + log_x(p, ld, panel_w);
                     let _ = writeln!(
@@ -388,6 +457,17 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
                     y + 13.0,
                     esc(&fmt_rate(v))
                 );
+                if let Some((lo, hi)) = bounds(row.throughput, "bytes_per_s") {
+                    s.push_str(&whisker(
+                        x2,
+                        lo,
+                        hi,
+                        td,
+                        panel_w,
+                        y + row_h / 2.0,
+                        &fmt_rate,
+                    ));
+                }
             }
             None => {
                 let _ = writeln!(
@@ -443,6 +523,12 @@ mod tests {
                     Outcome::Measured,
                     &[
                         ("median_ns", 7800.0),
+                        ("median_ns_low", 7600.0),
+                        ("median_ns_high", 8100.0),
+                        ("suite_over_c", 1.04),
+                        ("suite_over_c_low", 0.98),
+                        ("suite_over_c_high", 1.1),
+                        ("rounds", 6.0),
                         ("p99_ns", 12000.0),
                         ("release_build", 1.0),
                         ("cpus", 2.0),
@@ -467,6 +553,12 @@ mod tests {
                     "no API on x86_64-apple-darwin",
                 ),
                 rec(
+                    "perf.mpmc_contention",
+                    Outcome::Inconclusive,
+                    &[("lead_change", 0.97)],
+                    "the interval contains the threshold",
+                ),
+                rec(
                     "perf.shm_spin_sub_microsecond",
                     Outcome::Yes,
                     &[("median_ns", 180.0)],
@@ -481,12 +573,15 @@ mod tests {
         let md = markdown(&sample());
         assert!(md.contains("### linux-x86_64-gnu"));
         assert!(
-            md.contains("| pipe | 7.80 µs | 12.00 µs | 2.40 GB/s | 64 KiB |"),
+            md.contains(
+                "| pipe | 7.80 µs [7.60 µs–8.10 µs] | 12.00 µs | 1.04 [0.98–1.10] | 2.40 GB/s | 64 KiB |"
+            ),
             "{md}"
         );
         assert!(md.contains("unsupported: no API on x86_64-apple-darwin"));
         assert!(md.contains("| `perf.shm_spin_sub_microsecond` | unstated | **yes** | median 180 ns \\| p99 300 ns |"), "{md}");
-        assert!(md.contains("| `perf.mpmc_contention` | | not measured | |"));
+        assert!(md.contains("| `perf.spsc_lock_free_predictable` | | not measured | |"));
+        assert!(md.contains("**inconclusive**"), "{md}");
         for m in Mech::ALL {
             assert!(md.contains(&format!("| {} |", m.label())), "{}", m.label());
         }
@@ -508,6 +603,16 @@ mod tests {
         // Bars exist for the measured mechanism.
         assert!(h.contains("<title>pipe: median 7.80 µs</title>"));
         assert!(h.contains("<title>pipe: 2.40 GB/s</title>"));
+        // The interval is drawn.
+        assert!(
+            h.contains("<title>95% interval 7.60 µs to 8.10 µs</title>"),
+            "{h}"
+        );
+        // An inconclusive verdict gets its own class (colour).
+        assert!(
+            h.contains("class=\"obs-inconclusive\"><strong>inconclusive</strong>"),
+            "{h}"
+        );
     }
 
     #[test]

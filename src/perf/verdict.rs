@@ -4,33 +4,90 @@
 //! five performance claims.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
+use super::interval::{self, Decision, Interval, LEVEL};
 use super::stats::{self, Figure};
 use super::{Counts, Measure, Mech, NoApi, cpus, describe_pin, fmt_ns, fmt_rate, plan_msgs};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 
-/// Figures already measured in this test process, by peer arguments: each
-/// measurement runs once, and only one runs at a time (the lock is held while
-/// measuring, so measurements never compete for the CPUs).
-static MEASURED: Mutex<BTreeMap<String, Result<Figure, Observation>>> = Mutex::new(BTreeMap::new());
+/// Rounds already measured in this test process, by peer arguments: a figure
+/// shared by a mechanism's claim and a verdict is measured once, and a verdict
+/// adds rounds to it where its interval is still wide. The tests that measure
+/// run one at a time (`serial_test`), so measurements never compete for the
+/// CPUs; the lock only guards the map.
+static MEASURED: Mutex<BTreeMap<String, Result<Vec<Figure>, Observation>>> =
+    Mutex::new(BTreeMap::new());
+
+/// When this process measured first: extra rounds stop once the section has
+/// run for [`SECTION_BUDGET`].
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// The time after which no verdict adds rounds beyond the minimum.
+pub const SECTION_BUDGET: Duration = Duration::from_secs(40);
 
 /// The longest a measuring peer may take to print its result (each of its
 /// steps is bounded by its own 2-second watchdog; this bounds the whole run).
 pub const RUN_BOUND: Duration = Duration::from_secs(90);
 
-/// Runs a measuring peer (or returns its cached figure).
+/// A round whose measurement had other processes using more than this many
+/// CPUs on average (see the `other_cpu` field) was disturbed.
+pub const DISTURBED_CPUS: f64 = 0.3;
+
+/// Runs one measuring peer: one round (uncached).
 pub fn measure(cx: &Ctx, args: &[String]) -> Checked<Figure> {
+    run_peer(cx, args)
+}
+
+/// At least `want` sound rounds of the measurement `args` (fewer only when an
+/// earlier call already failed), measuring the missing ones now. A round that
+/// fails or is unsound ends every later call with the same observation.
+fn rounds(
+    cx: &Ctx,
+    args: &[String],
+    want: usize,
+    sound: &dyn Fn(&Figure) -> Result<(), String>,
+) -> Checked<Vec<Figure>> {
     let key = args.join(" ");
-    let mut cache = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(r) = cache.get(&key) {
-        return r.clone();
+    STARTED.get_or_init(Instant::now);
+    loop {
+        let have = {
+            let cache = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+            match cache.get(&key) {
+                Some(Err(o)) => return Err(o.clone()),
+                Some(Ok(v)) if v.len() >= want => return Ok(v.clone()),
+                Some(Ok(v)) => v.len(),
+                None => 0,
+            }
+        };
+        let _ = have;
+        let r = run_peer(cx, args).and_then(|f| {
+            sound(&f).map(|()| f.clone()).map_err(|e| {
+                Observation::error(format!(
+                    "unsound measurement (ipcconf-peer {key}): {e}; figures: {:?}",
+                    f.fields
+                ))
+            })
+        });
+        let mut cache = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Ok(f) => match cache.entry(key.clone()).or_insert_with(|| Ok(Vec::new())) {
+                Ok(v) => v.push(f),
+                Err(o) => return Err(o.clone()),
+            },
+            Err(o) => {
+                cache.insert(key.clone(), Err(o.clone()));
+                return Err(o);
+            }
+        }
     }
-    let r = run_peer(cx, args);
-    cache.insert(key, r.clone());
-    r
+}
+
+/// Whether the section still has time for extra rounds.
+fn may_extend() -> bool {
+    STARTED.get().is_none_or(|t| t.elapsed() < SECTION_BUDGET)
 }
 
 fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
@@ -124,15 +181,23 @@ pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
     }
 }
 
-/// Observes one mechanism's figure: measured, with the evidence; `error` when
-/// the measurement is unsound.
+/// Observes one mechanism's figure over repeated rounds: measured, with the
+/// median over rounds and its interval (and, for latency in a release build,
+/// the C baseline's figure measured alongside); `error` when a round is unsound.
 pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<Observation> {
     measurable(mech)?;
     let c = Counts::for_build();
-    let f = measure_fig(cx, measure, mech, &c)?;
+    let figs = mech_rounds(cx, measure, mech, &c, c.min_rounds)?;
     Ok(match measure {
-        Measure::Latency => latency_observation(mech, &c, &f),
-        Measure::Throughput => throughput_observation(mech, &c, &f),
+        Measure::Latency => {
+            let base = if c.release && super::baseline::covers(mech) {
+                Some(super::baseline::rounds(cx, mech, &c))
+            } else {
+                None
+            };
+            latency_observation(mech, &c, &figs, base)
+        }
+        Measure::Throughput => throughput_observation(mech, &c, &figs),
     })
 }
 
@@ -157,130 +222,209 @@ fn not_emulated() -> Checked<()> {
     }
 }
 
-fn measure_fig(cx: &Ctx, measure: Measure, mech: Mech, c: &Counts) -> Checked<Figure> {
+/// At least `want` sound rounds of a mechanism's figure.
+fn mech_rounds(
+    cx: &Ctx,
+    measure: Measure,
+    mech: Mech,
+    c: &Counts,
+    want: usize,
+) -> Checked<Vec<Figure>> {
     measurable(mech)?;
-    let f = self::measure(cx, &args(measure, mech, c))?;
-    let sound = match measure {
-        Measure::Latency => stats::check_latency(&f, c.lat_iters as u64, c.lat_warm as u64),
+    let c = *c;
+    let sound = move |f: &Figure| match measure {
+        Measure::Latency => stats::check_latency(f, c.lat_iters as u64, c.lat_warm as u64),
         Measure::Throughput => {
             let chunk = f.int("chunk").unwrap_or(0);
             let msgs = plan_msgs(c.volume, chunk, c.max_msgs, c.rounds);
-            stats::check_throughput(&f, msgs / c.rounds * chunk, c.rounds)
+            stats::check_throughput(f, msgs / c.rounds * chunk, c.rounds)
         }
     };
-    sound.map_err(|e| {
-        Observation::error(format!(
-            "unsound {} measurement of {}: {e}; figures: {:?}",
-            measure.id(),
-            mech.id(),
-            f.fields
-        ))
-    })?;
-    Ok(f)
+    rounds(cx, &args(measure, mech, &c), want, &sound)
 }
 
-/// "; stopped by its 1 s time budget after 4 of 16 planned rounds" when it was.
-fn budget_note(f: &Figure, done_key: &str, planned_key: &str, what: &str) -> String {
-    match (f.int(done_key), f.int(planned_key), f.int("budget_ns")) {
-        (Some(d), Some(p), Some(b)) if d < p => format!(
-            " (the {} time budget ended it after {d} of the {p} planned {what})",
-            fmt_ns(b as f64)
-        ),
-        _ => String::new(),
+/// One numeric field of every round.
+fn field(figs: &[Figure], key: &str) -> Vec<f64> {
+    figs.iter().map(|f| f.num(key)).collect()
+}
+
+/// Rounds whose measurement other processes competed with.
+fn disturbed(figs: &[Figure]) -> usize {
+    figs.iter()
+        .filter(|f| f.num("other_cpu") > DISTURBED_CPUS)
+        .count()
+}
+
+/// "; other processes used 1.8 CPUs in 5 of 6 rounds" when they did, else
+/// the load average when the first round started.
+fn load_note(figs: &[Figure]) -> String {
+    let d = disturbed(figs);
+    let most = field(figs, "other_cpu")
+        .into_iter()
+        .filter(|x| x.is_finite())
+        .fold(f64::NAN, f64::max);
+    let load = figs
+        .first()
+        .and_then(|f| f.text("loadavg").parse::<f64>().ok());
+    let mut s = String::new();
+    if d > 0 {
+        s = format!(
+            "; other processes used CPU time in {d} of {} rounds (up to {most:.1} CPUs)",
+            figs.len()
+        );
+    } else if most.is_finite() {
+        s = format!("; other processes used at most {most:.2} CPUs during any round");
     }
-}
-
-/// "; load average 1.20 on 2 CPUs" (how busy the machine was).
-fn load_note(f: &Figure) -> String {
-    match f.text("loadavg").parse::<f64>() {
-        Ok(l) => format!("; load average {l:.2} on {} CPUs when it started", cpus()),
-        Err(_) => String::new(),
+    if let Some(l) = load {
+        s.push_str(&format!(
+            "; load average {l:.2} on {} CPUs when it started",
+            cpus()
+        ));
     }
+    s
 }
 
-fn latency_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
-    let q = |k: &str| f.num(k);
-    Observation::measured(format!(
-        "{}{}: {} round trips{} of a {}-byte message between two processes ({} untimed first), {}: median {}, p99 {} (min {}, mean {}, max {}); every echoed message matched{}",
+fn latency_observation(
+    mech: Mech,
+    c: &Counts,
+    figs: &[Figure],
+    base: Option<Result<Vec<Figure>, String>>,
+) -> Observation {
+    let med = interval::median_interval(&field(figs, "median_ns"), LEVEL);
+    let p99 = interval::median(&field(figs, "p99_ns"));
+    let n: u64 = figs.iter().filter_map(|f| f.int("n")).sum();
+    let f0 = &figs[0];
+    let mut o = Observation::measured(String::new())
+        .with("median_ns", med.estimate, "ns")
+        .with("median_ns_low", med.low, "ns")
+        .with("median_ns_high", med.high, "ns")
+        .with("p99_ns", p99, "ns")
+        .with(
+            "min_ns",
+            field(figs, "min_ns")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min),
+            "ns",
+        )
+        .with(
+            "max_ns",
+            field(figs, "max_ns").into_iter().fold(0.0, f64::max),
+            "ns",
+        )
+        .with("confidence", med.level, "ratio")
+        .with("rounds", med.rounds as f64, "count")
+        .with("iterations", n as f64, "count")
+        .with("msg_bytes", f0.num("msg_bytes"), "bytes")
+        .with(
+            "pinned",
+            f64::from(u8::from(f0.text("pin").contains('+'))),
+            "bool",
+        )
+        .with("cpus", cpus(), "count")
+        .with("loadavg", f0.num("loadavg"), "load")
+        .with("disturbed_rounds", disturbed(figs) as f64, "count")
+        .with("release_build", f64::from(u8::from(c.release)), "bool");
+    let baseline = match base {
+        None => String::new(),
+        Some(Err(why)) => format!("; C baseline not measured: {why}"),
+        Some(Ok(b)) => {
+            let cm = interval::median(&field(&b, "median_ns"));
+            let ratio =
+                interval::ratio_interval(&field(figs, "median_ns"), &field(&b, "median_ns"), LEVEL);
+            o = o
+                .with("c_median_ns", cm, "ns")
+                .with("suite_over_c", ratio.estimate, "ratio")
+                .with("suite_over_c_low", ratio.low, "ratio")
+                .with("suite_over_c_high", ratio.high, "ratio");
+            format!(
+                "; the C baseline (ci/perf/ipc_rtt.c, the same exchange in {} rounds in this run): median {}, suite/C = {:.2} ({:.0}% interval {:.2} to {:.2})",
+                b.len(),
+                fmt_ns(cm),
+                ratio.estimate,
+                ratio.level * 100.0,
+                ratio.low,
+                ratio.high
+            )
+        }
+    };
+    o.detail = format!(
+        "{}{}: {} rounds (each its own pair of processes, {} round trips of a {}-byte message after {} untimed; {} in all), {}: median round trip {} ({}), p99 {} (median over rounds; min {}, max {}); every echoed message matched{baseline}{}",
         c.prefix(),
         mech.label(),
-        f.text("n"),
-        budget_note(f, "n", "planned", "round trips"),
-        f.text("msg_bytes"),
-        f.text("warmup"),
-        describe_pin(f.text("pin")),
-        fmt_ns(q("median_ns")),
-        fmt_ns(q("p99_ns")),
-        fmt_ns(q("min_ns")),
-        fmt_ns(q("mean_ns")),
-        fmt_ns(q("max_ns")),
-        load_note(f),
-    ))
-    .with("median_ns", q("median_ns"), "ns")
-    .with("p99_ns", q("p99_ns"), "ns")
-    .with("min_ns", q("min_ns"), "ns")
-    .with("max_ns", q("max_ns"), "ns")
-    .with("mean_ns", q("mean_ns"), "ns")
-    .with("iterations", q("n"), "count")
-    .with("msg_bytes", q("msg_bytes"), "bytes")
-    .with("pinned", f64::from(u8::from(f.text("pin").contains('+'))), "bool")
-    .with("cpus", cpus(), "count")
-    .with("loadavg", f.num("loadavg"), "load")
-    .with("release_build", f64::from(u8::from(c.release)), "bool")
-    .finite_only()
+        med.rounds,
+        budget_range(figs, "n"),
+        f0.text("msg_bytes"),
+        f0.text("warmup"),
+        n,
+        describe_pin(f0.text("pin")),
+        fmt_ns(med.estimate),
+        med.describe(&|x| fmt_ns(x)),
+        fmt_ns(p99),
+        fmt_ns(
+            field(figs, "min_ns")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min)
+        ),
+        fmt_ns(field(figs, "max_ns").into_iter().fold(0.0, f64::max)),
+        load_note(figs),
+    );
+    o.finite_only()
 }
 
-fn throughput_observation(mech: Mech, c: &Counts, f: &Figure) -> Observation {
-    let q = |k: &str| f.num(k);
-    let checked = if f.text("counter") == "1" {
-        format!(
-            "the counter's reads added up to exactly the {} writes (in {} reads)",
-            f.text("counter_sum"),
-            f.text("reads")
-        )
+/// "5000" or "1024 to 5000" (the time budget cut some rounds short).
+fn budget_range(figs: &[Figure], key: &str) -> String {
+    let v: Vec<u64> = figs.iter().filter_map(|f| f.int(key)).collect();
+    let (lo, hi) = (
+        v.iter().copied().min().unwrap_or(0),
+        v.iter().copied().max().unwrap_or(0),
+    );
+    if lo == hi {
+        lo.to_string()
     } else {
-        format!(
-            "the consumer checked {} chunk tags ({} cut by read boundaries), none wrong",
-            f.text("verified"),
-            f.text("split")
-        )
+        format!("{lo} to {hi}")
+    }
+}
+
+fn throughput_observation(mech: Mech, c: &Counts, figs: &[Figure]) -> Observation {
+    let rate = interval::median_interval(&field(figs, "bytes_per_s"), LEVEL);
+    let f0 = &figs[0];
+    let checked = if f0.text("counter") == "1" {
+        "in every round the counter's reads added up to exactly the writes made".to_owned()
+    } else {
+        let v: u64 = figs.iter().filter_map(|f| f.int("verified")).sum();
+        let sp: u64 = figs.iter().filter_map(|f| f.int("split")).sum();
+        format!("the consumer checked {v} chunk tags ({sp} cut by read boundaries), none wrong")
     };
-    let window = match f.int("window") {
+    let window = match f0.int("window") {
         Some(w) if w > 0 => format!(
             "; at most {w} datagrams unacknowledged (a datagram socket may drop what the receiver cannot hold)"
         ),
         _ => String::new(),
     };
     Observation::measured(format!(
-        "{}{}: {} bytes in {} messages of {} bytes, {} timed rounds{} after one untimed round, {}: {} overall, median round {} ({}), slowest round {}; {checked}{window}{}",
+        "{}{}: {} rounds (each its own pair of processes, {} bytes in messages of {} bytes, timed in {} parts after one untimed), {}: {} ({}); {checked}{window}{}",
         c.prefix(),
         mech.label(),
-        f.text("bytes"),
-        f.text("msgs"),
-        f.text("chunk"),
-        f.text("rounds"),
-        budget_note(f, "rounds", "planned_rounds", "rounds"),
-        describe_pin(f.text("pin")),
-        fmt_rate(q("bytes_per_s")),
-        fmt_ns(q("round_median_ns")),
-        fmt_rate(q("median_round_bytes_per_s")),
-        fmt_ns(q("round_max_ns")),
-        load_note(f),
+        rate.rounds,
+        budget_range(figs, "bytes"),
+        f0.text("chunk"),
+        budget_range(figs, "rounds"),
+        describe_pin(f0.text("pin")),
+        fmt_rate(rate.estimate),
+        rate.describe(&|x| fmt_rate(x)),
+        load_note(figs),
     ))
-    .with("bytes_per_s", q("bytes_per_s"), "bytes/s")
-    .with("msgs_per_s", q("msgs_per_s"), "messages/s")
-    .with("msg_bytes", q("chunk"), "bytes")
-    .with("total_bytes", q("bytes"), "bytes")
-    .with("round_median_ns", q("round_median_ns"), "ns")
-    .with("round_p99_ns", q("round_p99_ns"), "ns")
-    .with(
-        "median_round_bytes_per_s",
-        q("median_round_bytes_per_s"),
-        "bytes/s",
-    )
-    .with("pinned", f64::from(u8::from(f.text("pin").contains('+'))), "bool")
+    .with("bytes_per_s", rate.estimate, "bytes/s")
+    .with("bytes_per_s_low", rate.low, "bytes/s")
+    .with("bytes_per_s_high", rate.high, "bytes/s")
+    .with("confidence", rate.level, "ratio")
+    .with("rounds", rate.rounds as f64, "count")
+    .with("msgs_per_s", interval::median(&field(figs, "msgs_per_s")), "messages/s")
+    .with("msg_bytes", f0.num("chunk"), "bytes")
+    .with("pinned", f64::from(u8::from(f0.text("pin").contains('+'))), "bool")
     .with("cpus", cpus(), "count")
-    .with("loadavg", f.num("loadavg"), "load")
+    .with("loadavg", f0.num("loadavg"), "load")
+    .with("disturbed_rounds", disturbed(figs) as f64, "count")
     .with("release_build", f64::from(u8::from(c.release)), "bool")
     .finite_only()
 }
@@ -319,10 +463,228 @@ fn debug_skip(c: &Counts) -> Option<Observation> {
     (!c.release).then(|| Observation::skipped(DEBUG_SKIP))
 }
 
+/// The guide's five performance claims, each judged from a statistic over
+/// rounds against a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Median round trip of shm + spin (ns) below 1 µs.
+    ShmSpin,
+    /// Median Unix stream round trip / median TCP round trip below 1.
+    UnixVsTcp,
+    /// Median shm ring rate (bytes/s) above 10^9.
+    Ring,
+    /// Median lock-free p99 / median locked p99 below 1.
+    Spsc,
+    /// Shared memory's lead over the queue at NxN / its lead at 1x1 below 1,
+    /// given that it leads at 1x1 at all.
+    Mpmc,
+}
+
+impl Claim {
+    /// (threshold, holds below it, the statistic's name, unit, absolute: a
+    /// claim about one mechanism's speed, which competing load can only make
+    /// look worse).
+    fn rule(self) -> (f64, bool, &'static str, &'static str, bool) {
+        match self {
+            Claim::ShmSpin => (1_000.0, true, "median_ns", "ns", true),
+            Claim::UnixVsTcp => (1.0, true, "unix_over_tcp", "ratio", false),
+            Claim::Ring => (1e9, false, "bytes_per_s", "bytes/s", true),
+            Claim::Spsc => (1.0, true, "lockfree_over_locked_p99", "ratio", false),
+            Claim::Mpmc => (1.0, true, "lead_change", "ratio", false),
+        }
+    }
+
+    fn fmt(self, x: f64) -> String {
+        match self {
+            Claim::ShmSpin => fmt_ns(x),
+            Claim::Ring => fmt_rate(x),
+            _ => format!("{x:.2}"),
+        }
+    }
+}
+
+/// "its lead 0.26, 95% interval 0.21 to 0.39".
+fn lead(p: &Interval) -> String {
+    format!(
+        "its lead {:.2}, {:.0}% interval {:.2} to {:.2}",
+        p.estimate,
+        p.level * 100.0,
+        p.low,
+        p.high
+    )
+}
+
+/// A verdict's decision from rounds: the interval, the value, and why.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub claim: Claim,
+    pub decision: Decision,
+    pub iv: Interval,
+    /// Shared memory's lead at 1x1 (the premise of [`Claim::Mpmc`]).
+    pub premise: Option<Interval>,
+    /// Why the value is what it is, in words.
+    pub why: String,
+    /// Inconclusive because the machine was busy (more rounds would not help).
+    pub busy: bool,
+}
+
+/// Judges `claim` from its sides' samples, one value per round:
+/// - ShmSpin, Ring: `[figure]`;
+/// - UnixVsTcp, Spsc: `[numerator, denominator]`;
+/// - Mpmc: `[shm 1x1, mq 1x1, shm NxN, mq NxN]` (message rates).
+///
+/// `disturbed` of the `total` rounds had other processes competing for the
+/// CPUs. `yes` and `no` need the interval wholly on one side of the
+/// threshold; and since competing load only ever slows a measurement, a
+/// `no` on a claim that a mechanism is fast is never given from disturbed
+/// rounds, and a comparison is not decided when a quarter or more of its
+/// rounds were disturbed: both become inconclusive, saying why.
+pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> Judged {
+    let (threshold, below, _, _, absolute) = claim.rule();
+    let f = |x| claim.fmt(x);
+    let (iv, premise) = match claim {
+        Claim::ShmSpin | Claim::Ring => (interval::median_interval(sides[0], LEVEL), None),
+        Claim::UnixVsTcp | Claim::Spsc => {
+            (interval::ratio_interval(sides[0], sides[1], LEVEL), None)
+        }
+        Claim::Mpmc => (
+            interval::lead_change_interval(sides[2], sides[3], sides[0], sides[1], LEVEL),
+            Some(interval::ratio_interval(sides[0], sides[1], LEVEL)),
+        ),
+    };
+    let mut decision = interval::decide(&iv, threshold, below);
+    let mut why = match decision {
+        Decision::Yes | Decision::No => format!(
+            "the {:.0}% interval {} to {} lies wholly {} the threshold {}",
+            iv.level * 100.0,
+            f(iv.low),
+            f(iv.high),
+            if iv.high < threshold {
+                "below"
+            } else {
+                "above"
+            },
+            f(threshold)
+        ),
+        Decision::Inconclusive => format!(
+            "inconclusive: the {:.0}% interval {} to {} contains the threshold {}",
+            iv.level * 100.0,
+            f(iv.low),
+            f(iv.high),
+            f(threshold)
+        ),
+    };
+    if let Some(p) = premise {
+        match interval::side(&p, 1.0) {
+            interval::Side::Above => {}
+            interval::Side::Below => {
+                decision = Decision::No;
+                why = format!(
+                    "the premise fails: shared memory is slower than the message queue even with one producer and one consumer ({}, wholly below 1), so there is no advantage for contention to negate",
+                    lead(&p)
+                );
+            }
+            interval::Side::Straddles => {
+                decision = Decision::Inconclusive;
+                why = format!(
+                    "inconclusive: whether shared memory leads the message queue at all with one producer and one consumer is undecided ({}, contains 1)",
+                    lead(&p)
+                );
+            }
+        }
+    }
+    let guarded = match decision {
+        Decision::No if absolute && disturbed > 0 => Some("a `no`"),
+        Decision::Yes | Decision::No if !absolute && disturbed * 4 >= total && total > 0 => {
+            Some("a comparison")
+        }
+        _ => None,
+    };
+    let busy = guarded.is_some();
+    if let Some(what) = guarded {
+        why = format!(
+            "inconclusive although {why}: other processes competed for the CPUs in {disturbed} of {total} rounds, and {what} is not decided from rounds a busy machine slowed"
+        );
+        decision = Decision::Inconclusive;
+    }
+    Judged {
+        claim,
+        decision,
+        iv,
+        premise,
+        why,
+        busy,
+    }
+}
+
+impl Judged {
+    /// The verdict's observation: its value, the evidence (`context`, then
+    /// the interval and why), and the interval as named figures.
+    pub fn observation(&self, context: &str) -> Observation {
+        let (threshold, _, name, unit, _) = self.claim.rule();
+        let detail = format!("{context}; {}", self.why);
+        let o = match self.decision {
+            Decision::Yes => Observation::yes(detail),
+            Decision::No => Observation::no(detail),
+            Decision::Inconclusive => Observation::inconclusive(detail),
+        };
+        let mut o = o
+            .with(name, self.iv.estimate, unit)
+            .with(&format!("{name}_low"), self.iv.low, unit)
+            .with(&format!("{name}_high"), self.iv.high, unit)
+            .with("confidence", self.iv.level, "ratio")
+            .with("rounds", self.iv.rounds as f64, "count")
+            .with("threshold", threshold, unit);
+        if let Some(p) = self.premise {
+            o = o
+                .with("lead_1x1", p.estimate, "ratio")
+                .with("lead_1x1_low", p.low, "ratio")
+                .with("lead_1x1_high", p.high, "ratio");
+        }
+        o.finite_only()
+    }
+}
+
+/// Adds rounds to `sides` (two at a time, interleaved across them) while the
+/// claim is undecided, up to `c.max_rounds` and the section's time budget.
+fn adaptive(
+    claim: Claim,
+    c: &Counts,
+    mut fetch: impl FnMut(usize) -> Checked<Vec<Vec<Figure>>>,
+    key: &str,
+) -> Checked<(Judged, Vec<Vec<Figure>>)> {
+    let mut want = c.min_rounds;
+    loop {
+        let sides = fetch(want)?;
+        let vals: Vec<Vec<f64>> = sides.iter().map(|s| field(s, key)).collect();
+        let refs: Vec<&[f64]> = vals.iter().map(Vec::as_slice).collect();
+        let d: usize = sides.iter().map(|s| disturbed(s)).sum();
+        let total: usize = sides.iter().map(Vec::len).sum();
+        let j = judge(claim, &refs, d, total);
+        if j.decision != Decision::Inconclusive || j.busy || want >= c.max_rounds || !may_extend() {
+            return Ok((j, sides));
+        }
+        want += 2;
+    }
+}
+
+/// Rounds of several latency figures, interleaved (one round of each, in turn).
+fn latency_sides(cx: &Ctx, c: &Counts, mechs: &[Mech], want: usize) -> Checked<Vec<Vec<Figure>>> {
+    for n in 1..=want {
+        for &m in mechs {
+            mech_rounds(cx, Measure::Latency, m, c, n)?;
+        }
+    }
+    mechs
+        .iter()
+        .map(|&m| mech_rounds(cx, Measure::Latency, m, c, want))
+        .collect()
+}
+
 /// perf.shm_spin_sub_microsecond: shm + spin median round trip < 1 µs.
 pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
     let c = verdict_prelude()?;
-    let f = measure_fig(cx, Measure::Latency, Mech::ShmSpin, &c)?;
+    mech_rounds(cx, Measure::Latency, Mech::ShmSpin, &c, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
@@ -331,97 +693,91 @@ pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
             "one CPU: a spinning waiter holds the only CPU its partner needs",
         ));
     }
-    let median = f.num("median_ns");
-    Ok(Observation::holds(
-        median < 1_000.0,
-        format!(
-            "shared memory + spin, {} one-byte round trips, {}: median {}, p99 {} (threshold 1 µs){}",
-            f.text("n"),
-            describe_pin(f.text("pin")),
-            fmt_ns(median),
-            fmt_ns(f.num("p99_ns")),
-            load_note(&f)
-        ),
-    )
-    .with("median_ns", median, "ns")
-    .with("p99_ns", f.num("p99_ns"), "ns")
-    .with("threshold_ns", 1_000.0, "ns"))
+    let (j, sides) = adaptive(
+        Claim::ShmSpin,
+        &c,
+        |n| latency_sides(cx, &c, &[Mech::ShmSpin], n),
+        "median_ns",
+    )?;
+    let f = &sides[0];
+    Ok(j.observation(&format!(
+        "shared memory + spin, one-byte round trips in {} rounds (each its own pair of processes), {}: median over rounds {} (p99 {}), threshold 1 µs{}",
+        f.len(),
+        describe_pin(f[0].text("pin")),
+        fmt_ns(j.iv.estimate),
+        fmt_ns(interval::median(&field(f, "p99_ns"))),
+        load_note(f)
+    ))
+    .with("p99_ns", interval::median(&field(f, "p99_ns")), "ns"))
 }
 
 /// perf.unix_faster_than_tcp: Unix stream median round trip < TCP loopback's.
 pub fn verdict_unix_vs_tcp(cx: &mut Ctx) -> Checked<Observation> {
     let c = verdict_prelude()?;
-    let u = measure_fig(cx, Measure::Latency, Mech::UnixStream, &c)?;
-    let t = measure_fig(cx, Measure::Latency, Mech::Tcp, &c)?;
+    mech_rounds(cx, Measure::Latency, Mech::UnixStream, &c, c.min_rounds)?;
+    mech_rounds(cx, Measure::Latency, Mech::Tcp, &c, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    // Throughput as supporting evidence, when it was measured.
-    let ut = measure_fig(cx, Measure::Throughput, Mech::UnixStream, &c).ok();
-    let tt = measure_fig(cx, Measure::Throughput, Mech::Tcp, &c).ok();
-    let (um, tm) = (u.num("median_ns"), t.num("median_ns"));
-    let mut o = Observation::holds(
-        um < tm,
-        format!(
-            "one-byte round trips ({} each, {}): Unix stream median {} (p99 {}), TCP loopback with TCP_NODELAY median {} (p99 {}): Unix/TCP = {:.2}{}",
-            u.text("n"),
-            describe_pin(u.text("pin")),
-            fmt_ns(um),
-            fmt_ns(u.num("p99_ns")),
-            fmt_ns(tm),
-            fmt_ns(t.num("p99_ns")),
-            um / tm,
-            match (&ut, &tt) {
-                (Some(a), Some(b)) => format!(
-                    "; bulk 64 KiB writes: Unix {} vs TCP {}",
-                    fmt_rate(a.num("bytes_per_s")),
-                    fmt_rate(b.num("bytes_per_s"))
-                ),
-                _ => String::new(),
-            }
-        ) + &load_note(&u),
-    )
+    let (j, sides) = adaptive(
+        Claim::UnixVsTcp,
+        &c,
+        |n| latency_sides(cx, &c, &[Mech::UnixStream, Mech::Tcp], n),
+        "median_ns",
+    )?;
+    let (u, t) = (&sides[0], &sides[1]);
+    let (um, tm) = (
+        interval::median(&field(u, "median_ns")),
+        interval::median(&field(t, "median_ns")),
+    );
+    Ok(j.observation(&format!(
+        "one-byte round trips, rounds interleaved ({} Unix, {} TCP), {}: Unix stream median {} (p99 {}), TCP loopback with TCP_NODELAY median {} (p99 {}): Unix/TCP = {:.2}{}",
+        u.len(),
+        t.len(),
+        describe_pin(u[0].text("pin")),
+        fmt_ns(um),
+        fmt_ns(interval::median(&field(u, "p99_ns"))),
+        fmt_ns(tm),
+        fmt_ns(interval::median(&field(t, "p99_ns"))),
+        um / tm,
+        load_note(u)
+    ))
     .with("unix_median_ns", um, "ns")
-    .with("unix_p99_ns", u.num("p99_ns"), "ns")
-    .with("tcp_median_ns", tm, "ns")
-    .with("tcp_p99_ns", t.num("p99_ns"), "ns");
-    if let (Some(a), Some(b)) = (ut, tt) {
-        o = o
-            .with("unix_bytes_per_s", a.num("bytes_per_s"), "bytes/s")
-            .with("tcp_bytes_per_s", b.num("bytes_per_s"), "bytes/s");
-    }
-    Ok(o)
+    .with("tcp_median_ns", tm, "ns"))
 }
 
 /// perf.shm_ring_over_1gbps: the shared-memory ring moves more than 10^9 bytes/s.
 pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
     let c = verdict_prelude()?;
-    let f = measure_fig(cx, Measure::Throughput, Mech::ShmRing, &c)?;
+    mech_rounds(cx, Measure::Throughput, Mech::ShmRing, &c, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    let rate = f.num("bytes_per_s");
-    Ok(Observation::holds(
-        rate > 1e9,
-        format!(
-            "SPSC ring of {} slots of {} bytes in POSIX shared memory, {} bytes through it in {} timed rounds, {}: {} overall (median round {}), the consumer copying out and checking every chunk's tag (threshold 1 GB/s = 10^9 bytes/s){}",
-            ends_slots(),
-            f.text("chunk"),
-            f.text("bytes"),
-            f.text("rounds"),
-            describe_pin(f.text("pin")),
-            fmt_rate(rate),
-            fmt_rate(f.num("median_round_bytes_per_s")),
-            load_note(&f),
-        ),
-    )
-    .with("bytes_per_s", rate, "bytes/s")
-    .with(
-        "median_round_bytes_per_s",
-        f.num("median_round_bytes_per_s"),
-        "bytes/s",
-    )
-    .with("threshold_bytes_per_s", 1e9, "bytes/s"))
+    let (j, sides) = adaptive(
+        Claim::Ring,
+        &c,
+        |n| {
+            Ok(vec![mech_rounds(
+                cx,
+                Measure::Throughput,
+                Mech::ShmRing,
+                &c,
+                n,
+            )?])
+        },
+        "bytes_per_s",
+    )?;
+    let f = &sides[0];
+    Ok(j.observation(&format!(
+        "SPSC ring of {} slots of {} bytes in POSIX shared memory, {} rounds (each its own pair of processes, {} bytes through the ring), {}, the consumer copying out and checking every chunk's tag: median rate over rounds {} (threshold 1 GB/s = 10^9 bytes/s){}",
+        ends_slots(),
+        f[0].text("chunk"),
+        f.len(),
+        budget_range(f, "bytes"),
+        describe_pin(f[0].text("pin")),
+        fmt_rate(j.iv.estimate),
+        load_note(f),
+    )))
 }
 
 fn ends_slots() -> u64 {
@@ -435,8 +791,9 @@ fn ends_slots() -> u64 {
     }
 }
 
-fn spsc_fig(cx: &Ctx, c: &Counts, kind: &str) -> Checked<Figure> {
-    let f = measure(
+fn spsc_rounds(cx: &Ctx, c: &Counts, kind: &str, want: usize) -> Checked<Vec<Figure>> {
+    let items = c.spsc_items as u64;
+    rounds(
         cx,
         &[
             "perf-spsc".into(),
@@ -445,14 +802,9 @@ fn spsc_fig(cx: &Ctx, c: &Counts, kind: &str) -> Checked<Figure> {
             c.spsc_warm.to_string(),
             c.lat_budget_ms.to_string(),
         ],
-    )?;
-    stats::check_spsc(&f, c.spsc_items as u64).map_err(|e| {
-        Observation::error(format!(
-            "unsound SPSC ({kind}) measurement: {e}; figures: {:?}",
-            f.fields
-        ))
-    })?;
-    Ok(f)
+        want,
+        &move |f: &Figure| stats::check_spsc(f, items),
+    )
 }
 
 /// perf.spsc_lock_free_predictable: lock-free SPSC p99 < locked SPSC p99.
@@ -460,36 +812,41 @@ pub fn verdict_spsc(cx: &mut Ctx) -> Checked<Observation> {
     // Both queues live in a shared-memory region, as the shm mechanisms' do.
     measurable(Mech::ShmRing)?;
     let c = verdict_prelude()?;
-    let lf = spsc_fig(cx, &c, "lockfree")?;
-    let lk = spsc_fig(cx, &c, "locked")?;
+    let both = |cx: &Ctx, want: usize| -> Checked<Vec<Vec<Figure>>> {
+        for n in 1..=want {
+            spsc_rounds(cx, &c, "lockfree", n)?;
+            spsc_rounds(cx, &c, "locked", n)?;
+        }
+        Ok(vec![
+            spsc_rounds(cx, &c, "lockfree", want)?,
+            spsc_rounds(cx, &c, "locked", want)?,
+        ])
+    };
+    both(cx, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    let (a, b) = (lf.num("p99_ns"), lk.num("p99_ns"));
-    Ok(Observation::holds(
-        a < b,
-        format!(
-            "one-way item latency through the same 64-slot SPSC queue in shared memory, {} and {} items, {}: lock-free median {} p99 {} max {}; under a process-shared mutex median {} p99 {} max {}{}",
-            lf.text("n"),
-            lk.text("n"),
-            describe_pin(lf.text("pin")),
-            fmt_ns(lf.num("median_ns")),
-            fmt_ns(a),
-            fmt_ns(lf.num("max_ns")),
-            fmt_ns(lk.num("median_ns")),
-            fmt_ns(b),
-            fmt_ns(lk.num("max_ns")),
-            load_note(&lf),
-        ),
-    )
-    .with("lockfree_median_ns", lf.num("median_ns"), "ns")
-    .with("lockfree_p99_ns", a, "ns")
-    .with("locked_median_ns", lk.num("median_ns"), "ns")
-    .with("locked_p99_ns", b, "ns"))
+    let (j, sides) = adaptive(Claim::Spsc, &c, |n| both(cx, n), "p99_ns")?;
+    let (lf, lk) = (&sides[0], &sides[1]);
+    let m = |f: &[Figure], k: &str| interval::median(&field(f, k));
+    Ok(j.observation(&format!(
+        "one-way item latency through the same 64-slot SPSC queue in shared memory, rounds interleaved ({} lock-free, {} locked), {}: lock-free median {} p99 {}; under a process-shared mutex median {} p99 {} (medians over rounds){}",
+        lf.len(),
+        lk.len(),
+        describe_pin(lf[0].text("pin")),
+        fmt_ns(m(lf, "median_ns")),
+        fmt_ns(m(lf, "p99_ns")),
+        fmt_ns(m(lk, "median_ns")),
+        fmt_ns(m(lk, "p99_ns")),
+        load_note(lf),
+    ))
+    .with("lockfree_p99_ns", m(lf, "p99_ns"), "ns")
+    .with("locked_p99_ns", m(lk, "p99_ns"), "ns"))
 }
 
-fn mpmc_fig(cx: &Ctx, c: &Counts, kind: &str, n: usize) -> Checked<Figure> {
-    let f = measure(
+fn mpmc_rounds(cx: &Ctx, c: &Counts, kind: &str, n: usize, want: usize) -> Checked<Vec<Figure>> {
+    let msgs = c.mpmc_msgs;
+    rounds(
         cx,
         &[
             "perf-mpmc".into(),
@@ -498,57 +855,170 @@ fn mpmc_fig(cx: &Ctx, c: &Counts, kind: &str, n: usize) -> Checked<Figure> {
             n.to_string(),
             c.mpmc_msgs.to_string(),
         ],
-    )?;
-    stats::check_mpmc(&f, c.mpmc_msgs).map_err(|e| {
-        Observation::error(format!(
-            "unsound MPMC ({kind} {n}x{n}) measurement: {e}; figures: {:?}",
-            f.fields
-        ))
-    })?;
-    Ok(f)
+        want,
+        &move |f: &Figure| stats::check_mpmc(f, msgs),
+    )
 }
 
-/// perf.mpmc_contention: shared memory's lead over a message queue shrinks
-/// from 1x1 to PxC.
+/// perf.mpmc_contention: shared memory's lead over a message queue (1 producer
+/// and 1 consumer) shrinks with N producers and N consumers.
 pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
-    // Shared memory against a System V queue: both must be measurable here.
     measurable(Mech::ShmRing)?;
     measurable(Mech::SysvMq)?;
     let c = verdict_prelude()?;
     let n = c.mpmc_parties;
-    let s1 = mpmc_fig(cx, &c, "shm", 1)?;
-    let q1 = mpmc_fig(cx, &c, "mq", 1)?;
-    let sn = mpmc_fig(cx, &c, "shm", n)?;
-    let qn = mpmc_fig(cx, &c, "mq", n)?;
+    let shapes = [("shm", 1), ("mq", 1), ("shm", n), ("mq", n)];
+    let all = |cx: &Ctx, want: usize| -> Checked<Vec<Vec<Figure>>> {
+        for k in 1..=want {
+            for (kind, p) in shapes {
+                mpmc_rounds(cx, &c, kind, p, k)?;
+            }
+        }
+        shapes
+            .iter()
+            .map(|&(kind, p)| mpmc_rounds(cx, &c, kind, p, want))
+            .collect()
+    };
+    all(cx, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    let r = |f: &Figure| f.num("msgs_per_s");
-    let lead1 = r(&s1) / r(&q1);
-    let leadn = r(&sn) / r(&qn);
+    let (j, sides) = adaptive(Claim::Mpmc, &c, |k| all(cx, k), "msgs_per_s")?;
+    let r = |i: usize| interval::median(&field(&sides[i], "msgs_per_s"));
     let k = |x: f64| format!("{:.0}k msg/s", x / 1e3);
-    // Within 10% is no change: the two leads are measured separately and noisy.
-    Ok(Observation::holds(
-        leadn < 0.9 * lead1,
-        format!(
-            "{} messages of 64 bytes through a 10-deep queue, processes placed by the scheduler on {} CPUs; shared memory (process-shared mutex + condition variables) vs {}: 1x1 {} vs {} (lead x{:.2}); {n}x{n} {} vs {} (lead x{:.2}){}",
-            c.mpmc_msgs,
-            cpus(),
-            q1.text("mech"),
-            k(r(&s1)),
-            k(r(&q1)),
-            lead1,
-            k(r(&sn)),
-            k(r(&qn)),
-            leadn,
-            load_note(&s1)
-        ),
-    )
-    .with("shm_1x1_msgs_per_s", r(&s1), "messages/s")
-    .with("mq_1x1_msgs_per_s", r(&q1), "messages/s")
-    .with("shm_nxn_msgs_per_s", r(&sn), "messages/s")
-    .with("mq_nxn_msgs_per_s", r(&qn), "messages/s")
-    .with("lead_1x1", lead1, "ratio")
-    .with("lead_nxn", leadn, "ratio")
+    let leadn = interval::ratio_interval(
+        &field(&sides[2], "msgs_per_s"),
+        &field(&sides[3], "msgs_per_s"),
+        LEVEL,
+    );
+    Ok(j.observation(&format!(
+        "{} messages of 64 bytes per round through a 10-deep queue, {} rounds of each shape interleaved, producers and consumers pinned alternately over {} CPUs (producer i and consumer i on different CPUs); a lock-free MPMC ring in shared memory (spin, yield, then futex) vs {}: 1x1 {} vs {} (shm lead x{:.2}); {n}x{n} {} vs {} (shm lead x{:.2}, {:.0}% interval {:.2} to {:.2}); the lead at {n}x{n} over the lead at 1x1 is the statistic (below 1: contention erodes it){}",
+        c.mpmc_msgs,
+        sides[0].len(),
+        cpus(),
+        sides[1][0].text("mech"),
+        k(r(0)),
+        k(r(1)),
+        r(0) / r(1),
+        k(r(2)),
+        k(r(3)),
+        leadn.estimate,
+        leadn.level * 100.0,
+        leadn.low,
+        leadn.high,
+        load_note(&sides[0])
+    ))
+    .with("shm_1x1_msgs_per_s", r(0), "messages/s")
+    .with("mq_1x1_msgs_per_s", r(1), "messages/s")
+    .with("shm_nxn_msgs_per_s", r(2), "messages/s")
+    .with("mq_nxn_msgs_per_s", r(3), "messages/s")
+    .with("lead_nxn", leadn.estimate, "ratio")
     .with("parties", n as f64, "count"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Outcome;
+
+    /// `n` deterministic values spread ±`rel` around `c`.
+    fn around(c: f64, rel: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| c * (1.0 + rel * (2.0 * ((i * 7) % n) as f64 / (n - 1) as f64 - 1.0)))
+            .collect()
+    }
+
+    fn value(claim: Claim, sides: &[Vec<f64>], disturbed: usize) -> Outcome {
+        let refs: Vec<&[f64]> = sides.iter().map(Vec::as_slice).collect();
+        let total = sides.iter().map(Vec::len).sum();
+        judge(claim, &refs, disturbed, total)
+            .observation("ctx")
+            .outcome
+    }
+
+    /// Samples straddling each threshold give inconclusive; far on either
+    /// side, yes and no; every observation carries its interval.
+    #[test]
+    fn each_verdict_answers_inconclusive_when_straddling() {
+        use Outcome::{Inconclusive, No, Yes};
+        let one = |c: f64, rel: f64| vec![around(c, rel, 8)];
+        let two = |a: f64, b: f64| vec![around(a, 0.1, 8), around(b, 0.1, 8)];
+        assert_eq!(value(Claim::ShmSpin, &one(130.0, 0.3), 0), Yes);
+        assert_eq!(value(Claim::ShmSpin, &one(40_000.0, 0.3), 0), No);
+        assert_eq!(value(Claim::ShmSpin, &one(1_000.0, 0.2), 0), Inconclusive);
+        assert_eq!(value(Claim::Ring, &one(11e9, 0.2), 0), Yes);
+        assert_eq!(value(Claim::Ring, &one(0.3e9, 0.2), 0), No);
+        assert_eq!(value(Claim::Ring, &one(1.05e9, 0.2), 0), Inconclusive);
+        for claim in [Claim::UnixVsTcp, Claim::Spsc] {
+            assert_eq!(value(claim, &two(42.0, 59.0), 0), Yes);
+            assert_eq!(value(claim, &two(59.0, 42.0), 0), No);
+            assert_eq!(value(claim, &two(50.0, 50.5), 0), Inconclusive);
+        }
+        let mpmc = |s1: f64, q1: f64, sn: f64, qn: f64| {
+            vec![
+                around(s1, 0.1, 8),
+                around(q1, 0.1, 8),
+                around(sn, 0.1, 8),
+                around(qn, 0.1, 8),
+            ]
+        };
+        // Leads x5 alone, x1 under contention: eroded.
+        assert_eq!(value(Claim::Mpmc, &mpmc(5e6, 1e6, 1e6, 1e6), 0), Yes);
+        // Leads x2 alone and x4 under contention: not eroded.
+        assert_eq!(value(Claim::Mpmc, &mpmc(2e6, 1e6, 4e6, 1e6), 0), No);
+        // The same lead either way: undecided.
+        assert_eq!(
+            value(Claim::Mpmc, &mpmc(2e6, 1e6, 2e6, 1e6), 0),
+            Inconclusive
+        );
+        // Shared memory slower even at 1x1: the premise fails, said plainly.
+        let j = {
+            let s = mpmc(230e3, 1e6, 100e3, 1e6);
+            let refs: Vec<&[f64]> = s.iter().map(Vec::as_slice).collect();
+            judge(Claim::Mpmc, &refs, 0, 32)
+        };
+        assert_eq!(j.decision, Decision::No);
+        assert!(j.why.contains("premise fails"), "{}", j.why);
+        // A premise on the threshold decides nothing.
+        assert_eq!(
+            value(Claim::Mpmc, &mpmc(1e6, 1.01e6, 0.5e6, 1e6), 0),
+            Inconclusive
+        );
+    }
+
+    /// Rounds a busy machine slowed never give a `no` on a speed claim, nor
+    /// decide a comparison; a `yes` on a speed claim still stands.
+    #[test]
+    fn disturbed_rounds_never_give_the_opposite() {
+        let one = |c: f64| vec![around(c, 0.3, 8)];
+        assert_eq!(
+            value(Claim::ShmSpin, &one(40_000.0), 3),
+            Outcome::Inconclusive
+        );
+        assert_eq!(value(Claim::ShmSpin, &one(130.0), 8), Outcome::Yes);
+        assert_eq!(value(Claim::Ring, &one(0.3e9), 1), Outcome::Inconclusive);
+        let two = vec![around(42.0, 0.1, 8), around(59.0, 0.1, 8)];
+        assert_eq!(value(Claim::UnixVsTcp, &two, 4), Outcome::Inconclusive);
+        assert_eq!(value(Claim::UnixVsTcp, &two, 3), Outcome::Yes);
+    }
+
+    #[test]
+    fn a_verdict_carries_its_interval() {
+        let s = [around(130.0, 0.3, 8)];
+        let refs: Vec<&[f64]> = s.iter().map(Vec::as_slice).collect();
+        let o = judge(Claim::ShmSpin, &refs, 0, 8).observation("shm + spin");
+        let names: Vec<&str> = o.measured.iter().map(|q| q.name.as_str()).collect();
+        for n in [
+            "median_ns",
+            "median_ns_low",
+            "median_ns_high",
+            "confidence",
+            "rounds",
+            "threshold",
+        ] {
+            assert!(names.contains(&n), "{names:?}");
+        }
+        assert!(o.detail.contains("interval"), "{}", o.detail);
+        assert!(o.detail.starts_with("shm + spin; "), "{}", o.detail);
+    }
 }

@@ -32,6 +32,7 @@ th,td{border:1px solid #ccc;padding:.25rem .45rem;vertical-align:top;text-align:
 th{background:#f2f2f4;position:sticky;top:0}
 td.agree{background:#d9f2dc}td.depart{background:#f8c9c4;font-weight:600}
 td.nostance{background:#e3ecf7}td.undecided{background:#fbe8b4}
+td.inconclusive,td.obs-inconclusive{background:#e4dcf4}
 td.unchecked{background:#f4f4f4;color:#777;font-style:italic}
 td.unmeasured{background:repeating-linear-gradient(45deg,#f4f4f4,#f4f4f4 6px,#e9e9e9 6px,#e9e9e9 12px);color:#777;font-style:italic}
 .legend span{display:inline-block;padding:.1rem .5rem;margin:.1rem;border:1px solid #ccc}
@@ -82,7 +83,7 @@ pub fn render(r: &Report) -> String {
         r.checked,
         r.catalogued
     ));
-    out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
+    out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#e4dcf4\">inconclusive (interval straddles the threshold)</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
     for section in &r.sections {
         let title = section.title();
         out.push_str(&format!(

@@ -7,6 +7,7 @@ pub mod html;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod summary;
 pub mod versions;
 
 use std::path::Path;

@@ -21,6 +21,9 @@ pub enum Verdict {
     NoStance,
     /// Skipped, error or timeout: nothing was decided.
     Undecided,
+    /// A sound measurement whose interval straddles the verdict's threshold:
+    /// neither agreement nor departure.
+    Inconclusive,
     /// No result for this claim in this run.
     NotChecked,
     /// No run for this platform at all.
@@ -34,6 +37,7 @@ impl Verdict {
             Verdict::Departs => "depart",
             Verdict::NoStance => "nostance",
             Verdict::Undecided => "undecided",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotChecked => "unchecked",
             Verdict::NotMeasured => "unmeasured",
         }
@@ -45,6 +49,7 @@ pub fn verdict(observed: Outcome, doc: Stance) -> Verdict {
     use Outcome as O;
     match (observed, doc) {
         (O::Skipped | O::Error | O::Timeout, _) => Verdict::Undecided,
+        (O::Inconclusive, _) => Verdict::Inconclusive,
         (_, Stance::Unstated) | (O::Measured, _) => Verdict::NoStance,
         (O::Yes, Stance::Yes) | (O::No, Stance::No) => Verdict::Agrees,
         // Absent where the guide says absent, or says nothing applies.
@@ -125,6 +130,7 @@ pub fn symbol(o: Outcome) -> &'static str {
         Outcome::Error => "error",
         Outcome::Timeout => "timeout",
         Outcome::Measured => "measured",
+        Outcome::Inconclusive => "inconclusive",
     }
 }
 
@@ -755,7 +761,10 @@ fn ledger_rank(claim: &Claim, cols: &[Column]) -> u8 {
         .any(|c| c.result(&claim.id).is_some_and(|r| r.status == "fail"))
     {
         1
-    } else if cells.iter().any(|c| c.verdict == Some(Verdict::Undecided)) {
+    } else if cells
+        .iter()
+        .any(|c| matches!(c.verdict, Some(Verdict::Undecided | Verdict::Inconclusive)))
+    {
         2
     } else if cells.iter().all(|c| c.verdict == Some(Verdict::NotChecked)) {
         4

@@ -1,0 +1,157 @@
+//! The C baseline, measured in the same run as the suite: `ci/perf/ipc_rtt.c`
+//! makes the same one-byte round trips as the suite's measuring peer through
+//! every kernel mechanism and shared memory with a spin flag. Built once per
+//! test process with the system's C compiler (`$CC`, else `cc`) into the
+//! target directory; where there is no compiler or no source, the latency
+//! figure says so and carries no ratio.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use super::stats::{self, Figure};
+use super::{Counts, Mech};
+use crate::check::Ctx;
+
+/// The C program's source, where this crate was built.
+const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/perf/ipc_rtt.c");
+
+/// Whether the C program measures `mech`.
+pub fn covers(mech: Mech) -> bool {
+    !matches!(mech, Mech::ShmFutex | Mech::ShmCondvar | Mech::ShmRing)
+}
+
+static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+static ROUNDS: Mutex<BTreeMap<&'static str, Result<Vec<Figure>, String>>> =
+    Mutex::new(BTreeMap::new());
+
+/// Compiles the C program (once per process).
+fn build() -> Result<PathBuf, String> {
+    BUILT
+        .get_or_init(|| {
+            if !std::path::Path::new(SOURCE).is_file() {
+                return Err(format!("its source {SOURCE} is not on this machine"));
+            }
+            let dir = crate::record::target_dir().join("perf-baseline");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            // Built under a private name, then renamed into place: concurrent
+            // test processes never run a half-written program.
+            let exe = dir.join("ipc_rtt");
+            let tmp = dir.join(format!(".ipc_rtt-{}", std::process::id()));
+            let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+            let mut cmd = Command::new(&cc);
+            cmd.args(["-O2", "-o"]).arg(&tmp).arg(SOURCE);
+            if cfg!(target_os = "linux") {
+                cmd.arg("-lrt");
+            }
+            let out = cmd.output().map_err(|e| {
+                format!(
+                    "no C compiler: {} could not be started ({e})",
+                    cc.to_string_lossy()
+                )
+            })?;
+            if !out.status.success() {
+                let _ = std::fs::remove_file(&tmp);
+                let err = String::from_utf8_lossy(&out.stderr);
+                return Err(format!(
+                    "{} failed ({}): {}",
+                    cc.to_string_lossy(),
+                    out.status,
+                    err.lines().next().unwrap_or("")
+                ));
+            }
+            std::fs::rename(&tmp, &exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+            Ok(exe)
+        })
+        .clone()
+}
+
+/// The C program's rounds for `mech` (as many as the suite's minimum), or why
+/// there are none. Runs after the suite's own rounds of the same figure.
+pub fn rounds(_cx: &Ctx, mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+    let mut cache = ROUNDS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = cache.get(mech.id()) {
+        return r.clone();
+    }
+    let r = measure(mech, c);
+    cache.insert(mech.id(), r.clone());
+    r
+}
+
+fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+    let exe = build()?;
+    let mut figs = Vec::new();
+    for _ in 0..c.min_rounds {
+        // The program bounds itself (alarm(10)) and removes what it made.
+        let out = Command::new(&exe)
+            .args([
+                mech.id(),
+                &c.lat_iters.to_string(),
+                &c.lat_warm.to_string(),
+                &c.lat_budget_ms.to_string(),
+            ])
+            .output()
+            .map_err(|e| format!("{}: {e}", exe.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().next().unwrap_or("").trim();
+        if let Some(why) = line.strip_prefix("unsupported ") {
+            return Err(format!("the C program: {why}"));
+        }
+        let f = Figure::parse(line).ok_or_else(|| {
+            format!(
+                "the C program printed {line:?} ({}; {})",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
+        })?;
+        sound(&f, c.lat_iters as u64).map_err(|e| format!("unsound C baseline round: {e}"))?;
+        figs.push(f);
+    }
+    Ok(figs)
+}
+
+/// Every echo verified, enough samples, percentiles ordered and plausible.
+fn sound(f: &Figure, iters: u64) -> Result<(), String> {
+    let g = |k: &str| {
+        f.int(k)
+            .ok_or_else(|| format!("no integer {k}: {:?}", f.fields))
+    };
+    let (n, verified) = (g("n")?, g("verified")?);
+    let (min, median, p99, max) = (g("min_ns")?, g("median_ns")?, g("p99_ns")?, g("max_ns")?);
+    if verified != n || n > iters || n < iters.min(stats::MIN_SAMPLES) {
+        return Err(format!("{verified} of {n} echoes verified ({iters} asked)"));
+    }
+    if !(min <= median && median <= p99 && p99 <= max) || min < stats::MIN_PLAUSIBLE_NS {
+        return Err(format!("min {min} median {median} p99 {p99} max {max}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soundness_of_a_c_round() {
+        let f = |n: u64, v: u64, min: u64| {
+            Figure::parse(&format!(
+                "result mech=pipe n={n} median_ns=40000 p99_ns=90000 min_ns={min} max_ns=900000 verified={v} pin=cpu0+cpu1"
+            ))
+            .unwrap()
+        };
+        assert_eq!(sound(&f(5000, 5000, 30000), 5000), Ok(()));
+        assert_eq!(sound(&f(1024, 1024, 30000), 5000), Ok(()));
+        assert!(sound(&f(5000, 4999, 30000), 5000).is_err());
+        assert!(sound(&f(1000, 1000, 30000), 5000).is_err());
+        assert!(sound(&f(5000, 5000, 1), 5000).is_err());
+    }
+
+    #[test]
+    fn the_source_covers_every_mechanism_it_claims() {
+        let src = std::fs::read_to_string(SOURCE).unwrap();
+        for m in Mech::ALL.into_iter().filter(|&m| covers(m)) {
+            assert!(src.contains(&format!("\"{}\"", m.id())), "{}", m.id());
+        }
+    }
+}
