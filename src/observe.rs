@@ -40,19 +40,20 @@ impl Outcome {
         }
     }
 
+    /// Every observed value, in the order the documentation lists them.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Yes,
+        Outcome::No,
+        Outcome::Unsupported,
+        Outcome::Skipped,
+        Outcome::Error,
+        Outcome::Timeout,
+        Outcome::Measured,
+        Outcome::Inconclusive,
+    ];
+
     pub fn parse(s: &str) -> Option<Outcome> {
-        [
-            Outcome::Yes,
-            Outcome::No,
-            Outcome::Unsupported,
-            Outcome::Skipped,
-            Outcome::Error,
-            Outcome::Timeout,
-            Outcome::Measured,
-            Outcome::Inconclusive,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
     }
 }
 

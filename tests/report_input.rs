@@ -31,6 +31,37 @@ fn load_and_render(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// "inconclusive" is a performance verdict's word: accepted there, refused on
+/// any other claim with the file and field named.
+#[test]
+fn inconclusive_belongs_to_performance_verdicts_only() {
+    let verdict = RESULT
+        .replace("pipe.unidirectional", "perf.mpmc_contention")
+        .replace(r#""observed":"yes""#, r#""observed":"inconclusive""#);
+    let tmp = tempfile::tempdir().unwrap();
+    write_set(
+        tmp.path(),
+        RUN.as_bytes(),
+        "perf.mpmc_contention.json",
+        verdict.as_bytes(),
+    );
+    load_and_render(tmp.path()).expect("an inconclusive verdict loads");
+
+    let behaviour = RESULT.replace(r#""observed":"yes""#, r#""observed":"inconclusive""#);
+    let tmp = tempfile::tempdir().unwrap();
+    write_set(
+        tmp.path(),
+        RUN.as_bytes(),
+        "pipe.unidirectional.json",
+        behaviour.as_bytes(),
+    );
+    let err = load_and_render(tmp.path()).unwrap_err();
+    assert!(
+        err.contains("pipe.unidirectional.json") && err.contains("field observed"),
+        "{err}"
+    );
+}
+
 #[test]
 fn the_valid_set_renders() {
     let tmp = tempfile::tempdir().unwrap();
@@ -158,7 +189,9 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         write_set(tmp.path(), &serde_json::to_vec(&run).unwrap(), "pipe.unidirectional.json", &serde_json::to_vec(&res).unwrap());
         let outcome = load_and_render(tmp.path());
-        let valid = is_platform_id(&platform) && duration >= 0.0 && ["pass", "fail", "skipped"].contains(&status.as_str()) && observed != "maybe";
+        // The result is pipe.unidirectional, a behaviour claim: "inconclusive"
+        // belongs to performance verdicts only, so it is refused there too.
+        let valid = is_platform_id(&platform) && duration >= 0.0 && ["pass", "fail", "skipped"].contains(&status.as_str()) && !["maybe", "inconclusive"].contains(&observed);
         prop_assert_eq!(outcome.is_ok(), valid, "{:?}", outcome);
     }
 

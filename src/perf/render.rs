@@ -570,11 +570,12 @@ mod tests {
 
     #[test]
     fn markdown_has_a_row_per_mechanism_and_the_verdicts() {
+        // Brackets are escaped like every other table text, so they show literally.
         let md = markdown(&sample());
         assert!(md.contains("### linux-x86_64-gnu"));
         assert!(
             md.contains(
-                "| pipe | 7.80 µs [7.60 µs–8.10 µs] | 12.00 µs | 1.04 [0.98–1.10] | 2.40 GB/s | 64 KiB |"
+                "| pipe | 7.80 µs \\[7.60 µs–8.10 µs\\] | 12.00 µs | 1.04 \\[0.98–1.10\\] | 2.40 GB/s | 64 KiB |"
             ),
             "{md}"
         );

@@ -118,6 +118,7 @@ fn check_id(
 /// A field holding one of a fixed set of words: (JSON pointer, field name, the words).
 type Words = (&'static str, &'static str, &'static [&'static str]);
 
+/// Every observed value (`Outcome::as_str`); a test keeps the two in step.
 const OUTCOMES: &[&str] = &[
     "yes",
     "no",
@@ -126,6 +127,7 @@ const OUTCOMES: &[&str] = &[
     "error",
     "timeout",
     "measured",
+    "inconclusive",
 ];
 const RUN_WORDS: &[Words] = &[
     ("/os", "os", &["linux", "macos", "freebsd", "windows"]),
@@ -363,11 +365,22 @@ pub fn load(dir: &Path, catalog: &Catalog) -> Result<ResultSet, String> {
                 rec.claim
             ));
         }
-        if catalog.claim(&rec.claim).is_none() {
+        let Some(claim) = catalog.claim(&rec.claim) else {
             return Err(format!(
                 "{}: unknown claim id {:?} (a result set from another suite revision?)",
                 path.display(),
                 rec.claim
+            ));
+        };
+        // Only a performance verdict can be inconclusive (its interval straddles
+        // its threshold); any other claim observing it is a corrupt result.
+        if rec.observed == crate::observe::Outcome::Inconclusive
+            && claim.kind != crate::catalog::Kind::Perf
+        {
+            return Err(format!(
+                "{}: field observed: \"inconclusive\" is only for performance verdicts, not a {} claim",
+                path.display(),
+                claim.kind.as_str()
             ));
         }
         if !rec.duration_ms.is_finite() || rec.duration_ms < 0.0 {
@@ -416,4 +429,16 @@ pub fn load_all(dirs: &[PathBuf], catalog: &Catalog) -> Result<Vec<ResultSet>, S
         sets.push(set);
     }
     Ok(sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OUTCOMES;
+    use crate::observe::Outcome;
+
+    #[test]
+    fn the_loader_knows_every_observed_value() {
+        let words: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(OUTCOMES, words.as_slice());
+    }
 }
