@@ -7,6 +7,8 @@ use super::{Mech, bench, contention, sys};
 
 /// The `perf-*` peer roles:
 /// - `perf-latency <mech> <iters> <warmup> <budget_ms>`
+/// - `perf-latency-polled <unix_stream|tcp> <iters> <warmup> <budget_ms>`:
+///   the same round trips over non-blocking sockets that both sides poll
 /// - `perf-throughput <mech> <volume> <rounds> <max_msgs> <budget_ms>`
 /// - `perf-spsc <lockfree|locked> <items> <warmup> <budget_ms>`
 /// - `perf-mpmc <shm|mq> <producers> <consumers> <messages>`
@@ -15,7 +17,7 @@ use super::{Mech, bench, contention, sys};
 /// (through the peer's error path) `err <why>`.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match role {
-        "perf-latency" | "perf-throughput" | "perf-spsc" | "perf-mpmc" => {
+        "perf-latency" | "perf-latency-polled" | "perf-throughput" | "perf-spsc" | "perf-mpmc" => {
             Some(run_role(role, args))
         }
         _ => None,
@@ -49,6 +51,12 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     let busy = Busy::start();
     let reply = match role {
         "perf-latency" => imp::latency(
+            mech()?,
+            num(1)? as usize,
+            num(2)? as usize,
+            num(3)? * 1_000_000,
+        ),
+        "perf-latency-polled" => imp::latency_polled(
             mech()?,
             num(1)? as usize,
             num(2)? as usize,
@@ -310,6 +318,39 @@ mod imp {
                 &pin,
             )),
         }
+    }
+
+    /// Round trips over a socket pair that both sides busy-poll (see
+    /// `ends::PolledEnd`); the mechanism's id gains `+polled`.
+    pub fn latency_polled(
+        mech: Mech,
+        iters: usize,
+        warm: usize,
+        budget: u64,
+    ) -> Result<String, Fault> {
+        let pin = bench::pin_plan();
+        let pair = match mech {
+            Mech::UnixStream => {
+                ends::unix_stream_pair(SMALL_CAP).map_err(setup("AF_UNIX SOCK_STREAM"))?
+            }
+            Mech::Tcp => ends::tcp_pair(SMALL_CAP).map_err(setup("TCP loopback"))?,
+            m => {
+                return Err(Fault::Error(format!(
+                    "perf-latency-polled: stream sockets only (unix_stream, tcp), not {}",
+                    m.id()
+                )));
+            }
+        };
+        let pair = ends::polled(pair).map_err(setup("O_NONBLOCK"))?;
+        bench::latency(
+            &format!("{}+polled", mech.id()),
+            pair,
+            iters,
+            warm,
+            budget,
+            &pin,
+        )
+        .map_err(Fault::Error)
     }
 
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
