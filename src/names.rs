@@ -72,13 +72,13 @@ pub fn private_dir_bases() -> Vec<PathBuf> {
 }
 
 fn bases_for(tmp: PathBuf) -> Vec<PathBuf> {
-    let mut bases = Vec::new();
-    #[cfg(unix)]
-    if tmp.as_os_str().len() > SOCKET_ROOM_BASE_MAX && Path::new("/tmp").is_dir() {
-        bases.push(PathBuf::from("/tmp"));
+    let short_tmp =
+        cfg!(unix) && tmp.as_os_str().len() > SOCKET_ROOM_BASE_MAX && Path::new("/tmp").is_dir();
+    if short_tmp {
+        vec![PathBuf::from("/tmp"), tmp]
+    } else {
+        vec![tmp]
     }
-    bases.push(tmp);
-    bases
 }
 
 /// A private directory (mode 0700 on Unix) named `ipcconf-...`, removed with
