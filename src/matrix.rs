@@ -1,6 +1,6 @@
 //! The characteristics matrix, checked the same way for every message-passing
 //! mechanism through its `Mechanism` adapter. Each function observes one property
-//! (CLAIMS.md section 2 gives the operational definitions) and returns the
+//! (the claim's `check` text in the catalog is its operational definition) and returns the
 //! observation with its evidence; suites call them as rstest cases.
 
 use std::time::Duration;

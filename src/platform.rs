@@ -60,13 +60,13 @@ impl Runtime {
     }
 }
 
-/// Identity of one run (DESIGN.md, "run").
+/// Identity of one run: where, on what and by which suite revision it ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunInfo {
     /// Identity of this result set, shared by every process that records into it.
     pub run_id: String,
-    /// Platform id, e.g. `linux-x86_64-gnu` (DESIGN.md pins the ids).
+    /// Platform id, e.g. `linux-x86_64-gnu` (pinned: result sets and CI jobs use them).
     pub platform: String,
     pub os: Os,
     /// Human OS name and version, e.g. "Debian GNU/Linux 12", "macOS 14.5".

@@ -20,7 +20,8 @@ use crate::record::ResultRecord;
 use load::ResultSet;
 use model::{Column, Table};
 
-/// report.json (DESIGN.md pins `runs[]` with `platform`, `run_info`, `results[]`).
+/// report.json: `runs[]` with `platform`, `run_info` and `results[]` are pinned
+/// (other tools read them; README.md, "Reading the report").
 #[derive(Serialize)]
 pub struct ReportJson<'a> {
     pub schema: u32,
