@@ -220,13 +220,13 @@ pub fn columns(sets: &[ResultSet], expected_platforms: &[String]) -> Vec<Column>
     for s in sorted {
         let version = super::versions::version_of(&s.run);
         let label = match &version {
-            Some(v) => format!("{} · {} {}", s.run.column(), s.run.os.label(), v.text),
+            Some(v) => versioned_label(&s.run, v, v),
             None => s.run.column(),
         };
         let col = Column::new(label, s.run.os, Some(s.run.clone()), s.results.clone());
-        match cols.last_mut() {
-            Some(prev) if version.is_some() && same_observations(prev, &col) => {
-                fold_into_newer(prev, col, version.as_ref());
+        match (cols.last_mut(), &version) {
+            (Some(prev), Some(newest)) if same_observations(prev, &col) => {
+                fold_into_newer(prev, col, newest);
             }
             _ => cols.push(col),
         }
@@ -285,32 +285,30 @@ fn same_observations(a: &Column, b: &Column) -> bool {
         && outcomes(a) == outcomes(b)
 }
 
+/// "linux-x86_64-gnu · Linux 6.1–6.18": a run's column and the versions it stands for.
+fn versioned_label(
+    run: &RunInfo,
+    oldest: &super::versions::Version,
+    newest: &super::versions::Version,
+) -> String {
+    let span = super::versions::span_label(run.os, oldest, newest);
+    format!("{} · {span}", run.column())
+}
+
 /// Folds the older column `prev` into `newer` (the newer run stands for both,
-/// its label names every version) and puts the result in `prev`'s place.
-fn fold_into_newer(
-    prev: &mut Column,
-    mut newer: Column,
-    version: Option<&super::versions::Version>,
-) {
-    let mut versions: Vec<String> = std::iter::once(&*prev)
-        .chain(prev.collapsed.iter())
-        .filter_map(|c| c.run.as_ref().and_then(super::versions::version_of))
-        .map(|v| v.text)
-        .collect();
-    versions.sort_by(|a, b| {
-        let parse = |t: &str| super::versions::Version::parse(t, 4);
-        parse(a).cmp(&parse(b))
-    });
-    versions.dedup();
-    if let (Some(v), Some(run)) = (version, &newer.run) {
-        if !versions.contains(&v.text) {
-            versions.push(v.text.clone());
-        }
-        let span = match (versions.first(), versions.last()) {
-            (Some(first), Some(last)) if first != last => format!("{first}–{last}"),
-            _ => v.text.clone(),
-        };
-        newer.label = format!("{} · {} {span}", run.column(), run.os.label());
+/// its label spans from the oldest folded version) and puts the result in
+/// `prev`'s place. Columns arrive oldest first, so the oldest is the first
+/// folded one, or `prev` itself.
+fn fold_into_newer(prev: &mut Column, mut newer: Column, newest: &super::versions::Version) {
+    let oldest = prev
+        .collapsed
+        .first()
+        .unwrap_or(prev)
+        .run
+        .as_ref()
+        .and_then(super::versions::version_of);
+    if let (Some(oldest), Some(run)) = (oldest, &newer.run) {
+        newer.label = versioned_label(run, &oldest, newest);
     }
     let mut older = std::mem::replace(prev, newer);
     prev.collapsed.append(&mut older.collapsed);

@@ -91,6 +91,15 @@ pub fn version_of(run: &RunInfo) -> Option<Version> {
     }
 }
 
+/// "Linux 6.1" for one version, "Linux 6.1–6.18" for a span of versions.
+pub fn span_label(os: Os, oldest: &Version, newest: &Version) -> String {
+    if oldest == newest {
+        format!("{} {}", os.label(), oldest.text)
+    } else {
+        format!("{} {}–{}", os.label(), oldest.text, newest.text)
+    }
+}
+
 /// Whether an outcome decided anything about the platform's behaviour.
 fn is_decided(o: Outcome) -> bool {
     !matches!(o, Outcome::Skipped | Outcome::Error | Outcome::Timeout)
@@ -348,16 +357,7 @@ fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kin
     let columns = columns
         .into_iter()
         .map(|(a, b)| {
-            let label = if a == b {
-                format!("{} {}", os.label(), versions[a].0.text)
-            } else {
-                format!(
-                    "{} {}–{}",
-                    os.label(),
-                    versions[a].0.text,
-                    versions[b].0.text
-                )
-            };
+            let label = span_label(os, &versions[a].0, &versions[b].0);
             Collapsed {
                 label,
                 versions: versions[a..=b]
