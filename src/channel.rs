@@ -356,3 +356,131 @@ pub mod fd {
         }
     }
 }
+
+/// Records written by the multiple-writers check: `[b'R', writer, seq_hi, seq_lo, writer...]`.
+pub fn record(writer: u8, seq: u16, size: usize) -> Vec<u8> {
+    let mut r = vec![writer; size];
+    r[0] = b'R';
+    r[1] = writer;
+    r[2..4].copy_from_slice(&seq.to_be_bytes());
+    r
+}
+
+/// How many `size`-byte records of `stream` (tagged by [`record`], writers
+/// numbered 1..=`writers`) are torn, interleaved, foreign or out of order per writer.
+pub fn broken_records(stream: &[u8], writers: u8, size: usize) -> usize {
+    let mut next = vec![0u16; usize::from(writers) + 1];
+    let mut broken = 0;
+    for rec in stream.chunks(size) {
+        let w = rec.get(1).copied().unwrap_or(0);
+        let seq = u16::from_be_bytes([
+            rec.get(2).copied().unwrap_or(0),
+            rec.get(3).copied().unwrap_or(0),
+        ]);
+        let ok = rec.len() == size
+            && (1..=writers).contains(&w)
+            && rec == record(w, seq, size).as_slice()
+            && seq == next[usize::from(w)];
+        if ok {
+            next[usize::from(w)] += 1;
+        } else {
+            broken += 1;
+        }
+    }
+    broken
+}
+
+/// The peer side of the endpoint protocol (`ipcconf-peer endpoint ...`, see
+/// [`crate::peer`]): answers commands on stdin for the endpoint `ep`.
+pub fn serve_endpoint(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
+    use crate::peer::{hex, unhex};
+    use crate::watchdog::BOUND;
+    use std::io::{BufRead, Write};
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "ready {}", std::process::id())
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())?;
+    let stdin = io::stdin();
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["quit"] => return Ok(()),
+            ["send", h] => match unhex(h) {
+                Some(data) => match ep.send(&data) {
+                    Ok(n) => format!("ok {n}"),
+                    Err(e) => crate::peer::answer::err_line(&e),
+                },
+                None => "err 0 bad hex".to_owned(),
+            },
+            ["recv", max, ms] => {
+                let max: usize = max.parse().unwrap_or(65536);
+                let ms: u64 = ms.parse().unwrap_or(BOUND.as_millis() as u64);
+                let mut buf = vec![0u8; max];
+                match ep.recv(&mut buf, std::time::Duration::from_millis(ms)) {
+                    Ok(Some(0)) => "eof".to_owned(),
+                    Ok(Some(n)) => format!("data {}", hex(&buf[..n])),
+                    Ok(None) => "empty".to_owned(),
+                    Err(e) => crate::peer::answer::err_line(&e),
+                }
+            }
+            // `queued <len,len,...> <ms>`: waits until messages of those lengths
+            // are all queued here (`channel::wait_all_queued`); receives nothing.
+            ["queued", lens, ms] => {
+                let lens: Option<Vec<usize>> = lens.split(',').map(|l| l.parse().ok()).collect();
+                match (lens, ms.parse::<u64>()) {
+                    (Some(lens), Ok(ms)) => match wait_all_queued(
+                        ep.as_mut(),
+                        &lens,
+                        std::time::Duration::from_millis(ms),
+                    ) {
+                        Ok(Ok(seen)) => format!("queued {seen}"),
+                        Ok(Err(seen)) => format!("short {seen}"),
+                        Err(e) => crate::peer::answer::err_line(&e),
+                    },
+                    _ => format!("err 0 bad queued command {line:?}"),
+                }
+            }
+            ["records", writer, count, size] => {
+                let (Ok(writer), Ok(count), Ok(size)) = (
+                    writer.parse::<u8>(),
+                    count.parse::<u16>(),
+                    size.parse::<usize>(),
+                ) else {
+                    return Err(format!("bad records command {line:?}"));
+                };
+                let mut answer = format!("ok {count}");
+                for seq in 0..count {
+                    if let Err(e) = ep.send(&record(writer, seq, size)) {
+                        answer = crate::peer::answer::err_line(&e);
+                        break;
+                    }
+                }
+                answer
+            }
+            #[cfg(unix)]
+            ["recvfd", max] => {
+                let mut buf = vec![0u8; max.parse().unwrap_or(64)];
+                match ep.wait_readable(BOUND).and_then(|_| ep.recv_fd(&mut buf)) {
+                    Ok((n, Some(fd))) => {
+                        let mut content = vec![0u8; 256];
+                        match nix::unistd::read(&fd, &mut content) {
+                            Ok(k) => format!("fd {} {}", hex(&buf[..n]), hex(&content[..k])),
+                            Err(e) => {
+                                format!("err {} reading the received descriptor: {e}", e as i32)
+                            }
+                        }
+                    }
+                    Ok((n, None)) => format!("nofd {}", hex(&buf[..n])),
+                    Err(e) => crate::peer::answer::err_line(&e),
+                }
+            }
+            _ => format!("err 0 unknown command {line:?}"),
+        };
+        writeln!(out, "{answer}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

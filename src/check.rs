@@ -114,33 +114,6 @@ pub fn run(
     }
 }
 
-thread_local! {
-    /// The claim this thread is checking, and how many steps it has taken.
-    static CURRENT: std::cell::RefCell<(String, u32)> = const { std::cell::RefCell::new((String::new(), 0)) };
-}
-
-/// Fault injection for the cleanup tests: with `IPCCONF_INJECT_PANIC` set to a
-/// claim-id prefix (or `all`), every matching check panics at its second step,
-/// while the objects of its first step are alive. Every guard must still remove
-/// what the check made. Called by [`crate::observe::Step`].
-pub fn fault_point(what: &str) {
-    let Some(target) = std::env::var_os("IPCCONF_INJECT_PANIC") else {
-        return;
-    };
-    let target = target.to_string_lossy();
-    let hit = CURRENT.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0.is_empty() || !(target == "all" || c.0.starts_with(target.as_ref())) {
-            return false;
-        }
-        c.1 += 1;
-        c.1 == 2
-    });
-    if hit {
-        panic!("injected panic (IPCCONF_INJECT_PANIC) at step {what:?}");
-    }
-}
-
 /// The longest a whole check may take before the harness ends the test
 /// process: `IPCCONF_CHECK_CEILING` seconds (0 turns it off), default 60 s,
 /// thirty times the watchdog's bound on a single blocking step. Every blocking
@@ -217,7 +190,7 @@ pub fn observe(
     peer_exe: PathBuf,
     body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
 ) -> (Observation, f64) {
-    CURRENT.with(|c| *c.borrow_mut() = (claim.to_owned(), 0));
+    crate::observe::fault::enter(claim);
     let ceiling = CeilingGuard::start(claim);
     let mut cx = Ctx::new(claim, peer_exe);
     let start = Instant::now();
@@ -225,7 +198,7 @@ pub fn observe(
     let elapsed = start.elapsed().as_secs_f64() * 1000.0;
     drop(cx);
     drop(ceiling);
-    CURRENT.with(|c| c.borrow_mut().0.clear());
+    crate::observe::fault::leave();
     let obs = match result {
         Ok(Ok(obs)) | Ok(Err(obs)) => obs,
         Err(panic) => {

@@ -108,7 +108,7 @@ impl Observation {
 
     /// The API does not exist for the target this binary was compiled for.
     pub fn no_api() -> Self {
-        Self::unsupported(format!("no API on {}", crate::platform::TARGET))
+        Self::unsupported(format!("no API on {}", crate::sys::TARGET))
     }
 
     pub fn skipped(reason: impl Into<String>) -> Self {
@@ -160,18 +160,7 @@ impl Observation {
     }
 }
 
-/// "ENOSYS (Function not implemented)"-style text for an io::Error.
-pub fn describe_io_error(err: &io::Error) -> String {
-    match err.raw_os_error() {
-        Some(code) => format!("{} ({err})", crate::sys::errno_name(code)),
-        None => err.to_string(),
-    }
-}
-
-/// Errors that mean "this facility does not exist here", not "the check failed".
-pub fn is_absent_at_run_time(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::Unsupported || crate::sys::is_absent_errno(err.raw_os_error())
-}
+pub use crate::sys::{describe_io_error, is_absent_at_run_time};
 
 /// Shorthand for checks: `Err(observation)` ends the check with that observation.
 pub type Checked<T> = Result<T, Observation>;
@@ -184,7 +173,7 @@ pub trait Step<T> {
 
 impl<T> Step<T> for io::Result<T> {
     fn step(self, what: &str) -> Checked<T> {
-        crate::check::fault_point(what);
+        fault::point(what);
         self.map_err(|e| Observation::from_io_error(what, &e))
     }
 }
@@ -192,7 +181,59 @@ impl<T> Step<T> for io::Result<T> {
 #[cfg(unix)]
 impl<T> Step<T> for nix::Result<T> {
     fn step(self, what: &str) -> Checked<T> {
-        crate::check::fault_point(what);
+        fault::point(what);
         self.map_err(|e| Observation::from_io_error(what, &io::Error::from(e)))
+    }
+}
+
+/// Fault injection, keyed by the claim the current thread is checking.
+pub mod fault {
+    thread_local! {
+        /// The claim this thread is checking, and how many steps it has taken.
+        static CURRENT: std::cell::RefCell<(String, u32)> = const { std::cell::RefCell::new((String::new(), 0)) };
+    }
+
+    /// Fault injection for the cleanup tests: with `IPCCONF_INJECT_PANIC` set to a
+    /// claim-id prefix (or `all`), every matching check panics at its second step,
+    /// while the objects of its first step are alive. Every guard must still remove
+    /// what the check made. Called by [`super::Step`].
+    pub fn point(what: &str) {
+        let Some(target) = std::env::var_os("IPCCONF_INJECT_PANIC") else {
+            return;
+        };
+        let target = target.to_string_lossy();
+        let hit = CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0.is_empty() || !(target == "all" || c.0.starts_with(target.as_ref())) {
+                return false;
+            }
+            c.1 += 1;
+            c.1 == 2
+        });
+        if hit {
+            panic!("injected panic (IPCCONF_INJECT_PANIC) at step {what:?}");
+        }
+    }
+
+    /// The harness starts checking `claim` on this thread.
+    pub fn enter(claim: &str) {
+        CURRENT.with(|c| *c.borrow_mut() = (claim.to_owned(), 0));
+    }
+
+    /// The check on this thread ended.
+    pub fn leave() {
+        CURRENT.with(|c| c.borrow_mut().0.clear());
+    }
+}
+
+/// For a failure a peer reported (its own shm_open or sem_open): `skipped` with
+/// the reason when /dev/shm is unusable, else the observation unchanged.
+pub fn shm_dir_observation(obs: Observation) -> Observation {
+    match crate::precondition::shm_dir_unusable() {
+        Some(reason) if obs.outcome == Outcome::Error => Observation::skipped(format!(
+            "{}; {reason}: POSIX shared memory and named semaphores need a writable tmpfs there",
+            obs.detail
+        )),
+        _ => obs,
     }
 }

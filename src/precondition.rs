@@ -26,7 +26,7 @@ impl fmt::Display for Lacking {
         write!(
             f,
             "{}; {}",
-            crate::observe::describe_io_error(&self.source),
+            crate::sys::describe_io_error(&self.source),
             self.reason
         )
     }
@@ -114,20 +114,6 @@ pub fn shm_dir(err: io::Error) -> io::Error {
         format!("{r}: POSIX shared memory and named semaphores need a writable tmpfs there")
     });
     mark(err, reason)
-}
-
-/// For a failure a peer reported (its own shm_open or sem_open): `skipped` with
-/// the reason when /dev/shm is unusable, else the observation unchanged.
-pub fn shm_dir_observation(obs: crate::observe::Observation) -> crate::observe::Observation {
-    match shm_dir_unusable() {
-        Some(reason) if obs.outcome == crate::observe::Outcome::Error => {
-            crate::observe::Observation::skipped(format!(
-                "{}; {reason}: POSIX shared memory and named semaphores need a writable tmpfs there",
-                obs.detail
-            ))
-        }
-        _ => obs,
-    }
 }
 
 /// Reads a number from `/proc/sys/...` (Linux).

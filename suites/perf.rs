@@ -82,7 +82,7 @@ fn every_mechanism_has_its_claims() {
             assert!(catalog.claim(&id).is_some(), "{id} is not in the catalog");
         }
     }
-    for id in perf::render::VERDICTS {
+    for id in ipc_conformance::report::perf::VERDICTS {
         assert!(catalog.claim(id).is_some(), "{id} is not in the catalog");
     }
 }

@@ -130,7 +130,7 @@ mod unix {
             for i in 0..K {
                 obj.map.write(
                     SLOTS + i as usize * SIZE,
-                    &ipc_conformance::matrix::record(0, i as u16, SIZE),
+                    &ipc_conformance::channel::record(0, i as u16, SIZE),
                 );
                 obj.map.atomic(SEQ).store(i + 1, Ordering::Release);
                 for ack in ACKS {
@@ -201,7 +201,7 @@ mod unix {
                 let rec = obj.map.read(SLOTS + slot * SIZE, SIZE);
                 let (w, seq) = (rec[1], u16::from_be_bytes([rec[2], rec[3]]));
                 if (1..=N).contains(&w)
-                    && rec == ipc_conformance::matrix::record(w, seq, SIZE)
+                    && rec == ipc_conformance::channel::record(w, seq, SIZE)
                     && seen.insert((w, seq))
                 {
                     if slot > 0 && w != last {
@@ -390,7 +390,7 @@ mod unix {
             let mut creator = cx
                 .peer(&["posix_shm-create", &name, "4096"])
                 .start()
-                .map_err(|e| ipc_conformance::precondition::shm_dir_observation(e.into()))?;
+                .map_err(|e| ipc_conformance::observe::shm_dir_observation(e.into()))?;
             let creator_pid = creator.pid();
             let data = pattern(32);
             ok_of(

@@ -1,5 +1,72 @@
 //! The peer helper: a separate program that checks start with only a role and a
 //! name (path, /name, key, pid), so "unrelated process" means unrelated.
+//!
+//! Roles:
+//! - `endpoint <mechanism> <sender|receiver> [name...]`: opens an end of a
+//!   channel (by name, or from a descriptor handed over) with the mechanism's
+//!   adapter in [`REGISTRY`] and serves the endpoint protocol
+//!   ([`ipc_conformance::channel::serve_endpoint`]);
+//! - `perf-*`: the measuring processes of the performance harness;
+//! - `<prefix>-<role> ...`: a mechanism's own roles, found through
+//!   [`REGISTRY`] by prefix.
+//!
+//! This dispatch sits above every layer of the library: the mechanisms and the
+//! performance harness never call back into it.
+
+use std::io::Write;
+
+use ipc_conformance::channel::{Role, serve_endpoint};
+use ipc_conformance::mech::{self, REGISTRY};
+
 fn main() {
-    std::process::exit(ipc_conformance::peer::serve::main());
+    std::process::exit(run());
+}
+
+/// Returns the process exit code.
+fn run() -> i32 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(role) = args.first() else {
+        eprintln!("usage: ipcconf-peer <role> [args...]");
+        return 2;
+    };
+    let rest = &args[1..];
+    let result = if role == "endpoint" {
+        endpoint_role(rest)
+    } else if let Some(r) = ipc_conformance::perf::peer_role(role, rest) {
+        r
+    } else {
+        mech::serving(role)
+            .and_then(|e| (e.peer_role?)(role, rest))
+            .unwrap_or_else(|| Err(format!("unknown role {role:?}")))
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ipcconf-peer {role}: {e}");
+            let _ = writeln!(std::io::stdout(), "err {e}");
+            1
+        }
+    }
+}
+
+fn endpoint_role(args: &[String]) -> Result<(), String> {
+    let [mech, role, rest @ ..] = args else {
+        return Err("usage: endpoint <mechanism> <sender|receiver> [name...]".into());
+    };
+    let role = Role::parse(role).ok_or_else(|| format!("bad role {role:?}"))?;
+    let open = REGISTRY
+        .iter()
+        .find(|e| e.id == mech)
+        .and_then(|e| e.open_remote)
+        .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?;
+    let ep = open(role, rest)
+        .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?
+        .map_err(|e| {
+            format!(
+                "open {mech} {}: {}",
+                role.as_str(),
+                ipc_conformance::peer::answer::err_text(&e)
+            )
+        })?;
+    serve_endpoint(ep)
 }

@@ -64,7 +64,7 @@ pub use unix::*;
 
 #[cfg(unix)]
 mod unix {
-    use crate::peer::serve::say;
+    use crate::peer::answer::say;
     use std::io;
     use std::os::fd::OwnedFd;
     use std::os::unix::fs::PermissionsExt;

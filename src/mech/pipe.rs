@@ -212,7 +212,7 @@ mod blocking {
 
     use crate::observe::{Checked, Observation, Step};
     use crate::peer::Peer;
-    use crate::peer::serve::{err_text, say};
+    use crate::peer::answer::{err_text, say};
     use crate::procstate::{self, Call, Snapshot};
     use crate::watchdog::BOUND;
 
@@ -275,7 +275,7 @@ mod blocking {
     }
 
     /// Blocking writer of records: prints `ready <pid>`, waits for a `go` line on
-    /// stdin, writes `count` tagged records of `size` bytes ([`crate::matrix::record`])
+    /// stdin, writes `count` tagged records of `size` bytes ([`crate::channel::record`])
     /// with one blocking write() each, and prints `ok <count> short=<k>`, `k`
     /// being the writes that returned less than a whole record (the rest is then
     /// written, so that the stream stays aligned for the reader's verdict).
@@ -306,7 +306,7 @@ mod blocking {
         }
         let mut short = 0;
         for seq in 0..count {
-            let rec = crate::matrix::record(writer, seq, size);
+            let rec = crate::channel::record(writer, seq, size);
             let mut done = 0;
             while done < size {
                 match retry_eintr(|| nix::unistd::write(&fd, &rec[done..])) {
@@ -547,7 +547,7 @@ mod blocking {
         let all_ok = answers
             .iter()
             .all(|a| a.starts_with(&format!("ok {records} ")));
-        let broken = crate::matrix::broken_records(&stream, n, size);
+        let broken = crate::channel::broken_records(&stream, n, size);
         let evidence = format!(
             "{setup}; records of {size} bytes, enough to fill its {capacity} bytes three times: {n} writer processes (pids {pids:?}) × {records} records of {size} bytes, one blocking write() per record; this process read nothing until, after {waited:?}, the kernel reported {asleep} of the {n} asleep in write() ({probe}); then it read {} of {total} bytes in {reads} reads of at most {chunk} bytes; writers answered {answers:?}; {broken} record(s) torn, interleaved or out of order; {short} short write(s)",
             stream.len()

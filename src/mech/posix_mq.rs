@@ -66,7 +66,7 @@ pub use imp::*;
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod imp {
-    use crate::peer::serve::{err_text, say};
+    use crate::peer::answer::{err_text, say};
     use std::ffi::CString;
     use std::io;
     use std::os::fd::BorrowedFd;

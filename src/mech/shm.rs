@@ -16,13 +16,13 @@
 //! - `append <index_off> <slots_off> <slots> <writer> <count> <size> <arrive_off>
 //!   <start_off> <ms>` → `ok <count>`: announces itself on `arrive_off` (fetch-add),
 //!   spins until `start_off` is non-zero, then writes `count` records
-//!   (`crate::matrix::record`), each into a slot reserved with a fetch-add on
+//!   (`crate::channel::record`), each into a slot reserved with a fetch-add on
 //!   `index_off`;
 //! - `follow <seq_off> <slots_off> <count> <size> <arrive_off> <ack_off> <ms>` →
 //!   `ok <whole> <torn> <observations>`: announces itself on `arrive_off`, then
 //!   watches the sequence number at `seq_off` (acquire loads, yielding between
 //!   them), checking each record
-//!   (`crate::matrix::record` of writer 0) as it appears and storing how many it
+//!   (`crate::channel::record` of writer 0) as it appears and storing how many it
 //!   has seen at `ack_off`, until `count` records were published;
 //! - `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err <errno> <text>`:
 //!   reads a descriptor number (u32 at `off`) and the device and inode (u64 at
@@ -60,7 +60,7 @@ pub use unix::*;
 /// peer protocol.
 #[cfg(any(unix, windows))]
 mod common {
-    pub use crate::peer::serve::{err_line, say};
+    pub use crate::peer::answer::{err_line, say};
     use std::ffi::c_void;
     use std::io::{self, BufRead};
     use std::ptr::NonNull;
@@ -456,7 +456,7 @@ mod common {
                     }
                     map.write(
                         slots_off + slot * size,
-                        &crate::matrix::record(writer, seq, size),
+                        &crate::channel::record(writer, seq, size),
                     );
                 }
                 format!("ok {count}")
@@ -496,7 +496,7 @@ mod common {
                     observations += 1;
                     for i in seen..published {
                         let got = map.read(slots_off + i as usize * size, size);
-                        if got == crate::matrix::record(0, i as u16, size) {
+                        if got == crate::channel::record(0, i as u16, size) {
                             whole += 1;
                         } else {
                             torn += 1;
@@ -940,7 +940,7 @@ mod unix {
     /// Answers `probe <rc> child <exit>`.
     #[cfg(not(target_os = "android"))]
     fn same_address_probe(name: &str, len: &str) -> Result<(), String> {
-        use crate::perf::sys::{Forked, exit_child, fork, kill, wait_child};
+        use crate::sys::fork::{Forked, exit_child, fork, kill, wait_child};
         const IN_WAIT: u32 = 1;
         const RELEASED: u32 = 2;
         let len: usize = num(len)?;

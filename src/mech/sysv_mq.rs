@@ -30,7 +30,7 @@ pub use imp::*;
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod imp {
-    use crate::peer::serve::{err_text, say};
+    use crate::peer::answer::{err_text, say};
     use std::io;
 
     use crate::peer::{hex, unhex};

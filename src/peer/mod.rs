@@ -10,7 +10,7 @@
 //! - `records <writer> <count> <size>` → `ok <count>` (tagged fixed-size records)
 //! - `quit` → the peer exits 0.
 
-pub mod serve;
+pub mod answer;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,7 +81,15 @@ pub struct PeerCommand {
     #[cfg(unix)]
     handover: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>,
     #[cfg(windows)]
-    handover_windows: Vec<crate::mech::windows::Handover>,
+    handover_windows: Vec<Box<dyn Handover>>,
+}
+
+/// Something a peer receives on Windows by duplication into its process (a
+/// handle, a socket): the adapter that owns it duplicates it into the started
+/// child and returns the line that tells the child what it got.
+#[cfg(windows)]
+pub trait Handover: std::fmt::Debug + Send {
+    fn line_for(&self, child: &Child) -> io::Result<String>;
 }
 
 impl PeerCommand {
@@ -115,8 +123,8 @@ impl PeerCommand {
     /// first line, which the peer reads before anything else. Nothing is made
     /// inheritable, so other children never receive it.
     #[cfg(windows)]
-    pub fn handover_windows(mut self, h: crate::mech::windows::Handover) -> Self {
-        self.handover_windows.push(h);
+    pub fn handover_windows(mut self, h: impl Handover + 'static) -> Self {
+        self.handover_windows.push(Box::new(h));
         self
     }
 

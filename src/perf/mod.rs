@@ -23,7 +23,7 @@
 //! tiny counts as a smoke test; release builds (`cargo ipc-report`) measure.
 
 pub mod interval;
-pub mod render;
+
 pub mod stats;
 
 mod baseline;

@@ -7,6 +7,7 @@ pub mod html;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod perf;
 pub mod summary;
 pub mod versions;
 
@@ -102,8 +103,8 @@ pub fn build(sets: &[ResultSet], expected_platforms: &[String]) -> Report {
     sections.push(Section::Fragment {
         title: "Performance".into(),
         intro: "Round-trip latency and bulk throughput of each mechanism between two processes, and the guide's performance claims judged from them. Figures belong to the machine that ran them (see Runs); a debug-build run records tiny smoke counts, a release run (cargo ipc-report) the real ones.".into(),
-        markdown: crate::perf::render::markdown(&perf_runs),
-        html: crate::perf::render::html(&perf_runs),
+        markdown: perf::markdown(&perf_runs),
+        html: perf::html(&perf_runs),
     });
     let versions = versions::analyze(sets);
     sections.push(Section::Table(versions::table(&versions)));

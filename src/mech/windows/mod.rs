@@ -95,10 +95,10 @@ pub enum Handover {
 // (the channel) keeps it open.
 unsafe impl Send for Handover {}
 
-impl Handover {
+impl crate::peer::Handover for Handover {
     /// Duplicates the handle or socket into `child` and returns the line that tells
     /// the child what it got (`handle <value>` or `socket <hex WSAPROTOCOL_INFOW>`).
-    pub fn line_for(&self, child: &std::process::Child) -> io::Result<String> {
+    fn line_for(&self, child: &std::process::Child) -> io::Result<String> {
         match *self {
             Handover::Handle(h) => {
                 let mut out: HANDLE = std::ptr::null_mut();
@@ -357,19 +357,24 @@ impl Endpoint for HandleEndpoint {
     }
 }
 
-/// Opens an endpoint in a peer (`ipcconf-peer endpoint <mech> ...`) for the
-/// mechanisms this module adapts; `None` for the others.
-pub fn open_remote(
-    mech: &str,
+/// The endpoint adapters a peer opens (`ipcconf-peer endpoint <mech> ...`) for
+/// the mechanisms this module adapts (see [`crate::mech::REGISTRY`]).
+pub fn open_remote_pipe(role: Role, _args: &[String]) -> Option<io::Result<Box<dyn Endpoint>>> {
+    Some(anon_pipe::open_remote(role))
+}
+
+pub fn open_remote_named_pipe(
     role: Role,
     args: &[String],
 ) -> Option<io::Result<Box<dyn Endpoint>>> {
-    match mech {
-        "pipe" => Some(anon_pipe::open_remote(role)),
-        "win_named_pipe" => Some(named_pipe::open_remote(role, args)),
-        "unix_stream" => Some(winsock::open_remote(mech, role, args)),
-        _ => None,
-    }
+    Some(named_pipe::open_remote(role, args))
+}
+
+pub fn open_remote_unix_stream(
+    role: Role,
+    args: &[String],
+) -> Option<io::Result<Box<dyn Endpoint>>> {
+    Some(winsock::open_remote("unix_stream", role, args))
 }
 
 /// Windows peer roles: `win_named_pipe-*`, `win-crt-*`, `win-*`.
@@ -385,6 +390,3 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     }
     None
 }
-
-#[cfg(test)]
-mod tests;

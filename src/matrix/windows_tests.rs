@@ -1,4 +1,5 @@
-//! Unit tests of the Windows observations that the socket and signal suites call:
+//! Unit tests of the Windows observations that the socket and signal suites call
+//! (adapters in `crate::mech::windows`):
 //! each observation is judged against the expectation for this run (Windows, or
 //! Wine through its overlay), without recording a result. Checks that need the
 //! peer program skip themselves when it has not been built (`cargo test --lib`).

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::channel::broken_records;
 use crate::channel::{Mechanism, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step, describe_io_error};
@@ -253,15 +254,6 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
     Ok(Observation::holds(whole && remaining.is_empty(), evidence))
 }
 
-/// Records written by the multiple-writers check: `[b'R', writer, seq_hi, seq_lo, writer...]`.
-pub fn record(writer: u8, seq: u16, size: usize) -> Vec<u8> {
-    let mut r = vec![writer; size];
-    r[0] = b'R';
-    r[1] = writer;
-    r[2..4].copy_from_slice(&seq.to_be_bytes());
-    r
-}
-
 /// Multiple writers: N concurrent writer processes, M records each: every record
 /// arrives whole, not interleaved.
 pub fn multiple_writers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
@@ -328,30 +320,6 @@ pub fn concurrent_writers(
         broken == 0 && stream.len() == total,
         evidence,
     ))
-}
-
-/// How many `size`-byte records of `stream` (tagged by [`record`], writers
-/// numbered 1..=`writers`) are torn, interleaved, foreign or out of order per writer.
-pub fn broken_records(stream: &[u8], writers: u8, size: usize) -> usize {
-    let mut next = vec![0u16; usize::from(writers) + 1];
-    let mut broken = 0;
-    for rec in stream.chunks(size) {
-        let w = rec.get(1).copied().unwrap_or(0);
-        let seq = u16::from_be_bytes([
-            rec.get(2).copied().unwrap_or(0),
-            rec.get(3).copied().unwrap_or(0),
-        ]);
-        let ok = rec.len() == size
-            && (1..=writers).contains(&w)
-            && rec == record(w, seq, size).as_slice()
-            && seq == next[usize::from(w)];
-        if ok {
-            next[usize::from(w)] += 1;
-        } else {
-            broken += 1;
-        }
-    }
-    broken
 }
 
 /// Pollable: poll() on the receiving side is not readable when empty and becomes
@@ -529,3 +497,8 @@ pub fn cross_machine_structural(can_name_another_host: bool, address: &str) -> O
 pub fn bound_ms() -> u128 {
     Duration::as_millis(&BOUND)
 }
+
+/// The Windows observations the socket and signal suites call, judged in
+/// unit tests (Windows, or Wine through its overlay).
+#[cfg(all(test, windows))]
+mod windows_tests;

@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Mech, fmt_ns, fmt_rate};
 use crate::observe::Outcome;
+use crate::perf::{Mech, fmt_ns, fmt_rate};
 use crate::record::ResultRecord;
 
 /// The guide's five performance claims, in report order.
@@ -178,7 +178,7 @@ fn machine_note(records: &[ResultRecord]) -> String {
 }
 
 fn md_escape(s: &str) -> String {
-    crate::report::markdown::escape(s)
+    super::markdown::escape(s)
 }
 
 /// The performance section as Markdown: per run, the figures table and the verdicts.

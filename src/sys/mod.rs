@@ -2,6 +2,9 @@
 //! the errors that mean "absent here". Every `unsafe` block of the crate lives
 //! in a helper like these, with its SAFETY comment.
 
+/// The target triple this binary was built for (set by build.rs).
+pub const TARGET: &str = env!("IPCCONF_TARGET");
+
 /// The symbolic name of an OS error code ("ENOSYS", "WSAEAFNOSUPPORT").
 pub fn errno_name(code: i32) -> String {
     cfg_if::cfg_if! {
@@ -192,6 +195,9 @@ pub fn wine_version() -> Option<String> {
 /// `target`. dup2 clears close-on-exec on the copy only, so the originals stay
 /// close-on-exec and other children never inherit them.
 #[cfg(unix)]
+pub mod fork;
+
+#[cfg(unix)]
 pub fn dup_before_exec(
     cmd: &mut std::process::Command,
     pairs: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)>,
@@ -285,4 +291,17 @@ pub fn pipe() -> nix::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
             Ok((r, w))
         }
     }
+}
+
+/// "ENOSYS (Function not implemented)"-style text for an io::Error.
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => format!("{} ({err})", errno_name(code)),
+        None => err.to_string(),
+    }
+}
+
+/// Errors that mean "this facility does not exist here", not "the check failed".
+pub fn is_absent_at_run_time(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::Unsupported || is_absent_errno(err.raw_os_error())
 }
