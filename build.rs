@@ -1,4 +1,4 @@
-//! Embeds the platform expectation files and the suite revision.
+//! Embeds the claim files, the platform expectation files and the suite revision.
 use std::env;
 use std::fs;
 use std::path::Path;
@@ -30,6 +30,8 @@ fn main() {
         out,
     )
     .unwrap();
+
+    embed_claim_files(&manifest);
 
     // The suite revision recorded in every run: CI may pin it, else git, else unknown.
     println!("cargo:rerun-if-env-changed=IPCCONF_REVISION");
@@ -86,4 +88,76 @@ fn git_state_files(manifest: &str) -> Vec<std::path::PathBuf> {
     }
     files.retain(|f| f.exists());
     files
+}
+
+/// Writes `claim_files.rs`: every `suites/<suite>.toml` in the order
+/// `suites/catalog.toml` lists them. A claims file missing from the list, or a
+/// listed file that does not exist, stops the build with both named.
+fn embed_claim_files(manifest: &str) {
+    let suites = Path::new(manifest).join("suites");
+    let index = suites.join("catalog.toml");
+    println!("cargo:rerun-if-changed={}", suites.display());
+    println!("cargo:rerun-if-changed={}", index.display());
+    let text = fs::read_to_string(&index).unwrap_or_else(|e| panic!("{}: {e}", index.display()));
+    let order = catalog_order(&text).unwrap_or_else(|e| panic!("{}: {e}", index.display()));
+    let mut present: Vec<String> = fs::read_dir(&suites)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter_map(|p| Some(p.file_stem()?.to_string_lossy().into_owned()))
+        .filter(|s| s != "catalog")
+        .collect();
+    present.sort();
+    let unlisted: Vec<&String> = present.iter().filter(|s| !order.contains(s)).collect();
+    let missing: Vec<&String> = order.iter().filter(|s| !present.contains(s)).collect();
+    if !unlisted.is_empty() || !missing.is_empty() {
+        panic!(
+            "suites/catalog.toml: claims files not in `order`: {unlisted:?}; listed but absent: {missing:?}"
+        );
+    }
+    let mut out = String::from(
+        "/// Every `suites/<suite>.toml`, embedded at build time, in catalog order: (suite, text).\npub static CLAIM_FILES: &[(&str, &str)] = &[\n",
+    );
+    for suite in &order {
+        let f = suites.join(format!("{suite}.toml"));
+        println!("cargo:rerun-if-changed={}", f.display());
+        out.push_str(&format!(
+            "    ({suite:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("claim_files.rs"),
+        out,
+    )
+    .unwrap();
+}
+
+/// The `order = [...]` list of `suites/catalog.toml` (one quoted name per
+/// line; the build script has no TOML parser of its own).
+fn catalog_order(text: &str) -> Result<Vec<String>, String> {
+    let start = text.find("order = [").ok_or("no `order = [` list")?;
+    let rest = &text[start + "order = [".len()..];
+    let end = rest.find(']').ok_or("`order` list is not closed")?;
+    rest[..end]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .filter(|n| {
+                    n.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
+                .map(str::to_owned)
+                .ok_or_else(|| format!("bad entry {s:?} in `order`"))
+        })
+        .collect()
 }

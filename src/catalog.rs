@@ -1,6 +1,7 @@
 //! The claims catalog: every checkable statement of the reference guide, loaded
-//! from `src/claims.toml` (embedded at build time, so every binary carries the
-//! catalog it was built with).
+//! from the claim files beside the suites (`suites/<suite>.toml`, in the order
+//! `suites/catalog.toml` lists them; embedded at build time, so every binary
+//! carries the catalog it was built with).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -159,22 +160,40 @@ pub struct Catalog {
     index: BTreeMap<String, usize>,
 }
 
-const CATALOG_TOML: &str = include_str!("claims.toml");
+// `CLAIM_FILES: &[(&str, &str)]`: (suite, text of `suites/<suite>.toml`) in
+// catalog order, written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/claim_files.rs"));
 
 impl Catalog {
     /// The catalog this binary was built with.
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
-        CATALOG.get_or_init(|| {
-            Catalog::parse(CATALOG_TOML).unwrap_or_else(|e| panic!("src/claims.toml: {e}"))
-        })
+        CATALOG.get_or_init(|| Catalog::parse_files(CLAIM_FILES).unwrap_or_else(|e| panic!("{e}")))
     }
 
-    /// Parses and validates a catalog; every problem is reported with the claim id.
+    /// Parses and validates one claims file as a whole catalog.
     pub fn parse(text: &str) -> Result<Catalog, String> {
+        Catalog::parse_files(&[("inline", text)])
+    }
+
+    /// Parses and validates claim files `(suite, text)` into one catalog, in
+    /// the order given; every problem is reported with the file and the claim id.
+    pub fn parse_files(files: &[(&str, &str)]) -> Result<Catalog, String> {
+        let mut catalog = Catalog {
+            claims: Vec::new(),
+            index: BTreeMap::new(),
+        };
+        for (suite, text) in files {
+            catalog
+                .add_file(text)
+                .map_err(|e| format!("suites/{suite}.toml: {e}"))?;
+        }
+        Ok(catalog)
+    }
+
+    fn add_file(&mut self, text: &str) -> Result<(), String> {
         let raw: RawCatalog = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut claims = Vec::with_capacity(raw.claim.len());
-        let mut index = BTreeMap::new();
+        let Catalog { claims, index } = self;
         for rc in raw.claim {
             let id = rc.id.clone();
             let (mech, prop) = id
@@ -232,7 +251,7 @@ impl Catalog {
                 doc_note: rc.doc_note,
             });
         }
-        Ok(Catalog { claims, index })
+        Ok(())
     }
 
     pub fn claim(&self, id: &str) -> Option<&Claim> {

@@ -222,7 +222,9 @@ pub enum Verdict {
 /// Records an observation and judges it against the expectation.
 pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRecord, Verdict) {
     let Some(claim) = Catalog::get().claim(claim_id) else {
-        panic!("unknown claim id {claim_id:?}: add it to src/claims.toml first");
+        panic!(
+            "unknown claim id {claim_id:?}: add it to the claims file beside its suite (suites/<suite>.toml) first"
+        );
     };
     let run = record::run_info();
     let expected = Expectations::get().resolve(claim, run);

@@ -1,7 +1,7 @@
 //! ipc-conformance: checks what a well-known guide to Unix IPC claims, on the
 //! platform it runs on, and regenerates the guide's tables from the results.
 //!
-//! - [`catalog`]: the claims (data in `src/claims.toml`);
+//! - [`catalog`]: the claims (data in `suites/<suite>.toml`, listed by `suites/catalog.toml`);
 //! - [`check`]: observe → record → compare with the expectation ([`expect`]);
 //! - [`draft`]: platform-file entries drafted from a run's departures;
 //! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
