@@ -222,3 +222,6 @@ pub fn serving(role: &str) -> Option<&'static Entry> {
 pub fn perf_pairs() -> impl Iterator<Item = &'static PerfPair> {
     REGISTRY.iter().flat_map(|e| e.perf.iter())
 }
+
+#[cfg(test)]
+mod tests;
