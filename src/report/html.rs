@@ -76,12 +76,12 @@ pub fn render(r: &Report) -> String {
     );
     out.push_str(STYLE);
     out.push_str("</style></head><body>\n<h1>IPC conformance: what the guide claims, and what platforms do</h1>\n");
+    let overview = r.overview(|measured, labels| match measured {
+        true => format!("<b>{}</b>", esc(labels)),
+        false => esc(labels),
+    });
     out.push_str(&format!(
-        "<p>Runs: <b>{}</b>. Not measured: {}. Coverage: {} of {} catalogued claims checked. Hover a cell for the claim, the expectation and the evidence.</p>\n",
-        esc(&r.column_labels(true)),
-        esc(&r.column_labels(false)),
-        r.checked,
-        r.catalogued
+        "<p>{overview} Hover a cell for the claim, the expectation and the evidence.</p>\n"
     ));
     out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#e4dcf4\">inconclusive (interval straddles the threshold)</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
     for section in &r.sections {
