@@ -1,7 +1,7 @@
 //! index.html: the report as one self-contained page (inline CSS, no scripts, no
 //! external assets), colour-coded so the tables can be read at a glance.
 
-use super::model::Table;
+use super::model::{Table, unless_empty};
 use super::{Report, Section};
 
 fn esc(s: &str) -> String {
@@ -58,11 +58,7 @@ fn table(t: &Table, out: &mut String) {
                 .verdict
                 .map(|v| format!(" class=\"{}\"", v.css()))
                 .unwrap_or_default();
-            let title = if c.title.is_empty() {
-                String::new()
-            } else {
-                format!(" title=\"{}\"", esc(&c.title))
-            };
+            let title = unless_empty(&c.title, |t| format!(" title=\"{}\"", esc(t)));
             out.push_str(&format!("<td{class}{title}>{}</td>", esc(&c.text)));
         }
         out.push_str("</tr>\n");

@@ -144,6 +144,15 @@ pub fn stance_symbol(s: Stance) -> &'static str {
     }
 }
 
+/// `wrap(text)`, or nothing when `text` is empty.
+pub fn unless_empty(text: &str, wrap: impl FnOnce(&str) -> String) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        wrap(text)
+    }
+}
+
 /// `name = value unit` for each measured quantity.
 pub fn quantities(r: &ResultRecord) -> String {
     r.measured
