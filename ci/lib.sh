@@ -104,6 +104,37 @@ summarize_set() {
   return 0
 }
 
+# out_release_args DEFAULT_OUT ARGS...: parses the options of a run script that
+# takes only `--out DIR` and `--release` (and --help); sets `out` (DEFAULT_OUT
+# unless given) and `extra` (the --release to hand on, or nothing).
+# shellcheck disable=SC2034 # out and extra are read by the calling script
+out_release_args() {
+  out="$1" extra=()
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
+      --release) extra+=(--release); shift ;;
+      -h | --help) usage; exit 0 ;;
+      *) die "unknown argument $1 (see --help)" ;;
+    esac
+  done
+}
+
+# require_x86_64_linux: dies unless this host is x86_64 Linux.
+require_x86_64_linux() {
+  [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "needs an x86_64 Linux host"
+}
+
+# exec_native_target TARGET: on an x86_64 Linux host, adds the rustup target
+# and hands over to run-native.sh with the parsed `out` and `extra`: the
+# target's programs run on this kernel, no emulator.
+exec_native_target() {
+  require_x86_64_linux
+  step "rustup target $1" rustup_target "$1"
+  exec "$CI_DIR/run-native.sh" --out "$out" --target "$1" ${extra[@]+"${extra[@]}"}
+}
+
 # usage: prints the calling script's header comment.
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"

@@ -15,21 +15,10 @@ set -euo pipefail
 CI_NAME=run-i686
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TARGET=i686-unknown-linux-gnu
-out="$SETS_DIR/linux-i686-gnu" extra=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
-    --release) extra+=(--release); shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
-[ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "needs an x86_64 Linux host"
-
+out_release_args "$SETS_DIR/linux-i686-gnu" "$@"
+require_x86_64_linux
 step "Debian packages" apt_install gcc-i686-linux-gnu libc6-dev-i386-cross libc6-i386 lib32gcc-s1
-step "rustup target $TARGET" rustup_target "$TARGET"
 export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_LINKER=i686-linux-gnu-gcc
 # A 32-bit process on this kernel is native: the result set is rejected otherwise.
 export IPC_EXPECT_RUNTIME=native
-exec "$CI_DIR/run-native.sh" --out "$out" --target "$TARGET" ${extra[@]+"${extra[@]}"}
+exec_native_target i686-unknown-linux-gnu

@@ -10,17 +10,5 @@ set -euo pipefail
 CI_NAME=run-musl
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TARGET=x86_64-unknown-linux-musl
-out="$SETS_DIR/linux-x86_64-musl" extra=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out="$2"; shift 2 ;;
-    --release) extra+=(--release); shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
-[ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "needs an x86_64 Linux host"
-
-step "rustup target $TARGET" rustup_target "$TARGET"
-exec "$CI_DIR/run-native.sh" --out "$out" --target "$TARGET" ${extra[@]+"${extra[@]}"}
+out_release_args "$SETS_DIR/linux-x86_64-musl" "$@"
+exec_native_target x86_64-unknown-linux-musl

@@ -28,7 +28,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/ci/qemu/arch.sh"
 
-log() { printf '[setup-qemu] %s\n' "$*" >&2; }
+CI_NAME=setup-qemu
+. "$ROOT/ci/lib.sh"
 
 triples=()
 while [[ $# -gt 0 ]]; do
@@ -37,7 +38,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || { log "error: --target needs a triple"; exit 2; }
       qemu_arch "$2" || { log "error: unknown target '$2' (known: $QEMU_TRIPLES)"; exit 2; }
       triples+=("$2"); shift 2 ;;
-    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) log "error: unknown argument $1 (see --help)"; exit 2 ;;
   esac
 done
@@ -54,45 +55,25 @@ done
 BINFMT_DIR=/proc/sys/fs/binfmt_misc
 
 SECONDS=0
-step_start=0
-step() { step_start=$SECONDS; log "$*"; }
-step_done() { log "  done in $((SECONDS - step_start))s"; }
+# phase MSG ... phase_done: logs a multi-command phase and its duration
+# (lib.sh's `step NAME CMD...` times a single command).
+phase_start=0
+phase() { phase_start=$SECONDS; log "$*"; }
+phase_done() { log "  done in $((SECONDS - phase_start))s"; }
 SUDO=(); [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
 
 # --- Debian packages ---------------------------------------------------------
 # qemu-user (dynamic, ~100 MB) provides /usr/bin/qemu-<cpu>; its Recommends
 # (qemu-user-binfmt) would register binfmt through systemd, which a container
-# does not run, so we skip recommends and register ourselves below.
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  step "apt-get update"
-  "${SUDO[@]}" apt-get update -qq >&2
-  step_done
-  step "apt-get install --no-install-recommends ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  step_done
-else
-  log "Debian packages already installed: ${APT_PACKAGES[*]}"
-fi
+# does not run, so apt_install skips recommends and we register ourselves below.
+step "Debian packages" apt_install "${APT_PACKAGES[@]}"
 for p in "${APT_PACKAGES[@]}"; do
   log "  $(dpkg-query -W -f='${Package} ${Version}' "$p")"
 done
 
 # --- rustup targets -------------------------------------------------------------
-installed_targets="$(rustup target list --installed)"
 for t in "${RUST_TARGETS[@]}"; do
-  if grep -qx "$t" <<<"$installed_targets"; then
-    log "rustup target $t already installed"
-  else
-    step "rustup target add $t"
-    rustup target add "$t" >&2
-    step_done
-  fi
+  step "rustup target $t" rustup_target "$t"
 done
 
 # --- binfmt_misc: let spawned foreign children run under qemu too ---------------
@@ -106,11 +87,11 @@ register_binfmt() {
 exec /usr/bin/qemu-$QARCH -L $SYSROOT \"\$@\"
 "
   if [[ ! -f "$interp" || "$(cat "$interp")" != "$(printf '%s' "$want_interp")" ]]; then
-    step "installing binfmt interpreter $interp"
+    phase "installing binfmt interpreter $interp"
     "${SUDO[@]}" mkdir -p "$(dirname "$interp")"
     printf '%s' "$want_interp" | "${SUDO[@]}" tee "$interp" >/dev/null
     "${SUDO[@]}" chmod 755 "$interp"
-    step_done
+    phase_done
   fi
   if [[ -e "$BINFMT_DIR/$name" ]]; then
     log "binfmt_misc entry $name already registered"
@@ -126,13 +107,13 @@ exec /usr/bin/qemu-$QARCH -L $SYSROOT \"\$@\"
   for other in "$BINFMT_DIR"/qemu-"$QARCH"*; do
     [[ -e "$other" ]] && log "note: also registered: $other ($(grep -m1 interpreter "$other"))"
   done
-  step "registering binfmt_misc entry $name -> $interp"
+  phase "registering binfmt_misc entry $name -> $interp"
   # The mask ignores OS ABI/padding and lets e_type be ET_EXEC or ET_DYN (PIE).
   # Flag F: the kernel opens the interpreter now, so it also works inside
   # other mount namespaces/chroots.
   if printf ':%s:M::%s:%s:%s:F\n' "$name" "$MAGIC" "$MASK" "$interp" |
      "${SUDO[@]}" tee "$BINFMT_DIR/register" >/dev/null; then
-    step_done
+    phase_done
   else
     log "  registration failed"
     return 1
@@ -144,9 +125,9 @@ if [[ "${QEMU_SKIP_BINFMT:-0}" == 1 ]]; then
   log "QEMU_SKIP_BINFMT=1: not registering binfmt_misc (child processes will fail with ENOEXEC)"
 else
   if [[ ! -e "$BINFMT_DIR/register" ]]; then
-    step "mounting binfmt_misc on $BINFMT_DIR"
+    phase "mounting binfmt_misc on $BINFMT_DIR"
     if "${SUDO[@]}" mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" >&2; then
-      step_done
+      phase_done
     else
       log "  could not mount binfmt_misc (not root / no CAP_SYS_ADMIN?)"
     fi

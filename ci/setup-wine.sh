@@ -25,42 +25,23 @@ RUST_TARGET=x86_64-pc-windows-gnu
 # does. --no-install-recommends keeps wine32/i386 and ~80 desktop libs out.
 APT_PACKAGES=(wine64 wine wine64-preloader gcc-mingw-w64-x86-64)
 
-log() { printf '[setup-wine] %s\n' "$*" >&2; }
+CI_NAME=setup-wine
+. "$ROOT/ci/lib.sh"
 SECONDS=0
-step_start=0
-step() { step_start=$SECONDS; log "$*"; }
-step_done() { log "  done in $((SECONDS - step_start))s"; }
+# phase MSG ... phase_done: logs a multi-command phase and its duration
+# (lib.sh's `step NAME CMD...` times a single command).
+phase_start=0
+phase() { phase_start=$SECONDS; log "$*"; }
+phase_done() { log "  done in $((SECONDS - phase_start))s"; }
 
 # --- Debian packages ---------------------------------------------------------
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  SUDO=(); [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
-  step "apt-get update"
-  "${SUDO[@]}" apt-get update -qq >&2
-  step_done
-  step "apt-get install --no-install-recommends ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  step_done
-else
-  log "Debian packages already installed: ${APT_PACKAGES[*]}"
-fi
+step "Debian packages" apt_install "${APT_PACKAGES[@]}"
 for p in "${APT_PACKAGES[@]}"; do
   log "  $(dpkg-query -W -f='${Package} ${Version}' "$p")"
 done
 
 # --- rustup target -------------------------------------------------------------
-if rustup target list --installed | grep -qx "$RUST_TARGET"; then
-  log "rustup target $RUST_TARGET already installed"
-else
-  step "rustup target add $RUST_TARGET"
-  rustup target add "$RUST_TARGET" >&2
-  step_done
-fi
+step "rustup target $RUST_TARGET" rustup_target "$RUST_TARGET"
 
 # --- bcryptprimitives.dll shim --------------------------------------------------
 SRC="$ROOT/ci/wine/bcryptprimitives.c"
@@ -69,11 +50,11 @@ DLL="$SHIM_DIR/bcryptprimitives.dll"
 if [[ -f "$DLL" && "$DLL" -nt "$SRC" && "$DLL" -nt "$DEF" ]]; then
   log "shim up to date: $DLL"
 else
-  step "building $DLL"
+  phase "building $DLL"
   mkdir -p "$SHIM_DIR"
   x86_64-w64-mingw32-gcc -shared -O2 -s -Wall -o "$DLL.tmp" "$SRC" "$DEF" -ladvapi32
   mv -f "$DLL.tmp" "$DLL"
-  step_done
+  phase_done
 fi
 
 # --- Wine prefix ----------------------------------------------------------------
@@ -84,9 +65,9 @@ elif [[ -f "$PREFIX/.ipc-conformance-ready" ]]; then
   log "Wine prefix $PREFIX already initialised; refreshing the shim in it if needed"
   "$ROOT/ci/wine/runner.sh" --init
 else
-  step "initialising Wine prefix $PREFIX (first time takes a while)"
+  phase "initialising Wine prefix $PREFIX (first time takes a while)"
   "$ROOT/ci/wine/runner.sh" --init
-  step_done
+  phase_done
 fi
 
 log "total ${SECONDS}s"

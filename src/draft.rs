@@ -408,6 +408,11 @@ mod tests {
         }
     }
 
+    /// A result whose expectation is the guide's yes.
+    fn guided(claim: &str, observed: Outcome) -> ResultRecord {
+        rec(claim, observed, Some(Yes), "guide")
+    }
+
     fn set(id: &str, results: Vec<ResultRecord>) -> ResultSet {
         ResultSet {
             dir: id.into(),
@@ -423,9 +428,9 @@ mod tests {
         let s = set(
             "r1",
             vec![
-                rec("unix_stream.available", Unsupported, Some(Yes), "guide"),
+                guided("unix_stream.available", Unsupported),
                 // Covered by the availability entry: no entry of its own.
-                rec("unix_stream.bidirectional", Unsupported, Some(Yes), "guide"),
+                guided("unix_stream.bidirectional", Unsupported),
                 rec(
                     "unix_stream.multiple_readers",
                     Unsupported,
@@ -434,12 +439,12 @@ mod tests {
                 ),
                 // Met its expectation, but would be expected unsupported under the
                 // availability entry: it needs its own.
-                rec("unix_stream.pollable", Yes, Some(Yes), "guide"),
+                guided("unix_stream.pollable", Yes),
                 // Another mechanism: its own entry.
-                rec("tcp.handshake_cost", Unsupported, Some(Yes), "guide"),
+                guided("tcp.handshake_cost", Unsupported),
                 // Not a platform fact.
-                rec("pipe.unidirectional", Error, Some(Yes), "guide"),
-                rec("pipe.available", Yes, Some(Yes), "guide"),
+                guided("pipe.unidirectional", Error),
+                guided("pipe.available", Yes),
             ],
         );
         let d = draft(&[s], Catalog::get()).unwrap();
@@ -485,21 +490,17 @@ mod tests {
 
     #[test]
     fn runs_that_disagree_get_no_entry_and_agreeing_runs_share_one() {
-        let a = set(
-            "ra",
-            vec![
-                rec("tcp.handshake_cost", Unsupported, Some(Yes), "guide"),
-                rec("pipe.pollable", No, Some(Yes), "guide"),
-            ],
-        );
-        let b = set(
-            "rb",
-            vec![
-                rec("tcp.handshake_cost", Unsupported, Some(Yes), "guide"),
-                rec("pipe.pollable", Unsupported, Some(Yes), "guide"),
-            ],
-        );
-        let d = draft(&[a, b], Catalog::get()).unwrap();
+        // Two runs that agree on the handshake and not on pipe.pollable.
+        let runs = [("ra", No), ("rb", Unsupported)].map(|(id, pollable)| {
+            set(
+                id,
+                vec![
+                    guided("tcp.handshake_cost", Unsupported),
+                    guided("pipe.pollable", pollable),
+                ],
+            )
+        });
+        let d = draft(&runs, Catalog::get()).unwrap();
         assert_eq!(d.entries.keys().collect::<Vec<_>>(), ["tcp.handshake_cost"]);
         let src = &d.entries["tcp.handshake_cost"].source;
         assert!(src.contains("run ra") && src.contains("run rb"), "{src}");

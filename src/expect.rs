@@ -279,31 +279,17 @@ mod tests {
 
     #[test]
     fn unknown_claims_and_missing_sources_are_refused() {
-        let cat = Catalog::get();
-        let e = Expectations::parse(
-            &[(
-                "linux",
-                "[claims.\"pipe.teleports\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"s\"\n",
-            )],
-            cat,
-        );
-        assert!(e.unwrap_err().contains("unknown claim id"));
-        let e = Expectations::parse(
-            &[(
-                "linux",
-                "[claims.\"pipe.available\"]\nexpect=\"yes\"\nreason=\"r\"\nsource=\"\"\n",
-            )],
-            cat,
-        );
-        assert!(e.unwrap_err().contains("reason and a source"));
-        let e = Expectations::parse(
-            &[(
-                "linux",
-                "[claims.\"pipe.available\"]\nexpect=\"error\"\nreason=\"r\"\nsource=\"s\"\n",
-            )],
-            cat,
-        );
-        assert!(e.unwrap_err().contains("expect must be"));
+        for (claim, expect, source, error) in [
+            ("pipe.teleports", "yes", "s", "unknown claim id"),
+            ("pipe.available", "yes", "", "reason and a source"),
+            ("pipe.available", "error", "s", "expect must be"),
+        ] {
+            let text = format!(
+                "[claims.\"{claim}\"]\nexpect=\"{expect}\"\nreason=\"r\"\nsource=\"{source}\"\n"
+            );
+            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            assert!(e.contains(error), "{claim}, {expect}, {source:?}: {e}");
+        }
     }
 
     #[test]
@@ -380,20 +366,17 @@ mod tests {
             Catalog::get(),
         )
         .unwrap();
-        let wine = resolve(
-            &exp,
-            "unix_stream.fd_passing",
-            &run(Os::Windows, Runtime::Wine),
-        );
-        assert_eq!(wine.value, Some(Outcome::Unsupported));
-        assert_eq!(wine.origin, "platforms/windows-wine.toml");
-        let native = resolve(
-            &exp,
-            "unix_stream.fd_passing",
-            &run(Os::Windows, Runtime::Native),
-        );
-        assert_eq!(native.value, Some(Outcome::No));
-        assert_eq!(native.origin, "platforms/windows.toml");
+        for (runtime, value, origin) in [
+            (
+                Runtime::Wine,
+                Outcome::Unsupported,
+                "platforms/windows-wine.toml",
+            ),
+            (Runtime::Native, Outcome::No, "platforms/windows.toml"),
+        ] {
+            let e = resolve(&exp, "unix_stream.fd_passing", &run(Os::Windows, runtime));
+            assert_eq!((e.value, e.origin.as_str()), (Some(value), origin));
+        }
     }
 
     #[test]

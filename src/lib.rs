@@ -2,6 +2,7 @@
 //! platform it runs on, and regenerates the guide's tables from the results.
 //!
 //! - [`catalog`]: the claims (data in `suites/<suite>.toml`, listed by `suites/catalog.toml`);
+//! - [`guide`]: the layout of the guide's tables (end of `suites/catalog.toml`);
 //! - [`check`]: observe → record → compare with the expectation ([`expect`]);
 //! - [`draft`]: platform-file entries drafted from a run's departures;
 //! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
@@ -17,6 +18,7 @@ pub mod channel;
 pub mod check;
 pub mod draft;
 pub mod expect;
+pub mod guide;
 pub mod matrix;
 pub mod mech;
 pub mod names;

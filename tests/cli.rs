@@ -16,6 +16,11 @@ fn ipcconf(args: &[&str]) -> Output {
 
 /// `ipcconf report --results SET... --out OUT`.
 fn report(sets: &[&Path], out: &Path) -> Output {
+    report_with(sets, out, &[])
+}
+
+/// `ipcconf report --results SET... --out OUT EXTRA...`.
+fn report_with(sets: &[&Path], out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["report".to_owned()];
     for set in sets {
         args.push("--results".to_owned());
@@ -23,8 +28,14 @@ fn report(sets: &[&Path], out: &Path) -> Output {
     }
     args.push("--out".to_owned());
     args.push(out.to_str().unwrap().to_owned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(extra);
     ipcconf(&args)
+}
+
+/// The report.json written in `out`.
+fn report_json(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -106,22 +117,18 @@ fn expected_platform_with_runtime_needs_that_runtime() {
     run["runtime"] = "qemu-user".into();
     std::fs::write(&run_json, serde_json::to_vec(&run).unwrap()).unwrap();
     let out = tmp.path().join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        set.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--expect-platform",
+    let expected = [
         "linux-aarch64-gnu (qemu-user)",
-        "--expect-platform",
         "linux-aarch64-gnu (native)",
-        "--expect-platform",
         "windows-x86_64-gnu (wine)",
-    ]);
+    ];
+    let extra: Vec<&str> = expected
+        .iter()
+        .flat_map(|p| ["--expect-platform", p])
+        .collect();
+    let o = report_with(&[&set], &out, &extra);
     assert!(o.status.success(), "{}", stderr(&o));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let json = report_json(&out);
     let not_measured: Vec<&str> = json["not_measured"]
         .as_array()
         .unwrap()
@@ -147,26 +154,25 @@ fn assert_sets_refused(sets: &[&Path], out: &Path, snap: &[(PathBuf, Vec<u8>)], 
     assert_refused_output(&report(sets, out), snap, needle);
 }
 
+/// A valid result set, spoilt by `spoil`, is refused with `needle`, and the
+/// previous report stays as it was.
+fn refused_once_spoilt(needle: &str, spoil: impl FnOnce(&Path)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, snap) = previous_report(tmp.path());
+    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
+    spoil(&bad);
+    assert_sets_refused(&[&bad], &out, &snap, needle);
+}
+
 #[test]
 fn merges_two_runs_into_one_report() {
     let tmp = tempfile::tempdir().unwrap();
     let a = result_set(tmp.path(), "a", "run-a", "linux-x86_64-gnu");
     let b = result_set(tmp.path(), "b", "run-b", "linux-aarch64-gnu");
     let out = tmp.path().join("out");
-    let o = ipcconf(&[
-        "report",
-        "--results",
-        a.to_str().unwrap(),
-        "--results",
-        b.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--expect-platform",
-        "freebsd-x86_64",
-    ]);
+    let o = report_with(&[&a, &b], &out, &["--expect-platform", "freebsd-x86_64"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let json = report_json(&out);
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for run in runs {
@@ -200,32 +206,27 @@ fn a_directory_of_result_sets_is_expanded() {
     let out = tmp.path().join("out");
     let o = report(&[&root], &out);
     assert!(o.status.success(), "{}", stderr(&o));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let json = report_json(&out);
     assert_eq!(json["runs"].as_array().unwrap().len(), 2);
 }
 
 #[test]
 fn malformed_result_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, snap) = previous_report(tmp.path());
-    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
-    std::fs::write(
-        bad.join("results/pipe.unidirectional.json"),
-        b"{\"claim\": \"pipe.unidirectional\", \"observed\": 7}",
-    )
-    .unwrap();
-    assert_sets_refused(&[&bad], &out, &snap, "malformed result");
+    refused_once_spoilt("malformed result", |bad| {
+        std::fs::write(
+            bad.join("results/pipe.unidirectional.json"),
+            b"{\"claim\": \"pipe.unidirectional\", \"observed\": 7}",
+        )
+        .unwrap();
+    });
 }
 
 #[test]
 fn truncated_run_info_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, snap) = previous_report(tmp.path());
-    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
-    let text = std::fs::read(bad.join("run.json")).unwrap();
-    std::fs::write(bad.join("run.json"), &text[..text.len() / 2]).unwrap();
-    assert_sets_refused(&[&bad], &out, &snap, "malformed run info");
+    refused_once_spoilt("malformed run info", |bad| {
+        let text = std::fs::read(bad.join("run.json")).unwrap();
+        std::fs::write(bad.join("run.json"), &text[..text.len() / 2]).unwrap();
+    });
 }
 
 #[test]
@@ -239,16 +240,14 @@ fn duplicated_result_set_is_refused() {
 
 #[test]
 fn unknown_claim_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, snap) = previous_report(tmp.path());
-    let bad = result_set(tmp.path(), "bad", "run-bad", "linux-x86_64-gnu");
-    let text = std::fs::read_to_string(bad.join("results/pipe.unidirectional.json")).unwrap();
-    std::fs::write(
-        bad.join("results/pipe.teleports.json"),
-        text.replace("pipe.unidirectional", "pipe.teleports"),
-    )
-    .unwrap();
-    assert_sets_refused(&[&bad], &out, &snap, "unknown claim id");
+    refused_once_spoilt("unknown claim id", |bad| {
+        let text = std::fs::read_to_string(bad.join("results/pipe.unidirectional.json")).unwrap();
+        std::fs::write(
+            bad.join("results/pipe.teleports.json"),
+            text.replace("pipe.unidirectional", "pipe.teleports"),
+        )
+        .unwrap();
+    });
 }
 
 #[test]

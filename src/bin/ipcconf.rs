@@ -81,16 +81,10 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     let mut expected = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Long("results") => results.push(parser.value().map_err(|e| e.to_string())?.into()),
+            Long("results") => results.push(path_value(&mut parser)?),
             Long("run") => run_here = true,
-            Long("out") => out = parser.value().map_err(|e| e.to_string())?.into(),
-            Long("expect-platform") => expected.push(
-                parser
-                    .value()
-                    .map_err(|e| e.to_string())?
-                    .string()
-                    .map_err(|e| e.to_string())?,
-            ),
+            Long("out") => out = path_value(&mut parser)?,
+            Long("expect-platform") => expected.push(string_value(&mut parser)?),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
@@ -126,6 +120,19 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The value of the option just read, as text.
+fn string_value(parser: &mut lexopt::Parser) -> Result<String, String> {
+    parser
+        .value()
+        .and_then(lexopt::ValueExt::string)
+        .map_err(|e| e.to_string())
+}
+
+/// The value of the option just read, as a path.
+fn path_value(parser: &mut lexopt::Parser) -> Result<PathBuf, String> {
+    parser.value().map(PathBuf::from).map_err(|e| e.to_string())
 }
 
 /// Runs every suite in release with results recorded into `dir` (replaced).
@@ -172,22 +179,14 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Long("os") => {
-                let v = parser
-                    .value()
-                    .map_err(|e| e.to_string())?
-                    .string()
-                    .map_err(|e| e.to_string())?;
+                let v = string_value(&mut parser)?;
                 os =
                     Some(Os::from_key(&v).ok_or_else(|| {
                         format!("unknown OS {v:?} (linux, macos, freebsd, windows)")
                     })?);
             }
             Long("runtime") => {
-                let v = parser
-                    .value()
-                    .map_err(|e| e.to_string())?
-                    .string()
-                    .map_err(|e| e.to_string())?;
+                let v = string_value(&mut parser)?;
                 runtime = Some(Runtime::parse(&v).ok_or_else(|| {
                     format!("unknown runtime {v:?} (native, qemu-user, wine, vm)")
                 })?);
@@ -198,9 +197,9 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                         "--from-results is given once: draft one platform file at a time".into(),
                     );
                 }
-                from = Some(parser.value().map_err(|e| e.to_string())?.into());
+                from = Some(path_value(&mut parser)?);
             }
-            Long("out") => out = Some(parser.value().map_err(|e| e.to_string())?.into()),
+            Long("out") => out = Some(path_value(&mut parser)?),
             Long("force") => force = true,
             Long("help") | Short('h') => {
                 println!("{USAGE}");

@@ -1,7 +1,7 @@
 //! index.html: the report as one self-contained page (inline CSS, no scripts, no
 //! external assets), colour-coded so the tables can be read at a glance.
 
-use super::model::Table;
+use super::model::{Table, unless_empty};
 use super::{Report, Section};
 
 fn esc(s: &str) -> String {
@@ -58,11 +58,7 @@ fn table(t: &Table, out: &mut String) {
                 .verdict
                 .map(|v| format!(" class=\"{}\"", v.css()))
                 .unwrap_or_default();
-            let title = if c.title.is_empty() {
-                String::new()
-            } else {
-                format!(" title=\"{}\"", esc(&c.title))
-            };
+            let title = unless_empty(&c.title, |t| format!(" title=\"{}\"", esc(t)));
             out.push_str(&format!("<td{class}{title}>{}</td>", esc(&c.text)));
         }
         out.push_str("</tr>\n");
@@ -76,12 +72,12 @@ pub fn render(r: &Report) -> String {
     );
     out.push_str(STYLE);
     out.push_str("</style></head><body>\n<h1>IPC conformance: what the guide claims, and what platforms do</h1>\n");
+    let overview = r.overview(|measured, labels| match measured {
+        true => format!("<b>{}</b>", esc(labels)),
+        false => esc(labels),
+    });
     out.push_str(&format!(
-        "<p>Runs: <b>{}</b>. Not measured: {}. Coverage: {} of {} catalogued claims checked. Hover a cell for the claim, the expectation and the evidence.</p>\n",
-        esc(&r.column_labels(true)),
-        esc(&r.column_labels(false)),
-        r.checked,
-        r.catalogued
+        "<p>{overview} Hover a cell for the claim, the expectation and the evidence.</p>\n"
     ));
     out.push_str("<p class=\"legend\"><span class=\"agree\" style=\"background:#d9f2dc\">agrees with the guide</span><span style=\"background:#f8c9c4\">departs from the guide</span><span style=\"background:#e3ecf7\">guide takes no stance</span><span style=\"background:#fbe8b4\">skipped / timeout / error</span><span style=\"background:#e4dcf4\">inconclusive (interval straddles the threshold)</span><span style=\"background:#f4f4f4\">not yet checked</span><span style=\"background:#e9e9e9\">not measured</span> ⚠ = differs from the platform's documented expectation</p>\n<nav>");
     for section in &r.sections {

@@ -65,13 +65,8 @@ fn table(t: &Table, out: &mut String) {
 pub fn render(r: &Report) -> String {
     let mut out =
         String::from("# IPC conformance: what the guide claims, and what platforms do\n\n");
-    out.push_str(&format!(
-        "Runs: {}. Not measured: {}. Coverage: {} of {} catalogued claims checked.\n\n",
-        escape(&r.column_labels(true)),
-        escape(&r.column_labels(false)),
-        r.checked,
-        r.catalogued
-    ));
+    out.push_str(&r.overview(|_, labels| escape(labels)));
+    out.push_str("\n\n");
     out.push_str("Legend: ✓ yes, ✗ no, **bold** departs from the guide (its word in parentheses), _italic_ not measured or not yet checked, ⚠ unexpected: the observation differs from the platform's documented expectation.\n");
     for section in &r.sections {
         match section {

@@ -139,6 +139,19 @@ impl Report {
         }
     }
 
+    /// "Runs: …. Not measured: …. Coverage: N of M catalogued claims checked.",
+    /// each list of column labels (measured or not) put in the format's markup
+    /// by `labels`.
+    pub fn overview(&self, labels: impl Fn(bool, &str) -> String) -> String {
+        format!(
+            "Runs: {}. Not measured: {}. Coverage: {} of {} catalogued claims checked.",
+            labels(true, &self.column_labels(true)),
+            labels(false, &self.column_labels(false)),
+            self.checked,
+            self.catalogued
+        )
+    }
+
     pub fn json(&self, sets: &[ResultSet]) -> Result<String, String> {
         let runs = sets
             .iter()

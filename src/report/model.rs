@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Claim, Kind, Os, Stance};
+use crate::guide::Guide;
 use crate::observe::Outcome;
 use crate::platform::RunInfo;
 use crate::record::ResultRecord;
@@ -140,6 +141,15 @@ pub fn stance_symbol(s: Stance) -> &'static str {
         Stance::No => "✗",
         Stance::NotApplicable => "N/A",
         Stance::Unstated => "–",
+    }
+}
+
+/// `wrap(text)`, or nothing when `text` is empty.
+pub fn unless_empty(text: &str, wrap: impl FnOnce(&str) -> String) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        wrap(text)
     }
 }
 
@@ -339,37 +349,26 @@ pub fn guide_summary(claim: &Claim) -> String {
         .join(" ")
 }
 
-/// Rows of the guide's portability table, in its order, then the availability of
-/// mechanisms its table never listed.
-const PORTABILITY_ROWS: &[(&str, &str)] = &[
-    ("Anonymous Pipe", "pipe.available"),
-    ("Named Pipe (FIFO)", "fifo.available"),
-    ("Unix Domain Socket (STREAM)", "unix_stream.available"),
-    ("Unix Domain Socket (DGRAM)", "unix_dgram.available"),
-    ("Unix Domain Socket (SEQPACKET)", "unix_seqpacket.available"),
-    ("POSIX Message Queue", "posix_mq.available"),
-    ("POSIX Shared Memory", "posix_shm.available"),
-    ("System V IPC: message queues", "sysv_mq.available"),
-    ("System V IPC: shared memory", "sysv_shm.available"),
-    ("System V IPC: semaphores", "sysv_sem.available"),
-    ("TCP Socket", "tcp.available"),
-    ("UDP Socket", "udp.available"),
-    ("Signals", "signal.available"),
-];
-
+/// The guide's portability table, its rows in the guide's order (laid out in
+/// `suites/catalog.toml`), then the availability of mechanisms it never listed.
 pub fn portability(catalog: &Catalog, cols: &[Column]) -> Table {
     let mut header = vec!["Mechanism".to_owned(), "Guide L/M/F/W".to_owned()];
     header.extend(cols.iter().map(|c| c.label.clone()));
     let mut rows = Vec::new();
-    let listed: Vec<&str> = PORTABILITY_ROWS.iter().map(|(_, id)| *id).collect();
+    let listed: Vec<&str> = Guide::get()
+        .portability
+        .iter()
+        .map(|r| r.claim.as_str())
+        .collect();
     let extra = catalog
         .claims()
         .iter()
         .filter(|c| c.kind == Kind::Availability && !listed.contains(&c.id.as_str()))
         .map(|c| (c.mechanism.clone(), c.id.as_str()));
-    let rows_spec: Vec<(String, &str)> = PORTABILITY_ROWS
+    let rows_spec: Vec<(String, &str)> = Guide::get()
+        .portability
         .iter()
-        .map(|(l, id)| ((*l).to_owned(), *id))
+        .map(|r| (r.row.clone(), r.claim.as_str()))
         .chain(extra.map(|(m, id)| (format!("{m} (not in the guide's table)"), id)))
         .collect();
     for (label, id) in rows_spec {
@@ -400,41 +399,18 @@ pub fn portability(catalog: &Catalog, cols: &[Column]) -> Table {
     }
 }
 
-const MATRIX_MECHS: &[(&str, &str)] = &[
-    ("pipe", "Anon Pipe"),
-    ("fifo", "Named Pipe"),
-    ("posix_mq", "POSIX MsgQ"),
-    ("unix_stream", "Unix Stream"),
-    ("unix_dgram", "Unix Dgram"),
-    ("posix_shm", "Shared Memory"),
-    ("signal", "Signal"),
-    ("tcp", "TCP"),
-    ("udp", "UDP"),
-];
-
-const MATRIX_PROPS: &[(&str, &str)] = &[
-    ("unrelated_processes", "Unrelated processes"),
-    ("message_boundaries", "Message boundaries"),
-    ("bidirectional", "Bidirectional"),
-    ("multiple_readers", "Multiple readers"),
-    ("multiple_writers", "Multiple writers"),
-    ("fd_passing", "Pass file descriptors"),
-    ("priority", "Priority support"),
-    ("pollable", "select/poll/epoll"),
-    ("zero_copy", "Zero-copy potential"),
-    ("cross_machine", "Cross-machine capable"),
-];
-
 /// The characteristics matrix for one measured column.
 pub fn matrix(catalog: &Catalog, col: &Column) -> Table {
+    let layout = &Guide::get().matrix;
     let mut header = vec!["Property".to_owned()];
-    header.extend(MATRIX_MECHS.iter().map(|(_, l)| (*l).to_owned()));
-    let rows = MATRIX_PROPS
+    header.extend(layout.mechanisms.iter().map(|m| m.label.clone()));
+    let rows = layout
+        .properties
         .iter()
-        .map(|(prop, label)| {
-            let mut row = vec![Cell::plain(*label)];
-            row.extend(MATRIX_MECHS.iter().map(|(mech, _)| {
-                match catalog.claim(&format!("{mech}.{prop}")) {
+        .map(|prop| {
+            let mut row = vec![Cell::plain(&prop.label)];
+            row.extend(layout.mechanisms.iter().map(|mech| {
+                match catalog.claim(&format!("{}.{}", mech.id, prop.id)) {
                     Some(claim) => claim_cell(claim, col),
                     None => Cell::plain("N/A"),
                 }
@@ -451,272 +427,31 @@ pub fn matrix(catalog: &Catalog, col: &Column) -> Table {
 }
 
 /// The guide's mechanism catalog: each row's words checked against observations.
-/// (label, [(column, guide's words, claim, word when observed yes, word when no)]).
-type CatalogRow = (
-    &'static str,
-    [(&'static str, &'static str, &'static str, &'static str); 3],
-);
-const CATALOG_ROWS: &[CatalogRow] = &[
-    (
-        "Anonymous Pipe",
-        [
-            (
-                "Byte stream",
-                "pipe.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Inherited FD",
-                "pipe.unrelated_processes",
-                "Name",
-                "Inherited FD",
-            ),
-            (
-                "Unidirectional",
-                "pipe.bidirectional",
-                "Bidirectional",
-                "Unidirectional",
-            ),
-        ],
-    ),
-    (
-        "Named Pipe (FIFO)",
-        [
-            (
-                "Byte stream",
-                "fifo.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Filesystem path",
-                "fifo.named_by_path",
-                "Filesystem path",
-                "not by path",
-            ),
-            (
-                "Unidirectional",
-                "fifo.bidirectional",
-                "Bidirectional",
-                "Unidirectional",
-            ),
-        ],
-    ),
-    (
-        "POSIX Message Queue",
-        [
-            (
-                "Messages",
-                "posix_mq.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Name (/name)",
-                "posix_mq.named_slash",
-                "Name (/name)",
-                "not /name",
-            ),
-            (
-                "Bidirectional*",
-                "posix_mq.bidirectional",
-                "Bidirectional",
-                "Unidirectional",
-            ),
-        ],
-    ),
-    (
-        "System V Message Queue",
-        [
-            (
-                "Messages",
-                "sysv_mq.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Numeric key",
-                "sysv_mq.named_by_key",
-                "Numeric key",
-                "not by key",
-            ),
-            ("Bidirectional*", "", "", ""),
-        ],
-    ),
-    (
-        "Shared Memory (POSIX)",
-        [
-            (
-                "Memory region",
-                "posix_shm.visible_across_processes",
-                "Memory region",
-                "not shared",
-            ),
-            (
-                "Name (/name)",
-                "posix_shm.named_slash",
-                "Name (/name)",
-                "not /name",
-            ),
-            ("N/A", "", "", ""),
-        ],
-    ),
-    (
-        "Shared Memory (System V)",
-        [
-            (
-                "Memory region",
-                "sysv_shm.visible_across_processes",
-                "Memory region",
-                "not shared",
-            ),
-            (
-                "Numeric key",
-                "sysv_shm.named_by_key",
-                "Numeric key",
-                "not by key",
-            ),
-            ("N/A", "", "", ""),
-        ],
-    ),
-    (
-        "Memory-Mapped File",
-        [
-            (
-                "Memory region",
-                "mmap_file.shared_writes_reach_file",
-                "Memory region",
-                "not shared",
-            ),
-            (
-                "Filesystem path",
-                "mmap_file.available",
-                "Filesystem path",
-                "absent",
-            ),
-            ("N/A", "", "", ""),
-        ],
-    ),
-    (
-        "Unix Domain Socket (STREAM)",
-        [
-            (
-                "Byte stream",
-                "unix_stream.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Path or abstract",
-                "unix_stream.abstract_namespace",
-                "Path or abstract",
-                "Path only",
-            ),
-            (
-                "Bidirectional",
-                "unix_stream.bidirectional",
-                "Bidirectional",
-                "Unidirectional",
-            ),
-        ],
-    ),
-    (
-        "Unix Domain Socket (DGRAM)",
-        [
-            (
-                "Messages",
-                "unix_dgram.message_boundaries",
-                "Messages",
-                "Byte stream",
-            ),
-            (
-                "Path or abstract",
-                "unix_dgram.unrelated_processes",
-                "Path",
-                "no name",
-            ),
-            (
-                "Bidirectional",
-                "unix_dgram.bidirectional",
-                "Bidirectional",
-                "Unidirectional",
-            ),
-        ],
-    ),
-    (
-        "Signals",
-        [
-            ("Notification", "signal.available", "Notification", "absent"),
-            (
-                "Process ID",
-                "signal.unrelated_processes",
-                "Process ID",
-                "not by pid",
-            ),
-            (
-                "Sender to receiver",
-                "signal.bidirectional",
-                "Bidirectional",
-                "Sender to receiver",
-            ),
-        ],
-    ),
-    (
-        "eventfd",
-        [
-            (
-                "Counter/notification",
-                "eventfd.counter_semantics",
-                "Counter",
-                "not a counter",
-            ),
-            (
-                "Inherited FD",
-                "eventfd.inherited_across_fork",
-                "Inherited FD",
-                "not inherited",
-            ),
-            ("Bidirectional", "", "", ""),
-        ],
-    ),
-    (
-        "Semaphores (POSIX)",
-        [
-            (
-                "Synchronization",
-                "posix_sem.cross_process_mutex",
-                "Synchronization",
-                "no mutual exclusion",
-            ),
-            (
-                "Name (/name)",
-                "posix_sem.named_slash",
-                "Name (/name)",
-                "not /name",
-            ),
-            ("N/A", "", "", ""),
-        ],
-    ),
-];
-
 pub fn mechanism_catalog(catalog: &Catalog, col: &Column) -> Table {
     let header = ["Mechanism", "Type", "Naming", "Directionality"]
         .map(String::from)
         .to_vec();
-    let rows = CATALOG_ROWS
+    let rows = Guide::get()
+        .mechanism_catalog
         .iter()
-        .map(|(label, cells)| {
-            let mut row = vec![Cell::plain(*label)];
-            for (guide, id, yes_word, no_word) in cells {
-                let cell = match catalog.claim(id) {
+        .map(|spec| {
+            let mut row = vec![Cell::plain(&spec.row)];
+            for cell in spec.cells() {
+                let guide = &cell.guide;
+                let checked = cell
+                    .check()
+                    .and_then(|c| Some((c, catalog.claim(c.claim)?)));
+                let cell = match checked {
                     None => Cell::plain(format!("{guide} (not checked)")),
-                    Some(claim) => {
+                    Some((check, claim)) => {
                         let base = claim_cell(claim, col);
-                        match col.result(id).map(|r| r.observed) {
-                            Some(Outcome::Yes) | Some(Outcome::No) => {
-                                let yes = col.result(id).map(|r| r.observed) == Some(Outcome::Yes);
-                                let word = if yes { *yes_word } else { *no_word };
+                        match col.result(check.claim).map(|r| r.observed) {
+                            Some(observed @ (Outcome::Yes | Outcome::No)) => {
+                                let word = if observed == Outcome::Yes {
+                                    check.yes
+                                } else {
+                                    check.no
+                                };
                                 let text = if guide.trim_end_matches('*') == word {
                                     word.to_owned()
                                 } else {

@@ -21,6 +21,7 @@ use crate::catalog::{Catalog, Kind, Os};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
 use crate::report::load::ResultSet;
+use crate::report::model::unless_empty;
 
 /// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -659,14 +660,9 @@ fn since_section(view: &[OsVersions]) -> super::Section {
                 .map(move |n| format!("{} {} ({})", os.os.label(), n.claim, n.why))
         })
         .collect();
-    let caveat = if not_comparable.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " Not compared, because a version decided nothing or did not check them: {}.",
-            not_comparable.join("; ")
-        )
-    };
+    let caveat = unless_empty(&not_comparable.join("; "), |list| {
+        format!(" Not compared, because a version decided nothing or did not check them: {list}.")
+    });
     let title = "Since".to_owned();
     let rows: Vec<Vec<Cell>> = view
         .iter()
@@ -683,11 +679,7 @@ fn since_section(view: &[OsVersions]) -> super::Section {
                                 h.version,
                                 e.column,
                                 e.observed.map(|o| o.as_str()).unwrap_or("nothing"),
-                                if e.detail.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" ({})", e.detail)
-                                }
+                                unless_empty(&e.detail, |d| format!(" ({d})"))
                             )
                         })
                     })
