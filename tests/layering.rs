@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 /// Every top-level module of `src/`, bottom layer first. A module may import
 /// any module of a lower layer, none of its own layer or above.
 const LAYERS: &[&[&str]] = &[
-    &["sys", "names", "watchdog", "catalog", "guide"],
-    &["precondition"],
+    &["sys", "names", "watchdog", "catalog"],
+    &["guide", "precondition"],
     &["observe"],
     &["platform"],
     &["expect", "sweep"],
