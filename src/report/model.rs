@@ -369,7 +369,11 @@ pub fn portability(catalog: &Catalog, cols: &[Column]) -> Table {
         .portability
         .iter()
         .map(|r| (r.row.clone(), r.claim.as_str()))
-        .chain(extra.map(|(m, id)| (format!("{m} (not in the guide's table)"), id)))
+        .chain(extra.map(|(m, id)| {
+            // The registry's name for a mechanism the guide's table never listed.
+            let label = crate::mech::entry(&m).map_or(m.as_str(), |e| e.label);
+            (format!("{label} (not in the guide's table)"), id)
+        }))
         .collect();
     for (label, id) in rows_spec {
         let Some(claim) = catalog.claim(id) else {
