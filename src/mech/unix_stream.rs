@@ -3,24 +3,18 @@
 //! credential and naming helpers the suite needs.
 
 use crate::channel::{Endpoint, Role};
-use crate::mech::socket::{Family, StreamMechanism};
+use crate::mech::socket::{Family, Kind, SocketMechanism};
 
 /// AF_UNIX SOCK_STREAM as a `Mechanism`.
-pub const MECHANISM: StreamMechanism = StreamMechanism {
+pub const MECHANISM: SocketMechanism = SocketMechanism {
     id: "unix_stream",
     family: Family::Unix,
+    kind: Kind::Stream,
 };
 
-/// `endpoint unix_stream <role> fd|<path>|@<abstract>`.
+/// `endpoint unix_stream <role> fd|<path>|@<abstract>` (Unix only).
 pub fn open_remote(_role: Role, args: &[String]) -> Option<std::io::Result<Box<dyn Endpoint>>> {
-    cfg_if::cfg_if! {
-        if #[cfg(unix)] {
-            Some(crate::mech::socket::open_remote_stream(Family::Unix, args))
-        } else {
-            let _ = args;
-            None
-        }
-    }
+    MECHANISM.open_remote(args)
 }
 
 /// Peer roles:
