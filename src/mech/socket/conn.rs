@@ -184,21 +184,12 @@ impl Listener {
     /// Binds and listens; a path gets mode 0600. Returns the bound address (the
     /// kernel's port for TCP).
     pub fn bind(addr: &Addr) -> io::Result<(Listener, Addr)> {
-        match addr {
-            Addr::Inet(a) => {
-                let l = TcpListener::bind(a)?;
-                let bound = Addr::Inet(l.local_addr()?);
-                Ok((Listener::Tcp(l), bound))
-            }
+        super::bind(
+            addr,
+            |a| TcpListener::bind(a).and_then(|l| Ok((l.local_addr()?, Listener::Tcp(l)))),
             #[cfg(unix)]
-            other => super::bound_at(
-                UnixListener::bind_addr(&super::unix_sockaddr(other)?)?,
-                other,
-            )
-            .map(|(l, a)| (Listener::Unix(l), a)),
-            #[cfg(not(unix))]
-            _ => Err(super::no_unix()),
-        }
+            |a| Ok(Listener::Unix(UnixListener::bind_addr(a)?)),
+        )
     }
 
     pub fn try_clone(&self) -> io::Result<Listener> {

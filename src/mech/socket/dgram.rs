@@ -33,21 +33,12 @@ as_sock!(Dgram { Udp, Unix });
 impl Dgram {
     /// Binds to `addr` (a path gets mode 0600); returns the bound address.
     pub fn bind(addr: &Addr) -> io::Result<(Dgram, Addr)> {
-        match addr {
-            Addr::Inet(a) => {
-                let s = UdpSocket::bind(a)?;
-                let bound = Addr::Inet(s.local_addr()?);
-                Ok((Dgram::Udp(s), bound))
-            }
+        super::bind(
+            addr,
+            |a| UdpSocket::bind(a).and_then(|s| Ok((s.local_addr()?, Dgram::Udp(s)))),
             #[cfg(unix)]
-            other => super::bound_at(
-                UnixDatagram::bind_addr(&super::unix_sockaddr(other)?)?,
-                other,
-            )
-            .map(|(s, a)| (Dgram::Unix(s), a)),
-            #[cfg(not(unix))]
-            _ => Err(super::no_unix()),
-        }
+            |a| Ok(Dgram::Unix(UnixDatagram::bind_addr(a)?)),
+        )
     }
 
     /// A socket with no name of its own (UDP: 127.0.0.1, kernel-chosen port).

@@ -211,14 +211,30 @@ pub fn restrict(path: &std::path::Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
-/// `sock`, just bound to the AF_UNIX address `addr`, with the address: a path
-/// gets mode 0600 (DESIGN rule 5).
-#[cfg(unix)]
-fn bound_at<T>(sock: T, addr: &Addr) -> io::Result<(T, Addr)> {
-    if let Addr::Path(p) = addr {
-        restrict(p)?;
+/// Binds a socket to `addr`: `inet` binds an IP address and says which port
+/// the kernel chose; `unix` (Unix only) binds an AF_UNIX address, and a path
+/// then gets mode 0600 (DESIGN rule 5). Returns the socket and the bound address.
+fn bind<T>(
+    addr: &Addr,
+    inet: impl FnOnce(&std::net::SocketAddr) -> io::Result<(std::net::SocketAddr, T)>,
+    #[cfg(unix)] unix: impl FnOnce(&std::os::unix::net::SocketAddr) -> io::Result<T>,
+) -> io::Result<(T, Addr)> {
+    match addr {
+        Addr::Inet(a) => {
+            let (bound, sock) = inet(a)?;
+            Ok((sock, Addr::Inet(bound)))
+        }
+        #[cfg(unix)]
+        other => {
+            let sock = unix(&unix_sockaddr(other)?)?;
+            if let Addr::Path(p) = other {
+                restrict(p)?;
+            }
+            Ok((sock, other.clone()))
+        }
+        #[cfg(not(unix))]
+        _ => Err(no_unix()),
     }
-    Ok((sock, addr.clone()))
 }
 
 /// What a wait is for.
