@@ -9,18 +9,19 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::channel::{Endpoint, Role};
-use crate::mech::socket::{Family, StreamMechanism};
+use crate::mech::socket::{Family, Kind, SocketMechanism};
 use crate::watchdog::BOUND;
 
 /// TCP on 127.0.0.1 as a `Mechanism`.
-pub const MECHANISM: StreamMechanism = StreamMechanism {
+pub const MECHANISM: SocketMechanism = SocketMechanism {
     id: "tcp",
     family: Family::Inet,
+    kind: Kind::Stream,
 };
 
 /// `endpoint tcp <role> fd|127.0.0.1:<port>`.
 pub fn open_remote(_role: Role, args: &[String]) -> Option<io::Result<Box<dyn Endpoint>>> {
-    Some(crate::mech::socket::open_remote_stream(Family::Inet, args))
+    MECHANISM.open_remote(args)
 }
 
 pub fn peer_role(_role: &str, _args: &[String]) -> Option<Result<(), String>> {

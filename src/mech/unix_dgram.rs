@@ -3,24 +3,18 @@
 //! datagram-size measurement.
 
 use crate::channel::{Endpoint, Role};
-use crate::mech::socket::{DgramMechanism, Family};
+use crate::mech::socket::{Family, Kind, SocketMechanism};
 
 /// AF_UNIX SOCK_DGRAM as a `Mechanism`.
-pub const MECHANISM: DgramMechanism = DgramMechanism {
+pub const MECHANISM: SocketMechanism = SocketMechanism {
     id: "unix_dgram",
     family: Family::Unix,
+    kind: Kind::Dgram,
 };
 
-/// `endpoint unix_dgram <role> fd <reply-to>|<path>`.
+/// `endpoint unix_dgram <role> fd <reply-to>|<path>` (Unix only).
 pub fn open_remote(_role: Role, args: &[String]) -> Option<std::io::Result<Box<dyn Endpoint>>> {
-    cfg_if::cfg_if! {
-        if #[cfg(unix)] {
-            Some(crate::mech::socket::open_remote_dgram(Family::Unix, args))
-        } else {
-            let _ = args;
-            None
-        }
-    }
+    MECHANISM.open_remote(args)
 }
 
 /// Peer roles:

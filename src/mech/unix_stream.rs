@@ -3,24 +3,18 @@
 //! credential and naming helpers the suite needs.
 
 use crate::channel::{Endpoint, Role};
-use crate::mech::socket::{Family, StreamMechanism};
+use crate::mech::socket::{Family, Kind, SocketMechanism};
 
 /// AF_UNIX SOCK_STREAM as a `Mechanism`.
-pub const MECHANISM: StreamMechanism = StreamMechanism {
+pub const MECHANISM: SocketMechanism = SocketMechanism {
     id: "unix_stream",
     family: Family::Unix,
+    kind: Kind::Stream,
 };
 
-/// `endpoint unix_stream <role> fd|<path>|@<abstract>`.
+/// `endpoint unix_stream <role> fd|<path>|@<abstract>` (Unix only).
 pub fn open_remote(_role: Role, args: &[String]) -> Option<std::io::Result<Box<dyn Endpoint>>> {
-    cfg_if::cfg_if! {
-        if #[cfg(unix)] {
-            Some(crate::mech::socket::open_remote_stream(Family::Unix, args))
-        } else {
-            let _ = args;
-            None
-        }
-    }
+    MECHANISM.open_remote(args)
 }
 
 /// Peer roles:
@@ -201,9 +195,9 @@ mod unix {
         ];
         let mut out = Vec::new();
         let mut bytes = 0;
-        for (label, (pid, uid, gid)) in tries {
+        for (label, ids) in tries {
             let payload = format!("{label};");
-            let r = send_claiming(sock, payload.as_bytes(), pid, uid, gid);
+            let r = send_claiming(sock, payload.as_bytes(), ids);
             match r {
                 Ok(n) => {
                     bytes += n;
@@ -227,25 +221,23 @@ mod unix {
         (out, bytes)
     }
 
-    /// Sends `data` with a credential message claiming `pid`, `uid`, `gid`.
-    fn send_claiming(
-        sock: BorrowedFd<'_>,
-        data: &[u8],
-        pid: i32,
-        uid: u32,
-        gid: u32,
-    ) -> io::Result<usize> {
+    /// The ids a credential message claims: (pid, uid, gid).
+    type Ids = (i32, u32, u32);
+
+    /// Sends `data` with a credential message claiming `ids`.
+    fn send_claiming(sock: BorrowedFd<'_>, data: &[u8], ids: Ids) -> io::Result<usize> {
         cfg_if::cfg_if! {
             if #[cfg(any(target_os = "linux", target_os = "android"))] {
                 use nix::sys::socket::{ControlMessage, UnixCredentials, sendmsg};
+                let (pid, uid, gid) = ids;
                 let creds = UnixCredentials::from(libc::ucred { pid, uid, gid });
                 let cmsg = [ControlMessage::ScmCredentials(&creds)];
                 let iov = [io::IoSlice::new(data)];
                 Ok(sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)?)
             } else if #[cfg(any(target_os = "freebsd", target_os = "macos", target_os = "ios"))] {
-                ffi::send_scm_creds(sock, data, pid, uid, gid)
+                ffi::send_scm_creds(sock, data, ids)
             } else {
-                let _ = (sock, data, pid, uid, gid);
+                let _ = (sock, data, ids);
                 Err(io::Error::new(io::ErrorKind::Unsupported, "no credential message on this target"))
             }
         }
@@ -490,16 +482,15 @@ mod unix {
             groups: [libc::gid_t; 16],
         }
 
-        /// sendmsg(2) with an SCM_CREDS message claiming `pid`, `uid`, `gid`
+        /// sendmsg(2) with an SCM_CREDS message claiming `ids`, (pid, uid, gid)
         /// (FreeBSD fills in the true values; macOS has no such message).
         #[cfg(any(target_os = "freebsd", target_os = "macos", target_os = "ios"))]
         pub fn send_scm_creds(
             fd: BorrowedFd<'_>,
             data: &[u8],
-            pid: i32,
-            uid: u32,
-            gid: u32,
+            ids: super::Ids,
         ) -> io::Result<usize> {
+            let (pid, uid, gid) = ids;
             let claim = CmsgCred {
                 pid,
                 uid,

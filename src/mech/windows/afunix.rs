@@ -102,6 +102,25 @@ pub fn type_available(cx: &mut Ctx, ty: i32) -> Checked<Observation> {
     }
 }
 
+/// An AF_UNIX stream listener at a fresh path in the check's directory,
+/// listening with `backlog`: the socket, the path, and what removes it.
+fn path_listener(
+    cx: &mut Ctx,
+    backlog: i32,
+) -> Checked<(Socket, std::path::PathBuf, crate::names::PathGuard)> {
+    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+    let path = cx.path(".sock")?;
+    let listener = unix_socket(ws::SOCK_STREAM, "socket")?;
+    let guard = crate::names::PathGuard::new(path.clone());
+    listener
+        .bind(&Addr::Path(path.clone()))
+        .map_err(|e| classify("bind", &e))?;
+    listener
+        .listen(backlog)
+        .map_err(|e| classify("listen", &e))?;
+    Ok((listener, path, guard))
+}
+
 fn recv_bounded(s: &Socket) -> Checked<Vec<u8>> {
     s.set_nonblocking(true).step("FIONBIO")?;
     super::winsock::poll(&[s.raw()], ws::POLLRDNORM, BOUND).step("WSAPoll")?;
@@ -113,14 +132,7 @@ fn recv_bounded(s: &Socket) -> Checked<Vec<u8>> {
 /// `unix_stream.named_by_path`: the listener's path exists in the filesystem and
 /// a fresh peer given only the path connects and exchanges a marker.
 pub fn named_by_path(cx: &mut Ctx) -> Checked<Observation> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
-    let path = cx.path(".sock")?;
-    let listener = unix_socket(ws::SOCK_STREAM, "socket")?;
-    let _guard = crate::names::PathGuard::new(path.clone());
-    listener
-        .bind(&Addr::Path(path.clone()))
-        .map_err(|e| classify("bind", &e))?;
-    listener.listen(4).map_err(|e| classify("listen", &e))?;
+    let (listener, path, _guard) = path_listener(cx, 4)?;
     let entry = std::fs::symlink_metadata(&path);
     let entry_text = match &entry {
         Ok(m) => format!(
@@ -246,14 +258,7 @@ pub fn socketpair() -> Checked<Observation> {
 /// `unix_stream.peer_credentials`: the server asks for the client's identity;
 /// Windows has `SIO_AF_UNIX_GETPEERPID` (a pid) and no user identity call.
 pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
-    let path = cx.path(".sock")?;
-    let listener = unix_socket(ws::SOCK_STREAM, "socket")?;
-    let _guard = crate::names::PathGuard::new(path.clone());
-    listener
-        .bind(&Addr::Path(path.clone()))
-        .map_err(|e| classify("bind", &e))?;
-    listener.listen(4).map_err(|e| classify("listen", &e))?;
+    let (listener, path, _guard) = path_listener(cx, 4)?;
     let mut peer = cx
         .peer(&[
             "endpoint",
@@ -415,14 +420,7 @@ pub fn default_buffer_sizes() -> Checked<Observation> {
 /// their id; the server replies to each; yes when each gets exactly its own reply.
 pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
     const N: usize = 3;
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
-    let path = cx.path(".sock")?;
-    let listener = unix_socket(ws::SOCK_STREAM, "socket")?;
-    let _guard = crate::names::PathGuard::new(path.clone());
-    listener
-        .bind(&Addr::Path(path.clone()))
-        .map_err(|e| classify("bind", &e))?;
-    listener.listen(8).map_err(|e| classify("listen", &e))?;
+    let (listener, path, _guard) = path_listener(cx, 8)?;
     let name = path.display().to_string();
     let mut peers = Vec::new();
     for i in 0..N {
@@ -571,10 +569,7 @@ fn read_to_end_bounded(s: &Socket) -> String {
 pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     Socket::new(addr.family(), ws::SOCK_STREAM)
         .map_err(|e| classify("socket(AF_UNIX, SOCK_STREAM)", &e))?;
-    let _guard = match &addr {
-        Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
-        _ => None,
-    };
+    let _guard = addr.guard();
     let mut a = cx.peer(&["win-afunix-server", &addr.to_arg()]).spawn()?;
     let ready = a.line(BOUND)?;
     if !ready.starts_with("ready") {
@@ -636,17 +631,7 @@ pub fn require() -> Checked<()> {
 /// connect() + accept() times of `n` connections, one after another, to a fresh
 /// listener at `addr` (port 0 for TCP; a path for AF_UNIX).
 fn setup_times(addr: Addr, n: usize) -> io::Result<Vec<std::time::Duration>> {
-    let l = Socket::new(addr.family(), ws::SOCK_STREAM)?;
-    l.bind(&addr)?;
-    let _guard = match &addr {
-        Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
-        _ => None,
-    };
-    l.listen(16)?;
-    let addr = match addr {
-        Addr::Inet(_) => l.local_addr()?,
-        other => other,
-    };
+    let (l, addr, _guard) = super::winsock::listen_at(addr, Socket::new)?;
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = std::time::Instant::now();

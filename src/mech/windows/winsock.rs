@@ -18,7 +18,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::windows::io::{AsRawSocket, FromRawSocket, OwnedSocket, RawSocket};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation};
 use windows_sys::Win32::Networking::WinSock as ws;
@@ -81,6 +81,14 @@ impl Addr {
             Addr::Inet(a) => a.to_string(),
             Addr::Path(p) => p.display().to_string(),
             Addr::Abstract(n) => format!("@{}", String::from_utf8_lossy(n)),
+        }
+    }
+
+    /// What removes a path address when the check is done: `None` for others.
+    pub fn guard(&self) -> Option<crate::names::PathGuard> {
+        match self {
+            Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
+            _ => None,
         }
     }
 
@@ -248,13 +256,20 @@ impl Socket {
         }
     }
 
-    pub fn bind(&self, addr: &Addr) -> io::Result<()> {
+    /// `call(socket, addr, len)`: bind or connect.
+    fn with_addr(
+        &self,
+        addr: &Addr,
+        call: unsafe extern "system" fn(ws::SOCKET, *const ws::SOCKADDR, i32) -> i32,
+    ) -> io::Result<()> {
         let (st, len) = addr.to_raw()?;
         // SAFETY: `st` holds a sockaddr of `len` bytes and outlives the call.
-        Self::check(unsafe {
-            ws::bind(self.raw(), (&st as *const ws::SOCKADDR_STORAGE).cast(), len)
-        })?;
+        Self::check(unsafe { call(self.raw(), (&st as *const ws::SOCKADDR_STORAGE).cast(), len) })?;
         Ok(())
+    }
+
+    pub fn bind(&self, addr: &Addr) -> io::Result<()> {
+        self.with_addr(addr, ws::bind)
     }
 
     pub fn listen(&self, backlog: i32) -> io::Result<()> {
@@ -264,12 +279,7 @@ impl Socket {
     }
 
     pub fn connect(&self, addr: &Addr) -> io::Result<()> {
-        let (st, len) = addr.to_raw()?;
-        // SAFETY: `st` holds a sockaddr of `len` bytes and outlives the call.
-        Self::check(unsafe {
-            ws::connect(self.raw(), (&st as *const ws::SOCKADDR_STORAGE).cast(), len)
-        })?;
-        Ok(())
+        self.with_addr(addr, ws::connect)
     }
 
     /// `accept()`; the new socket is made non-inheritable.
@@ -459,25 +469,15 @@ pub fn socket_from_info(bytes: &[u8]) -> io::Result<OwnedSocket> {
 
 /// Sends all of `data` on a non-blocking socket, waiting (WSAPoll) at most the bound.
 fn send_all(s: &Socket, data: &[u8]) -> io::Result<usize> {
-    let deadline = Instant::now() + BOUND;
-    let mut done = 0;
-    while done < data.len() {
-        match s.send(&data[done..]) {
-            Ok(n) => done += n,
-            Err(e) if would_block(&e) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "no room to send within the bound",
-                    ));
-                }
-                poll(&[s.raw()], ws::POLLWRNORM, left)?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
+    crate::mech::socket::write_all_bounded(
+        data,
+        |rest| s.send(rest),
+        |left| {
+            Ok(poll(&[s.raw()], ws::POLLWRNORM, left)?
+                .iter()
+                .any(|r| *r != 0))
+        },
+    )
 }
 
 /// A stream endpoint: one or more connections (and, on a receiving end made by
@@ -581,6 +581,24 @@ impl Endpoint for StreamEndpoint {
     }
 }
 
+/// A stream listener made by `new`, bound to `addr` (port 0 or a fresh path)
+/// and listening; with its address (the kernel's port for TCP) and what
+/// removes a path.
+pub fn listen_at(
+    addr: Addr,
+    new: fn(u16, i32) -> io::Result<Socket>,
+) -> io::Result<(Socket, Addr, Option<crate::names::PathGuard>)> {
+    let listener = new(addr.family(), ws::SOCK_STREAM)?;
+    listener.bind(&addr)?;
+    let guard = addr.guard();
+    listener.listen(16)?;
+    let addr = match addr {
+        Addr::Inet(_) => listener.local_addr()?,
+        other => other,
+    };
+    Ok((listener, addr, guard))
+}
+
 /// A stream channel: listener + one connection made at creation.
 pub struct StreamChannel {
     mech: &'static str,
@@ -604,17 +622,7 @@ impl StreamChannel {
         addr: Addr,
         new: fn(u16, i32) -> io::Result<Socket>,
     ) -> io::Result<StreamChannel> {
-        let listener = new(addr.family(), ws::SOCK_STREAM)?;
-        listener.bind(&addr)?;
-        let guard = match &addr {
-            Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
-            _ => None,
-        };
-        listener.listen(16)?;
-        let addr = match addr {
-            Addr::Inet(_) => listener.local_addr()?,
-            other => other,
-        };
+        let (listener, addr, guard) = listen_at(addr, new)?;
         let client = new(addr.family(), ws::SOCK_STREAM)?;
         // A connect to a listening socket on this host completes from the backlog.
         client.connect(&addr)?;
