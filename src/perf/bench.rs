@@ -17,7 +17,9 @@ use nix::errno::Errno;
 
 use super::ends::End;
 use super::stats;
-use super::sys::{self, Forked, Region, STEP_BOUND_SECS};
+use super::sys::{self, STEP_BOUND_SECS};
+use crate::sys::fork::{self, Forked};
+use crate::sys::shared::Region;
 
 /// Why a loop stopped (formatted only after the loop).
 #[derive(Debug, Clone, Copy)]
@@ -141,7 +143,7 @@ impl Child {
     /// Waits at most `secs` seconds (the watchdog) for the child's exit code.
     pub fn wait_within(&mut self, secs: libc::time_t) -> Result<i32, String> {
         sys::arm(secs);
-        let r = sys::wait_child(self.pid);
+        let r = fork::wait_child(self.pid);
         self.reaped = true;
         r
     }
@@ -150,8 +152,8 @@ impl Child {
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
-            sys::kill(self.pid);
-            let _ = sys::wait_child(self.pid);
+            fork::kill(self.pid);
+            let _ = fork::wait_child(self.pid);
         }
     }
 }
@@ -164,7 +166,7 @@ pub fn child_main(
     report: &Region,
     body: impl FnOnce() -> Result<(), Fail>,
 ) -> ! {
-    sys::die_with_parent(parent);
+    fork::die_with_parent(parent);
     if let Some(c) = cpu {
         if sys::pin_to(c).is_err() {
             report.u64_at(rep::PIN_FAILED).store(1, Relaxed);
@@ -180,7 +182,7 @@ pub fn child_main(
         }
         Err(_) => 101,
     };
-    sys::exit_child(code)
+    fork::exit_child(code)
 }
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -331,6 +333,29 @@ impl Line {
         self
     }
 
+    /// The load average when the measurement started ("na" where the OS
+    /// does not tell).
+    pub fn loadavg(self, load: Option<f64>) -> Line {
+        self.kv(
+            "loadavg",
+            load.map(|l| format!("{l:.2}"))
+                .unwrap_or_else(|| "na".into()),
+        )
+    }
+
+    /// Where the processes ran: the plan as carried out, and whether the
+    /// partner could not be pinned.
+    pub fn pin(self, pinned: String, partner_failed: bool) -> Line {
+        self.kv(
+            "pin",
+            if partner_failed {
+                format!("{pinned}(partner-unpinned)")
+            } else {
+                pinned
+            },
+        )
+    }
+
     pub fn finish(self) -> String {
         self.0
     }
@@ -350,7 +375,7 @@ pub fn latency<E: End>(
     let mut samples = vec![0u64; iters];
     let parent = parent_pid();
     let (mut a, mut b) = pair;
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
             child_main(parent, pin.child, &report, || echo_loop(&mut b, &report))
@@ -387,19 +412,8 @@ pub fn latency<E: End>(
                 .kv("verified", s.n)
                 .kv("echoed", echoed)
                 .kv("msg_bytes", E::SMALL)
-                .kv(
-                    "loadavg",
-                    load.map(|l| format!("{l:.2}"))
-                        .unwrap_or_else(|| "na".into()),
-                )
-                .kv(
-                    "pin",
-                    if child_pin_failed {
-                        format!("{pinned}(partner-unpinned)")
-                    } else {
-                        pinned
-                    },
-                )
+                .loadavg(load)
+                .pin(pinned, child_pin_failed)
                 .finish())
         }
     }
@@ -640,7 +654,7 @@ pub fn throughput<E: End>(
     let mut round_ns = vec![0u64; plan.rounds as usize];
     let parent = parent_pid();
     let (mut a, mut b) = pair;
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
             child_main(parent, pin.child, &report, || {
@@ -697,19 +711,8 @@ pub fn throughput<E: End>(
                 .kv("counter", u8::from(E::COUNTER))
                 .kv("stream", u8::from(E::STREAM))
                 .kv("window", plan.window.unwrap_or(0))
-                .kv(
-                    "loadavg",
-                    load.map(|l| format!("{l:.2}"))
-                        .unwrap_or_else(|| "na".into()),
-                )
-                .kv(
-                    "pin",
-                    if child_pin_failed {
-                        format!("{pinned}(partner-unpinned)")
-                    } else {
-                        pinned
-                    },
-                )
+                .loadavg(load)
+                .pin(pinned, child_pin_failed)
                 .finish())
         }
     }

@@ -40,8 +40,7 @@ fn find<'a>(records: &'a [ResultRecord], id: &str) -> Option<&'a ResultRecord> {
 }
 
 fn rows(records: &[ResultRecord]) -> Vec<Row<'_>> {
-    Mech::ALL
-        .into_iter()
+    Mech::all()
         .map(|mech| Row {
             mech,
             latency: find(records, &format!("perf.latency_{}", mech.id())),
@@ -583,7 +582,7 @@ mod tests {
         assert!(md.contains("| `perf.shm_spin_sub_microsecond` | unstated | **yes** | median 180 ns \\| p99 300 ns |"), "{md}");
         assert!(md.contains("| `perf.spsc_lock_free_predictable` | | not measured | |"));
         assert!(md.contains("**inconclusive**"), "{md}");
-        for m in Mech::ALL {
+        for m in Mech::all() {
             assert!(md.contains(&format!("| {} |", m.label())), "{}", m.label());
         }
         assert!(md.contains("Release build."));
