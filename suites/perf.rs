@@ -103,32 +103,23 @@ fn every_mechanism_has_its_claims() {
 
 // --------------------------------------------------------- the guide's claims
 
-#[test]
-#[serial(perf)]
-fn shm_spin_sub_microsecond() {
-    check!("perf.shm_spin_sub_microsecond", perf::verdict_shm_spin);
+/// One `#[test]` per verdict: `claim => judge`, the claim `perf.<claim>`.
+macro_rules! verdicts {
+    ($($claim:ident => $judge:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[serial(perf)]
+            fn $claim() {
+                check!(concat!("perf.", stringify!($claim)), perf::$judge);
+            }
+        )*
+    };
 }
 
-#[test]
-#[serial(perf)]
-fn unix_faster_than_tcp() {
-    check!("perf.unix_faster_than_tcp", perf::verdict_unix_vs_tcp);
-}
-
-#[test]
-#[serial(perf)]
-fn shm_ring_over_1gbps() {
-    check!("perf.shm_ring_over_1gbps", perf::verdict_ring);
-}
-
-#[test]
-#[serial(perf)]
-fn spsc_lock_free_predictable() {
-    check!("perf.spsc_lock_free_predictable", perf::verdict_spsc);
-}
-
-#[test]
-#[serial(perf)]
-fn mpmc_contention() {
-    check!("perf.mpmc_contention", perf::verdict_mpmc);
-}
+verdicts!(
+    shm_spin_sub_microsecond => verdict_shm_spin,
+    unix_faster_than_tcp => verdict_unix_vs_tcp,
+    shm_ring_over_1gbps => verdict_ring,
+    spsc_lock_free_predictable => verdict_spsc,
+    mpmc_contention => verdict_mpmc,
+);

@@ -218,10 +218,7 @@ pub fn spsc_latency(
                     .loadavg(load)
                     .kv("warmup", warm)
                     .kv("in_order", in_order)
-                    .kv("median_ns", s.median)
-                    .kv("p99_ns", s.p99)
-                    .kv("min_ns", s.min)
-                    .kv("max_ns", s.max)
+                    .spread("", &s)
                     .kv("mean_ns", format!("{:.1}", s.mean))
                     .kv("pin", pinned)
                     .finish(),

@@ -13,6 +13,20 @@ use super::{Counts, Measure, Mech, cpus, describe_pin, fmt_ns, fmt_rate};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 
+/// The verdict's pair `id` with its minimum rounds of `measure` made (and held
+/// to soundness) first: `Err` ends the verdict with that observation (a
+/// debug build's skip).
+fn first_rounds(
+    cx: &Ctx,
+    c: &Counts,
+    measure: Measure,
+    id: &str,
+) -> Checked<Result<Mech, Observation>> {
+    let m = pair(id)?;
+    mech_rounds(cx, measure, m, c, c.min_rounds)?;
+    Ok(debug_skip(c).map_or(Ok(m), Err))
+}
+
 /// The registry's pair `id`, which a verdict measures.
 fn pair(id: &str) -> Checked<Mech> {
     Mech::parse(id).ok_or_else(|| {
@@ -265,11 +279,10 @@ fn latency_sides(cx: &Ctx, c: &Counts, mechs: &[Mech], want: usize) -> Checked<V
 /// perf.shm_spin_sub_microsecond: shm + spin median round trip < 1 µs.
 pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
     let c = verdict_prelude()?;
-    let spin = pair("shm_spin")?;
-    mech_rounds(cx, Measure::Latency, spin, &c, c.min_rounds)?;
-    if let Some(o) = debug_skip(&c) {
-        return Ok(o);
-    }
+    let spin = match first_rounds(cx, &c, Measure::Latency, "shm_spin")? {
+        Ok(m) => m,
+        Err(o) => return Ok(o),
+    };
     if cpus() < 2.0 {
         return Ok(Observation::skipped(
             "one CPU: a spinning waiter holds the only CPU its partner needs",
@@ -372,11 +385,10 @@ pub fn verdict_unix_vs_tcp(cx: &mut Ctx) -> Checked<Observation> {
 /// perf.shm_ring_over_1gbps: the shared-memory ring moves more than 10^9 bytes/s.
 pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
     let c = verdict_prelude()?;
-    let ring = pair("shm_ring")?;
-    mech_rounds(cx, Measure::Throughput, ring, &c, c.min_rounds)?;
-    if let Some(o) = debug_skip(&c) {
-        return Ok(o);
-    }
+    let ring = match first_rounds(cx, &c, Measure::Throughput, "shm_ring")? {
+        Ok(m) => m,
+        Err(o) => return Ok(o),
+    };
     let (j, sides) = adaptive(
         Claim::Ring,
         &c,

@@ -265,34 +265,34 @@ pub mod run {
         })
     }
 
-    pub fn posix_mq(j: Job) -> Run {
-        cfg_if::cfg_if! {
-            if #[cfg(any(target_os = "linux", target_os = "freebsd"))] {
-                let (a, b, size) = ends::posix_mq_pair(j.cap(8192)).map_err(setup("mq_open"))?;
-                j.on("posix_mq", (a, b), size, None)
-            } else {
-                let _ = j;
-                Err(Fault::Unsupported(format!(
-                    "no POSIX message queues on {}",
-                    crate::platform::TARGET
-                )))
-            }
-        }
+    /// Where the API is absent: nothing to measure.
+    fn absent(what: &str) -> Run {
+        Err(Fault::Unsupported(format!(
+            "no {what} on {}",
+            crate::platform::TARGET
+        )))
     }
 
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    pub fn posix_mq(j: Job) -> Run {
+        let (a, b, size) = ends::posix_mq_pair(j.cap(8192)).map_err(setup("mq_open"))?;
+        j.on("posix_mq", (a, b), size, None)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    pub fn posix_mq(_: Job) -> Run {
+        absent("POSIX message queues")
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
     pub fn sysv_mq(j: Job) -> Run {
-        cfg_if::cfg_if! {
-            if #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))] {
-                let (a, b, size) = ends::sysv_pair(j.cap(8192)).map_err(setup("msgget"))?;
-                j.on("sysv_mq", (a, b), size, None)
-            } else {
-                let _ = j;
-                Err(Fault::Unsupported(format!(
-                    "no System V message queues on {}",
-                    crate::platform::TARGET
-                )))
-            }
-        }
+        let (a, b, size) = ends::sysv_pair(j.cap(8192)).map_err(setup("msgget"))?;
+        j.on("sysv_mq", (a, b), size, None)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "macos")))]
+    pub fn sysv_mq(_: Job) -> Run {
+        absent("System V message queues")
     }
 
     pub fn eventfd(j: Job) -> Run {
@@ -306,10 +306,7 @@ pub mod run {
 
     pub fn shm_futex(j: Job) -> Run {
         if !crate::sys::futex::HAS_FUTEX {
-            return Err(Fault::Unsupported(format!(
-                "no futex on {}",
-                crate::platform::TARGET
-            )));
+            return absent("futex");
         }
         j.bulk(
             "shm_futex",

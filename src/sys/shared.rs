@@ -171,20 +171,33 @@ struct Pshared<A> {
 }
 
 impl<A> Pshared<A> {
-    /// Initialises the object with a PTHREAD_PROCESS_SHARED attribute: `init`
-    /// gets the attribute (the object's own pthread_*_init call).
-    fn init(&self, init: impl FnOnce(*const A) -> libc::c_int) -> io::Result<()> {
+    /// Initialises the object `T` at `off` with a PTHREAD_PROCESS_SHARED
+    /// attribute, before forking: `init` is its own pthread_*_init call.
+    fn init<T>(
+        &self,
+        region: &Region,
+        off: usize,
+        init: unsafe extern "C" fn(*mut T, *const A) -> libc::c_int,
+    ) -> io::Result<*mut T> {
+        assert!(std::mem::size_of::<T>() <= PTHREAD_SLOT);
+        let obj: *mut T = region.raw(off);
         let mut attr = std::mem::MaybeUninit::<A>::uninit();
         // SAFETY: the attribute object is initialised before any other use and
         // destroyed after the object's init; these are the matching pthread calls
-        // for `A` (see the constructors below).
+        // for `A` and `T` (see the constructors below). `obj` points to zeroed,
+        // aligned, unused memory of the region (checked by `raw`) that lives until
+        // the region is unmapped, after every user is done.
         unsafe {
             check_rc(
                 &format!("pthread_{}attr_init", self.what),
                 (self.attr_init)(attr.as_mut_ptr()),
             )?;
             let rc = (self.attr_setpshared)(attr.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
-            let rc2 = if rc == 0 { init(attr.as_ptr()) } else { rc };
+            let rc2 = if rc == 0 {
+                init(obj, attr.as_ptr())
+            } else {
+                rc
+            };
             (self.attr_destroy)(attr.as_mut_ptr());
             check_rc(
                 &format!(
@@ -193,27 +206,22 @@ impl<A> Pshared<A> {
                 ),
                 rc,
             )?;
-            check_rc(&format!("pthread_{}_init", self.what), rc2)
+            check_rc(&format!("pthread_{}_init", self.what), rc2)?;
         }
+        Ok(obj)
     }
 }
 
 impl PMutex {
     /// Initialises a PTHREAD_PROCESS_SHARED mutex at `off` (before forking).
     pub fn init(region: &Region, off: usize) -> io::Result<PMutex> {
-        assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= PTHREAD_SLOT);
-        let m: *mut libc::pthread_mutex_t = region.raw(off);
-        Pshared {
+        let kind = Pshared {
             what: "mutex",
             attr_init: libc::pthread_mutexattr_init,
             attr_setpshared: libc::pthread_mutexattr_setpshared,
             attr_destroy: libc::pthread_mutexattr_destroy,
-        }
-        // SAFETY: `m` points to zeroed, aligned, unused memory of the region that
-        // lives until the region is unmapped, after every user is done; `a` is
-        // an initialised mutex attribute.
-        .init(|a| unsafe { libc::pthread_mutex_init(m, a) })?;
-        Ok(PMutex(m))
+        };
+        kind.init(region, off, libc::pthread_mutex_init).map(PMutex)
     }
 
     #[inline(always)]
@@ -235,17 +243,13 @@ impl PMutex {
 impl PCond {
     /// Initialises a PTHREAD_PROCESS_SHARED condition variable at `off`.
     pub fn init(region: &Region, off: usize) -> io::Result<PCond> {
-        assert!(std::mem::size_of::<libc::pthread_cond_t>() <= PTHREAD_SLOT);
-        let c: *mut libc::pthread_cond_t = region.raw(off);
-        Pshared {
+        let kind = Pshared {
             what: "cond",
             attr_init: libc::pthread_condattr_init,
             attr_setpshared: libc::pthread_condattr_setpshared,
             attr_destroy: libc::pthread_condattr_destroy,
-        }
-        // SAFETY: as for PMutex::init, with a condition variable.
-        .init(|a| unsafe { libc::pthread_cond_init(c, a) })?;
-        Ok(PCond(c))
+        };
+        kind.init(region, off, libc::pthread_cond_init).map(PCond)
     }
 
     /// Waits on the condition; the caller holds `m`. Bounded by the caller's
