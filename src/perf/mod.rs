@@ -19,7 +19,7 @@
 //!   side: running the measuring peer, checking each figure's soundness,
 //!   turning figures into observations) and [`judge`] (the guide's five
 //!   claims decided from those figures).
-//! - This module: the mechanisms, the counts, and formatting of figures.
+//! - This module: the pair handle, the counts, and formatting of figures.
 //!
 //! A figure depends on the machine; the checks assert that each measurement is
 //! sound (messages really exchanged, counts right, timings ordered and

@@ -1,7 +1,7 @@
 //! The test side: runs the measuring peers (each measurement once, one at a
 //! time), holds every figure to soundness, and turns figures into the
-//! observations of the per-mechanism claims and the verdicts on the guide's
-//! five performance claims.
+//! observations of the per-mechanism claims; `super::judge` decides the
+//! guide's five performance claims from the same rounds.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
