@@ -24,59 +24,73 @@
 
 use ipc_conformance::check;
 use ipc_conformance::perf::{self, Measure, Mech};
-use rstest::rstest;
 use serial_test::serial;
 
 // ------------------------------------------------- figures, one per mechanism
 
-#[rstest]
-#[case::pipe(Mech::Pipe)]
-#[case::fifo(Mech::Fifo)]
-#[case::unix_stream(Mech::UnixStream)]
-#[case::unix_dgram(Mech::UnixDgram)]
-#[case::unix_seqpacket(Mech::UnixSeqpacket)]
-#[case::tcp(Mech::Tcp)]
-#[case::udp(Mech::Udp)]
-#[case::posix_mq(Mech::PosixMq)]
-#[case::sysv_mq(Mech::SysvMq)]
-#[case::eventfd(Mech::Eventfd)]
-#[case::shm_spin(Mech::ShmSpin)]
-#[case::shm_futex(Mech::ShmFutex)]
-#[case::shm_condvar(Mech::ShmCondvar)]
-#[case::shm_ring(Mech::ShmRing)]
-#[serial(perf)]
-fn latency(#[case] mech: Mech) {
-    check!(&perf::claim_id(Measure::Latency, mech), |cx| {
-        perf::observe_mechanism(cx, Measure::Latency, mech)
+/// Observes one pair's figure (its claim `perf.<measure>_<id>`).
+fn figure(measure: Measure, id: &str) {
+    let mech = Mech::parse(id)
+        .unwrap_or_else(|| panic!("the mechanism registry declares no perf pair {id}"));
+    check!(&perf::claim_id(measure, mech), |cx| {
+        perf::observe_mechanism(cx, measure, mech)
     });
 }
 
-#[rstest]
-#[case::pipe(Mech::Pipe)]
-#[case::fifo(Mech::Fifo)]
-#[case::unix_stream(Mech::UnixStream)]
-#[case::unix_dgram(Mech::UnixDgram)]
-#[case::unix_seqpacket(Mech::UnixSeqpacket)]
-#[case::tcp(Mech::Tcp)]
-#[case::udp(Mech::Udp)]
-#[case::posix_mq(Mech::PosixMq)]
-#[case::sysv_mq(Mech::SysvMq)]
-#[case::eventfd(Mech::Eventfd)]
-#[case::shm_spin(Mech::ShmSpin)]
-#[case::shm_futex(Mech::ShmFutex)]
-#[case::shm_condvar(Mech::ShmCondvar)]
-#[case::shm_ring(Mech::ShmRing)]
-#[serial(perf)]
-fn throughput(#[case] mech: Mech) {
-    check!(&perf::claim_id(Measure::Throughput, mech), |cx| {
-        perf::observe_mechanism(cx, Measure::Throughput, mech)
-    });
+/// One `#[test]` per pair in module `$module`, measuring `$measure`.
+macro_rules! per_pair {
+    ($module:ident, $measure:ident, [$($id:ident),*]) => {
+        mod $module {
+            use super::*;
+            $(
+                #[test]
+                #[serial(perf)]
+                fn $id() {
+                    figure(Measure::$measure, stringify!($id));
+                }
+            )*
+        }
+    };
+}
+
+/// The pairs, once: a latency and a throughput test each; the list is held
+/// to the registry's (`pairs_are_the_registrys`).
+macro_rules! pairs {
+    ($($id:ident),* $(,)?) => {
+        const LISTED: &[&str] = &[$(stringify!($id)),*];
+        per_pair!(latency, Latency, [$($id),*]);
+        per_pair!(throughput, Throughput, [$($id),*]);
+    };
+}
+
+pairs!(
+    pipe,
+    fifo,
+    unix_stream,
+    unix_dgram,
+    unix_seqpacket,
+    tcp,
+    udp,
+    posix_mq,
+    sysv_mq,
+    shm_spin,
+    shm_futex,
+    shm_condvar,
+    shm_ring,
+    eventfd,
+);
+
+/// Every pair the registry declares has its tests here, in its order.
+#[test]
+fn pairs_are_the_registrys() {
+    let declared: Vec<&str> = Mech::all().map(Mech::id).collect();
+    assert_eq!(LISTED, declared.as_slice());
 }
 
 #[test]
 fn every_mechanism_has_its_claims() {
     let catalog = ipc_conformance::catalog::Catalog::get();
-    for mech in Mech::ALL {
+    for mech in Mech::all() {
         for m in [Measure::Latency, Measure::Throughput] {
             let id = perf::claim_id(m, mech);
             assert!(catalog.claim(&id).is_some(), "{id} is not in the catalog");
@@ -89,32 +103,23 @@ fn every_mechanism_has_its_claims() {
 
 // --------------------------------------------------------- the guide's claims
 
-#[test]
-#[serial(perf)]
-fn shm_spin_sub_microsecond() {
-    check!("perf.shm_spin_sub_microsecond", perf::verdict_shm_spin);
+/// One `#[test]` per verdict: `claim => judge`, the claim `perf.<claim>`.
+macro_rules! verdicts {
+    ($($claim:ident => $judge:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[serial(perf)]
+            fn $claim() {
+                check!(concat!("perf.", stringify!($claim)), perf::$judge);
+            }
+        )*
+    };
 }
 
-#[test]
-#[serial(perf)]
-fn unix_faster_than_tcp() {
-    check!("perf.unix_faster_than_tcp", perf::verdict_unix_vs_tcp);
-}
-
-#[test]
-#[serial(perf)]
-fn shm_ring_over_1gbps() {
-    check!("perf.shm_ring_over_1gbps", perf::verdict_ring);
-}
-
-#[test]
-#[serial(perf)]
-fn spsc_lock_free_predictable() {
-    check!("perf.spsc_lock_free_predictable", perf::verdict_spsc);
-}
-
-#[test]
-#[serial(perf)]
-fn mpmc_contention() {
-    check!("perf.mpmc_contention", perf::verdict_mpmc);
-}
+verdicts!(
+    shm_spin_sub_microsecond => verdict_shm_spin,
+    unix_faster_than_tcp => verdict_unix_vs_tcp,
+    shm_ring_over_1gbps => verdict_ring,
+    spsc_lock_free_predictable => verdict_spsc,
+    mpmc_contention => verdict_mpmc,
+);

@@ -4,8 +4,8 @@
 //! Where the API exists: Linux, FreeBSD and macOS. The `libc` crate binds the
 //! msg* calls for Linux and FreeBSD but not for Apple targets, although macOS
 //! ships them (XNU `bsd/kern/sysv_msg.c`; `<sys/msg.h>`); [`ffi`] declares them
-//! there. Only `msgctl(IPC_RMID, NULL)` is used, so no `struct msqid_ds` layout is
-//! needed on any target.
+//! there. `msgctl` is used with IPC_RMID (no buffer) everywhere, and with
+//! IPC_STAT only where the libc crate binds `struct msqid_ds` (Linux, FreeBSD).
 //!
 //! Every queue is created exclusively (IPC_CREAT|IPC_EXCL, mode 0600): either
 //! private (IPC_PRIVATE) or under a random key of the form `0x1Cxxxxxx` (the
@@ -83,20 +83,52 @@ mod imp {
 
         const LONG: usize = std::mem::size_of::<c_long>();
 
-        /// A `struct msgbuf { long mtype; char mtext[n]; }` in long-aligned storage.
-        fn msgbuf(mtype: c_long, text_len: usize) -> Vec<c_long> {
-            let mut v = vec![0 as c_long; 1 + text_len.div_ceil(LONG)];
-            v[0] = mtype;
-            v
+        /// A `struct msgbuf { long mtype; char mtext[cap]; }` in long-aligned
+        /// storage, reusable across calls (no allocation per message).
+        pub struct MsgBuf {
+            words: Vec<c_long>,
+            cap: usize,
         }
 
-        fn text_mut(buf: &mut [c_long]) -> &mut [u8] {
-            let bytes = std::mem::size_of_val(buf);
-            // SAFETY: the slice of longs is valid for reads and writes of its size
-            // in bytes; u8 has no alignment or validity requirement.
-            let all =
-                unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), bytes) };
-            &mut all[LONG..]
+        impl MsgBuf {
+            /// A buffer with room for `cap` bytes of text.
+            pub fn new(cap: usize) -> MsgBuf {
+                MsgBuf {
+                    words: vec![0; 1 + cap.div_ceil(LONG)],
+                    cap,
+                }
+            }
+
+            pub fn mtype(&self) -> c_long {
+                self.words[0]
+            }
+
+            pub fn set_type(&mut self, mtype: c_long) {
+                self.words[0] = mtype;
+            }
+
+            /// The text part.
+            pub fn text(&self) -> &[u8] {
+                // SAFETY: the words after the first are initialised integers;
+                // viewing them as `cap` bytes (<= their size) is in bounds, and u8
+                // has no alignment or validity requirement. The borrow of `self`
+                // covers the slice's life.
+                unsafe {
+                    std::slice::from_raw_parts(self.words.as_ptr().add(1).cast::<u8>(), self.cap)
+                }
+            }
+
+            /// The text part, writable.
+            pub fn text_mut(&mut self) -> &mut [u8] {
+                // SAFETY: as for `text`; the mutable borrow of `self` makes it
+                // exclusive, and any byte pattern is a valid integer.
+                unsafe {
+                    std::slice::from_raw_parts_mut(
+                        self.words.as_mut_ptr().add(1).cast::<u8>(),
+                        self.cap,
+                    )
+                }
+            }
         }
 
         pub fn get(key: libc::key_t, flags: c_int) -> io::Result<c_int> {
@@ -109,14 +141,17 @@ mod imp {
             }
         }
 
-        pub fn send(id: c_int, mtype: c_long, data: &[u8], flags: c_int) -> io::Result<()> {
-            let mut buf = msgbuf(mtype, data.len());
-            text_mut(&mut buf)[..data.len()].copy_from_slice(data);
+        /// msgsnd(2) of the first `len` bytes of `buf`'s text, with its type;
+        /// EINTR is retried.
+        #[inline(always)]
+        pub fn send_buf(id: c_int, buf: &MsgBuf, len: usize, flags: c_int) -> io::Result<()> {
+            assert!(len <= buf.cap);
             loop {
-                // SAFETY: buf holds a long mtype followed by at least data.len()
-                // bytes of text; msgsz counts the text only, as msgsnd(2) requires.
+                // SAFETY: buf holds a long mtype followed by at least `len` bytes
+                // of text (asserted); msgsz counts the text only, as msgsnd(2)
+                // requires.
                 let rc =
-                    unsafe { decl::msgsnd(id, buf.as_ptr().cast::<c_void>(), data.len(), flags) };
+                    unsafe { decl::msgsnd(id, buf.words.as_ptr().cast::<c_void>(), len, flags) };
                 if rc == 0 {
                     return Ok(());
                 }
@@ -127,6 +162,44 @@ mod imp {
             }
         }
 
+        /// msgrcv(2) of one message of type `msgtyp` (msgrcv's rules) into
+        /// `buf`: its text length; EINTR is retried.
+        #[inline(always)]
+        pub fn receive_buf(
+            id: c_int,
+            buf: &mut MsgBuf,
+            msgtyp: c_long,
+            flags: c_int,
+        ) -> io::Result<usize> {
+            loop {
+                // SAFETY: buf has room for a long and `cap` text bytes; msgrcv
+                // writes at most that.
+                let n = unsafe {
+                    decl::msgrcv(
+                        id,
+                        buf.words.as_mut_ptr().cast::<c_void>(),
+                        buf.cap,
+                        msgtyp,
+                        flags,
+                    )
+                };
+                if n >= 0 {
+                    return Ok(n as usize);
+                }
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EINTR) {
+                    return Err(e);
+                }
+            }
+        }
+
+        pub fn send(id: c_int, mtype: c_long, data: &[u8], flags: c_int) -> io::Result<()> {
+            let mut buf = MsgBuf::new(data.len());
+            buf.set_type(mtype);
+            buf.text_mut()[..data.len()].copy_from_slice(data);
+            send_buf(id, &buf, data.len(), flags)
+        }
+
         /// Receives one message of at most `max` text bytes: (mtype, text).
         pub fn receive(
             id: c_int,
@@ -134,20 +207,24 @@ mod imp {
             msgtyp: c_long,
             flags: c_int,
         ) -> io::Result<(c_long, Vec<u8>)> {
-            let mut buf = msgbuf(0, max);
-            loop {
-                // SAFETY: buf has room for a long and at least `max` text bytes;
-                // msgrcv writes at most that.
-                let n = unsafe {
-                    decl::msgrcv(id, buf.as_mut_ptr().cast::<c_void>(), max, msgtyp, flags)
-                };
-                if n >= 0 {
-                    let mtype = buf[0];
-                    return Ok((mtype, text_mut(&mut buf)[..n as usize].to_vec()));
-                }
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::EINTR) {
-                    return Err(e);
+            let mut buf = MsgBuf::new(max);
+            let n = receive_buf(id, &mut buf, msgtyp, flags)?;
+            Ok((buf.mtype(), buf.text()[..n].to_vec()))
+        }
+
+        /// The queue's capacity in bytes (msg_qbytes), where the OS reports it
+        /// (Linux and FreeBSD; the layout of macOS's msqid_ds is not bound).
+        pub fn qbytes(id: c_int) -> Option<usize> {
+            cfg_if::cfg_if! {
+                if #[cfg(any(target_os = "linux", target_os = "freebsd"))] {
+                    // SAFETY: msqid_ds is plain data; IPC_STAT fills it.
+                    let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
+                    // SAFETY: `ds` is writable and of the type IPC_STAT expects.
+                    let rc = unsafe { libc::msgctl(id, libc::IPC_STAT, &mut ds) };
+                    (rc == 0).then_some(ds.msg_qbytes as usize)
+                } else {
+                    let _ = id;
+                    None
                 }
             }
         }

@@ -17,7 +17,9 @@ use nix::errno::Errno;
 
 use super::ends::End;
 use super::stats;
-use super::sys::{self, Forked, Region, STEP_BOUND_SECS};
+use super::sys::{self, STEP_BOUND_SECS};
+use crate::sys::fork::{self, Forked};
+use crate::sys::shared::Region;
 
 /// Why a loop stopped (formatted only after the loop).
 #[derive(Debug, Clone, Copy)]
@@ -108,18 +110,26 @@ fn pin_self(cpu: Option<usize>, plan: &str) -> String {
 
 // ------------------------------------------------------------- the child
 
-/// Offsets of the child's report page.
-mod rep {
-    pub const COUNT: usize = 0;
-    pub const BYTES: usize = 8;
-    pub const VERIFIED: usize = 16;
-    pub const SPLIT: usize = 24;
-    pub const MISMATCH: usize = 32;
-    pub const READS: usize = 40;
-    pub const PIN_FAILED: usize = 48;
-    pub const SUM: usize = 56;
+/// The words of the child's report page, in order, 8 bytes each.
+#[derive(Clone, Copy)]
+enum Rep {
+    Count,
+    Bytes,
+    Verified,
+    Split,
+    Mismatch,
+    Reads,
+    PinFailed,
+    Sum,
     /// Throughput: r + 1 once the producer has decided that round r is the last.
-    pub const LAST: usize = 64;
+    Last,
+}
+
+impl Rep {
+    /// The word's offset in the page.
+    const fn at(self) -> usize {
+        self as usize * 8
+    }
 }
 
 /// A forked child, killed and reaped if the parent leaves early.
@@ -141,7 +151,7 @@ impl Child {
     /// Waits at most `secs` seconds (the watchdog) for the child's exit code.
     pub fn wait_within(&mut self, secs: libc::time_t) -> Result<i32, String> {
         sys::arm(secs);
-        let r = sys::wait_child(self.pid);
+        let r = fork::wait_child(self.pid);
         self.reaped = true;
         r
     }
@@ -150,8 +160,8 @@ impl Child {
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
-            sys::kill(self.pid);
-            let _ = sys::wait_child(self.pid);
+            fork::kill(self.pid);
+            let _ = fork::wait_child(self.pid);
         }
     }
 }
@@ -164,10 +174,10 @@ pub fn child_main(
     report: &Region,
     body: impl FnOnce() -> Result<(), Fail>,
 ) -> ! {
-    sys::die_with_parent(parent);
+    fork::die_with_parent(parent);
     if let Some(c) = cpu {
         if sys::pin_to(c).is_err() {
-            report.u64_at(rep::PIN_FAILED).store(1, Relaxed);
+            report.u64_at(Rep::PinFailed.at()).store(1, Relaxed);
         }
     }
     sys::arm(STEP_BOUND_SECS);
@@ -180,7 +190,7 @@ pub fn child_main(
         }
         Err(_) => 101,
     };
-    sys::exit_child(code)
+    fork::exit_child(code)
 }
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -313,7 +323,7 @@ fn echo_loop<E: End>(e: &mut E, report: &Region) -> Result<(), Fail> {
             sys::arm(STEP_BOUND_SECS);
         }
     }
-    report.u64_at(rep::COUNT).store(count, Relaxed);
+    report.u64_at(Rep::Count.at()).store(count, Relaxed);
     Ok(())
 }
 
@@ -329,6 +339,38 @@ impl Line {
         let v = v.to_string().replace(char::is_whitespace, "_");
         self.0.push_str(&format!(" {k}={v}"));
         self
+    }
+
+    /// The median, p99, minimum and maximum of a summary, in ns, as
+    /// `<prefix>median_ns` and so on.
+    pub fn spread(self, prefix: &str, s: &stats::Summary) -> Line {
+        self.kv(&format!("{prefix}median_ns"), s.median)
+            .kv(&format!("{prefix}p99_ns"), s.p99)
+            .kv(&format!("{prefix}min_ns"), s.min)
+            .kv(&format!("{prefix}max_ns"), s.max)
+    }
+
+    /// The load average when the measurement started ("na" where the OS
+    /// does not tell).
+    pub fn loadavg(self, load: Option<f64>) -> Line {
+        self.kv(
+            "loadavg",
+            load.map(|l| format!("{l:.2}"))
+                .unwrap_or_else(|| "na".into()),
+        )
+    }
+
+    /// Where the processes ran: the plan as carried out, and whether the
+    /// partner could not be pinned.
+    pub fn pin(self, pinned: String, partner_failed: bool) -> Line {
+        self.kv(
+            "pin",
+            if partner_failed {
+                format!("{pinned}(partner-unpinned)")
+            } else {
+                pinned
+            },
+        )
     }
 
     pub fn finish(self) -> String {
@@ -350,7 +392,7 @@ pub fn latency<E: End>(
     let mut samples = vec![0u64; iters];
     let parent = parent_pid();
     let (mut a, mut b) = pair;
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
             child_main(parent, pin.child, &report, || echo_loop(&mut b, &report))
@@ -369,37 +411,23 @@ pub fn latency<E: End>(
                 Ok(c) => return Err(format!("the echoing process exited with {c}")),
                 Err(e) => return Err(e),
             }
-            let echoed = report.u64_at(rep::COUNT).load(Relaxed);
-            let child_pin_failed = report.u64_at(rep::PIN_FAILED).load(Relaxed) != 0;
+            let echoed = report.u64_at(Rep::Count.at()).load(Relaxed);
+            let child_pin_failed = report.u64_at(Rep::PinFailed.at()).load(Relaxed) != 0;
             let s = stats::summarize(&mut samples[..done.n]);
             Ok(Line::new("latency", mech)
                 .kv("n", s.n)
                 .kv("planned", iters)
                 .kv("budget_ns", budget_ns)
                 .kv("warmup", done.warm)
-                .kv("median_ns", s.median)
-                .kv("p99_ns", s.p99)
-                .kv("min_ns", s.min)
-                .kv("max_ns", s.max)
+                .spread("", &s)
                 .kv("mean_ns", format!("{:.1}", s.mean))
                 .kv("sum_ns", s.sum)
                 .kv("elapsed_ns", done.elapsed)
                 .kv("verified", s.n)
                 .kv("echoed", echoed)
                 .kv("msg_bytes", E::SMALL)
-                .kv(
-                    "loadavg",
-                    load.map(|l| format!("{l:.2}"))
-                        .unwrap_or_else(|| "na".into()),
-                )
-                .kv(
-                    "pin",
-                    if child_pin_failed {
-                        format!("{pinned}(partner-unpinned)")
-                    } else {
-                        pinned
-                    },
-                )
+                .loadavg(load)
+                .pin(pinned, child_pin_failed)
                 .finish())
         }
     }
@@ -488,7 +516,7 @@ fn produce<E: End>(
         let last =
             r == p.rounds || (r >= MIN_ROUNDS && sys::now_ns() - timed_start + prev > p.budget_ns);
         if last {
-            report.u64_at(rep::LAST).store(r + 1, Release);
+            report.u64_at(Rep::Last.at()).store(r + 1, Release);
         }
         sys::arm(STEP_BOUND_SECS);
         let t0 = sys::now_ns();
@@ -613,16 +641,20 @@ fn consume<E: End>(e: &mut E, p: &Plan, report: &Region) -> Result<(), Fail> {
         }
         send_ack(e, got)?;
         // The producer decided before this round's first byte whether it is the last.
-        if report.u64_at(rep::LAST).load(Acquire) == r + 1 {
+        if report.u64_at(Rep::Last.at()).load(Acquire) == r + 1 {
             break;
         }
     }
-    report.u64_at(rep::BYTES).store(got, Relaxed);
-    report.u64_at(rep::VERIFIED).store(seen.verified, Relaxed);
-    report.u64_at(rep::SPLIT).store(seen.split, Relaxed);
-    report.u64_at(rep::MISMATCH).store(seen.mismatch, Relaxed);
-    report.u64_at(rep::READS).store(seen.reads, Relaxed);
-    report.u64_at(rep::SUM).store(seen.sum, Relaxed);
+    report.u64_at(Rep::Bytes.at()).store(got, Relaxed);
+    report
+        .u64_at(Rep::Verified.at())
+        .store(seen.verified, Relaxed);
+    report.u64_at(Rep::Split.at()).store(seen.split, Relaxed);
+    report
+        .u64_at(Rep::Mismatch.at())
+        .store(seen.mismatch, Relaxed);
+    report.u64_at(Rep::Reads.at()).store(seen.reads, Relaxed);
+    report.u64_at(Rep::Sum.at()).store(seen.sum, Relaxed);
     Ok(())
 }
 
@@ -640,7 +672,7 @@ pub fn throughput<E: End>(
     let mut round_ns = vec![0u64; plan.rounds as usize];
     let parent = parent_pid();
     let (mut a, mut b) = pair;
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork::fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => {
             drop(a);
             child_main(parent, pin.child, &report, || {
@@ -662,7 +694,7 @@ pub fn throughput<E: End>(
                 Err(e) => return Err(e),
             }
             let q = |o| report.u64_at(o).load(Relaxed);
-            let child_pin_failed = q(rep::PIN_FAILED) != 0;
+            let child_pin_failed = q(Rep::PinFailed.at()) != 0;
             let bytes = plan.chunk as u64 * plan.chunks_per_round * rounds;
             let msgs = plan.chunks_per_round * rounds;
             let s = stats::summarize(&mut round_ns[..rounds as usize]);
@@ -676,10 +708,7 @@ pub fn throughput<E: End>(
                 .kv("planned_rounds", plan.rounds)
                 .kv("budget_ns", plan.budget_ns)
                 .kv("warmup_bytes", round_bytes)
-                .kv("round_median_ns", s.median)
-                .kv("round_p99_ns", s.p99)
-                .kv("round_min_ns", s.min)
-                .kv("round_max_ns", s.max)
+                .spread("round_", &s)
                 .kv("sum_ns", s.sum)
                 .kv("elapsed_ns", wall)
                 .kv("bytes_per_s", format!("{:.0}", bytes as f64 / total_s))
@@ -688,28 +717,17 @@ pub fn throughput<E: End>(
                     "median_round_bytes_per_s",
                     format!("{:.0}", round_bytes as f64 / (s.median as f64 / 1e9)),
                 )
-                .kv("consumer_bytes", q(rep::BYTES))
-                .kv("verified", q(rep::VERIFIED))
-                .kv("split", q(rep::SPLIT))
-                .kv("mismatch", q(rep::MISMATCH))
-                .kv("reads", q(rep::READS))
-                .kv("counter_sum", q(rep::SUM))
+                .kv("consumer_bytes", q(Rep::Bytes.at()))
+                .kv("verified", q(Rep::Verified.at()))
+                .kv("split", q(Rep::Split.at()))
+                .kv("mismatch", q(Rep::Mismatch.at()))
+                .kv("reads", q(Rep::Reads.at()))
+                .kv("counter_sum", q(Rep::Sum.at()))
                 .kv("counter", u8::from(E::COUNTER))
                 .kv("stream", u8::from(E::STREAM))
                 .kv("window", plan.window.unwrap_or(0))
-                .kv(
-                    "loadavg",
-                    load.map(|l| format!("{l:.2}"))
-                        .unwrap_or_else(|| "na".into()),
-                )
-                .kv(
-                    "pin",
-                    if child_pin_failed {
-                        format!("{pinned}(partner-unpinned)")
-                    } else {
-                        pinned
-                    },
-                )
+                .loadavg(load)
+                .pin(pinned, child_pin_failed)
                 .finish())
         }
     }

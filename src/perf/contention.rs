@@ -15,9 +15,17 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::fence;
 
 use super::bench::{Child, Fail, Line, Pin, child_main};
-use super::ends::spin_until;
+use super::ends::{shm_region, spin_until};
 use super::stats;
-use super::sys::{self, Forked, PMutex, Region, STEP_BOUND_SECS};
+use super::sys::{self, STEP_BOUND_SECS};
+use crate::sys::fork::{Forked, fork};
+use crate::sys::futex;
+use crate::sys::shared::{PMutex, Region};
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+use super::ends::SysvQueue;
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+use crate::mech::sysv_mq::ffi;
 
 // ------------------------------------------------------------------- SPSC
 
@@ -122,7 +130,7 @@ pub fn spsc_latency(
     budget_ns: u64,
     pin: &Pin,
 ) -> Result<String, String> {
-    let region = Region::posix_shm(spsc::SIZE).map_err(|e| format!("shm_open: {e}"))?;
+    let region = shm_region(spsc::SIZE).map_err(|e| format!("shm_open: {e}"))?;
     let lock = if locked {
         Some(PMutex::init(&region, spsc::MUTEX).map_err(|e| e.to_string())?)
     } else {
@@ -133,7 +141,7 @@ pub fn spsc_latency(
     let mut samples = vec![0u64; items];
     let total = (warm + items) as u64;
     let parent = nix::unistd::getpid().as_raw();
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork().map_err(|e| format!("fork: {e}"))? {
         Forked::Child => child_main(parent, pin.child, &report, || {
             let stop = region.u64_at(spsc::STOP);
             for i in 0..total {
@@ -207,17 +215,10 @@ pub fn spsc_latency(
                     .kv("n", s.n)
                     .kv("planned", items)
                     .kv("budget_ns", budget_ns)
-                    .kv(
-                        "loadavg",
-                        load.map(|l| format!("{l:.2}"))
-                            .unwrap_or_else(|| "na".into()),
-                    )
+                    .loadavg(load)
                     .kv("warmup", warm)
                     .kv("in_order", in_order)
-                    .kv("median_ns", s.median)
-                    .kv("p99_ns", s.p99)
-                    .kv("min_ns", s.min)
-                    .kv("max_ns", s.max)
+                    .spread("", &s)
                     .kv("mean_ns", format!("{:.1}", s.mean))
                     .kv("pin", pinned)
                     .finish(),
@@ -285,7 +286,8 @@ enum Queue {
     Shm,
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     Posix(nix::mqueue::MqdT),
-    Sysv(sys::SysvQueue),
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+    Sysv(SysvQueue),
 }
 
 impl Queue {
@@ -294,6 +296,7 @@ impl Queue {
             Queue::Shm => "shm",
             #[cfg(any(target_os = "linux", target_os = "freebsd"))]
             Queue::Posix(_) => "posix_mq",
+            #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
             Queue::Sysv(_) => "sysv_mq",
         }
     }
@@ -302,16 +305,20 @@ impl Queue {
 /// Per-process message buffers (allocated before the timed part).
 struct Bufs {
     bytes: [u8; mp::MSG],
-    sysv: sys::MsgBuf,
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+    sysv: ffi::MsgBuf,
 }
 
 impl Bufs {
     fn new() -> Bufs {
-        let mut sysv = sys::MsgBuf::new(mp::MSG);
-        sysv.set_type(1);
         Bufs {
             bytes: [0; mp::MSG],
-            sysv,
+            #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+            sysv: {
+                let mut b = ffi::MsgBuf::new(mp::MSG);
+                b.set_type(1);
+                b
+            },
         }
     }
 }
@@ -338,7 +345,7 @@ fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
         }
         std::hint::spin_loop();
     }
-    if !sys::HAS_FUTEX {
+    if !futex::HAS_FUTEX {
         spin_until(ready);
         return;
     }
@@ -361,7 +368,7 @@ fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
             // A wake-up lost here is impossible: a notifier that published
             // before our check is seen by it; one that published after it
             // sees our registration and changes the word (or wakes us).
-            let _ = sys::futex_wait(word, v);
+            let _ = futex::wait(word, v, crate::watchdog::BOUND);
         }
         waiters.fetch_sub(1, SeqCst);
     }
@@ -369,13 +376,13 @@ fn ring_wait(r: &Region, ev: usize, ready: impl Fn() -> bool) {
 
 /// Tells sleepers on the event counter at `ev` that the ring changed.
 fn ring_notify(r: &Region, ev: usize) {
-    if !sys::HAS_FUTEX {
+    if !futex::HAS_FUTEX {
         return;
     }
     fence(SeqCst);
     if r.u32_at(ev + mp::WAITERS).load(Relaxed) != 0 {
         r.u32_at(ev).fetch_add(1, Release);
-        sys::futex_wake(r.u32_at(ev));
+        futex::wake(r.u32_at(ev));
     }
 }
 
@@ -459,9 +466,11 @@ fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
             msg.encode(&mut b.bytes);
             nix::mqueue::mq_send(mq, &b.bytes, 0).map_err(|e| Fail::Sys("mq_send", e))
         }
+        #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
             msg.encode(b.sysv.text_mut());
-            sys::msgsnd(sq.id, &b.sysv, mp::MSG).map_err(|e| Fail::Sys("msgsnd", e))
+            ffi::send_buf(sq.id(), &b.sysv, mp::MSG, 0)
+                .map_err(|e| Fail::Sys("msgsnd", super::ends::errno(e)))
         }
     }
 }
@@ -486,8 +495,10 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
             }
             Ok(Msg::decode(&b.bytes))
         }
+        #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
-            let n = sys::msgrcv(sq.id, &mut b.sysv, 1).map_err(|e| Fail::Sys("msgrcv", e))?;
+            let n = ffi::receive_buf(sq.id(), &mut b.sysv, 1, 0)
+                .map_err(|e| Fail::Sys("msgrcv", super::ends::errno(e)))?;
             if n != mp::MSG {
                 return Err(Fail::Short {
                     what: "message",
@@ -514,9 +525,13 @@ fn kernel_queue() -> Result<Queue, String> {
             Err(e) => return Err(format!("mq_open: {e}")),
         }
     }
-    sys::SysvQueue::new()
-        .map(Queue::Sysv)
-        .map_err(|e| format!("msgget: {e}"))
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))] {
+            SysvQueue::new().map(Queue::Sysv).map_err(|e| format!("msgget: {e}"))
+        } else {
+            Err(format!("no kernel message queue on {}", crate::platform::TARGET))
+        }
+    }
 }
 
 /// P producers and C consumers moving `msgs` messages through a queue of kind
@@ -531,7 +546,7 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
             "bad shape {producers}x{consumers} for {msgs} messages"
         ));
     }
-    let region = Region::posix_shm(mp::SIZE).map_err(|e| format!("shm_open: {e}"))?;
+    let region = shm_region(mp::SIZE).map_err(|e| format!("shm_open: {e}"))?;
     let q = match kind {
         "shm" => {
             ring_init(&region);
@@ -557,7 +572,7 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
         } else {
             place(p - producers + 1)
         };
-        match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        match fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 let r = &region;
                 let q = &q;
@@ -680,10 +695,6 @@ pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result
                 "none:one-cpu".into()
             },
         )
-        .kv(
-            "loadavg",
-            load.map(|l| format!("{l:.2}"))
-                .unwrap_or_else(|| "na".into()),
-        )
+        .loadavg(load)
         .finish())
 }

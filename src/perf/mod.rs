@@ -2,20 +2,24 @@
 //! measured side by side, and the guide's five performance claims judged from
 //! those figures.
 //!
+//! - [`Mech`]: a measured pair, a handle over the registry's declaration
+//!   (`crate::mech::REGISTRY`, each entry's `perf` pairs: ids, labels, order);
+//!   [`pairs`]: the one table of how each pair is measured (its ends, its
+//!   availability per target).
 //! - [`bench`]: the timed loops and the two-process orchestration (fork, CPU
-//!   pinning, watchdog); [`ends`]: the mechanisms behind one small trait;
-//!   [`contention`]: the SPSC and MPMC queue experiments; [`sys`]: the narrow
-//!   unsafe helpers. These run in `ipcconf-peer` processes (roles `perf-*`).
+//!   pinning, alarm); [`ends`]: the mechanisms behind one small trait;
+//!   [`contention`]: the SPSC and MPMC queue experiments; [`sys`]: the clock,
+//!   pinning and the alarm. These run in `ipcconf-peer` processes (roles `perf-*`).
 //! - [`stats`]: sample summaries, the result line, soundness checks.
 //! - [`interval`]: confidence intervals over rounds and the three-way
 //!   decision (`yes`, `no`, `inconclusive`) of a verdict.
 //! - [`baseline`]: the C programs of `ci/perf/`, built and run beside the
 //!   suite's latency figures (suite/C ratio per mechanism).
-//! - [`render`]: the report's performance section (tables, inline SVG chart).
-//! - [`peer`] (the `perf-*` roles of `ipcconf-peer`) and [`verdict`] (the test
+//! - [`peer`] (the `perf-*` roles of `ipcconf-peer`), [`verdict`] (the test
 //!   side: running the measuring peer, checking each figure's soundness,
-//!   turning figures into observations and verdicts).
-//! - This module: the mechanisms, the counts, and formatting of figures.
+//!   turning figures into observations) and [`judge`] (the guide's five
+//!   claims decided from those figures).
+//! - This module: the pair handle, the counts, and formatting of figures.
 //!
 //! A figure depends on the machine; the checks assert that each measurement is
 //! sound (messages really exchanged, counts right, timings ordered and
@@ -24,16 +28,19 @@
 
 pub mod interval;
 
+pub mod pairs;
 pub mod stats;
 
 mod baseline;
+mod judge;
 mod peer;
 mod verdict;
-pub use peer::peer_role;
-pub use verdict::{
-    Claim, DEBUG_SKIP, Judged, RUN_BOUND, args, judge, measure, observe_mechanism, verdict_mpmc,
-    verdict_ring, verdict_shm_spin, verdict_spsc, verdict_unix_vs_tcp,
+pub use judge::{
+    Claim, DEBUG_SKIP, Judged, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
+    verdict_unix_vs_tcp,
 };
+pub use peer::peer_role;
+pub use verdict::{RUN_BOUND, args, measure, observe_mechanism};
 
 #[cfg(unix)]
 pub mod bench;
@@ -44,118 +51,48 @@ pub mod ends;
 #[cfg(unix)]
 pub mod sys;
 
-/// Every mechanism measured, in the order the report lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Mech {
-    Pipe,
-    Fifo,
-    UnixStream,
-    UnixDgram,
-    UnixSeqpacket,
-    Tcp,
-    Udp,
-    PosixMq,
-    SysvMq,
-    Eventfd,
-    ShmSpin,
-    ShmFutex,
-    ShmCondvar,
-    ShmRing,
-}
+use crate::mech::PerfPair;
+
+/// One measured pair of processes: a handle over its entry in the mechanism
+/// registry ([`crate::mech::PerfPair`]: id and label), whose measurement
+/// [`pairs`] chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mech(&'static PerfPair);
 
 impl Mech {
-    pub const ALL: [Mech; 14] = [
-        Mech::Pipe,
-        Mech::Fifo,
-        Mech::UnixStream,
-        Mech::UnixDgram,
-        Mech::UnixSeqpacket,
-        Mech::Tcp,
-        Mech::Udp,
-        Mech::PosixMq,
-        Mech::SysvMq,
-        Mech::Eventfd,
-        Mech::ShmSpin,
-        Mech::ShmFutex,
-        Mech::ShmCondvar,
-        Mech::ShmRing,
-    ];
+    /// Every pair the registry declares, in its order (the report's).
+    pub fn all() -> impl Iterator<Item = Mech> {
+        crate::mech::perf_pairs().map(Mech)
+    }
 
     /// The id used in claim ids (`perf.latency_<id>`) and peer arguments.
     pub fn id(self) -> &'static str {
-        match self {
-            Mech::Pipe => "pipe",
-            Mech::Fifo => "fifo",
-            Mech::UnixStream => "unix_stream",
-            Mech::UnixDgram => "unix_dgram",
-            Mech::UnixSeqpacket => "unix_seqpacket",
-            Mech::Tcp => "tcp",
-            Mech::Udp => "udp",
-            Mech::PosixMq => "posix_mq",
-            Mech::SysvMq => "sysv_mq",
-            Mech::Eventfd => "eventfd",
-            Mech::ShmSpin => "shm_spin",
-            Mech::ShmFutex => "shm_futex",
-            Mech::ShmCondvar => "shm_condvar",
-            Mech::ShmRing => "shm_ring",
-        }
+        self.0.id
     }
 
     /// A short human name.
     pub fn label(self) -> &'static str {
-        match self {
-            Mech::Pipe => "pipe",
-            Mech::Fifo => "FIFO",
-            Mech::UnixStream => "Unix stream",
-            Mech::UnixDgram => "Unix datagram",
-            Mech::UnixSeqpacket => "Unix seqpacket",
-            Mech::Tcp => "TCP loopback",
-            Mech::Udp => "UDP loopback",
-            Mech::PosixMq => "POSIX MQ",
-            Mech::SysvMq => "System V MQ",
-            Mech::Eventfd => "eventfd",
-            Mech::ShmSpin => "shm + spin",
-            Mech::ShmFutex => "shm + futex",
-            Mech::ShmCondvar => "shm + condvar",
-            Mech::ShmRing => "shm ring buffer",
-        }
+        self.0.label
     }
 
     pub fn parse(s: &str) -> Option<Mech> {
-        Mech::ALL.into_iter().find(|m| m.id() == s)
+        Mech::all().find(|m| m.id() == s)
+    }
+
+    /// How this pair is measured, if the harness measures it.
+    pub fn spec(self) -> Option<&'static pairs::Spec> {
+        pairs::spec(self.id())
     }
 
     /// Why this target cannot measure the mechanism at all, if it cannot:
     /// `Err(no API)` where the API is absent at compile time, `Ok(Some(reason))`
     /// where the API exists but this harness does not run there.
     pub fn unavailable(self) -> Result<Option<&'static str>, NoApi> {
-        let linux_or_freebsd = cfg!(any(target_os = "linux", target_os = "freebsd"));
-        if cfg!(not(unix)) {
-            return match self {
-                Mech::Tcp
-                | Mech::Udp
-                | Mech::Pipe
-                | Mech::UnixStream
-                | Mech::ShmSpin
-                | Mech::ShmCondvar
-                | Mech::ShmRing => Ok(Some(
-                    "the measurement harness forks its measuring processes and runs on Unix only; this mechanism is not measured on Windows",
-                )),
-                _ => Err(NoApi),
-            };
-        }
-        match self {
-            Mech::PosixMq | Mech::Eventfd | Mech::ShmFutex if !linux_or_freebsd => Err(NoApi),
-            // Bionic has neither message-queue family (no bindings either).
-            Mech::PosixMq | Mech::SysvMq if cfg!(target_os = "android") => Err(NoApi),
-            Mech::ShmSpin | Mech::ShmFutex | Mech::ShmCondvar | Mech::ShmRing
-                if cfg!(target_os = "android") =>
-            {
-                Ok(Some(
-                    "the measuring processes share memory through shm_open, which bionic lacks; not measured on Android",
-                ))
-            }
-            _ => Ok(None),
+        match self.spec() {
+            Some(s) => s.unavailable(),
+            None => Ok(Some(
+                "the performance harness has no measurement for this pair",
+            )),
         }
     }
 }

@@ -40,8 +40,7 @@ fn find<'a>(records: &'a [ResultRecord], id: &str) -> Option<&'a ResultRecord> {
 }
 
 fn rows(records: &[ResultRecord]) -> Vec<Row<'_>> {
-    Mech::ALL
-        .into_iter()
+    Mech::all()
         .map(|mech| Row {
             mech,
             latency: find(records, &format!("perf.latency_{}", mech.id())),
@@ -52,6 +51,15 @@ fn rows(records: &[ResultRecord]) -> Vec<Row<'_>> {
 
 fn has_perf(records: &[ResultRecord]) -> bool {
     records.iter().any(|r| r.claim.starts_with("perf."))
+}
+
+/// What the section says when no run recorded a figure.
+const NONE: &str = "No run recorded performance figures";
+
+/// The runs that recorded performance figures (`None`: none did).
+fn measured(runs: &[(String, Vec<ResultRecord>)]) -> Option<Vec<&(String, Vec<ResultRecord>)>> {
+    let v: Vec<_> = runs.iter().filter(|(_, r)| has_perf(r)).collect();
+    (!v.is_empty()).then_some(v)
 }
 
 /// What a cell says when there is no figure: the outcome and, briefly, why.
@@ -183,12 +191,10 @@ fn md_escape(s: &str) -> String {
 
 /// The performance section as Markdown: per run, the figures table and the verdicts.
 pub fn markdown(runs: &[(String, Vec<ResultRecord>)]) -> String {
+    let Some(measured) = measured(runs) else {
+        return format!("{NONE}.\n");
+    };
     let mut out = String::new();
-    let measured: Vec<_> = runs.iter().filter(|(_, r)| has_perf(r)).collect();
-    if measured.is_empty() {
-        out.push_str("No run recorded performance figures.\n");
-        return out;
-    }
     for (label, records) in measured {
         let _ = writeln!(out, "### {}\n", md_escape(label));
         let _ = writeln!(out, "{}\n", machine_note(records));
@@ -240,12 +246,10 @@ fn esc(s: &str) -> String {
 /// The performance section as an HTML fragment: per run, an inline SVG chart
 /// (latency and throughput by mechanism, log scales), the table and the verdicts.
 pub fn html(runs: &[(String, Vec<ResultRecord>)]) -> String {
+    let Some(measured) = measured(runs) else {
+        return format!("<p>{NONE}.</p>\n");
+    };
     let mut out = String::new();
-    let measured: Vec<_> = runs.iter().filter(|(_, r)| has_perf(r)).collect();
-    if measured.is_empty() {
-        out.push_str("<p>No run recorded performance figures.</p>\n");
-        return out;
-    }
     for (label, records) in measured {
         let _ = writeln!(out, "<section class=\"perf-run\">\n<h3>{}</h3>", esc(label));
         let note = machine_note(records).replace("**", "").replace('`', "");
@@ -403,80 +407,80 @@ fn chart(label: &str, records: &[ResultRecord]) -> String {
             y + 13.0,
             esc(row.mech.label())
         );
-        match lat(row) {
-            Some(v) => {
-                let w = log_x(v, ld, panel_w);
+        // One panel's bar: the median's rectangle (`title` names it), its
+        // interval's whisker, a red p99 tick (latency), and the value written
+        // after it; "n/a" without a figure.
+        let bar = |s: &mut String,
+                   x0: f64,
+                   d: (i32, i32),
+                   fill: &str,
+                   value: Option<f64>,
+                   title: &str,
+                   fmt: fn(f64) -> String,
+                   iv: Option<(f64, f64)>,
+                   tick: Option<f64>| {
+            let Some(v) = value else {
                 let _ = writeln!(
                     s,
-                    "<rect x=\"{x1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#4a7ab8\"><title>{}: median {}</title></rect>",
-                    y + 3.0,
-                    row_h - 6.0,
-                    esc(row.mech.label()),
-                    esc(&fmt_ns(v)),
-                );
-                if let Some((lo, hi)) = bounds(row.latency, "median_ns") {
-                    s.push_str(&whisker(x1, lo, hi, ld, panel_w, y + row_h / 2.0, &fmt_ns));
-                }
-                if let Some(p) = p99(row) {
-                    let px = x1 + log_x(p, ld, panel_w);
-                    let _ = writeln!(
-                        s,
-                        "<line x1=\"{px:.1}\" y1=\"{:.1}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#b8452a\" stroke-width=\"2\"><title>p99 {}</title></line>",
-                        y + 1.0,
-                        y + row_h - 1.0,
-                        esc(&fmt_ns(p))
-                    );
-                }
-                let _ = writeln!(
-                    s,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
-                    x1 + w + 4.0,
-                    y + 13.0,
-                    esc(&fmt_ns(v))
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "<text x=\"{x1}\" y=\"{:.1}\" fill=\"#888\">n/a</text>",
+                    "<text x=\"{x0}\" y=\"{:.1}\" fill=\"#888\">n/a</text>",
                     y + 13.0
                 );
+                return;
+            };
+            let w = log_x(v, d, panel_w);
+            let _ = writeln!(
+                s,
+                "<rect x=\"{x0}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"{fill}\"><title>{}: {title}{}</title></rect>",
+                y + 3.0,
+                row_h - 6.0,
+                esc(row.mech.label()),
+                esc(&fmt(v)),
+            );
+            if let Some((lo, hi)) = iv {
+                s.push_str(&whisker(x0, lo, hi, d, panel_w, y + row_h / 2.0, &fmt));
             }
-        }
-        match thr(row) {
-            Some(v) => {
-                let w = log_x(v, td, panel_w);
+            if let Some(p) = tick {
+                let px = x0 + log_x(p, d, panel_w);
                 let _ = writeln!(
                     s,
-                    "<rect x=\"{x2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"#5a9a5a\"><title>{}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
-                    y + 3.0,
-                    row_h - 6.0,
-                    esc(row.mech.label()),
-                    esc(&fmt_rate(v)),
-                    x2 + w + 4.0,
-                    y + 13.0,
-                    esc(&fmt_rate(v))
-                );
-                if let Some((lo, hi)) = bounds(row.throughput, "bytes_per_s") {
-                    s.push_str(&whisker(
-                        x2,
-                        lo,
-                        hi,
-                        td,
-                        panel_w,
-                        y + row_h / 2.0,
-                        &fmt_rate,
-                    ));
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "<text x=\"{x2}\" y=\"{:.1}\" fill=\"#888\">n/a</text>",
-                    y + 13.0
+                    "<line x1=\"{px:.1}\" y1=\"{:.1}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#b8452a\" stroke-width=\"2\"><title>p99 {}</title></line>",
+                    y + 1.0,
+                    y + row_h - 1.0,
+                    esc(&fmt(p))
                 );
             }
-        }
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                x0 + w + 4.0,
+                y + 13.0,
+                esc(&fmt(v))
+            );
+        };
+        let lat_iv = bounds(row.latency, "median_ns");
+        bar(
+            &mut s,
+            x1,
+            ld,
+            "#4a7ab8",
+            lat(row),
+            "median ",
+            fmt_ns,
+            lat_iv,
+            p99(row),
+        );
+        let thr_iv = bounds(row.throughput, "bytes_per_s");
+        bar(
+            &mut s,
+            x2,
+            td,
+            "#5a9a5a",
+            thr(row),
+            "",
+            fmt_rate,
+            thr_iv,
+            None,
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -583,7 +587,7 @@ mod tests {
         assert!(md.contains("| `perf.shm_spin_sub_microsecond` | unstated | **yes** | median 180 ns \\| p99 300 ns |"), "{md}");
         assert!(md.contains("| `perf.spsc_lock_free_predictable` | | not measured | |"));
         assert!(md.contains("**inconclusive**"), "{md}");
-        for m in Mech::ALL {
+        for m in Mech::all() {
             assert!(md.contains(&format!("| {} |", m.label())), "{}", m.label());
         }
         assert!(md.contains("Release build."));

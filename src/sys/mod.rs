@@ -191,12 +191,16 @@ pub fn wine_version() -> Option<String> {
     }
 }
 
+#[cfg(unix)]
+pub mod fork;
+#[cfg(unix)]
+pub mod futex;
+#[cfg(unix)]
+pub mod shared;
+
 /// Arranges for `Command` to give the child each `(fd, target)` as descriptor
 /// `target`. dup2 clears close-on-exec on the copy only, so the originals stay
 /// close-on-exec and other children never inherit them.
-#[cfg(unix)]
-pub mod fork;
-
 #[cfg(unix)]
 pub fn dup_before_exec(
     cmd: &mut std::process::Command,
@@ -272,6 +276,15 @@ pub fn default_signal_disposition(sig: nix::sys::signal::Signal) -> nix::Result<
     // SAFETY: installing SIG_DFL runs no handler code; called in the single-threaded
     // peer process only, never in the test binary.
     unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl) }.map(|_| ())
+}
+
+/// Ignores `sig` in this process (a peer: FreeBSD without the mqueuefs module
+/// raises SIGSYS in mq_open before failing with ENOSYS).
+#[cfg(unix)]
+pub fn ignore_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
+    // SAFETY: installing SIG_IGN runs no handler code; called in a
+    // single-threaded peer process only, never in the test binary.
+    unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) }.map(|_| ())
 }
 
 /// pipe(2) with both ends close-on-exec, so children that concurrently running

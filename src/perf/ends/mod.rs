@@ -9,13 +9,12 @@
 //! ends are open, so nothing is left behind whatever happens next.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use nix::errno::Errno;
 
-use super::sys::{self, PCond, PMutex, Region};
+use super::sys;
 
 /// One end of a measured channel. A "message" is `len` bytes of `tx()`; a
 /// receive fills `rx()`.
@@ -41,6 +40,32 @@ fn buffers(cap: usize) -> (Vec<u8>, Vec<u8>) {
     (vec![0; cap.max(64)], vec![0; cap.max(64)])
 }
 
+/// The `tx` and `rx` of an end that keeps its buffers in `txb` and `rxb`.
+macro_rules! buffers {
+    () => {
+        #[inline(always)]
+        fn tx(&mut self) -> &mut [u8] {
+            &mut self.txb
+        }
+
+        #[inline(always)]
+        fn rx(&self) -> &[u8] {
+            &self.rxb
+        }
+    };
+}
+
+/// Retries a call interrupted by a signal (EINTR).
+#[inline(always)]
+fn restart<T>(mut call: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
+    loop {
+        match call() {
+            Err(Errno::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
 // ------------------------------------------------------- descriptor-based ends
 
 /// A descriptor-based end: `tx` for sending, `rx` for receiving (None: `tx` is
@@ -57,29 +82,17 @@ impl<const S: bool> FdEnd<S> {
         let (txb, rxb) = buffers(cap);
         FdEnd { tx, rx, txb, rxb }
     }
-
-    fn rx_fd(&self) -> libc::c_int {
-        self.rx.as_ref().unwrap_or(&self.tx).as_raw_fd()
-    }
 }
 
 impl<const S: bool> End for FdEnd<S> {
     const STREAM: bool = S;
 
-    #[inline(always)]
-    fn tx(&mut self) -> &mut [u8] {
-        &mut self.txb
-    }
-
-    #[inline(always)]
-    fn rx(&self) -> &[u8] {
-        &self.rxb
-    }
+    buffers!();
 
     #[inline(always)]
     fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
         loop {
-            match sys::write(self.tx.as_raw_fd(), &self.txb[off..off + len]) {
+            match restart(|| nix::unistd::write(&self.tx, &self.txb[off..off + len])) {
                 // BSD datagram sockets report a full receiver with ENOBUFS instead
                 // of blocking: give the receiver the CPU and try again.
                 Err(Errno::ENOBUFS) => sys::yield_cpu(),
@@ -90,8 +103,8 @@ impl<const S: bool> End for FdEnd<S> {
 
     #[inline(always)]
     fn recv(&mut self) -> Result<usize, Errno> {
-        let fd = self.rx_fd();
-        sys::read(fd, &mut self.rxb)
+        let fd = self.rx.as_ref().unwrap_or(&self.tx);
+        restart(|| nix::unistd::read(fd, &mut self.rxb))
     }
 }
 
@@ -242,32 +255,17 @@ pub fn unix_dgram_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
 
 /// A connected Unix seqpacket socket (bound path, removed once connected).
 pub fn unix_seqpacket_pair(cap: usize) -> io::Result<(MsgEnd, MsgEnd)> {
-    use nix::sys::socket::{
-        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
-    };
-    cfg_if::cfg_if! {
-        if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
-            let flags = SockFlag::SOCK_CLOEXEC;
-        } else {
-            let flags = SockFlag::empty();
-        }
-    }
-    let cloexec = |fd: &OwnedFd| -> io::Result<()> {
-        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-        Ok(())
-    };
+    use crate::mech::unix_seqpacket::{accept_within, connect, listen_at};
     let dir = crate::names::private_dir()?;
     let path = dir.path().join(format!("{}.sock", crate::names::unique()));
-    let addr = UnixAddr::new(&path)?;
-    let listener = socket(AddressFamily::Unix, SockType::SeqPacket, flags, None)?;
-    cloexec(&listener)?;
-    bind(listener.as_raw_fd(), &addr)?;
-    listen(&listener, Backlog::new(1)?)?;
-    let client = socket(AddressFamily::Unix, SockType::SeqPacket, flags, None)?;
-    cloexec(&client)?;
-    connect(client.as_raw_fd(), &addr)?;
-    let server = sys::accept(&listener)?;
+    let listener = listen_at(&path)?;
+    let client = connect(&path)?;
+    let server = accept_within(&listener, crate::watchdog::BOUND)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            "accept: the connection made did not arrive",
+        )
+    })?;
     drop(listener);
     drop(dir);
     Ok((
@@ -340,6 +338,15 @@ pub fn probe_message_size(a: &mut MsgEnd, b: &mut MsgEnd, max: usize) -> io::Res
 
 // ------------------------------------------------------------------- eventfd
 
+cfg_if::cfg_if! {
+    if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
+        use nix::sys::eventfd::EventFd as Counter;
+    } else {
+        // No eventfd here: `eventfd_pair` fails, no end is ever made.
+        use std::os::fd::OwnedFd as Counter;
+    }
+}
+
 /// Two eventfds, one each way. A message is the 8-byte counter value.
 ///
 /// The two ends share each descriptor rather than holding dup()s of it: a copy
@@ -347,8 +354,8 @@ pub fn probe_message_size(a: &mut MsgEnd, b: &mut MsgEnd, max: usize) -> io::Res
 /// (s390x), the byte-order translation qemu applies to the counter, so one end
 /// would read the other's 1 as 1 << 56. The kernel's eventfd is the same either way.
 pub struct EventEnd {
-    tx: Rc<OwnedFd>,
-    rx: Rc<OwnedFd>,
+    tx: Rc<Counter>,
+    rx: Rc<Counter>,
     txb: [u8; 64],
     rxb: [u8; 64],
 }
@@ -357,27 +364,19 @@ impl End for EventEnd {
     const COUNTER: bool = true;
     const SMALL: usize = 8;
 
-    #[inline(always)]
-    fn tx(&mut self) -> &mut [u8] {
-        &mut self.txb
-    }
-
-    #[inline(always)]
-    fn rx(&self) -> &[u8] {
-        &self.rxb
-    }
+    buffers!();
 
     #[inline(always)]
     fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
         debug_assert!(off == 0 && len == 8);
         let v = u64::from_le_bytes(self.txb[..8].try_into().expect("8 bytes"));
-        sys::write(self.tx.as_raw_fd(), &v.to_ne_bytes()).map(|_| len)
+        restart(|| nix::unistd::write(self.tx.as_fd(), &v.to_ne_bytes())).map(|_| len)
     }
 
     #[inline(always)]
     fn recv(&mut self) -> Result<usize, Errno> {
         let mut b = [0u8; 8];
-        let n = sys::read(self.rx.as_raw_fd(), &mut b)?;
+        let n = restart(|| nix::unistd::read(self.rx.as_fd(), &mut b))?;
         if n != 8 {
             return Err(Errno::EIO);
         }
@@ -386,22 +385,24 @@ impl End for EventEnd {
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 pub fn eventfd_pair() -> io::Result<(EventEnd, EventEnd)> {
-    let a = Rc::new(sys::eventfd()?);
-    let b = Rc::new(sys::eventfd()?);
-    Ok((
-        EventEnd {
-            tx: Rc::clone(&a),
-            rx: Rc::clone(&b),
-            txb: [0; 64],
-            rxb: [0; 64],
-        },
-        EventEnd {
-            tx: b,
-            rx: a,
-            txb: [0; 64],
-            rxb: [0; 64],
-        },
+    let new = || Counter::from_value_and_flags(0, nix::sys::eventfd::EfdFlags::EFD_CLOEXEC);
+    let (a, b) = (Rc::new(new()?), Rc::new(new()?));
+    let end = |tx, rx| EventEnd {
+        tx,
+        rx,
+        txb: [0; 64],
+        rxb: [0; 64],
+    };
+    Ok((end(Rc::clone(&a), Rc::clone(&b)), end(b, a)))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub fn eventfd_pair() -> io::Result<(EventEnd, EventEnd)> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no eventfd on this OS",
     ))
 }
 
@@ -425,15 +426,7 @@ mod pmq {
     }
 
     impl End for MqEnd {
-        #[inline(always)]
-        fn tx(&mut self) -> &mut [u8] {
-            &mut self.txb
-        }
-
-        #[inline(always)]
-        fn rx(&self) -> &[u8] {
-            &self.rxb
-        }
+        buffers!();
 
         #[inline(always)]
         fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
@@ -499,354 +492,104 @@ mod pmq {
 
 // ---------------------------------------------------------- System V queues
 
-/// One System V queue: type 1 carries parent→child, type 2 child→parent.
-pub struct SysvEnd {
-    id: libc::c_int,
-    rx_type: libc::c_long,
-    txb: sys::MsgBuf,
-    rxb: sys::MsgBuf,
-}
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+pub use svq::*;
 
-impl End for SysvEnd {
-    #[inline(always)]
-    fn tx(&mut self) -> &mut [u8] {
-        self.txb.text_mut()
-    }
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+mod svq {
+    use super::*;
+    use crate::mech::sysv_mq::{Queue, ffi};
 
-    #[inline(always)]
-    fn rx(&self) -> &[u8] {
-        self.rxb.text()
-    }
+    /// A private System V queue (`crate::mech::sysv_mq::Queue`) that the
+    /// measuring process's alarm removes if it fires (a System V queue outlives
+    /// its processes); removed on drop as well.
+    pub struct SysvQueue(Queue);
 
-    #[inline(always)]
-    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
-        debug_assert_eq!(off, 0);
-        sys::msgsnd(self.id, &self.txb, len).map(|_| len)
-    }
-
-    #[inline(always)]
-    fn recv(&mut self) -> Result<usize, Errno> {
-        sys::msgrcv(self.id, &mut self.rxb, self.rx_type)
-    }
-}
-
-/// A private System V queue and its two ends; messages of at most `max` bytes,
-/// and at most half the queue's capacity so that two fit.
-pub fn sysv_pair(max: usize) -> io::Result<(SysvEnd, SysvEnd, sys::SysvQueue, usize)> {
-    let q = sys::SysvQueue::new()?;
-    let size = match q.qbytes() {
-        Some(qb) => max.min(qb / 2),
-        None => max.min(1024),
-    }
-    .max(1);
-    let mk = |tx_type, rx_type| {
-        let mut txb = sys::MsgBuf::new(size.max(64));
-        txb.set_type(tx_type);
-        SysvEnd {
-            id: q.id,
-            rx_type,
-            txb,
-            rxb: sys::MsgBuf::new(size.max(64)),
+    impl SysvQueue {
+        pub fn new() -> io::Result<SysvQueue> {
+            let q = Queue::private()?;
+            sys::remove_queue_on_alarm(q.id);
+            Ok(SysvQueue(q))
         }
-    };
-    let a = mk(1, 2);
-    let b = mk(2, 1);
-    Ok((a, b, q, size))
+
+        pub fn id(&self) -> libc::c_int {
+            self.0.id
+        }
+    }
+
+    impl Drop for SysvQueue {
+        fn drop(&mut self) {
+            // The queue itself is removed when the field drops, right after.
+            sys::forget_queue(self.0.id);
+        }
+    }
+
+    /// The errno of a failed msgsnd or msgrcv.
+    pub fn errno(e: io::Error) -> Errno {
+        Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+
+    /// One System V queue: type 1 carries parent→child, type 2 child→parent.
+    pub struct SysvEnd {
+        q: Rc<SysvQueue>,
+        rx_type: libc::c_long,
+        txb: ffi::MsgBuf,
+        rxb: ffi::MsgBuf,
+    }
+
+    impl End for SysvEnd {
+        #[inline(always)]
+        fn tx(&mut self) -> &mut [u8] {
+            self.txb.text_mut()
+        }
+
+        #[inline(always)]
+        fn rx(&self) -> &[u8] {
+            self.rxb.text()
+        }
+
+        #[inline(always)]
+        fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
+            debug_assert_eq!(off, 0);
+            ffi::send_buf(self.q.id(), &self.txb, len, 0)
+                .map(|_| len)
+                .map_err(errno)
+        }
+
+        #[inline(always)]
+        fn recv(&mut self) -> Result<usize, Errno> {
+            ffi::receive_buf(self.q.id(), &mut self.rxb, self.rx_type, 0).map_err(errno)
+        }
+    }
+
+    /// A private System V queue and its two ends (which keep it until both
+    /// are dropped); messages of at most `max` bytes, and at most half the
+    /// queue's capacity so that two fit.
+    pub fn sysv_pair(max: usize) -> io::Result<(SysvEnd, SysvEnd, usize)> {
+        let q = Rc::new(SysvQueue::new()?);
+        let size = match ffi::qbytes(q.id()) {
+            Some(qb) => max.min(qb / 2),
+            None => max.min(1024),
+        }
+        .max(1);
+        let mk = |tx_type, rx_type| {
+            let mut txb = ffi::MsgBuf::new(size.max(64));
+            txb.set_type(tx_type);
+            SysvEnd {
+                q: Rc::clone(&q),
+                rx_type,
+                txb,
+                rxb: ffi::MsgBuf::new(size.max(64)),
+            }
+        };
+        Ok((mk(1, 2), mk(2, 1), size))
+    }
 }
 
 // ------------------------------------------------------------ shared memory
 
-/// Spins before a spin wait starts yielding: long enough (a fraction of a
-/// millisecond) that two processes on different CPUs never yield (a yield
-/// on a busy machine gives the CPU to another program for a whole time slice),
-/// short enough that partners sharing one CPU still make progress.
-pub const SPINS_BEFORE_YIELD: u32 = 1 << 14;
-
-/// Spins on `ready`, then gives the CPU away after a while (so that a partner
-/// sharing this CPU can run); the watchdog bounds the whole wait.
-#[inline(always)]
-pub fn spin_until(mut ready: impl FnMut() -> bool) {
-    let mut n = 0u32;
-    while !ready() {
-        if n < SPINS_BEFORE_YIELD {
-            n += 1;
-            std::hint::spin_loop();
-        } else {
-            sys::yield_cpu();
-        }
-    }
-}
-
-/// One single-slot mailbox in shared memory: the writer's count, the reader's
-/// count (each on its own pair of cache lines), the length, a process-shared mutex and
-/// condition variable (used by the condvar variant), then the data.
-mod mb {
-    // Words written by different processes sit 128 bytes apart: x86 L2
-    // prefetchers fetch cache lines in aligned pairs.
-    pub const SEQ_W: usize = 0;
-    pub const LEN: usize = 8;
-    pub const SEQ_R: usize = 128;
-    pub const MUTEX: usize = 256;
-    pub const COND: usize = MUTEX + super::sys::PTHREAD_SLOT;
-    pub const DATA: usize = COND + super::sys::PTHREAD_SLOT;
-
-    /// A multiple of 128, so that the second mailbox starts on a fresh pair of lines.
-    pub fn size(cap: usize) -> usize {
-        DATA + cap.div_ceil(128) * 128
-    }
-}
-
-/// An end over two mailboxes in one POSIX shared memory region.
-pub struct MailboxEnd<const W: u8> {
-    region: Rc<Region>,
-    out: usize,
-    inn: usize,
-    sent: u32,
-    got: u32,
-    cap: usize,
-    out_sync: Option<(PMutex, PCond)>,
-    in_sync: Option<(PMutex, PCond)>,
-    txb: Vec<u8>,
-    rxb: Vec<u8>,
-}
-
-/// Mailbox waits: spin on the shared counter (the guide's "shared memory +
-/// spinlock").
-pub const SPIN: u8 = 0;
-/// Mailbox waits: sleep in the kernel on the shared counter (futex, _umtx_op).
-pub const FUTEX: u8 = 1;
-/// Mailbox waits: process-shared mutex and condition variable (the guide's
-/// corrected example).
-pub const CONDVAR: u8 = 2;
-
-impl<const W: u8> End for MailboxEnd<W> {
-    #[inline(always)]
-    fn tx(&mut self) -> &mut [u8] {
-        &mut self.txb
-    }
-
-    #[inline(always)]
-    fn rx(&self) -> &[u8] {
-        &self.rxb
-    }
-
-    #[inline(always)]
-    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
-        if len > self.cap {
-            return Err(Errno::EMSGSIZE);
-        }
-        let r = &*self.region;
-        let (seq_w, seq_r) = (
-            r.u32_at(self.out + mb::SEQ_W),
-            r.u32_at(self.out + mb::SEQ_R),
-        );
-        let sent = self.sent;
-        match W {
-            SPIN => spin_until(|| seq_r.load(Acquire) == sent),
-            FUTEX => loop {
-                let v = seq_r.load(Acquire);
-                if v == sent {
-                    break;
-                }
-                sys::futex_wait(seq_r, v)?;
-            },
-            _ => {
-                let (m, c) = self.out_sync.expect("condvar mailbox");
-                m.lock();
-                while seq_r.load(Relaxed) != sent {
-                    c.wait(m);
-                }
-                r.write(self.out + mb::DATA, &self.txb[off..off + len]);
-                r.u64_at(self.out + mb::LEN).store(len as u64, Relaxed);
-                self.sent = sent.wrapping_add(1);
-                seq_w.store(self.sent, Relaxed);
-                c.signal();
-                m.unlock();
-                return Ok(len);
-            }
-        }
-        r.write(self.out + mb::DATA, &self.txb[off..off + len]);
-        r.u64_at(self.out + mb::LEN).store(len as u64, Relaxed);
-        self.sent = sent.wrapping_add(1);
-        seq_w.store(self.sent, Release);
-        if W == FUTEX {
-            sys::futex_wake(seq_w);
-        }
-        Ok(len)
-    }
-
-    #[inline(always)]
-    fn recv(&mut self) -> Result<usize, Errno> {
-        let r = &*self.region;
-        let (seq_w, seq_r) = (
-            r.u32_at(self.inn + mb::SEQ_W),
-            r.u32_at(self.inn + mb::SEQ_R),
-        );
-        let got = self.got;
-        match W {
-            SPIN => spin_until(|| seq_w.load(Acquire) != got),
-            FUTEX => loop {
-                let v = seq_w.load(Acquire);
-                if v != got {
-                    break;
-                }
-                sys::futex_wait(seq_w, v)?;
-            },
-            _ => {
-                let (m, c) = self.in_sync.expect("condvar mailbox");
-                m.lock();
-                while seq_w.load(Relaxed) == got {
-                    c.wait(m);
-                }
-                let len = r.u64_at(self.inn + mb::LEN).load(Relaxed) as usize;
-                r.read(self.inn + mb::DATA, &mut self.rxb[..len]);
-                self.got = got.wrapping_add(1);
-                seq_r.store(self.got, Relaxed);
-                c.signal();
-                m.unlock();
-                return Ok(len);
-            }
-        }
-        let len = r.u64_at(self.inn + mb::LEN).load(Relaxed) as usize;
-        r.read(self.inn + mb::DATA, &mut self.rxb[..len]);
-        self.got = got.wrapping_add(1);
-        seq_r.store(self.got, Release);
-        if W == FUTEX {
-            sys::futex_wake(seq_r);
-        }
-        Ok(len)
-    }
-}
-
-/// Two mailboxes of `cap` bytes in a fresh POSIX shm region.
-pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, MailboxEnd<W>)> {
-    let one = mb::size(cap);
-    let region = Rc::new(Region::posix_shm(2 * one)?);
-    let (a, b) = (0, one);
-    let (sa, sb) = if W == CONDVAR {
-        let sync = |base: usize| -> io::Result<(PMutex, PCond)> {
-            Ok((
-                PMutex::init(&region, base + mb::MUTEX)?,
-                PCond::init(&region, base + mb::COND)?,
-            ))
-        };
-        (Some(sync(a)?), Some(sync(b)?))
-    } else {
-        (None, None)
-    };
-    let mk = |out, inn, out_sync, in_sync| {
-        let (txb, rxb) = buffers(cap);
-        MailboxEnd {
-            region: region.clone(),
-            out,
-            inn,
-            sent: 0,
-            got: 0,
-            cap,
-            out_sync,
-            in_sync,
-            txb,
-            rxb,
-        }
-    };
-    Ok((mk(a, b, sa, sb), mk(b, a, sb, sa)))
-}
-
-/// A single-producer single-consumer ring of `N` slots in shared memory: the
-/// producer's head and the consumer's tail on their own pairs of cache lines;
-/// no locks, spin waits.
-pub struct RingEnd {
-    region: Rc<Region>,
-    out: usize,
-    inn: usize,
-    head: u64,
-    tail: u64,
-    cap: usize,
-    txb: Vec<u8>,
-    rxb: Vec<u8>,
-}
-
-mod ring {
-    pub const HEAD: usize = 0;
-    pub const TAIL: usize = 128;
-    pub const SLOTS: usize = 256;
-    /// Slots per ring.
-    pub const N: u64 = 16;
-
-    /// A multiple of 128 (see `mb`).
-    pub fn stride(cap: usize) -> usize {
-        64 + cap.div_ceil(128) * 128 + 64
-    }
-
-    pub fn size(cap: usize) -> usize {
-        SLOTS + N as usize * stride(cap)
-    }
-}
-
-pub use ring::N as RING_SLOTS;
-
-impl End for RingEnd {
-    #[inline(always)]
-    fn tx(&mut self) -> &mut [u8] {
-        &mut self.txb
-    }
-
-    #[inline(always)]
-    fn rx(&self) -> &[u8] {
-        &self.rxb
-    }
-
-    #[inline(always)]
-    fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
-        if len > self.cap {
-            return Err(Errno::EMSGSIZE);
-        }
-        let r = &*self.region;
-        let tail = r.u64_at(self.out + ring::TAIL);
-        let h = self.head;
-        spin_until(|| h - tail.load(Acquire) < ring::N);
-        let slot = self.out + ring::SLOTS + (h % ring::N) as usize * ring::stride(self.cap);
-        r.write(slot + 64, &self.txb[off..off + len]);
-        r.u64_at(slot).store(len as u64, Relaxed);
-        self.head = h + 1;
-        r.u64_at(self.out + ring::HEAD).store(self.head, Release);
-        Ok(len)
-    }
-
-    #[inline(always)]
-    fn recv(&mut self) -> Result<usize, Errno> {
-        let r = &*self.region;
-        let head = r.u64_at(self.inn + ring::HEAD);
-        let t = self.tail;
-        spin_until(|| head.load(Acquire) > t);
-        let slot = self.inn + ring::SLOTS + (t % ring::N) as usize * ring::stride(self.cap);
-        let len = r.u64_at(slot).load(Relaxed) as usize;
-        r.read(slot + 64, &mut self.rxb[..len]);
-        self.tail = t + 1;
-        r.u64_at(self.inn + ring::TAIL).store(self.tail, Release);
-        Ok(len)
-    }
-}
-
-/// Two rings (one each way) of `cap`-byte slots in a fresh POSIX shm region.
-pub fn ring_pair(cap: usize) -> io::Result<(RingEnd, RingEnd)> {
-    let one = ring::size(cap);
-    let region = Rc::new(Region::posix_shm(2 * one)?);
-    let mk = |out, inn| {
-        let (txb, rxb) = buffers(cap);
-        RingEnd {
-            region: region.clone(),
-            out,
-            inn,
-            head: 0,
-            tail: 0,
-            cap,
-            txb,
-            rxb,
-        }
-    };
-    Ok((mk(0, one), mk(one, 0)))
-}
+mod shm;
+pub use shm::*;
 
 #[cfg(test)]
 mod tests {
