@@ -3,7 +3,7 @@
 //! reads, answering with one [`Answer`] line.
 
 use std::io::{self, BufRead};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::AsRawFd;
 
 use super::protocol::{Answer, Command, FdList, Ready, Sig};
 use super::{child, ffi};
@@ -50,13 +50,15 @@ fn threads() -> Option<usize> {
         .ok()
 }
 
-/// What poll() says of `fd` now, as the protocol's revents bits.
-pub(super) fn revents(fd: BorrowedFd<'_>) -> io::Result<i16> {
+/// What poll() says of `fd` now, as the protocol's revents bits (signalfd, kqueue).
+#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
+pub(super) fn revents(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<i16> {
     crate::channel::fd::revents_now(fd).map(|r| r.bits())
 }
 
 /// Waits at most `ms` (never beyond the watchdog's bound) until `fd` is readable.
-pub(super) fn wait_ms(fd: BorrowedFd<'_>, ms: u64) -> io::Result<bool> {
+#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
+pub(super) fn wait_ms(fd: std::os::fd::BorrowedFd<'_>, ms: u64) -> io::Result<bool> {
     let bound = std::time::Duration::from_millis(ms).min(crate::watchdog::BOUND);
     crate::channel::fd::wait(fd, nix::poll::PollFlags::POLLIN, bound)
 }
