@@ -410,12 +410,9 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
         return Ok(Observation::no(ch.nameless_evidence()));
     };
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
-    let mut peer = cx.peer(&["endpoint", mech.id(), "sender", &name]);
-    peer.command().env_clear();
-    // Winsock cannot start in a process without SystemRoot: keep that one.
-    if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
-        peer.command().env("SystemRoot", root);
-    }
+    let peer = cx
+        .peer(&["endpoint", mech.id(), "sender", &name])
+        .empty_environment();
     // A fresh process that cannot open the channel by its name answers the claim.
     let mut peer = match peer.start_or_refused()? {
         crate::peer::Started::Ready(p) => p,

@@ -175,11 +175,7 @@ impl WireLine for Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round_trip<T: WireLine + PartialEq + std::fmt::Debug>(m: T) {
-        let line = m.to_string();
-        assert_eq!(T::from_line(&line), Ok(m), "line {line:?}");
-    }
+    use crate::peer::wire::testing::{refused, round_trip};
 
     #[test]
     fn every_command_round_trips() {
@@ -243,7 +239,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        for line in [
+        refused::<Command>(&[
             "",
             "sned 00",
             "send zz",
@@ -254,14 +250,7 @@ mod tests {
             "records 300 1 64",
             "recvfd",
             "quit now",
-        ] {
-            let e = Command::from_line(line).expect_err(line);
-            assert_eq!(e.line, line);
-            assert!(e.to_string().contains(&format!("{line:?}")), "{e}");
-        }
-        for line in ["", "ok", "ok x", "data 0", "eof 1", "err", "fd 00", "what"] {
-            let e = Answer::from_line(line).expect_err(line);
-            assert_eq!(e.line, line);
-        }
+        ]);
+        refused::<Answer>(&["", "ok", "ok x", "data 0", "eof 1", "err", "fd 00", "what"]);
     }
 }

@@ -149,6 +149,17 @@ impl PeerCommand {
         self
     }
 
+    /// Starts the peer with an empty environment, as a process that inherited
+    /// nothing; on Windows it keeps SystemRoot, without which Winsock cannot
+    /// start.
+    pub fn empty_environment(mut self) -> Self {
+        self.cmd.env_clear();
+        if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
+            self.cmd.env("SystemRoot", root);
+        }
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self

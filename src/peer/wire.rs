@@ -81,3 +81,26 @@ pub fn bad(what: &'static str, line: &str, reason: impl Into<String>) -> Protoco
         reason: reason.into(),
     }
 }
+
+/// Test helpers every typed protocol's round-trip tests use.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::WireLine;
+
+    /// `m` survives its line, also with trailing blanks trimmed (as the
+    /// controller reads lines).
+    pub fn round_trip<T: WireLine + PartialEq + std::fmt::Debug>(m: T) {
+        let line = m.to_string();
+        assert_eq!(T::from_line(&line), Ok(m), "line {line:?}");
+        assert!(T::from_line(line.trim_end()).is_ok(), "trimmed {line:?}");
+    }
+
+    /// Each of `lines` is refused with an error that names it.
+    pub fn refused<T: WireLine + std::fmt::Debug>(lines: &[&str]) {
+        for &line in lines {
+            let e = T::from_line(line).expect_err(line);
+            assert_eq!(e.line, line);
+            assert!(e.to_string().contains(&format!("{line:?}")), "{e}");
+        }
+    }
+}

@@ -85,30 +85,27 @@ const FREEBSD_SIGRTMIN: i32 = 65;
 #[cfg(target_os = "freebsd")]
 const FREEBSD_SIGRTMAX: i32 = 126;
 
-/// SIGRTMIN at run time, where real-time signals exist.
-pub fn rt_min() -> Option<i32> {
+/// SIGRTMIN and SIGRTMAX at run time, where real-time signals exist.
+fn rt_range() -> Option<(i32, i32)> {
     cfg_if::cfg_if! {
         if #[cfg(target_os = "linux")] {
-            Some(libc::SIGRTMIN())
+            Some((libc::SIGRTMIN(), libc::SIGRTMAX()))
         } else if #[cfg(target_os = "freebsd")] {
-            Some(FREEBSD_SIGRTMIN)
+            Some((FREEBSD_SIGRTMIN, FREEBSD_SIGRTMAX))
         } else {
             None
         }
     }
 }
 
+/// SIGRTMIN at run time, where real-time signals exist.
+pub fn rt_min() -> Option<i32> {
+    rt_range().map(|(min, _)| min)
+}
+
 /// SIGRTMAX at run time, where real-time signals exist.
 pub fn rt_max() -> Option<i32> {
-    cfg_if::cfg_if! {
-        if #[cfg(target_os = "linux")] {
-            Some(libc::SIGRTMAX())
-        } else if #[cfg(target_os = "freebsd")] {
-            Some(FREEBSD_SIGRTMAX)
-        } else {
-            None
-        }
-    }
+    rt_range().map(|(_, max)| max)
 }
 
 /// Parses a signal name of the protocol (`USR1`, `RT+2`, `RTMAX`, `0`, `10`)

@@ -205,10 +205,26 @@ fn execute(command: Command, sigs: &[i32], state: &mut State) -> Result<Answer, 
             sig: s,
             max,
         } => io(fill_child(uid, rlimit, sig(s)?, max)),
-        Command::Signalfd => signalfd(sigs, state),
-        Command::Sfdwait { ms } => sfd_wait(ms, state),
-        Command::Kqueue => kqueue(sigs, state),
-        Command::Kqwait { ms } => kq_wait(ms, state),
+        #[cfg(target_os = "linux")]
+        Command::Signalfd => keep(&mut state.sfd, super::signalfd::open(sigs)),
+        #[cfg(target_os = "linux")]
+        Command::Sfdwait { ms } => wait_on(state.sfd.as_mut(), "signalfd", |sfd| {
+            super::signalfd::wait(sfd, ms)
+        }),
+        #[cfg(not(target_os = "linux"))]
+        Command::Signalfd | Command::Sfdwait { .. } => {
+            Answer::refusal(format!("no signalfd on {}", crate::platform::TARGET))
+        }
+        #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+        Command::Kqueue => keep(&mut state.kq, super::kqueue::open(sigs)),
+        #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+        Command::Kqwait { ms } => wait_on(state.kq.as_mut(), "kqueue", |kq| {
+            super::kqueue::wait(kq, ms)
+        }),
+        #[cfg(not(any(target_vendor = "apple", target_os = "freebsd")))]
+        Command::Kqueue | Command::Kqwait { .. } => {
+            Answer::refusal(format!("no kqueue on {}", crate::platform::TARGET))
+        }
         Command::Quit => return Err("quit has no answer".into()),
     })
 }
@@ -259,60 +275,27 @@ fn fill_child(uid: Option<u32>, rlimit: Option<u64>, sig: i32, max: u64) -> io::
     })
 }
 
-#[cfg(target_os = "linux")]
-fn signalfd(sigs: &[i32], state: &mut State) -> Answer {
-    match super::signalfd::open(sigs) {
-        Ok((sfd, answer)) => {
-            state.sfd = Some(sfd);
+/// Keeps the notifier `opened` made in `slot`; answers with its first look.
+#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
+fn keep<T>(slot: &mut Option<T>, opened: io::Result<(T, Answer)>) -> Answer {
+    match opened {
+        Ok((notifier, answer)) => {
+            *slot = Some(notifier);
             answer
         }
         Err(e) => Answer::io_error(&e),
     }
 }
 
-#[cfg(target_os = "linux")]
-fn sfd_wait(ms: u64, state: &mut State) -> Answer {
-    match state.sfd.as_mut() {
-        Some(sfd) => super::signalfd::wait(sfd, ms).unwrap_or_else(|e| Answer::io_error(&e)),
-        None => Answer::refusal("no signalfd"),
+/// Waits on the notifier in `slot`, if one was opened.
+#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
+fn wait_on<T>(
+    slot: Option<&mut T>,
+    what: &str,
+    wait: impl FnOnce(&mut T) -> io::Result<Answer>,
+) -> Answer {
+    match slot {
+        Some(notifier) => wait(notifier).unwrap_or_else(|e| Answer::io_error(&e)),
+        None => Answer::refusal(format!("no {what}")),
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn signalfd(_sigs: &[i32], _state: &mut State) -> Answer {
-    Answer::refusal(format!("no signalfd on {}", crate::platform::TARGET))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sfd_wait(_ms: u64, state: &mut State) -> Answer {
-    signalfd(&[], state)
-}
-
-#[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
-fn kqueue(sigs: &[i32], state: &mut State) -> Answer {
-    match super::kqueue::open(sigs) {
-        Ok((kq, answer)) => {
-            state.kq = Some(kq);
-            answer
-        }
-        Err(e) => Answer::io_error(&e),
-    }
-}
-
-#[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
-fn kq_wait(ms: u64, state: &mut State) -> Answer {
-    match state.kq.as_ref() {
-        Some(kq) => super::kqueue::wait(kq, ms).unwrap_or_else(|e| Answer::io_error(&e)),
-        None => Answer::refusal("no kqueue"),
-    }
-}
-
-#[cfg(not(any(target_vendor = "apple", target_os = "freebsd")))]
-fn kqueue(_sigs: &[i32], _state: &mut State) -> Answer {
-    Answer::refusal(format!("no kqueue on {}", crate::platform::TARGET))
-}
-
-#[cfg(not(any(target_vendor = "apple", target_os = "freebsd")))]
-fn kq_wait(_ms: u64, state: &mut State) -> Answer {
-    kqueue(&[], state)
 }

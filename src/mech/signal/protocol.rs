@@ -594,13 +594,7 @@ fn answer(head: &str, rest: &str, w: &[&str]) -> Result<Answer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round_trip<T: WireLine + PartialEq + std::fmt::Debug>(m: T) {
-        let line = m.to_string();
-        assert_eq!(T::from_line(&line), Ok(m), "line {line:?}");
-        // What the controller reads: the line with trailing blanks trimmed.
-        assert!(T::from_line(line.trim_end()).is_ok(), "trimmed {line:?}");
-    }
+    use crate::peer::wire::testing::{refused, round_trip};
 
     #[test]
     fn signal_names_round_trip() {
@@ -807,7 +801,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        for line in [
+        refused::<Command>(&[
             "",
             "kil 1 USR1 1",
             "kill 1 USR1",
@@ -818,12 +812,8 @@ mod tests {
             "fillchild x - RT+0 1",
             "unblock now",
             "quit 0",
-        ] {
-            let e = Command::from_line(line).expect_err(line);
-            assert_eq!(e.line, line);
-            assert!(e.to_string().contains(&format!("{line:?}")), "{e}");
-        }
-        for line in [
+        ]);
+        refused::<Answer>(&[
             "",
             "okay",
             "ok 1 2",
@@ -835,9 +825,7 @@ mod tests {
             "sfd ready=maybe signo=1 pid=1 uid=1",
             "kq ready=true ident=1",
             "err",
-        ] {
-            assert_eq!(Answer::from_line(line).expect_err(line).line, line);
-        }
-        assert!(Ready::from_line("ready 1 uid=0").is_err());
+        ]);
+        refused::<Ready>(&["ready 1 uid=0", "err cannot start"]);
     }
 }
