@@ -14,7 +14,7 @@
 //! signals are then delivered to the handler, and the peer reports what it
 //! recorded. No sleeps: the order is carried by the line protocol.
 //!
-//! The protocol is typed ([`protocol`]): the peer ([`peer`]) reads a
+//! The protocol is typed ([`protocol`]): the peer (`peer`) reads a
 //! [`protocol::Command`] and writes a [`protocol::Answer`], the controller
 //! ([`SigPeer`]) the other way round, both through the same `Display` and
 //! `from_line`. A line that is not a command answers `err 0 not a signal-peer
