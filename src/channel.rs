@@ -393,94 +393,96 @@ pub fn broken_records(stream: &[u8], writers: u8, size: usize) -> usize {
 /// The peer side of the endpoint protocol (`ipcconf-peer endpoint ...`, see
 /// [`crate::peer`]): answers commands on stdin for the endpoint `ep`.
 pub fn serve_endpoint(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
-    use crate::peer::{hex, unhex};
-    use crate::watchdog::BOUND;
-    use std::io::{BufRead, Write};
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    writeln!(out, "ready {}", std::process::id())
-        .and_then(|_| out.flush())
-        .map_err(|e| e.to_string())?;
-    let stdin = io::stdin();
-    for line in stdin.lock().lines() {
+    use crate::peer::answer::say;
+    use crate::peer::endpoint_proto::{Answer, Command};
+    use crate::peer::wire::WireLine;
+    use std::io::BufRead;
+    say(&format!("ready {}", std::process::id()))?;
+    for line in io::stdin().lock().lines() {
         let line = line.map_err(|e| e.to_string())?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let answer = match words.as_slice() {
-            ["quit"] => return Ok(()),
-            ["send", h] => match unhex(h) {
-                Some(data) => match ep.send(&data) {
-                    Ok(n) => format!("ok {n}"),
-                    Err(e) => crate::peer::answer::err_line(&e),
-                },
-                None => "err 0 bad hex".to_owned(),
+        let answer = match Command::from_line(&line) {
+            Ok(Command::Quit) => return Ok(()),
+            Ok(command) => endpoint_answer(ep.as_mut(), command),
+            Err(e) => Answer::Err {
+                errno: 0,
+                text: e.to_string(),
             },
-            ["recv", max, ms] => {
-                let max: usize = max.parse().unwrap_or(65536);
-                let ms: u64 = ms.parse().unwrap_or(BOUND.as_millis() as u64);
-                let mut buf = vec![0u8; max];
-                match ep.recv(&mut buf, std::time::Duration::from_millis(ms)) {
-                    Ok(Some(0)) => "eof".to_owned(),
-                    Ok(Some(n)) => format!("data {}", hex(&buf[..n])),
-                    Ok(None) => "empty".to_owned(),
-                    Err(e) => crate::peer::answer::err_line(&e),
-                }
-            }
-            // `queued <len,len,...> <ms>`: waits until messages of those lengths
-            // are all queued here (`channel::wait_all_queued`); receives nothing.
-            ["queued", lens, ms] => {
-                let lens: Option<Vec<usize>> = lens.split(',').map(|l| l.parse().ok()).collect();
-                match (lens, ms.parse::<u64>()) {
-                    (Some(lens), Ok(ms)) => match wait_all_queued(
-                        ep.as_mut(),
-                        &lens,
-                        std::time::Duration::from_millis(ms),
-                    ) {
-                        Ok(Ok(seen)) => format!("queued {seen}"),
-                        Ok(Err(seen)) => format!("short {seen}"),
-                        Err(e) => crate::peer::answer::err_line(&e),
-                    },
-                    _ => format!("err 0 bad queued command {line:?}"),
-                }
-            }
-            ["records", writer, count, size] => {
-                let (Ok(writer), Ok(count), Ok(size)) = (
-                    writer.parse::<u8>(),
-                    count.parse::<u16>(),
-                    size.parse::<usize>(),
-                ) else {
-                    return Err(format!("bad records command {line:?}"));
-                };
-                let mut answer = format!("ok {count}");
-                for seq in 0..count {
-                    if let Err(e) = ep.send(&record(writer, seq, size)) {
-                        answer = crate::peer::answer::err_line(&e);
-                        break;
-                    }
-                }
-                answer
-            }
-            #[cfg(unix)]
-            ["recvfd", max] => {
-                let mut buf = vec![0u8; max.parse().unwrap_or(64)];
-                match ep.wait_readable(BOUND).and_then(|_| ep.recv_fd(&mut buf)) {
-                    Ok((n, Some(fd))) => {
-                        let mut content = vec![0u8; 256];
-                        match nix::unistd::read(&fd, &mut content) {
-                            Ok(k) => format!("fd {} {}", hex(&buf[..n]), hex(&content[..k])),
-                            Err(e) => {
-                                format!("err {} reading the received descriptor: {e}", e as i32)
-                            }
-                        }
-                    }
-                    Ok((n, None)) => format!("nofd {}", hex(&buf[..n])),
-                    Err(e) => crate::peer::answer::err_line(&e),
-                }
-            }
-            _ => format!("err 0 unknown command {line:?}"),
         };
-        writeln!(out, "{answer}")
-            .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())?;
+        say(&answer.to_string())?;
     }
     Ok(())
+}
+
+/// Carries out one endpoint command on `ep`.
+fn endpoint_answer(
+    ep: &mut dyn Endpoint,
+    command: crate::peer::endpoint_proto::Command,
+) -> crate::peer::endpoint_proto::Answer {
+    use crate::peer::endpoint_proto::{Answer, Command};
+    match command {
+        Command::Send(data) => match ep.send(&data) {
+            Ok(n) => Answer::Ok(n as u64),
+            Err(e) => Answer::io_error(&e),
+        },
+        Command::Recv { max, ms } => {
+            let mut buf = vec![0u8; max];
+            match ep.recv(&mut buf, Duration::from_millis(ms)) {
+                Ok(Some(0)) => Answer::Eof,
+                Ok(Some(n)) => Answer::Data(buf[..n].to_vec()),
+                Ok(None) => Answer::Empty,
+                Err(e) => Answer::io_error(&e),
+            }
+        }
+        Command::Queued { lens, ms } => {
+            match wait_all_queued(ep, &lens, Duration::from_millis(ms)) {
+                Ok(Ok(seen)) => Answer::Queued(seen),
+                Ok(Err(seen)) => Answer::Short(seen),
+                Err(e) => Answer::io_error(&e),
+            }
+        }
+        Command::Records { size, .. } if size < 4 => Answer::Err {
+            errno: 0,
+            text: format!("record size {size} below 4, the tag's length"),
+        },
+        Command::Records {
+            writer,
+            count,
+            size,
+        } => (0..count)
+            .find_map(|seq| ep.send(&record(writer, seq, size)).err())
+            .map_or(Answer::Ok(u64::from(count)), |e| Answer::io_error(&e)),
+        #[cfg(unix)]
+        Command::RecvFd { max } => {
+            let mut buf = vec![0u8; max];
+            match ep
+                .wait_readable(crate::watchdog::BOUND)
+                .and_then(|_| ep.recv_fd(&mut buf))
+            {
+                Ok((n, Some(fd))) => {
+                    let mut content = vec![0u8; 256];
+                    match nix::unistd::read(&fd, &mut content) {
+                        Ok(k) => Answer::Fd {
+                            payload: buf[..n].to_vec(),
+                            content: content[..k].to_vec(),
+                        },
+                        Err(e) => Answer::Err {
+                            errno: e as i32,
+                            text: format!("reading the received descriptor: {e}"),
+                        },
+                    }
+                }
+                Ok((n, None)) => Answer::NoFd(buf[..n].to_vec()),
+                Err(e) => Answer::io_error(&e),
+            }
+        }
+        #[cfg(not(unix))]
+        Command::RecvFd { .. } => Answer::Err {
+            errno: 0,
+            text: format!("no descriptor passing on {}", crate::platform::TARGET),
+        },
+        Command::Quit => Answer::Err {
+            errno: 0,
+            text: "quit has no answer".to_owned(),
+        },
+    }
 }

@@ -9,7 +9,8 @@ use crate::channel::broken_records;
 use crate::channel::{Mechanism, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step, describe_io_error};
-use crate::peer::{Peer, hex, unhex};
+use crate::peer::Peer;
+use crate::peer::endpoint_proto::{Answer, Command};
 use crate::watchdog::BOUND;
 
 /// Receives one message (bounded), or ends the check.
@@ -23,12 +24,25 @@ fn recv_one(ep: &mut dyn crate::channel::Endpoint, what: &str) -> Checked<Vec<u8
     }
 }
 
-/// Parses a peer's `data <hex>` answer.
-fn peer_data(answer: &str) -> Result<Vec<u8>, String> {
-    match answer.split_once(' ') {
-        Some(("data", h)) => unhex(h).ok_or_else(|| format!("bad hex in {answer:?}")),
-        _ => Err(answer.to_owned()),
+/// The bytes of a peer's `data` answer; any other answer as the error.
+fn peer_data(answer: Answer) -> Result<Vec<u8>, String> {
+    match answer {
+        Answer::Data(d) => Ok(d),
+        other => Err(other.to_string()),
     }
+}
+
+/// `send` through an endpoint peer: `Ok` when it answered `ok`, else the answer.
+fn peer_send(peer: &mut Peer, data: &[u8]) -> Checked<Result<(), Answer>> {
+    match peer.call(&Command::Send(data.to_vec()))? {
+        Answer::Ok(_) => Ok(Ok(())),
+        other => Ok(Err(other)),
+    }
+}
+
+/// The bound as a protocol argument, in milliseconds.
+fn bound_ms_u64() -> u64 {
+    u64::try_from(BOUND.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn start(cx: &Ctx, ch: &mut dyn crate::channel::Channel, role: Role) -> Checked<Peer> {
@@ -131,16 +145,18 @@ pub fn bidirectional(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation>
     let mut a = ch.open(Role::Sender).step("open end A")?;
     let mut b = start(cx, ch.as_mut(), Role::Receiver)?;
     a.send(b"a-to-b").step("A sends")?;
-    let got_b = peer_data(&b.request(&format!("recv 65536 {}", BOUND.as_millis()))?)
-        .map_err(|e| Observation::error(format!("B (pid {}) receives: {e}", b.pid())))?;
+    let got_b = peer_data(b.call(&Command::Recv {
+        max: 65536,
+        ms: bound_ms_u64(),
+    })?)
+    .map_err(|e| Observation::error(format!("B (pid {}) receives: {e}", b.pid())))?;
     if got_b != b"a-to-b" {
         return Ok(Observation::error(format!(
             "B received {:?}, not A's message",
             String::from_utf8_lossy(&got_b)
         )));
     }
-    let answer = b.request(&format!("send {}", hex(b"b-to-a")))?;
-    if !answer.starts_with("ok") {
+    if let Err(answer) = peer_send(&mut b, b"b-to-a")? {
         return Ok(Observation::no(format!(
             "A→B delivered; B (another process) cannot send on its end: {answer}"
         )));
@@ -188,11 +204,13 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
     // Everything sent must be queued at the shared receiving end before the
     // first turn: what a stream's first receive takes must not depend on when
     // the sender's bytes arrive.
-    let lens: Vec<String> = msgs.iter().map(|m| m.len().to_string()).collect();
-    let answer = r1.request(&format!("queued {} {}", lens.join(","), BOUND.as_millis()))?;
-    let queued = match answer.split_once(' ') {
-        Some(("queued", seen)) => seen.to_owned(),
-        Some(("short", seen)) => {
+    let answer = r1.call(&Command::Queued {
+        lens: msgs.iter().map(Vec::len).collect(),
+        ms: bound_ms_u64(),
+    })?;
+    let queued = match answer {
+        Answer::Queued(seen) => seen,
+        Answer::Short(seen) => {
             return Ok(Observation::timeout(format!(
                 "sent {} messages; not all of them reached the readers: {seen}",
                 msgs.len()
@@ -200,7 +218,8 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         }
         _ => {
             return Ok(Observation::error(format!(
-                "reader 1, asked what is queued, answered {answer:?}"
+                "reader 1, asked what is queued, answered {:?}",
+                answer.to_string()
             )));
         }
     };
@@ -217,20 +236,20 @@ pub fn multiple_readers(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observati
         let i = turns % 2;
         turns += 1;
         let r = if i == 0 { &mut r1 } else { &mut r2 };
-        let answer = r.request("recv 65536 0")?;
-        if let Some(h) = answer.strip_prefix("data ") {
-            let got = unhex(h)
-                .ok_or_else(|| Observation::error(format!("reader {} sent bad hex", i + 1)))?;
-            per_reader[i].push(got.len());
-            chunks.push(got);
-            idle = [false, false];
-        } else if answer == "empty" || answer == "eof" {
-            idle[i] = true;
-        } else {
-            return Ok(Observation::error(format!(
-                "reader {} answered {answer:?}",
-                i + 1
-            )));
+        match r.call(&Command::Recv { max: 65536, ms: 0 })? {
+            Answer::Data(got) => {
+                per_reader[i].push(got.len());
+                chunks.push(got);
+                idle = [false, false];
+            }
+            Answer::Empty | Answer::Eof => idle[i] = true,
+            other => {
+                return Ok(Observation::error(format!(
+                    "reader {} answered {:?}",
+                    i + 1,
+                    other.to_string()
+                )));
+            }
         }
     }
     let mut remaining = msgs.clone();
@@ -278,7 +297,15 @@ pub fn concurrent_writers(
         peers.push(start(cx, ch.as_mut(), Role::Sender)?);
     }
     for (i, w) in peers.iter_mut().enumerate() {
-        w.send_line(&format!("records {} {records} {size}", i + 1))?;
+        let writer = u8::try_from(i + 1).expect("fewer than 16 writers");
+        w.send_line(
+            &Command::Records {
+                writer,
+                count: records,
+                size,
+            }
+            .to_string(),
+        )?;
     }
     let total = usize::from(writers) * usize::from(records) * size;
     let mut stream = Vec::with_capacity(total);
@@ -303,11 +330,12 @@ pub fn concurrent_writers(
         }
     }
     for (i, w) in peers.iter_mut().enumerate() {
-        let answer = w.line(BOUND)?;
-        if !answer.starts_with("ok") {
+        let answer: Answer = w.answer(BOUND)?;
+        if !matches!(answer, Answer::Ok(_)) {
             return Ok(Observation::error(format!(
-                "writer {} answered {answer:?}",
-                i + 1
+                "writer {} answered {:?}",
+                i + 1,
+                answer.to_string()
             )));
         }
     }
@@ -336,8 +364,7 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     };
     let before = crate::channel::fd::revents_now(fd).step("poll before sending")?;
     let mut tx = start(cx, ch.as_mut(), Role::Sender)?;
-    let answer = tx.request(&format!("send {}", hex(b"poll-me")))?;
-    if !answer.starts_with("ok") {
+    if let Err(answer) = peer_send(&mut tx, b"poll-me")? {
         return Ok(Observation::error(format!("sender peer: {answer}")));
     }
     let after =
@@ -351,9 +378,7 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
 
 /// Pollable on Windows: WSAPoll, Winsock's poll (see `mech::windows::matrix`).
 #[cfg(windows)]
-pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
-    crate::mech::windows::matrix::pollable(cx, mech)
-}
+pub use crate::mech::windows::matrix::pollable;
 
 #[cfg(not(any(unix, windows)))]
 pub fn pollable(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
@@ -385,12 +410,9 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
         return Ok(Observation::no(ch.nameless_evidence()));
     };
     let mut rx = ch.open(Role::Receiver).step("open receiver")?;
-    let mut peer = cx.peer(&["endpoint", mech.id(), "sender", &name]);
-    peer.command().env_clear();
-    // Winsock cannot start in a process without SystemRoot: keep that one.
-    if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
-        peer.command().env("SystemRoot", root);
-    }
+    let peer = cx
+        .peer(&["endpoint", mech.id(), "sender", &name])
+        .empty_environment();
     // A fresh process that cannot open the channel by its name answers the claim.
     let mut peer = match peer.start_or_refused()? {
         crate::peer::Started::Ready(p) => p,
@@ -400,8 +422,7 @@ pub fn unrelated_processes(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observ
             )));
         }
     };
-    let answer = peer.request(&format!("send {}", hex(b"from-unrelated")))?;
-    if !answer.starts_with("ok") {
+    if let Err(answer) = peer_send(&mut peer, b"from-unrelated")? {
         return Ok(Observation::no(format!(
             "a fresh process given only {name:?} could not send: {answer}"
         )));
@@ -458,26 +479,23 @@ pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
         )));
     }
     let mut rx = start(cx, ch.as_mut(), Role::Receiver)?;
-    let answer = rx.request("recvfd 64")?;
-    let mut words = answer.split(' ');
+    let answer = rx.call(&Command::RecvFd { max: 64 })?;
     let evidence = format!(
-        "sent a pipe read end holding {secret:?} with SCM_RIGHTS; the receiving process answered {answer:?}"
+        "sent a pipe read end holding {secret:?} with SCM_RIGHTS; the receiving process answered {:?}",
+        answer.to_string()
     );
-    match (words.next(), words.next(), words.next()) {
-        (Some("fd"), Some(_), Some(content)) => Ok(Observation::holds(
-            unhex(content).as_deref() == Some(secret.as_bytes()),
-            evidence,
-        )),
-        (Some("nofd"), ..) => Ok(Observation::no(evidence)),
+    match answer {
+        Answer::Fd { content, .. } => {
+            Ok(Observation::holds(content == secret.as_bytes(), evidence))
+        }
+        Answer::NoFd(_) => Ok(Observation::no(evidence)),
         _ => Ok(Observation::error(evidence)),
     }
 }
 
 /// Fd passing on Windows: a handle value sent as data (see `mech::windows::matrix`).
 #[cfg(windows)]
-pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
-    crate::mech::windows::matrix::fd_passing(cx, mech)
-}
+pub use crate::mech::windows::matrix::fd_passing;
 
 #[cfg(not(any(unix, windows)))]
 pub fn fd_passing(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {

@@ -2,15 +2,33 @@
 //! with only a role and a name (DESIGN rule 2), and driven over its stdin/stdout
 //! with a line protocol. Every wait for a peer is bounded by the watchdog.
 //!
-//! Protocol (one line each way; data is hex):
+//! The endpoint protocol (`ipcconf-peer endpoint ...`) is typed: each line is
+//! one [`endpoint_proto::Command`] or [`endpoint_proto::Answer`], written with
+//! `Display` and read with [`wire::WireLine::from_line`] on both sides
+//! (`channel::serve_endpoint` serves it, [`Peer::call`] asks). A line that is not
+//! a message of the protocol is an error naming the line: the peer answers
+//! `err 0 not an endpoint command: "<line>" (<reason>)`, the controller ends
+//! the check with an error. Data is lower-case hex, `-` for no bytes.
 //! - the peer first prints `ready <pid>` once its endpoint is open, or `err <text>`;
 //! - `send <hex>` → `ok <n>` | `err <errno> <text>`
 //! - `recv <max> <timeout_ms>` → `data <hex>` | `eof` | `empty` | `err <errno> <text>`
 //!   (timeout 0: receive without waiting)
-//! - `records <writer> <count> <size>` → `ok <count>` (tagged fixed-size records)
+//! - `queued <len,len,...> <timeout_ms>` → `queued <seen>` once messages of those
+//!   lengths are all queued at the peer's end | `short <seen>` when the bound
+//!   passed first | `err <errno> <text>` (receives nothing)
+//! - `records <writer> <count> <size>` → `ok <count>` | `err <errno> <text>`
+//!   (tagged fixed-size records, `channel::record`)
+//! - `recvfd <max>` (Unix) → `fd <payload hex> <content hex>` (a message with a
+//!   descriptor, and up to 256 bytes read from it) | `nofd <payload hex>` |
+//!   `err <errno> <text>`
 //! - `quit` → the peer exits 0.
+//!
+//! Mechanism roles keep protocols of their own; the `signal-peer` role's is
+//! typed the same way (`mech::signal::protocol`), over [`wire`].
 
 pub mod answer;
+pub mod endpoint_proto;
+pub mod wire;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +47,8 @@ pub enum PeerError {
     /// The peer exited or closed its output; its stderr is attached.
     Gone(String),
     Io(io::Error),
+    /// The peer's answer is not a message of the protocol.
+    Protocol(wire::ProtocolError),
 }
 
 impl std::fmt::Display for PeerError {
@@ -37,6 +57,7 @@ impl std::fmt::Display for PeerError {
             PeerError::Timeout(s) => write!(f, "peer timed out: {s}"),
             PeerError::Gone(s) => write!(f, "peer gone: {s}"),
             PeerError::Io(e) => write!(f, "peer i/o: {e}"),
+            PeerError::Protocol(e) => write!(f, "peer answered {e}"),
         }
     }
 }
@@ -125,6 +146,17 @@ impl PeerCommand {
     #[cfg(windows)]
     pub fn handover_windows(mut self, h: impl Handover + 'static) -> Self {
         self.handover_windows.push(Box::new(h));
+        self
+    }
+
+    /// Starts the peer with an empty environment, as a process that inherited
+    /// nothing; on Windows it keeps SystemRoot, without which Winsock cannot
+    /// start.
+    pub fn empty_environment(mut self) -> Self {
+        self.cmd.env_clear();
+        if let Some(root) = std::env::var_os("SystemRoot").filter(|_| cfg!(windows)) {
+            self.cmd.env("SystemRoot", root);
+        }
         self
     }
 
@@ -303,6 +335,31 @@ impl Peer {
     pub fn request_within(&mut self, line: &str, bound: Duration) -> Result<String, PeerError> {
         self.send_line(line)?;
         self.line(bound)
+    }
+
+    /// Sends a typed command and reads the typed answer (bounded): an answer
+    /// that is not a message of the protocol is [`PeerError::Protocol`].
+    pub fn exchange<A: wire::WireLine>(
+        &mut self,
+        command: &impl std::fmt::Display,
+        bound: Duration,
+    ) -> Result<A, PeerError> {
+        self.send_line(&command.to_string())?;
+        self.answer(bound)
+    }
+
+    /// Reads the next line as a typed answer (bounded).
+    pub fn answer<A: wire::WireLine>(&mut self, bound: Duration) -> Result<A, PeerError> {
+        let line = self.line(bound)?;
+        A::from_line(&line).map_err(PeerError::Protocol)
+    }
+
+    /// One command of the endpoint protocol and its answer (bounded).
+    pub fn call(
+        &mut self,
+        command: &endpoint_proto::Command,
+    ) -> Result<endpoint_proto::Answer, PeerError> {
+        self.exchange(command, BOUND)
     }
 
     /// Closes the peer's stdin and waits (bounded) for it to exit.

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
+use crate::peer::wire::{ProtocolError, WireLine, bad, keyed, num};
 use crate::watchdog::BOUND;
 
 pub const SIG_DFL: usize = 0;
@@ -82,7 +83,8 @@ pub fn try_signal(sig: c_int, handler: usize) -> String {
 /// - `win-crt-raise-default <sig>`: raise(sig) at SIG_DFL; prints `returned <rc>`
 ///   if the process survives;
 /// - `win-crt-receiver`: installs handlers for SIGINT, SIGBREAK and SIGTERM, prints
-///   `ready <pid>`, answers `status` with `got int=N break=N term=N`.
+///   `ready <pid> <installed>`, answers `status` and `wait <ms>` with
+///   `got int=N break=N term=N` ([`ReceiverCommand`], [`ReceiverAnswer`]).
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match (role, args) {
         ("win-crt-signals", []) => Some(probe_signals()),
@@ -158,13 +160,82 @@ fn probe_signals() -> Result<(), String> {
     Ok(())
 }
 
-fn status() -> String {
-    format!(
-        "got int={} break={} term={}",
-        SEEN[SIGINT as usize].load(Ordering::SeqCst),
-        SEEN[SIGBREAK as usize].load(Ordering::SeqCst),
-        SEEN[SIGTERM as usize].load(Ordering::SeqCst)
-    )
+/// A command to the `win-crt-receiver` peer: `status`, `wait <ms>` (until a
+/// handler ran, at most `ms`), `quit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiverCommand {
+    Status,
+    Wait { ms: u64 },
+    Quit,
+}
+
+impl std::fmt::Display for ReceiverCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiverCommand::Status => f.write_str("status"),
+            ReceiverCommand::Wait { ms } => write!(f, "wait {ms}"),
+            ReceiverCommand::Quit => f.write_str("quit"),
+        }
+    }
+}
+
+impl WireLine for ReceiverCommand {
+    fn from_line(line: &str) -> Result<Self, ProtocolError> {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["status"] => Ok(ReceiverCommand::Status),
+            ["wait", ms] => num(ms, "ms").map(|ms| ReceiverCommand::Wait { ms }),
+            ["quit"] => Ok(ReceiverCommand::Quit),
+            _ => Err("unknown command".to_owned()),
+        }
+        .map_err(|reason| bad("a win-crt-receiver command", line, reason))
+    }
+}
+
+/// The receiver's answer: `got int=<n> break=<n> term=<n>`, the handler calls
+/// seen per signal, or `err 0 <text>` for a line that is not a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiverAnswer {
+    Got { int: u32, brk: u32, term: u32 },
+    Err(String),
+}
+
+impl std::fmt::Display for ReceiverAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiverAnswer::Got { int, brk, term } => {
+                write!(f, "got int={int} break={brk} term={term}")
+            }
+            ReceiverAnswer::Err(text) => write!(f, "err 0 {text}"),
+        }
+    }
+}
+
+impl WireLine for ReceiverAnswer {
+    fn from_line(line: &str) -> Result<Self, ProtocolError> {
+        let field = |w: &str, key: &str| num(keyed(w, key)?, key);
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["got", int, brk, term] => (|| {
+                Ok(ReceiverAnswer::Got {
+                    int: field(int, "int")?,
+                    brk: field(brk, "break")?,
+                    term: field(term, "term")?,
+                })
+            })(),
+            ["err", "0", ..] => Ok(ReceiverAnswer::Err(
+                line.splitn(3, ' ').nth(2).unwrap_or("").to_owned(),
+            )),
+            _ => Err("unknown answer".to_owned()),
+        }
+        .map_err(|reason| bad("a win-crt-receiver answer", line, reason))
+    }
+}
+
+fn status() -> ReceiverAnswer {
+    ReceiverAnswer::Got {
+        int: SEEN[SIGINT as usize].load(Ordering::SeqCst),
+        brk: SEEN[SIGBREAK as usize].load(Ordering::SeqCst),
+        term: SEEN[SIGTERM as usize].load(Ordering::SeqCst),
+    }
 }
 
 fn receiver() -> Result<(), String> {
@@ -184,11 +255,10 @@ fn receiver() -> Result<(), String> {
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| e.to_string())?;
-        match line.trim() {
-            "quit" => return Ok(()),
-            "status" => println!("{}", status()),
-            cmd if cmd.starts_with("wait ") => {
-                let ms: u64 = cmd[5..].trim().parse().unwrap_or(2000);
+        match ReceiverCommand::from_line(&line) {
+            Ok(ReceiverCommand::Quit) => return Ok(()),
+            Ok(ReceiverCommand::Status) => println!("{}", status()),
+            Ok(ReceiverCommand::Wait { ms }) => {
                 let deadline = std::time::Instant::now() + std::time::Duration::from_millis(ms);
                 let seen = || {
                     [SIGINT, SIGBREAK, SIGTERM]
@@ -204,7 +274,7 @@ fn receiver() -> Result<(), String> {
                 }
                 println!("{}", status());
             }
-            other => println!("err unknown command {other:?}"),
+            Err(e) => println!("{}", ReceiverAnswer::Err(e.to_string())),
         }
     }
     Ok(())
@@ -267,11 +337,15 @@ pub fn unrelated_processes(cx: &mut Ctx) -> Checked<Observation> {
     };
     // The console delivers the event on a new thread of the receiver, which
     // wakes the receiver's `wait` (bounded).
-    let status = if sent.is_ok() {
-        peer.request_within(&format!("wait {}", BOUND.as_millis()), BOUND * 2)?
+    let (command, bound) = if sent.is_ok() {
+        let ms = u64::try_from(BOUND.as_millis()).unwrap_or(u64::MAX);
+        (ReceiverCommand::Wait { ms }, BOUND * 2)
     } else {
-        peer.request("status")?
+        (ReceiverCommand::Status, BOUND)
     };
+    let status = peer
+        .exchange::<ReceiverAnswer>(&command, bound)?
+        .to_string();
     Ok(Observation::unsupported(format!(
         "no API on {} to address a signal to a pid (no kill()); receiver peer (pid {}, new process group) installed CRT handlers ({}); GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, {}) {sent_text}; the receiver then reported {status:?}",
         crate::platform::TARGET,
@@ -279,4 +353,29 @@ pub fn unrelated_processes(cx: &mut Ctx) -> Checked<Observation> {
         ready.split_whitespace().nth(2).unwrap_or(""),
         peer.pid()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::wire::testing::{refused, round_trip};
+
+    #[test]
+    fn receiver_protocol_round_trips() {
+        for c in [
+            ReceiverCommand::Status,
+            ReceiverCommand::Wait { ms: 2000 },
+            ReceiverCommand::Quit,
+        ] {
+            round_trip(c);
+        }
+        round_trip(ReceiverAnswer::Got {
+            int: 0,
+            brk: 1,
+            term: 0,
+        });
+        round_trip(ReceiverAnswer::Err("not a command".into()));
+        refused::<ReceiverCommand>(&["", "wait", "wait x", "stat"]);
+        refused::<ReceiverAnswer>(&["", "got int=1", "got int=x break=0 term=0"]);
+    }
 }
