@@ -31,6 +31,15 @@ impl Role {
             _ => None,
         }
     }
+
+    /// `sender` for the sending end, `receiver` for the receiving one (a
+    /// channel's two ends, as a value of either).
+    pub fn pick<T>(self, sender: T, receiver: T) -> T {
+        match self {
+            Role::Sender => sender,
+            Role::Receiver => receiver,
+        }
+    }
 }
 
 /// One open end of a channel, in this process or in a peer.
@@ -221,6 +230,30 @@ pub trait Mechanism {
     /// Makes a fresh channel; `Err` ends the check (unsupported, skipped, error).
     fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>>;
 }
+
+/// Declares `$name`, a unit struct that is the [`Mechanism`] `$id`, whose
+/// channels `$create` makes (an expression over `$cx: &mut Ctx` that returns
+/// `Checked<Box<dyn Channel>>`).
+macro_rules! unit_mechanism {
+    ($(#[$attr:meta])* $name:ident, $id:literal, |$cx:ident| $create:expr) => {
+        $(#[$attr])*
+        pub struct $name;
+
+        impl $crate::channel::Mechanism for $name {
+            fn id(&self) -> &'static str {
+                $id
+            }
+
+            fn create(
+                &self,
+                $cx: &mut $crate::check::Ctx,
+            ) -> $crate::observe::Checked<Box<dyn $crate::channel::Channel>> {
+                $create
+            }
+        }
+    };
+}
+pub(crate) use unit_mechanism;
 
 /// Descriptor-based endpoints (pipes, FIFOs, sockets): non-blocking descriptor,
 /// bounded waits through poll().
@@ -485,4 +518,10 @@ fn endpoint_answer(
             text: "quit has no answer".to_owned(),
         },
     }
+}
+
+/// The peer roles of a mechanism whose API this target lacks: none (the
+/// registry's `PeerRole` for such a target).
+pub fn no_peer_roles(_role: &str, _args: &[String]) -> Option<Result<(), String>> {
+    None
 }
