@@ -1,0 +1,194 @@
+//! Process-shared pthread objects: the narrow FFI layer over a
+//! `pthread_mutex_t` and a `pthread_cond_t` placed in memory that several
+//! processes map. Every function takes raw pointers to the objects and says in
+//! its contract what they must point at; nothing here knows the layout of the
+//! suite's shared block (that is [`super::sync`]).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+cfg_if::cfg_if! {
+    if #[cfg(target_os = "android")] {
+        /// bionic's <pthread.h> defines it as 1 and implements
+        /// pthread_{mutex,cond}attr_setpshared; the libc crate's Android
+        /// module lacks the constant.
+        pub const PTHREAD_PROCESS_SHARED: libc::c_int = 1;
+    } else {
+        pub use libc::PTHREAD_PROCESS_SHARED;
+    }
+}
+
+/// A pthread return code as a result: the error names the call and the errno.
+pub fn check_rc(rc: libc::c_int, what: &str) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        let e = io::Error::from_raw_os_error(rc);
+        Err(io::Error::new(
+            e.kind(),
+            format!("{what}: {}", crate::observe::describe_io_error(&e)),
+        ))
+    }
+}
+
+/// An absolute CLOCK_REALTIME time `left` from now (pthread timed waits).
+pub fn realtime_deadline(left: Duration) -> libc::timespec {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    *nix::sys::time::TimeSpec::from_duration(now + left).as_ref()
+}
+
+/// pthread_mutex_init with the PTHREAD_PROCESS_SHARED attribute.
+///
+/// # Safety
+/// `m` must point to writable, suitably aligned memory for a `pthread_mutex_t`
+/// that no thread or process uses yet.
+pub unsafe fn mutex_init_shared(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    let mut ma = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+    // SAFETY: the attribute object lives on this stack frame, is initialised
+    // before use and destroyed after; `m` is as the caller promises.
+    unsafe {
+        check_rc(
+            libc::pthread_mutexattr_init(ma.as_mut_ptr()),
+            "pthread_mutexattr_init",
+        )?;
+        let rc = libc::pthread_mutexattr_setpshared(ma.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
+        let rc2 = if rc == 0 {
+            libc::pthread_mutex_init(m, ma.as_ptr())
+        } else {
+            0
+        };
+        libc::pthread_mutexattr_destroy(ma.as_mut_ptr());
+        check_rc(rc, "pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED)")?;
+        check_rc(rc2, "pthread_mutex_init")
+    }
+}
+
+/// pthread_cond_init with the PTHREAD_PROCESS_SHARED attribute.
+///
+/// # Safety
+/// `c` must point to writable, suitably aligned memory for a `pthread_cond_t`
+/// that no thread or process uses yet.
+pub unsafe fn cond_init_shared(c: *mut libc::pthread_cond_t) -> io::Result<()> {
+    let mut ca = std::mem::MaybeUninit::<libc::pthread_condattr_t>::uninit();
+    // SAFETY: as in mutex_init_shared.
+    unsafe {
+        check_rc(
+            libc::pthread_condattr_init(ca.as_mut_ptr()),
+            "pthread_condattr_init",
+        )?;
+        let rc = libc::pthread_condattr_setpshared(ca.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
+        let rc2 = if rc == 0 {
+            libc::pthread_cond_init(c, ca.as_ptr())
+        } else {
+            0
+        };
+        libc::pthread_condattr_destroy(ca.as_mut_ptr());
+        check_rc(rc, "pthread_condattr_setpshared(PTHREAD_PROCESS_SHARED)")?;
+        check_rc(rc2, "pthread_cond_init")
+    }
+}
+
+/// Locks `m`, waiting at most until `deadline`: pthread_mutex_timedlock where
+/// the platform has it, else pthread_mutex_trylock, yielding, until the
+/// deadline. A lock not acquired in time is `ErrorKind::TimedOut`.
+///
+/// # Safety
+/// `m` must point to a live (initialised, not destroyed) mutex.
+pub unsafe fn mutex_lock_until(m: *mut libc::pthread_mutex_t, deadline: Instant) -> io::Result<()> {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ts = realtime_deadline(left);
+            // SAFETY: m is a live mutex (contract); ts outlives the call.
+            let rc = unsafe { libc::pthread_mutex_timedlock(m, &ts) };
+            if rc == libc::ETIMEDOUT {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "pthread_mutex_timedlock: not acquired within the bound"));
+            }
+            check_rc(rc, "pthread_mutex_timedlock")
+        } else {
+            // No pthread_mutex_timedlock here: try, yielding, until the deadline.
+            loop {
+                // SAFETY: m is a live mutex (contract).
+                let rc = unsafe { libc::pthread_mutex_trylock(m) };
+                if rc == 0 {
+                    return Ok(());
+                }
+                if rc != libc::EBUSY {
+                    check_rc(rc, "pthread_mutex_trylock")?;
+                }
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "pthread_mutex_trylock: not acquired within the bound"));
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// pthread_mutex_unlock.
+///
+/// # Safety
+/// `m` must point to a live mutex this thread holds.
+pub unsafe fn mutex_unlock(m: *mut libc::pthread_mutex_t) {
+    // SAFETY: the caller's contract.
+    unsafe { libc::pthread_mutex_unlock(m) };
+}
+
+/// One pthread_cond_timedwait of at most `left`, its return code as is.
+///
+/// # Safety
+/// `c` and `m` must point to a live condition variable and a live mutex this
+/// thread holds.
+pub unsafe fn cond_timedwait(
+    c: *mut libc::pthread_cond_t,
+    m: *mut libc::pthread_mutex_t,
+    left: Duration,
+) -> libc::c_int {
+    let ts = realtime_deadline(left);
+    // SAFETY: the caller's contract; ts outlives the call.
+    unsafe { libc::pthread_cond_timedwait(c, m, &ts) }
+}
+
+/// pthread_cond_signal.
+///
+/// # Safety
+/// `c` must point to a live condition variable.
+pub unsafe fn cond_signal(c: *mut libc::pthread_cond_t) -> io::Result<()> {
+    // SAFETY: the caller's contract.
+    check_rc(
+        unsafe { libc::pthread_cond_signal(c) },
+        "pthread_cond_signal",
+    )
+}
+
+/// pthread_cond_broadcast.
+///
+/// # Safety
+/// `c` must point to a live condition variable.
+pub unsafe fn cond_broadcast(c: *mut libc::pthread_cond_t) -> io::Result<()> {
+    // SAFETY: the caller's contract.
+    check_rc(
+        unsafe { libc::pthread_cond_broadcast(c) },
+        "pthread_cond_broadcast",
+    )
+}
+
+/// pthread_cond_destroy.
+///
+/// # Safety
+/// `c` must point to an initialised condition variable no process uses any more.
+pub unsafe fn cond_destroy(c: *mut libc::pthread_cond_t) {
+    // SAFETY: the caller's contract.
+    unsafe { libc::pthread_cond_destroy(c) };
+}
+
+/// pthread_mutex_destroy.
+///
+/// # Safety
+/// `m` must point to an initialised, unlocked mutex no process uses any more.
+pub unsafe fn mutex_destroy(m: *mut libc::pthread_mutex_t) {
+    // SAFETY: the caller's contract.
+    unsafe { libc::pthread_mutex_destroy(m) };
+}
