@@ -12,16 +12,9 @@
 //!   disabled first; an access violation on Windows, with the error dialog
 //!   disabled); if it survives it says so on stderr and exits 1.
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(any(unix, windows))] {
-            imp::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
+/// No peer roles where the API is missing.
+#[cfg(not(any(unix, windows)))]
+pub use crate::channel::no_peer_roles as peer_role;
 
 /// The exit code of a Windows process killed by an access violation
 /// (STATUS_ACCESS_VIOLATION).
@@ -178,7 +171,7 @@ mod imp {
         }
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         let describe =
             |what: &str, e: io::Error| format!("{what}: {}", crate::observe::describe_io_error(&e));
         match (role, args) {
