@@ -12,16 +12,11 @@
 //!   disabled first; an access violation on Windows, with the error dialog
 //!   disabled); if it survives it says so on stderr and exits 1.
 
-/// No peer roles where the API is missing.
-#[cfg(not(any(unix, windows)))]
-pub use crate::channel::no_peer_roles as peer_role;
+crate::channel::api_where!(any(unix, windows), imp);
 
 /// The exit code of a Windows process killed by an access violation
 /// (STATUS_ACCESS_VIOLATION).
 pub const ACCESS_VIOLATION: u32 = 0xC000_0005;
-
-#[cfg(any(unix, windows))]
-pub use imp::*;
 
 #[cfg(any(unix, windows))]
 mod imp {

@@ -49,12 +49,7 @@ pub fn open_remote(role: Role, args: &[String]) -> Option<std::io::Result<Box<dy
     }
 }
 
-/// No peer roles where the API is missing.
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-pub use crate::channel::no_peer_roles as peer_role;
-
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
-pub use imp::*;
+crate::channel::api_where!(any(target_os = "linux", target_os = "freebsd"), imp);
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod imp {

@@ -18,9 +18,7 @@
 //!   `locked`; answers `ok <done> <contended>`: increments made, and how many
 //!   times sem_trywait() found the semaphore taken.
 
-/// No peer roles where the API is missing.
-#[cfg(not(unix))]
-pub use crate::channel::no_peer_roles as peer_role;
+crate::channel::api_where!(unix, unix);
 
 /// Whether this target has unnamed semaphores (sem_init) to call at all.
 pub const HAS_SEM_INIT: bool = cfg!(any(
@@ -28,9 +26,6 @@ pub const HAS_SEM_INIT: bool = cfg!(any(
     target_os = "android",
     target_os = "freebsd"
 ));
-
-#[cfg(unix)]
-pub use unix::*;
 
 #[cfg(unix)]
 mod unix {

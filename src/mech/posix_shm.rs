@@ -8,12 +8,7 @@
 //!   sizes and maps it; it does not unlink it when it exits (the controller
 //!   holds the guard).
 
-/// No peer roles where the API is missing.
-#[cfg(not(all(unix, not(target_os = "android"))))]
-pub use crate::channel::no_peer_roles as peer_role;
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

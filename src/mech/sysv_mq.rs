@@ -13,12 +13,14 @@
 //! retried on EEXIST. A [`Queue`] removes its queue (IPC_RMID) when dropped, also
 //! when a check panics; a [`KeyGuard`] does the same for a queue a peer creates.
 
-/// No peer roles where the API is missing.
-#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "macos")))]
-pub use crate::channel::no_peer_roles as peer_role;
-
-#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
-pub use imp::*;
+crate::channel::api_where!(
+    any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "macos"
+    ),
+    imp
+);
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod imp {

@@ -6,12 +6,7 @@
 //!   IPC_NOWAIT) on semaphore 0; prints `ready <pid>` once it holds it (or `err
 //!   ...`), then blocks reading its stdin until it is killed or told `quit`.
 
-/// No peer roles where the API is missing.
-#[cfg(not(all(unix, not(target_os = "android"))))]
-pub use crate::channel::no_peer_roles as peer_role;
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

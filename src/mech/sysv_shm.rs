@@ -8,12 +8,7 @@
 //!   mode 0600) and attaches it; on `quit` it detaches and exits without
 //!   removing it (the controller holds a [`KeyGuard`]).
 
-/// No peer roles where the API is missing.
-#[cfg(not(all(unix, not(target_os = "android"))))]
-pub use crate::channel::no_peer_roles as peer_role;
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
