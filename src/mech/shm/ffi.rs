@@ -7,16 +7,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-cfg_if::cfg_if! {
-    if #[cfg(target_os = "android")] {
-        /// bionic's <pthread.h> defines it as 1 and implements
-        /// pthread_{mutex,cond}attr_setpshared; the libc crate's Android
-        /// module lacks the constant.
-        pub const PTHREAD_PROCESS_SHARED: libc::c_int = 1;
-    } else {
-        pub use libc::PTHREAD_PROCESS_SHARED;
-    }
-}
+pub use crate::sys::shared::PTHREAD_PROCESS_SHARED;
 
 /// A pthread return code as a result: the error names the call and the errno.
 pub fn check_rc(rc: libc::c_int, what: &str) -> io::Result<()> {
