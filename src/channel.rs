@@ -31,6 +31,15 @@ impl Role {
             _ => None,
         }
     }
+
+    /// `sender` for the sending end, `receiver` for the receiving one (a
+    /// channel's two ends, as a value of either).
+    pub fn pick<T>(self, sender: T, receiver: T) -> T {
+        match self {
+            Role::Sender => sender,
+            Role::Receiver => receiver,
+        }
+    }
 }
 
 /// One open end of a channel, in this process or in a peer.
@@ -221,6 +230,30 @@ pub trait Mechanism {
     /// Makes a fresh channel; `Err` ends the check (unsupported, skipped, error).
     fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>>;
 }
+
+/// Declares `$name`, a unit struct that is the [`Mechanism`] `$id`, whose
+/// channels `$create` makes (an expression over `$cx: &mut Ctx` that returns
+/// `Checked<Box<dyn Channel>>`).
+macro_rules! unit_mechanism {
+    ($(#[$attr:meta])* $name:ident, $id:literal, |$cx:ident| $create:expr) => {
+        $(#[$attr])*
+        pub struct $name;
+
+        impl $crate::channel::Mechanism for $name {
+            fn id(&self) -> &'static str {
+                $id
+            }
+
+            fn create(
+                &self,
+                $cx: &mut $crate::check::Ctx,
+            ) -> $crate::observe::Checked<Box<dyn $crate::channel::Channel>> {
+                $create
+            }
+        }
+    };
+}
+pub(crate) use unit_mechanism;
 
 /// Descriptor-based endpoints (pipes, FIFOs, sockets): non-blocking descriptor,
 /// bounded waits through poll().
@@ -486,3 +519,23 @@ fn endpoint_answer(
         },
     }
 }
+
+/// The peer roles of a mechanism whose API this target lacks: none (the
+/// registry's `PeerRole` for such a target).
+pub fn no_peer_roles(_role: &str, _args: &[String]) -> Option<Result<(), String>> {
+    None
+}
+
+/// The public face of a mechanism module whose API exists only where `$cfg`
+/// holds: the items of its inner module `$imp` there, and elsewhere a
+/// `peer_role` that serves none ([`no_peer_roles`]).
+macro_rules! api_where {
+    ($cfg:meta, $imp:ident) => {
+        /// No peer roles where the API is missing.
+        #[cfg(not($cfg))]
+        pub use $crate::channel::no_peer_roles as peer_role;
+        #[cfg($cfg)]
+        pub use $imp::*;
+    };
+}
+pub(crate) use api_where;

@@ -78,7 +78,9 @@ pub fn wait_blocked(pid: u32, call: Call, bound: Duration) -> (Snapshot, Duratio
     }
 }
 
-/// What the kernel says of `pid` now, whatever it waits in (for evidence).
+/// What the kernel says of `pid` now, whatever it waits in (for evidence; on
+/// Linux the system call is named when it is one the checks watch: read,
+/// write, mq_timedsend, mq_timedreceive).
 pub fn describe(pid: u32) -> String {
     imp::probe(pid, Call::Read).1
 }
@@ -97,6 +99,17 @@ mod imp {
         std::fs::read_to_string(format!("/proc/{pid}/{what}"))
             .map(|s| s.trim().to_owned())
             .map_err(|e| format!("unreadable ({e})"))
+    }
+
+    /// The name of a system call the suite's checks watch a peer sleep in.
+    fn call_name(n: libc::c_long) -> Option<&'static str> {
+        match n {
+            libc::SYS_read => Some("read"),
+            libc::SYS_write => Some("write"),
+            libc::SYS_mq_timedsend => Some("mq_timedsend"),
+            libc::SYS_mq_timedreceive => Some("mq_timedreceive"),
+            _ => None,
+        }
     }
 
     pub fn probe(pid: u32, call: Call) -> (Option<bool>, String) {
@@ -118,9 +131,10 @@ mod imp {
             .ok()
             .and_then(|s| s.split_whitespace().next()?.parse::<libc::c_long>().ok());
         let syscall_text = match (&syscall, nr) {
-            (_, Some(n)) if n == libc::SYS_read => format!("{n} (read)"),
-            (_, Some(n)) if n == libc::SYS_write => format!("{n} (write)"),
-            (_, Some(n)) => n.to_string(),
+            (_, Some(n)) => match call_name(n) {
+                Some(name) => format!("{n} ({name})"),
+                None => n.to_string(),
+            },
             (Ok(s), None) => s.split_whitespace().next().unwrap_or("").to_owned(),
             (Err(e), None) => e.clone(),
         };

@@ -74,7 +74,7 @@ mod unix {
     use nix::sys::stat::Mode;
 
     use crate::channel::fd::FdEndpoint;
-    use crate::channel::{Channel, Endpoint, Mechanism, Role};
+    use crate::channel::{Channel, Endpoint, Role, unit_mechanism};
     use crate::check::Ctx;
     use crate::names::PathGuard;
     use crate::observe::{Checked, Step};
@@ -206,18 +206,12 @@ mod unix {
         }
     }
 
-    /// The named pipe as a `Mechanism`.
-    pub struct FifoMechanism;
-
-    impl Mechanism for FifoMechanism {
-        fn id(&self) -> &'static str {
-            "fifo"
-        }
-
-        fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
-            Ok(Box::new(Fifo::create(cx)?))
-        }
-    }
+    unit_mechanism!(
+        /// The named pipe as a `Mechanism`.
+        FifoMechanism,
+        "fifo",
+        |cx| Ok(Box::new(Fifo::create(cx)?))
+    );
 
     /// `fifo-open <path> read|write`: a blocking open, reported before and after.
     pub(super) fn blocking_open_role(path: &str, dir: &str) -> Result<(), String> {

@@ -12,23 +12,11 @@
 //!   disabled first; an access violation on Windows, with the error dialog
 //!   disabled); if it survives it says so on stderr and exits 1.
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(any(unix, windows))] {
-            imp::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
+crate::channel::api_where!(any(unix, windows), imp);
 
 /// The exit code of a Windows process killed by an access violation
 /// (STATUS_ACCESS_VIOLATION).
 pub const ACCESS_VIOLATION: u32 = 0xC000_0005;
-
-#[cfg(any(unix, windows))]
-pub use imp::*;
 
 #[cfg(any(unix, windows))]
 mod imp {
@@ -178,7 +166,7 @@ mod imp {
         }
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         let describe =
             |what: &str, e: io::Error| format!("{what}: {}", crate::observe::describe_io_error(&e));
         match (role, args) {

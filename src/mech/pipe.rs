@@ -85,9 +85,9 @@ mod unix {
     use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
     use crate::channel::fd::FdEndpoint;
-    use crate::channel::{Channel, Endpoint, Mechanism, Role};
+    use crate::channel::{Channel, Endpoint, Role, unit_mechanism};
     use crate::check::Ctx;
-    use crate::observe::{Checked, Step};
+    use crate::observe::Step;
     use crate::peer::PeerCommand;
 
     /// `pipe(2)`: the read end and the write end.
@@ -98,18 +98,12 @@ mod unix {
 
     impl Channel for Pipe {
         fn open(&mut self, role: Role) -> io::Result<Box<dyn Endpoint>> {
-            let end = match role {
-                Role::Sender => self.write.try_clone()?,
-                Role::Receiver => self.read.try_clone()?,
-            };
+            let end = role.pick(&self.write, &self.read).try_clone()?;
             Ok(Box::new(FdEndpoint::new(end)?))
         }
 
         fn peer(&mut self, cx: &Ctx, role: Role) -> io::Result<PeerCommand> {
-            let end = match role {
-                Role::Sender => self.write.as_fd(),
-                Role::Receiver => self.read.as_fd(),
-            };
+            let end = role.pick(&self.write, &self.read).as_fd();
             Ok(cx
                 .peer(&["endpoint", "pipe", role.as_str()])
                 .handover(end, 3))
@@ -151,19 +145,15 @@ mod unix {
         s
     }
 
-    /// The anonymous pipe as a `Mechanism`.
-    pub struct PipeMechanism;
-
-    impl Mechanism for PipeMechanism {
-        fn id(&self) -> &'static str {
-            "pipe"
-        }
-
-        fn create(&self, _cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+    unit_mechanism!(
+        /// The anonymous pipe as a `Mechanism`.
+        PipeMechanism,
+        "pipe",
+        |_cx| {
             let (read, write) = crate::sys::pipe().step("pipe()")?;
             Ok(Box::new(Pipe { read, write }))
         }
-    }
+    );
 
     /// Fills a fresh pipe with non-blocking writes of `chunk` bytes until EAGAIN;
     /// returns the bytes accepted.

@@ -49,20 +49,7 @@ pub fn open_remote(role: Role, args: &[String]) -> Option<std::io::Result<Box<dy
     }
 }
 
-/// The posix_mq peer roles (see [`imp::peer_role`] where the API exists).
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(any(target_os = "linux", target_os = "freebsd"))] {
-            imp::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
-
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
-pub use imp::*;
+crate::channel::api_where!(any(target_os = "linux", target_os = "freebsd"), imp);
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod imp {
@@ -75,7 +62,7 @@ mod imp {
     use nix::poll::PollFlags;
 
     use super::{MAXMSG, MSGSIZE, URGENT};
-    use crate::channel::{Channel, Endpoint, Mechanism, Role};
+    use crate::channel::{Channel, Endpoint, Role, unit_mechanism};
     use crate::check::Ctx;
     #[cfg(target_os = "freebsd")]
     use crate::observe::Observation;
@@ -586,16 +573,12 @@ mod imp {
         }
     }
 
-    /// POSIX message queues as a `Mechanism`: each channel is a fresh queue of
-    /// MAXMSG messages of up to MSGSIZE bytes; every end opens it O_RDWR by name.
-    pub struct PosixMqMechanism;
-
-    impl Mechanism for PosixMqMechanism {
-        fn id(&self) -> &'static str {
-            "posix_mq"
-        }
-
-        fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+    unit_mechanism!(
+        /// POSIX message queues as a `Mechanism`: each channel is a fresh queue of
+        /// MAXMSG messages of up to MSGSIZE bytes; every end opens it O_RDWR by name.
+        PosixMqMechanism,
+        "posix_mq",
+        |cx| {
             let (name, q, guard) = new_queue(cx, Some((MAXMSG, MSGSIZE)), true)?;
             drop(q);
             Ok(Box::new(MqChannel {
@@ -603,7 +586,7 @@ mod imp {
                 _unlink: guard,
             }))
         }
-    }
+    );
 
     // ------------------------------------------------------------ peer roles
 
@@ -757,28 +740,14 @@ mod imp {
             .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
     }
 
-    /// The state and current system call of a Linux process, from /proc (evidence
-    /// that a peer sits inside a blocking call).
+    /// The state and current system call of a Linux process, from /proc
+    /// (evidence that a peer sits inside a blocking call; see
+    /// [`crate::procstate::describe`]); empty elsewhere.
     pub fn proc_syscall(pid: u32) -> String {
-        cfg_if::cfg_if! {
-            if #[cfg(target_os = "linux")] {
-                let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall"))
-                    .map(|s| s.split_whitespace().next().unwrap_or("").to_owned())
-                    .unwrap_or_else(|e| format!("unreadable ({e})"));
-                let name = match syscall.parse::<libc::c_long>() {
-                    Ok(libc::SYS_mq_timedsend) => " = mq_timedsend",
-                    Ok(libc::SYS_mq_timedreceive) => " = mq_timedreceive",
-                    _ => "",
-                };
-                let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .ok()
-                    .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.split_whitespace().next().unwrap_or("").to_owned()))
-                    .unwrap_or_default();
-                format!("/proc/{pid}/syscall: {syscall}{name}, state {state}")
-            } else {
-                let _ = pid;
-                String::new()
-            }
+        if cfg!(target_os = "linux") {
+            crate::procstate::describe(pid)
+        } else {
+            String::new()
         }
     }
 

@@ -18,16 +18,7 @@
 //!   `locked`; answers `ok <done> <contended>`: increments made, and how many
 //!   times sem_trywait() found the semaphore taken.
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(unix)] {
-            unix::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
+crate::channel::api_where!(unix, unix);
 
 /// Whether this target has unnamed semaphores (sem_init) to call at all.
 pub const HAS_SEM_INIT: bool = cfg!(any(
@@ -37,16 +28,13 @@ pub const HAS_SEM_INIT: bool = cfg!(any(
 ));
 
 #[cfg(unix)]
-pub use unix::*;
-
-#[cfg(unix)]
 mod unix {
     use std::ffi::CString;
     use std::io;
     use std::marker::PhantomData;
     use std::time::Instant;
 
-    use crate::mech::shm::Mapping;
+    use crate::mech::shm::{Mapping, NameGuard, Unlinker};
 
     fn cname(name: &str) -> io::Result<CString> {
         CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
@@ -57,26 +45,32 @@ mod unix {
         p.is_null() || p as isize == -1
     }
 
-    /// Removes a semaphore name when dropped, also when the check panics. Made
-    /// before the semaphore is created.
-    #[must_use = "the semaphore is unlinked when the guard drops"]
-    pub struct Unlink {
-        name: String,
-    }
+    /// The namespace of named semaphores (sem_unlink).
+    pub enum SemNames {}
 
-    impl Unlink {
-        pub fn new(name: &str) -> Unlink {
-            Unlink {
-                name: name.to_owned(),
-            }
+    impl Unlinker for SemNames {
+        fn unlink(name: &str) {
+            let _ = unlink(name);
         }
     }
 
-    impl Drop for Unlink {
-        fn drop(&mut self) {
-            if let Ok(c) = cname(&self.name) {
-                // SAFETY: c is a NUL-terminated name.
-                unsafe { libc::sem_unlink(c.as_ptr()) };
+    /// Removes a semaphore name when dropped, also when the check panics. Made
+    /// before the semaphore is created.
+    pub type Unlink = NameGuard<SemNames>;
+
+    /// Calls `call` (a sem_* call: 0, or -1 and errno) again while it fails with
+    /// EINTR: Ok(true) when it returned 0, Ok(false) when it failed with `busy`
+    /// (the errno that means "not now": EAGAIN, ETIMEDOUT).
+    fn retry_eintr(busy: libc::c_int, mut call: impl FnMut() -> libc::c_int) -> io::Result<bool> {
+        loop {
+            if call() == 0 {
+                return Ok(true);
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(errno) if errno == busy => return Ok(false),
+                Some(libc::EINTR) => continue,
+                _ => return Err(e),
             }
         }
     }
@@ -103,41 +97,23 @@ mod unix {
 
         /// sem_trywait: Ok(false) when the semaphore is zero (EAGAIN).
         pub fn try_wait(&self) -> io::Result<bool> {
-            loop {
-                // SAFETY: as in post.
-                if unsafe { libc::sem_trywait(self.ptr) } == 0 {
-                    return Ok(true);
-                }
-                let e = io::Error::last_os_error();
-                match e.raw_os_error() {
-                    Some(libc::EAGAIN) => return Ok(false),
-                    Some(libc::EINTR) => continue,
-                    _ => return Err(e),
-                }
-            }
+            // SAFETY: as in post.
+            retry_eintr(libc::EAGAIN, || unsafe { libc::sem_trywait(self.ptr) })
         }
 
         /// Waits for the semaphore until `deadline`: Ok(false) on timeout.
         pub fn wait_until(&self, deadline: Instant) -> io::Result<bool> {
             cfg_if::cfg_if! {
                 if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
-                    loop {
+                    retry_eintr(libc::ETIMEDOUT, || {
                         let now_rt = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .unwrap_or_default();
                         let left = deadline.saturating_duration_since(Instant::now());
                         let ts = nix::sys::time::TimeSpec::from_duration(now_rt + left);
                         // SAFETY: as in post; ts outlives the call.
-                        if unsafe { libc::sem_timedwait(self.ptr, ts.as_ref()) } == 0 {
-                            return Ok(true);
-                        }
-                        let e = io::Error::last_os_error();
-                        match e.raw_os_error() {
-                            Some(libc::ETIMEDOUT) => return Ok(false),
-                            Some(libc::EINTR) => continue,
-                            _ => return Err(e),
-                        }
-                    }
+                        unsafe { libc::sem_timedwait(self.ptr, ts.as_ref()) }
+                    })
                 } else {
                     // No sem_timedwait (macOS): try, yielding, until the deadline.
                     loop {
@@ -347,7 +323,7 @@ mod unix {
         Ok(format!("ok {done} {contended}"))
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         let describe =
             |what: &str, e: io::Error| format!("{what}: {}", crate::observe::describe_io_error(&e));
         match (role, args) {

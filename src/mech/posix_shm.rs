@@ -8,19 +8,7 @@
 //!   sizes and maps it; it does not unlink it when it exits (the controller
 //!   holds the guard).
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(all(unix, not(target_os = "android")))] {
-            unix::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
@@ -31,32 +19,20 @@ mod unix {
     use nix::sys::mman::{MapFlags, ProtFlags};
     use nix::sys::stat::Mode;
 
-    use crate::mech::shm::{Mapping, serve_memory};
+    use crate::mech::shm::{Mapping, NameGuard, Unlinker, serve_memory};
+
+    /// The namespace of POSIX shared-memory objects (shm_unlink).
+    pub enum ShmNames {}
+
+    impl Unlinker for ShmNames {
+        fn unlink(name: &str) {
+            let _ = nix::sys::mman::shm_unlink(name);
+        }
+    }
 
     /// Removes a POSIX shared-memory name when dropped, also when the check
     /// panics. Made before the object is created, so no window leaks it.
-    #[must_use = "the object is unlinked when the guard drops"]
-    pub struct Unlink {
-        name: String,
-    }
-
-    impl Unlink {
-        pub fn new(name: &str) -> Unlink {
-            Unlink {
-                name: name.to_owned(),
-            }
-        }
-
-        pub fn name(&self) -> &str {
-            &self.name
-        }
-    }
-
-    impl Drop for Unlink {
-        fn drop(&mut self) {
-            let _ = nix::sys::mman::shm_unlink(self.name.as_str());
-        }
-    }
+    pub type Unlink = NameGuard<ShmNames>;
 
     fn cloexec(fd: OwnedFd) -> nix::Result<OwnedFd> {
         // shm_open sets FD_CLOEXEC on Linux, macOS and FreeBSD; make sure anyway.
@@ -93,6 +69,16 @@ mod unix {
         cloexec(nix::sys::mman::shm_open(name, flags, Mode::empty())?)
     }
 
+    /// `len` bytes of `fd` mapped shared read-write.
+    fn map_shared(fd: &OwnedFd, len: usize) -> io::Result<Mapping> {
+        Mapping::map(
+            fd.as_fd(),
+            len,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+        )
+    }
+
     /// An object mapped shared read-write. Fields drop in order: unmap, close,
     /// then unlink (when this process created it).
     pub struct Object {
@@ -108,12 +94,7 @@ mod unix {
             let name = crate::names::unique_slash();
             let unlink = Unlink::new(&name);
             let fd = create_fd(&name, len)?;
-            let map = Mapping::map(
-                fd.as_fd(),
-                len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )?;
+            let map = map_shared(&fd, len)?;
             Ok(Object {
                 map,
                 fd,
@@ -126,12 +107,7 @@ mod unix {
         /// stays (this process did not create it).
         pub fn open(name: &str, len: usize) -> io::Result<Object> {
             let fd = open_fd(name, true)?;
-            let map = Mapping::map(
-                fd.as_fd(),
-                len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )?;
+            let map = map_shared(&fd, len)?;
             Ok(Object {
                 map,
                 fd,
@@ -146,7 +122,7 @@ mod unix {
         }
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         let describe =
             |what: &str, e: io::Error| format!("{what}: {}", crate::observe::describe_io_error(&e));
         match (role, args) {
@@ -158,13 +134,7 @@ mod unix {
             ("posix_shm-create", [name, len]) => Some((|| {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let fd = create_fd(name, len).map_err(|e| describe(name, e))?;
-                let map = Mapping::map(
-                    fd.as_fd(),
-                    len,
-                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                    MapFlags::MAP_SHARED,
-                )
-                .map_err(|e| describe("mmap", e))?;
+                let map = map_shared(&fd, len).map_err(|e| describe("mmap", e))?;
                 serve_memory(&map, &mut |_: &[&str]| None)
             })()),
             _ => None,

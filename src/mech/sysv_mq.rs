@@ -13,20 +13,14 @@
 //! retried on EEXIST. A [`Queue`] removes its queue (IPC_RMID) when dropped, also
 //! when a check panics; a [`KeyGuard`] does the same for a queue a peer creates.
 
-/// The sysv_mq peer roles (see [`imp::peer_role`] where the API exists).
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))] {
-            imp::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
-
-#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
-pub use imp::*;
+crate::channel::api_where!(
+    any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "macos"
+    ),
+    imp
+);
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod imp {

@@ -6,19 +6,7 @@
 //!   IPC_NOWAIT) on semaphore 0; prints `ready <pid>` once it holds it (or `err
 //!   ...`), then blocks reading its stdin until it is killed or told `quit`.
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(all(unix, not(target_os = "android")))] {
-            unix::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
@@ -126,7 +114,7 @@ mod unix {
         }
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         match (role, args) {
             ("sysv_sem-hold", [key]) => Some((|| {
                 use std::io::BufRead;

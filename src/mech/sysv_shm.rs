@@ -8,19 +8,7 @@
 //!   mode 0600) and attaches it; on `quit` it detaches and exits without
 //!   removing it (the controller holds a [`KeyGuard`]).
 
-pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
-    cfg_if::cfg_if! {
-        if #[cfg(all(unix, not(target_os = "android")))] {
-            unix::peer_role(role, args)
-        } else {
-            let _ = (role, args);
-            None
-        }
-    }
-}
-
-#[cfg(all(unix, not(target_os = "android")))]
-pub use unix::*;
+crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
@@ -168,7 +156,7 @@ mod unix {
         Err(io::Error::other("no free key"))
     }
 
-    pub(super) fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
+    pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
         let describe =
             |what: &str, e: io::Error| format!("{what}: {}", crate::observe::describe_io_error(&e));
         match (role, args) {

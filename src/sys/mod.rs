@@ -79,11 +79,11 @@ pub fn glibc_version() -> String {
         .into_owned()
 }
 
-/// A string-valued sysctl ("kern.osproductversion").
+/// sysctlbyname(name) into `buf`: the bytes the kernel wrote, or None when the
+/// call fails (no such name, or a value larger than `buf`).
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-pub fn sysctl_string(name: &str) -> Option<String> {
+fn sysctl_bytes<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let cname = std::ffi::CString::new(name).ok()?;
-    let mut buf = [0u8; 256];
     let mut len: libc::size_t = buf.len();
     // SAFETY: cname is NUL-terminated; buf is writable for `len` bytes and `len`
     // is updated by the kernel to the bytes written; no new value is set.
@@ -99,7 +99,14 @@ pub fn sysctl_string(name: &str) -> Option<String> {
     if rc != 0 {
         return None;
     }
-    let bytes = &buf[..len.min(buf.len())];
+    Some(&buf[..len.min(buf.len())])
+}
+
+/// A string-valued sysctl ("kern.osproductversion").
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub fn sysctl_string(name: &str) -> Option<String> {
+    let mut buf = [0u8; 256];
+    let bytes = sysctl_bytes(name, &mut buf)?;
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     Some(String::from_utf8_lossy(&bytes[..end]).into_owned())
 }
@@ -107,22 +114,10 @@ pub fn sysctl_string(name: &str) -> Option<String> {
 /// An integer-valued sysctl ("kern.ipc.pipe_mindirect").
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub fn sysctl_int(name: &str) -> Option<i64> {
-    let cname = std::ffi::CString::new(name).ok()?;
     let mut buf = [0u8; 8];
-    let mut len: libc::size_t = buf.len();
-    // SAFETY: as in sysctl_string; the kernel writes at most `len` bytes.
-    let rc = unsafe {
-        libc::sysctlbyname(
-            cname.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            &mut len,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    match (rc, len) {
-        (0, 4) => Some(i64::from(i32::from_ne_bytes(buf[..4].try_into().ok()?))),
-        (0, 8) => Some(i64::from_ne_bytes(buf)),
+    match sysctl_bytes(name, &mut buf)? {
+        b if b.len() == 4 => Some(i64::from(i32::from_ne_bytes(b.try_into().ok()?))),
+        b if b.len() == 8 => Some(i64::from_ne_bytes(b.try_into().ok()?)),
         _ => None,
     }
 }

@@ -16,9 +16,9 @@ use windows_sys::Win32::Storage::FileSystem::{
 use windows_sys::Win32::System::Pipes::{CreatePipe, GetNamedPipeInfo};
 
 use super::{HandleEndpoint, Handover, cvt};
-use crate::channel::{Channel, Endpoint, Mechanism, Role};
+use crate::channel::{Channel, Endpoint, Role, unit_mechanism};
 use crate::check::Ctx;
-use crate::observe::{Checked, Step};
+use crate::observe::Step;
 use crate::peer::PeerCommand;
 
 /// `CreatePipe(nSize = size)`: (read end, write end), neither inheritable.
@@ -102,10 +102,7 @@ impl Channel for AnonPipe {
     }
 
     fn peer(&mut self, cx: &Ctx, role: Role) -> io::Result<PeerCommand> {
-        let end = match role {
-            Role::Sender => self.write.as_raw_handle(),
-            Role::Receiver => self.read.as_raw_handle(),
-        };
+        let end = role.pick(&self.write, &self.read).as_raw_handle();
         Ok(cx
             .peer(&["endpoint", "pipe", role.as_str()])
             .handover_windows(Handover::Handle(end)))
@@ -123,19 +120,15 @@ impl Channel for AnonPipe {
     }
 }
 
-/// The anonymous pipe as a `Mechanism`.
-pub struct AnonPipeMechanism;
-
-impl Mechanism for AnonPipeMechanism {
-    fn id(&self) -> &'static str {
-        "pipe"
-    }
-
-    fn create(&self, _cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+unit_mechanism!(
+    /// The anonymous pipe as a `Mechanism`.
+    AnonPipeMechanism,
+    "pipe",
+    |_cx| {
         let (read, write) = create_pipe(0).step("CreatePipe")?;
         Ok(Box::new(AnonPipe { read, write }))
     }
-}
+);
 
 /// Opens the handed-over pipe end in a peer.
 pub fn open_remote(role: Role) -> io::Result<Box<dyn Endpoint>> {

@@ -204,40 +204,30 @@ pub fn bytes_available(h: RawHandle) -> io::Result<u32> {
     Ok(avail)
 }
 
+/// One synchronous transfer of at most `len` bytes: `call(len as u32, &mut n)`
+/// is a ReadFile or WriteFile whose count lands in `n`; the count, or the error.
+fn transfer_once(len: usize, call: impl FnOnce(u32, &mut u32) -> i32) -> io::Result<usize> {
+    let mut n = 0u32;
+    cvt(call(u32::try_from(len).unwrap_or(u32::MAX), &mut n))?;
+    Ok(n as usize)
+}
+
 /// One `ReadFile` into `buf` (synchronous handle); `Ok(n)` or the error.
 pub fn read_once(h: RawHandle, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0u32;
-    let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-    // SAFETY: `h` is an open handle opened without FILE_FLAG_OVERLAPPED; `buf` is
-    // valid for `len` bytes and `n` for the count, both outliving the call.
-    cvt(unsafe {
-        ReadFile(
-            h as HANDLE,
-            buf.as_mut_ptr(),
-            len,
-            &mut n,
-            std::ptr::null_mut(),
-        )
-    })?;
-    Ok(n as usize)
+    transfer_once(buf.len(), |len, n| {
+        // SAFETY: `h` is an open handle opened without FILE_FLAG_OVERLAPPED; `buf`
+        // is valid for `len` bytes and `n` for the count, both outliving the call.
+        unsafe { ReadFile(h as HANDLE, buf.as_mut_ptr(), len, n, std::ptr::null_mut()) }
+    })
 }
 
 /// One `WriteFile` of `data` (synchronous handle); the count written.
 pub fn write_once(h: RawHandle, data: &[u8]) -> io::Result<usize> {
-    let mut n = 0u32;
-    let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    // SAFETY: `h` is an open handle opened without FILE_FLAG_OVERLAPPED; `data` is
-    // valid for `len` bytes and `n` for the count, both outliving the call.
-    cvt(unsafe {
-        WriteFile(
-            h as HANDLE,
-            data.as_ptr(),
-            len,
-            &mut n,
-            std::ptr::null_mut(),
-        )
-    })?;
-    Ok(n as usize)
+    transfer_once(data.len(), |len, n| {
+        // SAFETY: `h` is an open handle opened without FILE_FLAG_OVERLAPPED; `data`
+        // is valid for `len` bytes and `n` for the count, both outliving the call.
+        unsafe { WriteFile(h as HANDLE, data.as_ptr(), len, n, std::ptr::null_mut()) }
+    })
 }
 
 /// Writes all of `data` to a pipe handle, waiting at most `bound` in all. The write
