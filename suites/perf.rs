@@ -73,11 +73,11 @@ pairs!(
     udp,
     posix_mq,
     sysv_mq,
+    eventfd,
     shm_spin,
     shm_futex,
     shm_condvar,
     shm_ring,
-    eventfd,
 );
 
 /// Every pair the registry declares has its tests here, in its order.
