@@ -8,28 +8,16 @@ fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").unwrap();
     let platforms = Path::new(&manifest).join("platforms");
     println!("cargo:rerun-if-changed=platforms");
-    let mut files: Vec<_> = fs::read_dir(&platforms)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+    let mut files: Vec<(String, std::path::PathBuf)> = toml_files(&platforms)
+        .into_iter()
+        .map(|stem| (stem.clone(), platforms.join(format!("{stem}.toml"))))
+        .collect();
     files.sort();
-    let mut out = String::from(
-        "/// Every `platforms/*.toml`, embedded at build time: (file stem, text).\npub static PLATFORM_FILES: &[(&str, &str)] = &[\n",
+    write_embedded(
+        "platform_files.rs",
+        "/// Every `platforms/*.toml`, embedded at build time: (file stem, text).\npub static PLATFORM_FILES",
+        &files,
     );
-    for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
-        let stem = f.file_stem().unwrap().to_string_lossy();
-        out.push_str(&format!(
-            "    ({stem:?}, include_str!({:?})),\n",
-            f.display().to_string()
-        ));
-    }
-    out.push_str("];\n");
-    fs::write(
-        Path::new(&env::var("OUT_DIR").unwrap()).join("platform_files.rs"),
-        out,
-    )
-    .unwrap();
 
     embed_claim_files(&manifest);
 
@@ -100,7 +88,30 @@ fn embed_claim_files(manifest: &str) {
     println!("cargo:rerun-if-changed={}", index.display());
     let text = fs::read_to_string(&index).unwrap_or_else(|e| panic!("{}: {e}", index.display()));
     let order = catalog_order(&text).unwrap_or_else(|e| panic!("{}: {e}", index.display()));
-    let mut present: Vec<String> = fs::read_dir(&suites)
+    let mut present: Vec<String> = toml_files(&suites);
+    present.retain(|s| s != "catalog");
+    present.sort();
+    let unlisted: Vec<&String> = present.iter().filter(|s| !order.contains(s)).collect();
+    let missing: Vec<&String> = order.iter().filter(|s| !present.contains(s)).collect();
+    if !unlisted.is_empty() || !missing.is_empty() {
+        panic!(
+            "suites/catalog.toml: claims files not in `order`: {unlisted:?}; listed but absent: {missing:?}"
+        );
+    }
+    let files: Vec<(String, std::path::PathBuf)> = order
+        .iter()
+        .map(|suite| (suite.clone(), suites.join(format!("{suite}.toml"))))
+        .collect();
+    write_embedded(
+        "claim_files.rs",
+        "/// Every `suites/<suite>.toml`, embedded at build time, in catalog order: (suite, text).\npub static CLAIM_FILES",
+        &files,
+    );
+}
+
+/// The stems of the `*.toml` files in `dir`.
+fn toml_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
@@ -110,33 +121,22 @@ fn embed_claim_files(manifest: &str) {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .filter_map(|p| Some(p.file_stem()?.to_string_lossy().into_owned()))
-        .filter(|s| s != "catalog")
-        .collect();
-    present.sort();
-    let unlisted: Vec<&String> = present.iter().filter(|s| !order.contains(s)).collect();
-    let missing: Vec<&String> = order.iter().filter(|s| !present.contains(s)).collect();
-    if !unlisted.is_empty() || !missing.is_empty() {
-        panic!(
-            "suites/catalog.toml: claims files not in `order`: {unlisted:?}; listed but absent: {missing:?}"
-        );
-    }
-    let mut out = String::from(
-        "/// Every `suites/<suite>.toml`, embedded at build time, in catalog order: (suite, text).\npub static CLAIM_FILES: &[(&str, &str)] = &[\n",
-    );
-    for suite in &order {
-        let f = suites.join(format!("{suite}.toml"));
+        .collect()
+}
+
+/// Writes `$OUT_DIR/<out>`: `<head>: &[(&str, &str)]` of (name, include_str!(file)),
+/// in the order given; each file is watched for changes.
+fn write_embedded(out: &str, head: &str, files: &[(String, std::path::PathBuf)]) {
+    let mut text = format!("{head}: &[(&str, &str)] = &[\n");
+    for (name, f) in files {
         println!("cargo:rerun-if-changed={}", f.display());
-        out.push_str(&format!(
-            "    ({suite:?}, include_str!({:?})),\n",
+        text.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
             f.display().to_string()
         ));
     }
-    out.push_str("];\n");
-    fs::write(
-        Path::new(&env::var("OUT_DIR").unwrap()).join("claim_files.rs"),
-        out,
-    )
-    .unwrap();
+    text.push_str("];\n");
+    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join(out), text).unwrap();
 }
 
 /// The `order = [...]` list of `suites/catalog.toml` (one quoted name per
