@@ -8,10 +8,6 @@ use std::time::{Duration, Instant};
 use super::{Append, Follow, Mapping, MemAnswer, MemCommand, say, yield_until};
 use crate::peer::wire::WireLine;
 
-pub(super) fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("bad number {s:?}"))
-}
-
 /// A role's own commands: `Some(answer)` when it handled the words.
 pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
 
