@@ -1,6 +1,8 @@
 //! Memory shared with forked children: a mapping with atomic and bulk
 //! accessors ([`Region`]), and process-shared pthread objects placed in it
-//! ([`PMutex`], [`PCond`]).
+//! ([`PMutex`], [`PCond`]); the PTHREAD_PROCESS_SHARED initialisation itself
+//! works in any memory several processes map ([`mutex_init_shared`],
+//! [`cond_init_shared`]).
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -150,78 +152,114 @@ pub struct PMutex(*mut libc::pthread_mutex_t);
 #[derive(Clone, Copy)]
 pub struct PCond(*mut libc::pthread_cond_t);
 
-fn check_rc(what: &str, rc: libc::c_int) -> io::Result<()> {
+/// A pthread return code as a result: the error names the call and the errno.
+pub fn check_rc(rc: libc::c_int, what: &str) -> io::Result<()> {
     if rc == 0 {
         Ok(())
     } else {
+        let e = io::Error::from_raw_os_error(rc);
         Err(io::Error::new(
-            io::Error::from_raw_os_error(rc).kind(),
-            format!("{what}: {}", io::Error::from_raw_os_error(rc)),
+            e.kind(),
+            format!("{what}: {}", super::describe_io_error(&e)),
         ))
     }
 }
 
-/// The calls that make a pthread object of kind `what` ("mutex", "cond")
+/// The calls that make a pthread object `T` of kind `what` ("mutex", "cond")
 /// process-shared through its attribute type `A`.
-struct Pshared<A> {
+struct Pshared<A, T> {
     what: &'static str,
     attr_init: unsafe extern "C" fn(*mut A) -> libc::c_int,
     attr_setpshared: unsafe extern "C" fn(*mut A, libc::c_int) -> libc::c_int,
+    init: unsafe extern "C" fn(*mut T, *const A) -> libc::c_int,
     attr_destroy: unsafe extern "C" fn(*mut A) -> libc::c_int,
 }
 
-impl<A> Pshared<A> {
-    /// Initialises the object `T` at `off` with a PTHREAD_PROCESS_SHARED
-    /// attribute, before forking: `init` is its own pthread_*_init call.
-    fn init<T>(
-        &self,
-        region: &Region,
-        off: usize,
-        init: unsafe extern "C" fn(*mut T, *const A) -> libc::c_int,
-    ) -> io::Result<*mut T> {
-        assert!(std::mem::size_of::<T>() <= PTHREAD_SLOT);
-        let obj: *mut T = region.raw(off);
+impl<A, T> Pshared<A, T> {
+    /// Initialises the object at `obj` with a PTHREAD_PROCESS_SHARED attribute.
+    ///
+    /// # Safety
+    /// `obj` must point to writable memory, aligned for a `T`, that no thread
+    /// or process uses yet.
+    unsafe fn init_at(&self, obj: *mut T) -> io::Result<()> {
+        let what = self.what;
         let mut attr = std::mem::MaybeUninit::<A>::uninit();
-        // SAFETY: the attribute object is initialised before any other use and
-        // destroyed after the object's init; these are the matching pthread calls
-        // for `A` and `T` (see the constructors below). `obj` points to zeroed,
-        // aligned, unused memory of the region (checked by `raw`) that lives until
-        // the region is unmapped, after every user is done.
+        // SAFETY: the attribute object lives on this stack frame, is
+        // initialised before any other use and destroyed after the object's
+        // init; these are the matching pthread calls for `A` and `T` (see
+        // `mutex_init_shared`, `cond_init_shared`); `obj` is as the caller
+        // promises.
         unsafe {
             check_rc(
-                &format!("pthread_{}attr_init", self.what),
                 (self.attr_init)(attr.as_mut_ptr()),
+                &format!("pthread_{what}attr_init"),
             )?;
             let rc = (self.attr_setpshared)(attr.as_mut_ptr(), PTHREAD_PROCESS_SHARED);
             let rc2 = if rc == 0 {
-                init(obj, attr.as_ptr())
+                (self.init)(obj, attr.as_ptr())
             } else {
-                rc
+                0
             };
             (self.attr_destroy)(attr.as_mut_ptr());
             check_rc(
-                &format!(
-                    "pthread_{}attr_setpshared(PTHREAD_PROCESS_SHARED)",
-                    self.what
-                ),
                 rc,
+                &format!("pthread_{what}attr_setpshared(PTHREAD_PROCESS_SHARED)"),
             )?;
-            check_rc(&format!("pthread_{}_init", self.what), rc2)?;
+            check_rc(rc2, &format!("pthread_{what}_init"))
         }
-        Ok(obj)
     }
+}
+
+/// pthread_mutex_init with the PTHREAD_PROCESS_SHARED attribute, in any
+/// memory several processes map.
+///
+/// # Safety
+/// `m` must point to writable, suitably aligned memory for a `pthread_mutex_t`
+/// that no thread or process uses yet.
+pub unsafe fn mutex_init_shared(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    let kind = Pshared {
+        what: "mutex",
+        attr_init: libc::pthread_mutexattr_init,
+        attr_setpshared: libc::pthread_mutexattr_setpshared,
+        init: libc::pthread_mutex_init,
+        attr_destroy: libc::pthread_mutexattr_destroy,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { kind.init_at(m) }
+}
+
+/// pthread_cond_init with the PTHREAD_PROCESS_SHARED attribute, in any memory
+/// several processes map.
+///
+/// # Safety
+/// `c` must point to writable, suitably aligned memory for a `pthread_cond_t`
+/// that no thread or process uses yet.
+pub unsafe fn cond_init_shared(c: *mut libc::pthread_cond_t) -> io::Result<()> {
+    let kind = Pshared {
+        what: "cond",
+        attr_init: libc::pthread_condattr_init,
+        attr_setpshared: libc::pthread_condattr_setpshared,
+        init: libc::pthread_cond_init,
+        attr_destroy: libc::pthread_condattr_destroy,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { kind.init_at(c) }
+}
+
+/// The pthread object `T` at `off` of `region`, for its `init`.
+fn slot<T>(region: &Region, off: usize) -> *mut T {
+    assert!(std::mem::size_of::<T>() <= PTHREAD_SLOT);
+    region.raw(off)
 }
 
 impl PMutex {
     /// Initialises a PTHREAD_PROCESS_SHARED mutex at `off` (before forking).
     pub fn init(region: &Region, off: usize) -> io::Result<PMutex> {
-        let kind = Pshared {
-            what: "mutex",
-            attr_init: libc::pthread_mutexattr_init,
-            attr_setpshared: libc::pthread_mutexattr_setpshared,
-            attr_destroy: libc::pthread_mutexattr_destroy,
-        };
-        kind.init(region, off, libc::pthread_mutex_init).map(PMutex)
+        let m = slot(region, off);
+        // SAFETY: `m` points to zeroed, aligned, unused memory of the region
+        // (checked by `raw`) that lives until the region is unmapped, after
+        // every user is done.
+        unsafe { mutex_init_shared(m) }.map(|()| PMutex(m))
     }
 
     #[inline(always)]
@@ -243,13 +281,9 @@ impl PMutex {
 impl PCond {
     /// Initialises a PTHREAD_PROCESS_SHARED condition variable at `off`.
     pub fn init(region: &Region, off: usize) -> io::Result<PCond> {
-        let kind = Pshared {
-            what: "cond",
-            attr_init: libc::pthread_condattr_init,
-            attr_setpshared: libc::pthread_condattr_setpshared,
-            attr_destroy: libc::pthread_condattr_destroy,
-        };
-        kind.init(region, off, libc::pthread_cond_init).map(PCond)
+        let c = slot(region, off);
+        // SAFETY: as for `PMutex::init`.
+        unsafe { cond_init_shared(c) }.map(|()| PCond(c))
     }
 
     /// Waits on the condition; the caller holds `m`. Bounded by the caller's

@@ -1,7 +1,8 @@
 //! Shared memory in general, one job per file:
 //! - `mapping`: the mapping every shared-memory mechanism of the suite works
 //!   through (POSIX shm, System V shm, memory-mapped files);
-//! - `protocol`: the memory peer protocol (below), peer and controller sides;
+//! - `wire`: the memory peer protocol's commands and answers (below), typed;
+//! - `protocol`: the memory peer protocol, peer and controller sides;
 //! - `spin`: bounded spinning and yielding on a shared word;
 //! - `ipc_names`: POSIX IPC names: the guard that unlinks one, name-limit
 //!   bisection;
@@ -13,7 +14,7 @@
 //! - here: the flag values of the guide's example and SysV keys.
 //!
 //! Memory peer protocol (a peer that mapped a region, one line each way; offsets
-//! and lengths in bytes, data hex, u32 values decimal):
+//! and lengths in bytes, data hex (`-` for none), u32 values decimal):
 //! - the peer first prints `ready <pid>`;
 //! - `read <off> <len>` → `data <hex>` (volatile byte loads);
 //! - `write <off> <hex>` → `ok <n>` (volatile byte stores);
@@ -32,14 +33,17 @@
 //!   them), checking each record
 //!   (`crate::channel::record` of writer 0) as it appears and storing how many it
 //!   has seen at `ack_off`, until `count` records were published;
-//! - `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err <errno> <text>`:
+//! - `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err <errno> <text>`
+//!   (Unix):
 //!   reads a descriptor number (u32 at `off`) and the device and inode (u64 at
 //!   `off+8`, `off+16`) of the file it names in the writer, and fstat()s that
 //!   number here;
 //! - `sync` → `ok` (msync MS_SYNC);
 //! - `quit` → the peer exits 0.
 //!
-//! Roles add their own commands (see each role).
+//! A bound that passes is answered `timeout <what was seen>`; a line that is
+//! not a command is answered `err 0 <why>`; an offset outside the mapping ends
+//! the peer with an error. Roles add their own commands (see each role).
 
 #[cfg(unix)]
 mod ffi;
@@ -57,6 +61,8 @@ mod spin;
 mod sync;
 #[cfg(unix)]
 mod usage;
+#[cfg(any(unix, windows))]
+mod wire;
 
 #[cfg(unix)]
 pub use ffi::PTHREAD_PROCESS_SHARED;
@@ -74,6 +80,8 @@ pub use spin::*;
 pub use sync::*;
 #[cfg(unix)]
 pub use usage::*;
+#[cfg(any(unix, windows))]
+pub use wire::*;
 
 #[cfg(not(unix))]
 pub use crate::channel::no_peer_roles as peer_role;

@@ -5,30 +5,29 @@ use std::io::{self, BufRead};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Mapping, err_line, say, yield_until};
-use crate::peer::{hex, unhex};
-
-pub(super) fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("bad number {s:?}"))
-}
+use super::{Append, Follow, Mapping, MemAnswer, MemCommand, say, yield_until};
+use crate::peer::wire::WireLine;
 
 /// A role's own commands: `Some(answer)` when it handled the words.
 pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
 
 /// Serves the memory protocol (module doc) over `map` until `quit` or the end
-/// of input; `extra` handles the role's own commands first.
+/// of input; `extra` handles the role's own commands first. A line that is
+/// neither is answered `err 0 <why>`.
 pub fn serve_memory(map: &Mapping, extra: &mut Extra<'_>) -> Result<(), String> {
     say(&format!("ready {}", std::process::id()))?;
     let stdin = io::stdin();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| e.to_string())?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.as_slice() == ["quit"] {
+        let command = MemCommand::from_line(&line);
+        if command == Ok(MemCommand::Quit) {
             return Ok(());
         }
-        let answer = match extra(&words) {
-            Some(a) => a?,
-            None => memory_command(map, &words)?,
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match (extra(&words), command) {
+            (Some(a), _) => a?,
+            (None, Ok(c)) => memory_command(map, c)?.to_string(),
+            (None, Err(e)) => MemAnswer::refused(e.to_string()).to_string(),
         };
         say(&answer)?;
     }
@@ -54,145 +53,141 @@ fn aligned(map: &Mapping, off: usize) -> Result<&AtomicU32, String> {
     Ok(map.atomic(off))
 }
 
-fn memory_command(map: &Mapping, words: &[&str]) -> Result<String, String> {
-    Ok(match words {
-        ["read", off, len] => {
-            let (off, len) = (num(off)?, num(len)?);
+/// Carries out one command; `Err` (a command outside the mapping) ends the
+/// peer.
+fn memory_command(map: &Mapping, command: MemCommand) -> Result<MemAnswer, String> {
+    Ok(match command {
+        MemCommand::Read { off, len } => {
             in_bounds(map, off, len)?;
-            format!("data {}", hex(&map.read(off, len)))
+            MemAnswer::Data(map.read(off, len))
         }
-        ["write", off, h] => {
-            let off = num(off)?;
-            let data = unhex(h).ok_or("bad hex")?;
+        MemCommand::Write { off, data } => {
             in_bounds(map, off, data.len())?;
             map.write(off, &data);
-            format!("ok {}", data.len())
+            MemAnswer::Ok(vec![data.len() as u64])
         }
-        ["store", off, v] => {
-            aligned(map, num(off)?)?.store(num(v)?, Ordering::Release);
-            "ok".to_owned()
+        MemCommand::Store { off, value } => {
+            aligned(map, off)?.store(value, Ordering::Release);
+            MemAnswer::Ok(Vec::new())
         }
-        ["load", off] => format!("value {}", aligned(map, num(off)?)?.load(Ordering::Acquire)),
-        ["publish", data_off, h, flag_off, v] => {
-            let data_off = num(data_off)?;
-            let data = unhex(h).ok_or("bad hex")?;
+        MemCommand::Load { off } => MemAnswer::Value(aligned(map, off)?.load(Ordering::Acquire)),
+        MemCommand::Publish {
+            data_off,
+            data,
+            flag_off,
+            value,
+        } => {
             in_bounds(map, data_off, data.len())?;
-            let flag = aligned(map, num(flag_off)?)?;
-            let v = num(v)?;
+            let flag = aligned(map, flag_off)?;
             // Plain stores, then the flag: no system call in between.
             map.write(data_off, &data);
-            flag.store(v, Ordering::Release);
-            "ok".to_owned()
+            flag.store(value, Ordering::Release);
+            MemAnswer::Ok(Vec::new())
         }
-        [
-            "append",
-            index_off,
-            slots_off,
-            slots,
-            writer,
-            count,
-            size,
-            arrive_off,
-            start_off,
-            ms,
-        ] => {
-            let index = aligned(map, num(index_off)?)?;
-            let (slots_off, slots): (usize, usize) = (num(slots_off)?, num(slots)?);
-            let (writer, count, size): (u8, u16, usize) = (num(writer)?, num(count)?, num(size)?);
-            in_bounds(map, slots_off, slots.checked_mul(size).ok_or("overflow")?)?;
-            let arrive = aligned(map, num(arrive_off)?)?;
-            let start = aligned(map, num(start_off)?)?;
-            arrive.fetch_add(1, Ordering::AcqRel);
-            if let Err(v) = yield_until(start, |v| v != 0, Duration::from_millis(num(ms)?)) {
-                return Ok(format!("timeout start flag still {v}"));
-            }
-            for seq in 0..count {
-                let slot = index.fetch_add(1, Ordering::AcqRel) as usize;
-                if slot >= slots {
-                    return Ok(format!("err 0 slot {slot} beyond the {slots} slots"));
-                }
-                map.write(
-                    slots_off + slot * size,
-                    &crate::channel::record(writer, seq, size),
-                );
-            }
-            format!("ok {count}")
-        }
-        [
-            "follow",
-            seq_off,
-            slots_off,
-            count,
-            size,
-            arrive_off,
-            ack_off,
-            ms,
-        ] => {
-            let seq = aligned(map, num(seq_off)?)?;
-            let (slots_off, count, size): (usize, u32, usize) =
-                (num(slots_off)?, num(count)?, num(size)?);
-            in_bounds(map, slots_off, count as usize * size)?;
-            let arrive = aligned(map, num(arrive_off)?)?;
-            let ack = aligned(map, num(ack_off)?)?;
-            let deadline = Instant::now() + Duration::from_millis(num(ms)?);
-            arrive.fetch_add(1, Ordering::AcqRel);
-            let (mut seen, mut whole, mut torn, mut observations) = (0u32, 0u32, 0u32, 0u32);
-            while seen < count {
-                let published = match yield_until(
-                    seq,
-                    |v| v > seen,
-                    deadline.saturating_duration_since(Instant::now()),
-                ) {
-                    Ok(v) => v.min(count),
-                    Err(v) => {
-                        return Ok(format!(
-                            "timeout {seen} of {count} records seen, sequence {v}"
-                        ));
-                    }
-                };
-                observations += 1;
-                for i in seen..published {
-                    let got = map.read(slots_off + i as usize * size, size);
-                    if got == crate::channel::record(0, i as u16, size) {
-                        whole += 1;
-                    } else {
-                        torn += 1;
-                    }
-                }
-                seen = published;
-                ack.store(seen, Ordering::Release);
-            }
-            format!("ok {whole} {torn} {observations}")
-        }
-        #[cfg(unix)]
-        ["fdprobe", off] => {
-            let off: usize = num(off)?;
-            let fd = aligned(map, off)?.load(Ordering::Acquire);
-            in_bounds(map, off + 8, 16)?;
-            let b = map.read(off + 8, 16);
-            let dev = u64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
-            let ino = u64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
-            // SAFETY: fstat on a bare number: only inspects whatever that
-            // number names in this process (if anything), never closes it.
-            let fd_b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd as i32) };
-            match nix::sys::stat::fstat(fd_b) {
-                Ok(st) if wide_id(st.st_dev) == dev && wide_id(st.st_ino) == ino => {
-                    format!("same {fd}")
-                }
-                Ok(st) => format!(
-                    "different {fd} {} {}",
-                    wide_id(st.st_dev),
-                    wide_id(st.st_ino)
-                ),
-                Err(e) => err_line(&e.into()),
-            }
-        }
-        ["sync"] => match map.sync() {
-            Ok(()) => "ok".to_owned(),
-            Err(e) => err_line(&e),
+        MemCommand::Append(a) => append(map, &a)?,
+        MemCommand::Follow(w) => follow(map, &w)?,
+        MemCommand::FdProbe { off } => fd_probe(map, off)?,
+        MemCommand::Sync => match map.sync() {
+            Ok(()) => MemAnswer::Ok(Vec::new()),
+            Err(e) => MemAnswer::io_error(&e),
         },
-        _ => format!("err 0 unknown command {:?}", words.join(" ")),
+        MemCommand::Quit => unreachable!("serve_memory returns on quit"),
     })
+}
+
+/// `append`: waits for the start flag, then writes records into reserved slots.
+fn append(map: &Mapping, a: &Append) -> Result<MemAnswer, String> {
+    let index = aligned(map, a.index_off)?;
+    let (slots, size) = (a.slots, a.size);
+    in_bounds(map, a.slots_off, slots.checked_mul(size).ok_or("overflow")?)?;
+    let arrive = aligned(map, a.arrive_off)?;
+    let start = aligned(map, a.start_off)?;
+    arrive.fetch_add(1, Ordering::AcqRel);
+    if let Err(v) = yield_until(start, |v| v != 0, Duration::from_millis(a.ms)) {
+        return Ok(MemAnswer::Timeout(format!("start flag still {v}")));
+    }
+    for seq in 0..a.count {
+        let slot = index.fetch_add(1, Ordering::AcqRel) as usize;
+        if slot >= slots {
+            return Ok(MemAnswer::refused(format!(
+                "slot {slot} beyond the {slots} slots"
+            )));
+        }
+        map.write(
+            a.slots_off + slot * size,
+            &crate::channel::record(a.writer, seq, size),
+        );
+    }
+    Ok(MemAnswer::Ok(vec![u64::from(a.count)]))
+}
+
+/// `follow`: watches the sequence number and checks each record it publishes.
+fn follow(map: &Mapping, w: &Follow) -> Result<MemAnswer, String> {
+    let (count, size) = (w.count, w.size);
+    let seq = aligned(map, w.seq_off)?;
+    in_bounds(map, w.slots_off, count as usize * size)?;
+    let arrive = aligned(map, w.arrive_off)?;
+    let ack = aligned(map, w.ack_off)?;
+    let deadline = Instant::now() + Duration::from_millis(w.ms);
+    arrive.fetch_add(1, Ordering::AcqRel);
+    let (mut seen, mut whole, mut torn, mut observations) = (0u32, 0u64, 0u64, 0u64);
+    while seen < count {
+        let published = match yield_until(
+            seq,
+            |v| v > seen,
+            deadline.saturating_duration_since(Instant::now()),
+        ) {
+            Ok(v) => v.min(count),
+            Err(v) => {
+                return Ok(MemAnswer::Timeout(format!(
+                    "{seen} of {count} records seen, sequence {v}"
+                )));
+            }
+        };
+        observations += 1;
+        for i in seen..published {
+            let got = map.read(w.slots_off + i as usize * size, size);
+            if got == crate::channel::record(0, i as u16, size) {
+                whole += 1;
+            } else {
+                torn += 1;
+            }
+        }
+        seen = published;
+        ack.store(seen, Ordering::Release);
+    }
+    Ok(MemAnswer::Ok(vec![whole, torn, observations]))
+}
+
+/// `fdprobe <off>`: fstat()s the descriptor number stored at `off` here and
+/// compares with the writer's device and inode.
+#[cfg(unix)]
+fn fd_probe(map: &Mapping, off: usize) -> Result<MemAnswer, String> {
+    let fd = aligned(map, off)?.load(Ordering::Acquire);
+    in_bounds(map, off + 8, 16)?;
+    let b = map.read(off + 8, 16);
+    let dev = u64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
+    let ino = u64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
+    // SAFETY: fstat on a bare number: only inspects whatever that
+    // number names in this process (if anything), never closes it.
+    let fd_b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd as i32) };
+    Ok(match nix::sys::stat::fstat(fd_b) {
+        Ok(st) if wide_id(st.st_dev) == dev && wide_id(st.st_ino) == ino => MemAnswer::Same(fd),
+        Ok(st) => MemAnswer::Different {
+            fd,
+            dev: wide_id(st.st_dev),
+            ino: wide_id(st.st_ino),
+        },
+        Err(e) => MemAnswer::io_error(&e.into()),
+    })
+}
+
+/// Descriptors are not numbers that name files on this platform.
+#[cfg(not(unix))]
+fn fd_probe(_: &Mapping, off: usize) -> Result<MemAnswer, String> {
+    Ok(MemAnswer::refused(format!(
+        "unknown command \"fdprobe {off}\""
+    )))
 }
 
 /// st_dev and st_ino widened to u64 (their types differ per target: i32 or
@@ -205,20 +200,23 @@ fn wide_id<T: Into<i128>>(x: T) -> u64 {
 /// The bytes of a peer's `data <hex>` answer; anything else ends the check
 /// with an error naming the request.
 pub fn data_of(answer: &str, what: &str) -> crate::observe::Checked<Vec<u8>> {
-    answer.strip_prefix("data ").and_then(unhex).ok_or_else(|| {
-        crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
-    })
+    match MemAnswer::from_line(answer) {
+        Ok(MemAnswer::Data(d)) => Ok(d),
+        _ => Err(unexpected(answer, what)),
+    }
 }
 
-/// Ends the check with an error unless the peer answered `ok...`.
+/// Ends the check with an error unless the peer answered `ok [<n>...]` (the
+/// roles' own commands answer success the same way).
 pub fn ok_of(answer: &str, what: &str) -> crate::observe::Checked<()> {
-    if answer == "ok" || answer.starts_with("ok ") {
-        Ok(())
-    } else {
-        Err(crate::observe::Observation::error(format!(
-            "{what}: the peer answered {answer:?}"
-        )))
+    match MemAnswer::from_line(answer) {
+        Ok(MemAnswer::Ok(_)) => Ok(()),
+        _ => Err(unexpected(answer, what)),
     }
+}
+
+fn unexpected(answer: &str, what: &str) -> crate::observe::Observation {
+    crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
 }
 
 /// Fresh random printable bytes (a pattern no earlier run left behind).

@@ -8,9 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 #[cfg(not(target_os = "android"))]
+use crate::peer::wire;
+
+#[cfg(not(target_os = "android"))]
 use super::{
     PROBE_WAIT, PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_PROBE, SYNC_RESULT, SharedSync,
-    Usage, err_line, num, say, serve_memory, spin_until,
+    Usage, err_line, say, serve_memory, spin_until,
 };
 
 /// What the consumer of the guide's example does to the data: reverses it.
@@ -72,7 +75,7 @@ fn same_address_probe(name: &str, len: &str) -> Result<(), String> {
     use crate::sys::fork::{Forked, exit_child, fork, kill, wait_child};
     const IN_WAIT: u32 = 1;
     const RELEASED: u32 = 2;
-    let len: usize = num(len)?;
+    let len: usize = wire::num(len, "length")?;
     let obj = crate::mech::posix_shm::Object::open(name, len)
         .map_err(|e| format!("open {name}: {}", crate::observe::describe_io_error(&e)))?;
     let sync = SharedSync::attach(&obj.map);
@@ -144,7 +147,7 @@ fn same_address_probe(name: &str, len: &str) -> Result<(), String> {
 
 #[cfg(not(target_os = "android"))]
 fn waiter(name: &str, len: &str) -> Result<(), String> {
-    let len: usize = num(len)?;
+    let len: usize = wire::num(len, "length")?;
     let obj = crate::mech::posix_shm::Object::open(name, len)
         .map_err(|e| format!("open {name}: {}", crate::observe::describe_io_error(&e)))?;
     let sync = SharedSync::attach(&obj.map);
@@ -162,7 +165,7 @@ fn wait_for_ready(
     then: &str,
     ms: &str,
 ) -> Result<String, String> {
-    let bound = Duration::from_millis(num(ms)?);
+    let bound = Duration::from_millis(wire::num(ms, "ms")?);
     let process_it = match then {
         "process" => true,
         "leave" => false,
