@@ -100,6 +100,14 @@ pub fn run(
     peer_exe: PathBuf,
     body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
 ) -> Observation {
+    if let Some(c) = Catalog::get().claim(claim) {
+        if let Some(missing) = c.requires.unmet() {
+            panic!(
+                "claim {claim} requires {missing}, which {} is not, yet a test checks it here: gate the test away with the cfg of its requires (the suite's `ipc_conformance::suite!()` records the claim `unsupported`)",
+                crate::sys::TARGET
+            );
+        }
+    }
     let outcome = observe(claim, peer_exe, body);
     let (record, verdict) = conclude(claim, outcome.0, outcome.1);
     match verdict {
@@ -291,4 +299,115 @@ fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Verdict {
         (_, None) => Verdict::Fail("no stance is taken, but the observation is not sound".into()),
         (_, Some(_)) => Verdict::Fail("observation differs from expectation".into()),
     }
+}
+
+/// The tests every suite has, one line at its top: `ipc_conformance::suite!();`.
+/// `claims_this_target_lacks` records `unsupported` for every claim of the
+/// suite's claims file (`suites/<crate name>.toml`) whose `requires` this
+/// target does not meet (their checks are compiled out); `every_claim_has_a_test`
+/// fails when a claim this target meets has no test of its name in the suite,
+/// so a claim that a cfg gate or a lost test drops is noticed.
+#[macro_export]
+macro_rules! suite {
+    () => {
+        #[test]
+        fn claims_this_target_lacks() {
+            $crate::check::record_unmet_requirements(env!("CARGO_CRATE_NAME"));
+        }
+
+        #[test]
+        fn every_claim_has_a_test() {
+            $crate::check::assert_every_claim_has_a_test(env!("CARGO_CRATE_NAME"));
+        }
+    };
+}
+
+/// Why a claim whose `requires` is unmet is `unsupported`, or `None` when the
+/// target meets it.
+pub fn unmet_requirement(claim: &crate::catalog::Claim) -> Option<String> {
+    claim.requires.unmet().map(|missing| {
+        format!(
+            "no API on {}: the claim requires {missing}",
+            crate::sys::TARGET
+        )
+    })
+}
+
+fn suite_claims(suite: &str) -> Vec<&'static crate::catalog::Claim> {
+    let claims: Vec<_> = Catalog::get()
+        .claims()
+        .iter()
+        .filter(|c| c.suite == suite)
+        .collect();
+    assert!(
+        !claims.is_empty(),
+        "no claims file suites/{suite}.toml in the catalog (or it has no claim)"
+    );
+    claims
+}
+
+/// Records `unsupported`, without running anything, for every claim of
+/// `suites/<suite>.toml` whose `requires` this target does not meet; panics
+/// after recording them all when any departs from its expectation.
+pub fn record_unmet_requirements(suite: &str) {
+    let mut failures = Vec::new();
+    for claim in suite_claims(suite) {
+        let Some(why) = unmet_requirement(claim) else {
+            continue;
+        };
+        match conclude(&claim.id, Observation::unsupported(why), 0.0).1 {
+            Verdict::Pass | Verdict::Skipped => {}
+            Verdict::Fail(msg) => failures.push(msg),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Whether a test of this name checks the claim: one of the name's `::`
+/// segments is the claim's property, the whole id with `_` for `.`
+/// (`memfd_available`), or an rstest case of the property (`case_3_property`).
+pub fn test_name_covers(test: &str, claim: &crate::catalog::Claim) -> bool {
+    let property = claim.property();
+    let id = claim.id.replace('.', "_");
+    test.split("::").any(|seg| {
+        seg == property
+            || seg == id
+            || seg
+                .strip_suffix(property)
+                .is_some_and(|head| head.ends_with('_') && head.starts_with("case_"))
+    })
+}
+
+/// Lists the tests of this test binary (`--list`) and fails for every claim
+/// of `suites/<suite>.toml` this target meets that no test is named after.
+pub fn assert_every_claim_has_a_test(suite: &str) {
+    let exe = std::env::current_exe().expect("the path of this test binary");
+    let out = std::process::Command::new(&exe)
+        .args(["--list", "--format", "terse"])
+        .env_remove("RUST_TEST_THREADS")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{} --list: {e}", exe.display()));
+    assert!(
+        out.status.success(),
+        "{} --list: {}",
+        exe.display(),
+        out.status
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let tests: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    let lost: Vec<&str> = suite_claims(suite)
+        .into_iter()
+        .filter(|c| c.requires.met())
+        .filter(|c| !tests.iter().any(|t| test_name_covers(t, c)))
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "claims of suites/{suite}.toml that {} meets but no test of this suite checks (each needs a test named after its property, or a `requires` this target lacks): {lost:?}",
+        crate::sys::TARGET
+    );
 }

@@ -5,9 +5,9 @@
 //! exec'd processes as its selling points.
 
 use ipc_conformance::check;
-#[allow(unused_imports)]
 use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -38,29 +38,12 @@ fn available() {
 // -------------------------------------------------------- characteristics matrix
 
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
     #[cfg(unix)]
     use ipc_conformance::mech::pipe::PipeMechanism;
     #[cfg(windows)]
     use ipc_conformance::mech::windows::anon_pipe::AnonPipeMechanism as PipeMechanism;
 
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("pipe.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("pipe.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("pipe.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("pipe.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("pipe.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("pipe.fd_passing", matrix::fd_passing)]
-    #[case::priority("pipe.priority", matrix::priority)]
-    #[case::pollable("pipe.pollable", matrix::pollable)]
-    #[case::zero_copy("pipe.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &PipeMechanism));
-    }
+    ipc_conformance::matrix_properties!("pipe", PipeMechanism);
 }
 
 #[test]
@@ -130,7 +113,7 @@ mod behaviour {
     use super::*;
     use std::os::fd::AsFd;
 
-    use ipc_conformance::mech::pipe::{describe_fd, fill, pipe_buf};
+    use ipc_conformance::mech::pipe::{self as pipe_mech, describe_fd, fill};
     use ipc_conformance::watchdog::BOUND;
     use nix::errno::Errno;
 
@@ -340,7 +323,7 @@ mod behaviour {
     fn write_atomic_up_to_pipe_buf() {
         check!("pipe.write_atomic_up_to_pipe_buf", |cx| {
             let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let size = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             drop(r);
             let obs = ipc_conformance::matrix::concurrent_writers(
                 cx,
@@ -366,7 +349,7 @@ mod behaviour {
                 capacity_by_filling, observe_blocking_writers, records_to_overfill,
             };
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let size = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
             let capacity = capacity_by_filling(&w, &r).step("measure the capacity")?;
             let records = records_to_overfill(capacity, 4, size);
@@ -415,10 +398,10 @@ mod behaviour {
     // --------------------------------------------------------------- facts
 
     #[test]
-    fn pipe_buf_fact() {
+    fn pipe_buf() {
         check!("pipe.pipe_buf", |_cx| {
             let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let runtime = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let runtime = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             let constant = libc::PIPE_BUF;
             if runtime < 512 {
                 return Ok(Observation::error(format!(
@@ -739,7 +722,7 @@ mod behaviour {
     // --------------------------------------------------------------- facts
 
     #[test]
-    fn pipe_buf_fact() {
+    fn pipe_buf() {
         check!("pipe.pipe_buf", |_cx| {
             Ok(Observation::unsupported(format!(
                 "no API on {}: no fpathconf(_PC_PIPE_BUF) and no PIPE_BUF in the Win32 API",

@@ -7,41 +7,39 @@
 //! full implementation").
 //!
 //! The API exists on Linux and FreeBSD (with the mqueuefs module); elsewhere
-//! every claim records `unsupported` ("no API on TARGET").
+//! the claims' `requires` is unmet and the harness records them `unsupported`.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+use ipc_conformance::{Observation, Step, check};
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn available() {
     check!("posix_mq.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(any(target_os = "linux", target_os = "freebsd"))] {
-                use ipc_conformance::mech::posix_mq::{MAXMSG, MSGSIZE, ensure_runtime, new_queue, unlink};
-                let probe = ensure_runtime(cx)?;
-                let (name, q, _guard) = new_queue(cx, Some((MAXMSG, MSGSIZE)), true)?;
-                q.send(b"marker", 0).step("mq_send")?;
-                let mut buf = vec![0u8; MSGSIZE as usize];
-                let (n, prio) = q.receive(&mut buf).step("mq_receive")?;
-                drop(q);
-                unlink(&name).step("mq_unlink")?;
-                let probe = if probe.is_empty() { String::new() } else { format!("; {probe}") };
-                Ok(Observation::holds(
-                    &buf[..n] == b"marker",
-                    format!(
-                        "mq_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600) created a queue; sent \"marker\", mq_receive returned {:?} at priority {prio}; mq_unlink removed it{probe}",
-                        String::from_utf8_lossy(&buf[..n])
-                    ),
-                ))
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::posix_mq::{MAXMSG, MSGSIZE, ensure_runtime, new_queue, unlink};
+        let probe = ensure_runtime(cx)?;
+        let (name, q, _guard) = new_queue(cx, Some((MAXMSG, MSGSIZE)), true)?;
+        q.send(b"marker", 0).step("mq_send")?;
+        let mut buf = vec![0u8; MSGSIZE as usize];
+        let (n, prio) = q.receive(&mut buf).step("mq_receive")?;
+        drop(q);
+        unlink(&name).step("mq_unlink")?;
+        let probe = if probe.is_empty() {
+            String::new()
+        } else {
+            format!("; {probe}")
+        };
+        Ok(Observation::holds(
+            &buf[..n] == b"marker",
+            format!(
+                "mq_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600) created a queue; sent \"marker\", mq_receive returned {:?} at priority {prio}; mq_unlink removed it{probe}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+        ))
     });
 }
 
@@ -50,55 +48,21 @@ fn available() {
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod matrix {
     use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::posix_mq::PosixMqMechanism;
 
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("posix_mq.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("posix_mq.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("posix_mq.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("posix_mq.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("posix_mq.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("posix_mq.fd_passing", matrix::fd_passing)]
-    #[case::priority("posix_mq.priority", matrix::priority)]
-    #[case::pollable("posix_mq.pollable", matrix::pollable)]
-    #[case::zero_copy("posix_mq.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &PosixMqMechanism));
-    }
+    ipc_conformance::matrix_properties!(
+        "posix_mq",
+        ipc_conformance::mech::posix_mq::PosixMqMechanism
+    );
 
     #[test]
     fn cross_machine() {
         check!("posix_mq.cross_machine", |_cx| {
-            Ok(matrix::cross_machine_structural(
+            Ok(ipc_conformance::matrix::cross_machine_structural(
                 false,
                 "a /name, resolved by the local kernel in its IPC namespace; it cannot name another host",
             ))
         });
     }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-#[rstest]
-fn matrix_property(
-    #[values(
-        "posix_mq.unrelated_processes",
-        "posix_mq.message_boundaries",
-        "posix_mq.bidirectional",
-        "posix_mq.multiple_readers",
-        "posix_mq.multiple_writers",
-        "posix_mq.fd_passing",
-        "posix_mq.priority",
-        "posix_mq.pollable",
-        "posix_mq.zero_copy",
-        "posix_mq.cross_machine"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }
 
 // ------------------------------------------------------------------- behaviour
@@ -611,22 +575,4 @@ mod behaviour {
             );
         }
     }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-#[rstest]
-fn behaviour(
-    #[values(
-        "posix_mq.named_slash",
-        "posix_mq.priority_order",
-        "posix_mq.work_queue_exactly_once",
-        "posix_mq.persists_after_creator_exit",
-        "posix_mq.full_queue_blocks",
-        "posix_mq.oversize_rejected",
-        "posix_mq.default_attributes",
-        "posix_mq.system_limits"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

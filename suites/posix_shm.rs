@@ -7,47 +7,40 @@
 //! written for message passing; shared memory gets its own, with the same
 //! operational definitions as the catalog texts.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(all(unix, not(target_os = "android")))]
+use ipc_conformance::{Checked, Observation, Step, check};
 
+ipc_conformance::suite!();
+
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn available() {
     check!("posix_shm.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(all(unix, not(target_os = "android")))] {
-                use ipc_conformance::mech::posix_shm::{Object, open_fd};
-                let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
-                obj.map.write(0, b"marker");
-                let back = obj.map.read(0, 6);
-                let name = obj.name.clone();
-                drop(obj);
-                let after = open_fd(&name, false).err();
-                Ok(Observation::holds(
-                    back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
-                    format!(
-                        "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::posix_shm::{Object, open_fd};
+        let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
+        obj.map.write(0, b"marker");
+        let back = obj.map.read(0, 6);
+        let name = obj.name.clone();
+        drop(obj);
+        let after = open_fd(&name, false).err();
+        Ok(Observation::holds(
+            back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
+            format!(
+                "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
+                String::from_utf8_lossy(&back)
+            ),
+        ))
     });
 }
 
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn cross_machine() {
     check!("posix_shm.cross_machine", |_cx| {
-        if cfg!(all(unix, not(target_os = "android"))) {
-            Ok(ipc_conformance::matrix::cross_machine_structural(
-                false,
-                "a /name resolved by the local kernel, naming memory of this host",
-            ))
-        } else {
-            Ok(Observation::no_api())
-        }
+        Ok(ipc_conformance::matrix::cross_machine_structural(
+            false,
+            "a /name resolved by the local kernel, naming memory of this host",
+        ))
     });
 }
 
@@ -450,24 +443,4 @@ mod unix {
             .with("name_max", limit as f64, "chars"))
         });
     }
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(
-    #[values(
-        "posix_shm.unrelated_processes",
-        "posix_shm.multiple_readers",
-        "posix_shm.multiple_writers",
-        "posix_shm.zero_copy",
-        "posix_shm.pollable",
-        "posix_shm.fd_passing",
-        "posix_shm.named_slash",
-        "posix_shm.visible_across_processes",
-        "posix_shm.persists_until_unlink",
-        "posix_shm.name_max"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -13,8 +13,10 @@
 //! receiver is told to unblock. No sleeps.
 
 use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(unix)]
+use ipc_conformance::{Observation, Step};
+
+ipc_conformance::suite!();
 
 #[cfg(unix)]
 mod unix {
@@ -522,12 +524,10 @@ mod unix {
         }
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn signalfd_pollable() {
         check!("signal.signalfd_pollable", |cx| {
-            if !cfg!(target_os = "linux") {
-                return Ok(Observation::no_api());
-            }
             let mut rx = SigPeer::start(cx, &["USR1"])?;
             let before = rx.ask("signalfd")?;
             let Some(bits) = before
@@ -550,12 +550,10 @@ mod unix {
         });
     }
 
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
     #[test]
     fn kqueue_signal() {
         check!("signal.kqueue_signal", |cx| {
-            if !cfg!(any(target_vendor = "apple", target_os = "freebsd")) {
-                return Ok(Observation::no_api());
-            }
             let mut rx = SigPeer::start(cx, &["USR1"])?;
             let before = rx.ask("kqueue")?;
             let Some(bits) = before
@@ -583,6 +581,7 @@ mod unix {
     }
 
     /// An `err <errno> <text>` answer as an observation (ENOSYS → unsupported).
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
     fn from_answer(what: &str, answer: &str) -> Observation {
         let errno = answer
             .strip_prefix("err ")
@@ -797,35 +796,6 @@ fn cross_machine() {
             "a process ID, which names a process of this host's kernel only",
         ))
     });
-}
-
-#[cfg(not(unix))]
-#[rstest::rstest]
-fn not_on_this_target(
-    #[values(
-        "signal.bidirectional",
-        "signal.multiple_readers",
-        "signal.multiple_writers",
-        "signal.fd_passing",
-        "signal.priority",
-        "signal.pollable",
-        "signal.cross_machine",
-        "signal.standard_coalesce",
-        "signal.realtime_queue",
-        "signal.realtime_carries_value",
-        "signal.realtime_lowest_first",
-        "signal.sender_identified",
-        "signal.permission_required",
-        "signal.signalfd_pollable",
-        "signal.kqueue_signal",
-        "signal.rt_range",
-        "signal.pending_limit"
-    )]
-    claim: &str,
-) {
-    // Windows: the CRT's signal() and raise() act inside one process only; there
-    // is no kill() or sigqueue() to another process.
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }
 
 /// Windows: the C runtime's signal() and raise(), observed in peers; no call

@@ -4,35 +4,33 @@
 //! Legacy, maximum portability", and "System V IPC | ✓ | ✓ | ✓ | ✗" in the
 //! portability table.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(all(unix, not(target_os = "android")))]
+use ipc_conformance::{Checked, Observation, Step, check};
 
+ipc_conformance::suite!();
+
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn available() {
     check!("sysv_shm.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(all(unix, not(target_os = "android")))] {
-                use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
-                let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
-                let id = seg.id;
-                let map = attach(id).step("shmat")?;
-                map.write(0, b"marker");
-                let back = map.read(0, 6);
-                drop(map);
-                drop(seg);
-                let after = stat(id).err().map(|e| ipc_conformance::observe::describe_io_error(&e));
-                Ok(Observation::holds(
-                    back == b"marker" && after.is_some(),
-                    format!(
-                        "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
+        let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
+        let id = seg.id;
+        let map = attach(id).step("shmat")?;
+        map.write(0, b"marker");
+        let back = map.read(0, 6);
+        drop(map);
+        drop(seg);
+        let after = stat(id)
+            .err()
+            .map(|e| ipc_conformance::observe::describe_io_error(&e));
+        Ok(Observation::holds(
+            back == b"marker" && after.is_some(),
+            format!(
+                "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
+                String::from_utf8_lossy(&back)
+            ),
+        ))
     });
 }
 
@@ -180,17 +178,4 @@ mod unix {
             ))
         });
     }
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(
-    #[values(
-        "sysv_shm.named_by_key",
-        "sysv_shm.visible_across_processes",
-        "sysv_shm.persists_until_removed"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

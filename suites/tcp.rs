@@ -11,13 +11,13 @@
 use std::time::Duration;
 
 use ipc_conformance::check;
-use ipc_conformance::check::Ctx;
 use ipc_conformance::matrix;
 use ipc_conformance::mech::tcp::{MECHANISM, SMALL, median_us, write_write_read};
 use ipc_conformance::watchdog::{BOUND, bounded};
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+use ipc_conformance::{Observation, Step};
 use rstest::rstest;
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -46,21 +46,7 @@ fn available() {
 
 // -------------------------------------------------------- characteristics matrix
 
-type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-#[rstest]
-#[case::unrelated_processes("tcp.unrelated_processes", matrix::unrelated_processes)]
-#[case::message_boundaries("tcp.message_boundaries", matrix::message_boundaries)]
-#[case::bidirectional("tcp.bidirectional", matrix::bidirectional)]
-#[case::multiple_readers("tcp.multiple_readers", matrix::multiple_readers)]
-#[case::multiple_writers("tcp.multiple_writers", matrix::multiple_writers)]
-#[case::fd_passing("tcp.fd_passing", matrix::fd_passing)]
-#[case::priority("tcp.priority", matrix::priority)]
-#[case::pollable("tcp.pollable", matrix::pollable)]
-#[case::zero_copy("tcp.zero_copy", matrix::zero_copy)]
-fn property(#[case] claim: &str, #[case] observe: Property) {
-    check!(claim, |cx| observe(cx, &MECHANISM));
-}
+ipc_conformance::matrix_properties!("tcp", MECHANISM);
 
 /// The boundary check's verdict does not depend on how the sender's two writes
 /// are timed: with Nagle's algorithm on or off (TCP_NODELAY), and with the sender

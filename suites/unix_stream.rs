@@ -7,10 +7,12 @@
 //! read()/write() as on a pipe. On Windows the same claims are observed through
 //! Winsock's AF_UNIX (`mech::windows`).
 
+use ipc_conformance::Observation;
 use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(unix)]
+use ipc_conformance::{Checked, Step};
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -76,53 +78,14 @@ fn available() {
 
 // -------------------------------------------------------- characteristics matrix
 
-#[cfg(unix)]
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
+    #[cfg(unix)]
     use ipc_conformance::mech::unix_stream::MECHANISM;
+    /// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
+    #[cfg(windows)]
+    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism as MECHANISM;
 
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
-    #[case::priority("unix_stream.priority", matrix::priority)]
-    #[case::pollable("unix_stream.pollable", matrix::pollable)]
-    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &MECHANISM));
-    }
-}
-
-/// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
-#[cfg(windows)]
-mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism;
-
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
-    #[case::priority("unix_stream.priority", matrix::priority)]
-    #[case::pollable("unix_stream.pollable", matrix::pollable)]
-    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &UnixStreamMechanism));
-    }
+    ipc_conformance::matrix_properties!("unix_stream", MECHANISM);
 }
 
 #[test]
