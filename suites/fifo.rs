@@ -48,19 +48,14 @@ fn available() {
 
 #[cfg(unix)]
 mod matrix {
-    use super::*;
-
-    ipc_conformance::matrix_properties!("fifo", ipc_conformance::mech::fifo::FifoMechanism);
-
-    #[test]
-    fn cross_machine() {
-        check!("fifo.cross_machine", |_cx| {
-            Ok(ipc_conformance::matrix::cross_machine_structural(
-                false,
-                "a filesystem path naming a FIFO node whose data lives in the local kernel (even on a network filesystem the node is not shared between hosts)",
-            ))
-        });
-    }
+    ipc_conformance::matrix_properties!(
+        "fifo",
+        ipc_conformance::mech::fifo::FifoMechanism,
+        cross_machine(
+            false,
+            "a filesystem path naming a FIFO node whose data lives in the local kernel (even on a network filesystem the node is not shared between hosts)"
+        )
+    );
 }
 
 // ------------------------------------------------------------------- behaviour

@@ -46,15 +46,13 @@ mod matrix {
     ipc_conformance::matrix_properties!("pipe", PipeMechanism);
 }
 
-#[test]
-fn cross_machine() {
-    check!("pipe.cross_machine", |_cx| {
-        Ok(ipc_conformance::matrix::cross_machine_structural(
-            false,
-            "none: a pipe is reached only through descriptors of one host's kernel",
-        ))
-    });
-}
+ipc_conformance::matrix_properties!(
+    "pipe",
+    cross_machine(
+        false,
+        "none: a pipe is reached only through descriptors of one host's kernel"
+    )
+);
 
 // ------------------------------------------------------------------- behaviour
 

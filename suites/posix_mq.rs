@@ -47,22 +47,14 @@ fn available() {
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod matrix {
-    use super::*;
-
     ipc_conformance::matrix_properties!(
         "posix_mq",
-        ipc_conformance::mech::posix_mq::PosixMqMechanism
+        ipc_conformance::mech::posix_mq::PosixMqMechanism,
+        cross_machine(
+            false,
+            "a /name, resolved by the local kernel in its IPC namespace; it cannot name another host"
+        )
     );
-
-    #[test]
-    fn cross_machine() {
-        check!("posix_mq.cross_machine", |_cx| {
-            Ok(ipc_conformance::matrix::cross_machine_structural(
-                false,
-                "a /name, resolved by the local kernel in its IPC namespace; it cannot name another host",
-            ))
-        });
-    }
 }
 
 // ------------------------------------------------------------------- behaviour

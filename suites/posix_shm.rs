@@ -34,15 +34,13 @@ fn available() {
 }
 
 #[cfg(all(unix, not(target_os = "android")))]
-#[test]
-fn cross_machine() {
-    check!("posix_shm.cross_machine", |_cx| {
-        Ok(ipc_conformance::matrix::cross_machine_structural(
-            false,
-            "a /name resolved by the local kernel, naming memory of this host",
-        ))
-    });
-}
+ipc_conformance::matrix_properties!(
+    "posix_shm",
+    cross_machine(
+        false,
+        "a /name resolved by the local kernel, naming memory of this host"
+    )
+);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

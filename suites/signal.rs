@@ -12,9 +12,8 @@
 //! the signal is pending at the blocked, single-threaded receiver) before the
 //! receiver is told to unblock. No sleeps.
 
-use ipc_conformance::check;
 #[cfg(unix)]
-use ipc_conformance::{Observation, Step};
+use ipc_conformance::{Observation, Step, check};
 
 ipc_conformance::suite!();
 
@@ -788,33 +787,19 @@ mod unix {
 }
 
 #[cfg(unix)]
-#[test]
-fn cross_machine() {
-    check!("signal.cross_machine", |_cx| {
-        Ok(ipc_conformance::matrix::cross_machine_structural(
-            false,
-            "a process ID, which names a process of this host's kernel only",
-        ))
-    });
-}
+ipc_conformance::matrix_properties!(
+    "signal",
+    cross_machine(
+        false,
+        "a process ID, which names a process of this host's kernel only"
+    )
+);
 
 /// Windows: the C runtime's signal() and raise(), observed in peers; no call
 /// sends a signal to another process (see `mech::windows::crt_signal`).
 #[cfg(windows)]
 mod windows {
-    use super::*;
     use ipc_conformance::mech::windows::crt_signal;
 
-    #[test]
-    fn available() {
-        check!("signal.available", crt_signal::available);
-    }
-
-    #[test]
-    fn unrelated_processes() {
-        check!(
-            "signal.unrelated_processes",
-            crt_signal::unrelated_processes
-        );
-    }
+    ipc_conformance::check_fns!("signal", crt_signal: available, unrelated_processes);
 }

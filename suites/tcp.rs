@@ -46,7 +46,14 @@ fn available() {
 
 // -------------------------------------------------------- characteristics matrix
 
-ipc_conformance::matrix_properties!("tcp", MECHANISM);
+ipc_conformance::matrix_properties!(
+    "tcp",
+    MECHANISM,
+    cross_machine(
+        true,
+        "an IP address and port, which can name another host (these runs use 127.0.0.1 only)"
+    )
+);
 
 /// The boundary check's verdict does not depend on how the sender's two writes
 /// are timed: with Nagle's algorithm on or off (TCP_NODELAY), and with the sender
@@ -71,16 +78,6 @@ fn message_boundaries_verdict_ignores_timing(
         obs.outcome,
         obs.detail
     );
-}
-
-#[test]
-fn cross_machine() {
-    check!("tcp.cross_machine", |_cx| {
-        Ok(matrix::cross_machine_structural(
-            true,
-            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
-        ))
-    });
 }
 
 // ------------------------------------------------------------------- behaviour

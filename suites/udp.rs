@@ -40,7 +40,14 @@ fn available() {
 
 // -------------------------------------------------------- characteristics matrix
 
-ipc_conformance::matrix_properties!("udp", MECHANISM);
+ipc_conformance::matrix_properties!(
+    "udp",
+    MECHANISM,
+    cross_machine(
+        true,
+        "an IP address and port, which can name another host (these runs use 127.0.0.1 only)"
+    )
+);
 
 /// The boundary check's verdict does not depend on when the second datagram
 /// arrives: the sender pausing between its two sends (the test's pause; the
@@ -60,14 +67,4 @@ fn message_boundaries_verdict_ignores_pauses(#[values(0, 150)] pause_ms: u64) {
         "pause {pause:?}: {}",
         obs.detail
     );
-}
-
-#[test]
-fn cross_machine() {
-    check!("udp.cross_machine", |_cx| {
-        Ok(matrix::cross_machine_structural(
-            true,
-            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
-        ))
-    });
 }

@@ -52,19 +52,14 @@ fn available() {
 
 #[cfg(unix)]
 mod matrix {
-    use super::*;
-
-    ipc_conformance::matrix_properties!("unix_dgram", ipc_conformance::mech::unix_dgram::MECHANISM);
-
-    #[test]
-    fn cross_machine() {
-        check!("unix_dgram.cross_machine", |_cx| {
-            Ok(ipc_conformance::matrix::cross_machine_structural(
-                false,
-                "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host",
-            ))
-        });
-    }
+    ipc_conformance::matrix_properties!(
+        "unix_dgram",
+        ipc_conformance::mech::unix_dgram::MECHANISM,
+        cross_machine(
+            false,
+            "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host"
+        )
+    );
 }
 
 // ------------------------------------------------------------------- behaviour

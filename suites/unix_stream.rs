@@ -799,31 +799,21 @@ mod behaviour {
     use super::*;
     use ipc_conformance::mech::windows::afunix;
 
-    #[test]
-    fn named_by_path() {
-        check!("unix_stream.named_by_path", afunix::named_by_path);
-    }
-
-    #[test]
-    fn abstract_namespace() {
-        check!("unix_stream.abstract_namespace", afunix::abstract_namespace);
-    }
+    ipc_conformance::check_fns!(
+        "unix_stream",
+        afunix: named_by_path,
+        abstract_namespace,
+        many_clients,
+        peer_credentials,
+        read_write_like_pipe,
+        sun_path_max,
+    );
 
     #[test]
     fn socketpair_bidirectional() {
         check!("unix_stream.socketpair_bidirectional", |_cx| {
             afunix::socketpair()
         });
-    }
-
-    #[test]
-    fn many_clients() {
-        check!("unix_stream.many_clients", afunix::many_clients);
-    }
-
-    #[test]
-    fn peer_credentials() {
-        check!("unix_stream.peer_credentials", afunix::peer_credentials);
     }
 
     #[test]
@@ -845,19 +835,6 @@ mod behaviour {
                 ipc_conformance::mech::windows::winsock::Addr::Path(path),
             )
         });
-    }
-
-    #[test]
-    fn read_write_like_pipe() {
-        check!(
-            "unix_stream.read_write_like_pipe",
-            afunix::read_write_like_pipe
-        );
-    }
-
-    #[test]
-    fn sun_path_max() {
-        check!("unix_stream.sun_path_max", afunix::sun_path_max);
     }
 
     #[test]

@@ -10,24 +10,12 @@ ipc_conformance::suite!();
 
 #[cfg(windows)]
 mod windows {
-    use ipc_conformance::check;
     use ipc_conformance::mech::windows::named_pipe;
 
-    #[test]
-    fn available() {
-        check!("win_named_pipe.available", named_pipe::available);
-    }
-
-    #[test]
-    fn bidirectional() {
-        check!("win_named_pipe.bidirectional", named_pipe::bidirectional);
-    }
-
-    #[test]
-    fn message_mode_boundaries() {
-        check!(
-            "win_named_pipe.message_mode_boundaries",
-            named_pipe::message_mode_boundaries
-        );
-    }
+    ipc_conformance::check_fns!(
+        "win_named_pipe",
+        named_pipe: available,
+        bidirectional,
+        message_mode_boundaries
+    );
 }

@@ -514,10 +514,24 @@ mod windows_tests;
 /// }
 /// ```
 ///
-/// `cross_machine` is structural and stays with each suite. The suite needs
-/// `rstest` among its dev-dependencies.
+/// `cross_machine` is structural ([`cross_machine_structural`]): with
+/// `cross_machine(can_name_another_host, "what the address is")` after the
+/// value, or alone after the mechanism's name, the macro adds that test too.
+/// The suite needs `rstest` among its dev-dependencies.
 #[macro_export]
 macro_rules! matrix_properties {
+    ($mechanism:literal, $value:expr, cross_machine($can:expr, $address:expr $(,)?)) => {
+        $crate::matrix_properties!($mechanism, $value);
+        $crate::matrix_properties!($mechanism, cross_machine($can, $address));
+    };
+    ($mechanism:literal, cross_machine($can:expr, $address:expr $(,)?)) => {
+        #[test]
+        fn cross_machine() {
+            $crate::check!(concat!($mechanism, ".cross_machine"), |_cx| {
+                Ok($crate::matrix::cross_machine_structural($can, $address))
+            });
+        }
+    };
     ($mechanism:literal, $value:expr) => {
         #[::rstest::rstest]
         #[case::unrelated_processes(concat!($mechanism, ".unrelated_processes"), $crate::matrix::unrelated_processes)]
