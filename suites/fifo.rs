@@ -14,6 +14,10 @@ use ipc_conformance::{Checked, Observation, Step, check};
 
 ipc_conformance::suite!();
 
+#[cfg(unix)]
+#[path = "common/cleanup.rs"]
+mod cleanup;
+
 // ---------------------------------------------------------------- availability
 
 #[cfg(unix)]
@@ -63,6 +67,7 @@ mod matrix {
 #[cfg(unix)]
 mod behaviour {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use std::time::{Duration, Instant};
 
     use ipc_conformance::channel::{Channel, Role};
@@ -495,30 +500,13 @@ mod behaviour {
     /// nor its private directory behind (and is reported as an error).
     #[test]
     fn panicking_check_leaves_no_fifo() {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let seen2 = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "fifo.named_by_path",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
-                let fifo = Fifo::create(cx)?;
-                let dir = cx.dir()?.to_owned();
-                *seen2.lock().unwrap() = Some((fifo.path().to_owned(), dir));
-                panic!("deliberate panic inside a check holding a FIFO");
-            },
-        );
-        if obs.outcome == ipc_conformance::Outcome::Skipped {
-            // A precondition the machine lacks (an unusable temporary directory).
-            eprintln!("SKIPPED the FIFO cleanup test: {}", obs.detail);
+        let Some((fifo, dir)) = held_by_a_panicking_check("fifo.named_by_path", |cx, held| {
+            let fifo = Fifo::create(cx)?;
+            held.set((fifo.path().to_owned(), cx.dir()?.to_owned()));
+            panic!("deliberate panic inside a check holding a FIFO");
+        }) else {
             return;
-        }
-        assert_eq!(
-            obs.outcome,
-            ipc_conformance::Outcome::Error,
-            "{}",
-            obs.detail
-        );
-        let (fifo, dir) = seen.lock().unwrap().clone().expect("the check ran");
+        };
         assert!(
             fifo.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("ipcconf-"))

@@ -14,6 +14,10 @@ use ipc_conformance::{Observation, Step, check};
 
 ipc_conformance::suite!();
 
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
+
 // ---------------------------------------------------------------- availability
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
@@ -62,6 +66,7 @@ mod matrix {
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod behaviour {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Stdio};
     use std::sync::mpsc;
@@ -523,32 +528,20 @@ mod behaviour {
     fn queue_removed_after_a_panicking_check() {
         use ipc_conformance::channel::{Mechanism, Role};
         use ipc_conformance::mech::posix_mq::{PosixMqMechanism, listed_in_dev_mqueue};
-        use ipc_conformance::observe::Outcome;
-        use std::sync::{Arc, Mutex};
-
-        /// The queue's name, and whether /dev/mqueue listed it while it existed.
-        type Seen = Option<(String, Option<bool>)>;
-        let seen: Arc<Mutex<Seen>> = Arc::default();
-        let record = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "posix_mq.available",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
+        // The queue's name, and whether /dev/mqueue listed it while it existed.
+        let Some((name, listed_during)) =
+            held_by_a_panicking_check("posix_mq.available", |cx, held| {
                 let mut ch = PosixMqMechanism.create(cx)?;
                 let name = ch.name().expect("a queue has a name");
                 let mut tx = ch.open(Role::Sender).step("open")?;
                 tx.send(b"left behind").step("mq_send")?;
                 let _holder = ch.peer(cx, Role::Receiver).step("peer")?.start()?;
-                *record.lock().unwrap() = Some((name.clone(), listed_in_dev_mqueue(&name)));
+                held.set((name.clone(), listed_in_dev_mqueue(&name)));
                 panic!("deliberate panic with {name} open here and in a peer, one message queued");
-            },
-        );
-        if matches!(obs.outcome, Outcome::Unsupported | Outcome::Skipped) {
-            eprintln!("SKIPPED the cleanup test: {}", obs.detail);
+            })
+        else {
             return;
-        }
-        assert_eq!(obs.outcome, Outcome::Error, "{}", obs.detail);
-        let (name, listed_during) = seen.lock().unwrap().clone().expect("the check ran");
+        };
         let reopen = Queue::open(&name, libc::O_RDONLY, true);
         assert_eq!(
             reopen.as_ref().err().and_then(|e| e.raw_os_error()),

@@ -13,6 +13,10 @@ use ipc_conformance::{Checked, Observation, Step, check};
 ipc_conformance::suite!();
 
 #[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/shm.rs"]
+mod shm_common;
+
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn available() {
     check!("posix_shm.available", |_cx| {
@@ -45,6 +49,7 @@ ipc_conformance::matrix_properties!(
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
+    use crate::shm_common::{Exchange, intact};
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
@@ -347,27 +352,15 @@ mod unix {
     fn visible_across_processes() {
         check!("posix_shm.visible_across_processes", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let mine = pattern(32);
-            obj.map.write(0, &mine);
             let mut peer = mapper(cx, &obj)?;
-            let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
-            let reply = pattern(32);
-            ok_of(
-                &peer.request(&format!("write 64 {}", hex(&reply)))?,
-                "write",
-            )?;
-            let i_see = obj.map.read(64, 32);
+            let x = Exchange::run(&obj.map, &mut peer)?;
             Ok(Observation::holds(
-                peer_saw == mine && i_see == reply,
+                x.holds(),
                 format!(
                     "this process stored 32 bytes; the peer (pid {}) loaded them {}; the peer stored a 32-byte reply; this process loaded it {}",
                     peer.pid(),
-                    if peer_saw == mine {
-                        "intact"
-                    } else {
-                        "CHANGED"
-                    },
-                    if i_see == reply { "intact" } else { "CHANGED" }
+                    intact(x.there),
+                    intact(x.back)
                 ),
             ))
         });

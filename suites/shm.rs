@@ -11,10 +11,15 @@ use ipc_conformance::{Observation, Step, check};
 
 ipc_conformance::suite!();
 
+#[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
+
 // These checks share memory through POSIX shm, which bionic lacks.
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use ipc_conformance::Checked;
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
@@ -262,7 +267,6 @@ mod unix {
     #[test]
     fn guards_remove_everything_when_a_check_panics() {
         use ipc_conformance::mech::{mmap_file, posix_sem, posix_shm, sysv_sem, sysv_shm};
-        use std::sync::{Arc, Mutex};
 
         #[derive(Default)]
         struct Made {
@@ -274,67 +278,48 @@ mod unix {
             sysv_sem_id: i32,
             file: std::path::PathBuf,
         }
-        let made = Arc::new(Mutex::new(Made::default()));
-        let m = made.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "shm.untrusted_peer_can_mutate",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
-                let mut m = m.lock().unwrap();
-                let obj = posix_shm::Object::create(4096).step("shm")?;
-                m.shm = obj.name.clone();
-                // A POSIX shm object a peer creates (the controller holds the guard).
-                let peer_shm = ipc_conformance::names::unique_slash();
-                let _peer_shm_guard = posix_shm::Unlink::new(&peer_shm);
-                let _p1 = cx.peer(&["posix_shm-create", &peer_shm, "4096"]).start()?;
-                m.peer_shm = peer_shm;
-                let seg = sysv_shm::Segment::create(4096).step("sysv shm")?;
-                let _seg_map = sysv_shm::attach(seg.id).step("shmat")?;
-                m.sysv_shm_id = seg.id;
-                // A System V segment a peer creates under a key.
-                let key = sysv_shm::free_key().step("key")?;
-                let mut key_guard = sysv_shm::KeyGuard {
-                    key,
-                    creators: Vec::new(),
-                };
-                let mut p2 = cx
-                    .peer(&["sysv_shm-create", &key.to_string(), "4096"])
-                    .spawn()?;
-                key_guard.creators.push(p2.pid() as i32);
-                assert!(p2.line(BOUND)?.starts_with("ready"));
-                m.peer_key = key;
-                let set = sysv_sem::SemSet::create().step("sysv sem")?;
-                m.sysv_sem_id = set.id;
-                let sem = ipc_conformance::names::unique_slash();
-                let _sem_guard = posix_sem::Unlink::new(&sem);
-                let _sem = posix_sem::create(&sem, 1).step("sem_open")?;
-                m.sem = sem;
-                let file = cx.path(".map")?;
-                std::fs::write(&file, [0u8; 4096]).step("file")?;
-                let _file_map =
-                    mmap_file::map_file(&file, 4096, mmap_file::Mode::Shared).step("mmap")?;
-                m.file = file;
-                drop(m);
-                panic!("deliberate panic while holding every kind of guard");
-            },
-        );
-        if obs.outcome == ipc_conformance::Outcome::Skipped {
-            // A precondition the machine lacks (no usable /dev/shm, ...).
-            eprintln!("SKIPPED the cleanup test: {}", obs.detail);
+        let made = held_by_a_panicking_check("shm.untrusted_peer_can_mutate", |cx, held| {
+            let mut m = Made::default();
+            let obj = posix_shm::Object::create(4096).step("shm")?;
+            m.shm = obj.name.clone();
+            // A POSIX shm object a peer creates (the controller holds the guard).
+            let peer_shm = ipc_conformance::names::unique_slash();
+            let _peer_shm_guard = posix_shm::Unlink::new(&peer_shm);
+            let _p1 = cx.peer(&["posix_shm-create", &peer_shm, "4096"]).start()?;
+            m.peer_shm = peer_shm;
+            let seg = sysv_shm::Segment::create(4096).step("sysv shm")?;
+            let _seg_map = sysv_shm::attach(seg.id).step("shmat")?;
+            m.sysv_shm_id = seg.id;
+            // A System V segment a peer creates under a key.
+            let key = sysv_shm::free_key().step("key")?;
+            let mut key_guard = sysv_shm::KeyGuard {
+                key,
+                creators: Vec::new(),
+            };
+            let mut p2 = cx
+                .peer(&["sysv_shm-create", &key.to_string(), "4096"])
+                .spawn()?;
+            key_guard.creators.push(p2.pid() as i32);
+            assert!(p2.line(BOUND)?.starts_with("ready"));
+            m.peer_key = key;
+            let set = sysv_sem::SemSet::create().step("sysv sem")?;
+            m.sysv_sem_id = set.id;
+            let sem = ipc_conformance::names::unique_slash();
+            let _sem_guard = posix_sem::Unlink::new(&sem);
+            let _sem = posix_sem::create(&sem, 1).step("sem_open")?;
+            m.sem = sem;
+            let file = cx.path(".map")?;
+            std::fs::write(&file, [0u8; 4096]).step("file")?;
+            let _file_map =
+                mmap_file::map_file(&file, 4096, mmap_file::Mode::Shared).step("mmap")?;
+            m.file = file;
+            held.set(m);
+            panic!("deliberate panic while holding every kind of guard");
+        });
+        // A precondition the machine lacks (no usable /dev/shm, ...) skips it.
+        let Some(m) = made else {
             return;
-        }
-        assert_eq!(
-            obs.outcome,
-            ipc_conformance::Outcome::Error,
-            "{}",
-            obs.detail
-        );
-        assert!(obs.detail.contains("deliberate panic"), "{}", obs.detail);
-        let m = made.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(
-            !m.sem.is_empty(),
-            "the check did not get as far as the panic"
-        );
+        };
         for name in [&m.shm, &m.peer_shm] {
             assert_eq!(
                 posix_shm::open_fd(name, false).err(),

@@ -13,8 +13,13 @@ use ipc_conformance::{Observation, Step, check};
 ipc_conformance::suite!();
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod checks {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use ipc_conformance::mech::sysv_mq::{KeyGuard, Queue, find, key_text, random_key, remove};
     use ipc_conformance::names::random_hex;
     use ipc_conformance::peer::{hex, unhex};
@@ -240,26 +245,14 @@ mod checks {
     /// queue behind.
     #[test]
     fn queue_removed_after_a_panicking_check() {
-        use ipc_conformance::observe::Outcome;
-        use std::sync::{Arc, Mutex};
-
-        let seen: Arc<Mutex<Option<(libc::key_t, i32)>>> = Arc::default();
-        let record = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "sysv_mq.available",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |_cx| {
-                let q = Queue::keyed().step("msgget")?;
-                q.send(1, b"left behind").step("msgsnd")?;
-                *record.lock().unwrap() = Some((q.key, q.id));
-                panic!("deliberate panic with queue {} holding a message", q.id);
-            },
-        );
-        if obs.outcome == Outcome::Unsupported {
+        let Some((key, id)) = held_by_a_panicking_check("sysv_mq.available", |_cx, held| {
+            let q = Queue::keyed().step("msgget")?;
+            q.send(1, b"left behind").step("msgsnd")?;
+            held.set((q.key, q.id));
+            panic!("deliberate panic with queue {} holding a message", q.id);
+        }) else {
             return;
-        }
-        assert_eq!(obs.outcome, Outcome::Error, "{}", obs.detail);
-        let (key, id) = seen.lock().unwrap().expect("the check ran");
+        };
         let found = find(key);
         assert_eq!(
             found.as_ref().err().and_then(|e| e.raw_os_error()),

@@ -10,6 +10,10 @@ use ipc_conformance::{Checked, Observation, Step, check};
 ipc_conformance::suite!();
 
 #[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/shm.rs"]
+mod shm_common;
+
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn available() {
     check!("sysv_shm.available", |_cx| {
@@ -37,6 +41,7 @@ fn available() {
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
+    use crate::shm_common::{Exchange, intact};
 
     use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
@@ -72,7 +77,7 @@ mod unix {
                     seg.key,
                     peer.pid(),
                     seg.key,
-                    if got == marker { "intact" } else { "CHANGED" }
+                    intact(got == marker)
                 ),
             ))
         });
@@ -83,29 +88,17 @@ mod unix {
         check!("sysv_shm.visible_across_processes", |cx| {
             let seg = Segment::create(4096).step("shmget")?;
             let map = attach(seg.id).step("shmat")?;
-            let mine = pattern(32);
-            map.write(0, &mine);
             let mut peer = attacher(cx, seg.key)?;
-            let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
-            let reply = pattern(32);
-            ok_of(
-                &peer.request(&format!("write 64 {}", hex(&reply)))?,
-                "write",
-            )?;
-            let i_see = map.read(64, 32);
+            let x = Exchange::run(&map, &mut peer)?;
             let attached = stat(seg.id).map(|s| s.attached).unwrap_or(0);
             Ok(Observation::holds(
-                peer_saw == mine && i_see == reply,
+                x.holds(),
                 format!(
                     "this process stored 32 bytes into segment {}; the peer (pid {}) attached it by key and loaded them {}; the peer stored a 32-byte reply, which this process loaded {}; shm_nattch while both were attached: {attached}",
                     seg.id,
                     peer.pid(),
-                    if peer_saw == mine {
-                        "intact"
-                    } else {
-                        "CHANGED"
-                    },
-                    if i_see == reply { "intact" } else { "CHANGED" }
+                    intact(x.there),
+                    intact(x.back)
                 ),
             ))
         });
