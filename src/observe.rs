@@ -162,6 +162,14 @@ impl Observation {
 
 pub use crate::sys::{describe_io_error, is_absent_at_run_time};
 
+/// "ok", or the error of a failed call described as [`describe_io_error`] does.
+pub fn describe_result<T>(result: &std::io::Result<T>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => describe_io_error(e),
+    }
+}
+
 /// Shorthand for checks: `Err(observation)` ends the check with that observation.
 pub type Checked<T> = Result<T, Observation>;
 

@@ -85,15 +85,10 @@ mod behaviour {
     /// blocked (a bounded watchdog on a negative observation, not a delay).
     const BLOCK_WINDOW: Duration = Duration::from_millis(250);
 
+    use ipc_conformance::observe::describe_result;
+
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
-    }
-
-    fn errno_of(r: &std::io::Result<impl Sized>) -> String {
-        match r {
-            Ok(_) => "ok".into(),
-            Err(e) => ipc_conformance::observe::describe_io_error(e),
-        }
     }
 
     #[test]
@@ -122,8 +117,8 @@ mod behaviour {
                     "created {name:?}; a fresh process (pid {}, empty environment) opened {name:?} by that name and received {:?}; without the leading slash mq_open({bare:?}, O_CREAT|O_EXCL) gave {}; with a second slash mq_open({inner:?}) gave {}",
                     peer.pid(),
                     text(&got),
-                    errno_of(&bare_r),
-                    errno_of(&inner_r)
+                    describe_result(&bare_r),
+                    describe_result(&inner_r)
                 ),
             ))
         });
@@ -349,7 +344,7 @@ mod behaviour {
             let refilled = q.attr().step("mq_getattr")?.curmsgs;
             let evidence = format!(
                 "filled {name:?} with {maxmsg} messages (mq_curmsgs {full}); one more non-blocking mq_send: {}; a process (pid {pid}) then called a blocking mq_send: within {BLOCK_WINDOW:?} it {} (mq_curmsgs {during}{}); after this process received {:?}, the sender answered {after:?} within {BOUND:?} and mq_curmsgs was {refilled}",
-                errno_of(&over),
+                describe_result(&over),
                 match &early {
                     None => "had not returned".to_owned(),
                     Some(l) => format!("returned: {l:?}"),
@@ -391,8 +386,8 @@ mod behaviour {
                 format!(
                     "mq_msgsize {msgsize}: mq_send of {} bytes gave {} and left mq_curmsgs {after_over}; of exactly {msgsize} bytes gave {} (mq_curmsgs {after_exact})",
                     msgsize + 1,
-                    errno_of(&over),
-                    errno_of(&exact)
+                    describe_result(&over),
+                    describe_result(&exact)
                 ),
             ))
         });

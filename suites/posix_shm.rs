@@ -7,9 +7,6 @@
 //! written for message passing; shared memory gets its own, with the same
 //! operational definitions as the catalog texts.
 
-#[cfg(all(unix, not(target_os = "android")))]
-use ipc_conformance::{Checked, Observation, Step, check};
-
 ipc_conformance::suite!();
 
 #[cfg(all(unix, not(target_os = "android")))]
@@ -17,39 +14,9 @@ ipc_conformance::suite!();
 mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
-#[test]
-fn available() {
-    check!("posix_shm.available", |_cx| {
-        use ipc_conformance::mech::posix_shm::{Object, open_fd};
-        let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
-        obj.map.write(0, b"marker");
-        let back = obj.map.read(0, 6);
-        let name = obj.name.clone();
-        drop(obj);
-        let after = open_fd(&name, false).err();
-        Ok(Observation::holds(
-            back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
-            format!(
-                "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
-                String::from_utf8_lossy(&back)
-            ),
-        ))
-    });
-}
-
-#[cfg(all(unix, not(target_os = "android")))]
-ipc_conformance::matrix_properties!(
-    "posix_shm",
-    cross_machine(
-        false,
-        "a /name resolved by the local kernel, naming memory of this host"
-    )
-);
-
-#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use super::*;
     use crate::shm_common::{Exchange, intact};
+    use ipc_conformance::{Checked, Observation, Step, check};
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
@@ -64,6 +31,33 @@ mod unix {
     use ipc_conformance::watchdog::BOUND;
     use nix::errno::Errno;
     use nix::sys::mman::{MapFlags, ProtFlags};
+
+    #[test]
+    fn available() {
+        check!("posix_shm.available", |_cx| {
+            let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
+            obj.map.write(0, b"marker");
+            let back = obj.map.read(0, 6);
+            let name = obj.name.clone();
+            drop(obj);
+            let after = open_fd(&name, false).err();
+            Ok(Observation::holds(
+                back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
+                format!(
+                    "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
+                    String::from_utf8_lossy(&back)
+                ),
+            ))
+        });
+    }
+
+    ipc_conformance::matrix_properties!(
+        "posix_shm",
+        cross_machine(
+            false,
+            "a /name resolved by the local kernel, naming memory of this host"
+        )
+    );
 
     /// A peer that opens `obj` by name only and maps it.
     fn mapper(cx: &Ctx, obj: &Object) -> Checked<Peer> {

@@ -25,15 +25,10 @@ mod checks {
     use ipc_conformance::peer::{hex, unhex};
     use ipc_conformance::watchdog::BOUND;
 
+    use ipc_conformance::observe::describe_result;
+
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
-    }
-
-    fn errno_of(r: &std::io::Result<impl Sized>) -> String {
-        match r {
-            Ok(_) => "ok".into(),
-            Err(e) => ipc_conformance::observe::describe_io_error(e),
-        }
     }
 
     /// Parses a `sysv_mq-receive` answer: `got <id> <mtype> <hex>`.
@@ -62,7 +57,7 @@ mod checks {
                 format!(
                     "msgget(IPC_PRIVATE) gave queue id {id}; msgsnd type 1 \"marker\", msgrcv returned type {t} {:?}; msgctl(IPC_RMID): {}",
                     text(&got),
-                    errno_of(&removed)
+                    describe_result(&removed)
                 ),
             ))
         });
@@ -232,8 +227,8 @@ mod checks {
                         Ok(i) => format!("id {i}"),
                         Err(e) => ipc_conformance::observe::describe_io_error(e),
                     },
-                    errno_of(&removed),
-                    errno_of(&gone)
+                    describe_result(&removed),
+                    describe_result(&gone)
                 ),
             ))
         });

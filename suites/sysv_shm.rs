@@ -4,9 +4,6 @@
 //! Legacy, maximum portability", and "System V IPC | ✓ | ✓ | ✓ | ✗" in the
 //! portability table.
 
-#[cfg(all(unix, not(target_os = "android")))]
-use ipc_conformance::{Checked, Observation, Step, check};
-
 ipc_conformance::suite!();
 
 #[cfg(all(unix, not(target_os = "android")))]
@@ -14,34 +11,9 @@ ipc_conformance::suite!();
 mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
-#[test]
-fn available() {
-    check!("sysv_shm.available", |_cx| {
-        use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
-        let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
-        let id = seg.id;
-        let map = attach(id).step("shmat")?;
-        map.write(0, b"marker");
-        let back = map.read(0, 6);
-        drop(map);
-        drop(seg);
-        let after = stat(id)
-            .err()
-            .map(|e| ipc_conformance::observe::describe_io_error(&e));
-        Ok(Observation::holds(
-            back == b"marker" && after.is_some(),
-            format!(
-                "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
-                String::from_utf8_lossy(&back)
-            ),
-        ))
-    });
-}
-
-#[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use super::*;
     use crate::shm_common::{Exchange, intact};
+    use ipc_conformance::{Checked, Observation, Step, check};
 
     use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
@@ -51,6 +23,27 @@ mod unix {
     use ipc_conformance::observe::describe_io_error;
     use ipc_conformance::peer::{Peer, hex};
     use ipc_conformance::watchdog::BOUND;
+
+    #[test]
+    fn available() {
+        check!("sysv_shm.available", |_cx| {
+            let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
+            let id = seg.id;
+            let map = attach(id).step("shmat")?;
+            map.write(0, b"marker");
+            let back = map.read(0, 6);
+            drop(map);
+            drop(seg);
+            let after = stat(id).err().map(|e| describe_io_error(&e));
+            Ok(Observation::holds(
+                back == b"marker" && after.is_some(),
+                format!(
+                    "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
+                    String::from_utf8_lossy(&back)
+                ),
+            ))
+        });
+    }
 
     /// A peer that gets only the key number and attaches the segment.
     fn attacher(cx: &Ctx, key: libc::key_t) -> Checked<Peer> {
