@@ -15,20 +15,15 @@ mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use crate::shm_common::{Exchange, intact};
-    use ipc_conformance::{Checked, Observation, Step, check};
+    use crate::shm_common::*;
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
 
-    use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::posix_shm::{Object, Unlink, create_fd, open_fd};
     use ipc_conformance::mech::shm::{
-        Mapping, bisect_name_limit, data_of, ok_of, padded_name, pattern, spin_until,
-        store_fd_identity, yield_until,
+        Mapping, bisect_name_limit, padded_name, spin_until, store_fd_identity, yield_until,
     };
-    use ipc_conformance::peer::{Peer, hex};
-    use ipc_conformance::watchdog::BOUND;
     use nix::errno::Errno;
     use nix::sys::mman::{MapFlags, ProtFlags};
 

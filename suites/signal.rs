@@ -523,27 +523,62 @@ mod unix {
         }
     }
 
+    /// What a descriptor for a blocked SIGUSR1 showed: its poll() revents with
+    /// nothing sent, and the receiver's answer once another process (`sender`)
+    /// sent SIGUSR1 with kill() and it waited on the descriptor.
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    struct Notified {
+        bits: i16,
+        after: String,
+        sender: i32,
+    }
+
+    /// A receiver peer makes the descriptor (`make`: "signalfd" or "kqueue",
+    /// answered as `<short> revents=<bits>`) and waits on it (`<short>wait`);
+    /// an error answer is the observation itself.
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    fn notified_through(
+        cx: &mut ipc_conformance::check::Ctx,
+        make: &str,
+        short: &str,
+    ) -> ipc_conformance::Checked<Result<Notified, Observation>> {
+        let mut rx = SigPeer::start(cx, &["USR1"])?;
+        let before = rx.ask(make)?;
+        let Some(bits) = before
+            .strip_prefix(&format!("{short} revents="))
+            .and_then(|b| b.parse::<i16>().ok())
+        else {
+            return Ok(Err(from_answer(make, &before)));
+        };
+        let mut tx = SigPeer::start(cx, &[])?;
+        tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+        let bound = ipc_conformance::matrix::bound_ms();
+        let after = rx.ask(&format!("{short}wait {bound}"))?;
+        Ok(Ok(Notified {
+            bits,
+            after,
+            sender: tx.pid,
+        }))
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn signalfd_pollable() {
         check!("signal.signalfd_pollable", |cx| {
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
-            let before = rx.ask("signalfd")?;
-            let Some(bits) = before
-                .strip_prefix("sfd revents=")
-                .and_then(|b| b.parse::<i16>().ok())
-            else {
-                return Ok(from_answer("signalfd", &before));
+            let n = match notified_through(cx, "signalfd", "sfd")? {
+                Ok(n) => n,
+                Err(obs) => return Ok(obs),
             };
-            let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
-            let after = rx.ask(&format!("sfdwait {}", ipc_conformance::matrix::bound_ms()))?;
-            let want = format!("sfd ready=true signo={} pid={} uid=", libc::SIGUSR1, tx.pid);
+            let want = format!(
+                "sfd ready=true signo={} pid={} uid=",
+                libc::SIGUSR1,
+                n.sender
+            );
             Ok(Observation::holds(
-                bits & libc::POLLIN == 0 && after.starts_with(&want),
+                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want),
                 format!(
-                    "a signalfd for the blocked SIGUSR1: poll() revents with nothing sent {bits:#x}; after process {} sent SIGUSR1 with kill(): {after:?}",
-                    tx.pid
+                    "a signalfd for the blocked SIGUSR1: poll() revents with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
+                    n.bits, n.sender, n.after
                 ),
             ))
         });
@@ -553,27 +588,21 @@ mod unix {
     #[test]
     fn kqueue_signal() {
         check!("signal.kqueue_signal", |cx| {
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
-            let before = rx.ask("kqueue")?;
-            let Some(bits) = before
-                .strip_prefix("kq revents=")
-                .and_then(|b| b.parse::<i16>().ok())
-            else {
-                return Ok(from_answer("kqueue", &before));
+            let n = match notified_through(cx, "kqueue", "kq")? {
+                Ok(n) => n,
+                Err(obs) => return Ok(obs),
             };
-            let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
-            let after = rx.ask(&format!("kqwait {}", ipc_conformance::matrix::bound_ms()))?;
             let want = format!("kq ready=true ident={} data=", libc::SIGUSR1);
-            let count: i64 = after
+            let count: i64 = n
+                .after
                 .rsplit_once("data=")
                 .and_then(|(_, d)| d.parse().ok())
                 .unwrap_or(0);
             Ok(Observation::holds(
-                bits & libc::POLLIN == 0 && after.starts_with(&want) && count >= 1,
+                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want) && count >= 1,
                 format!(
-                    "EVFILT_SIGNAL for SIGUSR1 (blocked) on a kqueue: poll() revents on the kqueue with nothing sent {bits:#x}; after process {} sent SIGUSR1 with kill(): {after:?}",
-                    tx.pid
+                    "EVFILT_SIGNAL for SIGUSR1 (blocked) on a kqueue: poll() revents on the kqueue with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
+                    n.bits, n.sender, n.after
                 ),
             ))
         });

@@ -12,17 +12,12 @@ mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use crate::shm_common::{Exchange, intact};
-    use ipc_conformance::{Checked, Observation, Step, check};
+    use crate::shm_common::*;
 
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
     use ipc_conformance::mech::sysv_shm::{
         KeyGuard, Segment, attach, free_key, lookup, remove, stat,
     };
     use ipc_conformance::observe::describe_io_error;
-    use ipc_conformance::peer::{Peer, hex};
-    use ipc_conformance::watchdog::BOUND;
 
     #[test]
     fn available() {

@@ -1,9 +1,14 @@
 //! Shared by the POSIX and System V shared-memory suites: the two-way exchange
 //! through a region that this process and a peer both have mapped.
 
-use ipc_conformance::Checked;
-use ipc_conformance::mech::shm::{Mapping, data_of, ok_of, pattern};
-use ipc_conformance::peer::{Peer, hex};
+use ipc_conformance::mech::shm::Mapping;
+
+/// What both suites' checks use.
+pub use ipc_conformance::check::Ctx;
+pub use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
+pub use ipc_conformance::peer::{Peer, hex};
+pub use ipc_conformance::watchdog::BOUND;
+pub use ipc_conformance::{Checked, Observation, Step, check};
 
 /// This process stores 32 bytes at offset 0 and the peer loads them (`there`);
 /// the peer stores a 32-byte reply at offset 64 and this process loads it
