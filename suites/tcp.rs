@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use ipc_conformance::check;
 use ipc_conformance::matrix;
+use ipc_conformance::mech::socket::Family;
 use ipc_conformance::mech::tcp::{MECHANISM, SMALL, median_us, write_write_read};
 use ipc_conformance::watchdog::{BOUND, bounded};
 use ipc_conformance::{Observation, Step};
@@ -19,28 +20,17 @@ use rstest::rstest;
 
 ipc_conformance::suite!();
 
+#[path = "common/stream.rs"]
+mod stream;
+
 // ---------------------------------------------------------------- availability
 
 #[test]
 fn available() {
     check!("tcp.available", |cx| {
-        use ipc_conformance::channel::Endpoint;
-        use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
-        let ch = StreamChannel::create(cx, "tcp", Family::Inet)?;
-        let (mut client, mut server) = ch.ends().step("open both ends")?;
-        client.send(b"ping").step("client send")?;
-        let up = recv_exact(&mut server, 4, BOUND).step("server receive")?;
-        server.send(b"pong").step("server send")?;
-        let down = recv_exact(&mut client, 4, BOUND).step("client receive")?;
-        Ok(Observation::holds(
-            up == b"ping" && down == b"pong",
-            format!(
-                "a listener on {}; connect() and accept() succeeded; the server received {:?}, the client {:?}",
-                ipc_conformance::channel::Channel::name(&ch).unwrap_or_default(),
-                String::from_utf8_lossy(&up),
-                String::from_utf8_lossy(&down)
-            ),
-        ))
+        stream::ping_pong(cx, "tcp", Family::Inet, |name| {
+            format!("a listener on {name}; connect() and accept() succeeded")
+        })
     });
 }
 

@@ -14,6 +14,10 @@ use ipc_conformance::{Checked, Step};
 
 ipc_conformance::suite!();
 
+#[cfg(unix)]
+#[path = "common/stream.rs"]
+mod stream;
+
 // ---------------------------------------------------------------- availability
 
 /// A peer that cannot connect by name answers with the failure and its error
@@ -47,32 +51,17 @@ fn peer_connect_failure_is_an_answer() {
 #[test]
 fn available() {
     check!("unix_stream.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(unix)] {
-                use ipc_conformance::channel::Endpoint;
-                use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
-                use ipc_conformance::watchdog::BOUND;
-                let ch = StreamChannel::create(cx, "unix_stream", Family::Unix)?;
-                let (mut client, mut server) = ch.ends().step("open both ends")?;
-                client.send(b"ping").step("client send")?;
-                let got = recv_exact(&mut server, 4, BOUND).step("server receive")?;
-                server.send(b"pong").step("server send")?;
-                let back = recv_exact(&mut client, 4, BOUND).step("client receive")?;
-                Ok(Observation::holds(
-                    got == b"ping" && back == b"pong",
-                    format!(
-                        "socket(AF_UNIX, SOCK_STREAM), bind() to a path, listen(), connect(), accept() all succeeded; the server received {:?}, the client {:?}",
-                        String::from_utf8_lossy(&got),
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else if #[cfg(windows)] {
-                ipc_conformance::mech::windows::afunix::stream_available(cx)
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        #[cfg(unix)]
+        return stream::ping_pong(
+            cx,
+            "unix_stream",
+            ipc_conformance::mech::socket::Family::Unix,
+            |_| {
+                "socket(AF_UNIX, SOCK_STREAM), bind() to a path, listen(), connect(), accept() all succeeded".to_owned()
+            },
+        );
+        #[cfg(windows)]
+        ipc_conformance::mech::windows::afunix::stream_available(cx)
     });
 }
 
