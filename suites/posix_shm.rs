@@ -56,10 +56,10 @@ mod unix {
 
     /// A peer that opens `obj` by name only and maps it.
     fn mapper(cx: &Ctx, obj: &Object) -> Checked<Peer> {
-        let len = obj.map.len().to_string();
-        let mut cmd = cx.peer(&["posix_shm-map", &obj.name, &len]);
-        cmd.command().env_clear();
-        Ok(cmd.start()?)
+        stranger(
+            cx,
+            &["posix_shm-map", &obj.name, &obj.map.len().to_string()],
+        )
     }
 
     // ------------------------------------------------------ characteristics
@@ -68,10 +68,8 @@ mod unix {
     fn unrelated_processes() {
         check!("posix_shm.unrelated_processes", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let marker = pattern(24);
-            obj.map.write(0, &marker);
             let mut peer = mapper(cx, &obj)?;
-            let got = data_of(&peer.request("read 0 24")?, "read")?;
+            let (marker, got) = marker_seen_by(&obj.map, &mut peer, 24)?;
             Ok(Observation::holds(
                 got == marker,
                 format!(
@@ -307,10 +305,8 @@ mod unix {
     fn named_slash() {
         check!("posix_shm.named_slash", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let marker = pattern(16);
-            obj.map.write(0, &marker);
             let mut peer = mapper(cx, &obj)?;
-            let got = data_of(&peer.request("read 0 16")?, "read")?;
+            let (marker, got) = marker_seen_by(&obj.map, &mut peer, 16)?;
             // Names that break the "/name" form, for the evidence.
             let mut others = Vec::new();
             for name in [

@@ -42,10 +42,7 @@ mod unix {
 
     /// A peer that gets only the key number and attaches the segment.
     fn attacher(cx: &Ctx, key: libc::key_t) -> Checked<Peer> {
-        let key = key.to_string();
-        let mut cmd = cx.peer(&["sysv_shm-attach", &key]);
-        cmd.command().env_clear();
-        Ok(cmd.start()?)
+        stranger(cx, &["sysv_shm-attach", &key.to_string()])
     }
 
     #[test]
@@ -53,10 +50,8 @@ mod unix {
         check!("sysv_shm.named_by_key", |cx| {
             let seg = Segment::create(4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
             let map = attach(seg.id).step("shmat")?;
-            let marker = pattern(16);
-            map.write(0, &marker);
             let mut peer = attacher(cx, seg.key)?;
-            let got = data_of(&peer.request("read 0 16")?, "read")?;
+            let (marker, got) = marker_seen_by(&map, &mut peer, 16)?;
             Ok(Observation::holds(
                 got == marker,
                 format!(

@@ -18,11 +18,30 @@ pub struct Exchange {
     pub back: bool,
 }
 
+/// A peer started with an empty environment and no inherited descriptors,
+/// given only `args` (the object's name or key).
+pub fn stranger(cx: &Ctx, args: &[&str]) -> Checked<Peer> {
+    let mut cmd = cx.peer(args);
+    cmd.command().env_clear();
+    Ok(cmd.start()?)
+}
+
+/// Stores a `len`-byte marker at offset 0 of `region` and has the peer load
+/// `len` bytes there: (what was stored, what the peer loaded).
+pub fn marker_seen_by(
+    region: &Mapping,
+    peer: &mut Peer,
+    len: usize,
+) -> Checked<(Vec<u8>, Vec<u8>)> {
+    let marker = pattern(len);
+    region.write(0, &marker);
+    let got = data_of(&peer.request(&format!("read 0 {len}"))?, "read")?;
+    Ok((marker, got))
+}
+
 impl Exchange {
     pub fn run(region: &Mapping, peer: &mut Peer) -> Checked<Exchange> {
-        let mine = pattern(32);
-        region.write(0, &mine);
-        let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
+        let (mine, peer_saw) = marker_seen_by(region, peer, 32)?;
         let reply = pattern(32);
         ok_of(
             &peer.request(&format!("write 64 {}", hex(&reply)))?,
