@@ -356,17 +356,12 @@ mod unix {
         check!("posix_shm.persists_until_unlink", |cx| {
             let name = ipc_conformance::names::unique_slash();
             let _unlink = Unlink::new(&name);
-            let mut creator = cx
+            let creator = cx
                 .peer(&["posix_shm-create", &name, "4096"])
                 .start()
                 .map_err(|e| ipc_conformance::observe::shm_dir_observation(e.into()))?;
             let creator_pid = creator.pid();
-            let data = pattern(32);
-            ok_of(
-                &creator.request(&format!("write 0 {}", hex(&data)))?,
-                "write",
-            )?;
-            let (status, _) = creator.finish()?;
+            let (data, status) = stored_by_a_peer_that_exits(creator)?;
             let fd = open_fd(&name, false).step("shm_open after the creator exited")?;
             let size = nix::sys::stat::fstat(&fd).step("fstat")?.st_size;
             let map = Mapping::map(fd.as_fd(), 4096, ProtFlags::PROT_READ, MapFlags::MAP_SHARED)

@@ -105,12 +105,7 @@ mod unix {
                     "the creating peer said {ready:?}"
                 )));
             }
-            let data = pattern(32);
-            ok_of(
-                &creator.request(&format!("write 0 {}", hex(&data)))?,
-                "write",
-            )?;
-            let (status, _) = creator.finish()?;
+            let (data, status) = stored_by_a_peer_that_exits(creator)?;
 
             // Nobody is attached now.
             let id = lookup(key).step("shmget(key) after the creator exited")?;

@@ -39,6 +39,20 @@ pub fn marker_seen_by(
     Ok((marker, got))
 }
 
+/// Has a peer that created a shared object store a 32-byte pattern at offset
+/// 0 and exit: what it stored, and how it ended.
+pub fn stored_by_a_peer_that_exits(
+    mut creator: Peer,
+) -> Checked<(Vec<u8>, std::process::ExitStatus)> {
+    let data = pattern(32);
+    ok_of(
+        &creator.request(&format!("write 0 {}", hex(&data)))?,
+        "write",
+    )?;
+    let (status, _) = creator.finish()?;
+    Ok((data, status))
+}
+
 impl Exchange {
     pub fn run(region: &Mapping, peer: &mut Peer) -> Checked<Exchange> {
         let (mine, peer_saw) = marker_seen_by(region, peer, 32)?;
