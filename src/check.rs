@@ -345,15 +345,13 @@ macro_rules! check_fns {
     };
 }
 
-/// Why a claim whose `requires` is unmet is `unsupported`, or `None` when the
-/// target meets it.
-pub fn unmet_requirement(claim: &crate::catalog::Claim) -> Option<String> {
-    claim.requires.unmet().map(|missing| {
-        format!(
-            "no API on {}: the claim requires {missing}",
-            crate::sys::TARGET
-        )
-    })
+/// A claim whose `requires` this target does not meet, observed: `unsupported`
+/// with what is missing; `None` when the target meets it.
+pub fn unmet_requirement(claim: &crate::catalog::Claim) -> Option<Observation> {
+    claim
+        .requires
+        .unmet()
+        .map(|missing| Observation::no_api_because(format!("the claim requires {missing}")))
 }
 
 fn suite_claims(suite: &str) -> Vec<&'static crate::catalog::Claim> {
@@ -375,10 +373,10 @@ fn suite_claims(suite: &str) -> Vec<&'static crate::catalog::Claim> {
 pub fn record_unmet_requirements(suite: &str) {
     let mut failures = Vec::new();
     for claim in suite_claims(suite) {
-        let Some(why) = unmet_requirement(claim) else {
+        let Some(obs) = unmet_requirement(claim) else {
             continue;
         };
-        match conclude(&claim.id, Observation::unsupported(why), 0.0).1 {
+        match conclude(&claim.id, obs, 0.0).1 {
             Verdict::Pass | Verdict::Skipped => {}
             Verdict::Fail(msg) => failures.push(msg),
         }

@@ -111,6 +111,11 @@ impl Observation {
         Self::unsupported(format!("no API on {}", crate::sys::TARGET))
     }
 
+    /// `unsupported`: "no API on <target>: <why>".
+    pub fn no_api_because(why: impl std::fmt::Display) -> Self {
+        Self::unsupported(format!("no API on {}: {why}", crate::sys::TARGET))
+    }
+
     pub fn skipped(reason: impl Into<String>) -> Self {
         Self::new(Outcome::Skipped, reason)
     }

@@ -70,9 +70,8 @@ fn pidfd_available() {
                 ))
             } else {
                 let _ = cx;
-                Ok(Observation::unsupported(format!(
-                    "no API on {}: no pidfd_open(2){}",
-                    ipc_conformance::platform::TARGET,
+                Ok(Observation::no_api_because(format!(
+                    "no pidfd_open(2){}",
                     if cfg!(target_os = "freebsd") {
                         " (FreeBSD has process descriptors from pdfork(2) instead)"
                     } else {

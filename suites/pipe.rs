@@ -532,10 +532,9 @@ mod behaviour {
     #[test]
     fn inherited_across_fork() {
         check!("pipe.inherited_across_fork", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows has no fork(); a child process is a new program started by CreateProcess, and a pipe reaches it through handle inheritance or duplication (observed in pipe.works_across_exec)",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows has no fork(); a child process is a new program started by CreateProcess, and a pipe reaches it through handle inheritance or duplication (observed in pipe.works_across_exec)",
+            ))
         });
     }
 
@@ -672,20 +671,18 @@ mod behaviour {
     #[test]
     fn write_atomic_up_to_pipe_buf() {
         check!("pipe.write_atomic_up_to_pipe_buf", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows defines no PIPE_BUF (no fpathconf; the Win32 pipe documentation names no atomicity limit), so there is no size up to which a pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows defines no PIPE_BUF (no fpathconf; the Win32 pipe documentation names no atomicity limit), so there is no size up to which a pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
+            ))
         });
     }
 
     #[test]
     fn write_atomic_blocking_writers() {
         check!("pipe.write_atomic_blocking_writers", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows defines no PIPE_BUF, so there is no size up to which a blocking pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows defines no PIPE_BUF, so there is no size up to which a blocking pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
+            ))
         });
     }
 
@@ -722,10 +719,9 @@ mod behaviour {
     #[test]
     fn pipe_buf() {
         check!("pipe.pipe_buf", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: no fpathconf(_PC_PIPE_BUF) and no PIPE_BUF in the Win32 API",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "no fpathconf(_PC_PIPE_BUF) and no PIPE_BUF in the Win32 API",
+            ))
         });
     }
 

@@ -26,9 +26,7 @@ mod unix {
     use ipc_conformance::platform::TARGET;
 
     fn no_realtime() -> Observation {
-        Observation::unsupported(format!(
-            "no API on {TARGET}: no real-time signals (SIGRTMIN..SIGRTMAX) and no sigqueue()"
-        ))
+        Observation::no_api_because("no real-time signals (SIGRTMIN..SIGRTMAX) and no sigqueue()")
     }
 
     // ---------------------------------------------------------- availability
