@@ -25,6 +25,15 @@ mod unix {
     };
     use ipc_conformance::platform::TARGET;
 
+    /// Real-time signals and sigqueue() exist here, or the observation that they do not.
+    fn realtime() -> ipc_conformance::Checked<()> {
+        if HAS_REALTIME {
+            Ok(())
+        } else {
+            Err(no_realtime())
+        }
+    }
+
     fn no_realtime() -> Observation {
         Observation::no_api_because("no real-time signals (SIGRTMIN..SIGRTMAX) and no sigqueue()")
     }
@@ -162,9 +171,7 @@ mod unix {
     #[test]
     fn multiple_writers() {
         check!("signal.multiple_writers", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const WRITERS: usize = 3;
             const EACH: usize = 8;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
@@ -267,9 +274,7 @@ mod unix {
     #[test]
     fn priority() {
         check!("signal.priority", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let mut rx = SigPeer::start(cx, &["RT+0", "RT+5"])?;
             let mut tx = SigPeer::start(cx, &[])?;
             tx.ok(&format!("sigqueue {} RT+5 1 3", rx.pid))?;
@@ -336,9 +341,7 @@ mod unix {
     #[test]
     fn realtime_queue() {
         check!("signal.realtime_queue", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const K: usize = 5;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
             let mut tx = SigPeer::start(cx, &[])?;
@@ -357,9 +360,7 @@ mod unix {
     #[test]
     fn realtime_carries_value() {
         check!("signal.realtime_carries_value", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const FIRST: usize = 0x5150;
             const K: usize = 4;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
@@ -380,9 +381,7 @@ mod unix {
     #[test]
     fn realtime_lowest_first() {
         check!("signal.realtime_lowest_first", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let mut rx = SigPeer::start(cx, &["RT+0", "RT+1", "RT+2"])?;
             let mut tx = SigPeer::start(cx, &[])?;
             for (s, v) in [("RT+2", 2), ("RT+1", 1), ("RT+0", 0)] {
@@ -628,9 +627,7 @@ mod unix {
     #[test]
     fn rt_range() {
         check!("signal.rt_range", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let (Some(min), Some(max)) = (rt_min(), rt_max()) else {
                 return Ok(no_realtime());
             };
@@ -688,9 +685,7 @@ mod unix {
     #[test]
     fn pending_limit() {
         check!("signal.pending_limit", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const MAX: u64 = 300_000;
             let root = nix::unistd::geteuid().is_root();
             // Linux counts queued signals per user against the receiver's
