@@ -432,3 +432,53 @@ pub fn assert_every_claim_has_a_test(suite: &str) {
         crate::sys::TARGET
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_names_cover_their_claims_only() {
+        let cat = Catalog::get();
+        let claim = |id: &str| cat.claim(id).expect("a catalogued claim");
+        let fifo = claim("fifo.named_by_path");
+        assert!(test_name_covers("behaviour::named_by_path", fifo));
+        assert!(!test_name_covers("behaviour::named_by_path_too", fifo));
+        let matrix = claim("fifo.bidirectional");
+        assert!(test_name_covers(
+            "matrix::property::case_3_bidirectional",
+            matrix
+        ));
+        assert!(!test_name_covers(
+            "matrix::property::case_3_unidirectional",
+            matrix
+        ));
+        assert!(!test_name_covers("matrix::not_bidirectional", matrix));
+        let memfd = claim("memfd.available");
+        assert!(test_name_covers("memfd_available", memfd));
+        assert!(!test_name_covers("pidfd_available", memfd));
+    }
+
+    /// Every claim the catalog gives a requirement this target lacks is
+    /// recorded by the unmet path with the requirement named, and no other is.
+    #[test]
+    fn unmet_requirements_name_the_target_and_the_requirement() {
+        for claim in Catalog::get().claims() {
+            match unmet_requirement(claim) {
+                Some(obs) => {
+                    assert!(!claim.requires.met(), "{}", claim.id);
+                    assert_eq!(obs.outcome, Outcome::Unsupported);
+                    assert!(
+                        obs.detail.starts_with(&format!(
+                            "no API on {}: the claim requires ",
+                            crate::sys::TARGET
+                        )),
+                        "{}",
+                        obs.detail
+                    );
+                }
+                None => assert!(claim.requires.met(), "{}", claim.id),
+            }
+        }
+    }
+}
