@@ -120,6 +120,129 @@ struct RawClaim {
     doc: DocSpec,
     #[serde(default)]
     doc_note: Option<String>,
+    #[serde(default)]
+    requires: Option<RequiresSpec>,
+}
+
+/// `requires`: one clause, or a list of clauses that must all hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RequiresSpec {
+    One(String),
+    All(Vec<String>),
+}
+
+/// A property of the compile target a claim can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetWord {
+    Unix,
+    Windows,
+    Linux,
+    Android,
+    Macos,
+    Freebsd,
+    Glibc,
+    Musl,
+}
+
+impl TargetWord {
+    pub const ALL: [TargetWord; 8] = [
+        TargetWord::Unix,
+        TargetWord::Windows,
+        TargetWord::Linux,
+        TargetWord::Android,
+        TargetWord::Macos,
+        TargetWord::Freebsd,
+        TargetWord::Glibc,
+        TargetWord::Musl,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TargetWord::Unix => "unix",
+            TargetWord::Windows => "windows",
+            TargetWord::Linux => "linux",
+            TargetWord::Android => "android",
+            TargetWord::Macos => "macos",
+            TargetWord::Freebsd => "freebsd",
+            TargetWord::Glibc => "glibc",
+            TargetWord::Musl => "musl",
+        }
+    }
+
+    /// Whether the target this binary was compiled for has the property
+    /// (`linux` is the Linux OS proper: Android is `android`, as in `target_os`).
+    pub fn holds(self) -> bool {
+        match self {
+            TargetWord::Unix => cfg!(unix),
+            TargetWord::Windows => cfg!(windows),
+            TargetWord::Linux => cfg!(target_os = "linux"),
+            TargetWord::Android => cfg!(target_os = "android"),
+            TargetWord::Macos => cfg!(target_os = "macos"),
+            TargetWord::Freebsd => cfg!(target_os = "freebsd"),
+            TargetWord::Glibc => cfg!(all(target_os = "linux", target_env = "gnu")),
+            TargetWord::Musl => cfg!(all(target_os = "linux", target_env = "musl")),
+        }
+    }
+}
+
+/// What a claim needs of the compile target: every clause must hold; a clause
+/// holds when one of its alternatives does (`"linux | freebsd"`), and an
+/// alternative is a [`TargetWord`], or `!word` for its absence. Empty: nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requires {
+    clauses: Vec<Vec<(bool, TargetWord)>>,
+}
+
+impl Requires {
+    fn parse(spec: &RequiresSpec) -> Result<Requires, String> {
+        let texts: Vec<&str> = match spec {
+            RequiresSpec::One(s) => vec![s.as_str()],
+            RequiresSpec::All(v) => v.iter().map(String::as_str).collect(),
+        };
+        let mut clauses = Vec::new();
+        for text in texts {
+            let mut clause = Vec::new();
+            for alt in text.split('|').map(str::trim) {
+                let (negated, word) = match alt.strip_prefix('!') {
+                    Some(w) => (true, w.trim()),
+                    None => (false, alt),
+                };
+                let word = TargetWord::ALL
+                    .into_iter()
+                    .find(|w| w.key() == word)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = TargetWord::ALL.iter().map(|w| w.key()).collect();
+                        format!(
+                            "unknown word {alt:?} in requires {text:?} (known: {}, each may be negated with '!', alternatives joined with '|')",
+                            known.join(", ")
+                        )
+                    })?;
+                clause.push((negated, word));
+            }
+            clauses.push(clause);
+        }
+        Ok(Requires { clauses })
+    }
+
+    /// Whether the target this binary was compiled for meets every clause.
+    pub fn met(&self) -> bool {
+        self.unmet().is_none()
+    }
+
+    /// The first clause this target does not meet, as written (`"linux | freebsd"`).
+    pub fn unmet(&self) -> Option<String> {
+        self.clauses
+            .iter()
+            .find(|clause| !clause.iter().any(|&(neg, w)| w.holds() != neg))
+            .map(|clause| {
+                clause
+                    .iter()
+                    .map(|&(neg, w)| format!("{}{}", if neg { "!" } else { "" }, w.key()))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +264,13 @@ pub struct Claim {
     /// The guide's stance per OS, every OS present.
     pub doc: BTreeMap<Os, Stance>,
     pub doc_note: Option<String>,
+    /// The claims file it comes from: `suites/<suite>.toml`.
+    #[serde(skip)]
+    pub suite: String,
+    /// What it needs of the compile target; unmet, the harness records it
+    /// `unsupported` without a check.
+    #[serde(skip)]
+    pub requires: Requires,
 }
 
 impl Claim {
@@ -185,13 +315,13 @@ impl Catalog {
         };
         for (suite, text) in files {
             catalog
-                .add_file(text)
+                .add_file(suite, text)
                 .map_err(|e| format!("suites/{suite}.toml: {e}"))?;
         }
         Ok(catalog)
     }
 
-    fn add_file(&mut self, text: &str) -> Result<(), String> {
+    fn add_file(&mut self, suite: &str, text: &str) -> Result<(), String> {
         let raw: RawCatalog = toml::from_str(text).map_err(|e| e.to_string())?;
         let Catalog { claims, index } = self;
         for rc in raw.claim {
@@ -236,6 +366,10 @@ impl Catalog {
                     doc
                 }
             };
+            let requires = match &rc.requires {
+                Some(spec) => Requires::parse(spec).map_err(|e| format!("claim {id}: {e}"))?,
+                None => Requires::default(),
+            };
             if index.insert(id.clone(), claims.len()).is_some() {
                 return Err(format!("claim {id}: duplicated"));
             }
@@ -249,6 +383,8 @@ impl Catalog {
                 quote: rc.quote,
                 doc,
                 doc_note: rc.doc_note,
+                suite: suite.to_owned(),
+                requires,
             });
         }
         Ok(())
@@ -327,5 +463,50 @@ mod tests {
             )
             .is_err()
         );
+        let err =
+            Catalog::parse_files(&[("pipe", &one("doc = \"yes\"\nrequires = \"unix | plan9\"\n"))])
+                .unwrap_err();
+        assert!(
+            err.contains("suites/pipe.toml")
+                && err.contains("claim pipe.x")
+                && err.contains("\"plan9\""),
+            "{err}"
+        );
+        assert!(Catalog::parse(&one("doc = \"yes\"\nrequires = [\"unix\", \"!\"]\n")).is_err());
+        assert!(Catalog::parse(&one("doc = \"yes\"\nrequires = 3\n")).is_err());
+    }
+
+    #[test]
+    fn requirements_are_evaluated_for_this_target() {
+        let req = |text: &str| {
+            let one = format!(
+                "[[claim]]\nid = \"pipe.x\"\nmechanism = \"pipe\"\nkind = \"behaviour\"\nstatement = \"s\"\ncheck = \"c\"\nsection = \"S\"\nquote = \"\"\ndoc = \"yes\"\nrequires = {text}\n"
+            );
+            Catalog::parse(&one).unwrap().claims()[0].requires.clone()
+        };
+        assert_eq!(req("\"unix\"").met(), cfg!(unix));
+        assert_eq!(req("\"!unix\"").met(), !cfg!(unix));
+        assert!(req("\"unix | windows\"").met() || !cfg!(any(unix, windows)));
+        assert_eq!(
+            req("[\"unix\", \"!android\"]").met(),
+            cfg!(all(unix, not(target_os = "android")))
+        );
+        assert_eq!(
+            req("\"linux | freebsd\"").met(),
+            cfg!(any(target_os = "linux", target_os = "freebsd"))
+        );
+        assert_eq!(
+            req("\"glibc\"").met(),
+            cfg!(all(target_os = "linux", target_env = "gnu"))
+        );
+        if !cfg!(windows) {
+            assert_eq!(
+                req("[\"unix\", \"windows\"]").unmet().as_deref(),
+                Some("windows")
+            );
+        }
+        assert!(Requires::default().met());
+        // Every word names exactly the targets its cfg does: one of unix and windows holds.
+        assert!(TargetWord::Unix.holds() != TargetWord::Windows.holds());
     }
 }

@@ -100,6 +100,14 @@ pub fn run(
     peer_exe: PathBuf,
     body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
 ) -> Observation {
+    if let Some(c) = Catalog::get().claim(claim) {
+        if let Some(missing) = c.requires.unmet() {
+            panic!(
+                "claim {claim} requires {missing}, which {} is not, yet a test checks it here: gate the test away with the cfg of its requires (the suite's `ipc_conformance::suite!()` records the claim `unsupported`)",
+                crate::sys::TARGET
+            );
+        }
+    }
     let outcome = observe(claim, peer_exe, body);
     let (record, verdict) = conclude(claim, outcome.0, outcome.1);
     match verdict {
@@ -290,5 +298,187 @@ fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Verdict {
         }
         (_, None) => Verdict::Fail("no stance is taken, but the observation is not sound".into()),
         (_, Some(_)) => Verdict::Fail("observation differs from expectation".into()),
+    }
+}
+
+/// The tests every suite has, one line at its top: `ipc_conformance::suite!();`.
+/// `claims_this_target_lacks` records `unsupported` for every claim of the
+/// suite's claims file (`suites/<crate name>.toml`) whose `requires` this
+/// target does not meet (their checks are compiled out); `every_claim_has_a_test`
+/// fails when a claim this target meets has no test of its name in the suite,
+/// so a claim that a cfg gate or a lost test drops is noticed.
+#[macro_export]
+macro_rules! suite {
+    () => {
+        #[test]
+        fn claims_this_target_lacks() {
+            $crate::check::record_unmet_requirements(env!("CARGO_CRATE_NAME"));
+        }
+
+        #[test]
+        fn every_claim_has_a_test() {
+            $crate::check::assert_every_claim_has_a_test(env!("CARGO_CRATE_NAME"));
+        }
+    };
+}
+
+/// One test per claim whose whole check is a function of a module, test and
+/// function named after the claim's property:
+///
+/// ```ignore
+/// use ipc_conformance::mech::windows::named_pipe;
+/// ipc_conformance::check_fns!("win_named_pipe", named_pipe: available, bidirectional);
+/// // #[test] fn available() { check!("win_named_pipe.available", named_pipe::available); } ...
+/// ```
+#[macro_export]
+macro_rules! check_fns {
+    ($mechanism:literal, $module:ident: $($property:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $property() {
+                $crate::check!(
+                    concat!($mechanism, ".", stringify!($property)),
+                    $module::$property
+                );
+            }
+        )+
+    };
+}
+
+/// A claim whose `requires` this target does not meet, observed: `unsupported`
+/// with what is missing; `None` when the target meets it.
+pub fn unmet_requirement(claim: &crate::catalog::Claim) -> Option<Observation> {
+    claim
+        .requires
+        .unmet()
+        .map(|missing| Observation::no_api_because(format!("the claim requires {missing}")))
+}
+
+fn suite_claims(suite: &str) -> Vec<&'static crate::catalog::Claim> {
+    let claims: Vec<_> = Catalog::get()
+        .claims()
+        .iter()
+        .filter(|c| c.suite == suite)
+        .collect();
+    assert!(
+        !claims.is_empty(),
+        "no claims file suites/{suite}.toml in the catalog (or it has no claim)"
+    );
+    claims
+}
+
+/// Records `unsupported`, without running anything, for every claim of
+/// `suites/<suite>.toml` whose `requires` this target does not meet; panics
+/// after recording them all when any departs from its expectation.
+pub fn record_unmet_requirements(suite: &str) {
+    let mut failures = Vec::new();
+    for claim in suite_claims(suite) {
+        let Some(obs) = unmet_requirement(claim) else {
+            continue;
+        };
+        match conclude(&claim.id, obs, 0.0).1 {
+            Verdict::Pass | Verdict::Skipped => {}
+            Verdict::Fail(msg) => failures.push(msg),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Whether a test of this name checks the claim: one of the name's `::`
+/// segments is the claim's property, the whole id with `_` for `.`
+/// (`memfd_available`), or an rstest case of the property (`case_3_property`).
+pub fn test_name_covers(test: &str, claim: &crate::catalog::Claim) -> bool {
+    let property = claim.property();
+    let id = claim.id.replace('.', "_");
+    test.split("::").any(|seg| {
+        seg == property
+            || seg == id
+            || seg
+                .strip_suffix(property)
+                .is_some_and(|head| head.ends_with('_') && head.starts_with("case_"))
+    })
+}
+
+/// Lists the tests of this test binary (`--list`) and fails for every claim
+/// of `suites/<suite>.toml` this target meets that no test is named after.
+pub fn assert_every_claim_has_a_test(suite: &str) {
+    let exe = std::env::current_exe().expect("the path of this test binary");
+    let out = std::process::Command::new(&exe)
+        .args(["--list", "--format", "terse"])
+        .env_remove("RUST_TEST_THREADS")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{} --list: {e}", exe.display()));
+    assert!(
+        out.status.success(),
+        "{} --list: {}",
+        exe.display(),
+        out.status
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let tests: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    let lost: Vec<&str> = suite_claims(suite)
+        .into_iter()
+        .filter(|c| c.requires.met())
+        .filter(|c| !tests.iter().any(|t| test_name_covers(t, c)))
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "claims of suites/{suite}.toml that {} meets but no test of this suite checks (each needs a test named after its property, or a `requires` this target lacks): {lost:?}",
+        crate::sys::TARGET
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_names_cover_their_claims_only() {
+        let cat = Catalog::get();
+        let claim = |id: &str| cat.claim(id).expect("a catalogued claim");
+        let fifo = claim("fifo.named_by_path");
+        assert!(test_name_covers("behaviour::named_by_path", fifo));
+        assert!(!test_name_covers("behaviour::named_by_path_too", fifo));
+        let matrix = claim("fifo.bidirectional");
+        assert!(test_name_covers(
+            "matrix::property::case_3_bidirectional",
+            matrix
+        ));
+        assert!(!test_name_covers(
+            "matrix::property::case_3_unidirectional",
+            matrix
+        ));
+        assert!(!test_name_covers("matrix::not_bidirectional", matrix));
+        let memfd = claim("memfd.available");
+        assert!(test_name_covers("memfd_available", memfd));
+        assert!(!test_name_covers("pidfd_available", memfd));
+    }
+
+    /// Every claim the catalog gives a requirement this target lacks is
+    /// recorded by the unmet path with the requirement named, and no other is.
+    #[test]
+    fn unmet_requirements_name_the_target_and_the_requirement() {
+        for claim in Catalog::get().claims() {
+            match unmet_requirement(claim) {
+                Some(obs) => {
+                    assert!(!claim.requires.met(), "{}", claim.id);
+                    assert_eq!(obs.outcome, Outcome::Unsupported);
+                    assert!(
+                        obs.detail.starts_with(&format!(
+                            "no API on {}: the claim requires ",
+                            crate::sys::TARGET
+                        )),
+                        "{}",
+                        obs.detail
+                    );
+                }
+                None => assert!(claim.requires.met(), "{}", claim.id),
+            }
+        }
     }
 }

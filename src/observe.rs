@@ -111,6 +111,11 @@ impl Observation {
         Self::unsupported(format!("no API on {}", crate::sys::TARGET))
     }
 
+    /// `unsupported`: "no API on <target>: <why>".
+    pub fn no_api_because(why: impl std::fmt::Display) -> Self {
+        Self::unsupported(format!("no API on {}: {why}", crate::sys::TARGET))
+    }
+
     pub fn skipped(reason: impl Into<String>) -> Self {
         Self::new(Outcome::Skipped, reason)
     }
@@ -161,6 +166,14 @@ impl Observation {
 }
 
 pub use crate::sys::{describe_io_error, is_absent_at_run_time};
+
+/// "ok", or the error of a failed call described as [`describe_io_error`] does.
+pub fn describe_result<T>(result: &std::io::Result<T>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => describe_io_error(e),
+    }
+}
 
 /// Shorthand for checks: `Err(observation)` ends the check with that observation.
 pub type Checked<T> = Result<T, Observation>;

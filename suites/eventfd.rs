@@ -3,15 +3,13 @@
 //! The guide: "eventfd | Counter/notification | Inherited FD | Bidirectional |
 //! User-space events, polling". The portability table has no eventfd row.
 //! Linux has it; FreeBSD has a native eventfd since 13.0; macOS and Windows
-//! have none (`no API on TARGET`).
+//! have none: the claims' `requires` is unmet there.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+ipc_conformance::suite!();
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod with_eventfd {
-    use super::*;
+    use ipc_conformance::{Checked, Observation, Step, check};
     use std::os::fd::AsFd;
 
     use ipc_conformance::watchdog::BOUND;
@@ -103,19 +101,4 @@ mod with_eventfd {
             ))
         });
     }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-#[rstest::rstest]
-fn not_on_this_target(
-    #[values(
-        "eventfd.available",
-        "eventfd.counter_semantics",
-        "eventfd.semaphore_mode",
-        "eventfd.pollable",
-        "eventfd.inherited_across_fork"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -9,42 +9,42 @@
 //! Every FIFO is made by `FifoPath` (mode 0600, in the check's private 0700
 //! directory) and removed when its guard drops, also when a check panics.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(unix)]
+use ipc_conformance::{Checked, Observation, Step, check};
+
+ipc_conformance::suite!();
+
+#[cfg(unix)]
+#[path = "common/cleanup.rs"]
+mod cleanup;
 
 // ---------------------------------------------------------------- availability
 
+#[cfg(unix)]
 #[test]
 fn available() {
     check!("fifo.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(unix)] {
-                use ipc_conformance::mech::fifo::{FifoPath, describe_path, is_fifo, open};
-                use nix::fcntl::OFlag;
-                let fifo = FifoPath::create(cx)?;
-                let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK).step("open O_RDONLY|O_NONBLOCK")?;
-                let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK).step("open O_WRONLY|O_NONBLOCK")?;
-                let marker = format!("marker-{}", ipc_conformance::names::random_hex(8));
-                nix::unistd::write(&w, marker.as_bytes()).step("write")?;
-                let mut buf = [0u8; 64];
-                let n = nix::unistd::read(&r, &mut buf).step("read")?;
-                let st = nix::sys::stat::lstat(fifo.path()).step("lstat")?;
-                Ok(Observation::holds(
-                    &buf[..n] == marker.as_bytes() && is_fifo(&st),
-                    format!(
-                        "mkfifo({}) succeeded; {}; wrote {marker:?} on an O_WRONLY end, the O_RDONLY end read {:?}",
-                        fifo.path().display(),
-                        describe_path(fifo.path()),
-                        String::from_utf8_lossy(&buf[..n])
-                    ),
-                ))
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::fifo::{FifoPath, describe_path, is_fifo, open};
+        use nix::fcntl::OFlag;
+        let fifo = FifoPath::create(cx)?;
+        let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
+            .step("open O_RDONLY|O_NONBLOCK")?;
+        let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
+            .step("open O_WRONLY|O_NONBLOCK")?;
+        let marker = format!("marker-{}", ipc_conformance::names::random_hex(8));
+        nix::unistd::write(&w, marker.as_bytes()).step("write")?;
+        let mut buf = [0u8; 64];
+        let n = nix::unistd::read(&r, &mut buf).step("read")?;
+        let st = nix::sys::stat::lstat(fifo.path()).step("lstat")?;
+        Ok(Observation::holds(
+            &buf[..n] == marker.as_bytes() && is_fifo(&st),
+            format!(
+                "mkfifo({}) succeeded; {}; wrote {marker:?} on an O_WRONLY end, the O_RDONLY end read {:?}",
+                fifo.path().display(),
+                describe_path(fifo.path()),
+                String::from_utf8_lossy(&buf[..n])
+            ),
+        ))
     });
 }
 
@@ -52,56 +52,14 @@ fn available() {
 
 #[cfg(unix)]
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::fifo::FifoMechanism;
-
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("fifo.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("fifo.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("fifo.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("fifo.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("fifo.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("fifo.fd_passing", matrix::fd_passing)]
-    #[case::priority("fifo.priority", matrix::priority)]
-    #[case::pollable("fifo.pollable", matrix::pollable)]
-    #[case::zero_copy("fifo.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &FifoMechanism));
-    }
-
-    #[test]
-    fn cross_machine() {
-        check!("fifo.cross_machine", |_cx| {
-            Ok(matrix::cross_machine_structural(
-                false,
-                "a filesystem path naming a FIFO node whose data lives in the local kernel (even on a network filesystem the node is not shared between hosts)",
-            ))
-        });
-    }
-}
-
-#[cfg(not(unix))]
-#[rstest]
-fn matrix_property(
-    #[values(
-        "fifo.unrelated_processes",
-        "fifo.message_boundaries",
-        "fifo.bidirectional",
-        "fifo.multiple_readers",
-        "fifo.multiple_writers",
-        "fifo.fd_passing",
-        "fifo.priority",
-        "fifo.pollable",
-        "fifo.zero_copy",
-        "fifo.cross_machine"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
+    ipc_conformance::matrix_properties!(
+        "fifo",
+        ipc_conformance::mech::fifo::FifoMechanism,
+        cross_machine(
+            false,
+            "a filesystem path naming a FIFO node whose data lives in the local kernel (even on a network filesystem the node is not shared between hosts)"
+        )
+    );
 }
 
 // ------------------------------------------------------------------- behaviour
@@ -109,6 +67,7 @@ fn matrix_property(
 #[cfg(unix)]
 mod behaviour {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use std::time::{Duration, Instant};
 
     use ipc_conformance::channel::{Channel, Role};
@@ -541,30 +500,13 @@ mod behaviour {
     /// nor its private directory behind (and is reported as an error).
     #[test]
     fn panicking_check_leaves_no_fifo() {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let seen2 = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "fifo.named_by_path",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
-                let fifo = Fifo::create(cx)?;
-                let dir = cx.dir()?.to_owned();
-                *seen2.lock().unwrap() = Some((fifo.path().to_owned(), dir));
-                panic!("deliberate panic inside a check holding a FIFO");
-            },
-        );
-        if obs.outcome == ipc_conformance::Outcome::Skipped {
-            // A precondition the machine lacks (an unusable temporary directory).
-            eprintln!("SKIPPED the FIFO cleanup test: {}", obs.detail);
+        let Some((fifo, dir)) = held_by_a_panicking_check("fifo.named_by_path", |cx, held| {
+            let fifo = Fifo::create(cx)?;
+            held.set((fifo.path().to_owned(), cx.dir()?.to_owned()));
+            panic!("deliberate panic inside a check holding a FIFO");
+        }) else {
             return;
-        }
-        assert_eq!(
-            obs.outcome,
-            ipc_conformance::Outcome::Error,
-            "{}",
-            obs.detail
-        );
-        let (fifo, dir) = seen.lock().unwrap().clone().expect("the check ran");
+        };
         assert!(
             fifo.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("ipcconf-"))
@@ -572,22 +514,4 @@ mod behaviour {
         assert!(gone(&fifo), "{} survived the panic", fifo.display());
         assert!(gone(&dir), "{} survived the panic", dir.display());
     }
-}
-
-#[cfg(not(unix))]
-#[rstest]
-fn behaviour(
-    #[values(
-        "fifo.named_by_path",
-        "fifo.rdwr_self_read",
-        "fifo.open_blocks_until_peer",
-        "fifo.nonblock_write_open_enxio",
-        "fifo.persists_until_unlink",
-        "fifo.write_atomic_up_to_pipe_buf",
-        "fifo.write_atomic_blocking_writers",
-        "fifo.writer_blocks_when_full"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -5,35 +5,33 @@
 //! "Memory-mapped file (read-only) | Persistent, multiple readers, no
 //! coordination".
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+use ipc_conformance::{Observation, Step, check};
 
+ipc_conformance::suite!();
+
+#[cfg(any(unix, windows))]
 #[test]
 fn available() {
     check!("mmap_file.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(any(unix, windows))] {
-                use ipc_conformance::mech::mmap_file::{Mode, map_file};
-                let path = cx.path(".map")?;
-                std::fs::write(&path, vec![0u8; 4096]).step("create a 4096-byte file")?;
-                let map = map_file(&path, 4096, Mode::Shared).step("map the file shared")?;
-                map.write(0, b"marker");
-                drop(map);
-                let file = std::fs::read(&path).step("read the file")?;
-                Ok(Observation::holds(
-                    file.starts_with(b"marker"),
-                    format!(
-                        "mapped a 4096-byte file shared read-write ({}), stored \"marker\" and unmapped; reading the file then gave {:?}",
-                        if cfg!(windows) { "CreateFileMapping(PAGE_READWRITE), MapViewOfFile(FILE_MAP_WRITE)" } else { "mmap(MAP_SHARED)" },
-                        String::from_utf8_lossy(&file[..6.min(file.len())])
-                    ),
-                ))
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::mmap_file::{Mode, map_file};
+        let path = cx.path(".map")?;
+        std::fs::write(&path, vec![0u8; 4096]).step("create a 4096-byte file")?;
+        let map = map_file(&path, 4096, Mode::Shared).step("map the file shared")?;
+        map.write(0, b"marker");
+        drop(map);
+        let file = std::fs::read(&path).step("read the file")?;
+        Ok(Observation::holds(
+            file.starts_with(b"marker"),
+            format!(
+                "mapped a 4096-byte file shared read-write ({}), stored \"marker\" and unmapped; reading the file then gave {:?}",
+                if cfg!(windows) {
+                    "CreateFileMapping(PAGE_READWRITE), MapViewOfFile(FILE_MAP_WRITE)"
+                } else {
+                    "mmap(MAP_SHARED)"
+                },
+                String::from_utf8_lossy(&file[..6.min(file.len())])
+            ),
+        ))
     });
 }
 
@@ -206,17 +204,4 @@ mod mapped {
             ))
         });
     }
-}
-
-#[cfg(not(any(unix, windows)))]
-#[rstest::rstest]
-fn no_mapping_api(
-    #[values(
-        "mmap_file.shared_writes_reach_file",
-        "mmap_file.read_only_many_readers",
-        "mmap_file.private_is_copy_on_write"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

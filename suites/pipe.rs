@@ -5,9 +5,9 @@
 //! exec'd processes as its selling points.
 
 use ipc_conformance::check;
-#[allow(unused_imports)]
 use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -38,40 +38,21 @@ fn available() {
 // -------------------------------------------------------- characteristics matrix
 
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
     #[cfg(unix)]
     use ipc_conformance::mech::pipe::PipeMechanism;
     #[cfg(windows)]
     use ipc_conformance::mech::windows::anon_pipe::AnonPipeMechanism as PipeMechanism;
 
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("pipe.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("pipe.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("pipe.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("pipe.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("pipe.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("pipe.fd_passing", matrix::fd_passing)]
-    #[case::priority("pipe.priority", matrix::priority)]
-    #[case::pollable("pipe.pollable", matrix::pollable)]
-    #[case::zero_copy("pipe.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &PipeMechanism));
-    }
+    ipc_conformance::matrix_properties!("pipe", PipeMechanism);
 }
 
-#[test]
-fn cross_machine() {
-    check!("pipe.cross_machine", |_cx| {
-        Ok(ipc_conformance::matrix::cross_machine_structural(
-            false,
-            "none: a pipe is reached only through descriptors of one host's kernel",
-        ))
-    });
-}
+ipc_conformance::matrix_properties!(
+    "pipe",
+    cross_machine(
+        false,
+        "none: a pipe is reached only through descriptors of one host's kernel"
+    )
+);
 
 // ------------------------------------------------------------------- behaviour
 
@@ -130,7 +111,7 @@ mod behaviour {
     use super::*;
     use std::os::fd::AsFd;
 
-    use ipc_conformance::mech::pipe::{describe_fd, fill, pipe_buf};
+    use ipc_conformance::mech::pipe::{self as pipe_mech, describe_fd, fill};
     use ipc_conformance::watchdog::BOUND;
     use nix::errno::Errno;
 
@@ -340,7 +321,7 @@ mod behaviour {
     fn write_atomic_up_to_pipe_buf() {
         check!("pipe.write_atomic_up_to_pipe_buf", |cx| {
             let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let size = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             drop(r);
             let obs = ipc_conformance::matrix::concurrent_writers(
                 cx,
@@ -366,7 +347,7 @@ mod behaviour {
                 capacity_by_filling, observe_blocking_writers, records_to_overfill,
             };
             let (r, w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let size = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let size = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             ipc_conformance::channel::fd::set_nonblocking(r.as_fd()).step("O_NONBLOCK")?;
             let capacity = capacity_by_filling(&w, &r).step("measure the capacity")?;
             let records = records_to_overfill(capacity, 4, size);
@@ -415,10 +396,10 @@ mod behaviour {
     // --------------------------------------------------------------- facts
 
     #[test]
-    fn pipe_buf_fact() {
+    fn pipe_buf() {
         check!("pipe.pipe_buf", |_cx| {
             let (r, _w) = ipc_conformance::sys::pipe().step("pipe()")?;
-            let runtime = pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
+            let runtime = pipe_mech::pipe_buf(&r).step("fpathconf(_PC_PIPE_BUF)")?;
             let constant = libc::PIPE_BUF;
             if runtime < 512 {
                 return Ok(Observation::error(format!(
@@ -551,10 +532,9 @@ mod behaviour {
     #[test]
     fn inherited_across_fork() {
         check!("pipe.inherited_across_fork", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows has no fork(); a child process is a new program started by CreateProcess, and a pipe reaches it through handle inheritance or duplication (observed in pipe.works_across_exec)",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows has no fork(); a child process is a new program started by CreateProcess, and a pipe reaches it through handle inheritance or duplication (observed in pipe.works_across_exec)",
+            ))
         });
     }
 
@@ -691,20 +671,18 @@ mod behaviour {
     #[test]
     fn write_atomic_up_to_pipe_buf() {
         check!("pipe.write_atomic_up_to_pipe_buf", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows defines no PIPE_BUF (no fpathconf; the Win32 pipe documentation names no atomicity limit), so there is no size up to which a pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows defines no PIPE_BUF (no fpathconf; the Win32 pipe documentation names no atomicity limit), so there is no size up to which a pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
+            ))
         });
     }
 
     #[test]
     fn write_atomic_blocking_writers() {
         check!("pipe.write_atomic_blocking_writers", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Windows defines no PIPE_BUF, so there is no size up to which a blocking pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Windows defines no PIPE_BUF, so there is no size up to which a blocking pipe write is promised atomic; concurrent writers are observed in pipe.multiple_writers",
+            ))
         });
     }
 
@@ -739,12 +717,11 @@ mod behaviour {
     // --------------------------------------------------------------- facts
 
     #[test]
-    fn pipe_buf_fact() {
+    fn pipe_buf() {
         check!("pipe.pipe_buf", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: no fpathconf(_PC_PIPE_BUF) and no PIPE_BUF in the Win32 API",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "no fpathconf(_PC_PIPE_BUF) and no PIPE_BUF in the Win32 API",
+            ))
         });
     }
 

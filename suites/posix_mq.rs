@@ -7,41 +7,43 @@
 //! full implementation").
 //!
 //! The API exists on Linux and FreeBSD (with the mqueuefs module); elsewhere
-//! every claim records `unsupported` ("no API on TARGET").
+//! the claims' `requires` is unmet and the harness records them `unsupported`.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+use ipc_conformance::{Observation, Step, check};
+
+ipc_conformance::suite!();
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
 
 // ---------------------------------------------------------------- availability
 
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn available() {
     check!("posix_mq.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(any(target_os = "linux", target_os = "freebsd"))] {
-                use ipc_conformance::mech::posix_mq::{MAXMSG, MSGSIZE, ensure_runtime, new_queue, unlink};
-                let probe = ensure_runtime(cx)?;
-                let (name, q, _guard) = new_queue(cx, Some((MAXMSG, MSGSIZE)), true)?;
-                q.send(b"marker", 0).step("mq_send")?;
-                let mut buf = vec![0u8; MSGSIZE as usize];
-                let (n, prio) = q.receive(&mut buf).step("mq_receive")?;
-                drop(q);
-                unlink(&name).step("mq_unlink")?;
-                let probe = if probe.is_empty() { String::new() } else { format!("; {probe}") };
-                Ok(Observation::holds(
-                    &buf[..n] == b"marker",
-                    format!(
-                        "mq_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600) created a queue; sent \"marker\", mq_receive returned {:?} at priority {prio}; mq_unlink removed it{probe}",
-                        String::from_utf8_lossy(&buf[..n])
-                    ),
-                ))
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::posix_mq::{MAXMSG, MSGSIZE, ensure_runtime, new_queue, unlink};
+        let probe = ensure_runtime(cx)?;
+        let (name, q, _guard) = new_queue(cx, Some((MAXMSG, MSGSIZE)), true)?;
+        q.send(b"marker", 0).step("mq_send")?;
+        let mut buf = vec![0u8; MSGSIZE as usize];
+        let (n, prio) = q.receive(&mut buf).step("mq_receive")?;
+        drop(q);
+        unlink(&name).step("mq_unlink")?;
+        let probe = if probe.is_empty() {
+            String::new()
+        } else {
+            format!("; {probe}")
+        };
+        Ok(Observation::holds(
+            &buf[..n] == b"marker",
+            format!(
+                "mq_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600) created a queue; sent \"marker\", mq_receive returned {:?} at priority {prio}; mq_unlink removed it{probe}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+        ))
     });
 }
 
@@ -49,56 +51,14 @@ fn available() {
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::posix_mq::PosixMqMechanism;
-
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("posix_mq.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("posix_mq.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("posix_mq.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("posix_mq.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("posix_mq.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("posix_mq.fd_passing", matrix::fd_passing)]
-    #[case::priority("posix_mq.priority", matrix::priority)]
-    #[case::pollable("posix_mq.pollable", matrix::pollable)]
-    #[case::zero_copy("posix_mq.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &PosixMqMechanism));
-    }
-
-    #[test]
-    fn cross_machine() {
-        check!("posix_mq.cross_machine", |_cx| {
-            Ok(matrix::cross_machine_structural(
-                false,
-                "a /name, resolved by the local kernel in its IPC namespace; it cannot name another host",
-            ))
-        });
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-#[rstest]
-fn matrix_property(
-    #[values(
-        "posix_mq.unrelated_processes",
-        "posix_mq.message_boundaries",
-        "posix_mq.bidirectional",
-        "posix_mq.multiple_readers",
-        "posix_mq.multiple_writers",
-        "posix_mq.fd_passing",
-        "posix_mq.priority",
-        "posix_mq.pollable",
-        "posix_mq.zero_copy",
-        "posix_mq.cross_machine"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
+    ipc_conformance::matrix_properties!(
+        "posix_mq",
+        ipc_conformance::mech::posix_mq::PosixMqMechanism,
+        cross_machine(
+            false,
+            "a /name, resolved by the local kernel in its IPC namespace; it cannot name another host"
+        )
+    );
 }
 
 // ------------------------------------------------------------------- behaviour
@@ -106,6 +66,7 @@ fn matrix_property(
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod behaviour {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Stdio};
     use std::sync::mpsc;
@@ -124,15 +85,10 @@ mod behaviour {
     /// blocked (a bounded watchdog on a negative observation, not a delay).
     const BLOCK_WINDOW: Duration = Duration::from_millis(250);
 
+    use ipc_conformance::observe::describe_result;
+
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
-    }
-
-    fn errno_of(r: &std::io::Result<impl Sized>) -> String {
-        match r {
-            Ok(_) => "ok".into(),
-            Err(e) => ipc_conformance::observe::describe_io_error(e),
-        }
     }
 
     #[test]
@@ -161,8 +117,8 @@ mod behaviour {
                     "created {name:?}; a fresh process (pid {}, empty environment) opened {name:?} by that name and received {:?}; without the leading slash mq_open({bare:?}, O_CREAT|O_EXCL) gave {}; with a second slash mq_open({inner:?}) gave {}",
                     peer.pid(),
                     text(&got),
-                    errno_of(&bare_r),
-                    errno_of(&inner_r)
+                    describe_result(&bare_r),
+                    describe_result(&inner_r)
                 ),
             ))
         });
@@ -388,7 +344,7 @@ mod behaviour {
             let refilled = q.attr().step("mq_getattr")?.curmsgs;
             let evidence = format!(
                 "filled {name:?} with {maxmsg} messages (mq_curmsgs {full}); one more non-blocking mq_send: {}; a process (pid {pid}) then called a blocking mq_send: within {BLOCK_WINDOW:?} it {} (mq_curmsgs {during}{}); after this process received {:?}, the sender answered {after:?} within {BOUND:?} and mq_curmsgs was {refilled}",
-                errno_of(&over),
+                describe_result(&over),
                 match &early {
                     None => "had not returned".to_owned(),
                     Some(l) => format!("returned: {l:?}"),
@@ -430,8 +386,8 @@ mod behaviour {
                 format!(
                     "mq_msgsize {msgsize}: mq_send of {} bytes gave {} and left mq_curmsgs {after_over}; of exactly {msgsize} bytes gave {} (mq_curmsgs {after_exact})",
                     msgsize + 1,
-                    errno_of(&over),
-                    errno_of(&exact)
+                    describe_result(&over),
+                    describe_result(&exact)
                 ),
             ))
         });
@@ -567,32 +523,20 @@ mod behaviour {
     fn queue_removed_after_a_panicking_check() {
         use ipc_conformance::channel::{Mechanism, Role};
         use ipc_conformance::mech::posix_mq::{PosixMqMechanism, listed_in_dev_mqueue};
-        use ipc_conformance::observe::Outcome;
-        use std::sync::{Arc, Mutex};
-
-        /// The queue's name, and whether /dev/mqueue listed it while it existed.
-        type Seen = Option<(String, Option<bool>)>;
-        let seen: Arc<Mutex<Seen>> = Arc::default();
-        let record = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "posix_mq.available",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
+        // The queue's name, and whether /dev/mqueue listed it while it existed.
+        let Some((name, listed_during)) =
+            held_by_a_panicking_check("posix_mq.available", |cx, held| {
                 let mut ch = PosixMqMechanism.create(cx)?;
                 let name = ch.name().expect("a queue has a name");
                 let mut tx = ch.open(Role::Sender).step("open")?;
                 tx.send(b"left behind").step("mq_send")?;
                 let _holder = ch.peer(cx, Role::Receiver).step("peer")?.start()?;
-                *record.lock().unwrap() = Some((name.clone(), listed_in_dev_mqueue(&name)));
+                held.set((name.clone(), listed_in_dev_mqueue(&name)));
                 panic!("deliberate panic with {name} open here and in a peer, one message queued");
-            },
-        );
-        if matches!(obs.outcome, Outcome::Unsupported | Outcome::Skipped) {
-            eprintln!("SKIPPED the cleanup test: {}", obs.detail);
+            })
+        else {
             return;
-        }
-        assert_eq!(obs.outcome, Outcome::Error, "{}", obs.detail);
-        let (name, listed_during) = seen.lock().unwrap().clone().expect("the check ran");
+        };
         let reopen = Queue::open(&name, libc::O_RDONLY, true);
         assert_eq!(
             reopen.as_ref().err().and_then(|e| e.raw_os_error()),
@@ -611,22 +555,4 @@ mod behaviour {
             );
         }
     }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-#[rstest]
-fn behaviour(
-    #[values(
-        "posix_mq.named_slash",
-        "posix_mq.priority_order",
-        "posix_mq.work_queue_exactly_once",
-        "posix_mq.persists_after_creator_exit",
-        "posix_mq.full_queue_blocks",
-        "posix_mq.oversize_rejected",
-        "posix_mq.default_attributes",
-        "posix_mq.system_limits"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

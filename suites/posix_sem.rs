@@ -4,36 +4,32 @@
 //! Coordination, mutual exclusion", and its abstraction layer keeps a `sem_t *`
 //! next to a shared-memory region (`sem_wait; memcpy; sem_post`).
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(unix)]
+use ipc_conformance::{Observation, Step, check};
 
+ipc_conformance::suite!();
+
+#[cfg(unix)]
 #[test]
 fn available() {
     check!("posix_sem.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(unix)] {
-                use ipc_conformance::mech::posix_sem::{Unlink, create};
-                let name = ipc_conformance::names::unique_slash();
-                let _unlink = Unlink::new(&name);
-                let sem = create(&name, 0).step("sem_open(O_CREAT|O_EXCL, 0600, 0)")?;
-                let empty = sem.sem().try_wait().step("sem_trywait")?;
-                sem.sem().post().step("sem_post")?;
-                let taken = sem.sem().try_wait().step("sem_trywait")?;
-                drop(sem);
-                let unlinked = ipc_conformance::mech::posix_sem::unlink(&name);
-                Ok(Observation::holds(
-                    !empty && taken && unlinked.is_ok(),
-                    format!(
-                        "sem_open({name:?}, O_CREAT|O_EXCL, 0600, 0) succeeded; sem_trywait on 0: {}; after sem_post, sem_trywait: {}; sem_close, sem_unlink: {unlinked:?}",
-                        if empty { "took it (wrong)" } else { "EAGAIN" },
-                        if taken { "took it" } else { "EAGAIN (wrong)" }
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::posix_sem::{Unlink, create};
+        let name = ipc_conformance::names::unique_slash();
+        let _unlink = Unlink::new(&name);
+        let sem = create(&name, 0).step("sem_open(O_CREAT|O_EXCL, 0600, 0)")?;
+        let empty = sem.sem().try_wait().step("sem_trywait")?;
+        sem.sem().post().step("sem_post")?;
+        let taken = sem.sem().try_wait().step("sem_trywait")?;
+        drop(sem);
+        let unlinked = ipc_conformance::mech::posix_sem::unlink(&name);
+        Ok(Observation::holds(
+            !empty && taken && unlinked.is_ok(),
+            format!(
+                "sem_open({name:?}, O_CREAT|O_EXCL, 0600, 0) succeeded; sem_trywait on 0: {}; after sem_post, sem_trywait: {}; sem_close, sem_unlink: {unlinked:?}",
+                if empty { "took it (wrong)" } else { "EAGAIN" },
+                if taken { "took it" } else { "EAGAIN (wrong)" }
+            ),
+        ))
     });
 }
 
@@ -41,6 +37,7 @@ fn available() {
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
+    use ipc_conformance::Checked;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
 
@@ -250,18 +247,4 @@ mod unix {
             .with("name_max", limit as f64, "chars"))
         });
     }
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(
-    #[values(
-        "posix_sem.named_slash",
-        "posix_sem.cross_process_mutex",
-        "posix_sem.unnamed_process_shared",
-        "posix_sem.name_max"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -7,74 +7,59 @@
 //! written for message passing; shared memory gets its own, with the same
 //! operational definitions as the catalog texts.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+ipc_conformance::suite!();
 
-#[test]
-fn available() {
-    check!("posix_shm.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(all(unix, not(target_os = "android")))] {
-                use ipc_conformance::mech::posix_shm::{Object, open_fd};
-                let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
-                obj.map.write(0, b"marker");
-                let back = obj.map.read(0, 6);
-                let name = obj.name.clone();
-                drop(obj);
-                let after = open_fd(&name, false).err();
-                Ok(Observation::holds(
-                    back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
-                    format!(
-                        "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
-    });
-}
-
-#[test]
-fn cross_machine() {
-    check!("posix_shm.cross_machine", |_cx| {
-        if cfg!(all(unix, not(target_os = "android"))) {
-            Ok(ipc_conformance::matrix::cross_machine_structural(
-                false,
-                "a /name resolved by the local kernel, naming memory of this host",
-            ))
-        } else {
-            Ok(Observation::no_api())
-        }
-    });
-}
+#[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/shm.rs"]
+mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use super::*;
+    use crate::shm_common::*;
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
 
-    use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::posix_shm::{Object, Unlink, create_fd, open_fd};
     use ipc_conformance::mech::shm::{
-        Mapping, bisect_name_limit, data_of, ok_of, padded_name, pattern, spin_until,
-        store_fd_identity, yield_until,
+        Mapping, bisect_name_limit, padded_name, spin_until, store_fd_identity, yield_until,
     };
-    use ipc_conformance::peer::{Peer, hex};
-    use ipc_conformance::watchdog::BOUND;
     use nix::errno::Errno;
     use nix::sys::mman::{MapFlags, ProtFlags};
 
+    #[test]
+    fn available() {
+        check!("posix_shm.available", |_cx| {
+            let obj = Object::create(4096).step("shm_open(O_CREAT|O_EXCL), ftruncate, mmap")?;
+            obj.map.write(0, b"marker");
+            let back = obj.map.read(0, 6);
+            let name = obj.name.clone();
+            drop(obj);
+            let after = open_fd(&name, false).err();
+            Ok(Observation::holds(
+                back == b"marker" && after == Some(nix::errno::Errno::ENOENT),
+                format!(
+                    "shm_open({name:?}, O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate(4096) and mmap(MAP_SHARED) succeeded; stored \"marker\" and loaded {:?}; after shm_unlink, opening it again gave {after:?}",
+                    String::from_utf8_lossy(&back)
+                ),
+            ))
+        });
+    }
+
+    ipc_conformance::matrix_properties!(
+        "posix_shm",
+        cross_machine(
+            false,
+            "a /name resolved by the local kernel, naming memory of this host"
+        )
+    );
+
     /// A peer that opens `obj` by name only and maps it.
     fn mapper(cx: &Ctx, obj: &Object) -> Checked<Peer> {
-        let len = obj.map.len().to_string();
-        let mut cmd = cx.peer(&["posix_shm-map", &obj.name, &len]);
-        cmd.command().env_clear();
-        Ok(cmd.start()?)
+        stranger(
+            cx,
+            &["posix_shm-map", &obj.name, &obj.map.len().to_string()],
+        )
     }
 
     // ------------------------------------------------------ characteristics
@@ -83,10 +68,8 @@ mod unix {
     fn unrelated_processes() {
         check!("posix_shm.unrelated_processes", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let marker = pattern(24);
-            obj.map.write(0, &marker);
             let mut peer = mapper(cx, &obj)?;
-            let got = data_of(&peer.request("read 0 24")?, "read")?;
+            let (marker, got) = marker_seen_by(&obj.map, &mut peer, 24)?;
             Ok(Observation::holds(
                 got == marker,
                 format!(
@@ -322,10 +305,8 @@ mod unix {
     fn named_slash() {
         check!("posix_shm.named_slash", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let marker = pattern(16);
-            obj.map.write(0, &marker);
             let mut peer = mapper(cx, &obj)?;
-            let got = data_of(&peer.request("read 0 16")?, "read")?;
+            let (marker, got) = marker_seen_by(&obj.map, &mut peer, 16)?;
             // Names that break the "/name" form, for the evidence.
             let mut others = Vec::new();
             for name in [
@@ -356,27 +337,15 @@ mod unix {
     fn visible_across_processes() {
         check!("posix_shm.visible_across_processes", |cx| {
             let obj = Object::create(4096).step("create")?;
-            let mine = pattern(32);
-            obj.map.write(0, &mine);
             let mut peer = mapper(cx, &obj)?;
-            let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
-            let reply = pattern(32);
-            ok_of(
-                &peer.request(&format!("write 64 {}", hex(&reply)))?,
-                "write",
-            )?;
-            let i_see = obj.map.read(64, 32);
+            let x = Exchange::run(&obj.map, &mut peer)?;
             Ok(Observation::holds(
-                peer_saw == mine && i_see == reply,
+                x.holds(),
                 format!(
                     "this process stored 32 bytes; the peer (pid {}) loaded them {}; the peer stored a 32-byte reply; this process loaded it {}",
                     peer.pid(),
-                    if peer_saw == mine {
-                        "intact"
-                    } else {
-                        "CHANGED"
-                    },
-                    if i_see == reply { "intact" } else { "CHANGED" }
+                    intact(x.there),
+                    intact(x.back)
                 ),
             ))
         });
@@ -387,17 +356,12 @@ mod unix {
         check!("posix_shm.persists_until_unlink", |cx| {
             let name = ipc_conformance::names::unique_slash();
             let _unlink = Unlink::new(&name);
-            let mut creator = cx
+            let creator = cx
                 .peer(&["posix_shm-create", &name, "4096"])
                 .start()
                 .map_err(|e| ipc_conformance::observe::shm_dir_observation(e.into()))?;
             let creator_pid = creator.pid();
-            let data = pattern(32);
-            ok_of(
-                &creator.request(&format!("write 0 {}", hex(&data)))?,
-                "write",
-            )?;
-            let (status, _) = creator.finish()?;
+            let (data, status) = stored_by_a_peer_that_exits(creator)?;
             let fd = open_fd(&name, false).step("shm_open after the creator exited")?;
             let size = nix::sys::stat::fstat(&fd).step("fstat")?.st_size;
             let map = Mapping::map(fd.as_fd(), 4096, ProtFlags::PROT_READ, MapFlags::MAP_SHARED)
@@ -450,24 +414,4 @@ mod unix {
             .with("name_max", limit as f64, "chars"))
         });
     }
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(
-    #[values(
-        "posix_shm.unrelated_processes",
-        "posix_shm.multiple_readers",
-        "posix_shm.multiple_writers",
-        "posix_shm.zero_copy",
-        "posix_shm.pollable",
-        "posix_shm.fd_passing",
-        "posix_shm.named_slash",
-        "posix_shm.visible_across_processes",
-        "posix_shm.persists_until_unlink",
-        "posix_shm.name_max"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

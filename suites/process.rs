@@ -3,9 +3,9 @@
 //! The guide, scenario 1 (parent-child): the exit status is "built into process
 //! model, no IPC needed".
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+use ipc_conformance::{Checked, Observation, Step, check};
+
+ipc_conformance::suite!();
 
 #[cfg(unix)]
 #[test]
@@ -128,12 +128,4 @@ fn exit_status_via_wait() {
             ),
         ))
     });
-}
-
-#[cfg(not(any(unix, windows)))]
-#[test]
-fn exit_status_via_wait() {
-    check!("process.exit_status_via_wait", |_cx| Ok(
-        Observation::no_api()
-    ));
 }

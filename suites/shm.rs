@@ -6,14 +6,21 @@
 //!
 //! The checks use POSIX shared memory between separate peer processes.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(any(unix, windows))]
+use ipc_conformance::{Observation, Step, check};
+
+ipc_conformance::suite!();
+
+#[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
 
 // These checks share memory through POSIX shm, which bionic lacks.
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
+    use ipc_conformance::Checked;
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
@@ -260,7 +267,6 @@ mod unix {
     #[test]
     fn guards_remove_everything_when_a_check_panics() {
         use ipc_conformance::mech::{mmap_file, posix_sem, posix_shm, sysv_sem, sysv_shm};
-        use std::sync::{Arc, Mutex};
 
         #[derive(Default)]
         struct Made {
@@ -272,67 +278,48 @@ mod unix {
             sysv_sem_id: i32,
             file: std::path::PathBuf,
         }
-        let made = Arc::new(Mutex::new(Made::default()));
-        let m = made.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "shm.untrusted_peer_can_mutate",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |cx| {
-                let mut m = m.lock().unwrap();
-                let obj = posix_shm::Object::create(4096).step("shm")?;
-                m.shm = obj.name.clone();
-                // A POSIX shm object a peer creates (the controller holds the guard).
-                let peer_shm = ipc_conformance::names::unique_slash();
-                let _peer_shm_guard = posix_shm::Unlink::new(&peer_shm);
-                let _p1 = cx.peer(&["posix_shm-create", &peer_shm, "4096"]).start()?;
-                m.peer_shm = peer_shm;
-                let seg = sysv_shm::Segment::create(4096).step("sysv shm")?;
-                let _seg_map = sysv_shm::attach(seg.id).step("shmat")?;
-                m.sysv_shm_id = seg.id;
-                // A System V segment a peer creates under a key.
-                let key = sysv_shm::free_key().step("key")?;
-                let mut key_guard = sysv_shm::KeyGuard {
-                    key,
-                    creators: Vec::new(),
-                };
-                let mut p2 = cx
-                    .peer(&["sysv_shm-create", &key.to_string(), "4096"])
-                    .spawn()?;
-                key_guard.creators.push(p2.pid() as i32);
-                assert!(p2.line(BOUND)?.starts_with("ready"));
-                m.peer_key = key;
-                let set = sysv_sem::SemSet::create().step("sysv sem")?;
-                m.sysv_sem_id = set.id;
-                let sem = ipc_conformance::names::unique_slash();
-                let _sem_guard = posix_sem::Unlink::new(&sem);
-                let _sem = posix_sem::create(&sem, 1).step("sem_open")?;
-                m.sem = sem;
-                let file = cx.path(".map")?;
-                std::fs::write(&file, [0u8; 4096]).step("file")?;
-                let _file_map =
-                    mmap_file::map_file(&file, 4096, mmap_file::Mode::Shared).step("mmap")?;
-                m.file = file;
-                drop(m);
-                panic!("deliberate panic while holding every kind of guard");
-            },
-        );
-        if obs.outcome == ipc_conformance::Outcome::Skipped {
-            // A precondition the machine lacks (no usable /dev/shm, ...).
-            eprintln!("SKIPPED the cleanup test: {}", obs.detail);
+        let made = held_by_a_panicking_check("shm.untrusted_peer_can_mutate", |cx, held| {
+            let mut m = Made::default();
+            let obj = posix_shm::Object::create(4096).step("shm")?;
+            m.shm = obj.name.clone();
+            // A POSIX shm object a peer creates (the controller holds the guard).
+            let peer_shm = ipc_conformance::names::unique_slash();
+            let _peer_shm_guard = posix_shm::Unlink::new(&peer_shm);
+            let _p1 = cx.peer(&["posix_shm-create", &peer_shm, "4096"]).start()?;
+            m.peer_shm = peer_shm;
+            let seg = sysv_shm::Segment::create(4096).step("sysv shm")?;
+            let _seg_map = sysv_shm::attach(seg.id).step("shmat")?;
+            m.sysv_shm_id = seg.id;
+            // A System V segment a peer creates under a key.
+            let key = sysv_shm::free_key().step("key")?;
+            let mut key_guard = sysv_shm::KeyGuard {
+                key,
+                creators: Vec::new(),
+            };
+            let mut p2 = cx
+                .peer(&["sysv_shm-create", &key.to_string(), "4096"])
+                .spawn()?;
+            key_guard.creators.push(p2.pid() as i32);
+            assert!(p2.line(BOUND)?.starts_with("ready"));
+            m.peer_key = key;
+            let set = sysv_sem::SemSet::create().step("sysv sem")?;
+            m.sysv_sem_id = set.id;
+            let sem = ipc_conformance::names::unique_slash();
+            let _sem_guard = posix_sem::Unlink::new(&sem);
+            let _sem = posix_sem::create(&sem, 1).step("sem_open")?;
+            m.sem = sem;
+            let file = cx.path(".map")?;
+            std::fs::write(&file, [0u8; 4096]).step("file")?;
+            let _file_map =
+                mmap_file::map_file(&file, 4096, mmap_file::Mode::Shared).step("mmap")?;
+            m.file = file;
+            held.set(m);
+            panic!("deliberate panic while holding every kind of guard");
+        });
+        // A precondition the machine lacks (no usable /dev/shm, ...) skips it.
+        let Some(m) = made else {
             return;
-        }
-        assert_eq!(
-            obs.outcome,
-            ipc_conformance::Outcome::Error,
-            "{}",
-            obs.detail
-        );
-        assert!(obs.detail.contains("deliberate panic"), "{}", obs.detail);
-        let m = made.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(
-            !m.sem.is_empty(),
-            "the check did not get as far as the panic"
-        );
+        };
         for name in [&m.shm, &m.peer_shm] {
             assert_eq!(
                 posix_shm::open_fd(name, false).err(),
@@ -369,6 +356,7 @@ mod unix {
     }
 }
 
+#[cfg(any(unix, windows))]
 #[test]
 fn untrusted_peer_can_mutate() {
     check!("shm.untrusted_peer_can_mutate", |cx| {
@@ -391,49 +379,37 @@ fn untrusted_peer_can_mutate() {
                 let p = path.display().to_string();
                 let mut cmd = cx.peer(&["mmap_file-map", &p, "4096", "shared"]);
                 let what = format!("a file mapped shared ({p})");
-            } else {
-                let _ = cx;
-                return Ok(Observation::no_api());
             }
         }
-        #[cfg(any(unix, windows))]
-        {
-            use std::sync::atomic::Ordering;
-            const BUF: u32 = 64;
-            region.atomic(0).store(16, Ordering::Release);
-            cmd.command().env_clear();
-            let mut peer = cmd.start()?;
-            // Time of check: the length field fits the buffer.
-            let checked = region.atomic(0).load(Ordering::Acquire);
-            let valid = checked <= BUF;
-            // Take write permission away (Unix); the peer's mapping is already
-            // made, so this cannot stop it.
-            #[cfg(all(unix, not(target_os = "android")))]
-            let revoke = format!(
-                "fchmod(0400) of the object: {:?}",
-                nix::sys::stat::fchmod(&obj.fd, nix::sys::stat::Mode::S_IRUSR)
-            );
-            #[cfg(any(windows, target_os = "android"))]
-            let revoke = "no attempt to revoke the peer's access (its view is already mapped)";
-            // The untrusted peer changes the field after the check.
-            let stored = peer.request("store 0 4096")?;
-            ipc_conformance::mech::shm::ok_of(&stored, "store")?;
-            // Time of use.
-            let used = region.atomic(0).load(Ordering::Acquire);
-            Ok(Observation::holds(
-                valid && used != checked,
-                format!(
-                    "in {what}, this process read the length field {checked} and validated it against its {BUF}-byte buffer ({}); {revoke}; then the peer (pid {}), which had mapped the region, stored 4096 into the field: no system call of this process was involved and nothing told it; its next read (the use) returned {used}",
-                    if valid { "ok" } else { "rejected" },
-                    peer.pid()
-                ),
-            ))
-        }
+        use std::sync::atomic::Ordering;
+        const BUF: u32 = 64;
+        region.atomic(0).store(16, Ordering::Release);
+        cmd.command().env_clear();
+        let mut peer = cmd.start()?;
+        // Time of check: the length field fits the buffer.
+        let checked = region.atomic(0).load(Ordering::Acquire);
+        let valid = checked <= BUF;
+        // Take write permission away (Unix); the peer's mapping is already
+        // made, so this cannot stop it.
+        #[cfg(all(unix, not(target_os = "android")))]
+        let revoke = format!(
+            "fchmod(0400) of the object: {:?}",
+            nix::sys::stat::fchmod(&obj.fd, nix::sys::stat::Mode::S_IRUSR)
+        );
+        #[cfg(any(windows, target_os = "android"))]
+        let revoke = "no attempt to revoke the peer's access (its view is already mapped)";
+        // The untrusted peer changes the field after the check.
+        let stored = peer.request("store 0 4096")?;
+        ipc_conformance::mech::shm::ok_of(&stored, "store")?;
+        // Time of use.
+        let used = region.atomic(0).load(Ordering::Acquire);
+        Ok(Observation::holds(
+            valid && used != checked,
+            format!(
+                "in {what}, this process read the length field {checked} and validated it against its {BUF}-byte buffer ({}); {revoke}; then the peer (pid {}), which had mapped the region, stored 4096 into the field: no system call of this process was involved and nothing told it; its next read (the use) returned {used}",
+                if valid { "ok" } else { "rejected" },
+                peer.pid()
+            ),
+        ))
     });
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(#[values("shm.spin_wait_burns_cpu", "shm.process_shared_condvar")] claim: &str) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

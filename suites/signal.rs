@@ -12,9 +12,10 @@
 //! the signal is pending at the blocked, single-threaded receiver) before the
 //! receiver is told to unblock. No sleeps.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(unix)]
+use ipc_conformance::{Observation, Step, check};
+
+ipc_conformance::suite!();
 
 #[cfg(unix)]
 mod unix {
@@ -24,10 +25,17 @@ mod unix {
     };
     use ipc_conformance::platform::TARGET;
 
+    /// Real-time signals and sigqueue() exist here, or the observation that they do not.
+    fn realtime() -> ipc_conformance::Checked<()> {
+        if HAS_REALTIME {
+            Ok(())
+        } else {
+            Err(no_realtime())
+        }
+    }
+
     fn no_realtime() -> Observation {
-        Observation::unsupported(format!(
-            "no API on {TARGET}: no real-time signals (SIGRTMIN..SIGRTMAX) and no sigqueue()"
-        ))
+        Observation::no_api_because("no real-time signals (SIGRTMIN..SIGRTMAX) and no sigqueue()")
     }
 
     // ---------------------------------------------------------- availability
@@ -163,9 +171,7 @@ mod unix {
     #[test]
     fn multiple_writers() {
         check!("signal.multiple_writers", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const WRITERS: usize = 3;
             const EACH: usize = 8;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
@@ -268,9 +274,7 @@ mod unix {
     #[test]
     fn priority() {
         check!("signal.priority", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let mut rx = SigPeer::start(cx, &["RT+0", "RT+5"])?;
             let mut tx = SigPeer::start(cx, &[])?;
             tx.ok(&format!("sigqueue {} RT+5 1 3", rx.pid))?;
@@ -337,9 +341,7 @@ mod unix {
     #[test]
     fn realtime_queue() {
         check!("signal.realtime_queue", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const K: usize = 5;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
             let mut tx = SigPeer::start(cx, &[])?;
@@ -358,9 +360,7 @@ mod unix {
     #[test]
     fn realtime_carries_value() {
         check!("signal.realtime_carries_value", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const FIRST: usize = 0x5150;
             const K: usize = 4;
             let mut rx = SigPeer::start(cx, &["RT+0"])?;
@@ -381,9 +381,7 @@ mod unix {
     #[test]
     fn realtime_lowest_first() {
         check!("signal.realtime_lowest_first", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let mut rx = SigPeer::start(cx, &["RT+0", "RT+1", "RT+2"])?;
             let mut tx = SigPeer::start(cx, &[])?;
             for (s, v) in [("RT+2", 2), ("RT+1", 1), ("RT+0", 0)] {
@@ -522,67 +520,93 @@ mod unix {
         }
     }
 
+    /// What a descriptor for a blocked SIGUSR1 showed: its poll() revents with
+    /// nothing sent, and the receiver's answer once another process (`sender`)
+    /// sent SIGUSR1 with kill() and it waited on the descriptor.
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    struct Notified {
+        bits: i16,
+        after: String,
+        sender: i32,
+    }
+
+    /// A receiver peer makes the descriptor (`make`: "signalfd" or "kqueue",
+    /// answered as `<short> revents=<bits>`) and waits on it (`<short>wait`);
+    /// an error answer is the observation itself.
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    fn notified_through(
+        cx: &mut ipc_conformance::check::Ctx,
+        make: &str,
+        short: &str,
+    ) -> ipc_conformance::Checked<Result<Notified, Observation>> {
+        let mut rx = SigPeer::start(cx, &["USR1"])?;
+        let before = rx.ask(make)?;
+        let Some(bits) = before
+            .strip_prefix(&format!("{short} revents="))
+            .and_then(|b| b.parse::<i16>().ok())
+        else {
+            return Ok(Err(from_answer(make, &before)));
+        };
+        let mut tx = SigPeer::start(cx, &[])?;
+        tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+        let bound = ipc_conformance::matrix::bound_ms();
+        let after = rx.ask(&format!("{short}wait {bound}"))?;
+        Ok(Ok(Notified {
+            bits,
+            after,
+            sender: tx.pid,
+        }))
+    }
+
+    #[cfg(target_os = "linux")]
     #[test]
     fn signalfd_pollable() {
         check!("signal.signalfd_pollable", |cx| {
-            if !cfg!(target_os = "linux") {
-                return Ok(Observation::no_api());
-            }
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
-            let before = rx.ask("signalfd")?;
-            let Some(bits) = before
-                .strip_prefix("sfd revents=")
-                .and_then(|b| b.parse::<i16>().ok())
-            else {
-                return Ok(from_answer("signalfd", &before));
+            let n = match notified_through(cx, "signalfd", "sfd")? {
+                Ok(n) => n,
+                Err(obs) => return Ok(obs),
             };
-            let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
-            let after = rx.ask(&format!("sfdwait {}", ipc_conformance::matrix::bound_ms()))?;
-            let want = format!("sfd ready=true signo={} pid={} uid=", libc::SIGUSR1, tx.pid);
+            let want = format!(
+                "sfd ready=true signo={} pid={} uid=",
+                libc::SIGUSR1,
+                n.sender
+            );
             Ok(Observation::holds(
-                bits & libc::POLLIN == 0 && after.starts_with(&want),
+                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want),
                 format!(
-                    "a signalfd for the blocked SIGUSR1: poll() revents with nothing sent {bits:#x}; after process {} sent SIGUSR1 with kill(): {after:?}",
-                    tx.pid
+                    "a signalfd for the blocked SIGUSR1: poll() revents with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
+                    n.bits, n.sender, n.after
                 ),
             ))
         });
     }
 
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
     #[test]
     fn kqueue_signal() {
         check!("signal.kqueue_signal", |cx| {
-            if !cfg!(any(target_vendor = "apple", target_os = "freebsd")) {
-                return Ok(Observation::no_api());
-            }
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
-            let before = rx.ask("kqueue")?;
-            let Some(bits) = before
-                .strip_prefix("kq revents=")
-                .and_then(|b| b.parse::<i16>().ok())
-            else {
-                return Ok(from_answer("kqueue", &before));
+            let n = match notified_through(cx, "kqueue", "kq")? {
+                Ok(n) => n,
+                Err(obs) => return Ok(obs),
             };
-            let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
-            let after = rx.ask(&format!("kqwait {}", ipc_conformance::matrix::bound_ms()))?;
             let want = format!("kq ready=true ident={} data=", libc::SIGUSR1);
-            let count: i64 = after
+            let count: i64 = n
+                .after
                 .rsplit_once("data=")
                 .and_then(|(_, d)| d.parse().ok())
                 .unwrap_or(0);
             Ok(Observation::holds(
-                bits & libc::POLLIN == 0 && after.starts_with(&want) && count >= 1,
+                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want) && count >= 1,
                 format!(
-                    "EVFILT_SIGNAL for SIGUSR1 (blocked) on a kqueue: poll() revents on the kqueue with nothing sent {bits:#x}; after process {} sent SIGUSR1 with kill(): {after:?}",
-                    tx.pid
+                    "EVFILT_SIGNAL for SIGUSR1 (blocked) on a kqueue: poll() revents on the kqueue with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
+                    n.bits, n.sender, n.after
                 ),
             ))
         });
     }
 
     /// An `err <errno> <text>` answer as an observation (ENOSYS → unsupported).
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
     fn from_answer(what: &str, answer: &str) -> Observation {
         let errno = answer
             .strip_prefix("err ")
@@ -603,9 +627,7 @@ mod unix {
     #[test]
     fn rt_range() {
         check!("signal.rt_range", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             let (Some(min), Some(max)) = (rt_min(), rt_max()) else {
                 return Ok(no_realtime());
             };
@@ -663,9 +685,7 @@ mod unix {
     #[test]
     fn pending_limit() {
         check!("signal.pending_limit", |cx| {
-            if !HAS_REALTIME {
-                return Ok(no_realtime());
-            }
+            realtime()?;
             const MAX: u64 = 300_000;
             let root = nix::unistd::geteuid().is_root();
             // Linux counts queued signals per user against the receiver's
@@ -789,62 +809,19 @@ mod unix {
 }
 
 #[cfg(unix)]
-#[test]
-fn cross_machine() {
-    check!("signal.cross_machine", |_cx| {
-        Ok(ipc_conformance::matrix::cross_machine_structural(
-            false,
-            "a process ID, which names a process of this host's kernel only",
-        ))
-    });
-}
-
-#[cfg(not(unix))]
-#[rstest::rstest]
-fn not_on_this_target(
-    #[values(
-        "signal.bidirectional",
-        "signal.multiple_readers",
-        "signal.multiple_writers",
-        "signal.fd_passing",
-        "signal.priority",
-        "signal.pollable",
-        "signal.cross_machine",
-        "signal.standard_coalesce",
-        "signal.realtime_queue",
-        "signal.realtime_carries_value",
-        "signal.realtime_lowest_first",
-        "signal.sender_identified",
-        "signal.permission_required",
-        "signal.signalfd_pollable",
-        "signal.kqueue_signal",
-        "signal.rt_range",
-        "signal.pending_limit"
-    )]
-    claim: &str,
-) {
-    // Windows: the CRT's signal() and raise() act inside one process only; there
-    // is no kill() or sigqueue() to another process.
-    check!(claim, |_cx| Ok(Observation::no_api()));
-}
+ipc_conformance::matrix_properties!(
+    "signal",
+    cross_machine(
+        false,
+        "a process ID, which names a process of this host's kernel only"
+    )
+);
 
 /// Windows: the C runtime's signal() and raise(), observed in peers; no call
 /// sends a signal to another process (see `mech::windows::crt_signal`).
 #[cfg(windows)]
 mod windows {
-    use super::*;
     use ipc_conformance::mech::windows::crt_signal;
 
-    #[test]
-    fn available() {
-        check!("signal.available", crt_signal::available);
-    }
-
-    #[test]
-    fn unrelated_processes() {
-        check!(
-            "signal.unrelated_processes",
-            crt_signal::unrelated_processes
-        );
-    }
+    ipc_conformance::check_fns!("signal", crt_signal: available, unrelated_processes);
 }

@@ -4,32 +4,31 @@
 //! Legacy, portable IPC", and in the portability table "System V IPC | ✓ | ✓ | ✓ |
 //! ✗ | Maximum Unix portability".
 //!
-//! The API exists on Linux, FreeBSD and macOS; elsewhere every claim records
-//! `unsupported` ("no API on TARGET").
+//! The API exists on Linux, FreeBSD and macOS; elsewhere the claims'
+//! `requires` is unmet and the harness records them `unsupported`.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-#[allow(unused_imports)]
-use rstest::rstest;
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+use ipc_conformance::{Observation, Step, check};
+
+ipc_conformance::suite!();
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+#[path = "common/cleanup.rs"]
+mod cleanup;
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
 mod checks {
     use super::*;
+    use crate::cleanup::held_by_a_panicking_check;
     use ipc_conformance::mech::sysv_mq::{KeyGuard, Queue, find, key_text, random_key, remove};
     use ipc_conformance::names::random_hex;
     use ipc_conformance::peer::{hex, unhex};
     use ipc_conformance::watchdog::BOUND;
 
+    use ipc_conformance::observe::describe_result;
+
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
-    }
-
-    fn errno_of(r: &std::io::Result<impl Sized>) -> String {
-        match r {
-            Ok(_) => "ok".into(),
-            Err(e) => ipc_conformance::observe::describe_io_error(e),
-        }
     }
 
     /// Parses a `sysv_mq-receive` answer: `got <id> <mtype> <hex>`.
@@ -58,7 +57,7 @@ mod checks {
                 format!(
                     "msgget(IPC_PRIVATE) gave queue id {id}; msgsnd type 1 \"marker\", msgrcv returned type {t} {:?}; msgctl(IPC_RMID): {}",
                     text(&got),
-                    errno_of(&removed)
+                    describe_result(&removed)
                 ),
             ))
         });
@@ -228,8 +227,8 @@ mod checks {
                         Ok(i) => format!("id {i}"),
                         Err(e) => ipc_conformance::observe::describe_io_error(e),
                     },
-                    errno_of(&removed),
-                    errno_of(&gone)
+                    describe_result(&removed),
+                    describe_result(&gone)
                 ),
             ))
         });
@@ -241,26 +240,14 @@ mod checks {
     /// queue behind.
     #[test]
     fn queue_removed_after_a_panicking_check() {
-        use ipc_conformance::observe::Outcome;
-        use std::sync::{Arc, Mutex};
-
-        let seen: Arc<Mutex<Option<(libc::key_t, i32)>>> = Arc::default();
-        let record = seen.clone();
-        let (obs, _) = ipc_conformance::check::observe(
-            "sysv_mq.available",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ipcconf-peer")),
-            move |_cx| {
-                let q = Queue::keyed().step("msgget")?;
-                q.send(1, b"left behind").step("msgsnd")?;
-                *record.lock().unwrap() = Some((q.key, q.id));
-                panic!("deliberate panic with queue {} holding a message", q.id);
-            },
-        );
-        if obs.outcome == Outcome::Unsupported {
+        let Some((key, id)) = held_by_a_panicking_check("sysv_mq.available", |_cx, held| {
+            let q = Queue::keyed().step("msgget")?;
+            q.send(1, b"left behind").step("msgsnd")?;
+            held.set((q.key, q.id));
+            panic!("deliberate panic with queue {} holding a message", q.id);
+        }) else {
             return;
-        }
-        assert_eq!(obs.outcome, Outcome::Error, "{}", obs.detail);
-        let (key, id) = seen.lock().unwrap().expect("the check ran");
+        };
         let found = find(key);
         assert_eq!(
             found.as_ref().err().and_then(|e| e.raw_os_error()),
@@ -269,19 +256,4 @@ mod checks {
             key_text(key)
         );
     }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "macos")))]
-#[rstest]
-fn no_api(
-    #[values(
-        "sysv_mq.available",
-        "sysv_mq.named_by_key",
-        "sysv_mq.message_boundaries",
-        "sysv_mq.type_selection",
-        "sysv_mq.persists_until_removed"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

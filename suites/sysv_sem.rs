@@ -3,36 +3,37 @@
 //! The guide lists "System V IPC | ✓ | ✓ | ✓ | ✗ | Maximum Unix portability";
 //! what makes a System V semaphore survive a crashed holder is SEM_UNDO.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+#[cfg(all(unix, not(target_os = "android")))]
+use ipc_conformance::{Observation, Step, check};
 
+ipc_conformance::suite!();
+
+#[cfg(all(unix, not(target_os = "android")))]
 #[test]
 fn available() {
     check!("sysv_sem.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(all(unix, not(target_os = "android")))] {
-                use ipc_conformance::mech::sysv_sem::{SemSet, op, value};
-                let set = SemSet::private().step("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)")?;
-                op(set.id, 1, libc::IPC_NOWAIT).step("semop(+1)")?;
-                let up = value(set.id).step("GETVAL")?;
-                op(set.id, -1, libc::IPC_NOWAIT).step("semop(-1)")?;
-                let empty = op(set.id, -1, libc::IPC_NOWAIT).err();
-                let id = set.id;
-                drop(set);
-                let gone = value(id).err();
-                Ok(Observation::holds(
-                    up == 1 && empty.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::EAGAIN) && gone.is_some(),
-                    format!(
-                        "semget(IPC_PRIVATE) gave set {id}; semop(+1) → value {up}; semop(-1) ok; another semop(-1, IPC_NOWAIT) on 0: {:?}; after IPC_RMID, GETVAL: {:?}",
-                        empty.as_ref().map(ipc_conformance::observe::describe_io_error),
-                        gone.as_ref().map(ipc_conformance::observe::describe_io_error)
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
+        use ipc_conformance::mech::sysv_sem::{SemSet, op, value};
+        let set = SemSet::private().step("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)")?;
+        op(set.id, 1, libc::IPC_NOWAIT).step("semop(+1)")?;
+        let up = value(set.id).step("GETVAL")?;
+        op(set.id, -1, libc::IPC_NOWAIT).step("semop(-1)")?;
+        let empty = op(set.id, -1, libc::IPC_NOWAIT).err();
+        let id = set.id;
+        drop(set);
+        let gone = value(id).err();
+        Ok(Observation::holds(
+            up == 1
+                && empty.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::EAGAIN)
+                && gone.is_some(),
+            format!(
+                "semget(IPC_PRIVATE) gave set {id}; semop(+1) → value {up}; semop(-1) ok; another semop(-1, IPC_NOWAIT) on 0: {:?}; after IPC_RMID, GETVAL: {:?}",
+                empty
+                    .as_ref()
+                    .map(ipc_conformance::observe::describe_io_error),
+                gone.as_ref()
+                    .map(ipc_conformance::observe::describe_io_error)
+            ),
+        ))
     });
 }
 
@@ -64,10 +65,4 @@ fn undo_on_exit() {
             ),
         ))
     });
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[test]
-fn undo_on_exit() {
-    check!("sysv_sem.undo_on_exit", |_cx| Ok(Observation::no_api()));
 }

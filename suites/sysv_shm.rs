@@ -4,57 +4,45 @@
 //! Legacy, maximum portability", and "System V IPC | ✓ | ✓ | ✓ | ✗" in the
 //! portability table.
 
-use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+ipc_conformance::suite!();
 
-#[test]
-fn available() {
-    check!("sysv_shm.available", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(all(unix, not(target_os = "android")))] {
-                use ipc_conformance::mech::sysv_shm::{Segment, attach, stat};
-                let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
-                let id = seg.id;
-                let map = attach(id).step("shmat")?;
-                map.write(0, b"marker");
-                let back = map.read(0, 6);
-                drop(map);
-                drop(seg);
-                let after = stat(id).err().map(|e| ipc_conformance::observe::describe_io_error(&e));
-                Ok(Observation::holds(
-                    back == b"marker" && after.is_some(),
-                    format!(
-                        "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
-    });
-}
+#[cfg(all(unix, not(target_os = "android")))]
+#[path = "common/shm.rs"]
+mod shm_common;
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {
-    use super::*;
+    use crate::shm_common::*;
 
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
     use ipc_conformance::mech::sysv_shm::{
         KeyGuard, Segment, attach, free_key, lookup, remove, stat,
     };
     use ipc_conformance::observe::describe_io_error;
-    use ipc_conformance::peer::{Peer, hex};
-    use ipc_conformance::watchdog::BOUND;
+
+    #[test]
+    fn available() {
+        check!("sysv_shm.available", |_cx| {
+            let seg = Segment::private(4096).step("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)")?;
+            let id = seg.id;
+            let map = attach(id).step("shmat")?;
+            map.write(0, b"marker");
+            let back = map.read(0, 6);
+            drop(map);
+            drop(seg);
+            let after = stat(id).err().map(|e| describe_io_error(&e));
+            Ok(Observation::holds(
+                back == b"marker" && after.is_some(),
+                format!(
+                    "shmget(IPC_PRIVATE) gave id {id}; shmat, stored \"marker\" and loaded {:?}; shmdt and IPC_RMID; IPC_STAT afterwards: {after:?}",
+                    String::from_utf8_lossy(&back)
+                ),
+            ))
+        });
+    }
 
     /// A peer that gets only the key number and attaches the segment.
     fn attacher(cx: &Ctx, key: libc::key_t) -> Checked<Peer> {
-        let key = key.to_string();
-        let mut cmd = cx.peer(&["sysv_shm-attach", &key]);
-        cmd.command().env_clear();
-        Ok(cmd.start()?)
+        stranger(cx, &["sysv_shm-attach", &key.to_string()])
     }
 
     #[test]
@@ -62,10 +50,8 @@ mod unix {
         check!("sysv_shm.named_by_key", |cx| {
             let seg = Segment::create(4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
             let map = attach(seg.id).step("shmat")?;
-            let marker = pattern(16);
-            map.write(0, &marker);
             let mut peer = attacher(cx, seg.key)?;
-            let got = data_of(&peer.request("read 0 16")?, "read")?;
+            let (marker, got) = marker_seen_by(&map, &mut peer, 16)?;
             Ok(Observation::holds(
                 got == marker,
                 format!(
@@ -74,7 +60,7 @@ mod unix {
                     seg.key,
                     peer.pid(),
                     seg.key,
-                    if got == marker { "intact" } else { "CHANGED" }
+                    intact(got == marker)
                 ),
             ))
         });
@@ -85,29 +71,17 @@ mod unix {
         check!("sysv_shm.visible_across_processes", |cx| {
             let seg = Segment::create(4096).step("shmget")?;
             let map = attach(seg.id).step("shmat")?;
-            let mine = pattern(32);
-            map.write(0, &mine);
             let mut peer = attacher(cx, seg.key)?;
-            let peer_saw = data_of(&peer.request("read 0 32")?, "read")?;
-            let reply = pattern(32);
-            ok_of(
-                &peer.request(&format!("write 64 {}", hex(&reply)))?,
-                "write",
-            )?;
-            let i_see = map.read(64, 32);
+            let x = Exchange::run(&map, &mut peer)?;
             let attached = stat(seg.id).map(|s| s.attached).unwrap_or(0);
             Ok(Observation::holds(
-                peer_saw == mine && i_see == reply,
+                x.holds(),
                 format!(
                     "this process stored 32 bytes into segment {}; the peer (pid {}) attached it by key and loaded them {}; the peer stored a 32-byte reply, which this process loaded {}; shm_nattch while both were attached: {attached}",
                     seg.id,
                     peer.pid(),
-                    if peer_saw == mine {
-                        "intact"
-                    } else {
-                        "CHANGED"
-                    },
-                    if i_see == reply { "intact" } else { "CHANGED" }
+                    intact(x.there),
+                    intact(x.back)
                 ),
             ))
         });
@@ -131,12 +105,7 @@ mod unix {
                     "the creating peer said {ready:?}"
                 )));
             }
-            let data = pattern(32);
-            ok_of(
-                &creator.request(&format!("write 0 {}", hex(&data)))?,
-                "write",
-            )?;
-            let (status, _) = creator.finish()?;
+            let (data, status) = stored_by_a_peer_that_exits(creator)?;
 
             // Nobody is attached now.
             let id = lookup(key).step("shmget(key) after the creator exited")?;
@@ -180,17 +149,4 @@ mod unix {
             ))
         });
     }
-}
-
-#[cfg(any(not(unix), target_os = "android"))]
-#[rstest::rstest]
-fn unix_only(
-    #[values(
-        "sysv_shm.named_by_key",
-        "sysv_shm.visible_across_processes",
-        "sysv_shm.persists_until_removed"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -11,56 +11,39 @@
 use std::time::Duration;
 
 use ipc_conformance::check;
-use ipc_conformance::check::Ctx;
 use ipc_conformance::matrix;
+use ipc_conformance::mech::socket::Family;
 use ipc_conformance::mech::tcp::{MECHANISM, SMALL, median_us, write_write_read};
 use ipc_conformance::watchdog::{BOUND, bounded};
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+use ipc_conformance::{Observation, Step};
 use rstest::rstest;
+
+ipc_conformance::suite!();
+
+#[path = "common/stream.rs"]
+mod stream;
 
 // ---------------------------------------------------------------- availability
 
 #[test]
 fn available() {
     check!("tcp.available", |cx| {
-        use ipc_conformance::channel::Endpoint;
-        use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
-        let ch = StreamChannel::create(cx, "tcp", Family::Inet)?;
-        let (mut client, mut server) = ch.ends().step("open both ends")?;
-        client.send(b"ping").step("client send")?;
-        let up = recv_exact(&mut server, 4, BOUND).step("server receive")?;
-        server.send(b"pong").step("server send")?;
-        let down = recv_exact(&mut client, 4, BOUND).step("client receive")?;
-        Ok(Observation::holds(
-            up == b"ping" && down == b"pong",
-            format!(
-                "a listener on {}; connect() and accept() succeeded; the server received {:?}, the client {:?}",
-                ipc_conformance::channel::Channel::name(&ch).unwrap_or_default(),
-                String::from_utf8_lossy(&up),
-                String::from_utf8_lossy(&down)
-            ),
-        ))
+        stream::ping_pong(cx, "tcp", Family::Inet, |name| {
+            format!("a listener on {name}; connect() and accept() succeeded")
+        })
     });
 }
 
 // -------------------------------------------------------- characteristics matrix
 
-type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-#[rstest]
-#[case::unrelated_processes("tcp.unrelated_processes", matrix::unrelated_processes)]
-#[case::message_boundaries("tcp.message_boundaries", matrix::message_boundaries)]
-#[case::bidirectional("tcp.bidirectional", matrix::bidirectional)]
-#[case::multiple_readers("tcp.multiple_readers", matrix::multiple_readers)]
-#[case::multiple_writers("tcp.multiple_writers", matrix::multiple_writers)]
-#[case::fd_passing("tcp.fd_passing", matrix::fd_passing)]
-#[case::priority("tcp.priority", matrix::priority)]
-#[case::pollable("tcp.pollable", matrix::pollable)]
-#[case::zero_copy("tcp.zero_copy", matrix::zero_copy)]
-fn property(#[case] claim: &str, #[case] observe: Property) {
-    check!(claim, |cx| observe(cx, &MECHANISM));
-}
+ipc_conformance::matrix_properties!(
+    "tcp",
+    MECHANISM,
+    cross_machine(
+        true,
+        "an IP address and port, which can name another host (these runs use 127.0.0.1 only)"
+    )
+);
 
 /// The boundary check's verdict does not depend on how the sender's two writes
 /// are timed: with Nagle's algorithm on or off (TCP_NODELAY), and with the sender
@@ -85,16 +68,6 @@ fn message_boundaries_verdict_ignores_timing(
         obs.outcome,
         obs.detail
     );
-}
-
-#[test]
-fn cross_machine() {
-    check!("tcp.cross_machine", |_cx| {
-        Ok(matrix::cross_machine_structural(
-            true,
-            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
-        ))
-    });
 }
 
 // ------------------------------------------------------------------- behaviour

@@ -7,13 +7,13 @@
 //! connection-oriented, connectionless, fd passing, zero-copy.
 
 use ipc_conformance::check;
-use ipc_conformance::check::Ctx;
 use ipc_conformance::matrix;
 use ipc_conformance::mech::udp::MECHANISM;
 use ipc_conformance::watchdog::BOUND;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
+use ipc_conformance::{Observation, Step};
 use rstest::rstest;
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -40,21 +40,14 @@ fn available() {
 
 // -------------------------------------------------------- characteristics matrix
 
-type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-#[rstest]
-#[case::unrelated_processes("udp.unrelated_processes", matrix::unrelated_processes)]
-#[case::message_boundaries("udp.message_boundaries", matrix::message_boundaries)]
-#[case::bidirectional("udp.bidirectional", matrix::bidirectional)]
-#[case::multiple_readers("udp.multiple_readers", matrix::multiple_readers)]
-#[case::multiple_writers("udp.multiple_writers", matrix::multiple_writers)]
-#[case::fd_passing("udp.fd_passing", matrix::fd_passing)]
-#[case::priority("udp.priority", matrix::priority)]
-#[case::pollable("udp.pollable", matrix::pollable)]
-#[case::zero_copy("udp.zero_copy", matrix::zero_copy)]
-fn property(#[case] claim: &str, #[case] observe: Property) {
-    check!(claim, |cx| observe(cx, &MECHANISM));
-}
+ipc_conformance::matrix_properties!(
+    "udp",
+    MECHANISM,
+    cross_machine(
+        true,
+        "an IP address and port, which can name another host (these runs use 127.0.0.1 only)"
+    )
+);
 
 /// The boundary check's verdict does not depend on when the second datagram
 /// arrives: the sender pausing between its two sends (the test's pause; the
@@ -74,14 +67,4 @@ fn message_boundaries_verdict_ignores_pauses(#[values(0, 150)] pause_ms: u64) {
         "pause {pause:?}: {}",
         obs.detail
     );
-}
-
-#[test]
-fn cross_machine() {
-    check!("udp.cross_machine", |_cx| {
-        Ok(matrix::cross_machine_structural(
-            true,
-            "an IP address and port, which can name another host (these runs use 127.0.0.1 only)",
-        ))
-    });
 }

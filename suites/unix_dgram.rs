@@ -3,12 +3,13 @@
 //! The guide: "Unix Domain Socket (DGRAM) | Messages | Path or abstract |
 //! Bidirectional | Local messaging, D-Bus transport", and for log aggregation
 //! "Connectionless logging; syslog uses this". Windows' AF_UNIX has no datagram
-//! sockets; every check records "no API" there.
+//! sockets: the claims other than availability require unix.
 
 use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(unix)]
+use ipc_conformance::{Observation, Step};
+
+ipc_conformance::suite!();
 
 // ---------------------------------------------------------------- availability
 
@@ -36,15 +37,12 @@ fn available() {
                     ),
                     None => Observation::timeout(format!("nothing arrived within {BOUND:?}")),
                 })
-            } else if #[cfg(windows)] {
+            } else {
                 // Winsock's answer to socket(AF_UNIX, SOCK_DGRAM), observed.
                 ipc_conformance::mech::windows::afunix::type_available(
                     cx,
                     ipc_conformance::mech::windows::afunix::SOCK_DGRAM,
                 )
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
             }
         }
     });
@@ -54,61 +52,14 @@ fn available() {
 
 #[cfg(unix)]
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::unix_dgram::MECHANISM;
-
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("unix_dgram.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("unix_dgram.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("unix_dgram.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("unix_dgram.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("unix_dgram.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("unix_dgram.fd_passing", matrix::fd_passing)]
-    #[case::priority("unix_dgram.priority", matrix::priority)]
-    #[case::pollable("unix_dgram.pollable", matrix::pollable)]
-    #[case::zero_copy("unix_dgram.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &MECHANISM));
-    }
-}
-
-#[cfg(not(unix))]
-#[rstest]
-fn matrix_property(
-    #[values(
-        "unix_dgram.unrelated_processes",
-        "unix_dgram.message_boundaries",
-        "unix_dgram.bidirectional",
-        "unix_dgram.multiple_readers",
-        "unix_dgram.multiple_writers",
-        "unix_dgram.fd_passing",
-        "unix_dgram.priority",
-        "unix_dgram.pollable",
-        "unix_dgram.zero_copy"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
-}
-
-#[test]
-fn cross_machine() {
-    check!("unix_dgram.cross_machine", |_cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(unix)] {
-                Ok(ipc_conformance::matrix::cross_machine_structural(
-                    false,
-                    "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host",
-                ))
-            } else {
-                Ok(Observation::no_api())
-            }
-        }
-    });
+    ipc_conformance::matrix_properties!(
+        "unix_dgram",
+        ipc_conformance::mech::unix_dgram::MECHANISM,
+        cross_machine(
+            false,
+            "an AF_UNIX name: a filesystem path or abstract name resolved by this host's kernel, which cannot name another host"
+        )
+    );
 }
 
 // ------------------------------------------------------------------- behaviour
@@ -121,7 +72,7 @@ mod behaviour {
 
     use ipc_conformance::channel::Endpoint;
     use ipc_conformance::mech::socket::{Addr, Dgram, DgramEndpoint, socketpair};
-    use ipc_conformance::mech::unix_dgram::{datagram, max_datagram};
+    use ipc_conformance::mech::unix_dgram::{self as dgram, datagram};
     use ipc_conformance::watchdog::BOUND;
     use nix::sys::socket::{MsgFlags, SockType, recv, recvmsg, send};
 
@@ -211,10 +162,10 @@ mod behaviour {
     // --------------------------------------------------------------- facts
 
     #[test]
-    fn max_datagram_fact() {
+    fn max_datagram() {
         check!("unix_dgram.max_datagram", |_cx| {
-            let default = max_datagram(None).step("bisect with default buffers")?;
-            let raised = max_datagram(Some(1 << 20)).step("bisect with raised buffers")?;
+            let default = dgram::max_datagram(None).step("bisect with default buffers")?;
+            let raised = dgram::max_datagram(Some(1 << 20)).step("bisect with raised buffers")?;
             for m in [&default, &raised] {
                 if !(1024..=(64 << 20)).contains(&m.max) {
                     return Ok(Observation::error(format!(
@@ -233,17 +184,4 @@ mod behaviour {
             .with("raised_sndbuf", raised.sndbuf as f64, "bytes"))
         });
     }
-}
-
-#[cfg(not(unix))]
-#[rstest]
-fn behaviour(
-    #[values(
-        "unix_dgram.connectionless_send",
-        "unix_dgram.truncates_oversize",
-        "unix_dgram.max_datagram"
-    )]
-    claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -6,8 +6,10 @@
 //! has them: socket() itself says so at run time.
 
 use ipc_conformance::check;
-#[allow(unused_imports)]
+#[cfg(unix)]
 use ipc_conformance::{Checked, Observation, Step};
+
+ipc_conformance::suite!();
 
 #[cfg(unix)]
 mod seqpacket {
@@ -179,12 +181,4 @@ fn available() {
             ipc_conformance::mech::windows::afunix::SOCK_SEQPACKET,
         )
     });
-}
-
-#[cfg(not(unix))]
-#[rstest::rstest]
-fn seqpacket(
-    #[values("unix_seqpacket.message_boundaries", "unix_seqpacket.connection_eof")] claim: &str,
-) {
-    check!(claim, |_cx| Ok(Observation::no_api()));
 }

@@ -7,10 +7,16 @@
 //! read()/write() as on a pipe. On Windows the same claims are observed through
 //! Winsock's AF_UNIX (`mech::windows`).
 
+use ipc_conformance::Observation;
 use ipc_conformance::check;
-#[allow(unused_imports)]
-use ipc_conformance::{Checked, Observation, Step};
-use rstest::rstest;
+#[cfg(unix)]
+use ipc_conformance::{Checked, Step};
+
+ipc_conformance::suite!();
+
+#[cfg(unix)]
+#[path = "common/stream.rs"]
+mod stream;
 
 // ---------------------------------------------------------------- availability
 
@@ -45,84 +51,30 @@ fn peer_connect_failure_is_an_answer() {
 #[test]
 fn available() {
     check!("unix_stream.available", |cx| {
-        cfg_if::cfg_if! {
-            if #[cfg(unix)] {
-                use ipc_conformance::channel::Endpoint;
-                use ipc_conformance::mech::socket::{Family, StreamChannel, recv_exact};
-                use ipc_conformance::watchdog::BOUND;
-                let ch = StreamChannel::create(cx, "unix_stream", Family::Unix)?;
-                let (mut client, mut server) = ch.ends().step("open both ends")?;
-                client.send(b"ping").step("client send")?;
-                let got = recv_exact(&mut server, 4, BOUND).step("server receive")?;
-                server.send(b"pong").step("server send")?;
-                let back = recv_exact(&mut client, 4, BOUND).step("client receive")?;
-                Ok(Observation::holds(
-                    got == b"ping" && back == b"pong",
-                    format!(
-                        "socket(AF_UNIX, SOCK_STREAM), bind() to a path, listen(), connect(), accept() all succeeded; the server received {:?}, the client {:?}",
-                        String::from_utf8_lossy(&got),
-                        String::from_utf8_lossy(&back)
-                    ),
-                ))
-            } else if #[cfg(windows)] {
-                ipc_conformance::mech::windows::afunix::stream_available(cx)
-            } else {
-                let _ = cx;
-                Ok(Observation::no_api())
-            }
-        }
+        #[cfg(unix)]
+        return stream::ping_pong(
+            cx,
+            "unix_stream",
+            ipc_conformance::mech::socket::Family::Unix,
+            |_| {
+                "socket(AF_UNIX, SOCK_STREAM), bind() to a path, listen(), connect(), accept() all succeeded".to_owned()
+            },
+        );
+        #[cfg(windows)]
+        ipc_conformance::mech::windows::afunix::stream_available(cx)
     });
 }
 
 // -------------------------------------------------------- characteristics matrix
 
-#[cfg(unix)]
 mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
+    #[cfg(unix)]
     use ipc_conformance::mech::unix_stream::MECHANISM;
+    /// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
+    #[cfg(windows)]
+    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism as MECHANISM;
 
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
-    #[case::priority("unix_stream.priority", matrix::priority)]
-    #[case::pollable("unix_stream.pollable", matrix::pollable)]
-    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &MECHANISM));
-    }
-}
-
-/// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
-#[cfg(windows)]
-mod matrix {
-    use super::*;
-    use ipc_conformance::check::Ctx;
-    use ipc_conformance::matrix;
-    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism;
-
-    type Property = fn(&mut Ctx, &dyn ipc_conformance::channel::Mechanism) -> Checked<Observation>;
-
-    #[rstest]
-    #[case::unrelated_processes("unix_stream.unrelated_processes", matrix::unrelated_processes)]
-    #[case::message_boundaries("unix_stream.message_boundaries", matrix::message_boundaries)]
-    #[case::bidirectional("unix_stream.bidirectional", matrix::bidirectional)]
-    #[case::multiple_readers("unix_stream.multiple_readers", matrix::multiple_readers)]
-    #[case::multiple_writers("unix_stream.multiple_writers", matrix::multiple_writers)]
-    #[case::fd_passing("unix_stream.fd_passing", matrix::fd_passing)]
-    #[case::priority("unix_stream.priority", matrix::priority)]
-    #[case::pollable("unix_stream.pollable", matrix::pollable)]
-    #[case::zero_copy("unix_stream.zero_copy", matrix::zero_copy)]
-    fn property(#[case] claim: &str, #[case] observe: Property) {
-        check!(claim, |cx| observe(cx, &UnixStreamMechanism));
-    }
+    ipc_conformance::matrix_properties!("unix_stream", MECHANISM);
 }
 
 #[test]
@@ -836,15 +788,15 @@ mod behaviour {
     use super::*;
     use ipc_conformance::mech::windows::afunix;
 
-    #[test]
-    fn named_by_path() {
-        check!("unix_stream.named_by_path", afunix::named_by_path);
-    }
-
-    #[test]
-    fn abstract_namespace() {
-        check!("unix_stream.abstract_namespace", afunix::abstract_namespace);
-    }
+    ipc_conformance::check_fns!(
+        "unix_stream",
+        afunix: named_by_path,
+        abstract_namespace,
+        many_clients,
+        peer_credentials,
+        read_write_like_pipe,
+        sun_path_max,
+    );
 
     #[test]
     fn socketpair_bidirectional() {
@@ -854,22 +806,11 @@ mod behaviour {
     }
 
     #[test]
-    fn many_clients() {
-        check!("unix_stream.many_clients", afunix::many_clients);
-    }
-
-    #[test]
-    fn peer_credentials() {
-        check!("unix_stream.peer_credentials", afunix::peer_credentials);
-    }
-
-    #[test]
     fn credentials_unforgeable() {
         check!("unix_stream.credentials_unforgeable", |_cx| {
-            Ok(Observation::unsupported(format!(
-                "no API on {}: Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
-                ipc_conformance::platform::TARGET
-            )))
+            Ok(Observation::no_api_because(
+                "Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
+            ))
         });
     }
 
@@ -882,19 +823,6 @@ mod behaviour {
                 ipc_conformance::mech::windows::winsock::Addr::Path(path),
             )
         });
-    }
-
-    #[test]
-    fn read_write_like_pipe() {
-        check!(
-            "unix_stream.read_write_like_pipe",
-            afunix::read_write_like_pipe
-        );
-    }
-
-    #[test]
-    fn sun_path_max() {
-        check!("unix_stream.sun_path_max", afunix::sun_path_max);
     }
 
     #[test]

@@ -520,3 +520,55 @@ pub fn bound_ms() -> u128 {
 /// unit tests (Windows, or Wine through its overlay).
 #[cfg(all(test, windows))]
 mod windows_tests;
+
+/// The characteristics-matrix checks of one mechanism, as one rstest test
+/// `property` with a case per property (`property::case_1_unrelated_processes`,
+/// ...), each observing `"<mechanism>.<property>"` with the generic check of
+/// this module on the given [`Mechanism`] value:
+///
+/// ```ignore
+/// mod matrix {
+///     ipc_conformance::matrix_properties!("fifo", ipc_conformance::mech::fifo::FifoMechanism);
+/// }
+/// ```
+///
+/// `cross_machine` is structural ([`cross_machine_structural`]): with
+/// `cross_machine(can_name_another_host, "what the address is")` after the
+/// value, or alone after the mechanism's name, the macro adds that test too.
+/// The suite needs `rstest` among its dev-dependencies.
+#[macro_export]
+macro_rules! matrix_properties {
+    ($mechanism:literal, $value:expr, cross_machine($can:expr, $address:expr $(,)?)) => {
+        $crate::matrix_properties!($mechanism, $value);
+        $crate::matrix_properties!($mechanism, cross_machine($can, $address));
+    };
+    ($mechanism:literal, cross_machine($can:expr, $address:expr $(,)?)) => {
+        #[test]
+        fn cross_machine() {
+            $crate::check!(concat!($mechanism, ".cross_machine"), |_cx| {
+                Ok($crate::matrix::cross_machine_structural($can, $address))
+            });
+        }
+    };
+    ($mechanism:literal, $value:expr) => {
+        #[::rstest::rstest]
+        #[case::unrelated_processes(concat!($mechanism, ".unrelated_processes"), $crate::matrix::unrelated_processes)]
+        #[case::message_boundaries(concat!($mechanism, ".message_boundaries"), $crate::matrix::message_boundaries)]
+        #[case::bidirectional(concat!($mechanism, ".bidirectional"), $crate::matrix::bidirectional)]
+        #[case::multiple_readers(concat!($mechanism, ".multiple_readers"), $crate::matrix::multiple_readers)]
+        #[case::multiple_writers(concat!($mechanism, ".multiple_writers"), $crate::matrix::multiple_writers)]
+        #[case::fd_passing(concat!($mechanism, ".fd_passing"), $crate::matrix::fd_passing)]
+        #[case::priority(concat!($mechanism, ".priority"), $crate::matrix::priority)]
+        #[case::pollable(concat!($mechanism, ".pollable"), $crate::matrix::pollable)]
+        #[case::zero_copy(concat!($mechanism, ".zero_copy"), $crate::matrix::zero_copy)]
+        fn property(
+            #[case] claim: &str,
+            #[case] observe: fn(
+                &mut $crate::check::Ctx,
+                &dyn $crate::channel::Mechanism,
+            ) -> $crate::Checked<$crate::Observation>,
+        ) {
+            $crate::check!(claim, |cx| observe(cx, &$value));
+        }
+    };
+}
