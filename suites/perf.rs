@@ -16,15 +16,16 @@
 //! tiny counts and records the verdicts as skipped; `cargo ipc-report` (release)
 //! measures. On an emulated CPU (qemu-user, a full-system VM under TCG) every
 //! performance claim is skipped with that reason: the timings would be the
-//! emulator's. Every measuring test is `#[serial(perf)]`: measurements run one
-//! at a time, so they never compete with each other for the CPUs. Each figure
+//! emulator's. In a release build every measuring test is `#[serial(perf)]`:
+//! measurements run one at a time, so they never compete with each other for
+//! the CPUs. A debug build's tiny smoke counts measure nothing, so they run in
+//! parallel like every other check. Each figure
 //! is the median of repeated independent rounds with its confidence interval,
 //! and each verdict is `yes` or `no` only when the interval of its statistic
 //! lies wholly on one side of the threshold, otherwise `inconclusive`.
 
 use ipc_conformance::check;
 use ipc_conformance::perf::{self, Measure, Mech};
-use serial_test::serial;
 
 // ------------------------------------------------- figures, one per mechanism
 
@@ -44,7 +45,7 @@ macro_rules! per_pair {
             use super::*;
             $(
                 #[test]
-                #[serial(perf)]
+                #[cfg_attr(not(debug_assertions), serial_test::serial(perf))]
                 fn $id() {
                     figure(Measure::$measure, stringify!($id));
                 }
@@ -108,7 +109,7 @@ macro_rules! verdicts {
     ($($claim:ident => $judge:ident),* $(,)?) => {
         $(
             #[test]
-            #[serial(perf)]
+            #[cfg_attr(not(debug_assertions), serial_test::serial(perf))]
             fn $claim() {
                 check!(concat!("perf.", stringify!($claim)), perf::$judge);
             }
