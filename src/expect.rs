@@ -165,7 +165,7 @@ impl Expectations {
     /// a runtime overlay that says "no AF_UNIX under Wine" covers every AF_UNIX
     /// claim the OS file speaks of. Then the guide's stance, where a mechanism the
     /// guide marks absent (✗ or n/a in its portability table) is expected
-    /// `unsupported`: absent is what `unsupported` means (DESIGN rule 6).
+    /// `unsupported`: absent is what `unsupported` means (CONTRIBUTING.md rule 6).
     pub fn resolve(&self, claim: &Claim, run: &RunInfo) -> Expected {
         let avail_id = format!("{}.available", claim.mechanism);
         let avail_claim = (claim.kind != Kind::Availability)

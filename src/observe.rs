@@ -148,7 +148,7 @@ impl Observation {
         self
     }
 
-    /// Classifies a failed system call per DESIGN rule 6: ENOSYS and friends mean the
+    /// Classifies a failed system call per CONTRIBUTING.md rule 6: ENOSYS and friends mean the
     /// facility is absent at run time (`unsupported`, with the errno); a failure a
     /// wrapper diagnosed as a precondition the machine lacks (a read-only
     /// /dev/shm, lowered fs.mqueue limits: [`crate::precondition`]) is `skipped`

@@ -1,4 +1,4 @@
-//! Preconditions a machine can lack (DESIGN rule 6): when a call fails, the
+//! Preconditions a machine can lack (CONTRIBUTING.md rule 6): when a call fails, the
 //! helpers here decide whether the machine's setup is the cause — no usable
 //! `/dev/shm`, lowered `fs.mqueue` limits, a tiny `RLIMIT_SIGPENDING` — and say
 //! which setting, with its value. Such a failure is a `skipped` observation with

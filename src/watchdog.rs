@@ -5,7 +5,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The longest any single blocking step of a check may take (DESIGN rule 4).
+/// The longest any single blocking step of a check may take (CONTRIBUTING.md rule 4).
 pub const BOUND: Duration = Duration::from_secs(2);
 
 /// Runs `f` on its own thread and waits at most `bound` for it. On timeout the

@@ -85,7 +85,7 @@ fn pidfd_available() {
 
 /// io_uring refused with EPERM is a policy of this machine (the sysctl
 /// kernel.io_uring_disabled, or a seccomp filter in a container), not an absent
-/// facility: the kernel has io_uring and refuses this process. DESIGN rule 6
+/// facility: the kernel has io_uring and refuses this process. CONTRIBUTING.md rule 6
 /// makes such a precondition `skipped`, with the sysctl and seccomp mode as the
 /// reason; ENOSYS (a kernel built without io_uring, or a filter that fakes
 /// absence) is `unsupported`.

@@ -1,5 +1,5 @@
 //! Peer processes: the `ipcconf-peer` helper binary, started as a separate program
-//! with only a role and a name (DESIGN rule 2), and driven over its stdin/stdout
+//! with only a role and a name (CONTRIBUTING.md rule 2), and driven over its stdin/stdout
 //! with a line protocol. Every wait for a peer is bounded by the watchdog.
 //!
 //! The endpoint protocol (`ipcconf-peer endpoint ...`) is typed: each line is

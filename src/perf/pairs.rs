@@ -100,7 +100,7 @@ pub mod run {
         Error(String),
     }
 
-    /// Classifies a set-up failure per DESIGN rule 6.
+    /// Classifies a set-up failure per CONTRIBUTING.md rule 6.
     pub fn setup(what: &str) -> impl Fn(std::io::Error) -> Fault + '_ {
         move |e| {
             let text = format!("{what}: {}", crate::observe::describe_io_error(&e));

@@ -7,7 +7,7 @@
 //!
 //! These run in `ipcconf-peer` processes (and their forked children) only, never
 //! in the multithreaded test binary: pinning, interval timers and signal
-//! dispositions are process-wide state (DESIGN rule 3).
+//! dispositions are process-wide state (CONTRIBUTING.md rule 3).
 
 use std::io;
 
@@ -120,7 +120,7 @@ pub fn pin_to(cpu: usize) -> io::Result<()> {
 // ---------------------------------------------------------------- the alarm
 
 /// The longest one step of a measurement may block: the crate's bound on
-/// every blocking step ([`crate::watchdog::BOUND`], DESIGN rule 4), in whole
+/// every blocking step ([`crate::watchdog::BOUND`], CONTRIBUTING.md rule 4), in whole
 /// seconds as setitimer takes it.
 ///
 /// The measuring loops re-arm a SIGALRM timer every few hundred steps, so a

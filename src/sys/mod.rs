@@ -41,7 +41,7 @@ pub fn errno_name(code: i32) -> String {
     }
 }
 
-/// Codes that mean the facility does not exist at run time (DESIGN rule 6).
+/// Codes that mean the facility does not exist at run time (CONTRIBUTING.md rule 6).
 pub fn is_absent_errno(code: Option<i32>) -> bool {
     let Some(code) = code else { return false };
     cfg_if::cfg_if! {

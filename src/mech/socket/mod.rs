@@ -204,7 +204,7 @@ fn unix_sockaddr(addr: &Addr) -> io::Result<std::os::unix::net::SocketAddr> {
     }
 }
 
-/// Mode 0600 on a socket file this process bound (DESIGN rule 5).
+/// Mode 0600 on a socket file this process bound (CONTRIBUTING.md rule 5).
 #[cfg(unix)]
 pub fn restrict(path: &std::path::Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -213,7 +213,7 @@ pub fn restrict(path: &std::path::Path) -> io::Result<()> {
 
 /// Binds a socket to `addr`: `inet` binds an IP address and says which port
 /// the kernel chose; `unix` (Unix only) binds an AF_UNIX address, and a path
-/// then gets mode 0600 (DESIGN rule 5). Returns the socket and the bound address.
+/// then gets mode 0600 (CONTRIBUTING.md rule 5). Returns the socket and the bound address.
 fn bind<T>(
     addr: &Addr,
     inet: impl FnOnce(&std::net::SocketAddr) -> io::Result<(std::net::SocketAddr, T)>,
