@@ -1,17 +1,26 @@
 //! ipc-conformance: checks what a well-known guide to Unix IPC claims, on the
 //! platform it runs on, and regenerates the guide's tables from the results.
 //!
-//! - [`catalog`]: the claims (data in `suites/<suite>.toml`, listed by `suites/catalog.toml`);
-//! - [`guide`]: the layout of the guide's tables (end of `suites/catalog.toml`);
-//! - [`check`]: observe → record → compare with the expectation ([`expect`]);
-//! - [`draft`]: platform-file entries drafted from a run's departures;
-//! - [`peer`], [`watchdog`], [`names`]: unrelated peer processes, bounded waits,
-//!   unique names and cleanup guards;
-//! - [`procstate`]: whether another process sleeps inside a given system call;
-//! - [`channel`] and [`matrix`]: the characteristics matrix over any mechanism;
-//! - [`mech`]: one module per mechanism;
-//! - [`perf`]: latency and throughput of every mechanism, side by side;
-//! - [`report`]: merging runs and rendering report.json, PORTABILITY.md, index.html.
+//! The modules form layers that import one way only, bottom to top
+//! (CONTRIBUTING.md, "Layers"; `tests/layering.rs` holds the order):
+//!
+//! - leaves: [`sys`] (narrow FFI helpers), [`names`] (unique names, cleanup
+//!   guards), [`watchdog`] (bounded waits), [`catalog`] (the claims, in
+//!   `suites/<suite>.toml`, listed by `suites/catalog.toml`);
+//! - [`guide`] (the layout of the guide's tables, end of `suites/catalog.toml`),
+//!   [`precondition`] → [`observe`]: what a check saw, with its evidence;
+//! - [`platform`] → [`expect`] → [`record`]: the run, expectations, result files;
+//! - [`peer`]: the peer program's client side and its typed line protocols;
+//! - [`check`]: observe → record → compare with the expectation; [`procstate`]:
+//!   whether another process sleeps inside a given system call;
+//! - [`channel`]: endpoints and channels of any mechanism;
+//! - [`mech`]: one module per mechanism, and [`mech::REGISTRY`];
+//! - [`matrix`] (the characteristics matrix over any mechanism) and [`perf`]
+//!   (latency and throughput of every mechanism, side by side);
+//! - [`report`]: merging runs and rendering report.json, PORTABILITY.md,
+//!   index.html; [`draft`]: platform-file entries drafted from a run;
+//! - the binaries `ipcconf` and `ipcconf-peer` (whose role dispatch sits above
+//!   every layer). [`sweep`] removes what a killed run left.
 
 pub mod catalog;
 pub mod channel;
