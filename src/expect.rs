@@ -52,7 +52,7 @@ pub struct Entry {
 pub struct Expected {
     /// `None`: nobody takes a stance; any sound observation is accepted.
     pub value: Option<Outcome>,
-    /// "guide", or "platforms/<file>.toml".
+    /// "guide", or "platforms/`<file>`.toml".
     pub origin: String,
     #[serde(default)]
     pub reason: String,

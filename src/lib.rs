@@ -11,7 +11,7 @@
 //!   [`precondition`] → [`observe`]: what a check saw, with its evidence;
 //! - [`platform`] → [`expect`] → [`record`]: the run, expectations, result files;
 //! - [`peer`]: the peer program's client side and its typed line protocols;
-//! - [`check`]: observe → record → compare with the expectation; [`procstate`]:
+//! - [`check`](mod@check): observe → record → compare with the expectation; [`procstate`]:
 //!   whether another process sleeps inside a given system call;
 //! - [`channel`]: endpoints and channels of any mechanism;
 //! - [`mech`]: one module per mechanism, and [`mech::REGISTRY`];

@@ -111,7 +111,7 @@ impl Observation {
         Self::unsupported(format!("no API on {}", crate::sys::TARGET))
     }
 
-    /// `unsupported`: "no API on <target>: <why>".
+    /// `unsupported`: "no API on `<target>`: `<why>`".
     pub fn no_api_because(why: impl std::fmt::Display) -> Self {
         Self::unsupported(format!("no API on {}: {why}", crate::sys::TARGET))
     }

@@ -6,16 +6,16 @@
 //!   (`crate::mech::REGISTRY`, each entry's `perf` pairs: ids, labels, order);
 //!   [`pairs`]: the one table of how each pair is measured (its ends, its
 //!   availability per target).
-//! - [`bench`]: the timed loops and the two-process orchestration (fork, CPU
+//! - [`bench`](mod@bench): the timed loops and the two-process orchestration (fork, CPU
 //!   pinning, alarm); [`ends`]: the mechanisms behind one small trait;
 //!   [`contention`]: the SPSC and MPMC queue experiments; [`sys`]: the clock,
 //!   pinning and the alarm. These run in `ipcconf-peer` processes (roles `perf-*`).
 //! - [`stats`]: sample summaries, the result line, soundness checks.
 //! - [`interval`]: confidence intervals over rounds and the three-way
 //!   decision (`yes`, `no`, `inconclusive`) of a verdict.
-//! - [`baseline`]: the C programs of `ci/perf/`, built and run beside the
+//! - `baseline`: the C programs of `ci/perf/`, built and run beside the
 //!   suite's latency figures (suite/C ratio per mechanism).
-//! - [`peer`] (the `perf-*` roles of `ipcconf-peer`), [`verdict`] (the test
+//! - `peer` (the `perf-*` roles of `ipcconf-peer`), `verdict` (the test
 //!   side: running the measuring peer, checking each figure's soundness,
 //!   turning figures into observations) and [`judge`] (the guide's five
 //!   claims decided from those figures).
