@@ -245,11 +245,14 @@ mod unix {
             let opened = tx.request(&Command::Open {
                 path: path.display().to_string(),
             })?;
-            let (&Answer::Fd { fd, dev, ino }, Ok(value)) =
-                (&opened, usize::try_from(opened_fd(&opened)))
-            else {
+            let Answer::Fd { fd, dev, ino } = opened else {
                 return Ok(Observation::error(format!(
                     "sender could not open the file: {opened}"
+                )));
+            };
+            let Ok(value) = usize::try_from(fd) else {
+                return Ok(Observation::error(format!(
+                    "sender answered {opened}: no descriptor number"
                 )));
             };
             tx.sigqueue(rx.pid, Sig::Rt(0), value, 1)?;
@@ -274,14 +277,6 @@ mod unix {
                 ),
             ))
         });
-    }
-
-    /// The descriptor an `open` answer names (-1 for another answer).
-    fn opened_fd(answer: &Answer) -> i32 {
-        match answer {
-            Answer::Fd { fd, .. } => *fd,
-            _ => -1,
-        }
     }
 
     #[test]
