@@ -20,6 +20,7 @@ ipc_conformance::suite!();
 #[cfg(unix)]
 mod unix {
     use super::*;
+    use ipc_conformance::mech::signal::protocol::{Answer, Command, Sig, refused_word};
     use ipc_conformance::mech::signal::{
         HAS_REALTIME, SigPeer, describe, rt_max, rt_min, sig_name,
     };
@@ -43,9 +44,9 @@ mod unix {
     #[test]
     fn available() {
         check!("signal.available", |cx| {
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+            tx.kill(rx.pid, Sig::Usr1, 1)?;
             let got = rx.unblock()?;
             let ok = got.len() == 1 && got[0].signo == libc::SIGUSR1;
             Ok(Observation::holds(
@@ -54,7 +55,7 @@ mod unix {
                     "process {} sent SIGUSR1 with kill() to process {} (threads: {}; SA_SIGINFO handler, SIGUSR1 blocked until told); after unblocking, its handler recorded: {}",
                     tx.pid,
                     rx.pid,
-                    rx.field("threads").unwrap_or("?"),
+                    rx.info.threads.map_or("?".into(), |t| t.to_string()),
                     describe(&got)
                 ),
             ))
@@ -66,18 +67,18 @@ mod unix {
     #[test]
     fn unrelated_processes() {
         check!("signal.unrelated_processes", |cx| {
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
             let mut cmd = cx.peer(&["signal-peer"]);
             cmd.command().env_clear();
             let mut tx = SigPeer::launch(cmd)?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+            tx.kill(rx.pid, Sig::Usr1, 1)?;
             let got = rx.unblock()?;
             Ok(Observation::holds(
                 got.len() == 1 && got[0].signo == libc::SIGUSR1,
                 format!(
                     "a freshly started process (pid {}, empty environment, open descriptors {} as it started) given only the pid {} sent SIGUSR1 with kill(); the receiver's handler recorded: {}",
                     tx.pid,
-                    tx.field("fds").unwrap_or("?"),
+                    tx.info.fds,
                     rx.pid,
                     describe(&got)
                 ),
@@ -88,11 +89,11 @@ mod unix {
     #[test]
     fn bidirectional() {
         check!("signal.bidirectional", |cx| {
-            let mut a = SigPeer::start(cx, &["USR1"])?;
-            let mut b = SigPeer::start(cx, &["USR1"])?;
-            a.ok(&format!("kill {} USR1 1", b.pid))?;
+            let mut a = SigPeer::start(cx, &[Sig::Usr1])?;
+            let mut b = SigPeer::start(cx, &[Sig::Usr1])?;
+            a.kill(b.pid, Sig::Usr1, 1)?;
             let at_b = b.unblock()?;
-            b.ok(&format!("kill {} USR1 1", a.pid))?;
+            b.kill(a.pid, Sig::Usr1, 1)?;
             let at_a = a.unblock()?;
             let evidence = format!(
                 "A (pid {}) signalled B by naming B's pid {}; B recorded: {}. B answered by naming A's pid {}; A recorded: {}",
@@ -123,33 +124,38 @@ mod unix {
         check!("signal.multiple_readers", |cx| {
             use std::os::unix::process::CommandExt;
             let (s, k) = if HAS_REALTIME {
-                ("RT+0", 3)
+                (Sig::Rt(0), 3)
             } else {
-                ("USR1", 1)
+                (Sig::Usr1, 1)
             };
-            let mut c1 = cx.peer(&["signal-peer", s]);
+            let name = s.to_string();
+            let mut c1 = cx.peer(&["signal-peer", &name]);
             c1.command().process_group(0);
             let mut r1 = SigPeer::launch(c1)?;
             let pgid = r1.pid;
-            let mut c2 = cx.peer(&["signal-peer", s]);
+            let mut c2 = cx.peer(&["signal-peer", &name]);
             c2.command().process_group(pgid);
             let mut r2 = SigPeer::launch(c2)?;
-            let groups = (r1.field("pgid"), r2.field("pgid"));
+            let groups = (r1.info.pgid, r2.info.pgid);
             let own = nix::unistd::getpgrp().as_raw();
-            if groups != (Some(&*pgid.to_string()), Some(&*pgid.to_string())) || pgid == own {
+            if groups != (pgid, pgid) || pgid == own {
                 return Ok(Observation::error(format!(
                     "the two receivers are not alone in group {pgid}: {groups:?} (this process's group {own})"
                 )));
             }
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("killpg {pgid} {s} {k}"))?;
+            tx.sent(&Command::Killpg {
+                pgid,
+                sig: s,
+                count: k as u64,
+            })?;
             let g1 = r1.unblock()?;
             let g2 = r2.unblock()?;
             Ok(Observation::holds(
                 g1.len() + g2.len() == k,
                 format!(
                     "{k} × {} sent with kill(-{pgid}) to the process group of receivers A (pid {}) and B (pid {}); A handled {}, B handled {}: {}",
-                    sig_name(parse(s)),
+                    sig_name(s.number().unwrap_or(0)),
                     r1.pid,
                     r2.pid,
                     g1.len(),
@@ -164,40 +170,31 @@ mod unix {
         });
     }
 
-    fn parse(s: &str) -> i32 {
-        ipc_conformance::mech::signal::parse_sig(s).unwrap_or(0)
-    }
-
     #[test]
     fn multiple_writers() {
         check!("signal.multiple_writers", |cx| {
             realtime()?;
             const WRITERS: usize = 3;
             const EACH: usize = 8;
-            let mut rx = SigPeer::start(cx, &["RT+0"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0)])?;
             let mut writers = Vec::new();
             for _ in 0..WRITERS {
                 writers.push(SigPeer::start(cx, &[])?);
             }
             // All writers at once; each answers when its sigqueue() calls returned.
-            for (i, w) in writers.iter_mut().enumerate() {
-                w.peer.send_line(&format!(
-                    "sigqueue {} RT+0 {} {EACH}",
-                    rx.pid,
-                    (i + 1) * 1000
-                ))?;
+            let sends: Vec<Command> = (0..WRITERS)
+                .map(|i| Command::Sigqueue {
+                    pid: rx.pid,
+                    sig: Sig::Rt(0),
+                    first: (i + 1) * 1000,
+                    count: EACH as u64,
+                })
+                .collect();
+            for (w, send) in writers.iter_mut().zip(&sends) {
+                w.send(send)?;
             }
-            for w in &mut writers {
-                let answer = w.peer.line(ipc_conformance::watchdog::BOUND)?;
-                if !answer.starts_with("ok") {
-                    if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(&answer) {
-                        return Ok(Observation::skipped(format!("writer {}: {reason}", w.pid)));
-                    }
-                    return Ok(Observation::error(format!(
-                        "writer {} answered {answer:?}",
-                        w.pid
-                    )));
-                }
+            for (w, send) in writers.iter_mut().zip(&sends) {
+                w.sent_answer(send)?;
             }
             let got = rx.unblock()?;
             let mut per_writer = Vec::new();
@@ -244,28 +241,39 @@ mod unix {
                 .open(&path)
                 .step("create the file to pass")?;
             let mut tx = SigPeer::start(cx, &[])?;
-            let mut rx = SigPeer::start(cx, &["RT+0"])?;
-            let opened = tx.ask(&format!("open {}", path.display()))?;
-            let words: Vec<&str> = opened.split_whitespace().collect();
-            let ["fd", fd, dev, ino] = words.as_slice() else {
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0)])?;
+            let opened = tx.request(&Command::Open {
+                path: path.display().to_string(),
+            })?;
+            let Answer::Fd { fd, dev, ino } = opened else {
                 return Ok(Observation::error(format!(
                     "sender could not open the file: {opened}"
                 )));
             };
-            tx.ok(&format!("sigqueue {} RT+0 {fd} 1", rx.pid))?;
+            let Ok(value) = usize::try_from(fd) else {
+                return Ok(Observation::error(format!(
+                    "sender answered {opened}: no descriptor number"
+                )));
+            };
+            tx.sigqueue(rx.pid, Sig::Rt(0), value, 1)?;
             let got = rx.unblock()?;
             let Some(d) = got.first() else {
                 return Ok(Observation::error("the receiver got no signal"));
             };
-            let there = rx.ask(&format!("fdstat {}", d.value))?;
-            let same = there == format!("stat {dev} {ino}");
+            let Ok(received) = i32::try_from(d.value) else {
+                return Ok(Observation::error(format!(
+                    "the receiver got value {}, no descriptor number",
+                    d.value
+                )));
+            };
+            let there = rx.request(&Command::Fdstat { fd: received })?;
+            let same = there == Answer::Stat { dev, ino };
+            let there = there.to_string();
             Ok(Observation::holds(
                 same,
                 format!(
                     "the sender opened a file as its descriptor {fd} (dev {dev}, inode {ino}) and sigqueue()d the number {fd}, the only data a signal carries; the receiver (open descriptors {}) got value {}; fstat({}) there: {there:?}",
-                    rx.field("fds").unwrap_or("?"),
-                    d.value,
-                    d.value
+                    rx.info.fds, d.value, d.value
                 ),
             ))
         });
@@ -275,10 +283,10 @@ mod unix {
     fn priority() {
         check!("signal.priority", |cx| {
             realtime()?;
-            let mut rx = SigPeer::start(cx, &["RT+0", "RT+5"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0), Sig::Rt(5)])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("sigqueue {} RT+5 1 3", rx.pid))?;
-            tx.ok(&format!("sigqueue {} RT+0 100 1", rx.pid))?;
+            tx.sigqueue(rx.pid, Sig::Rt(5), 1, 3)?;
+            tx.sigqueue(rx.pid, Sig::Rt(0), 100, 1)?;
             let got = rx.unblock()?;
             let first = got.first().map(|d| d.signo);
             Ok(Observation::holds(
@@ -294,12 +302,11 @@ mod unix {
     #[test]
     fn pollable() {
         check!("signal.pollable", |cx| {
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
-            let before = rx.field("fds").unwrap_or("?").to_owned();
-            let after = rx.ask("fds")?;
-            let after = after.strip_prefix("fds ").unwrap_or(&after).to_owned();
+            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
+            let before = rx.info.fds.clone();
+            let after = rx.fds()?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+            tx.kill(rx.pid, Sig::Usr1, 1)?;
             let got = rx.unblock()?;
             if before != after || got.len() != 1 {
                 return Ok(Observation::error(format!(
@@ -320,9 +327,9 @@ mod unix {
     fn standard_coalesce() {
         check!("signal.standard_coalesce", |cx| {
             const K: usize = 5;
-            let mut rx = SigPeer::start(cx, &["USR1"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 {K}", rx.pid))?;
+            tx.kill(rx.pid, Sig::Usr1, K as u64)?;
             let pending = rx.pending()?;
             let got = rx.unblock()?;
             let evidence = format!(
@@ -343,9 +350,9 @@ mod unix {
         check!("signal.realtime_queue", |cx| {
             realtime()?;
             const K: usize = 5;
-            let mut rx = SigPeer::start(cx, &["RT+0"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0)])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("sigqueue {} RT+0 1 {K}", rx.pid))?;
+            tx.sigqueue(rx.pid, Sig::Rt(0), 1, K as u64)?;
             let got = rx.unblock()?;
             Ok(Observation::holds(
                 got.len() == K && got.iter().all(|d| Some(d.signo) == rt_min()),
@@ -363,9 +370,9 @@ mod unix {
             realtime()?;
             const FIRST: usize = 0x5150;
             const K: usize = 4;
-            let mut rx = SigPeer::start(cx, &["RT+0"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0)])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("sigqueue {} RT+0 {FIRST} {K}", rx.pid))?;
+            tx.sigqueue(rx.pid, Sig::Rt(0), FIRST, K as u64)?;
             let got = rx.unblock()?;
             let values: Vec<usize> = got.iter().map(|d| d.value).collect();
             let want: Vec<usize> = (FIRST..FIRST + K).collect();
@@ -382,10 +389,10 @@ mod unix {
     fn realtime_lowest_first() {
         check!("signal.realtime_lowest_first", |cx| {
             realtime()?;
-            let mut rx = SigPeer::start(cx, &["RT+0", "RT+1", "RT+2"])?;
+            let mut rx = SigPeer::start(cx, &[Sig::Rt(0), Sig::Rt(1), Sig::Rt(2)])?;
             let mut tx = SigPeer::start(cx, &[])?;
-            for (s, v) in [("RT+2", 2), ("RT+1", 1), ("RT+0", 0)] {
-                tx.ok(&format!("sigqueue {} {s} {v} 1", rx.pid))?;
+            for k in [2, 1, 0] {
+                tx.sigqueue(rx.pid, Sig::Rt(k), k as usize, 1)?;
             }
             let got = rx.unblock()?;
             let order: Vec<i32> = got.iter().map(|d| d.signo).collect();
@@ -407,10 +414,10 @@ mod unix {
     #[test]
     fn sender_identified() {
         check!("signal.sender_identified", |cx| {
-            let sigs: &[&str] = if HAS_REALTIME {
-                &["USR1", "RT+0"]
+            let sigs: &[Sig] = if HAS_REALTIME {
+                &[Sig::Usr1, Sig::Rt(0)]
             } else {
-                &["USR1"]
+                &[Sig::Usr1]
             };
             // Handled on arrival, not held blocked: macOS records the sender only
             // for a signal that is caught when sent (XNU psignal_internal fills
@@ -418,20 +425,19 @@ mod unix {
             let mut rx = SigPeer::start(cx, sigs)?;
             rx.handle()?;
             let mut tx = SigPeer::start(cx, &[])?;
-            tx.ok(&format!("kill {} USR1 1", rx.pid))?;
+            tx.kill(rx.pid, Sig::Usr1, 1)?;
             if HAS_REALTIME {
-                tx.ok(&format!("sigqueue {} RT+0 7 1", rx.pid))?;
+                tx.sigqueue(rx.pid, Sig::Rt(0), 7, 1)?;
             }
             let got = rx.report()?;
-            let uid: Option<u32> = tx.field("uid").and_then(|u| u.parse().ok());
-            let ok = got.len() == sigs.len()
-                && got.iter().all(|d| d.pid == tx.pid && Some(d.uid) == uid);
+            let uid = tx.info.uid;
+            let ok = got.len() == sigs.len() && got.iter().all(|d| d.pid == tx.pid && d.uid == uid);
             Ok(Observation::holds(
                 ok,
                 format!(
                     "the sender (pid {}, uid {}) sent SIGUSR1 with kill(){} to a receiver handling them on arrival; its SA_SIGINFO handler saw: {}",
                     tx.pid,
-                    uid.map_or("?".into(), |u| u.to_string()),
+                    uid,
                     if HAS_REALTIME {
                         " and SIGRTMIN with sigqueue()"
                     } else {
@@ -452,15 +458,24 @@ mod unix {
             let me = nix::unistd::geteuid();
             let mut tx = SigPeer::start(cx, &[])?;
             if me.is_root() {
-                let mut rx = SigPeer::start(cx, &["USR1"])?;
-                let control = tx.ask(&format!("kill {} 0 1", rx.pid))?;
-                let answer = tx.ask(&format!("dropkill {other_uid} {} USR1", rx.pid))?;
-                let words: Vec<&str> = answer.split_whitespace().collect();
-                let (Some(r0), Some(r1)) = (
-                    words.get(1).and_then(|w| w.strip_prefix("sig0=")),
-                    words.get(2).and_then(|w| w.strip_prefix("sig=")),
-                ) else {
-                    return Ok(Observation::error(format!("dropkill answered {answer:?}")));
+                let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
+                let control = tx
+                    .request(&Command::Kill {
+                        pid: rx.pid,
+                        sig: Sig::Num(0),
+                        count: 1,
+                    })?
+                    .to_string();
+                let answer = tx.request(&Command::Dropkill {
+                    uid: other_uid,
+                    pid: rx.pid,
+                    sig: Sig::Usr1,
+                })?;
+                let Answer::Dropkill { sig0: r0, sig: r1 } = answer else {
+                    return Ok(Observation::error(format!(
+                        "dropkill answered {:?}",
+                        answer.to_string()
+                    )));
                 };
                 if r0.starts_with("SETUID") {
                     return Ok(Observation::skipped(format!(
@@ -489,11 +504,16 @@ mod unix {
                     )));
                 }
             }
-            let answer = tx.ask("kill 1 0 1")?;
-            let errno = answer
-                .strip_prefix("err ")
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|e| e.parse::<i32>().ok());
+            let answer = tx.request(&Command::Kill {
+                pid: 1,
+                sig: Sig::Num(0),
+                count: 1,
+            })?;
+            let errno = match answer {
+                Answer::Err { errno, .. } => Some(errno),
+                _ => None,
+            };
+            let answer = answer.to_string();
             Ok(Observation::holds(
                 errno == Some(libc::EPERM),
                 format!(
@@ -526,31 +546,35 @@ mod unix {
     #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
     struct Notified {
         bits: i16,
-        after: String,
+        after: Answer,
         sender: i32,
     }
 
-    /// A receiver peer makes the descriptor (`make`: "signalfd" or "kqueue",
-    /// answered as `<short> revents=<bits>`) and waits on it (`<short>wait`);
-    /// an error answer is the observation itself.
+    /// A receiver peer makes the descriptor (`make`: `signalfd`, answered
+    /// `sfd revents=<bits>`, or `kqueue`, answered `kq revents=<bits>`) and
+    /// waits on it (`sfdwait`, `kqwait`); an error answer is the observation
+    /// itself.
     #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
     fn notified_through(
         cx: &mut ipc_conformance::check::Ctx,
-        make: &str,
-        short: &str,
+        make: Command,
     ) -> ipc_conformance::Checked<Result<Notified, Observation>> {
-        let mut rx = SigPeer::start(cx, &["USR1"])?;
-        let before = rx.ask(make)?;
-        let Some(bits) = before
-            .strip_prefix(&format!("{short} revents="))
-            .and_then(|b| b.parse::<i16>().ok())
-        else {
-            return Ok(Err(from_answer(make, &before)));
+        let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
+        let before = rx.request(&make)?;
+        let bits = match (&make, &before) {
+            (Command::Signalfd, Answer::SfdRevents(b))
+            | (Command::Kqueue, Answer::KqRevents(b)) => *b,
+            _ => return Ok(Err(from_answer(&make, &before))),
         };
         let mut tx = SigPeer::start(cx, &[])?;
-        tx.ok(&format!("kill {} USR1 1", rx.pid))?;
-        let bound = ipc_conformance::matrix::bound_ms();
-        let after = rx.ask(&format!("{short}wait {bound}"))?;
+        tx.kill(rx.pid, Sig::Usr1, 1)?;
+        let ms = u64::try_from(ipc_conformance::matrix::bound_ms()).unwrap_or(u64::MAX);
+        let wait = if make == Command::Signalfd {
+            Command::Sfdwait { ms }
+        } else {
+            Command::Kqwait { ms }
+        };
+        let after = rx.request(&wait)?;
         Ok(Ok(Notified {
             bits,
             after,
@@ -562,20 +586,23 @@ mod unix {
     #[test]
     fn signalfd_pollable() {
         check!("signal.signalfd_pollable", |cx| {
-            let n = match notified_through(cx, "signalfd", "sfd")? {
+            let n = match notified_through(cx, Command::Signalfd)? {
                 Ok(n) => n,
                 Err(obs) => return Ok(obs),
             };
-            let want = format!(
-                "sfd ready=true signo={} pid={} uid=",
-                libc::SIGUSR1,
-                n.sender
+            let notified = matches!(
+                n.after,
+                Answer::SfdRead { ready: true, signo, pid, .. }
+                    if i64::from(signo) == i64::from(libc::SIGUSR1)
+                        && i64::from(pid) == i64::from(n.sender)
             );
             Ok(Observation::holds(
-                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want),
+                n.bits & libc::POLLIN == 0 && notified,
                 format!(
                     "a signalfd for the blocked SIGUSR1: poll() revents with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
-                    n.bits, n.sender, n.after
+                    n.bits,
+                    n.sender,
+                    n.after.to_string()
                 ),
             ))
         });
@@ -585,21 +612,22 @@ mod unix {
     #[test]
     fn kqueue_signal() {
         check!("signal.kqueue_signal", |cx| {
-            let n = match notified_through(cx, "kqueue", "kq")? {
+            let n = match notified_through(cx, Command::Kqueue)? {
                 Ok(n) => n,
                 Err(obs) => return Ok(obs),
             };
-            let want = format!("kq ready=true ident={} data=", libc::SIGUSR1);
-            let count: i64 = n
-                .after
-                .rsplit_once("data=")
-                .and_then(|(_, d)| d.parse().ok())
-                .unwrap_or(0);
+            let notified = matches!(
+                n.after,
+                Answer::KqRead { ready: true, ident, data }
+                    if i128::from(ident) == i128::from(libc::SIGUSR1) && data >= 1
+            );
             Ok(Observation::holds(
-                n.bits & libc::POLLIN == 0 && n.after.starts_with(&want) && count >= 1,
+                n.bits & libc::POLLIN == 0 && notified,
                 format!(
                     "EVFILT_SIGNAL for SIGUSR1 (blocked) on a kqueue: poll() revents on the kqueue with nothing sent {:#x}; after process {} sent SIGUSR1 with kill(): {:?}",
-                    n.bits, n.sender, n.after
+                    n.bits,
+                    n.sender,
+                    n.after.to_string()
                 ),
             ))
         });
@@ -607,18 +635,13 @@ mod unix {
 
     /// An `err <errno> <text>` answer as an observation (ENOSYS → unsupported).
     #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
-    fn from_answer(what: &str, answer: &str) -> Observation {
-        let errno = answer
-            .strip_prefix("err ")
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|e| e.parse::<i32>().ok())
-            .filter(|&e| e != 0);
-        match errno {
-            Some(e) => Observation::from_io_error(
+    fn from_answer(what: &Command, answer: &Answer) -> Observation {
+        match *answer {
+            Answer::Err { errno, .. } if errno != 0 => Observation::from_io_error(
                 &format!("{what} in the peer"),
-                &std::io::Error::from_raw_os_error(e),
+                &std::io::Error::from_raw_os_error(errno),
             ),
-            None => Observation::error(format!("{what} in the peer: {answer}")),
+            _ => Observation::error(format!("{what} in the peer: {answer}")),
         }
     }
 
@@ -632,27 +655,36 @@ mod unix {
                 return Ok(no_realtime());
             };
             // Every real-time signal, blocked in one receiver and sent once each.
-            let names: Vec<String> = (0..=max - min).map(|k| format!("RT+{k}")).collect();
-            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            let mut rx = SigPeer::start(cx, &refs)?;
-            let probe = rx.ask("rtprobe")?;
+            let sigs: Vec<Sig> = (0..=max - min)
+                .filter_map(|k| u32::try_from(k).ok().map(Sig::Rt))
+                .collect();
+            let mut rx = SigPeer::start(cx, &sigs)?;
+            let probe = rx.request(&Command::Rtprobe)?;
             let mut tx = SigPeer::start(cx, &[])?;
-            let swept = tx.ask(&format!("sweep {} RT+0 RTMAX", rx.pid))?;
-            let accepted: Option<i32> = swept
-                .strip_prefix("swept ok=")
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|n| n.parse().ok());
-            let refused = swept.rsplit_once("refused=").map_or("?", |(_, r)| r);
-            if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(refused) {
+            let swept = tx.request(&Command::Sweep {
+                pid: rx.pid,
+                from: Sig::Rt(0),
+                to: Sig::RtMax,
+            })?;
+            let (accepted, refused) = match &swept {
+                Answer::Swept { ok, refused } => (i32::try_from(*ok).ok(), refused_word(refused)),
+                _ => (None, "?".to_owned()),
+            };
+            if let Some(reason) = ipc_conformance::precondition::sigqueue_refused(&refused) {
                 return Ok(Observation::skipped(format!(
-                    "the sender answered {swept:?}: {reason}"
+                    "the sender answered {:?}: {reason}",
+                    swept.to_string()
                 )));
             }
             let got = rx.unblock()?;
-            let highest: i32 = probe
-                .rsplit_once("highest_valid=")
-                .and_then(|(_, h)| h.parse().ok())
-                .unwrap_or(0);
+            let highest: i32 = match probe {
+                Answer::Rt {
+                    highest_valid: Some(h),
+                    ..
+                } => h,
+                _ => 0,
+            };
+            let probe = probe.to_string();
             let count = max - min + 1;
             let delivered: Vec<i32> = got.iter().map(|d| d.signo).collect();
             let in_order = delivered.windows(2).all(|w| w[0] < w[1]);
@@ -694,56 +726,58 @@ mod unix {
             // another user it lowers its own limit to 64 and the count is shared.
             let rlimit = rlimit_sigpending();
             let isolated_uid = ipc_conformance::names::unused_uid();
-            let mut attempts: Vec<(String, String)> = Vec::new();
+            // (the child's uid, its RLIMIT_SIGPENDING); None: left as it is.
+            let mut attempts: Vec<(Option<u32>, Option<u64>)> = Vec::new();
             if cfg!(target_os = "linux") {
                 let limit = match rlimit {
-                    Some(l) if l <= 200_000 => "-".to_owned(),
-                    _ => "4096".to_owned(),
+                    Some(l) if l <= 200_000 => None,
+                    _ => Some(4096),
                 };
                 if root {
-                    attempts.push((isolated_uid.to_string(), limit));
+                    attempts.push((Some(isolated_uid), limit));
                 }
                 // Lowered to 64, or kept where it is already that low (an
                 // unprivileged process cannot raise it above its hard limit).
                 let low = match rlimit {
-                    Some(l) if l <= 64 => "-",
-                    _ => "64",
+                    Some(l) if l <= 64 => None,
+                    _ => Some(64),
                 };
-                attempts.push(("-".into(), low.into()));
+                attempts.push((None, low));
             } else {
-                attempts.push(("-".into(), "-".into()));
+                attempts.push((None, None));
             }
-            let mut holder = SigPeer::start(cx, &["RT+0"])?;
+            let mut holder = SigPeer::start(cx, &[Sig::Rt(0)])?;
             let mut tried = Vec::new();
             for (uid, limit) in attempts {
-                let answer = holder.peer.request_within(
-                    &format!("fillchild {uid} {limit} RT+0 {MAX}"),
+                let answer = holder.request_within(
+                    &Command::Fillchild {
+                        uid,
+                        rlimit: limit,
+                        sig: Sig::Rt(0),
+                        max: MAX,
+                    },
                     ipc_conformance::watchdog::BOUND * 2,
                 )?;
-                let field = |k: &str| {
-                    answer
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
-                        .map(str::to_owned)
-                };
-                let Some(n) = answer
-                    .strip_prefix("filled ")
-                    .and_then(|r| r.split_whitespace().next())
-                    .and_then(|n| n.parse::<u64>().ok())
+                let Answer::Filled {
+                    n,
+                    stop,
+                    rlimit: child_rlimit,
+                    ..
+                } = answer
                 else {
-                    tried.push(format!("uid {uid}, limit {limit}: {answer}"));
+                    tried.push(format!("uid {uid:?}, limit {limit:?}: {answer}"));
                     continue;
                 };
-                let stop = field("stop").unwrap_or_default();
-                let child_limit: Option<u64> = field("rlimit").and_then(|l| l.parse().ok());
+                let child_limit: Option<u64> = child_rlimit.parse().ok();
                 let sysctl = max_pending_per_proc();
                 let evidence = format!(
                     "a child holding SIGRTMIN blocked ({}) accepted {n} sigqueue()s before the system refused with {stop}; RLIMIT_SIGPENDING of this process: {}; of the child: {}{}",
-                    if uid == "-" {
-                        "same uid as the other test processes, so their pending signals count too"
-                            .to_owned()
-                    } else {
-                        format!("running as uid {uid}, alone under it")
+                    match uid {
+                        None => {
+                            "same uid as the other test processes, so their pending signals count too"
+                                .to_owned()
+                        }
+                        Some(uid) => format!("running as uid {uid}, alone under it"),
                     },
                     rlimit.map_or("none".into(), |l| l.to_string()),
                     child_limit.map_or("none".into(), |l| l.to_string()),
@@ -762,7 +796,7 @@ mod unix {
                 let sound = n > 0
                     && stop == "EAGAIN"
                     && bound.is_none_or(|b| n <= b)
-                    && (uid == "-" || Some(n) == child_limit);
+                    && (uid.is_none() || Some(n) == child_limit);
                 if !sound {
                     return Ok(Observation::error(format!("not a sound limit: {evidence}")));
                 }

@@ -2,12 +2,13 @@
 //! their typed answers.
 
 use super::Delivery;
-use super::protocol::{Answer, Command, Ready};
+use super::protocol::{Answer, Command, FdList, Ready, Sig};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 use crate::peer::wire::WireLine;
 use crate::peer::{Peer, PeerCommand};
 use crate::watchdog::BOUND;
+use std::time::Duration;
 
 /// A running `signal-peer`.
 pub struct SigPeer {
@@ -21,9 +22,10 @@ pub struct SigPeer {
 
 impl SigPeer {
     /// Starts a peer that records and blocks `sigs`.
-    pub fn start(cx: &Ctx, sigs: &[&str]) -> Checked<SigPeer> {
+    pub fn start(cx: &Ctx, sigs: &[Sig]) -> Checked<SigPeer> {
+        let names: Vec<String> = sigs.iter().map(Sig::to_string).collect();
         let mut args = vec!["signal-peer"];
-        args.extend_from_slice(sigs);
+        args.extend(names.iter().map(String::as_str));
         SigPeer::launch(cx.peer(&args))
     }
 
@@ -46,65 +48,78 @@ impl SigPeer {
         })
     }
 
-    /// A `key=value` field of the ready line (`uid`, `pgid`, `threads`, `fds`).
-    pub fn field(&self, key: &str) -> Option<&str> {
-        self.ready
-            .split_whitespace()
-            .skip(2)
-            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    /// Sends a typed command without waiting for its answer (so that several
+    /// peers act at once); [`SigPeer::answer`] reads it.
+    pub fn send(&mut self, command: &Command) -> Checked<()> {
+        self.peer.send_line(&command.to_string())?;
+        Ok(())
     }
 
-    /// Sends a typed command and returns the peer's answer line and the answer
-    /// read from it.
-    fn exchange(&mut self, command: &Command) -> Checked<(String, Answer)> {
-        self.peer.send_line(&command.to_string())?;
-        let line = self.peer.line(BOUND)?;
-        match Answer::from_line(&line) {
-            Ok(answer) => Ok((line, answer)),
-            Err(e) => Err(Observation::error(format!(
-                "peer {} answered {command}: {e}",
-                self.pid
-            ))),
-        }
+    /// Reads the typed answer to `command`, sent with [`SigPeer::send`], waiting
+    /// at most `bound`.
+    pub fn answer(&mut self, command: &Command, bound: Duration) -> Checked<Answer> {
+        let line = self.peer.line(bound)?;
+        Answer::from_line(&line)
+            .map_err(|e| Observation::error(format!("peer {} answered {command}: {e}", self.pid)))
     }
 
     /// Sends a typed command and returns the typed answer.
     pub fn request(&mut self, command: &Command) -> Checked<Answer> {
-        self.exchange(command).map(|(_, answer)| answer)
+        self.request_within(command, BOUND)
     }
 
-    /// A command given as its line: `Err` when it is not one of the protocol.
-    fn command(&self, line: &str) -> Checked<Command> {
-        Command::from_line(line).map_err(|e| Observation::error(e.to_string()))
+    /// [`SigPeer::request`] for a command that may take up to `bound`.
+    pub fn request_within(&mut self, command: &Command, bound: Duration) -> Checked<Answer> {
+        self.send(command)?;
+        self.answer(command, bound)
     }
 
-    /// Sends a command given as its line (checked against the protocol before
-    /// it is sent) and returns the answer line (checked too).
-    pub fn ask(&mut self, line: &str) -> Checked<String> {
-        let command = self.command(line)?;
-        self.exchange(&command).map(|(line, _)| line)
+    /// kill() `count` × `sig` to `pid`; every one must be sent.
+    pub fn kill(&mut self, pid: i32, sig: Sig, count: u64) -> Checked<()> {
+        self.sent(&Command::Kill { pid, sig, count })
     }
 
-    /// Sends a command whose answer must be `ok`. A sigqueue() refused with
-    /// EAGAIN is the machine's queued-signal limit (a tiny RLIMIT_SIGPENDING),
-    /// so the check ends `skipped` with that reason.
-    pub fn ok(&mut self, line: &str) -> Checked<String> {
-        let command = self.command(line)?;
-        let (answer, typed) = self.exchange(&command)?;
-        if matches!(typed, Answer::Ok(_)) {
-            Ok(answer)
-        } else if let Some(reason) = matches!(command, Command::Sigqueue { .. })
-            .then(|| crate::precondition::sigqueue_refused(&answer))
+    /// sigqueue() `count` × `sig` to `pid` carrying `first`, `first + 1`, ...;
+    /// every one must be sent.
+    pub fn sigqueue(&mut self, pid: i32, sig: Sig, first: usize, count: u64) -> Checked<()> {
+        self.sent(&Command::Sigqueue {
+            pid,
+            sig,
+            first,
+            count,
+        })
+    }
+
+    /// Sends a command whose answer must be `ok`.
+    pub fn sent(&mut self, command: &Command) -> Checked<()> {
+        self.send(command)?;
+        self.sent_answer(command)
+    }
+
+    /// Reads the answer to `command`, sent with [`SigPeer::send`], which must be
+    /// `ok`. A sigqueue() refused with EAGAIN is the machine's queued-signal
+    /// limit (a tiny RLIMIT_SIGPENDING), so the check ends `skipped` with that
+    /// reason.
+    pub fn sent_answer(&mut self, command: &Command) -> Checked<()> {
+        let answer = self.answer(command, BOUND)?;
+        if matches!(answer, Answer::Ok(_)) {
+            return Ok(());
+        }
+        let line = answer.to_string();
+        if let Some(reason) = matches!(command, Command::Sigqueue { .. })
+            .then(|| crate::precondition::sigqueue_refused(&line))
             .flatten()
         {
             Err(Observation::skipped(format!(
-                "peer {} answered {line:?}: {reason}",
-                self.pid
+                "peer {} answered {:?}: {reason}",
+                self.pid,
+                command.to_string()
             )))
         } else {
             Err(Observation::error(format!(
-                "peer {} answered {line:?} with {answer:?}",
-                self.pid
+                "peer {} answered {:?} with {line:?}",
+                self.pid,
+                command.to_string()
             )))
         }
     }
@@ -132,6 +147,14 @@ impl SigPeer {
         match self.request(&command)? {
             Answer::Got { got, .. } => Ok(got),
             other => Err(self.unexpected(&command, &other)),
+        }
+    }
+
+    /// The peer's open descriptors now.
+    pub fn fds(&mut self) -> Checked<FdList> {
+        match self.request(&Command::Fds)? {
+            Answer::Fds(list) => Ok(list),
+            other => Err(self.unexpected(&Command::Fds, &other)),
         }
     }
 

@@ -417,6 +417,16 @@ impl Answer {
     }
 }
 
+/// The refusals of a `swept` answer as its word: `<signo>:<errno name>,...`,
+/// `-` for none.
+pub fn refused_word(refused: &[(i32, String)]) -> String {
+    if refused.is_empty() {
+        return "-".to_owned();
+    }
+    let list: Vec<String> = refused.iter().map(|(s, e)| format!("{s}:{e}")).collect();
+    list.join(",")
+}
+
 /// A delivery as a word: `signo:value:pid:uid:code`.
 fn delivery_word(d: &Delivery) -> String {
     format!("{}:{}:{}:{}:{}", d.signo, d.value, d.pid, d.uid, d.code)
@@ -443,13 +453,7 @@ impl std::fmt::Display for Answer {
             Answer::Ok(Some(n)) => write!(f, "ok {n}"),
             Answer::Err { errno, text } => write!(f, "err {errno} {text}"),
             Answer::Swept { ok, refused } => {
-                let list: Vec<String> = refused.iter().map(|(s, e)| format!("{s}:{e}")).collect();
-                let list = if list.is_empty() {
-                    "-".to_owned()
-                } else {
-                    list.join(",")
-                };
-                write!(f, "swept ok={ok} refused={list}")
+                write!(f, "swept ok={ok} refused={}", refused_word(refused))
             }
             Answer::Got { rounds, got } => {
                 write!(f, "got {} rounds={rounds}", got.len())?;
