@@ -14,8 +14,6 @@ use std::time::Duration;
 pub struct SigPeer {
     pub peer: Peer,
     pub pid: i32,
-    /// The `ready` line as the peer printed it.
-    pub ready: String,
     /// The `ready` line, read: pid, uid, process group, threads, descriptors.
     pub info: Ready,
 }
@@ -40,12 +38,7 @@ impl SigPeer {
             ))
         })?;
         let pid = peer.pid() as i32;
-        Ok(SigPeer {
-            peer,
-            pid,
-            ready,
-            info,
-        })
+        Ok(SigPeer { peer, pid, info })
     }
 
     /// Sends a typed command without waiting for its answer (so that several

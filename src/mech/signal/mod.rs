@@ -108,12 +108,6 @@ pub fn rt_max() -> Option<i32> {
     rt_range().map(|(_, max)| max)
 }
 
-/// Parses a signal name of the protocol (`USR1`, `RT+2`, `RTMAX`, `0`, `10`)
-/// into its number on this system.
-pub fn parse_sig(s: &str) -> Option<i32> {
-    protocol::Sig::parse(s)?.number()
-}
-
 /// A signal number as the protocol and the evidence name it.
 pub fn sig_name(sig: i32) -> String {
     #[cfg(unix)]
