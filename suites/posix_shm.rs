@@ -140,9 +140,9 @@ mod unix {
                     _ => Vec::new(),
                 };
                 let [whole, torn, observations] = nums[..] else {
+                    let shown = answer.to_string();
                     return Ok(Observation::error(format!(
-                        "reader {} answered {:?}",
-                        answer.to_string(),
+                        "reader {} answered {shown:?}",
                         r.pid()
                     )));
                 };
