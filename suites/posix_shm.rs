@@ -169,17 +169,18 @@ mod unix {
             for _ in 0..N {
                 writers.push(mapper(cx, &obj)?);
             }
-            for (i, w) in writers.iter_mut().enumerate() {
+            let ms = BOUND.as_millis() as u64;
+            for (writer, w) in (1..=N).zip(writers.iter_mut()) {
                 let append = Append {
                     index_off: SEQ,
                     slots_off: SLOTS,
                     slots: total,
-                    writer: u8::try_from(i + 1).expect("fewer than 256 writers"),
+                    writer,
                     count: M,
                     size: SIZE,
                     arrive_off: ARRIVE,
                     start_off: START,
-                    ms: BOUND.as_millis() as u64,
+                    ms,
                 };
                 w.send_line(&MemCommand::Append(append).to_string())?;
             }
