@@ -77,7 +77,6 @@ mod behaviour {
     use ipc_conformance::mech::process::RawPeer;
     use ipc_conformance::names::{PathGuard, random_hex};
     use ipc_conformance::observe::describe_io_error;
-    use ipc_conformance::peer::hex;
     use ipc_conformance::watchdog::{BOUND, bounded};
     use nix::errno::Errno;
     use nix::fcntl::OFlag;
@@ -94,8 +93,8 @@ mod behaviour {
             let mut peer = cx.peer(&["endpoint", "fifo", "sender", &path]);
             peer.command().env_clear();
             let mut peer = peer.start()?;
-            let answer = peer.request(&format!("send {}", hex(marker.as_bytes())))?;
-            if !answer.starts_with("ok") {
+            let answer = peer.send_data(marker.as_bytes())?;
+            if !answer.is_ok() {
                 return Ok(Observation::no(format!(
                     "{described}; a fresh peer program given only {path:?} could not open and write it: {answer}"
                 )));

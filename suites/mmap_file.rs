@@ -66,8 +66,9 @@ mod mapped {
     use super::*;
 
     use ipc_conformance::mech::mmap_file::{Mode, map_file};
-    use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
-    use ipc_conformance::peer::hex;
+    use ipc_conformance::mech::shm::{
+        MemCommand, data_in, mem_call, pattern, peer_read, peer_write,
+    };
     use ipc_conformance::watchdog::BOUND;
 
     #[test]
@@ -79,11 +80,8 @@ mod mapped {
             let mut writer = cx.peer(&["mmap_file-map", &p, "4096", "shared"]).start()?;
             let writer_pid = writer.pid();
             let data = pattern(32);
-            ok_of(
-                &writer.request(&format!("write 0 {}", hex(&data)))?,
-                "write",
-            )?;
-            let synced = writer.request("sync")?;
+            peer_write(&mut writer, 0, &data)?;
+            let synced = mem_call(&mut writer, &MemCommand::Sync)?.to_string();
             let (status, _) = writer.finish()?;
             let file = std::fs::read(&path).step("read the file")?;
             let reached = file.get(..32) == Some(&data[..]);
@@ -129,11 +127,11 @@ mod mapped {
             }
             // All readers are mapped at once; they read without any coordination.
             for r in &mut readers {
-                r.send_line(&format!("read 0 {LEN}"))?;
+                r.send_line(&MemCommand::Read { off: 0, len: LEN }.to_string())?;
             }
             let mut exact = 0;
             for r in &mut readers {
-                if data_of(&r.line(BOUND)?, "read")? == content {
+                if data_in(r.answer(BOUND)?, "read")? == content {
                     exact += 1;
                 }
             }
@@ -175,7 +173,7 @@ mod mapped {
             let store = pattern(32);
             private.write(0, &store);
             let own = private.read(0, 32) == store;
-            let peer_view = data_of(&peer.request("read 0 32")?, "read")?;
+            let peer_view = peer_read(&mut peer, 0, 32)?;
             let file = std::fs::read(&path).step("read the file")?;
             let (peer_orig, file_orig) =
                 (peer_view == original[..32], file[..32] == original[..32]);

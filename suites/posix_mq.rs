@@ -99,11 +99,7 @@ mod behaviour {
             let mut peer = cx.peer(&["endpoint", "posix_mq", "receiver", &name]);
             peer.command().env_clear();
             let mut peer = peer.start()?;
-            let answer = peer.request(&format!("recv 65536 {}", BOUND.as_millis()))?;
-            let got = answer
-                .strip_prefix("data ")
-                .and_then(unhex)
-                .unwrap_or_default();
+            let got = peer.recv_data(65536)?.into_data().unwrap_or_default();
             // The same shapes without the one leading slash, for the evidence.
             let bare = unique();
             let bare_r = Queue::create(&bare, Some((MAXMSG, MSGSIZE)), true);
@@ -257,11 +253,7 @@ mod behaviour {
             let mut reader = cx.peer(&["endpoint", "posix_mq", "receiver", &name]);
             reader.command().env_clear();
             let mut reader = reader.start()?;
-            let answer = reader.request(&format!("recv 65536 {}", BOUND.as_millis()))?;
-            let got = answer
-                .strip_prefix("data ")
-                .and_then(unhex)
-                .unwrap_or_default();
+            let got = reader.recv_data(65536)?.into_data().unwrap_or_default();
             Ok(Observation::holds(
                 killed && got == msg.as_bytes(),
                 format!(

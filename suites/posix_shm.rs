@@ -22,7 +22,8 @@ mod unix {
 
     use ipc_conformance::mech::posix_shm::{Object, Unlink, create_fd, open_fd};
     use ipc_conformance::mech::shm::{
-        Mapping, bisect_name_limit, padded_name, spin_until, store_fd_identity, yield_until,
+        Append, Follow, Mapping, MemAnswer, MemCommand, bisect_name_limit, counts, mem_call,
+        padded_name, spin_until, store_fd_identity, yield_until,
     };
     use nix::errno::Errno;
     use nix::sys::mman::{MapFlags, ProtFlags};
@@ -97,10 +98,16 @@ mod unix {
             let obj = Object::create(4096).step("create")?;
             let mut readers = [mapper(cx, &obj)?, mapper(cx, &obj)?];
             for (r, ack) in readers.iter_mut().zip(ACKS) {
-                r.send_line(&format!(
-                    "follow {SEQ} {SLOTS} {K} {SIZE} {ARRIVE} {ack} {}",
-                    BOUND.as_millis()
-                ))?;
+                let follow = Follow {
+                    seq_off: SEQ,
+                    slots_off: SLOTS,
+                    count: K,
+                    size: SIZE,
+                    arrive_off: ARRIVE,
+                    ack_off: ack,
+                    ms: BOUND.as_millis() as u64,
+                };
+                r.send_line(&MemCommand::Follow(follow).to_string())?;
             }
             // Publish only once both readers are spinning on the sequence number,
             // and each record only once both readers have seen the one before:
@@ -127,14 +134,15 @@ mod unix {
             }
             let mut seen = Vec::new();
             for r in &mut readers {
-                let answer = r.line(BOUND)?;
-                let nums: Vec<u32> = answer
-                    .strip_prefix("ok ")
-                    .map(|s| s.split(' ').filter_map(|w| w.parse().ok()).collect())
-                    .unwrap_or_default();
+                let answer: MemAnswer = r.answer(BOUND)?;
+                let nums: Vec<u32> = match &answer {
+                    MemAnswer::Ok(n) => n.iter().filter_map(|&v| u32::try_from(v).ok()).collect(),
+                    _ => Vec::new(),
+                };
                 let [whole, torn, observations] = nums[..] else {
+                    let shown = answer.to_string();
                     return Ok(Observation::error(format!(
-                        "reader {} answered {answer:?}",
+                        "reader {} answered {shown:?}",
                         r.pid()
                     )));
                 };
@@ -161,12 +169,20 @@ mod unix {
             for _ in 0..N {
                 writers.push(mapper(cx, &obj)?);
             }
-            for (i, w) in writers.iter_mut().enumerate() {
-                w.send_line(&format!(
-                    "append {SEQ} {SLOTS} {total} {} {M} {SIZE} {ARRIVE} {START} {}",
-                    i + 1,
-                    BOUND.as_millis()
-                ))?;
+            let ms = BOUND.as_millis() as u64;
+            for (writer, w) in (1..=N).zip(writers.iter_mut()) {
+                let append = Append {
+                    index_off: SEQ,
+                    slots_off: SLOTS,
+                    slots: total,
+                    writer,
+                    count: M,
+                    size: SIZE,
+                    arrive_off: ARRIVE,
+                    start_off: START,
+                    ms,
+                };
+                w.send_line(&MemCommand::Append(append).to_string())?;
             }
             if let Err(n) = yield_until(obj.map.atomic(ARRIVE), |v| v == u32::from(N), BOUND) {
                 return Ok(Observation::timeout(format!(
@@ -175,7 +191,7 @@ mod unix {
             }
             obj.map.atomic(START).store(1, Ordering::Release);
             for w in &mut writers {
-                ok_of(&w.line(BOUND)?, "append")?;
+                counts(w.answer(BOUND)?, "append")?;
             }
             let used = obj.map.atomic(SEQ).load(Ordering::Acquire) as usize;
             let mut seen = std::collections::BTreeSet::new();
@@ -214,7 +230,13 @@ mod unix {
             let obj = Object::create(4096).step("create")?;
             let mut peer = mapper(cx, &obj)?;
             let sent = pattern(32);
-            peer.send_line(&format!("publish {DATA} {} {FLAG} 1", hex(&sent)))?;
+            let publish = MemCommand::Publish {
+                data_off: DATA,
+                data: sent.clone(),
+                flag_off: FLAG,
+                value: 1,
+            };
+            peer.send_line(&publish.to_string())?;
             // From here on this process makes no system call until it has seen the
             // data: plain atomic loads of the flag, then plain loads of the bytes.
             let t0 = Instant::now();
@@ -226,7 +248,7 @@ mod unix {
                     "the flag did not change within {BOUND:?}"
                 )));
             };
-            ok_of(&peer.line(BOUND)?, "publish")?;
+            counts(peer.answer(BOUND)?, "publish")?;
             Ok(Observation::holds(
                 got == sent,
                 format!(
@@ -247,10 +269,13 @@ mod unix {
             let obj = Object::create(4096).step("create")?;
             let before = revents_now(obj.fd.as_fd()).step("poll before")?;
             let mut peer = mapper(cx, &obj)?;
-            ok_of(
-                &peer.request(&format!("publish 64 {} 0 1", hex(&pattern(16))))?,
-                "publish",
-            )?;
+            let publish = MemCommand::Publish {
+                data_off: 64,
+                data: pattern(16),
+                flag_off: 0,
+                value: 1,
+            };
+            counts(mem_call(&mut peer, &publish)?, "publish")?;
             let stored = obj.map.atomic(0).load(Ordering::Acquire) == 1;
             let after = revents_now(obj.fd.as_fd()).step("poll after")?;
             let (rb, ra) = (
@@ -285,17 +310,16 @@ mod unix {
             let file = std::fs::File::open(&path).step("open it")?;
             let (n, dev, ino) = store_fd_identity(&obj.map, 0, file.as_fd()).step("fstat")?;
             let mut peer = mapper(cx, &obj)?;
-            let answer = peer.request("fdprobe 0")?;
+            let answer = mem_call(&mut peer, &MemCommand::FdProbe { off: 0 })?;
+            let shown = answer.to_string();
             let evidence = format!(
-                "shared memory has no call that carries a descriptor: this process stored the number {n} of its open file (device {dev}, inode {ino}) in the region; the peer, which mapped the object by name and inherited nothing, fstat({n}) → {answer:?}"
+                "shared memory has no call that carries a descriptor: this process stored the number {n} of its open file (device {dev}, inode {ino}) in the region; the peer, which mapped the object by name and inherited nothing, fstat({n}) → {shown:?}"
             );
-            if answer.starts_with("same") {
-                Ok(Observation::yes(evidence))
-            } else if answer.starts_with("different") || answer.starts_with("err") {
-                Ok(Observation::no(evidence))
-            } else {
-                Ok(Observation::error(evidence))
-            }
+            Ok(match answer {
+                MemAnswer::Same(_) => Observation::yes(evidence),
+                MemAnswer::Different { .. } | MemAnswer::Err { .. } => Observation::no(evidence),
+                _ => Observation::error(evidence),
+            })
         });
     }
 

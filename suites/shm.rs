@@ -399,8 +399,12 @@ fn untrusted_peer_can_mutate() {
         #[cfg(any(windows, target_os = "android"))]
         let revoke = "no attempt to revoke the peer's access (its view is already mapped)";
         // The untrusted peer changes the field after the check.
-        let stored = peer.request("store 0 4096")?;
-        ipc_conformance::mech::shm::ok_of(&stored, "store")?;
+        use ipc_conformance::mech::shm::{MemCommand, counts, mem_call};
+        let store = MemCommand::Store {
+            off: 0,
+            value: 4096,
+        };
+        counts(mem_call(&mut peer, &store)?, "store")?;
         // Time of use.
         let used = region.atomic(0).load(Ordering::Acquire);
         Ok(Observation::holds(

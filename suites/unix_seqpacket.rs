@@ -21,7 +21,7 @@ mod seqpacket {
     use ipc_conformance::channel::fd::FdEndpoint;
     use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::unix_seqpacket::{accept_within, connect, listen_at};
-    use ipc_conformance::peer::{Peer, hex};
+    use ipc_conformance::peer::Peer;
     use ipc_conformance::watchdog::BOUND;
 
     /// A SOCK_SEQPACKET listener on a fresh path. socket() refusing the type
@@ -102,8 +102,8 @@ mod seqpacket {
             let mut conn = accept(&l)?;
             let (ten, twenty) = ([b'1'; 10], [b'2'; 20]);
             for m in [&ten[..], &twenty[..]] {
-                let answer = peer.request(&format!("send {}", hex(m)))?;
-                if !answer.starts_with("ok") {
+                let answer = peer.send_data(m)?;
+                if !answer.is_ok() {
                     return Ok(Observation::error(format!("the sending peer: {answer}")));
                 }
             }
@@ -141,8 +141,8 @@ mod seqpacket {
             let pid = peer.pid();
             let mut conn = accept(&l)?;
             for m in [&b"first-message"[..], &b"second-message"[..]] {
-                let answer = peer.request(&format!("send {}", hex(m)))?;
-                if !answer.starts_with("ok") {
+                let answer = peer.send_data(m)?;
+                if !answer.is_ok() {
                     return Ok(Observation::error(format!("the sending peer: {answer}")));
                 }
             }

@@ -107,7 +107,8 @@ mod behaviour {
     use ipc_conformance::mech::unix_stream::{
         bind_unix_bytes, enable_passcred, peer_cred, recv_with_creds, sun_path_size,
     };
-    use ipc_conformance::peer::{Peer, hex, unhex};
+    use ipc_conformance::peer::Peer;
+    use ipc_conformance::peer::endpoint_proto::Answer;
     use ipc_conformance::watchdog::BOUND;
     use nix::sys::socket::SockType;
 
@@ -159,17 +160,17 @@ mod behaviour {
 
     /// One marker each way between this process (`ep`) and a protocol peer.
     fn exchange(ep: &mut dyn Endpoint, peer: &mut Peer) -> Checked<(bool, String)> {
-        let answer = peer.request(&format!("send {}", hex(b"from-peer")))?;
-        if !answer.starts_with("ok") {
+        let answer = peer.send_data(b"from-peer")?;
+        if !answer.is_ok() {
             return Ok((false, format!("the peer could not send: {answer}")));
         }
         let got = recv_exact(ep, 9, BOUND).step("receive")?;
         ep.send(b"from-here").step("send")?;
-        let back = peer.request(&format!("recv 64 {}", BOUND.as_millis()))?;
-        let back = back
-            .strip_prefix("data ")
-            .and_then(unhex)
-            .unwrap_or_else(|| back.into_bytes());
+        let back = peer.recv_data(64)?;
+        let back = match back {
+            Answer::Data(d) => d,
+            other => other.to_string().into_bytes(),
+        };
         Ok((
             got == b"from-peer" && back == b"from-here",
             format!(
@@ -273,12 +274,8 @@ mod behaviour {
             let mut ep =
                 StreamEndpoint::new(Conn::Unix(UnixStream::from(mine))).step("O_NONBLOCK")?;
             ep.send(b"parent-to-child").step("parent send")?;
-            let down = child.request(&format!("recv 64 {}", BOUND.as_millis()))?;
-            let down = down
-                .strip_prefix("data ")
-                .and_then(unhex)
-                .unwrap_or_default();
-            let answer = child.request(&format!("send {}", hex(b"child-to-parent")))?;
+            let down = child.recv_data(64)?.into_data().unwrap_or_default();
+            let answer = child.send_data(b"child-to-parent")?;
             let up = recv_exact(&mut ep, 15, BOUND).step("parent receive")?;
             Ok(Observation::holds(
                 down == b"parent-to-child" && up == b"child-to-parent",
@@ -303,9 +300,8 @@ mod behaviour {
                 clients.push(connecting_peer(cx, &name)?);
             }
             for (i, c) in clients.iter_mut().enumerate() {
-                let answer =
-                    c.request(&format!("send {}", hex(format!("client-{i}").as_bytes())))?;
-                if !answer.starts_with("ok") {
+                let answer = c.send_data(format!("client-{i}").as_bytes())?;
+                if !answer.is_ok() {
                     return Ok(Observation::error(format!("client {i}: {answer}")));
                 }
             }
@@ -323,12 +319,10 @@ mod behaviour {
             let mut right = 0;
             let mut got = Vec::new();
             for (i, c) in clients.iter_mut().enumerate() {
-                let answer = c.request(&format!("recv 64 {}", BOUND.as_millis()))?;
-                let text = answer
-                    .strip_prefix("data ")
-                    .and_then(unhex)
-                    .map(|d| String::from_utf8_lossy(&d).into_owned())
-                    .unwrap_or(answer);
+                let text = match c.recv_data(64)? {
+                    Answer::Data(d) => String::from_utf8_lossy(&d).into_owned(),
+                    other => other.to_string(),
+                };
                 if text == format!("reply-to-client-{i}") {
                     right += 1;
                 }

@@ -362,6 +362,20 @@ impl Peer {
         self.exchange(command, BOUND)
     }
 
+    /// `send <data>` of the endpoint protocol and its answer (bounded).
+    pub fn send_data(&mut self, data: &[u8]) -> Result<endpoint_proto::Answer, PeerError> {
+        self.call(&endpoint_proto::Command::Send(data.to_vec()))
+    }
+
+    /// `recv <max> <ms>` of the endpoint protocol, waiting at most [`BOUND`]
+    /// for a message, and its answer.
+    pub fn recv_data(&mut self, max: usize) -> Result<endpoint_proto::Answer, PeerError> {
+        self.call(&endpoint_proto::Command::Recv {
+            max,
+            ms: BOUND.as_millis() as u64,
+        })
+    }
+
     /// Closes the peer's stdin and waits (bounded) for it to exit.
     pub fn finish(mut self) -> Result<(ExitStatus, String), PeerError> {
         self.stdin.take();
@@ -391,6 +405,21 @@ impl Peer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+impl endpoint_proto::Answer {
+    /// The bytes of a `data` answer; `None` for any other answer.
+    pub fn into_data(self) -> Option<Vec<u8>> {
+        match self {
+            endpoint_proto::Answer::Data(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Whether the step succeeded (`ok <n>`).
+    pub fn is_ok(&self) -> bool {
+        matches!(self, endpoint_proto::Answer::Ok(_))
     }
 }
 

@@ -5,8 +5,8 @@ use ipc_conformance::mech::shm::Mapping;
 
 /// What both suites' checks use.
 pub use ipc_conformance::check::Ctx;
-pub use ipc_conformance::mech::shm::{data_of, ok_of, pattern};
-pub use ipc_conformance::peer::{Peer, hex};
+pub use ipc_conformance::mech::shm::{pattern, peer_read, peer_write};
+pub use ipc_conformance::peer::Peer;
 pub use ipc_conformance::watchdog::BOUND;
 pub use ipc_conformance::{Checked, Observation, Step, check};
 
@@ -35,7 +35,7 @@ pub fn marker_seen_by(
 ) -> Checked<(Vec<u8>, Vec<u8>)> {
     let marker = pattern(len);
     region.write(0, &marker);
-    let got = data_of(&peer.request(&format!("read 0 {len}"))?, "read")?;
+    let got = peer_read(peer, 0, len)?;
     Ok((marker, got))
 }
 
@@ -45,10 +45,7 @@ pub fn stored_by_a_peer_that_exits(
     mut creator: Peer,
 ) -> Checked<(Vec<u8>, std::process::ExitStatus)> {
     let data = pattern(32);
-    ok_of(
-        &creator.request(&format!("write 0 {}", hex(&data)))?,
-        "write",
-    )?;
+    peer_write(&mut creator, 0, &data)?;
     let (status, _) = creator.finish()?;
     Ok((data, status))
 }
@@ -57,10 +54,7 @@ impl Exchange {
     pub fn run(region: &Mapping, peer: &mut Peer) -> Checked<Exchange> {
         let (mine, peer_saw) = marker_seen_by(region, peer, 32)?;
         let reply = pattern(32);
-        ok_of(
-            &peer.request(&format!("write 64 {}", hex(&reply)))?,
-            "write",
-        )?;
+        peer_write(peer, 64, &reply)?;
         Ok(Exchange {
             there: peer_saw == mine,
             back: region.read(64, 32) == reply,

@@ -215,6 +215,53 @@ pub fn ok_of(answer: &str, what: &str) -> crate::observe::Checked<()> {
     }
 }
 
+/// One command of the memory protocol to `peer` and its answer (bounded).
+pub fn mem_call(
+    peer: &mut crate::peer::Peer,
+    command: &MemCommand,
+) -> Result<MemAnswer, crate::peer::PeerError> {
+    peer.exchange(command, crate::watchdog::BOUND)
+}
+
+/// `read <off> <len>`: the bytes the peer loaded; any other answer ends the
+/// check with an error.
+pub fn peer_read(
+    peer: &mut crate::peer::Peer,
+    off: usize,
+    len: usize,
+) -> crate::observe::Checked<Vec<u8>> {
+    data_in(mem_call(peer, &MemCommand::Read { off, len })?, "read")
+}
+
+/// The bytes of a `data <hex>` answer; any other answer ends the check with
+/// an error naming `what`.
+pub fn data_in(answer: MemAnswer, what: &str) -> crate::observe::Checked<Vec<u8>> {
+    match answer {
+        MemAnswer::Data(d) => Ok(d),
+        other => Err(unexpected(&other.to_string(), what)),
+    }
+}
+
+/// `write <off> <hex>`: ends the check with an error unless the peer stored
+/// the bytes.
+pub fn peer_write(
+    peer: &mut crate::peer::Peer,
+    off: usize,
+    data: &[u8],
+) -> crate::observe::Checked<()> {
+    let data = data.to_vec();
+    counts(mem_call(peer, &MemCommand::Write { off, data })?, "write").map(drop)
+}
+
+/// The numbers of an `ok [<n>...]` answer; any other answer ends the check
+/// with an error naming `what`.
+pub fn counts(answer: MemAnswer, what: &str) -> crate::observe::Checked<Vec<u64>> {
+    match answer {
+        MemAnswer::Ok(n) => Ok(n),
+        other => Err(unexpected(&other.to_string(), what)),
+    }
+}
+
 fn unexpected(answer: &str, what: &str) -> crate::observe::Observation {
     crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
 }

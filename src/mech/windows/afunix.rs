@@ -14,6 +14,7 @@ use super::winsock::{Addr, Socket, StreamChannel, StreamEndpoint};
 use crate::channel::{Channel, Endpoint, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step};
+use crate::peer::endpoint_proto::Answer;
 use crate::watchdog::BOUND;
 
 /// The socket types `type_available` takes.
@@ -178,8 +179,8 @@ fn exchange_with_fresh_peer(
             )));
         }
     };
-    let answer = peer.request(&format!("send {}", crate::peer::hex(b"from-peer")))?;
-    if !answer.starts_with("ok") {
+    let answer = peer.send_data(b"from-peer")?;
+    if !answer.is_ok() {
         return Ok(Observation::no(format!(
             "{extra}; a fresh peer given only {name:?} could not connect and send: {answer}"
         )));
@@ -191,8 +192,9 @@ fn exchange_with_fresh_peer(
         .unwrap_or(0);
     let got = buf[..got].to_vec();
     rx.send(b"to-peer").step("reply")?;
-    let back = peer.request(&format!("recv 64 {}", BOUND.as_millis()))?;
-    let back_ok = back == format!("data {}", crate::peer::hex(b"to-peer"));
+    let back = peer.recv_data(64)?;
+    let back_ok = back == Answer::Data(b"to-peer".to_vec());
+    let back = back.to_string();
     Ok(Observation::holds(
         extra_ok && got == b"from-peer" && back_ok,
         format!(
@@ -267,8 +269,8 @@ pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
             &path.display().to_string(),
         ])
         .start()?;
-    let answer = peer.request(&format!("send {}", crate::peer::hex(b"who")))?;
-    if !answer.starts_with("ok") {
+    let answer = peer.send_data(b"who")?;
+    if !answer.is_ok() {
         return Ok(Observation::error(format!(
             "peer could not connect: {answer}"
         )));
@@ -327,8 +329,8 @@ pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
     let server = ch.server_socket();
     server.set_nonblocking(false).step("blocking mode")?;
     let h = server.0.as_raw_socket() as std::os::windows::io::RawHandle;
-    let answer = peer.request(&format!("send {}", crate::peer::hex(b"peer-wrote")))?;
-    if !answer.starts_with("ok") {
+    let answer = peer.send_data(b"peer-wrote")?;
+    if !answer.is_ok() {
         return Ok(Observation::error(format!("peer: {answer}")));
     }
     let queued = crate::channel::wait_counted(
@@ -353,10 +355,11 @@ pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
     let mut buf = [0u8; 64];
     let read = super::read_once(h, &mut buf).map(|n| buf[..n].to_vec());
     let wrote = super::write_once(h, b"file-call-wrote");
-    let back = peer.request(&format!("recv 64 {}", BOUND.as_millis()))?;
+    let back = peer.recv_data(64)?;
     let ok = matches!(&read, Ok(d) if d == b"peer-wrote")
         && matches!(wrote, Ok(15))
-        && back == format!("data {}", crate::peer::hex(b"file-call-wrote"));
+        && back == Answer::Data(b"file-call-wrote".to_vec());
+    let back = back.to_string();
     Ok(Observation::holds(
         ok,
         format!(
@@ -427,11 +430,8 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
         let mut p = cx
             .peer(&["endpoint", "unix_stream", "sender", &name])
             .start()?;
-        let a = p.request(&format!(
-            "send {}",
-            crate::peer::hex(format!("client-{i}").as_bytes())
-        ))?;
-        if !a.starts_with("ok") {
+        let a = p.send_data(format!("client-{i}").as_bytes())?;
+        if !a.is_ok() {
             return Ok(Observation::error(format!("client {i}: {a}")));
         }
         peers.push(p);
@@ -449,14 +449,11 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
     let mut ok = 0;
     let mut answers = Vec::new();
     for (i, p) in peers.iter_mut().enumerate() {
-        let a = p.request(&format!("recv 64 {}", BOUND.as_millis()))?;
-        if a == format!(
-            "data {}",
-            crate::peer::hex(format!("reply-to-client-{i}").as_bytes())
-        ) {
+        let a = p.recv_data(64)?;
+        if a == Answer::Data(format!("reply-to-client-{i}").into_bytes()) {
             ok += 1;
         }
-        answers.push(a);
+        answers.push(a.to_string());
     }
     Ok(Observation::holds(
         ok == N,

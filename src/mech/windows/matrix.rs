@@ -12,7 +12,6 @@ use super::winsock;
 use crate::channel::{Mechanism, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step};
-use crate::peer::hex;
 use crate::watchdog::BOUND;
 
 /// Pollable: WSAPoll on the receiving end reports nothing readable when empty and
@@ -56,8 +55,8 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     }
     let cmd = ch.peer(cx, Role::Sender).step("prepare peer")?;
     let mut tx = cmd.start()?;
-    let answer = tx.request(&format!("send {}", hex(b"poll-me")))?;
-    if !answer.starts_with("ok") {
+    let answer = tx.send_data(b"poll-me")?;
+    if !answer.is_ok() {
         return Ok(Observation::error(format!("sender peer: {answer}")));
     }
     let after_set = watched(rx.as_ref());

@@ -36,7 +36,8 @@ use super::{HandleEndpoint, cvt, wide};
 use crate::channel::{Endpoint, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step};
-use crate::peer::{Peer, hex};
+use crate::peer::Peer;
+use crate::peer::endpoint_proto::Answer;
 use crate::watchdog::BOUND;
 
 /// A fresh pipe name: `\\.\pipe\ipcconf-<pid>-<n>-<hex>`.
@@ -286,8 +287,8 @@ pub fn available(cx: &mut Ctx) -> Checked<Observation> {
     let server = create(&name, false)?;
     let mut client = start_client(cx, &name)?;
     server.connect(BOUND).step("ConnectNamedPipe")?;
-    let answer = client.request(&format!("send {}", hex(b"named-pipe-marker")))?;
-    if !answer.starts_with("ok") {
+    let answer = client.send_data(b"named-pipe-marker")?;
+    if !answer.is_ok() {
         return Ok(Observation::no(format!("client could not write: {answer}")));
     }
     let got = server.read(256, BOUND).step("ReadFile (server)")?;
@@ -312,19 +313,19 @@ pub fn bidirectional(cx: &mut Ctx) -> Checked<Observation> {
     server
         .write(b"server-to-client", BOUND)
         .step("WriteFile (server)")?;
-    let at_client = client.request(&format!("recv 256 {}", BOUND.as_millis()))?;
-    let at_client_text = match at_client.strip_prefix("data ").and_then(crate::peer::unhex) {
-        Some(d) => format!("received {:?}", String::from_utf8_lossy(&d)),
-        None => format!("answered {at_client:?}"),
+    let at_client = client.recv_data(256)?;
+    let at_client_text = match &at_client {
+        Answer::Data(d) => format!("received {:?}", String::from_utf8_lossy(d)),
+        other => format!("answered {:?}", other.to_string()),
     };
-    let answer = client.request(&format!("send {}", hex(b"client-to-server")))?;
-    if !answer.starts_with("ok") {
+    let answer = client.send_data(b"client-to-server")?;
+    if !answer.is_ok() {
         return Ok(Observation::no(format!(
             "the client {at_client_text} but could not write on its handle: {answer}"
         )));
     }
     let at_server = server.read(256, BOUND).step("ReadFile (server)")?;
-    let ok = at_client == format!("data {}", hex(b"server-to-client"))
+    let ok = at_client == Answer::Data(b"server-to-client".to_vec())
         && at_server.data == b"client-to-server";
     Ok(Observation::holds(
         ok,
@@ -350,8 +351,8 @@ pub fn message_mode_boundaries(cx: &mut Ctx) -> Checked<Observation> {
     let second = vec![b'b'; 20];
     let third = vec![b'c'; 20];
     for m in [&first, &second, &third] {
-        let answer = client.request(&format!("send {}", hex(m)))?;
-        if !answer.starts_with("ok") {
+        let answer = client.send_data(m)?;
+        if !answer.is_ok() {
             return Ok(Observation::error(format!("client write: {answer}")));
         }
     }
