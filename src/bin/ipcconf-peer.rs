@@ -4,11 +4,11 @@
 //! Roles:
 //! - `endpoint <mechanism> <sender|receiver> [name...]`: opens an end of a
 //!   channel (by name, or from a descriptor handed over) with the mechanism's
-//!   adapter in [`REGISTRY`] and serves the endpoint protocol
+//!   adapter in [`mech::REGISTRY`] and serves the endpoint protocol
 //!   ([`ipc_conformance::channel::serve_endpoint`]);
 //! - `perf-*`: the measuring processes of the performance harness;
 //! - `<prefix>-<role> ...`: a mechanism's own roles, found through
-//!   [`REGISTRY`] by prefix.
+//!   [`mech::REGISTRY`] by prefix.
 //!
 //! This dispatch sits above every layer of the library: the mechanisms and the
 //! performance harness never call back into it.
@@ -16,7 +16,7 @@
 use std::io::Write;
 
 use ipc_conformance::channel::{Role, serve_endpoint};
-use ipc_conformance::mech::{self, REGISTRY};
+use ipc_conformance::mech;
 
 fn main() {
     std::process::exit(run());
@@ -50,20 +50,17 @@ fn run() -> i32 {
 }
 
 fn endpoint_role(args: &[String]) -> Result<(), String> {
-    let [mech, role, rest @ ..] = args else {
+    let [id, role, rest @ ..] = args else {
         return Err("usage: endpoint <mechanism> <sender|receiver> [name...]".into());
     };
     let role = Role::parse(role).ok_or_else(|| format!("bad role {role:?}"))?;
-    let open = REGISTRY
-        .iter()
-        .find(|e| e.id == mech)
+    let ep = mech::entry(id)
         .and_then(|e| e.open_remote)
-        .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?;
-    let ep = open(role, rest)
-        .ok_or_else(|| format!("no endpoint adapter for {mech:?} on this target"))?
+        .and_then(|open| open(role, rest))
+        .ok_or_else(|| format!("no endpoint adapter for {id:?} on this target"))?
         .map_err(|e| {
             format!(
-                "open {mech} {}: {}",
+                "open {id} {}: {}",
                 role.as_str(),
                 ipc_conformance::peer::answer::err_text(&e)
             )

@@ -12,7 +12,7 @@
 //!   disabled first; an access violation on Windows, with the error dialog
 //!   disabled); if it survives it says so on stderr and exits 1.
 
-crate::channel::api_where!(any(unix, windows), imp);
+crate::mech::api_where!(any(unix, windows), imp);
 
 /// The exit code of a Windows process killed by an access violation
 /// (STATUS_ACCESS_VIOLATION).

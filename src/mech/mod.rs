@@ -37,6 +37,26 @@ pub type OpenRemote = fn(Role, &[String]) -> Option<std::io::Result<Box<dyn Endp
 /// `None` when the role is not this mechanism's.
 pub type PeerRole = fn(&str, &[String]) -> Option<Result<(), String>>;
 
+/// The peer roles of a mechanism whose API this target lacks: none (the
+/// registry's [`PeerRole`] for such a target).
+pub fn no_peer_roles(_role: &str, _args: &[String]) -> Option<Result<(), String>> {
+    None
+}
+
+/// The public face of a mechanism module whose API exists only where `$cfg`
+/// holds: the items of its inner module `$imp` there, and elsewhere a
+/// `peer_role` that serves none ([`no_peer_roles`]).
+macro_rules! api_where {
+    ($cfg:meta, $imp:ident) => {
+        /// No peer roles where the API is missing.
+        #[cfg(not($cfg))]
+        pub use $crate::mech::no_peer_roles as peer_role;
+        #[cfg($cfg)]
+        pub use $imp::*;
+    };
+}
+pub(crate) use api_where;
+
 /// One pair of measuring processes of the performance harness: its id (claim
 /// `perf.latency_<id>`, peer argument) and its label in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

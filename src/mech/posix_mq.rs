@@ -49,7 +49,7 @@ pub fn open_remote(role: Role, args: &[String]) -> Option<std::io::Result<Box<dy
     }
 }
 
-crate::channel::api_where!(any(target_os = "linux", target_os = "freebsd"), imp);
+crate::mech::api_where!(any(target_os = "linux", target_os = "freebsd"), imp);
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod imp {

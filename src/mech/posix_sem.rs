@@ -18,7 +18,7 @@
 //!   `locked`; answers `ok <done> <contended>`: increments made, and how many
 //!   times sem_trywait() found the semaphore taken.
 
-crate::channel::api_where!(unix, unix);
+crate::mech::api_where!(unix, unix);
 
 /// Whether this target has unnamed semaphores (sem_init) to call at all.
 pub const HAS_SEM_INIT: bool = cfg!(any(

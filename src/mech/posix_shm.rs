@@ -8,7 +8,7 @@
 //!   sizes and maps it; it does not unlink it when it exits (the controller
 //!   holds the guard).
 
-crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
+crate::mech::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

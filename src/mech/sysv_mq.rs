@@ -13,7 +13,7 @@
 //! retried on EEXIST. A [`Queue`] removes its queue (IPC_RMID) when dropped, also
 //! when a check panics; a [`KeyGuard`] does the same for a queue a peer creates.
 
-crate::channel::api_where!(
+crate::mech::api_where!(
     any(
         target_os = "linux",
         target_os = "freebsd",

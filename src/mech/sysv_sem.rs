@@ -6,7 +6,7 @@
 //!   IPC_NOWAIT) on semaphore 0; prints `ready <pid>` once it holds it (or `err
 //!   ...`), then blocks reading its stdin until it is killed or told `quit`.
 
-crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
+crate::mech::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

@@ -8,7 +8,7 @@
 //!   mode 0600) and attaches it; on `quit` it detaches and exits without
 //!   removing it (the controller holds a [`KeyGuard`]).
 
-crate::channel::api_where!(all(unix, not(target_os = "android")), unix);
+crate::mech::api_where!(all(unix, not(target_os = "android")), unix);
 
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix {

@@ -84,7 +84,7 @@ pub use usage::*;
 pub use wire::*;
 
 #[cfg(not(unix))]
-pub use crate::channel::no_peer_roles as peer_role;
+pub use crate::mech::no_peer_roles as peer_role;
 #[cfg(any(unix, windows))]
 pub use crate::peer::answer::{err_line, say};
 
