@@ -852,7 +852,20 @@ fn setup_times(addr: Addr, n: usize) -> io::Result<Vec<std::time::Duration>> {
 }
 
 /// `tcp.handshake_cost` on Windows: connect() + accept() of 200 connections over
-/// TCP on 127.0.0.1 and over AF_UNIX (Winsock); yes when TCP's median is higher.
+/// TCP on 127.0.0.1 and over AF_UNIX (Winsock), both medians recorded, and no
+/// verdict: `skipped`, with the figures.
+///
+/// The guide's reason for the claim is Linux's: a Unix socket connect is a
+/// lookup in the kernel, a TCP loopback connect runs the handshake through the
+/// network stack. On Windows an AF_UNIX connect opens the socket's file, an NTFS
+/// reparse point that afunix.sys resolves (rust-lang/rust#109106, #116683: the
+/// file is an IO_REPARSE_TAG_AF_UNIX reparse point), while a TCP loopback connect
+/// touches no file system; no Microsoft document or measurement we know of says
+/// which costs less there. The expectation format cannot say "no stance" for one
+/// OS (platforms files take yes, no, unsupported or timeout), so the check does
+/// not assert the guide's `yes` on Windows: it records the figures and reports
+/// the claim `skipped`, which never counts as agreement (CONTRIBUTING.md,
+/// Outcomes), until a source decides it.
 pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
     const N: usize = 200;
     require()?;
@@ -876,13 +889,11 @@ pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
         v[v.len() / 2]
     };
     let (t, u) = (median(&tcp), median(&unix));
-    Ok(Observation::holds(
-        t > u,
-        format!(
-            "connect() + accept() of {N} connections one after another through Winsock: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
-            t / u
-        ),
-    )
+    Ok(Observation::skipped(format!(
+        "no verdict on Windows: the guide's reason (a Unix socket connect skips the TCP handshake) is Linux's, and on Windows an AF_UNIX connect opens an NTFS reparse point (rust-lang/rust#109106) where TCP loopback touches no file system; no source says which is cheaper there, so the figures are recorded without asserting either: connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
+        windows_build(),
+        t / u
+    ))
     .with("tcp_setup_median", t, "us")
     .with("unix_setup_median", u, "us"))
 }
