@@ -1,47 +1,80 @@
 //! AF_UNIX on Windows (Winsock, Windows 10 1803+): what it offers, observed.
 //!
 //! Each function here observes one `unix_stream.*` / `unix_dgram.*` /
-//! `unix_seqpacket.*` claim; the suites call them in their `cfg(windows)` branches.
-//! A `socket(AF_UNIX, ...)` refused at run time (Wine 8 answers WSAEAFNOSUPPORT;
-//! Windows refuses the socket types it lacks) is `unsupported` with the error.
+//! `unix_seqpacket.*` claim (and `tcp.handshake_cost`); the suites call them in
+//! their `cfg(windows)` branches.
+//!
+//! How a failure is recorded:
+//! - `socket(AF_UNIX, ...)` refused with an error that says the family, type or
+//!   protocol is absent (WSAEAFNOSUPPORT under Wine 8; the socket types Windows
+//!   lacks) is `unsupported` with the error and the Windows build ([`classify`]);
+//! - once the socket exists, a failing call is an `error` naming the call, its
+//!   Winsock error and code (`winsock::Failed`), unless the failure is the
+//!   claim's answer (a connect by an abstract name refused: `no`);
+//! - every blocking step is bounded: accept and receive wait in WSAPoll for at
+//!   most the watchdog's bound, the synchronous file calls run on a watchdog
+//!   thread, and nothing arriving in time is `timeout`.
+//!
+//! The constructs relied on, and code known to work on real Windows that does
+//! the same:
+//!
+//! | construct | shown working by |
+//! |---|---|
+//! | `WSASocketW(AF_UNIX, SOCK_STREAM)` with WSA_FLAG_OVERLAPPED \| WSA_FLAG_NO_HANDLE_INHERIT | rust-lang/rust library/std/src/sys/net/connection/socket/windows.rs, used by library/std/src/os/windows/net/stream.rs; golang/go src/internal/syscall/windows/version_windows_test.go; Azure/mio-uds-windows src/stdnet/socket.rs |
+//! | bind/listen/connect/accept on a path in the temporary directory | rust-lang/rust library/std/tests/windows_unix_socket.rs (`std::env::temp_dir().join(..)`, run by std's Windows CI); dotnet/runtime UnixDomainSocketTest.cs (`Path.GetTempPath()`) |
+//! | the socket file is a reparse point: `metadata()` fails (ERROR_CANT_ACCESS_FILE), `symlink_metadata()` works, `remove_file` deletes it | rust-lang/rust#109106, #116683 |
+//! | `WSADuplicateSocketW` of an AF_UNIX socket into another process | microsoft/WSL#9045 (Windows 10.0.22000); mio-uds-windows `duplicate` (same process) |
+//! | `WSAIoctl(SIO_AF_UNIX_GETPEERPID)` | afunix.h (Windows SDK; mingw-w64 include/afunix.h); microsoft/WSL#9045 |
+//! | ReadFile/WriteFile on a socket handle | learn.microsoft.com/windows/win32/winsock/socket-handles-2 ("can be used with ... ReadFile, WriteFile"; IFS handles natively, others through the provider) |
+//! | WSAPoll readiness | learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-wsapoll; AF_UNIX sockets are ordinary Winsock sockets for readiness: mheily/libkqueue (WSAEventSelect on AF_UNIX, 2026), ncm/selectable-socketpair#8 (select() on an AF_UNIX pair) |
+//! | no socketpair, no SCM_RIGHTS, SOCK_STREAM only, abstract connect refused | devblogs.microsoft.com/commandline/af_unix-comes-to-windows; microsoft/WSL#4240, #5272; rust-lang/rust#150487 |
 
 use std::io;
 use std::sync::Arc;
 
 use windows_sys::Win32::Networking::WinSock as ws;
 
-use super::winsock::{Addr, Socket, StreamChannel, StreamEndpoint};
+use super::winsock::{Addr, Failed, Socket, StreamChannel, StreamEndpoint, windows_build};
 use crate::channel::{Channel, Endpoint, Role};
 use crate::check::Ctx;
-use crate::observe::{Checked, Observation, Step};
+use crate::names::PathGuard;
+use crate::observe::{Checked, Observation};
 use crate::peer::endpoint_proto::Answer;
 use crate::watchdog::BOUND;
 
 /// The socket types `type_available` takes.
 pub use windows_sys::Win32::Networking::WinSock::{SOCK_DGRAM, SOCK_SEQPACKET};
 
-/// Winsock errors that mean "this family / type / protocol does not exist here".
-pub const ABSENT: [i32; 5] = [
+/// Errors of `socket()` that mean "this family / type / protocol does not exist
+/// here" (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-wsasocketw,
+/// Return value); WSAEINVAL is how a Windows without afunix.sys answers
+/// socket(AF_UNIX) (golang/go src/internal/syscall/windows/version_windows_test.go:
+/// "!errors.Is(err, windows.WSAEAFNOSUPPORT) && !errors.Is(err, windows.WSAEINVAL)").
+/// Only `socket()` is classified with them.
+const ABSENT: [i32; 5] = [
     ws::WSAEAFNOSUPPORT,
     ws::WSAEPROTONOSUPPORT,
     ws::WSAESOCKTNOSUPPORT,
     ws::WSAEPROTOTYPE,
-    ws::WSAEOPNOTSUPP,
+    ws::WSAEINVAL,
 ];
 
-/// An observation for a failed AF_UNIX step: unsupported when Winsock says the
-/// family or type is absent, error otherwise.
+/// An observation for a refused `socket(AF_UNIX, ...)`: `unsupported` when
+/// Winsock says the family or type is absent, an `error` naming the call
+/// otherwise. The evidence carries the error, its code and the Windows build.
 pub fn classify(what: &str, e: &io::Error) -> Observation {
-    let code = e.raw_os_error().unwrap_or(0);
     let detail = format!(
-        "{what}: {} on {}",
-        super::describe_code(code as u32),
-        crate::platform::TARGET
+        "{what}: {} ({}, {})",
+        super::describe_error(e),
+        crate::platform::TARGET,
+        windows_build()
     );
-    if ABSENT.contains(&code) {
+    if e.raw_os_error().is_some_and(|c| ABSENT.contains(&c)) {
         Observation::unsupported(detail)
     } else {
-        Observation::error(detail)
+        Observation::error(format!(
+            "{detail}: not one of the errors that say the family or type is absent"
+        ))
     }
 }
 
@@ -52,98 +85,138 @@ fn unix_socket(ty: i32, what: &str) -> Checked<Socket> {
 
 /// `unix_stream.available`: listener on a path, connect, a marker both ways.
 pub fn stream_available(cx: &mut Ctx) -> Checked<Observation> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+    require()?;
     let path = cx.path(".sock")?;
     let mut ch = StreamChannel::create("unix_stream", Addr::Path(path.clone()))
-        .map_err(|e| classify("bind/listen/connect/accept on a path", &e))?;
+        .failed("AF_UNIX listener at a path, connect, accept")?;
     super::winsock::exchange(&mut ch, "AF_UNIX SOCK_STREAM", &path.display().to_string())
 }
 
 /// `unix_dgram.available` and `unix_seqpacket.available`: does Winsock make an
 /// AF_UNIX socket of that type; if it does, a datagram (or packet) goes through.
+/// The evidence names the Windows build: the answer may differ between builds
+/// (platforms/windows.toml).
 pub fn type_available(cx: &mut Ctx, ty: i32) -> Checked<Observation> {
-    let name = if ty == ws::SOCK_DGRAM {
-        "SOCK_DGRAM"
+    let (name, marker): (_, &[u8]) = if ty == ws::SOCK_DGRAM {
+        ("SOCK_DGRAM", b"dgram-marker")
     } else {
-        "SOCK_SEQPACKET"
+        ("SOCK_SEQPACKET", b"packet-marker")
     };
-    let a = unix_socket(ty, &format!("socket(AF_UNIX, {name})"))?;
-    // The type exists: try it for real.
+    let build = windows_build();
+    // The path and its guard first: the sockets close before the file goes.
     let path = cx.path(".sock")?;
-    let _guard = crate::names::PathGuard::new(path.clone());
+    let _guard = PathGuard::new(path.clone());
+    let a = unix_socket(ty, &format!("socket(AF_UNIX, {name}, 0)"))?;
     let addr = Addr::Path(path.clone());
-    a.bind(&addr).map_err(|e| classify("bind", &e))?;
-    let b = unix_socket(ty, &format!("second socket(AF_UNIX, {name})"))?;
-    if ty == ws::SOCK_DGRAM {
-        b.send_to(b"dgram-marker", &addr)
-            .map_err(|e| classify("sendto", &e))?;
-        let got = recv_bounded(&a)?;
-        Ok(Observation::holds(
-            got == b"dgram-marker",
-            format!(
-                "AF_UNIX {name} bound to {}; a datagram of 12 bytes arrived as {:?}",
-                path.display(),
-                String::from_utf8_lossy(&got)
-            ),
-        ))
+    a.bind(&addr).failed(&format!(
+        "bind({}) of an AF_UNIX {name} socket",
+        path.display()
+    ))?;
+    let b = unix_socket(ty, &format!("second socket(AF_UNIX, {name}, 0)"))?;
+    let (what, got) = if ty == ws::SOCK_DGRAM {
+        b.send_to(marker, &addr)
+            .failed(&format!("sendto({})", path.display()))?;
+        ("a datagram of 12 bytes", recv_bounded(&a)?)
     } else {
-        a.listen(4).map_err(|e| classify("listen", &e))?;
-        b.connect(&addr).map_err(|e| classify("connect", &e))?;
-        let s = a.accept().map_err(|e| classify("accept", &e))?;
-        b.send(b"packet-marker").map_err(|e| classify("send", &e))?;
-        let got = recv_bounded(&s)?;
-        Ok(Observation::holds(
-            got == b"packet-marker",
-            format!(
-                "AF_UNIX {name} on {}: a packet arrived as {:?}",
-                path.display(),
-                String::from_utf8_lossy(&got)
-            ),
-        ))
+        a.listen(4).failed("listen(4)")?;
+        b.connect(&addr)
+            .failed(&format!("connect({})", path.display()))?;
+        let Some(s) = a.accept_within(BOUND).failed("accept()")? else {
+            return Ok(Observation::timeout(format!(
+                "AF_UNIX {name} on {build}: connect() returned but no connection was accepted within {BOUND:?}"
+            )));
+        };
+        b.send(marker).failed("send()")?;
+        ("a packet of 13 bytes", recv_bounded(&s)?)
+    };
+    let Some(got) = got else {
+        return Ok(Observation::timeout(format!(
+            "socket(AF_UNIX, {name}, 0) succeeded on {build}; {what} was sent to {}; nothing arrived within {BOUND:?}",
+            path.display()
+        )));
+    };
+    Ok(Observation::holds(
+        got == marker,
+        format!(
+            "socket(AF_UNIX, {name}, 0) succeeded on {build}; bound to {}; {what} arrived as {:?}",
+            path.display(),
+            String::from_utf8_lossy(&got)
+        ),
+    ))
+}
+
+/// One receive, waiting (WSAPoll) at most the bound: `None` when nothing came.
+fn recv_bounded(s: &Socket) -> Checked<Option<Vec<u8>>> {
+    s.set_nonblocking(true).failed("ioctlsocket(FIONBIO)")?;
+    let revents = super::winsock::poll(&[s.raw()], ws::POLLRDNORM, BOUND).failed("WSAPoll")?;
+    if revents.iter().all(|r| *r == 0) {
+        return Ok(None);
+    }
+    let mut buf = [0u8; 256];
+    match s.recv(&mut buf, 0) {
+        Ok(n) => Ok(Some(buf[..n].to_vec())),
+        Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => Ok(None),
+        Err(e) => Err(super::winsock::failure("recv()", &e)),
     }
 }
 
-/// An AF_UNIX stream listener at a fresh path in the check's directory,
-/// listening with `backlog`: the socket, the path, and what removes it.
-fn path_listener(
-    cx: &mut Ctx,
-    backlog: i32,
-) -> Checked<(Socket, std::path::PathBuf, crate::names::PathGuard)> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+/// An AF_UNIX stream listener at a fresh path in the check's private directory,
+/// listening with `backlog`: what removes the path (first, so that it is
+/// dropped last, after the socket), the socket, and the path.
+fn path_listener(cx: &mut Ctx, backlog: i32) -> Checked<(PathGuard, Socket, std::path::PathBuf)> {
     let path = cx.path(".sock")?;
-    let listener = unix_socket(ws::SOCK_STREAM, "socket")?;
-    let guard = crate::names::PathGuard::new(path.clone());
+    let guard = PathGuard::new(path.clone());
+    let listener = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
     listener
         .bind(&Addr::Path(path.clone()))
-        .map_err(|e| classify("bind", &e))?;
+        .failed(&format!("bind({})", path.display()))?;
     listener
         .listen(backlog)
-        .map_err(|e| classify("listen", &e))?;
-    Ok((listener, path, guard))
+        .failed(&format!("listen({backlog})"))?;
+    Ok((guard, listener, path))
 }
 
-fn recv_bounded(s: &Socket) -> Checked<Vec<u8>> {
-    s.set_nonblocking(true).step("FIONBIO")?;
-    super::winsock::poll(&[s.raw()], ws::POLLRDNORM, BOUND).step("WSAPoll")?;
-    let mut buf = [0u8; 256];
-    let n = s.recv(&mut buf, 0).step("recv")?;
-    Ok(buf[..n].to_vec())
+/// The next connection on `listener` within the bound, or a `timeout` that says
+/// what should have connected.
+fn accept_one(listener: &Socket, who: &str) -> Checked<Socket> {
+    match listener.accept_within(BOUND).failed("accept()")? {
+        Some(c) => Ok(c),
+        None => Err(Observation::timeout(format!(
+            "{who} had connected, but accept() found no connection within {BOUND:?}"
+        ))),
+    }
 }
 
 /// `unix_stream.named_by_path`: the listener's path exists in the filesystem and
 /// a fresh peer given only the path connects and exchanges a marker.
+///
+/// The socket file is a reparse point (tag IO_REPARSE_TAG_AF_UNIX): `metadata()`,
+/// which follows reparse points, fails on it with ERROR_CANT_ACCESS_FILE, and
+/// `symlink_metadata()` reads the entry itself (rust-lang/rust#109106; #116683
+/// made `try_exists` report it). Only `symlink_metadata()` decides; what
+/// `metadata()` says is evidence.
 pub fn named_by_path(cx: &mut Ctx) -> Checked<Observation> {
-    let (listener, path, _guard) = path_listener(cx, 4)?;
+    use std::os::windows::fs::MetadataExt;
+    const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+    let (_guard, listener, path) = path_listener(cx, 4)?;
     let entry = std::fs::symlink_metadata(&path);
+    let followed = match std::fs::metadata(&path) {
+        Ok(_) => "metadata() (following reparse points) succeeded".to_owned(),
+        Err(e) => format!(
+            "metadata() (following reparse points) failed: {}",
+            super::describe_error(&e)
+        ),
+    };
     let entry_text = match &entry {
         Ok(m) => format!(
-            "a filesystem entry exists at the path (attributes {:#x})",
-            {
-                use std::os::windows::fs::MetadataExt;
-                m.file_attributes()
-            }
+            "symlink_metadata() finds a filesystem entry at the path (attributes {:#x}, reparse point: {}); {followed}",
+            m.file_attributes(),
+            m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
         ),
-        Err(e) => format!("no filesystem entry at the path ({e})"),
+        Err(e) => format!(
+            "symlink_metadata() finds no filesystem entry at the path: {}",
+            super::describe_error(e)
+        ),
     };
     exchange_with_fresh_peer(
         cx,
@@ -163,9 +236,11 @@ fn exchange_with_fresh_peer(
     extra_ok: bool,
     extra: String,
 ) -> Checked<Observation> {
-    let mut rx = StreamEndpoint::new(Some(Arc::new(listener)), None).step("FIONBIO")?;
+    let mut rx = StreamEndpoint::new(Some(Arc::new(listener)), None)
+        .failed("ioctlsocket(FIONBIO) on the listener")?;
     let mut peer = cx.peer(&["endpoint", "unix_stream", "sender", name]);
     peer.command().env_clear();
+    // Winsock needs SystemRoot to load its providers.
     if let Some(root) = std::env::var_os("SystemRoot") {
         peer.command().env("SystemRoot", root);
     }
@@ -182,16 +257,21 @@ fn exchange_with_fresh_peer(
     let answer = peer.send_data(b"from-peer")?;
     if !answer.is_ok() {
         return Ok(Observation::no(format!(
-            "{extra}; a fresh peer given only {name:?} could not connect and send: {answer}"
+            "{extra}; a fresh peer given only {name:?} connected but could not send: {answer}"
         )));
     }
     let mut buf = [0u8; 64];
-    let got = rx
+    let Some(got) = rx
         .recv(&mut buf, BOUND)
-        .step("accept + receive")?
-        .unwrap_or(0);
+        .failed("accept + receive on the listener")?
+    else {
+        return Ok(Observation::timeout(format!(
+            "{extra}; a fresh peer (pid {}) given only {name:?} connected and sent 9 bytes; nothing was accepted and received within {BOUND:?}",
+            peer.pid()
+        )));
+    };
     let got = buf[..got].to_vec();
-    rx.send(b"to-peer").step("reply")?;
+    rx.send(b"to-peer").failed("send the reply")?;
     let back = peer.recv_data(64)?;
     let back_ok = back == Answer::Data(b"to-peer".to_vec());
     let back = back.to_string();
@@ -208,19 +288,26 @@ fn exchange_with_fresh_peer(
 /// `unix_stream.abstract_namespace`: bind to a name whose first sun_path byte is
 /// NUL; yes when bind succeeds, nothing appears in the filesystem, and a fresh
 /// peer given only the name connects and exchanges a marker.
+///
+/// Sources conflict (platforms/windows.toml): the announcement lists abstract
+/// addresses, while bind succeeds and connect fails with WSAEINVAL on every
+/// build reported so far (microsoft/WSL#4240, open; rust-lang/rust#150487 lists
+/// it unresolved). A refusal at any step is the answer `no`, with the error, its
+/// code and the Windows build.
 pub fn abstract_namespace(cx: &mut Ctx) -> Checked<Observation> {
-    let listener = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+    let build = windows_build();
+    let listener = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
     let name = crate::names::unique();
     if let Err(e) = listener.bind(&Addr::Abstract(name.as_bytes().to_vec())) {
         return Ok(Observation::no(format!(
-            "bind to the abstract name \"\\0{name}\" failed: {}",
-            super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
+            "bind to the abstract name \"\\0{name}\" failed on {build}: {}",
+            super::describe_error(&e)
         )));
     }
     if let Err(e) = listener.listen(4) {
         return Ok(Observation::no(format!(
-            "bind to \"\\0{name}\" succeeded, listen failed: {}",
-            super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
+            "bind to \"\\0{name}\" succeeded on {build}, listen failed: {}",
+            super::describe_error(&e)
         )));
     }
     let cwd_entry = std::path::Path::new(&name).exists();
@@ -230,7 +317,7 @@ pub fn abstract_namespace(cx: &mut Ctx) -> Checked<Observation> {
         &format!("@{name}"),
         !cwd_entry,
         format!(
-            "bind(\"\\0{name}\") succeeded; a file of that name in the working directory: {cwd_entry}"
+            "bind(\"\\0{name}\") and listen() succeeded on {build}; a file of that name in the working directory: {cwd_entry}"
         ),
     )
 }
@@ -251,8 +338,9 @@ pub fn socketpair() -> Checked<Observation> {
         ))
     } else {
         Ok(Observation::unsupported(format!(
-            "no socketpair() on {}: ws2_32.dll exports no such symbol (GetProcAddress returned NULL)",
-            crate::platform::TARGET
+            "no socketpair() on {} ({}): ws2_32.dll exports no such symbol (GetProcAddress returned NULL)",
+            crate::platform::TARGET,
+            windows_build()
         )))
     }
 }
@@ -260,7 +348,7 @@ pub fn socketpair() -> Checked<Observation> {
 /// `unix_stream.peer_credentials`: the server asks for the client's identity;
 /// Windows has `SIO_AF_UNIX_GETPEERPID` (a pid) and no user identity call.
 pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
-    let (listener, path, _guard) = path_listener(cx, 4)?;
+    let (_guard, listener, path) = path_listener(cx, 4)?;
     let mut peer = cx
         .peer(&[
             "endpoint",
@@ -272,10 +360,11 @@ pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
     let answer = peer.send_data(b"who")?;
     if !answer.is_ok() {
         return Ok(Observation::error(format!(
-            "peer could not connect: {answer}"
+            "the peer connected to {} but could not send: {answer}",
+            path.display()
         )));
     }
-    let conn = listener.accept().map_err(|e| classify("accept", &e))?;
+    let conn = accept_one(&listener, &format!("the peer (pid {})", peer.pid()))?;
     let mut pid = 0u32;
     let mut out = 0u32;
     // SAFETY: SIO_AF_UNIX_GETPEERPID writes a ULONG; the out buffer and count are
@@ -296,8 +385,9 @@ pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
     if rc != 0 {
         let e = super::winsock::last_error();
         return Ok(Observation::no(format!(
-            "WSAIoctl(SIO_AF_UNIX_GETPEERPID) failed: {}; Winsock has no call for the peer's user",
-            super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
+            "WSAIoctl(SIO_AF_UNIX_GETPEERPID) failed on {}: {}; Winsock has no call for the peer's user either",
+            windows_build(),
+            super::describe_error(&e)
         )));
     }
     Ok(Observation::no(format!(
@@ -317,21 +407,49 @@ pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
 /// valid and unique OVERLAPPED structure, otherwise the function can incorrectly
 /// report that the read operation is complete"
 /// (learn.microsoft.com/windows/win32/api/fileapi/nf-fileapi-readfile, lpOverlapped).
-/// The read runs once the peer's bytes are queued (FIONREAD), so it cannot block.
+/// A socket handle takes ReadFile and WriteFile: natively when the provider sets
+/// XP1_IFS_HANDLES, through the provider otherwise
+/// (learn.microsoft.com/windows/win32/winsock/socket-handles-2); the evidence
+/// says which. The read runs once the peer's bytes are queued (FIONREAD), and
+/// both calls run on a watchdog thread, so a call that blocks ends in `timeout`.
 pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
-    use std::os::windows::io::AsRawSocket;
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+    use std::os::windows::io::{AsRawSocket, RawHandle};
+    require()?;
     let path = cx.path(".sock")?;
     let mut ch =
         StreamChannel::create_from("unix_stream", Addr::Path(path), Socket::new_synchronous)
-            .map_err(|e| classify("AF_UNIX listener + connection (no WSA_FLAG_OVERLAPPED)", &e))?;
-    let mut peer = ch.peer(cx, Role::Sender).step("prepare peer")?.start()?;
+            .failed("AF_UNIX listener, connect and accept (sockets without WSA_FLAG_OVERLAPPED)")?;
     let server = ch.server_socket();
-    server.set_nonblocking(false).step("blocking mode")?;
-    let h = server.0.as_raw_socket() as std::os::windows::io::RawHandle;
+    let provider = match server.protocol_info() {
+        Ok(info) => format!(
+            "the provider \"{}\" {} XP1_IFS_HANDLES (dwServiceFlags1 {:#x})",
+            String::from_utf16_lossy(&info.szProtocol)
+                .trim_end_matches('\0')
+                .to_owned(),
+            if info.dwServiceFlags1 & ws::XP1_IFS_HANDLES != 0 {
+                "sets"
+            } else {
+                "does not set"
+            },
+            info.dwServiceFlags1
+        ),
+        Err(e) => format!(
+            "getsockopt(SO_PROTOCOL_INFOW) failed: {}",
+            super::describe_error(&e)
+        ),
+    };
+    let mut peer = ch
+        .peer(cx, Role::Sender)
+        .failed("prepare the peer")?
+        .start()?;
+    server
+        .set_nonblocking(false)
+        .failed("ioctlsocket(FIONBIO, 0) on the accepted socket")?;
     let answer = peer.send_data(b"peer-wrote")?;
     if !answer.is_ok() {
-        return Ok(Observation::error(format!("peer: {answer}")));
+        return Ok(Observation::error(format!(
+            "the peer could not send on its duplicated socket: {answer}"
+        )));
     }
     let queued = crate::channel::wait_counted(
         || {
@@ -346,74 +464,129 @@ pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
         &[10],
         BOUND,
     )
-    .step("FIONREAD")?;
+    .failed("ioctlsocket(FIONREAD)")?;
     if let Err(seen) = queued {
         return Ok(Observation::timeout(format!(
             "the peer sent 10 bytes; {seen}"
         )));
     }
-    let mut buf = [0u8; 64];
-    let read = super::read_once(h, &mut buf).map(|n| buf[..n].to_vec());
-    let wrote = super::write_once(h, b"file-call-wrote");
+    let held = server.clone();
+    let calls = crate::watchdog::bounded(BOUND, move || {
+        let h = held.0.as_raw_socket() as RawHandle;
+        let mut buf = [0u8; 64];
+        let read = super::read_once(h, &mut buf).map(|n| buf[..n].to_vec());
+        let wrote = super::write_once(h, b"file-call-wrote");
+        (read, wrote)
+    });
+    let Some((read, wrote)) = calls else {
+        return Ok(Observation::timeout(format!(
+            "FIONREAD counted the peer's 10 bytes, but a synchronous ReadFile and WriteFile on the accepted socket's handle did not both return within {BOUND:?}; {provider}"
+        )));
+    };
     let back = peer.recv_data(64)?;
     let ok = matches!(&read, Ok(d) if d == b"peer-wrote")
         && matches!(wrote, Ok(15))
         && back == Answer::Data(b"file-call-wrote".to_vec());
-    let back = back.to_string();
+    let read = match &read {
+        Ok(d) => format!("{:?}", String::from_utf8_lossy(d)),
+        Err(e) => format!("failed: {}", super::describe_error(e)),
+    };
+    let wrote = match &wrote {
+        Ok(n) => format!("{n} bytes"),
+        Err(e) => format!("failed: {}", super::describe_error(e)),
+    };
     Ok(Observation::holds(
         ok,
         format!(
-            "sockets made without WSA_FLAG_OVERLAPPED; synchronous ReadFile on the accepted socket's handle: {:?}; WriteFile: {wrote:?}; the peer received {back:?}",
-            read.map(|d| String::from_utf8_lossy(&d).into_owned())
+            "sockets made without WSA_FLAG_OVERLAPPED; {provider}; synchronous ReadFile on the accepted socket's handle: {read}; WriteFile: {wrote}; the peer received {back}"
         ),
     ))
 }
 
-/// `unix_stream.sun_path_max`: sizeof(sun_path) and the longest path bind accepts.
+/// The most path bytes `sun_path[108]` holds with its terminating NUL.
+const SUN_PATH_ROOM: usize = 107;
+
+/// `unix_stream.sun_path_max`: sizeof(sun_path) and the longest path bind accepts,
+/// trying every length from the longest that leaves room for the NUL downwards.
 pub fn sun_path_max(cx: &mut Ctx) -> Checked<Observation> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
+    require()?;
     let dir = cx.dir()?.to_path_buf();
-    let base = dir.display().to_string().len() + 1;
+    // Bytes of the directory and its separator, as UTF-8 (the encoding of sun_path).
+    let base = dir.to_string_lossy().len() + 1;
+    if base + 8 > SUN_PATH_ROOM {
+        return Ok(Observation::skipped(format!(
+            "the private directory {} takes {base} bytes of sun_path[108], leaving no room for a socket name",
+            dir.display()
+        )));
+    }
     let mut longest = 0usize;
-    let mut last_err = String::new();
-    for total in (base + 1..108).rev() {
-        let name = "p".repeat(total - base);
-        let path = dir.join(&name);
-        let s = unix_socket(ws::SOCK_STREAM, "socket")?;
-        let _guard = crate::names::PathGuard::new(path.clone());
+    let mut refused: Option<(usize, String)> = None;
+    for total in (base + 1..=SUN_PATH_ROOM).rev() {
+        let path = dir.join("p".repeat(total - base));
+        // The guard before the socket: the socket closes before its file goes.
+        let _guard = PathGuard::new(path.clone());
+        let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
         match s.bind(&Addr::Path(path)) {
             Ok(()) => {
                 longest = total;
                 break;
             }
-            Err(e) => last_err = super::describe_code(e.raw_os_error().unwrap_or(0) as u32),
+            Err(e) => refused = Some((total, super::describe_error(&e))),
         }
     }
+    let build = windows_build();
     if longest == 0 {
         return Ok(Observation::error(format!(
-            "no path under {} could be bound ({last_err})",
-            dir.display()
+            "bind() refused every path of {}..={SUN_PATH_ROOM} bytes under {} on {build}; the shortest was refused with {}",
+            base + 1,
+            dir.display(),
+            refused.map(|(_, e)| e).unwrap_or_default()
         )));
     }
+    let next = match refused {
+        Some((len, e)) => format!("a {len}-byte path was refused with {e}"),
+        None => format!(
+            "{SUN_PATH_ROOM} bytes is the most that leaves room for the terminating NUL, so no longer path was tried"
+        ),
+    };
     Ok(Observation::measured(format!(
-        "sizeof(sun_path) = 108 (afunix.h); the longest path bind() accepted here was {longest} bytes (the next longer one failed: {last_err})"
+        "sizeof(sun_path) = 108 (afunix.h, UNIX_PATH_MAX); in {} ({base} bytes with the separator) on {build}, the longest path bind() accepted was {longest} bytes; {next}",
+        dir.display()
     ))
     .with("sun_path_size", 108.0, "bytes")
     .with("longest_bound_path", longest as f64, "bytes"))
 }
 
 /// `unix_stream.default_buffer_sizes`: SO_SNDBUF and SO_RCVBUF of a fresh socket.
+/// An option the AF_UNIX provider does not have (WSAENOPROTOOPT: "unknown or
+/// unsupported for the specified provider") is `unsupported`; any other failure
+/// an error naming the call.
 pub fn default_buffer_sizes() -> Checked<Observation> {
-    let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)")?;
-    let snd = s.option(ws::SOL_SOCKET, ws::SO_SNDBUF).step("SO_SNDBUF")?;
-    let rcv = s.option(ws::SOL_SOCKET, ws::SO_RCVBUF).step("SO_RCVBUF")?;
+    let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
+    let get = |name: i32, what: &str| -> Checked<i32> {
+        s.option(ws::SOL_SOCKET, name).map_err(|e| {
+            let call = format!("getsockopt(SOL_SOCKET, {what}) on an AF_UNIX stream socket");
+            if e.raw_os_error() == Some(ws::WSAENOPROTOOPT) {
+                Observation::unsupported(format!(
+                    "{call}: {} on {}: the provider has no such option",
+                    super::describe_error(&e),
+                    windows_build()
+                ))
+            } else {
+                super::winsock::failure(&call, &e)
+            }
+        })
+    };
+    let snd = get(ws::SO_SNDBUF, "SO_SNDBUF")?;
+    let rcv = get(ws::SO_RCVBUF, "SO_RCVBUF")?;
     if snd <= 0 || rcv <= 0 {
         return Ok(Observation::error(format!(
             "absurd buffer sizes SO_SNDBUF {snd}, SO_RCVBUF {rcv}"
         )));
     }
     Ok(Observation::measured(format!(
-        "a fresh AF_UNIX SOCK_STREAM socket: SO_SNDBUF = {snd}, SO_RCVBUF = {rcv}"
+        "a fresh AF_UNIX SOCK_STREAM socket on {}: SO_SNDBUF = {snd}, SO_RCVBUF = {rcv}",
+        windows_build()
     ))
     .with("so_sndbuf", f64::from(snd), "bytes")
     .with("so_rcvbuf", f64::from(rcv), "bytes"))
@@ -423,7 +596,7 @@ pub fn default_buffer_sizes() -> Checked<Observation> {
 /// their id; the server replies to each; yes when each gets exactly its own reply.
 pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
     const N: usize = 3;
-    let (listener, path, _guard) = path_listener(cx, 8)?;
+    let (_guard, listener, path) = path_listener(cx, 8)?;
     let name = path.display().to_string();
     let mut peers = Vec::new();
     for i in 0..N {
@@ -432,18 +605,27 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
             .start()?;
         let a = p.send_data(format!("client-{i}").as_bytes())?;
         if !a.is_ok() {
-            return Ok(Observation::error(format!("client {i}: {a}")));
+            return Ok(Observation::error(format!(
+                "client {i} connected but could not send: {a}"
+            )));
         }
         peers.push(p);
     }
     let mut served = Vec::new();
-    for _ in 0..N {
-        let c = listener.accept().map_err(|e| classify("accept", &e))?;
-        let mut ep = StreamEndpoint::new(None, Some(Arc::new(c))).step("FIONBIO")?;
+    for i in 0..N {
+        let c = accept_one(&listener, &format!("{N} clients ({i} accepted so far)"))?;
+        let mut ep = StreamEndpoint::new(None, Some(Arc::new(c)))
+            .failed("ioctlsocket(FIONBIO) on an accepted socket")?;
         let mut buf = [0u8; 64];
-        let n = ep.recv(&mut buf, BOUND).step("receive id")?.unwrap_or(0);
+        let Some(n) = ep.recv(&mut buf, BOUND).failed("receive a client's id")? else {
+            return Ok(Observation::timeout(format!(
+                "connection {} was accepted, but its client's id did not arrive within {BOUND:?}",
+                i + 1
+            )));
+        };
         let id = String::from_utf8_lossy(&buf[..n]).into_owned();
-        ep.send(format!("reply-to-{id}").as_bytes()).step("reply")?;
+        ep.send(format!("reply-to-{id}").as_bytes())
+            .failed("send the reply")?;
         served.push((id, ep));
     }
     let mut ok = 0;
@@ -458,8 +640,9 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
     Ok(Observation::holds(
         ok == N,
         format!(
-            "{N} peer processes connected to one listener on {name} and sent their ids; the server accepted {} connections and replied to each id; {ok} of {N} clients received exactly their own reply",
-            served.len()
+            "{N} peer processes connected to one listener on {name} and sent their ids; the server accepted {} connections and replied to each id; {ok} of {N} clients received exactly their own reply ({})",
+            served.len(),
+            answers.join(", ")
         ),
     ))
 }
@@ -469,9 +652,9 @@ pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
 ///   IPv4 `a.b.c.d:port` for this module's own tests over TCP), or
 ///   `win-afunix-server handed` takes a listening socket duplicated for it (first
 ///   stdin line `socket <hex>`); it prints `ready <pid> <address>`, then serves:
-///   `accept` (one connection, bounded: writes `served-by <pid>` and closes it),
-///   `give <pid>` (duplicates the listener for that process, answers
-///   `info <hex WSAPROTOCOL_INFOW>` and exits).
+///   `accept` (one connection, bounded: writes `served-by <pid>` and closes it;
+///   `ok accepted` | `err <text>`), `give <pid>` (duplicates the listener for
+///   that process: `info <hex WSAPROTOCOL_INFOW>`, then exits | `err <text>`).
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match (role, args) {
         ("win-afunix-server", [addr]) => Some(server_role(addr).map_err(|e| e.to_string())),
@@ -482,8 +665,17 @@ pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
 fn server_role(addr: &str) -> io::Result<()> {
     use std::io::{BufRead, Write};
     use std::os::windows::io::AsRawSocket;
+    let named = |what: &str, e: io::Error| {
+        io::Error::new(e.kind(), format!("{what}: {}", super::describe_error(&e)))
+    };
     let listener = if addr == "handed" {
-        match super::take_handover()? {
+        let handed = super::take_handover().map_err(|e| {
+            named(
+                "taking the handed listening socket (WSASocketW with FROM_PROTOCOL_INFO)",
+                e,
+            )
+        })?;
+        match handed {
             super::Handed::Socket(s) => Socket(s),
             super::Handed::Handle(_) => {
                 return Err(io::Error::other("expected a socket, got a handle"));
@@ -491,12 +683,15 @@ fn server_role(addr: &str) -> io::Result<()> {
         }
     } else {
         let addr = Addr::parse("unix_stream", addr)?;
-        let s = Socket::new(addr.family(), ws::SOCK_STREAM)?;
-        s.bind(&addr)?;
-        s.listen(8)?;
+        let s = Socket::new(addr.family(), ws::SOCK_STREAM).map_err(|e| named("socket()", e))?;
+        s.bind(&addr)
+            .map_err(|e| named(&format!("bind({})", addr.to_arg()), e))?;
+        s.listen(8).map_err(|e| named("listen(8)", e))?;
         s
     };
-    listener.set_nonblocking(true)?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| named("ioctlsocket(FIONBIO)", e))?;
     let pid = std::process::id();
     let bound = listener
         .local_addr()
@@ -508,22 +703,25 @@ fn server_role(addr: &str) -> io::Result<()> {
     for line in io::stdin().lock().lines() {
         let line = line?;
         let answer = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["accept"] => match super::winsock::poll(&[listener.raw()], ws::POLLRDNORM, BOUND)
-                .and_then(|_| listener.accept())
-            {
-                Ok(c) => {
+            ["accept"] => match listener.accept_within(BOUND) {
+                Ok(Some(c)) => {
                     let _ = c.send(format!("served-by {pid}").as_bytes());
                     drop(c);
                     "ok accepted".to_owned()
                 }
-                Err(e) => format!("err {e}"),
+                Ok(None) => format!("err no connection to accept within {BOUND:?}"),
+                Err(e) => format!("err accept(): {}", super::describe_error(&e)),
             },
             ["give", to] => {
                 let to: u32 = to.parse().map_err(|_| io::Error::other("bad pid"))?;
-                let info = super::winsock::duplicate_for(listener.0.as_raw_socket(), to)?;
-                writeln!(out, "info {}", crate::peer::hex(&info))?;
-                out.flush()?;
-                return Ok(());
+                match super::winsock::duplicate_for(listener.0.as_raw_socket(), to) {
+                    Ok(info) => {
+                        writeln!(out, "info {}", crate::peer::hex(&info))?;
+                        out.flush()?;
+                        return Ok(());
+                    }
+                    Err(e) => format!("err {e}"),
+                }
             }
             ["quit"] => return Ok(()),
             _ => format!("err unknown command {line:?}"),
@@ -551,7 +749,7 @@ fn read_to_end_bounded(s: &Socket) -> String {
                     break;
                 }
             }
-            Err(e) => return format!("recv: {e}"),
+            Err(e) => return format!("recv: {}", super::describe_error(&e)),
         }
     }
     String::from_utf8_lossy(&got).into_owned()
@@ -562,10 +760,13 @@ fn read_to_end_bounded(s: &Socket) -> String {
 /// client connects during the handover; A duplicates its listening socket for B
 /// (WSADuplicateSocketW) and exits; a client connects after; B takes the socket
 /// and accepts. Yes when every connect succeeds, the first client is served by A
-/// and the other two by B.
+/// and the other two by B. A client refused during or after the handover is the
+/// answer `no`; a failure before it, or of the duplication, is an error naming
+/// the call. The underlying socket stays open while any descriptor of it does
+/// (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-wsaduplicatesocketw).
 pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     Socket::new(addr.family(), ws::SOCK_STREAM)
-        .map_err(|e| classify("socket(AF_UNIX, SOCK_STREAM)", &e))?;
+        .map_err(|e| classify("socket(AF_UNIX, SOCK_STREAM, 0)", &e))?;
     let _guard = addr.guard();
     let mut a = cx.peer(&["win-afunix-server", &addr.to_arg()]).spawn()?;
     let ready = a.line(BOUND)?;
@@ -577,27 +778,41 @@ pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
         .nth(2)
         .unwrap_or_default()
         .to_owned();
-    let target = Addr::parse("unix_stream", &name).step("parse A's address")?;
-    let connect = |what: &str| -> Checked<Socket> {
-        let c = Socket::new(target.family(), ws::SOCK_STREAM).step(what)?;
-        c.connect(&target).map_err(|e| classify(what, &e))?;
+    // A path is known here; only a TCP port 0 needs A's account of its address.
+    let target = match &addr {
+        Addr::Inet(_) => Addr::parse("unix_stream", &name).map_err(|e| {
+            Observation::error(format!("server A reported the address {name:?}: {e}"))
+        })?,
+        other => other.clone(),
+    };
+    let connect = || -> io::Result<Socket> {
+        let c = Socket::new(target.family(), ws::SOCK_STREAM)?;
+        c.connect(&target)?;
         Ok(c)
     };
+    let refused = |what: &str, e: io::Error| {
+        Observation::no(format!(
+            "{what} to {} was refused on {}: {}",
+            target.to_arg(),
+            windows_build(),
+            super::describe_error(&e)
+        ))
+    };
     let a_pid = a.pid();
-    let c1 = connect("connect before the handover")?;
+    let c1 = connect().failed(&format!("connect({}) before the handover", target.to_arg()))?;
     let r1 = a.request("accept")?;
     let first = read_to_end_bounded(&c1);
     let mut b = cx.peer(&["win-afunix-server", "handed"]).spawn()?;
     let b_pid = b.pid();
-    let c2 = connect("connect during the handover")?;
+    let c2 = connect().map_err(|e| refused("a connect during the handover", e))?;
     let info = a.request(&format!("give {b_pid}"))?;
-    let (a_status, _) = a.finish()?;
-    let c3 = connect("connect after the old server exited")?;
     let Some(hex) = info.strip_prefix("info ") else {
         return Ok(Observation::error(format!(
-            "server A answered {info:?} to give"
+            "server A could not hand its listening socket to B (pid {b_pid}): {info}"
         )));
     };
+    let (a_status, _) = a.finish()?;
+    let c3 = connect().map_err(|e| refused("a connect after the old server exited", e))?;
     b.send_line(&format!("socket {hex}"))?;
     let b_ready = b.line(BOUND)?;
     let r2 = b.request("accept")?;
@@ -613,16 +828,11 @@ pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     ))
 }
 
-/// Used by suites to name the Windows AF_UNIX mechanism in the generic matrix.
-pub fn mechanism() -> super::winsock::UnixStreamMechanism {
-    super::winsock::UnixStreamMechanism
-}
-
 /// Ends a check with `unsupported` (the Winsock error) where AF_UNIX stream
 /// sockets do not exist at run time (Wine 8), for checks that need them only to
 /// be meaningful.
 pub fn require() -> Checked<()> {
-    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM)").map(drop)
+    unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)").map(drop)
 }
 
 /// connect() + accept() times of `n` connections, one after another, to a fresh
@@ -642,7 +852,20 @@ fn setup_times(addr: Addr, n: usize) -> io::Result<Vec<std::time::Duration>> {
 }
 
 /// `tcp.handshake_cost` on Windows: connect() + accept() of 200 connections over
-/// TCP on 127.0.0.1 and over AF_UNIX (Winsock); yes when TCP's median is higher.
+/// TCP on 127.0.0.1 and over AF_UNIX (Winsock), both medians recorded, and no
+/// verdict: `skipped`, with the figures.
+///
+/// The guide's reason for the claim is Linux's: a Unix socket connect is a
+/// lookup in the kernel, a TCP loopback connect runs the handshake through the
+/// network stack. On Windows an AF_UNIX connect opens the socket's file, an NTFS
+/// reparse point that afunix.sys resolves (rust-lang/rust#109106, #116683: the
+/// file is an IO_REPARSE_TAG_AF_UNIX reparse point), while a TCP loopback connect
+/// touches no file system; no Microsoft document or measurement we know of says
+/// which costs less there. The expectation format cannot say "no stance" for one
+/// OS (platforms files take yes, no, unsupported or timeout), so the check does
+/// not assert the guide's `yes` on Windows: it records the figures and reports
+/// the claim `skipped`, which never counts as agreement (CONTRIBUTING.md,
+/// Outcomes), until a source decides it.
 pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
     const N: usize = 200;
     require()?;
@@ -659,20 +882,18 @@ pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
             BOUND * 2
         )));
     };
-    let (tcp, unix) = result.step("connect() + accept()")?;
+    let (tcp, unix) = result.failed("connect() + accept()")?;
     let median = |v: &[std::time::Duration]| {
         let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     let (t, u) = (median(&tcp), median(&unix));
-    Ok(Observation::holds(
-        t > u,
-        format!(
-            "connect() + accept() of {N} connections one after another through Winsock: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
-            t / u
-        ),
-    )
+    Ok(Observation::skipped(format!(
+        "no verdict on Windows: the guide's reason (a Unix socket connect skips the TCP handshake) is Linux's, and on Windows an AF_UNIX connect opens an NTFS reparse point (rust-lang/rust#109106) where TCP loopback touches no file system; no source says which is cheaper there, so the figures are recorded without asserting either: connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
+        windows_build(),
+        t / u
+    ))
     .with("tcp_setup_median", t, "us")
     .with("unix_setup_median", u, "us"))
 }

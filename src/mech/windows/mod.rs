@@ -57,22 +57,56 @@ pub fn cvt(ok: i32) -> io::Result<()> {
     }
 }
 
-/// A Win32 error code with its name where the suite knows it.
+/// A Win32 or Winsock error code as `NAME (code)` where the suite knows the
+/// name, `error <code>` otherwise (names: learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2,
+/// .../debug/system-error-codes).
 pub fn describe_code(code: u32) -> String {
     let named = crate::sys::errno_name(code as i32);
-    if named.starts_with("OS error") {
-        match code {
-            6 => "ERROR_INVALID_HANDLE".into(),
-            10022 => "WSAEINVAL".into(),
-            10038 => "WSAENOTSOCK".into(),
-            10041 => "WSAEPROTOTYPE".into(),
-            10042 => "WSAENOPROTOOPT".into(),
-            10049 => "WSAEADDRNOTAVAIL".into(),
-            10057 => "WSAENOTCONN".into(),
-            _ => format!("error {code}"),
-        }
-    } else {
-        format!("{named} ({code})")
+    if !named.starts_with("OS error") {
+        return format!("{named} ({code})");
+    }
+    let name = match code {
+        1 => "ERROR_INVALID_FUNCTION",
+        3 => "ERROR_PATH_NOT_FOUND",
+        6 => "ERROR_INVALID_HANDLE",
+        995 => "ERROR_OPERATION_ABORTED",
+        997 => "ERROR_IO_PENDING",
+        1920 => "ERROR_CANT_ACCESS_FILE",
+        10004 => "WSAEINTR",
+        10013 => "WSAEACCES",
+        10014 => "WSAEFAULT",
+        10022 => "WSAEINVAL",
+        10024 => "WSAEMFILE",
+        10036 => "WSAEINPROGRESS",
+        10037 => "WSAEALREADY",
+        10038 => "WSAENOTSOCK",
+        10039 => "WSAEDESTADDRREQ",
+        10041 => "WSAEPROTOTYPE",
+        10042 => "WSAENOPROTOOPT",
+        10046 => "WSAEPFNOSUPPORT",
+        10048 => "WSAEADDRINUSE",
+        10049 => "WSAEADDRNOTAVAIL",
+        10050 => "WSAENETDOWN",
+        10053 => "WSAECONNABORTED",
+        10055 => "WSAENOBUFS",
+        10056 => "WSAEISCONN",
+        10057 => "WSAENOTCONN",
+        10058 => "WSAESHUTDOWN",
+        10060 => "WSAETIMEDOUT",
+        10063 => "WSAENAMETOOLONG",
+        10093 => "WSANOTINITIALISED",
+        10106 => "WSAEPROVIDERFAILEDINIT",
+        _ => return format!("error {code}"),
+    };
+    format!("{name} ({code})")
+}
+
+/// An I/O error as the suite names it: `NAME (code)` for an OS error (see
+/// [`describe_code`]), else its text.
+pub fn describe_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => describe_code(code as u32),
+        None => e.to_string(),
     }
 }
 

@@ -2,9 +2,37 @@
 //! tests) as matrix channels.
 //!
 //! One code path for every address family: raw Winsock calls through windows-sys
-//! (std has no AF_UNIX on Windows at this MSRV). Sockets are made with
-//! `WSA_FLAG_NO_HANDLE_INHERIT` and put in non-blocking mode; waits are bounded
-//! `WSAPoll` calls. A peer gets a socket through `WSADuplicateSocketW`.
+//! (std's `std::os::windows::net` is unstable, rust-lang/rust#150487). Sockets
+//! are made with `WSA_FLAG_NO_HANDLE_INHERIT` and put in non-blocking mode; waits
+//! are bounded `WSAPoll` calls. A peer gets a socket through `WSADuplicateSocketW`.
+//!
+//! What this leans on, and the code known to work on real Windows that does the
+//! same (the table in `afunix.rs` lists every construct):
+//! - `WSASocketW(AF_UNIX, SOCK_STREAM, 0, NULL, 0, WSA_FLAG_OVERLAPPED |
+//!   WSA_FLAG_NO_HANDLE_INHERIT)`: rust-lang/rust
+//!   library/std/src/sys/net/connection/socket/windows.rs (`Socket::new`, used
+//!   by library/std/src/os/windows/net/stream.rs); golang/go
+//!   src/internal/syscall/windows/version_windows_test.go
+//!   (`TestSupportUnixSocket`, WSASocket with AF_UNIX).
+//! - a pathname `sockaddr_un` passed whole (`sizeof(SOCKADDR_UN)`, the path
+//!   NUL-terminated inside it): lunarmodules/luasocket#469 ("Winsock reads the
+//!   path as the null terminated string inside it"); std and Go pass
+//!   `offsetof(sun_path) + len + 1`, Azure/mio-uds-windows src/stdnet/mod.rs the
+//!   same; both forms end at the NUL. The path is UTF-8 (mio-uds-windows:
+//!   "Winsock2 expects 'sun_path' to be a Win32 UTF-8 file system path").
+//! - a blocking `connect()` to a listening socket returns from the backlog before
+//!   `accept()`: dotnet/runtime src/libraries/System.Net.Sockets/tests/
+//!   FunctionalTests/UnixDomainSocketTest.cs `Socket_SendReceive_Success`
+//!   (Connect, then Accept on the same thread); Go dials "unix" with a plain
+//!   blocking connect (src/net/fd_windows.go `canUseConnectEx`: tcp only).
+//! - `WSADuplicateSocketW` + `WSASocketW(FROM_PROTOCOL_INFO)` on an AF_UNIX
+//!   socket: Azure/mio-uds-windows src/stdnet/socket.rs `duplicate`, std's
+//!   `UnixStream::try_clone`; into another process: microsoft/WSL#9045 (an AF_UNIX
+//!   socket duplicated to a different process, Windows 10.0.22000).
+//!
+//! Every failure after `socket()` succeeded is an error of the call that failed,
+//! named with its Winsock error and code ([`Failed`]), never `unsupported`: the
+//! family exists, so a failing bind or accept is not an absent API.
 //!
 //! The channel, as the matrix checks see it: a listener at a fresh address and
 //! one connection made at creation; the sending side is the client end, the
@@ -26,7 +54,7 @@ use windows_sys::Win32::Networking::WinSock as ws;
 use super::Handover;
 use crate::channel::{Channel, Endpoint, Mechanism, Role};
 use crate::check::Ctx;
-use crate::observe::{Checked, Observation, Step};
+use crate::observe::{Checked, Observation};
 use crate::peer::PeerCommand;
 use crate::watchdog::BOUND;
 
@@ -55,6 +83,42 @@ pub fn last_error() -> io::Error {
 
 fn would_block(e: &io::Error) -> bool {
     e.raw_os_error() == Some(ws::WSAEWOULDBLOCK)
+}
+
+/// Ends a check with an `error` naming the call, the Winsock error and its code,
+/// for calls made once the socket exists (where CONTRIBUTING.md's `.step()`
+/// would read WSAEOPNOTSUPP as an absent facility: after `socket()` succeeded
+/// it is a failure of the call, not a missing family).
+pub trait Failed<T> {
+    fn failed(self, call: &str) -> Checked<T>;
+}
+
+impl<T> Failed<T> for io::Result<T> {
+    fn failed(self, call: &str) -> Checked<T> {
+        crate::observe::fault::point(call);
+        self.map_err(|e| failure(call, &e))
+    }
+}
+
+/// The observation [`Failed`] makes: `error`, with the call and the error.
+pub fn failure(call: &str, e: &io::Error) -> Observation {
+    Observation::error(format!(
+        "{call} failed: {} ({}, {})",
+        super::describe_error(e),
+        crate::platform::TARGET,
+        windows_build()
+    ))
+}
+
+/// The running Windows build, for evidence: `Windows 10.0.20348` (RtlGetVersion).
+pub fn windows_build() -> String {
+    let (major, minor, build) = crate::sys::windows_version();
+    format!("Windows {major}.{minor}.{build}")
+}
+
+/// `err` with the step that failed in front of its text, keeping its kind.
+fn at(what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {}", super::describe_error(&e)))
 }
 
 /// A socket address in one of the families the suite uses.
@@ -282,6 +346,40 @@ impl Socket {
         self.with_addr(addr, ws::connect)
     }
 
+    /// `accept()`, waiting at most `bound` (the listener is put in non-blocking
+    /// mode and watched with WSAPoll): `Ok(None)` when no connection came.
+    pub fn accept_within(&self, bound: Duration) -> io::Result<Option<Socket>> {
+        self.set_nonblocking(true)?;
+        let revents = poll(&[self.raw()], ws::POLLRDNORM, bound)?;
+        if revents.iter().all(|r| *r == 0) {
+            return Ok(None);
+        }
+        match self.accept() {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if would_block(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The provider's WSAPROTOCOL_INFOW for this socket
+    /// (`getsockopt(SOL_SOCKET, SO_PROTOCOL_INFOW)`).
+    pub fn protocol_info(&self) -> io::Result<ws::WSAPROTOCOL_INFOW> {
+        // SAFETY: WSAPROTOCOL_INFOW is plain data; all-zero is a valid value.
+        let mut info: ws::WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<ws::WSAPROTOCOL_INFOW>() as i32;
+        // SAFETY: `info` and `len` are valid out-pointers of the size given.
+        Self::check(unsafe {
+            ws::getsockopt(
+                self.raw(),
+                ws::SOL_SOCKET,
+                ws::SO_PROTOCOL_INFOW,
+                (&mut info as *mut ws::WSAPROTOCOL_INFOW).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(info)
+    }
+
     /// `accept()`; the new socket is made non-inheritable.
     pub fn accept(&self) -> io::Result<Socket> {
         // SAFETY: null address pointers are allowed (the peer address is not needed).
@@ -423,7 +521,10 @@ pub fn duplicate_for(s: RawSocket, pid: u32) -> io::Result<Vec<u8>> {
     let mut info: ws::WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
     // SAFETY: `s` is an open socket owned by the caller; `info` is a valid out-pointer.
     if unsafe { ws::WSADuplicateSocketW(s as ws::SOCKET, pid, &mut info) } != 0 {
-        return Err(last_error());
+        return Err(at(
+            &format!("WSADuplicateSocketW for process {pid}"),
+            last_error(),
+        ));
     }
     let size = std::mem::size_of::<ws::WSAPROTOCOL_INFOW>();
     // SAFETY: viewing a plain-data struct as its bytes, within its size.
@@ -588,12 +689,16 @@ pub fn listen_at(
     addr: Addr,
     new: fn(u16, i32) -> io::Result<Socket>,
 ) -> io::Result<(Socket, Addr, Option<crate::names::PathGuard>)> {
-    let listener = new(addr.family(), ws::SOCK_STREAM)?;
-    listener.bind(&addr)?;
+    // The guard comes first: a bind that created the file is undone even when
+    // a later step fails.
     let guard = addr.guard();
-    listener.listen(16)?;
+    let listener = new(addr.family(), ws::SOCK_STREAM).map_err(|e| at("socket()", e))?;
+    listener
+        .bind(&addr)
+        .map_err(|e| at(&format!("bind({})", addr.to_arg()), e))?;
+    listener.listen(16).map_err(|e| at("listen(16)", e))?;
     let addr = match addr {
-        Addr::Inet(_) => listener.local_addr()?,
+        Addr::Inet(_) => listener.local_addr().map_err(|e| at("getsockname()", e))?,
         other => other,
     };
     Ok((listener, addr, guard))
@@ -623,10 +728,23 @@ impl StreamChannel {
         new: fn(u16, i32) -> io::Result<Socket>,
     ) -> io::Result<StreamChannel> {
         let (listener, addr, guard) = listen_at(addr, new)?;
-        let client = new(addr.family(), ws::SOCK_STREAM)?;
-        // A connect to a listening socket on this host completes from the backlog.
-        client.connect(&addr)?;
-        let server = listener.accept()?;
+        let client = new(addr.family(), ws::SOCK_STREAM).map_err(|e| at("socket()", e))?;
+        // A connect to a listening socket on this host completes from the
+        // backlog, before accept() (module documentation: dotnet/runtime's
+        // Socket_SendReceive_Success does the same on Windows).
+        client
+            .connect(&addr)
+            .map_err(|e| at(&format!("connect({})", addr.to_arg()), e))?;
+        let server = match listener.accept_within(BOUND) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("accept(): no connection within {BOUND:?} after connect() returned"),
+                ));
+            }
+            Err(e) => return Err(at("accept()", e)),
+        };
         Ok(StreamChannel {
             mech,
             addr,
@@ -639,9 +757,10 @@ impl StreamChannel {
 }
 
 impl StreamChannel {
-    /// The accepted end made at creation.
-    pub fn server_socket(&self) -> &Socket {
-        &self.server
+    /// The accepted end made at creation, shared (a bounded helper thread can
+    /// hold it while it waits).
+    pub fn server_socket(&self) -> Arc<Socket> {
+        self.server.clone()
     }
 }
 
@@ -678,12 +797,14 @@ impl Mechanism for UnixStreamMechanism {
         "unix_stream"
     }
 
+    /// `unsupported` where socket(AF_UNIX, SOCK_STREAM) is refused as absent
+    /// (Wine); any later failure is an error naming its call.
     fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+        super::afunix::require()?;
         let path = cx.path(".sock")?;
-        match StreamChannel::create("unix_stream", Addr::Path(path)) {
-            Ok(ch) => Ok(Box::new(ch)),
-            Err(e) => Err(super::afunix::classify("AF_UNIX listener + connection", &e)),
-        }
+        StreamChannel::create("unix_stream", Addr::Path(path))
+            .map(|ch| Box::new(ch) as Box<dyn Channel>)
+            .failed("AF_UNIX listener at a path, connect, accept")
     }
 }
 
@@ -717,15 +838,25 @@ pub fn open_remote(mech: &str, _role: Role, args: &[String]) -> io::Result<Box<d
 
 /// Passes a marker each way over a channel's two ends in this process.
 pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observation> {
-    let mut a = ch.open(Role::Sender).step("open sending end")?;
-    let mut b = ch.open(Role::Receiver).step("open receiving end")?;
-    a.send(b"ping-marker").step("send A to B")?;
+    let mut a = ch.open(Role::Sender).failed("open sending end (FIONBIO)")?;
+    let mut b = ch
+        .open(Role::Receiver)
+        .failed("open receiving end (FIONBIO)")?;
+    a.send(b"ping-marker").failed("send A to B")?;
     let mut buf = [0u8; 64];
-    let n1 = b.recv(&mut buf, BOUND).step("receive at B")?;
-    let got1 = n1.map(|n| buf[..n].to_vec()).unwrap_or_default();
-    b.send(b"pong-marker").step("send B to A")?;
-    let n2 = a.recv(&mut buf, BOUND).step("receive at A")?;
-    let got2 = n2.map(|n| buf[..n].to_vec()).unwrap_or_default();
+    let Some(n1) = b.recv(&mut buf, BOUND).failed("receive at B")? else {
+        return Err(Observation::timeout(format!(
+            "{what} on {addr}: A sent 11 bytes; nothing arrived at B within {BOUND:?}"
+        )));
+    };
+    let got1 = buf[..n1].to_vec();
+    b.send(b"pong-marker").failed("send B to A")?;
+    let Some(n2) = a.recv(&mut buf, BOUND).failed("receive at A")? else {
+        return Err(Observation::timeout(format!(
+            "{what} on {addr}: B sent 11 bytes; nothing arrived at A within {BOUND:?}"
+        )));
+    };
+    let got2 = buf[..n2].to_vec();
     Ok(Observation::holds(
         got1 == b"ping-marker" && got2 == b"pong-marker",
         format!(
