@@ -47,13 +47,19 @@ impl Ctx {
         &self.claim
     }
 
+    /// The peer program, for a check that starts it itself. The first time
+    /// in this process, the program is launched once and waited for
+    /// ([`crate::peer::first_launch::warm_up`]), so that a slow first launch
+    /// (an executable scan) is paid before any step's bound runs.
     pub fn peer_exe(&self) -> &Path {
+        crate::peer::first_launch::warm_up(&self.peer_exe);
         &self.peer_exe
     }
 
-    /// A peer command: `ipcconf-peer <args...>`.
+    /// A peer command: `ipcconf-peer <args...>` (after the warm-up launch, as
+    /// for [`Ctx::peer_exe`]).
     pub fn peer(&self, args: &[&str]) -> PeerCommand {
-        PeerCommand::new(&self.peer_exe, args)
+        PeerCommand::new(self.peer_exe(), args)
     }
 
     /// This check's private directory (0700, removed after the check, also on panic).

@@ -1,26 +1,38 @@
-//! What the kernel says another process is doing: whether it sleeps inside a
-//! given system call. Checks use it to see a peer blocked in `read()` or
-//! `write()` instead of inferring the block from a non-blocking EAGAIN.
+//! What the kernel says another process is doing: whether it sleeps, and what
+//! the kernel tells of where. Checks use it to see a peer blocked in `read()`
+//! or `write()` instead of inferring the block from a non-blocking EAGAIN.
 //!
-//! Per OS, the best the system offers to an unprivileged process about its own
-//! children:
+//! What "blocked" rests on differs per OS, and the evidence says which
+//! ([`Snapshot::sign`]): each OS offers an unprivileged process something
+//! different about its own children.
 //! - Linux, Android: `/proc/<pid>/stat` (state `S`: interruptible sleep),
 //!   `/proc/<pid>/syscall` (the number of the system call it is in) and
 //!   `/proc/<pid>/wchan` (the kernel function it sleeps in: `pipe_write`,
 //!   `anon_pipe_write`, `pipe_read`, ...). Under qemu-user the syscall number is
-//!   the host's, so a matching wait channel is accepted instead (proc(5)).
+//!   the host's, so a matching wait channel is accepted instead (proc(5)). The
+//!   system call is named: "asleep in write()".
 //! - FreeBSD: `sysctl {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid}` fills a
-//!   `struct kinfo_proc`; `ki_stat == SSLEEP` and `ki_wmesg` the sleep message
-//!   (`pipewr` for a pipe or FIFO write waiting for room, `piperd` for a read
-//!   waiting for data: freebsd-src sys/kern/sys_pipe.c pipe_write/pipe_read).
+//!   `struct kinfo_proc` (freebsd-src sys/sys/user.h; sys/kern/kern_proc.c
+//!   fill_kinfo_proc); `ki_stat == SSLEEP` and `ki_wmesg`, the wait message of
+//!   the sleep (`pipewr` for a pipe or FIFO write waiting for room, `pipbww` and
+//!   `pipdw*` around direct writes, `piperd` for a read waiting for data:
+//!   sys/kern/sys_pipe.c pipe_write, pipe_direct_write, pipe_read; a FIFO is a
+//!   pipe inside, sys/fs/fifofs/fifo_vnops.c). The wait message is named, not
+//!   the system call. Without KERN_PROC_INC_THREAD the record describes the
+//!   process through one thread, which is the peer's only thread.
 //! - macOS: XNU fills `kinfo_proc.kp_proc.p_stat` from `p->p_stat`, which is
 //!   `SRUN` for every live process (never `SSLEEP`), and never fills `p_wmesg`
 //!   (apple-oss-distributions/xnu bsd/kern/kern_sysctl.c fill_user64_externproc).
-//!   The usable fact is `proc_pidinfo(PROC_PIDTASKALLINFO)`: `pti_numrunning`
-//!   counts threads whose state has TH_RUN (osfmk/kern/bsd_kern.c
-//!   fill_taskprocinfo), so 0 means every thread waits; `pti_syscalls_unix`
-//!   is recorded so two snapshots show whether the process made system calls in
-//!   between. Which call it waits in is not exposed without privileges.
+//!   The usable fact is `proc_pidinfo(pid, PROC_PIDTASKALLINFO)` (libproc;
+//!   bsd/kern/proc_info.c proc_pidinfo, same-user check in
+//!   proc_security_policy; struct proc_taskallinfo in bsd/sys/proc_info.h):
+//!   `pti_numrunning` counts the threads whose state has TH_RUN
+//!   (osfmk/kern/bsd_kern.c fill_taskprocinfo), so 0 of `pti_threadnum` means
+//!   every thread waits; `pti_syscalls_unix` is recorded so two snapshots show
+//!   whether the process made system calls in between. Neither that record nor
+//!   a thread's (PROC_PIDTHREADINFO: `pth_run_state` TH_STATE_WAITING, sleep
+//!   time, name) names the call or the wait: "every thread waiting" is all the
+//!   evidence says.
 //! - Windows and other targets: no probe here (reason given).
 //!
 //! Waiting for a state is a bounded poll with a deadline: the outcome never
@@ -48,10 +60,15 @@ impl Call {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub pid: u32,
-    /// `Some(true)`: the kernel reports the process asleep inside the call;
-    /// `Some(false)`: it reports something else (running, another call, gone);
-    /// `None`: this OS offers no way to tell (`text` says why).
+    /// `Some(true)`: the kernel reports the process as [`Snapshot::sign`] says;
+    /// `Some(false)`: it reports something else (running, another call or
+    /// wait, gone); `None`: this OS offers no way to tell (`text` says why).
     pub blocked: Option<bool>,
+    /// What `blocked` asserts on this OS, in the words of the evidence: "asleep
+    /// in write()" on Linux, "asleep with a pipe write's wait message ..." on
+    /// FreeBSD, "with every thread waiting ..." on macOS (which names no call);
+    /// empty where there is no probe.
+    pub sign: String,
     /// What the kernel said, for the evidence.
     pub text: String,
 }
@@ -82,18 +99,34 @@ pub fn wait_blocked(pid: u32, call: Call, bound: Duration) -> (Snapshot, Duratio
 /// Linux the system call is named when it is one the checks watch: read,
 /// write, mq_timedsend, mq_timedreceive).
 pub fn describe(pid: u32) -> String {
-    imp::probe(pid, Call::Read).1
+    imp::probe(pid, Call::Read).text
 }
 
-/// One look at `pid`: is it asleep inside `call`?
+/// One look at `pid`: is it asleep inside `call` (as far as this OS tells)?
 pub fn snapshot(pid: u32, call: Call) -> Snapshot {
-    let (blocked, text) = imp::probe(pid, call);
-    Snapshot { pid, blocked, text }
+    let Probe {
+        blocked,
+        sign,
+        text,
+    } = imp::probe(pid, call);
+    Snapshot {
+        pid,
+        blocked,
+        sign,
+        text,
+    }
+}
+
+/// What one OS probe found: see the fields of [`Snapshot`].
+struct Probe {
+    blocked: Option<bool>,
+    sign: String,
+    text: String,
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod imp {
-    use super::Call;
+    use super::{Call, Probe};
 
     fn read(pid: u32, what: &str) -> Result<String, String> {
         std::fs::read_to_string(format!("/proc/{pid}/{what}"))
@@ -112,14 +145,21 @@ mod imp {
         }
     }
 
-    pub fn probe(pid: u32, call: Call) -> (Option<bool>, String) {
+    pub fn probe(pid: u32, call: Call) -> Probe {
+        let sign = format!("asleep in {}()", call.name());
         let state = match read(pid, "stat") {
             // The state follows the command name, which is in parentheses.
             Ok(s) => s
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
                 .unwrap_or_default(),
-            Err(e) => return (Some(false), format!("/proc/{pid}/stat {e}")),
+            Err(e) => {
+                return Probe {
+                    blocked: Some(false),
+                    sign,
+                    text: format!("/proc/{pid}/stat {e}"),
+                };
+            }
         };
         let want = match call {
             Call::Read => libc::SYS_read,
@@ -142,6 +182,14 @@ mod imp {
         let wchan_known = !wchan.is_empty() && wchan != "0";
         let wchan_match = wchan_known && wchan.contains(&format!("pipe_{}", call.name()));
         let in_call = nr == Some(want) || wchan_match || (nr.is_none() && !wchan_known);
+        // With neither the system call nor the wait channel readable, the
+        // state is all there is: the sign says so rather than naming a call.
+        let sign = if nr.is_none() && !wchan_known {
+            "asleep (state S; neither /proc/PID/syscall nor wchan was readable, so not which call)"
+                .to_owned()
+        } else {
+            sign
+        };
         let text = format!(
             "/proc/{pid}: state {state}, syscall {syscall_text}, wchan {}",
             if wchan_known {
@@ -150,20 +198,59 @@ mod imp {
                 "unknown"
             }
         );
-        (Some(state == "S" && in_call), text)
+        Probe {
+            blocked: Some(state == "S" && in_call),
+            sign,
+            text,
+        }
     }
 }
 
 #[cfg(target_os = "freebsd")]
 mod imp {
-    use super::Call;
+    use super::{Call, Probe};
 
-    pub fn probe(pid: u32, call: Call) -> (Option<bool>, String) {
+    // The layout libc 0.2 declares (FreeBSD 12's, which later releases keep)
+    // against sys/sys/user.h: KINFO_PROC_SIZE is 1088 on every 64-bit
+    // architecture; ki_stat and ki_wmesg have kept their offsets since
+    // ki_tdname (then ki_ocomm) was added. A mismatch fails the build.
+    #[cfg(target_pointer_width = "64")]
+    const _: () = {
+        assert!(std::mem::size_of::<libc::kinfo_proc>() == 1088);
+        assert!(std::mem::offset_of!(libc::kinfo_proc, ki_stat) == 388);
+        assert!(std::mem::offset_of!(libc::kinfo_proc, ki_wmesg) == 411);
+        assert!(libc::WMESGLEN == 8);
+    };
+
+    /// The wait messages of a pipe (or FIFO) call waiting for the other side,
+    /// from freebsd-src sys/kern/sys_pipe.c: pipe_read sleeps in "piperd";
+    /// pipe_write in "pipewr" (no room), "pipbww" (a direct write in
+    /// progress), pipe_direct_write in "pipdww"/"pipdwt"/"pipdwc".
+    fn matches(call: Call, wmesg: &str) -> bool {
+        match call {
+            Call::Read => wmesg == "piperd",
+            Call::Write => wmesg == "pipewr" || wmesg.starts_with("pipdw") || wmesg == "pipbww",
+        }
+    }
+
+    pub fn probe(pid: u32, call: Call) -> Probe {
+        let sign = match call {
+            Call::Read => "asleep with pipe_read's wait message \"piperd\"",
+            Call::Write => {
+                "asleep with a pipe write's wait message (\"pipewr\", \"pipbww\" or \"pipdw*\")"
+            }
+        }
+        .to_owned();
         let Ok(pid_c) = libc::pid_t::try_from(pid) else {
-            return (Some(false), format!("pid {pid} out of range"));
+            return Probe {
+                blocked: Some(false),
+                sign,
+                text: format!("pid {pid} out of range"),
+            };
         };
         let mut mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, pid_c];
-        // SAFETY: kinfo_proc is plain data (integers and arrays); all-zero is valid.
+        // SAFETY: kinfo_proc is plain data (integers, arrays, pointers the
+        // kernel fills as numbers and this code never follows); all-zero is valid.
         let mut kp: libc::kinfo_proc = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::kinfo_proc>();
         // SAFETY: mib names 4 valid integers; kp is a writable buffer of `len`
@@ -178,14 +265,21 @@ mod imp {
                 0,
             )
         };
-        if rc != 0 || len < std::mem::size_of::<libc::kinfo_proc>() {
-            return (
-                Some(false),
-                format!(
-                    "sysctl kern.proc.pid.{pid}: {} (length {len})",
-                    std::io::Error::last_os_error()
+        let size = std::mem::size_of::<libc::kinfo_proc>();
+        if rc != 0 || len < size || usize::try_from(kp.ki_structsize).ok() != Some(size) {
+            return Probe {
+                blocked: Some(false),
+                sign,
+                text: format!(
+                    "sysctl kern.proc.pid.{pid}: {} (length {len}, ki_structsize {}, expected {size})",
+                    if rc != 0 {
+                        std::io::Error::last_os_error().to_string()
+                    } else {
+                        "no process record of the expected size".to_owned()
+                    },
+                    kp.ki_structsize
                 ),
-            );
+            };
         }
         let wmesg: String = kp
             .ki_wmesg
@@ -194,31 +288,45 @@ mod imp {
             .map(|&c| c as u8 as char)
             .collect();
         let sleeping = kp.ki_stat == libc::SSLEEP;
-        // pipe_write sleeps in "pipewr" (buffered) or "pipdw*"/"pipbww" (direct
-        // writes); pipe_read in "piperd"; both may wait for the pipe lock ("pipelk").
-        let in_call = match call {
-            Call::Read => wmesg == "piperd",
-            Call::Write => wmesg == "pipewr" || wmesg.starts_with("pipdw") || wmesg == "pipbww",
-        };
-        (
-            Some(sleeping && in_call),
-            format!(
+        Probe {
+            blocked: Some(sleeping && matches(call, &wmesg)),
+            sign,
+            text: format!(
                 "kinfo_proc of {pid}: ki_stat {}{}, ki_wmesg {wmesg:?}",
                 kp.ki_stat,
                 if sleeping { " (SSLEEP)" } else { "" }
             ),
-        )
+        }
     }
 }
 
 #[cfg(target_os = "macos")]
 mod imp {
-    use super::Call;
+    use super::{Call, Probe};
 
-    pub fn probe(pid: u32, call: Call) -> (Option<bool>, String) {
+    // The layout libc 0.2 declares against bsd/sys/proc_info.h: proc_bsdinfo
+    // is 136 bytes (MAXCOMLEN 16, pbi_name 2 * MAXCOMLEN), proc_taskinfo 96,
+    // pti_numrunning the 11th int32 after six uint64 (PROC_PIDTASKALLINFO_SIZE
+    // is their sum). A mismatch fails the build.
+    const _: () = {
+        assert!(std::mem::size_of::<libc::proc_bsdinfo>() == 136);
+        assert!(std::mem::size_of::<libc::proc_taskinfo>() == 96);
+        assert!(std::mem::size_of::<libc::proc_taskallinfo>() == 232);
+        assert!(std::mem::offset_of!(libc::proc_taskinfo, pti_numrunning) == 88);
+        assert!(std::mem::offset_of!(libc::proc_bsdinfo, pbi_status) == 4);
+    };
+
+    pub fn probe(pid: u32, call: Call) -> Probe {
         let _ = call;
+        let sign =
+            "with every thread waiting (no thread in TH_RUN; XNU does not tell which call or wait)"
+                .to_owned();
         let Ok(pid_c) = libc::c_int::try_from(pid) else {
-            return (Some(false), format!("pid {pid} out of range"));
+            return Probe {
+                blocked: Some(false),
+                sign,
+                text: format!("pid {pid} out of range"),
+            };
         };
         // SAFETY: proc_taskallinfo is plain data; all-zero is valid.
         let mut info: libc::proc_taskallinfo = unsafe { std::mem::zeroed() };
@@ -233,28 +341,32 @@ mod imp {
                 size,
             )
         };
+        // proc_pidinfo returns the bytes copied out: the whole record, or 0
+        // with errno set (EPERM for another user's process, ESRCH when gone).
         if got != size {
-            return (
-                Some(false),
-                format!(
+            return Probe {
+                blocked: Some(false),
+                sign,
+                text: format!(
                     "proc_pidinfo({pid}, PROC_PIDTASKALLINFO): {} bytes, {}",
                     got,
                     std::io::Error::last_os_error()
                 ),
-            );
+            };
         }
         let alive = info.pbsd.pbi_status != libc::SZOMB;
-        let waiting = info.ptinfo.pti_numrunning == 0;
-        (
-            Some(alive && waiting),
-            format!(
-                "proc_pidinfo of {pid}: pbi_status {} (p_stat; XNU reports SRUN for sleeping processes too), {} thread(s), pti_numrunning {}, pti_syscalls_unix {} (XNU exposes no wait message or current system call)",
-                info.pbsd.pbi_status,
+        let waiting = info.ptinfo.pti_threadnum > 0 && info.ptinfo.pti_numrunning == 0;
+        Probe {
+            blocked: Some(alive && waiting),
+            sign,
+            text: format!(
+                "proc_pidinfo(PROC_PIDTASKALLINFO) of {pid}: {} thread(s), {} of them in TH_RUN (pti_numrunning), pti_syscalls_unix {}, pbi_status {} (p_stat, SRUN for any live process); no wait message or system call is exposed",
                 info.ptinfo.pti_threadnum,
                 info.ptinfo.pti_numrunning,
-                info.ptinfo.pti_syscalls_unix
+                info.ptinfo.pti_syscalls_unix,
+                info.pbsd.pbi_status
             ),
-        )
+        }
     }
 }
 
@@ -265,13 +377,14 @@ mod imp {
     target_os = "macos"
 )))]
 mod imp {
-    use super::Call;
+    use super::{Call, Probe};
 
-    pub fn probe(pid: u32, call: Call) -> (Option<bool>, String) {
+    pub fn probe(pid: u32, call: Call) -> Probe {
         let _ = (pid, call);
-        (
-            None,
-            format!(
+        Probe {
+            blocked: None,
+            sign: String::new(),
+            text: format!(
                 "no process-state probe on {}: {}",
                 crate::platform::TARGET,
                 if cfg!(windows) {
@@ -280,7 +393,7 @@ mod imp {
                     "this target has no probe"
                 }
             ),
-        )
+        }
     }
 }
 
@@ -318,6 +431,7 @@ mod tests {
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(s.blocked, Some(true), "{}", s.text);
+        assert!(!s.sign.is_empty(), "a probe says what it saw: {}", s.text);
         if cfg!(any(
             target_os = "linux",
             target_os = "android",

@@ -195,7 +195,7 @@ mod behaviour {
                 seen.push(format!("{}: {}", p.pid(), describe_seen(&s, waited)));
                 if !s.not_refuted() {
                     let evidence = format!(
-                        "with this process's write end open and the pipe empty, reader {} was not seen blocked in read(): {}",
+                        "with this process's write end open and the pipe empty, reader {} was not seen blocked: {}",
                         p.pid(),
                         describe_seen(&s, waited)
                     );
@@ -218,7 +218,7 @@ mod behaviour {
                 .iter()
                 .map(|p| {
                     format!(
-                        "{} {}",
+                        "{}: {}",
                         p.pid(),
                         describe_state(&procstate::snapshot(p.pid(), Call::Read))
                     )

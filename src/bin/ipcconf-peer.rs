@@ -8,7 +8,13 @@
 //!   ([`ipc_conformance::channel::serve_endpoint`]);
 //! - `perf-*`: the measuring processes of the performance harness;
 //! - `<prefix>-<role> ...`: a mechanism's own roles, found through
-//!   [`mech::REGISTRY`] by prefix.
+//!   [`mech::REGISTRY`] by prefix;
+//! - `warm-up`: prints `ready <pid>` and exits (the harness's first launch,
+//!   [`ipc_conformance::peer::first_launch`]).
+//!
+//! Before any role, an injected first-launch delay is waited out when
+//! `IPCCONF_INJECT_FIRST_LAUNCH_DELAY_MS` asks for one
+//! ([`ipc_conformance::peer::first_launch::inject_first_launch_delay`]).
 //!
 //! This dispatch sits above every layer of the library: the mechanisms and the
 //! performance harness never call back into it.
@@ -17,6 +23,7 @@ use std::io::Write;
 
 use ipc_conformance::channel::{Role, serve_endpoint};
 use ipc_conformance::mech;
+use ipc_conformance::peer::first_launch;
 
 fn main() {
     std::process::exit(run());
@@ -24,13 +31,19 @@ fn main() {
 
 /// Returns the process exit code.
 fn run() -> i32 {
+    if let Err(e) = first_launch::inject_first_launch_delay() {
+        eprintln!("ipcconf-peer: {e}");
+        return 2;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(role) = args.first() else {
         eprintln!("usage: ipcconf-peer <role> [args...]");
         return 2;
     };
     let rest = &args[1..];
-    let result = if role == "endpoint" {
+    let result = if role == first_launch::WARM_UP_ROLE {
+        ipc_conformance::peer::answer::say(&format!("ready {}", std::process::id()))
+    } else if role == "endpoint" {
         endpoint_role(rest)
     } else if let Some(r) = ipc_conformance::perf::peer_role(role, rest) {
         r

@@ -359,9 +359,10 @@ mod blocking {
     /// The writer blocks when full: `writer` (started, `ready` read) is making
     /// one blocking write() of [`BLOCKED_WRITE`] bytes into a pipe or FIFO that
     /// already holds `capacity` bytes and whose non-blocking read end is `read`.
-    /// Yes when the kernel reports it asleep in write() (where this OS says),
-    /// it has not returned [`WATCH`] later and is still reported asleep, and once
-    /// this process has read everything, its write() returned all its bytes.
+    /// Yes when the kernel reports it blocked (where this OS says; what it
+    /// says is in [`crate::procstate`]), it has not returned [`WATCH`] later
+    /// and is still reported blocked, and once this process has read
+    /// everything, its write() returned all its bytes.
     /// `setup` opens the evidence (how the pipe was filled).
     pub fn observe_blocked_writer(
         mut writer: Peer,
@@ -388,7 +389,7 @@ mod blocking {
             .and_then(|a| a.strip_prefix("wrote "))
             .and_then(|n| n.parse::<usize>().ok());
         let evidence = format!(
-            "{setup}; peer {pid} then called a blocking write() of {BLOCKED_WRITE} bytes: {}; {WATCH:?} later it {} and the kernel reported it {}; this process then read {} bytes ({} of them the writer's), and the writer reported {}",
+            "{setup}; peer {pid} then called a blocking write() of {BLOCKED_WRITE} bytes: {}; {WATCH:?} later it {} and {}; this process then read {} bytes ({} of them the writer's), and the writer reported {}",
             describe_seen(&seen, waited),
             match &early {
                 None => "had not returned".to_owned(),
@@ -421,27 +422,31 @@ mod blocking {
         .with("capacity", capacity as f64, "bytes"))
     }
 
-    /// "after 3ms the kernel reported it asleep in the call (...)", or why not.
+    /// "after 3ms the kernel reported it asleep in write() (...)", or why not.
+    /// What the kernel reported is the snapshot's [`Snapshot::sign`], which
+    /// differs per OS: a system call on Linux, a wait message on FreeBSD,
+    /// thread run states only on macOS.
     pub fn describe_seen(s: &Snapshot, waited: Duration) -> String {
         match s.blocked {
             Some(true) => format!(
-                "after {waited:?} the kernel reported it asleep in the call ({})",
-                s.text
+                "after {waited:?} the kernel reported it {} ({})",
+                s.sign, s.text
             ),
             Some(false) => format!(
-                "within {waited:?} the kernel never reported it asleep in the call ({})",
-                s.text
+                "within {waited:?} the kernel never reported it {} ({})",
+                s.sign, s.text
             ),
             None => s.text.clone(),
         }
     }
 
-    /// A snapshot as "asleep in the call (...)", "not asleep in the call (...)",
-    /// or why this OS cannot tell.
+    /// A snapshot as "the kernel reported it asleep in write() (...)", "the
+    /// kernel did not report it asleep in write() (...)" (the words of
+    /// [`Snapshot::sign`]), or why this OS cannot tell.
     pub fn describe_state(s: &Snapshot) -> String {
         match s.blocked {
-            Some(true) => format!("asleep in the call ({})", s.text),
-            Some(false) => format!("not asleep in the call ({})", s.text),
+            Some(true) => format!("the kernel reported it {} ({})", s.sign, s.text),
+            Some(false) => format!("the kernel did not report it {} ({})", s.sign, s.text),
             None => s.text.clone(),
         }
     }
@@ -472,7 +477,9 @@ mod blocking {
     /// Atomic writes with blocking writers: each of `writers` (started, `ready`
     /// read, numbered 1..) is told `go` and writes `records` records of `size`
     /// bytes with blocking write() calls. This process reads nothing until the
-    /// kernel reports a writer asleep in write() (the pipe is full), then reads
+    /// kernel reports a writer blocked (asleep in write() on Linux, a pipe
+    /// write's wait message on FreeBSD, every thread waiting on macOS: the
+    /// pipe is full), then reads
     /// in small pieces (a slow reader), so writers keep blocking and waking.
     /// Yes when every record arrived whole, in order per writer, none torn or
     /// interleaved, and no write() returned less than a record. `setup` opens
@@ -504,11 +511,11 @@ mod blocking {
         };
         let waited = start.elapsed();
         let asleep = snaps.iter().filter(|s| s.blocked == Some(true)).count();
-        let probe = snaps
+        let (sign, probe) = snaps
             .iter()
             .find(|s| s.blocked == Some(true))
             .or(snaps.first())
-            .map(|s| s.text.clone())
+            .map(|s| (s.sign.clone(), s.text.clone()))
             .unwrap_or_default();
         let total = usize::from(n) * usize::from(records) * size;
         // A read size that is no multiple of the record size: records are
@@ -539,7 +546,7 @@ mod blocking {
             .all(|a| a.starts_with(&format!("ok {records} ")));
         let broken = crate::channel::broken_records(&stream, n, size);
         let evidence = format!(
-            "{setup}; records of {size} bytes, enough to fill its {capacity} bytes three times: {n} writer processes (pids {pids:?}) × {records} records of {size} bytes, one blocking write() per record; this process read nothing until, after {waited:?}, the kernel reported {asleep} of the {n} asleep in write() ({probe}); then it read {} of {total} bytes in {reads} reads of at most {chunk} bytes; writers answered {answers:?}; {broken} record(s) torn, interleaved or out of order; {short} short write(s)",
+            "{setup}; records of {size} bytes, enough to fill its {capacity} bytes three times: {n} writer processes (pids {pids:?}) × {records} records of {size} bytes, one blocking write() per record; this process read nothing until, after {waited:?}, the kernel reported {asleep} of the {n} {sign} ({probe}); then it read {} of {total} bytes in {reads} reads of at most {chunk} bytes; writers answered {answers:?}; {broken} record(s) torn, interleaved or out of order; {short} short write(s)",
             stream.len()
         );
         if stream.len() < total {

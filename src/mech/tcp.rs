@@ -54,10 +54,47 @@ pub fn set_nodelay(ep: &dyn Endpoint, on: bool) -> io::Result<()> {
 /// The size of each of the two small writes, and of the reply.
 pub const SMALL: usize = 10;
 
+/// One-write exchanges before every counted round: the client writes
+/// `2 * SMALL` bytes in one write() and reads the server's `SMALL`-byte reply,
+/// so that each round is counted on a connection past the kernels' start-up
+/// acknowledgement policies, in their steady state. An exchange never stalls
+/// under Nagle (the client's write finds nothing unacknowledged: the previous
+/// reply acknowledged it all), so the warm-up costs microseconds per exchange.
+///
+/// Why 24: XNU acknowledges the first TCP_FORCED_ACKS_COUNT (16) segments a
+/// connection end receives at once: `t_forced_acks` is set to 16 when the
+/// connection is established (apple-oss-distributions/xnu bsd/netinet/tcp_var.h
+/// TCP_FORCED_ACKS_COUNT; tcp_input.c, SYN_SENT and SYN_RECEIVED to
+/// ESTABLISHED), `tcp_cc_delay_ack` (tcp_cc.c) never delays while it is not
+/// 0, and tcp_output decrements it with every ACK it forces out (TF_ACKNOW).
+/// Each exchange brings the server one segment, so 16 exchanges spend the
+/// server's budget (and 16 replies the client's); 24 leave a margin for
+/// acknowledgements the handshake forced. The budget is re-armed to 16 by the
+/// delayed-ACK timer firing (tcp_timer.c, TCPT_DELACK in tcp_timers: the very
+/// stall this check counts), by tcp_output after an idle spell of a
+/// retransmission timeout (`tcp_cc_after_idle_stretchack`'s caller, tcp_output.c),
+/// by out-of-order segments (tcp_reass), ECN congestion marks and SACK: hence
+/// the warm-up before every counted round, which keeps each one on a spent
+/// budget, with no pause in between (the rounds follow each other at once, far
+/// below a retransmission timeout, and loopback neither reorders nor marks).
+///
+/// The other kernels: Linux acknowledges at once in quick-ack mode, at
+/// connection start (net/ipv4/tcp_input.c tcp_in_quickack_mode,
+/// tcp_incr_quickack), and leaves ping-pong (interactive) mode when its
+/// delayed-ACK timer fires (tcp_timer.c tcp_delack_timer_handler); a reply
+/// sent soon after a request re-enters it (tcp_output.c tcp_event_data_sent).
+/// Its first round used to be a quick-ACK round (0.02 ms, the next ones
+/// 40 ms); with the warm-up every counted round is a delayed-ACK round. FreeBSD delays the acknowledgement of a segment whenever no
+/// delayed-ACK timer runs (freebsd-src sys/netinet/tcp_input.c DELAY_ACK) from
+/// the first segment on, until `tcp_delacktime` (TCPTV_DELACK); the warm-up
+/// changes nothing there.
+pub const WARM_UP_EXCHANGES: usize = 24;
+
 /// Round trips of write-write-read over a fresh loopback connection: the client
 /// writes two `SMALL`-byte pieces and then reads the `SMALL`-byte reply that the
-/// server (a thread, TCP_NODELAY on its side) sends once it has both. Stops after
-/// `max_rounds`, or once `enough_stalls` rounds took `stall` or longer.
+/// server (a thread, TCP_NODELAY on its side) sends once it has both. Before
+/// each round, [`WARM_UP_EXCHANGES`] one-write exchanges, not timed. Stops
+/// after `max_rounds`, or once `enough_stalls` rounds took `stall` or longer.
 pub fn write_write_read(
     nodelay: bool,
     max_rounds: usize,
@@ -115,6 +152,10 @@ fn client_rounds(
     let mut c: &TcpStream = client;
     let mut reply = [0u8; SMALL];
     for _ in 0..max_rounds {
+        for _ in 0..WARM_UP_EXCHANGES {
+            c.write_all(&[b'w'; 2 * SMALL])?;
+            c.read_exact(&mut reply)?;
+        }
         let t0 = Instant::now();
         c.write_all(&[b'a'; SMALL])?;
         c.write_all(&[b'b'; SMALL])?;
@@ -127,7 +168,8 @@ fn client_rounds(
     Ok(rounds)
 }
 
-/// Reads pairs of small writes and answers each pair, until end of file.
+/// Reads pairs of small writes (or one write of both) and answers each pair,
+/// until end of file.
 fn serve_pairs(server: TcpStream) -> io::Result<()> {
     let mut s: &TcpStream = &server;
     let mut got = 0usize;

@@ -25,9 +25,14 @@
 //!
 //! Mechanism roles keep protocols of their own; the `signal-peer` role's is
 //! typed the same way (`mech::signal::protocol`), over [`wire`].
+//!
+//! The first launch of the program can be slow (an executable scan): the
+//! harness pays it once per test process before any check starts a peer
+//! ([`first_launch::warm_up`], the `warm-up` role: `ready <pid>`, then exit).
 
 pub mod answer;
 pub mod endpoint_proto;
+pub mod first_launch;
 pub mod wire;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
