@@ -164,13 +164,21 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
             }
         }
     }
-    // Runs that disagree on a claim get no entry: a maintainer decides.
+    // Runs that disagree on a claim get no entry: a maintainer decides. A run
+    // that met the expectation counts too: an entry would make it fail.
     found.retain(|claim, hits| {
-        let agree = hits.iter().all(|(_, r)| r.observed == hits[0].1.observed);
+        let seen: Vec<(&ResultSet, Outcome)> = sets
+            .iter()
+            .filter_map(|s| {
+                let r = s.results.iter().find(|r| &r.claim == claim)?;
+                EXPECTABLE.contains(&r.observed).then_some((s, r.observed))
+            })
+            .collect();
+        let agree = seen.iter().all(|(_, o)| *o == hits[0].1.observed);
         if !agree {
-            let seen: Vec<String> = hits
+            let seen: Vec<String> = seen
                 .iter()
-                .map(|(s, r)| format!("{} observed {}", s.run.column(), r.observed))
+                .map(|(s, o)| format!("{} run {} observed {o}", s.run.column(), s.run.run_id))
                 .collect();
             not.push(format!("{claim}: the runs disagree ({})", seen.join(", ")));
         }
@@ -502,6 +510,19 @@ mod tests {
         });
         let d = draft(&runs, Catalog::get()).unwrap();
         assert_eq!(d.entries.keys().collect::<Vec<_>>(), ["tcp.handshake_cost"]);
+        // A third run that met the expectation disagrees with the two that departed.
+        let met = set("rc", vec![guided("tcp.handshake_cost", Yes)]);
+        let mut three = runs.to_vec();
+        three.push(met);
+        let d3 = draft(&three, Catalog::get()).unwrap();
+        assert!(d3.entries.is_empty(), "{:?}", d3.entries);
+        assert!(
+            d3.not_drafted.iter().any(|n| n.contains(
+                "tcp.handshake_cost: the runs disagree (windows-x86_64-gnu (wine) run ra observed unsupported"
+            ) && n.contains("run rc observed yes")),
+            "{:?}",
+            d3.not_drafted
+        );
         let src = &d.entries["tcp.handshake_cost"].source;
         assert!(src.contains("run ra") && src.contains("run rb"), "{src}");
         assert!(
