@@ -10,8 +10,9 @@
 //! against yes/no) belongs to the machine that measured it and is no departure.
 //! `error`, `skipped`, `measured` and unsound results are listed as not drafted.
 //!
-//! The entries go into the run's most specific platform file (`<os>-<runtime>`,
-//! else `<os>-<libc>`, else `<os>`), the way the loader resolves them, and the
+//! The entries go into the run's most specific platform file (`<os>-<runtime>`
+//! under Wine or qemu-user, else `<os>-<libc>`, else `<os>`; a run in a VM is
+//! the OS's own), the way the loader resolves them, and the
 //! draft is as small as that resolution allows: an entry expecting a mechanism
 //! absent (`<mech>.available` expected `no` or `unsupported`) already makes the
 //! mechanism's other claims expected `unsupported`, so those that observed
@@ -45,11 +46,15 @@ pub struct Draft {
     pub runs: Vec<String>,
 }
 
-/// The platform file a run's own departures belong to: the most specific layer.
+/// The platform file a run's own departures belong to: the most specific layer,
+/// except that a run in a full-system VM is a run of the OS itself (its kernel,
+/// its libc), whose departures belong to the OS's files, never to an
+/// `<os>-vm` overlay.
 pub fn stem_for(run: &RunInfo) -> String {
+    let vm = format!("{}-{}", run.os.key(), Runtime::Vm.as_str());
     Expectations::layers(run)
         .into_iter()
-        .next()
+        .find(|stem| *stem != vm)
         .unwrap_or_else(|| run.os.key().to_owned())
 }
 
@@ -535,6 +540,20 @@ mod tests {
         native.run.runtime = Runtime::Native;
         let e = draft(&[set("rw", Vec::new()), native], Catalog::get()).unwrap_err();
         assert!(e.contains("one platform file at a time"), "{e}");
+    }
+
+    #[test]
+    fn a_vm_run_drafts_into_the_os_file() {
+        let mut vm = run("rv");
+        vm.os = Os::Freebsd;
+        vm.runtime = Runtime::Vm;
+        vm.platform = "freebsd-x86_64".into();
+        assert_eq!(stem_for(&vm), "freebsd");
+        vm.os = Os::Linux;
+        vm.platform = "linux-x86_64-musl".into();
+        vm.libc = "musl 1.2.5".into();
+        assert_eq!(stem_for(&vm), "linux-musl");
+        assert_eq!(stem_for(&run("rw")), "windows-wine");
     }
 
     #[test]
