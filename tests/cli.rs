@@ -582,7 +582,8 @@ fn drafting_lists_what_cannot_be_an_expectation() {
 /// The report job's drafting step on a CI run's artifacts (laid out as
 /// actions/download-artifact leaves them): the Wine first run with its
 /// platform file absent, three synthetic macOS runs that depart from
-/// platforms/macos.toml, a Linux run without departures, and a job that
+/// platforms/macos.toml, Linux runs without departures (glibc, and musl, whose
+/// platform file does not exist and must not be created), and a job that
 /// recorded nothing. One patch comes out; it applies to platforms/ (with git
 /// where there is git); after it every result meets its expectation except
 /// those listed as not drafted; macos.toml keeps its comments and the entries
@@ -642,6 +643,16 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
         &linux,
         &[],
     );
+    // A musl run without departures: its platform file does not exist, and
+    // must not be created empty.
+    let mut musl = synthetic_run("m24", Os::Linux, "linux-x86_64-musl", "Ubuntu 24.04");
+    musl.libc = "musl 1.2.5".into();
+    synthetic_set(
+        &art,
+        "ipc-results-linux-x86_64-musl-ubuntu-24.04",
+        &musl,
+        &[],
+    );
     std::fs::create_dir_all(art.join("ipc-results-freebsd-x86_64-vm-freebsd-15.1")).unwrap();
 
     // platforms/ of the commit that ran, without the Wine file (its first run).
@@ -681,7 +692,7 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
             "platforms/macos.toml b/platforms/macos.toml",
             "platforms/windows-wine.toml b/platforms/windows-wine.toml"
         ],
-        "one patch, a file each, none for the Linux run without departures"
+        "one patch, a file each, none for the Linux runs without departures"
     );
     // The input was read, not changed.
     for e in std::fs::read_dir(&before).unwrap() {
@@ -739,7 +750,7 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
         .filter(|p| p.join("run.json").exists())
         .map(|p| ipc_conformance::report::load::load(&p, Catalog::get()).unwrap())
         .collect();
-    assert_eq!(sets.len(), 5);
+    assert_eq!(sets.len(), 6);
     for set in &sets {
         for r in &set.results {
             let claim = Catalog::get().claim(&r.claim).unwrap();
@@ -838,6 +849,7 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
         "### `platforms/macos.toml`: 2 replaced, 2 added, from 3 runs",
         "### `platforms/windows-wine.toml` (new file): 0 replaced, 2 added, from 1 run",
         "### `platforms/linux.toml`: no departures in 1 run",
+        "### `platforms/linux-musl.toml`: no departures in 1 run",
         "| `signal.kqueue_signal` | replaces | no | yes (platforms/macos.toml) |",
         "fifo.rdwr_self_read: the runs disagree (macos-aarch64 run m15 observed no",
         "macos-aarch64 run m26: pipe.pollable: observed error",

@@ -364,11 +364,13 @@ fn draft_patch(
             Err(e) => return Err(format!("{}: {e}", file.display())),
         };
         let m = draft::merge::merge(old.as_deref(), d, catalog)?;
-        text.push_str(&draft::patch::file_diff(
-            &format!("platforms/{}.toml", d.stem),
-            old.as_deref(),
-            &m.text,
-        ));
+        if old.is_some() || m.created {
+            text.push_str(&draft::patch::file_diff(
+                &format!("platforms/{}.toml", d.stem),
+                old.as_deref(),
+                &m.text,
+            ));
+        }
         merged.push(m);
     }
     let stdout = patch.as_os_str() == "-";

@@ -41,6 +41,19 @@ pub struct Merged {
 /// the file does not exist yet).
 pub fn merge(existing: Option<&str>, draft: &Draft, catalog: &Catalog) -> Result<Merged, String> {
     let file = format!("platforms/{}.toml", draft.stem);
+    if draft.entries.is_empty() {
+        // Nothing to write: an existing file stays, a missing one stays missing.
+        if let Some(old) = existing {
+            entries_of(&draft.stem, old, catalog).map_err(|e| format!("{file}: {e}"))?;
+        }
+        return Ok(Merged {
+            text: existing.unwrap_or_default().to_owned(),
+            replaced: Vec::new(),
+            added: Vec::new(),
+            unchanged: Vec::new(),
+            created: false,
+        });
+    }
     let Some(old) = existing else {
         let text = new_file(draft);
         check(&file, "", &text, draft, catalog)?;
@@ -335,6 +348,9 @@ mod tests {
         assert!(m.created && m.replaced.is_empty());
         assert!(m.text.starts_with("# Expectations for linux-musl"));
         assert!(m.text.contains("# From run r1 of the suite\n"));
+        // Without entries, no file is created.
+        let m = merge(None, &draft("linux-musl", &[]), Catalog::get()).unwrap();
+        assert!(!m.created && m.text.is_empty());
         // An empty draft leaves an existing file as it is.
         let m = merge(Some(FILE), &draft("macos", &[]), Catalog::get()).unwrap();
         assert_eq!(m.text, FILE);
