@@ -5,7 +5,11 @@
 #   ci/setup-rust.sh [--component NAME]... [--target TRIPLE]...
 #
 # On GitHub Actions the cargo bin directory is added to $GITHUB_PATH. The
-# toolchain is `stable` unless RUST_TOOLCHAIN says otherwise.
+# toolchain is `stable` unless RUST_TOOLCHAIN says otherwise. A released version
+# (RUST_TOOLCHAIN=1.95.0) that is installed already only gets the components
+# and targets it lacks: rustup would otherwise reinstall it in place.
+# The toolchain becomes rustup's default unless RUSTUP_TOOLCHAIN is set, which
+# chooses the toolchain for every later command without changing the default.
 set -euo pipefail
 CI_NAME=setup-rust
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,11 +34,36 @@ if ! command -v rustup >/dev/null 2>&1; then
     sh -s -- -y --profile minimal --default-toolchain none --no-modify-path >&2
   export PATH="$cargo_bin:$PATH"
 fi
-args=(--profile minimal --no-self-update)
-for c in ${components[@]+"${components[@]}"}; do args+=(--component "$c"); done
-for t in ${targets[@]+"${targets[@]}"}; do args+=(--target "$t"); done
-step "rustup toolchain install $toolchain" rustup toolchain install "$toolchain" "${args[@]}" >&2
-rustup default "$toolchain" >&2
+# A released version (never a channel, which moves) that is installed already
+# only gets what it lacks: `rustup toolchain install` would reinstall all of it
+# in place, under the feet of whatever else uses it.
+released_and_installed() {
+  case "$toolchain" in [0-9]*.[0-9]*) ;; *) return 1 ;; esac
+  rustup toolchain list | grep -Eq "^$toolchain(-| |\$)"
+}
+if released_and_installed; then
+  have_c="$(rustup component list --installed --toolchain "$toolchain")"
+  for c in ${components[@]+"${components[@]}"}; do
+    printf '%s\n' "$have_c" | grep -Eq "^$c(-|\$)" ||
+      step "rustup component add $c" rustup component add --toolchain "$toolchain" "$c" >&2
+  done
+  have_t="$(rustup target list --installed --toolchain "$toolchain")"
+  for t in ${targets[@]+"${targets[@]}"}; do
+    printf '%s\n' "$have_t" | grep -qx "$t" ||
+      step "rustup target add $t" rustup target add --toolchain "$toolchain" "$t" >&2
+  done
+  log "$toolchain: installed, with what was asked for"
+else
+  args=(--profile minimal --no-self-update)
+  for c in ${components[@]+"${components[@]}"}; do args+=(--component "$c"); done
+  for t in ${targets[@]+"${targets[@]}"}; do args+=(--target "$t"); done
+  step "rustup toolchain install $toolchain" rustup toolchain install "$toolchain" "${args[@]}" >&2
+fi
+if [ -n "${RUSTUP_TOOLCHAIN:-}" ]; then
+  log "RUSTUP_TOOLCHAIN=$RUSTUP_TOOLCHAIN chooses the toolchain; rustup's default stays as it is"
+else
+  rustup default "$toolchain" >&2
+fi
 # Later workflow steps find cargo too (runner images usually have it on PATH already).
 if [ -n "${GITHUB_PATH:-}" ]; then
   if command -v cygpath >/dev/null 2>&1; then

@@ -5,7 +5,8 @@
 //!   merges given result sets) and writes report.json, PORTABILITY.md, index.html;
 //! - `ipcconf expectations [--os OS] [--runtime R]`: what the suite expects of every
 //!   claim; with `--from-results DIR [--out FILE [--force]]`, platform-file entries
-//!   drafted from a run's departures;
+//!   drafted from a run's departures; with `--from-results DIR... --patch FILE`,
+//!   every platform file's drafted entries merged into it, as one patch;
 //! - `ipcconf sweep [--dry-run]`: removes this user's leftover `ipcconf-` objects.
 
 use std::path::PathBuf;
@@ -35,6 +36,17 @@ const USAGE: &str = "usage:
                   (--os and --runtime keep only the runs of that OS and runtime)
       --out FILE  write there instead of stdout; an existing FILE is refused
                   unless --force. Malformed input: exit 2, nothing written.
+  ipcconf expectations --from-results DIR... --patch FILE [--platforms DIR] [--summary FILE] [--force]
+      Draft every platform file the result sets belong to (runs grouped by
+      file) and merge each draft into the file as it is: a drafted claim's
+      entry replaces the one there, other drafted claims are added beside
+      their mechanism's entries, comments and other entries stay. The changes
+      go to FILE as one patch against platforms/ (git apply at the repository's
+      root; - for stdout); nothing is written when platforms/ needs no change.
+      --platforms DIR  the platform files to merge into (default: this
+                       checkout's platforms/)
+      --summary FILE   append the entries as Markdown (a CI job summary)
+      --force          replace an existing FILE (removed when no change is needed)
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -173,8 +185,11 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     use lexopt::prelude::*;
     let mut run = ipc_conformance::platform::RunInfo::current(String::new());
     let (mut os, mut runtime) = (None, None);
-    let mut from: Option<PathBuf> = None;
+    let mut from: Vec<PathBuf> = Vec::new();
     let mut out: Option<PathBuf> = None;
+    let mut patch: Option<PathBuf> = None;
+    let mut platforms: Option<PathBuf> = None;
+    let mut summary: Option<PathBuf> = None;
     let mut force = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -191,15 +206,11 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
                     format!("unknown runtime {v:?} (native, qemu-user, wine, vm)")
                 })?);
             }
-            Long("from-results") => {
-                if from.is_some() {
-                    return Err(
-                        "--from-results is given once: draft one platform file at a time".into(),
-                    );
-                }
-                from = Some(path_value(&mut parser)?);
-            }
+            Long("from-results") => from.push(path_value(&mut parser)?),
             Long("out") => out = Some(path_value(&mut parser)?),
+            Long("patch") => patch = Some(path_value(&mut parser)?),
+            Long("platforms") => platforms = Some(path_value(&mut parser)?),
+            Long("summary") => summary = Some(path_value(&mut parser)?),
             Long("force") => force = true,
             Long("help") | Short('h') => {
                 println!("{USAGE}");
@@ -208,8 +219,40 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
     }
-    if let Some(dir) = from {
-        return draft(&dir, os, runtime, out.as_deref(), force);
+    let filter = |s: &ipc_conformance::report::load::ResultSet| {
+        os.is_none_or(|o| s.run.os == o) && runtime.is_none_or(|r| s.run.runtime == r)
+    };
+    if let Some(patch) = patch {
+        if from.is_empty() || out.is_some() {
+            return Err(format!(
+                "--patch goes with --from-results and without --out\n{USAGE}"
+            ));
+        }
+        let platforms = platforms
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/platforms")));
+        return draft_patch(
+            &from,
+            &filter,
+            &platforms,
+            &patch,
+            summary.as_deref(),
+            force,
+        );
+    }
+    if platforms.is_some() || summary.is_some() {
+        return Err(format!(
+            "--platforms and --summary go with --patch\n{USAGE}"
+        ));
+    }
+    match from.as_slice() {
+        [] => {}
+        [dir] => return draft(dir, &filter, out.as_deref(), force),
+        _ => {
+            return Err(
+                "--from-results is given once, or with --patch: draft one platform file at a time"
+                    .into(),
+            );
+        }
     }
     if out.is_some() || force {
         return Err(format!("--out and --force go with --from-results\n{USAGE}"));
@@ -245,22 +288,12 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
 /// validated and rendered before anything is written.
 fn draft(
     dir: &std::path::Path,
-    os: Option<ipc_conformance::catalog::Os>,
-    runtime: Option<ipc_conformance::platform::Runtime>,
+    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
     out: Option<&std::path::Path>,
     force: bool,
 ) -> Result<ExitCode, String> {
-    use ipc_conformance::report::load;
     let catalog = ipc_conformance::catalog::Catalog::get();
-    let dirs = load::discover(&[dir.to_path_buf()])?;
-    let mut sets = load::load_all(&dirs, catalog)?;
-    sets.retain(|s| os.is_none_or(|o| s.run.os == o) && runtime.is_none_or(|r| s.run.runtime == r));
-    if sets.is_empty() {
-        return Err(format!(
-            "{}: no result set of the chosen OS and runtime",
-            dir.display()
-        ));
-    }
+    let sets = load_sets(&[dir.to_path_buf()], filter)?;
     let d = ipc_conformance::draft::draft(&sets, catalog)?;
     let text = d.to_toml();
     // What is written must load as a platform file.
@@ -282,6 +315,110 @@ fn draft(
         d.not_drafted.len(),
         if d.not_drafted.len() == 1 { "" } else { "s" },
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The result sets in `dirs` (each a result set or a directory of them),
+/// validated, those `filter` keeps; refused when none is left.
+fn load_sets(
+    dirs: &[PathBuf],
+    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+) -> Result<Vec<ipc_conformance::report::load::ResultSet>, String> {
+    use ipc_conformance::report::load;
+    let catalog = ipc_conformance::catalog::Catalog::get();
+    let found = load::discover(dirs)?;
+    let mut sets = load::load_all(&found, catalog)?;
+    sets.retain(|s| filter(s));
+    if sets.is_empty() {
+        let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        return Err(format!(
+            "{}: no result set of the chosen OS and runtime",
+            names.join(", ")
+        ));
+    }
+    Ok(sets)
+}
+
+/// `expectations --from-results DIR... --patch FILE`: every platform file the
+/// result sets belong to, drafted and merged into the file in `platforms`, as
+/// one patch. Everything is read, merged and checked before anything is written.
+fn draft_patch(
+    dirs: &[PathBuf],
+    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+    platforms: &std::path::Path,
+    patch: &std::path::Path,
+    summary: Option<&std::path::Path>,
+    force: bool,
+) -> Result<ExitCode, String> {
+    use ipc_conformance::draft;
+    let catalog = ipc_conformance::catalog::Catalog::get();
+    let sets = load_sets(dirs, filter)?;
+    let drafts = draft::draft_all(&sets, catalog)?;
+    let mut merged = Vec::new();
+    let mut text = String::new();
+    for d in &drafts {
+        let file = platforms.join(format!("{}.toml", d.stem));
+        let old = match std::fs::read_to_string(&file) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("{}: {e}", file.display())),
+        };
+        let m = draft::merge::merge(old.as_deref(), d, catalog)?;
+        if old.is_some() || m.created {
+            text.push_str(&draft::patch::file_diff(
+                &format!("platforms/{}.toml", d.stem),
+                old.as_deref(),
+                &m.text,
+            ));
+        }
+        merged.push(m);
+    }
+    let stdout = patch.as_os_str() == "-";
+    let written = !text.is_empty();
+    if stdout {
+        print!("{text}");
+    } else if written {
+        write_new(patch, text.as_bytes(), force)?;
+    } else if force && patch.is_file() {
+        std::fs::remove_file(patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+    }
+    if let Some(path) = summary {
+        use std::io::Write;
+        let name = patch
+            .file_name()
+            .map_or("the patch".into(), |n| n.to_string_lossy());
+        let pairs: Vec<_> = drafts.iter().zip(&merged).collect();
+        let md = draft::summary::render(&pairs, written.then_some(name.as_ref()));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(md.as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    for (d, m) in drafts.iter().zip(&merged) {
+        eprintln!(
+            "ipcconf: platforms/{}.toml{}: {} replaced, {} added, {} already there, from {} run{}; {} result{} not drafted",
+            d.stem,
+            if m.created && !d.entries.is_empty() {
+                " (new)"
+            } else {
+                ""
+            },
+            m.replaced.len(),
+            m.added.len(),
+            m.unchanged.len(),
+            d.runs.len(),
+            if d.runs.len() == 1 { "" } else { "s" },
+            d.not_drafted.len(),
+            if d.not_drafted.len() == 1 { "" } else { "s" },
+        );
+    }
+    match (written, stdout) {
+        (true, false) => eprintln!("ipcconf: patch written to {}", patch.display()),
+        (false, _) => eprintln!("ipcconf: platforms/ already holds every drafted entry: no patch"),
+        (true, true) => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

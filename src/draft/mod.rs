@@ -10,14 +10,25 @@
 //! against yes/no) belongs to the machine that measured it and is no departure.
 //! `error`, `skipped`, `measured` and unsound results are listed as not drafted.
 //!
-//! The entries go into the run's most specific platform file (`<os>-<runtime>`,
-//! else `<os>-<libc>`, else `<os>`), the way the loader resolves them, and the
+//! The entries go into the run's most specific platform file (`<os>-<runtime>`
+//! under Wine or qemu-user, else `<os>-<libc>`, else `<os>`; a run in a VM is
+//! the OS's own), the way the loader resolves them, and the
 //! draft is as small as that resolution allows: an entry expecting a mechanism
 //! absent (`<mech>.available` expected `no` or `unsupported`) already makes the
 //! mechanism's other claims expected `unsupported`, so those that observed
 //! `unsupported` get no entry of their own, and a claim of that mechanism that
 //! observed anything else gets one, so no claim that met its expectation on the
 //! run would miss it under the draft.
+//!
+//! Result sets of several platform files (a CI run's artifacts) are drafted one
+//! file at a time ([`draft_all`]); [`merge`] writes a draft into the file as it
+//! is (a drafted claim's entry replaces the one there, the others are added,
+//! everything else is kept), [`patch`] turns that into one patch against
+//! `platforms/`, and [`summary`] lists the entries in Markdown for a reviewer.
+
+pub mod merge;
+pub mod patch;
+pub mod summary;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,17 +50,37 @@ pub struct Draft {
     pub stem: String,
     /// Claim id → entry.
     pub entries: BTreeMap<String, Entry>,
+    /// Claim id → what each entry was drafted from, for a reviewer.
+    pub details: BTreeMap<String, Detail>,
     /// Results not drafted, each with why.
     pub not_drafted: Vec<String>,
     /// One line per run the draft comes from.
     pub runs: Vec<String>,
 }
 
-/// The platform file a run's own departures belong to: the most specific layer.
+/// What an entry was drafted from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    /// What the runs expected, each as `value (origin)`, without repeats.
+    pub expected: Vec<String>,
+    /// The runs, each as `<column> run <run id>`.
+    pub runs: Vec<String>,
+    /// The first run's evidence, on one line and bounded.
+    pub evidence: String,
+    /// The claim met its expectation; its entry keeps it so under the draft's
+    /// entry for its mechanism's availability.
+    pub kept: bool,
+}
+
+/// The platform file a run's own departures belong to: the most specific layer,
+/// except that a run in a full-system VM is a run of the OS itself (its kernel,
+/// its libc), whose departures belong to the OS's files, never to an
+/// `<os>-vm` overlay.
 pub fn stem_for(run: &RunInfo) -> String {
+    let vm = format!("{}-{}", run.os.key(), Runtime::Vm.as_str());
     Expectations::layers(run)
         .into_iter()
-        .next()
+        .find(|stem| *stem != vm)
         .unwrap_or_else(|| run.os.key().to_owned())
 }
 
@@ -160,17 +191,29 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
             if departs(r, k) {
                 found.entry(r.claim.clone()).or_default().push((set, r));
             } else if let Some(why) = not_drafted(r, k) {
-                not.push(format!("{} ({}): {why}", set.run.column(), set.run.run_id));
+                not.push(format!(
+                    "{} run {}: {why}",
+                    set.run.column(),
+                    set.run.run_id
+                ));
             }
         }
     }
-    // Runs that disagree on a claim get no entry: a maintainer decides.
+    // Runs that disagree on a claim get no entry: a maintainer decides. A run
+    // that met the expectation counts too: an entry would make it fail.
     found.retain(|claim, hits| {
-        let agree = hits.iter().all(|(_, r)| r.observed == hits[0].1.observed);
+        let seen: Vec<(&ResultSet, Outcome)> = sets
+            .iter()
+            .filter_map(|s| {
+                let r = s.results.iter().find(|r| &r.claim == claim)?;
+                EXPECTABLE.contains(&r.observed).then_some((s, r.observed))
+            })
+            .collect();
+        let agree = seen.iter().all(|(_, o)| *o == hits[0].1.observed);
         if !agree {
-            let seen: Vec<String> = hits
+            let seen: Vec<String> = seen
                 .iter()
-                .map(|(s, r)| format!("{} observed {}", s.run.column(), r.observed))
+                .map(|(s, o)| format!("{} run {} observed {o}", s.run.column(), s.run.run_id))
                 .collect();
             not.push(format!("{claim}: the runs disagree ({})", seen.join(", ")));
         }
@@ -223,7 +266,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
                 Outcome::Unsupported | Outcome::Skipped => {}
                 o if EXPECTABLE.contains(&o) => keep.entry(r.claim.clone()).or_default().push((set, r)),
                 o => not.push(format!(
-                    "{} ({}): {}: observed {o}, but the draft's entry for {}.available would make it expected unsupported: review both",
+                    "{} run {}: {}: observed {o}, but the draft's entry for {}.available would make it expected unsupported: review both",
                     set.run.column(),
                     set.run.run_id,
                     r.claim,
@@ -234,6 +277,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
     }
 
     let mut entries = BTreeMap::new();
+    let mut details = BTreeMap::new();
     for (claim, hits) in found.iter().chain(keep.iter()) {
         let observed = hits[0].1.observed;
         let mut reason = String::new();
@@ -275,6 +319,25 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
                 );
             }
         }
+        let mut expected: Vec<String> = Vec::new();
+        for (_, r) in hits {
+            let e = expected_words(r);
+            if !expected.contains(&e) {
+                expected.push(e);
+            }
+        }
+        details.insert(
+            claim.clone(),
+            Detail {
+                expected,
+                runs: hits
+                    .iter()
+                    .map(|(s, _)| format!("{} run {}", s.run.column(), s.run.run_id))
+                    .collect(),
+                evidence: evidence(&hits[0].1.detail),
+                kept: keep.contains_key(claim),
+            },
+        );
         let mut runs: Vec<String> = hits.iter().map(|(s, _)| describe_run(&s.run)).collect();
         runs.dedup();
         entries.insert(
@@ -289,13 +352,28 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
     Ok(Draft {
         stem,
         entries,
+        details,
         not_drafted: not,
         runs: sets.iter().map(|s| describe_run(&s.run)).collect(),
     })
 }
 
+/// Drafts every platform file `sets` belong to: the sets grouped by the file
+/// their departures go to ([`stem_for`]), one draft per file, in the order of
+/// the files' names.
+pub fn draft_all(sets: &[ResultSet], catalog: &Catalog) -> Result<Vec<Draft>, String> {
+    let mut groups: BTreeMap<String, Vec<ResultSet>> = BTreeMap::new();
+    for set in sets {
+        groups
+            .entry(stem_for(&set.run))
+            .or_default()
+            .push(set.clone());
+    }
+    groups.values().map(|group| draft(group, catalog)).collect()
+}
+
 /// A TOML basic string.
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -315,8 +393,20 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// One entry in the format of `platforms/*.toml`: its table header and its
+/// three keys, each on its own line.
+pub(crate) fn entry_toml(claim: &str, e: &Entry) -> String {
+    format!(
+        "[claims.{}]\nexpect = {}\nreason = {}\nsource = {}\n",
+        toml_string(claim),
+        toml_string(e.expect.as_str()),
+        toml_string(&e.reason),
+        toml_string(&e.source)
+    )
+}
+
 /// A comment line: no line break can end it early.
-fn comment(s: &str) -> String {
+pub(crate) fn comment(s: &str) -> String {
     let flat: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -346,14 +436,8 @@ impl Draft {
             );
         }
         for (claim, e) in &self.entries {
-            let _ = write!(
-                out,
-                "\n[claims.{}]\nexpect = {}\nreason = {}\nsource = {}\n",
-                toml_string(claim),
-                toml_string(e.expect.as_str()),
-                toml_string(&e.reason),
-                toml_string(&e.source)
-            );
+            out.push('\n');
+            out.push_str(&entry_toml(claim, e));
         }
         if !self.not_drafted.is_empty() {
             out.push_str("\n# Not drafted (no expectation can hold these; see why):\n");
@@ -502,6 +586,19 @@ mod tests {
         });
         let d = draft(&runs, Catalog::get()).unwrap();
         assert_eq!(d.entries.keys().collect::<Vec<_>>(), ["tcp.handshake_cost"]);
+        // A third run that met the expectation disagrees with the two that departed.
+        let met = set("rc", vec![guided("tcp.handshake_cost", Yes)]);
+        let mut three = runs.to_vec();
+        three.push(met);
+        let d3 = draft(&three, Catalog::get()).unwrap();
+        assert!(d3.entries.is_empty(), "{:?}", d3.entries);
+        assert!(
+            d3.not_drafted.iter().any(|n| n.contains(
+                "tcp.handshake_cost: the runs disagree (windows-x86_64-gnu (wine) run ra observed unsupported"
+            ) && n.contains("run rc observed yes")),
+            "{:?}",
+            d3.not_drafted
+        );
         let src = &d.entries["tcp.handshake_cost"].source;
         assert!(src.contains("run ra") && src.contains("run rb"), "{src}");
         assert!(
@@ -514,6 +611,42 @@ mod tests {
         native.run.runtime = Runtime::Native;
         let e = draft(&[set("rw", Vec::new()), native], Catalog::get()).unwrap_err();
         assert!(e.contains("one platform file at a time"), "{e}");
+    }
+
+    #[test]
+    fn a_vm_run_drafts_into_the_os_file() {
+        let mut vm = run("rv");
+        vm.os = Os::Freebsd;
+        vm.runtime = Runtime::Vm;
+        vm.platform = "freebsd-x86_64".into();
+        assert_eq!(stem_for(&vm), "freebsd");
+        vm.os = Os::Linux;
+        vm.platform = "linux-x86_64-musl".into();
+        vm.libc = "musl 1.2.5".into();
+        assert_eq!(stem_for(&vm), "linux-musl");
+        assert_eq!(stem_for(&run("rw")), "windows-wine");
+    }
+
+    #[test]
+    fn sets_are_drafted_per_platform_file() {
+        let mut vm = set("rv", vec![guided("pipe.pollable", No)]);
+        vm.run.os = Os::Freebsd;
+        vm.run.runtime = Runtime::Vm;
+        vm.run.platform = "freebsd-x86_64".into();
+        assert_eq!(stem_for(&vm.run), "freebsd");
+        let mut native = set("rn", vec![guided("tcp.handshake_cost", Unsupported)]);
+        native.run.runtime = Runtime::Native;
+        let wine = set("rw", vec![guided("tcp.handshake_cost", Unsupported)]);
+        let drafts = draft_all(&[wine, vm, native], Catalog::get()).unwrap();
+        let stems: Vec<(&str, usize)> = drafts
+            .iter()
+            .map(|d| (d.stem.as_str(), d.entries.len()))
+            .collect();
+        assert_eq!(stems, [("freebsd", 1), ("windows", 1), ("windows-wine", 1)]);
+        let d = &drafts[1].details["tcp.handshake_cost"];
+        assert_eq!(d.runs, ["windows-x86_64-gnu run rn"]);
+        assert_eq!(d.expected, ["yes (guide)"]);
+        assert!(d.evidence.contains("evidence of tcp.handshake_cost") && !d.kept);
     }
 
     #[test]
