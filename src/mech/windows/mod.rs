@@ -7,9 +7,7 @@
 //!   adapter for the matrix checks;
 //! - [`afunix`]: what AF_UNIX on Windows offers (socket types, socketpair, abstract
 //!   names, descriptor passing), observed;
-//! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route;
-//! - [`matrix`]: the matrix properties whose Unix form needs poll() or SCM_RIGHTS:
-//!   WSAPoll for pollable, and fd passing, which Windows does not do in band.
+//! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route.
 //!
 //! Handles go to peers by duplication into the started child (`DuplicateHandle`,
 //! `WSADuplicateSocketW`), never by inheritance: std starts every child with
@@ -20,7 +18,6 @@
 pub mod afunix;
 pub mod anon_pipe;
 pub mod crt_signal;
-pub mod matrix;
 pub mod named_pipe;
 pub mod winsock;
 
