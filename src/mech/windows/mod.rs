@@ -4,7 +4,7 @@
 //! - [`anon_pipe`]: anonymous pipes (`CreatePipe`), the `pipe.*` claims;
 //! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`), the `win_named_pipe.*` claims;
 //! - [`winsock`]: AF_UNIX stream sockets through Winsock, the `Mechanism`
-//!   adapter for the matrix checks;
+//!   adapter for the matrix checks, and [`sockaddr`], the addresses it takes;
 //! - [`afunix`]: what AF_UNIX on Windows offers (socket types, socketpair, abstract
 //!   names, descriptor passing), observed;
 //! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route.
@@ -19,6 +19,7 @@ pub mod afunix;
 pub mod anon_pipe;
 pub mod crt_signal;
 pub mod named_pipe;
+pub mod sockaddr;
 pub mod winsock;
 
 use std::io;
