@@ -72,7 +72,7 @@ mod matrix {
     use ipc_conformance::mech::unix_stream::MECHANISM;
     /// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
     #[cfg(windows)]
-    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism as MECHANISM;
+    use ipc_conformance::mech::windows::afunix::UnixStreamMechanism as MECHANISM;
 
     ipc_conformance::matrix_properties!("unix_stream", MECHANISM);
 }

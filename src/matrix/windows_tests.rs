@@ -129,7 +129,7 @@ mod afunix {
     use super::*;
     use crate::matrix;
     use crate::mech::windows::afunix;
-    use crate::mech::windows::winsock::UnixStreamMechanism;
+    use crate::mech::windows::afunix::UnixStreamMechanism;
     use windows_sys::Win32::Networking::WinSock as ws;
 
     #[test]

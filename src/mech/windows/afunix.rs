@@ -35,7 +35,7 @@ use std::sync::Arc;
 use windows_sys::Win32::Networking::WinSock as ws;
 
 use super::winsock::{Addr, Failed, Socket, StreamChannel, StreamEndpoint, windows_build};
-use crate::channel::{Channel, Endpoint, Role};
+use crate::channel::{Channel, Endpoint, Mechanism, Role};
 use crate::check::Ctx;
 use crate::names::PathGuard;
 use crate::observe::{Checked, Observation};
@@ -833,6 +833,25 @@ pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
 /// be meaningful.
 pub fn require() -> Checked<()> {
     unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)").map(drop)
+}
+
+/// AF_UNIX stream sockets through Winsock as a `Mechanism`.
+pub struct UnixStreamMechanism;
+
+impl Mechanism for UnixStreamMechanism {
+    fn id(&self) -> &'static str {
+        "unix_stream"
+    }
+
+    /// `unsupported` where socket(AF_UNIX, SOCK_STREAM) is refused as absent
+    /// (Wine); any later failure is an error naming its call.
+    fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
+        require()?;
+        let path = cx.path(".sock")?;
+        StreamChannel::create("unix_stream", Addr::Path(path))
+            .map(|ch| Box::new(ch) as Box<dyn Channel>)
+            .failed("AF_UNIX listener at a path, connect, accept")
+    }
 }
 
 /// connect() + accept() times of `n` connections, one after another, to a fresh

@@ -3,10 +3,11 @@
 //!
 //! - [`anon_pipe`]: anonymous pipes (`CreatePipe`), the `pipe.*` claims;
 //! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`), the `win_named_pipe.*` claims;
-//! - [`winsock`]: AF_UNIX stream sockets through Winsock, the `Mechanism`
-//!   adapter for the matrix checks, and [`sockaddr`], the addresses it takes;
-//! - [`afunix`]: what AF_UNIX on Windows offers (socket types, socketpair, abstract
-//!   names, descriptor passing), observed;
+//! - [`winsock`]: stream sockets through Winsock (AF_UNIX, and TCP for its own
+//!   tests) as a channel, and [`sockaddr`], the addresses it takes;
+//! - [`afunix`]: AF_UNIX on Windows: the `Mechanism` adapter over that channel,
+//!   and what AF_UNIX offers (socket types, socketpair, abstract names,
+//!   descriptor passing), observed;
 //! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route.
 //!
 //! Handles go to peers by duplication into the started child (`DuplicateHandle`,

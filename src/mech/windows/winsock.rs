@@ -39,7 +39,7 @@
 //! receiving side the accepted end, which also accepts and reads any later
 //! connection (a peer that joins by name). TCP and UDP on Windows are the socket
 //! suites' own adapters (`mech::socket`); AF_UNIX, which std cannot reach on
-//! Windows, is this module's.
+//! Windows, is this channel under `afunix::UnixStreamMechanism`.
 
 use std::io;
 use std::os::windows::io::{AsRawSocket, FromRawSocket, OwnedSocket, RawSocket};
@@ -51,7 +51,7 @@ use windows_sys::Win32::Networking::WinSock as ws;
 
 use super::Handover;
 pub use super::sockaddr::Addr;
-use crate::channel::{Channel, Endpoint, Mechanism, Role};
+use crate::channel::{Channel, Endpoint, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 use crate::peer::PeerCommand;
@@ -644,25 +644,6 @@ impl Channel for StreamChannel {
 
     fn name(&self) -> Option<String> {
         Some(self.addr.to_arg())
-    }
-}
-
-/// AF_UNIX stream sockets through Winsock as a `Mechanism`.
-pub struct UnixStreamMechanism;
-
-impl Mechanism for UnixStreamMechanism {
-    fn id(&self) -> &'static str {
-        "unix_stream"
-    }
-
-    /// `unsupported` where socket(AF_UNIX, SOCK_STREAM) is refused as absent
-    /// (Wine); any later failure is an error naming its call.
-    fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
-        super::afunix::require()?;
-        let path = cx.path(".sock")?;
-        StreamChannel::create("unix_stream", Addr::Path(path))
-            .map(|ch| Box::new(ch) as Box<dyn Channel>)
-            .failed("AF_UNIX listener at a path, connect, accept")
     }
 }
 
