@@ -520,11 +520,6 @@ pub fn bound_ms() -> u128 {
     Duration::as_millis(&BOUND)
 }
 
-/// The Windows observations the socket and signal suites call, judged in
-/// unit tests (Windows, or Wine through its overlay).
-#[cfg(all(test, windows))]
-mod windows_tests;
-
 /// The characteristics-matrix checks of one mechanism, as one rstest test
 /// `property` with a case per property (`property::case_1_unrelated_processes`,
 /// ...), each observing `"<mechanism>.<property>"` with the generic check of

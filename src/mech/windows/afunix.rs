@@ -732,29 +732,6 @@ fn server_role(addr: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads a connection to its end (bounded): what a server wrote before closing.
-fn read_to_end_bounded(s: &Socket) -> String {
-    let _ = s.set_nonblocking(true);
-    let deadline = std::time::Instant::now() + BOUND;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 256];
-    loop {
-        match s.recv(&mut buf, 0) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                if left.is_zero() || super::winsock::poll(&[s.raw()], ws::POLLRDNORM, left).is_err()
-                {
-                    break;
-                }
-            }
-            Err(e) => return format!("recv: {}", super::describe_error(&e)),
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
-}
-
 /// `unix_stream.socket_handover` on Windows: server A (a peer) listens at `addr`;
 /// a client connects before the handover and A serves it; new server B starts; a
 /// client connects during the handover; A duplicates its listening socket for B
@@ -801,7 +778,7 @@ pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     let a_pid = a.pid();
     let c1 = connect().failed(&format!("connect({}) before the handover", target.to_arg()))?;
     let r1 = a.request("accept")?;
-    let first = read_to_end_bounded(&c1);
+    let first = super::winsock::read_to_end_bounded(&c1);
     let mut b = cx.peer(&["win-afunix-server", "handed"]).spawn()?;
     let b_pid = b.pid();
     let c2 = connect().map_err(|e| refused("a connect during the handover", e))?;
@@ -817,7 +794,10 @@ pub fn socket_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     let b_ready = b.line(BOUND)?;
     let r2 = b.request("accept")?;
     let r3 = b.request("accept")?;
-    let (second, third) = (read_to_end_bounded(&c2), read_to_end_bounded(&c3));
+    let (second, third) = (
+        super::winsock::read_to_end_bounded(&c2),
+        super::winsock::read_to_end_bounded(&c3),
+    );
     let by_a = format!("served-by {a_pid}");
     let by_b = format!("served-by {b_pid}");
     Ok(Observation::holds(
@@ -915,4 +895,68 @@ pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
     ))
     .with("tcp_setup_median", t, "us")
     .with("unix_setup_median", u, "us"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The `win-afunix-server` role, run over TCP on loopback (Wine has no
+    //! AF_UNIX): it serves a connection, hands its listening socket to a
+    //! second server process, and that process serves the connection made
+    //! after the first one exited. Passes without running, with a note, when
+    //! the peer program has not been built (`cargo test --lib`).
+
+    use super::*;
+    use crate::check::Ctx;
+    use crate::mech::windows::winsock::read_to_end_bounded;
+
+    #[test]
+    fn the_server_role_serves_and_hands_its_listener_over() {
+        let peer = crate::peer::locate();
+        if !peer.is_file() {
+            eprintln!("no peer program at {} (build the bins)", peer.display());
+            return;
+        }
+        let cx = Ctx::new("win-afunix-server over TCP", peer);
+        let mut old = cx
+            .peer(&["win-afunix-server", "127.0.0.1:0"])
+            .spawn()
+            .expect("the first server starts");
+        let ready = old.line(BOUND).expect("its ready line");
+        let at = ready
+            .split_whitespace()
+            .nth(2)
+            .and_then(|a| Addr::parse("unix_stream", a).ok())
+            .unwrap_or_else(|| panic!("the first server said {ready:?}"));
+        let client = || {
+            let c = Socket::new(at.family(), ws::SOCK_STREAM).expect("socket()");
+            c.connect(&at).expect("connect()");
+            c
+        };
+        let early = client();
+        assert_eq!(old.request("accept").expect("answer"), "ok accepted");
+        assert_eq!(
+            read_to_end_bounded(&early),
+            format!("served-by {}", old.pid())
+        );
+        let mut new = cx
+            .peer(&["win-afunix-server", "handed"])
+            .spawn()
+            .expect("the second server starts");
+        let given = old.request(&format!("give {}", new.pid())).expect("answer");
+        let info = given
+            .strip_prefix("info ")
+            .unwrap_or_else(|| panic!("the first server answered {given:?}"));
+        let (status, _) = old.finish().expect("the first server ends");
+        assert!(status.success(), "{status}");
+        let late = client();
+        new.send_line(&format!("socket {info}"))
+            .expect("handover line");
+        let ready = new.line(BOUND).expect("its ready line");
+        assert!(ready.starts_with("ready"), "{ready}");
+        assert_eq!(new.request("accept").expect("answer"), "ok accepted");
+        assert_eq!(
+            read_to_end_bounded(&late),
+            format!("served-by {}", new.pid())
+        );
+    }
 }

@@ -426,6 +426,28 @@ pub fn socket_from_info(bytes: &[u8]) -> io::Result<OwnedSocket> {
     Ok(unsafe { OwnedSocket::from_raw_socket(s as RawSocket) })
 }
 
+/// Reads a connection to its end (bounded): what a server wrote before closing.
+pub fn read_to_end_bounded(s: &Socket) -> String {
+    let _ = s.set_nonblocking(true);
+    let deadline = std::time::Instant::now() + BOUND;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match s.recv(&mut buf, 0) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || poll(&[s.raw()], ws::POLLRDNORM, left).is_err() {
+                    break;
+                }
+            }
+            Err(e) => return format!("recv: {}", super::describe_error(&e)),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 /// Sends all of `data` on a non-blocking socket, waiting (WSAPoll) at most the bound.
 fn send_all(s: &Socket, data: &[u8]) -> io::Result<usize> {
     crate::mech::socket::write_all_bounded(
@@ -705,3 +727,6 @@ pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observa
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests;
