@@ -2,7 +2,7 @@
 //! Win32 and Winsock APIs (windows-sys), and the peer-side plumbing they need.
 //!
 //! - [`anon_pipe`]: anonymous pipes (`CreatePipe`), the `pipe.*` claims;
-//! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`), the `win_named_pipe.*` claims;
+//! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`): server, client, peer endpoint;
 //! - [`winsock`]: stream sockets through Winsock (AF_UNIX, and TCP for its own
 //!   tests) as a channel, and [`sockaddr`], the addresses it takes;
 //! - [`afunix`]: AF_UNIX on Windows: the `Mechanism` adapter over that channel,
