@@ -852,10 +852,7 @@ ipc_conformance::matrix_properties!(
 );
 
 /// Windows: the C runtime's signal() and raise(), observed in peers; no call
-/// sends a signal to another process (see `mech::windows::crt_signal`).
+/// sends a signal to another process.
 #[cfg(windows)]
-mod windows {
-    use ipc_conformance::mech::windows::crt_signal;
-
-    ipc_conformance::check_fns!("signal", crt_signal: available, unrelated_processes);
-}
+#[path = "signal/windows.rs"]
+mod windows;
