@@ -834,69 +834,6 @@ impl Mechanism for UnixStreamMechanism {
     }
 }
 
-/// connect() + accept() times of `n` connections, one after another, to a fresh
-/// listener at `addr` (port 0 for TCP; a path for AF_UNIX).
-fn setup_times(addr: Addr, n: usize) -> io::Result<Vec<std::time::Duration>> {
-    let (l, addr, _guard) = super::winsock::listen_at(addr, Socket::new)?;
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t0 = std::time::Instant::now();
-        let c = Socket::new(addr.family(), ws::SOCK_STREAM)?;
-        c.connect(&addr)?;
-        let s = l.accept()?;
-        times.push(t0.elapsed());
-        drop((c, s));
-    }
-    Ok(times)
-}
-
-/// `tcp.handshake_cost` on Windows: connect() + accept() of 200 connections over
-/// TCP on 127.0.0.1 and over AF_UNIX (Winsock), both medians recorded, and no
-/// verdict: `skipped`, with the figures.
-///
-/// The guide's reason for the claim is Linux's: a Unix socket connect is a
-/// lookup in the kernel, a TCP loopback connect runs the handshake through the
-/// network stack. On Windows an AF_UNIX connect opens the socket's file, an NTFS
-/// reparse point that afunix.sys resolves (rust-lang/rust#109106, #116683: the
-/// file is an IO_REPARSE_TAG_AF_UNIX reparse point), while a TCP loopback connect
-/// touches no file system; no Microsoft document or measurement we know of says
-/// which costs less there. The expectation format cannot say "no stance" for one
-/// OS (platforms files take yes, no, unsupported or timeout), so the check does
-/// not assert the guide's `yes` on Windows: it records the figures and reports
-/// the claim `skipped`, which never counts as agreement (CONTRIBUTING.md,
-/// Outcomes), until a source decides it.
-pub fn handshake_cost(cx: &mut Ctx) -> Checked<Observation> {
-    const N: usize = 200;
-    require()?;
-    let path = cx.path(".sock")?;
-    let measured = crate::watchdog::bounded(BOUND * 2, move || {
-        let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
-        let tcp = setup_times(Addr::Inet(any), N)?;
-        let unix = setup_times(Addr::Path(path), N)?;
-        Ok::<_, io::Error>((tcp, unix))
-    });
-    let Some(result) = measured else {
-        return Ok(Observation::timeout(format!(
-            "{N} connections each did not finish within {:?}",
-            BOUND * 2
-        )));
-    };
-    let (tcp, unix) = result.failed("connect() + accept()")?;
-    let median = |v: &[std::time::Duration]| {
-        let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (t, u) = (median(&tcp), median(&unix));
-    Ok(Observation::skipped(format!(
-        "no verdict on Windows: the guide's reason (a Unix socket connect skips the TCP handshake) is Linux's, and on Windows an AF_UNIX connect opens an NTFS reparse point (rust-lang/rust#109106) where TCP loopback touches no file system; no source says which is cheaper there, so the figures are recorded without asserting either: connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
-        windows_build(),
-        t / u
-    ))
-    .with("tcp_setup_median", t, "us")
-    .with("unix_setup_median", u, "us"))
-}
-
 #[cfg(test)]
 mod tests {
     //! The `win-afunix-server` role, run over TCP on loopback (Wine has no
