@@ -42,9 +42,6 @@ use crate::observe::{Checked, Observation};
 use crate::peer::endpoint_proto::Answer;
 use crate::watchdog::BOUND;
 
-/// The socket types `type_available` takes.
-pub use windows_sys::Win32::Networking::WinSock::{SOCK_DGRAM, SOCK_SEQPACKET};
-
 /// Errors of `socket()` that mean "this family / type / protocol does not exist
 /// here" (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-wsasocketw,
 /// Return value); WSAEINVAL is how a Windows without afunix.sys answers
@@ -78,8 +75,8 @@ pub fn classify(what: &str, e: &io::Error) -> Observation {
     }
 }
 
-/// `socket(AF_UNIX, ty, 0)`, classified.
-fn unix_socket(ty: i32, what: &str) -> Checked<Socket> {
+/// `socket(AF_UNIX, ty, 0)`, classified ([`classify`]).
+pub fn unix_socket(ty: i32, what: &str) -> Checked<Socket> {
     Socket::new(ws::AF_UNIX, ty).map_err(|e| classify(what, &e))
 }
 
@@ -90,74 +87,6 @@ pub fn stream_available(cx: &mut Ctx) -> Checked<Observation> {
     let mut ch = StreamChannel::create("unix_stream", Addr::Path(path.clone()))
         .failed("AF_UNIX listener at a path, connect, accept")?;
     super::winsock::exchange(&mut ch, "AF_UNIX SOCK_STREAM", &path.display().to_string())
-}
-
-/// `unix_dgram.available` and `unix_seqpacket.available`: does Winsock make an
-/// AF_UNIX socket of that type; if it does, a datagram (or packet) goes through.
-/// The evidence names the Windows build: the answer may differ between builds
-/// (platforms/windows.toml).
-pub fn type_available(cx: &mut Ctx, ty: i32) -> Checked<Observation> {
-    let (name, marker): (_, &[u8]) = if ty == ws::SOCK_DGRAM {
-        ("SOCK_DGRAM", b"dgram-marker")
-    } else {
-        ("SOCK_SEQPACKET", b"packet-marker")
-    };
-    let build = windows_build();
-    // The path and its guard first: the sockets close before the file goes.
-    let path = cx.path(".sock")?;
-    let _guard = PathGuard::new(path.clone());
-    let a = unix_socket(ty, &format!("socket(AF_UNIX, {name}, 0)"))?;
-    let addr = Addr::Path(path.clone());
-    a.bind(&addr).failed(&format!(
-        "bind({}) of an AF_UNIX {name} socket",
-        path.display()
-    ))?;
-    let b = unix_socket(ty, &format!("second socket(AF_UNIX, {name}, 0)"))?;
-    let (what, got) = if ty == ws::SOCK_DGRAM {
-        b.send_to(marker, &addr)
-            .failed(&format!("sendto({})", path.display()))?;
-        ("a datagram of 12 bytes", recv_bounded(&a)?)
-    } else {
-        a.listen(4).failed("listen(4)")?;
-        b.connect(&addr)
-            .failed(&format!("connect({})", path.display()))?;
-        let Some(s) = a.accept_within(BOUND).failed("accept()")? else {
-            return Ok(Observation::timeout(format!(
-                "AF_UNIX {name} on {build}: connect() returned but no connection was accepted within {BOUND:?}"
-            )));
-        };
-        b.send(marker).failed("send()")?;
-        ("a packet of 13 bytes", recv_bounded(&s)?)
-    };
-    let Some(got) = got else {
-        return Ok(Observation::timeout(format!(
-            "socket(AF_UNIX, {name}, 0) succeeded on {build}; {what} was sent to {}; nothing arrived within {BOUND:?}",
-            path.display()
-        )));
-    };
-    Ok(Observation::holds(
-        got == marker,
-        format!(
-            "socket(AF_UNIX, {name}, 0) succeeded on {build}; bound to {}; {what} arrived as {:?}",
-            path.display(),
-            String::from_utf8_lossy(&got)
-        ),
-    ))
-}
-
-/// One receive, waiting (WSAPoll) at most the bound: `None` when nothing came.
-fn recv_bounded(s: &Socket) -> Checked<Option<Vec<u8>>> {
-    s.set_nonblocking(true).failed("ioctlsocket(FIONBIO)")?;
-    let revents = super::winsock::poll(&[s.raw()], ws::POLLRDNORM, BOUND).failed("WSAPoll")?;
-    if revents.iter().all(|r| *r == 0) {
-        return Ok(None);
-    }
-    let mut buf = [0u8; 256];
-    match s.recv(&mut buf, 0) {
-        Ok(n) => Ok(Some(buf[..n].to_vec())),
-        Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => Ok(None),
-        Err(e) => Err(super::winsock::failure("recv()", &e)),
-    }
 }
 
 /// An AF_UNIX stream listener at a fresh path in the check's private directory,
