@@ -372,6 +372,17 @@ pub fn poll(socks: &[ws::SOCKET], events: i16, bound: Duration) -> io::Result<Ve
     Ok(fds.iter().map(|f| f.revents).collect())
 }
 
+/// Whether ws2_32.dll exports a function of that name (`GetProcAddress`).
+pub fn ws2_32_exports(symbol: &std::ffi::CStr) -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryA};
+    // SAFETY: NUL-terminated module and symbol names; ws2_32 stays loaded (the
+    // suite links it).
+    unsafe {
+        let m = LoadLibraryA(c"ws2_32.dll".as_ptr().cast());
+        !m.is_null() && GetProcAddress(m, symbol.as_ptr().cast()).is_some()
+    }
+}
+
 /// `WSADuplicateSocketW` for the process `pid`: the WSAPROTOCOL_INFOW bytes.
 pub fn duplicate_for(s: RawSocket, pid: u32) -> io::Result<Vec<u8>> {
     init()?;
@@ -695,37 +706,6 @@ pub fn open_remote(mech: &str, _role: Role, args: &[String]) -> io::Result<Box<d
             format!("endpoint {mech}: expected `handed` or an address, got {args:?}"),
         )),
     }
-}
-
-/// Passes a marker each way over a channel's two ends in this process.
-pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observation> {
-    let mut a = ch.open(Role::Sender).failed("open sending end (FIONBIO)")?;
-    let mut b = ch
-        .open(Role::Receiver)
-        .failed("open receiving end (FIONBIO)")?;
-    a.send(b"ping-marker").failed("send A to B")?;
-    let mut buf = [0u8; 64];
-    let Some(n1) = b.recv(&mut buf, BOUND).failed("receive at B")? else {
-        return Err(Observation::timeout(format!(
-            "{what} on {addr}: A sent 11 bytes; nothing arrived at B within {BOUND:?}"
-        )));
-    };
-    let got1 = buf[..n1].to_vec();
-    b.send(b"pong-marker").failed("send B to A")?;
-    let Some(n2) = a.recv(&mut buf, BOUND).failed("receive at A")? else {
-        return Err(Observation::timeout(format!(
-            "{what} on {addr}: B sent 11 bytes; nothing arrived at A within {BOUND:?}"
-        )));
-    };
-    let got2 = buf[..n2].to_vec();
-    Ok(Observation::holds(
-        got1 == b"ping-marker" && got2 == b"pong-marker",
-        format!(
-            "{what} on {addr} through Winsock: A→B received {:?}, B→A received {:?}",
-            String::from_utf8_lossy(&got1),
-            String::from_utf8_lossy(&got2)
-        ),
-    ))
 }
 
 #[cfg(test)]
