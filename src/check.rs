@@ -328,29 +328,6 @@ macro_rules! suite {
     };
 }
 
-/// One test per claim whose whole check is a function of a module, test and
-/// function named after the claim's property:
-///
-/// ```ignore
-/// use ipc_conformance::mech::windows::named_pipe;
-/// ipc_conformance::check_fns!("win_named_pipe", named_pipe: available, bidirectional);
-/// // #[test] fn available() { check!("win_named_pipe.available", named_pipe::available); } ...
-/// ```
-#[macro_export]
-macro_rules! check_fns {
-    ($mechanism:literal, $module:ident: $($property:ident),+ $(,)?) => {
-        $(
-            #[test]
-            fn $property() {
-                $crate::check!(
-                    concat!($mechanism, ".", stringify!($property)),
-                    $module::$property
-                );
-            }
-        )+
-    };
-}
-
 /// A claim whose `requires` this target does not meet, observed: `unsupported`
 /// with what is missing; `None` when the target meets it.
 pub fn unmet_requirement(claim: &crate::catalog::Claim) -> Option<Observation> {

@@ -141,18 +141,10 @@ fn handshake_cost() {
                 use ipc_conformance::mech::tcp::setup_times;
                 const N: usize = 200;
                 let path = cx.path("")?;
-                let measured = bounded(BOUND * 2, move || {
-                    let tcp = setup_times(N)?;
-                    let unix = unix_setup_times(&path, N)?;
-                    Ok::<_, std::io::Error>((tcp, unix))
-                });
-                let Some(result) = measured else {
-                    return Ok(Observation::timeout(format!(
-                        "{N} connections each did not finish within {:?}",
-                        BOUND * 2
-                    )));
-                };
-                let (tcp, unix) = result.step("connect() + accept()")?;
+                let (tcp, unix) = setup_times_within(N, move || {
+                    Ok((setup_times(N)?, unix_setup_times(&path, N)?))
+                })?
+                .step("connect() + accept()")?;
                 let (t, u) = (median_us(&tcp), median_us(&unix));
                 Ok(Observation::holds(
                     t > u,
@@ -166,10 +158,46 @@ fn handshake_cost() {
                 .with("tcp_setup_median", t, "us")
                 .with("unix_setup_median", u, "us"))
             } else if #[cfg(windows)] {
-                // AF_UNIX through Winsock: both medians measured, no verdict
-                // asserted (no source says which is cheaper on Windows; see
-                // afunix::handshake_cost and platforms/windows.toml).
-                ipc_conformance::mech::windows::afunix::handshake_cost(cx)
+                // AF_UNIX through Winsock: connect() + accept() of 200 connections
+                // over TCP on 127.0.0.1 and over AF_UNIX, both medians recorded,
+                // and no verdict: `skipped`, with the figures.
+                //
+                // The guide's reason for the claim is Linux's: a Unix socket
+                // connect is a lookup in the kernel, a TCP loopback connect runs
+                // the handshake through the network stack. On Windows an AF_UNIX
+                // connect opens the socket's file, an NTFS reparse point that
+                // afunix.sys resolves (rust-lang/rust#109106, #116683: the file
+                // is an IO_REPARSE_TAG_AF_UNIX reparse point), while a TCP
+                // loopback connect touches no file system; no Microsoft document
+                // or measurement we know of says which costs less there. The
+                // expectation format cannot say "no stance" for one OS (platforms
+                // files take yes, no, unsupported or timeout), so the check does
+                // not assert the guide's `yes` on Windows: it records the figures
+                // and reports the claim `skipped`, which never counts as
+                // agreement (CONTRIBUTING.md, Outcomes), until a source decides it.
+                use ipc_conformance::mech::windows::winsock::{Addr, Failed, windows_build};
+                const N: usize = 200;
+                ipc_conformance::mech::windows::afunix::require()?;
+                let path = cx.path(".sock")?;
+                let (tcp, unix) = setup_times_within(N, move || {
+                    let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+                    let tcp = winsock_setup_times(Addr::Inet(any), N)?;
+                    Ok((tcp, winsock_setup_times(Addr::Path(path), N)?))
+                })?
+                .failed("connect() + accept()")?;
+                let median = |v: &[std::time::Duration]| {
+                    let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+                    v.sort_by(f64::total_cmp);
+                    v[v.len() / 2]
+                };
+                let (t, u) = (median(&tcp), median(&unix));
+                Ok(Observation::skipped(format!(
+                    "no verdict on Windows: the guide's reason (a Unix socket connect skips the TCP handshake) is Linux's, and on Windows an AF_UNIX connect opens an NTFS reparse point (rust-lang/rust#109106) where TCP loopback touches no file system; no source says which is cheaper there, so the figures are recorded without asserting either: connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
+                    windows_build(),
+                    t / u
+                ))
+                .with("tcp_setup_median", t, "us")
+                .with("unix_setup_median", u, "us"))
             } else {
                 let _ = cx;
                 Ok(Observation::unsupported(format!(
@@ -179,6 +207,22 @@ fn handshake_cost() {
             }
         }
     });
+}
+
+/// What `measure` gives (the setup times of `n` TCP connections, then of `n`
+/// Unix stream connections), or a timeout when it takes more than twice the
+/// bound.
+#[cfg(any(unix, windows))]
+fn setup_times_within(
+    n: usize,
+    measure: impl FnOnce() -> std::io::Result<(Vec<Duration>, Vec<Duration>)> + Send + 'static,
+) -> ipc_conformance::Checked<std::io::Result<(Vec<Duration>, Vec<Duration>)>> {
+    bounded(BOUND * 2, measure).ok_or_else(|| {
+        Observation::timeout(format!(
+            "{n} connections each did not finish within {:?}",
+            BOUND * 2
+        ))
+    })
 }
 
 #[cfg(unix)]
@@ -198,6 +242,28 @@ fn unix_setup_times(path: &std::path::Path, n: usize) -> std::io::Result<Vec<Dur
         let t0 = std::time::Instant::now();
         let c = UnixStream::connect(path)?;
         let (s, _) = listener.accept()?;
+        times.push(t0.elapsed());
+        drop((c, s));
+    }
+    Ok(times)
+}
+
+/// connect() + accept() times of `n` connections, one after another, to a fresh
+/// listener at `addr` (port 0 for TCP; a path for AF_UNIX), through Winsock.
+#[cfg(windows)]
+fn winsock_setup_times(
+    addr: ipc_conformance::mech::windows::winsock::Addr,
+    n: usize,
+) -> std::io::Result<Vec<Duration>> {
+    use ipc_conformance::mech::windows::winsock::{Socket, listen_at};
+    use windows_sys::Win32::Networking::WinSock as ws;
+    let (l, addr, _guard) = listen_at(addr, Socket::new)?;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = std::time::Instant::now();
+        let c = Socket::new(addr.family(), ws::SOCK_STREAM)?;
+        c.connect(&addr)?;
+        let s = l.accept()?;
         times.push(t0.elapsed());
         drop((c, s));
     }

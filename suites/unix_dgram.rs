@@ -11,6 +11,10 @@ use ipc_conformance::{Observation, Step};
 
 ipc_conformance::suite!();
 
+#[cfg(windows)]
+#[path = "common/afunix_type.rs"]
+mod afunix_type;
+
 // ---------------------------------------------------------------- availability
 
 #[test]
@@ -39,10 +43,7 @@ fn available() {
                 })
             } else {
                 // Winsock's answer to socket(AF_UNIX, SOCK_DGRAM), observed.
-                ipc_conformance::mech::windows::afunix::type_available(
-                    cx,
-                    ipc_conformance::mech::windows::afunix::SOCK_DGRAM,
-                )
+                afunix_type::available(cx, windows_sys::Win32::Networking::WinSock::SOCK_DGRAM)
             }
         }
     });

@@ -11,6 +11,10 @@ use ipc_conformance::{Checked, Observation, Step};
 
 ipc_conformance::suite!();
 
+#[cfg(windows)]
+#[path = "common/afunix_type.rs"]
+mod afunix_type;
+
 #[cfg(unix)]
 mod seqpacket {
     use super::*;
@@ -176,9 +180,6 @@ mod seqpacket {
 #[test]
 fn available() {
     check!("unix_seqpacket.available", |cx| {
-        ipc_conformance::mech::windows::afunix::type_available(
-            cx,
-            ipc_conformance::mech::windows::afunix::SOCK_SEQPACKET,
-        )
+        afunix_type::available(cx, windows_sys::Win32::Networking::WinSock::SOCK_SEQPACKET)
     });
 }

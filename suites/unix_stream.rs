@@ -7,10 +7,9 @@
 //! read()/write() as on a pipe. On Windows the same claims are observed through
 //! Winsock's AF_UNIX (`mech::windows`).
 
-use ipc_conformance::Observation;
 use ipc_conformance::check;
 #[cfg(unix)]
-use ipc_conformance::{Checked, Step};
+use ipc_conformance::{Checked, Observation, Step};
 
 ipc_conformance::suite!();
 
@@ -61,7 +60,14 @@ fn available() {
             },
         );
         #[cfg(windows)]
-        ipc_conformance::mech::windows::afunix::stream_available(cx)
+        {
+            use ipc_conformance::mech::windows::winsock::{Addr, Failed, StreamChannel};
+            ipc_conformance::mech::windows::afunix::require()?;
+            let path = cx.path(".sock")?;
+            let mut ch = StreamChannel::create("unix_stream", Addr::Path(path.clone()))
+                .failed("AF_UNIX listener at a path, connect, accept")?;
+            windows::exchange(&mut ch, "AF_UNIX SOCK_STREAM", &path.display().to_string())
+        }
     });
 }
 
@@ -72,7 +78,7 @@ mod matrix {
     use ipc_conformance::mech::unix_stream::MECHANISM;
     /// Windows: AF_UNIX through Winsock (`mech::windows`), the same generic checks.
     #[cfg(windows)]
-    use ipc_conformance::mech::windows::winsock::UnixStreamMechanism as MECHANISM;
+    use ipc_conformance::mech::windows::afunix::UnixStreamMechanism as MECHANISM;
 
     ipc_conformance::matrix_properties!("unix_stream", MECHANISM);
 }
@@ -776,53 +782,7 @@ mod behaviour {
     }
 }
 
-/// Windows: what AF_UNIX through Winsock offers, observed (`mech::windows::afunix`).
+/// Windows: what AF_UNIX through Winsock offers, observed.
 #[cfg(windows)]
-mod behaviour {
-    use super::*;
-    use ipc_conformance::mech::windows::afunix;
-
-    ipc_conformance::check_fns!(
-        "unix_stream",
-        afunix: named_by_path,
-        abstract_namespace,
-        many_clients,
-        peer_credentials,
-        read_write_like_pipe,
-        sun_path_max,
-    );
-
-    #[test]
-    fn socketpair_bidirectional() {
-        check!("unix_stream.socketpair_bidirectional", |_cx| {
-            afunix::socketpair()
-        });
-    }
-
-    #[test]
-    fn credentials_unforgeable() {
-        check!("unix_stream.credentials_unforgeable", |_cx| {
-            Ok(Observation::no_api_because(
-                "Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
-            ))
-        });
-    }
-
-    #[test]
-    fn socket_handover() {
-        check!("unix_stream.socket_handover", |cx| {
-            let path = cx.path(".sock")?;
-            afunix::socket_handover(
-                cx,
-                ipc_conformance::mech::windows::winsock::Addr::Path(path),
-            )
-        });
-    }
-
-    #[test]
-    fn default_buffer_sizes() {
-        check!("unix_stream.default_buffer_sizes", |_cx| {
-            afunix::default_buffer_sizes()
-        });
-    }
-}
+#[path = "unix_stream/windows.rs"]
+mod windows;

@@ -13,6 +13,10 @@ use crate::peer::Peer;
 use crate::peer::endpoint_proto::{Answer, Command};
 use crate::watchdog::BOUND;
 
+/// The Windows forms of pollable and fd passing (WSAPoll; no in-band handles).
+#[cfg(windows)]
+mod windows;
+
 /// Receives one message (bounded), or ends the check.
 fn recv_one(ep: &mut dyn crate::channel::Endpoint, what: &str) -> Checked<Vec<u8>> {
     let mut buf = vec![0u8; 65536];
@@ -376,9 +380,9 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     Ok(Observation::holds(!readable_before && after, evidence))
 }
 
-/// Pollable on Windows: WSAPoll, Winsock's poll (see `mech::windows::matrix`).
+/// Pollable on Windows: WSAPoll, Winsock's poll (matrix/windows.rs).
 #[cfg(windows)]
-pub use crate::mech::windows::matrix::pollable;
+pub use windows::pollable;
 
 #[cfg(not(any(unix, windows)))]
 pub fn pollable(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
@@ -493,9 +497,9 @@ pub fn fd_passing(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
     }
 }
 
-/// Fd passing on Windows: a handle value sent as data (see `mech::windows::matrix`).
+/// Fd passing on Windows: no call carries a handle (matrix/windows.rs).
 #[cfg(windows)]
-pub use crate::mech::windows::matrix::fd_passing;
+pub use windows::fd_passing;
 
 #[cfg(not(any(unix, windows)))]
 pub fn fd_passing(_cx: &mut Ctx, _mech: &dyn Mechanism) -> Checked<Observation> {
@@ -515,11 +519,6 @@ pub fn cross_machine_structural(can_name_another_host: bool, address: &str) -> O
 pub fn bound_ms() -> u128 {
     Duration::as_millis(&BOUND)
 }
-
-/// The Windows observations the socket and signal suites call, judged in
-/// unit tests (Windows, or Wine through its overlay).
-#[cfg(all(test, windows))]
-mod windows_tests;
 
 /// The characteristics-matrix checks of one mechanism, as one rstest test
 /// `property` with a case per property (`property::case_1_unrelated_processes`,

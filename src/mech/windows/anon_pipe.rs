@@ -1,5 +1,5 @@
-//! Windows anonymous pipes (`CreatePipe`): the adapter for the matrix checks and
-//! the observations the pipe suite makes on Windows.
+//! Windows anonymous pipes (`CreatePipe`): the adapter for the matrix checks, and
+//! the calls and the peer role the pipe suite's Windows checks use.
 //!
 //! "Windows anonymous pipes are similar but not identical to Unix pipes": a read
 //! handle and a write handle, both non-inheritable here; a peer gets its end by

@@ -1,26 +1,25 @@
-//! Signals on Windows: the C runtime's `signal()` and `raise()`, and whether any
-//! signal can reach another process.
+//! Signals on Windows: the C runtime's `signal()` and `raise()`, the peer roles
+//! that call them (handlers are process-global state, so only peers do), the
+//! `win-crt-receiver` line protocol, and the console route into another
+//! process's handler. The signal suite's Windows checks (suites/signal/windows.rs)
+//! drive them.
 //!
 //! "Windows has a completely different signal model; only SIGINT, SIGTERM, etc.
-//! in very limited form." What is observed, always in peer processes (handlers
-//! are process-global state):
+//! in very limited form." What the roles report:
 //! - which signal numbers `signal()` accepts (the CRT the target links: UCRT for
 //!   msvc, msvcrt.dll for gnu);
 //! - what `raise()` does: runs the handler synchronously on the raising thread,
 //!   resets the disposition, and what the default action does;
-//! - that there is no call addressing a signal to another process; the only
-//!   route from outside into a CRT handler is a console control event
-//!   (`GenerateConsoleCtrlEvent`, CTRL_BREAK_EVENT → SIGBREAK) to a process group
-//!   sharing this process's console, which the check tries and records.
+//! - which handlers ran in a receiver, where the only route from outside is a
+//!   console control event (`GenerateConsoleCtrlEvent`, CTRL_BREAK_EVENT →
+//!   SIGBREAK, [`send_ctrl_break`]) to a process group sharing this console:
+//!   there is no call addressing a signal to another process.
 
 use std::ffi::c_int;
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::check::Ctx;
-use crate::observe::{Checked, Observation};
 use crate::peer::wire::{ProtocolError, WireLine, bad, keyed, num};
-use crate::watchdog::BOUND;
 
 pub const SIG_DFL: usize = 0;
 pub const SIG_ERR: usize = usize::MAX;
@@ -280,79 +279,15 @@ fn receiver() -> Result<(), String> {
     Ok(())
 }
 
-/// `signal.available` on Windows: there is no call that sends a signal to another
-/// process, so the mechanism the guide means is absent (`unsupported`); the
-/// evidence is what the C runtime does offer, observed in peers.
-pub fn available(cx: &mut Ctx) -> Checked<Observation> {
-    let mut p = cx.peer(&["win-crt-signals"]).spawn()?;
-    let probe = p.line(BOUND)?;
-    let (status, _) = p.finish()?;
-    if !probe.starts_with("crt ") {
-        return Ok(Observation::error(format!(
-            "the probe peer answered {probe:?} ({status})"
-        )));
-    }
-    let mut d = cx
-        .peer(&["win-crt-raise-default", &SIGTERM.to_string()])
-        .spawn()?;
-    let said = d.line(BOUND);
-    let (dstatus, _) = d.finish()?;
-    let default_text = match (said, dstatus.code()) {
-        (Ok(line), Some(code)) => format!("raise returned ({line}) and the process exited {code}"),
-        (Err(_), Some(code)) => {
-            format!("the process ended inside raise() with exit code {code}")
-        }
-        (_, None) => "the process ended without an exit code".to_owned(),
-    };
-    Ok(Observation::unsupported(format!(
-        "no API on {} to send a signal to another process (no kill(), sigqueue()); the C runtime only: {}; raise(SIGTERM) at SIG_DFL: {default_text}",
-        crate::platform::TARGET,
-        probe.trim()
-    )))
-}
-
-/// `signal.unrelated_processes` on Windows: no kill(pid, sig); the one route into
-/// another process's CRT handler, a console CTRL_BREAK_EVENT to its process group,
-/// is tried on a peer started in a new process group, and recorded.
-pub fn unrelated_processes(cx: &mut Ctx) -> Checked<Observation> {
-    use std::os::windows::process::CommandExt;
+/// `GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group)`: a CTRL+BREAK to the
+/// console process group `group`, the one route from outside into another
+/// process's CRT handler (SIGBREAK). `group` is the pid of a process started
+/// with CREATE_NEW_PROCESS_GROUP, so the event reaches that group alone.
+pub fn send_ctrl_break(group: u32) -> std::io::Result<()> {
     use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
-    use windows_sys::Win32::System::Threading::CREATE_NEW_PROCESS_GROUP;
-    let mut cmd = cx.peer(&["win-crt-receiver"]);
-    cmd.command().creation_flags(CREATE_NEW_PROCESS_GROUP);
-    let mut peer = cmd.spawn()?;
-    let ready = peer.line(BOUND)?;
-    if !ready.starts_with("ready") {
-        return Ok(Observation::error(format!("receiver peer: {ready}")));
-    }
-    // SAFETY: the group id is the peer's pid; the peer was started with
-    // CREATE_NEW_PROCESS_GROUP, so the event goes to that group alone.
-    let sent = super::cvt(unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, peer.pid()) });
-    let sent_text = match &sent {
-        Ok(()) => "succeeded".to_owned(),
-        Err(e) => format!(
-            "failed with {}",
-            super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
-        ),
-    };
-    // The console delivers the event on a new thread of the receiver, which
-    // wakes the receiver's `wait` (bounded).
-    let (command, bound) = if sent.is_ok() {
-        let ms = u64::try_from(BOUND.as_millis()).unwrap_or(u64::MAX);
-        (ReceiverCommand::Wait { ms }, BOUND * 2)
-    } else {
-        (ReceiverCommand::Status, BOUND)
-    };
-    let status = peer
-        .exchange::<ReceiverAnswer>(&command, bound)?
-        .to_string();
-    Ok(Observation::unsupported(format!(
-        "no API on {} to address a signal to a pid (no kill()); receiver peer (pid {}, new process group) installed CRT handlers ({}); GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, {}) {sent_text}; the receiver then reported {status:?}",
-        crate::platform::TARGET,
-        peer.pid(),
-        ready.split_whitespace().nth(2).unwrap_or(""),
-        peer.pid()
-    )))
+    // SAFETY: plain arguments; the call sends a console event to the group and
+    // touches no memory of this process.
+    super::cvt(unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group) })
 }
 
 #[cfg(test)]

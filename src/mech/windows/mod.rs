@@ -1,15 +1,18 @@
-//! Windows: the mechanisms the guide gives a Windows column, observed through the
-//! Win32 and Winsock APIs (windows-sys), and the peer-side plumbing they need.
+//! Windows: the mechanisms the guide gives a Windows column, through the Win32
+//! and Winsock APIs (windows-sys): their adapters, the calls the checks make
+//! (narrow wrappers, each `unsafe` block with its SAFETY comment), and the peer
+//! roles the peer program runs. The checks themselves are the suites', beside
+//! the Unix checks of the same claims (CONTRIBUTING.md, "Adding a claim").
 //!
-//! - [`anon_pipe`]: anonymous pipes (`CreatePipe`), the `pipe.*` claims;
-//! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`), the `win_named_pipe.*` claims;
-//! - [`winsock`]: AF_UNIX stream sockets through Winsock, the `Mechanism`
-//!   adapter for the matrix checks;
-//! - [`afunix`]: what AF_UNIX on Windows offers (socket types, socketpair, abstract
-//!   names, descriptor passing), observed;
-//! - [`crt_signal`]: the C runtime's `signal()`/`raise()` and the console route;
-//! - [`matrix`]: the matrix properties whose Unix form needs poll() or SCM_RIGHTS:
-//!   WSAPoll for pollable, and fd passing, which Windows does not do in band.
+//! - [`anon_pipe`]: anonymous pipes (`CreatePipe`): the adapter, filling a pipe,
+//!   describing a handle, the `win-pipe-closed-reader` role;
+//! - [`named_pipe`]: Windows named pipes (`\\.\pipe\...`): server, client, peer endpoint;
+//! - [`winsock`]: stream sockets through Winsock (AF_UNIX, and TCP for its own
+//!   tests) as a channel, and [`sockaddr`], the addresses it takes;
+//! - [`afunix`]: AF_UNIX on Windows: the `Mechanism` adapter over that channel,
+//!   the classified `socket()`, the peer's pid, the `win-afunix-server` role;
+//! - [`crt_signal`]: the C runtime's `signal()`/`raise()`, the `win-crt-*`
+//!   roles and their protocol, and the console route into another process.
 //!
 //! Handles go to peers by duplication into the started child (`DuplicateHandle`,
 //! `WSADuplicateSocketW`), never by inheritance: std starts every child with
@@ -20,8 +23,8 @@
 pub mod afunix;
 pub mod anon_pipe;
 pub mod crt_signal;
-pub mod matrix;
 pub mod named_pipe;
+pub mod sockaddr;
 pub mod winsock;
 
 use std::io;

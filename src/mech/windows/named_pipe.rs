@@ -1,4 +1,6 @@
-//! Windows named pipes (`\\.\pipe\<name>`): the `win_named_pipe.*` claims.
+//! Windows named pipes (`\\.\pipe\<name>`): the server end, the client end and
+//! the peer's endpoint that the `win_named_pipe` suite (suites/win_named_pipe.rs)
+//! observes with.
 //!
 //! "Windows named pipes are different" from FIFOs: a server creates pipe
 //! instances with `CreateNamedPipeW`, clients open the name with `CreateFileW`,
@@ -34,11 +36,6 @@ use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 
 use super::{HandleEndpoint, cvt, wide};
 use crate::channel::{Endpoint, Role};
-use crate::check::Ctx;
-use crate::observe::{Checked, Observation, Step};
-use crate::peer::Peer;
-use crate::peer::endpoint_proto::Answer;
-use crate::watchdog::BOUND;
 
 /// A fresh pipe name: `\\.\pipe\ipcconf-<pid>-<n>-<hex>`.
 pub fn unique_name() -> String {
@@ -251,149 +248,4 @@ pub fn open_remote(_role: Role, args: &[String]) -> io::Result<Box<dyn Endpoint>
     };
     let h = open_client(name)?;
     Ok(Box::new(HandleEndpoint::receiver(h, false)?))
-}
-
-/// Starts a client peer that gets only the pipe's name (empty environment but
-/// SystemRoot, no inherited handles).
-fn start_client(cx: &Ctx, name: &str) -> Checked<Peer> {
-    let mut cmd = cx.peer(&["endpoint", "win_named_pipe", "sender", name]);
-    cmd.command().env_clear();
-    if let Some(root) = std::env::var_os("SystemRoot") {
-        cmd.command().env("SystemRoot", root);
-    }
-    Ok(cmd.start()?)
-}
-
-fn create(name: &str, message: bool) -> Checked<Server> {
-    Server::create(name, message).map_err(|e| {
-        Observation::from_io_error(
-            &format!(
-                "CreateNamedPipeW({name}, {})",
-                if message {
-                    "PIPE_TYPE_MESSAGE"
-                } else {
-                    "PIPE_TYPE_BYTE"
-                }
-            ),
-            &e,
-        )
-    })
-}
-
-/// `win_named_pipe.available`: a server creates a fresh name, a client process
-/// given only the name opens it and sends a marker; yes when it arrives.
-pub fn available(cx: &mut Ctx) -> Checked<Observation> {
-    let name = unique_name();
-    let server = create(&name, false)?;
-    let mut client = start_client(cx, &name)?;
-    server.connect(BOUND).step("ConnectNamedPipe")?;
-    let answer = client.send_data(b"named-pipe-marker")?;
-    if !answer.is_ok() {
-        return Ok(Observation::no(format!("client could not write: {answer}")));
-    }
-    let got = server.read(256, BOUND).step("ReadFile (server)")?;
-    Ok(Observation::holds(
-        got.data == b"named-pipe-marker",
-        format!(
-            "CreateNamedPipeW({name}); a client process (pid {}, given only the name) opened it with CreateFileW and wrote 17 bytes; the server read {:?}; server end: {}",
-            client.pid(),
-            String::from_utf8_lossy(&got.data),
-            super::anon_pipe::describe_handle(server.handle.as_raw_handle())
-        ),
-    ))
-}
-
-/// `win_named_pipe.bidirectional`: PIPE_ACCESS_DUPLEX; server and client each send
-/// and receive on their one handle.
-pub fn bidirectional(cx: &mut Ctx) -> Checked<Observation> {
-    let name = unique_name();
-    let server = create(&name, false)?;
-    let mut client = start_client(cx, &name)?;
-    server.connect(BOUND).step("ConnectNamedPipe")?;
-    server
-        .write(b"server-to-client", BOUND)
-        .step("WriteFile (server)")?;
-    let at_client = client.recv_data(256)?;
-    let at_client_text = match &at_client {
-        Answer::Data(d) => format!("received {:?}", String::from_utf8_lossy(d)),
-        other => format!("answered {:?}", other.to_string()),
-    };
-    let answer = client.send_data(b"client-to-server")?;
-    if !answer.is_ok() {
-        return Ok(Observation::no(format!(
-            "the client {at_client_text} but could not write on its handle: {answer}"
-        )));
-    }
-    let at_server = server.read(256, BOUND).step("ReadFile (server)")?;
-    let ok = at_client == Answer::Data(b"server-to-client".to_vec())
-        && at_server.data == b"client-to-server";
-    Ok(Observation::holds(
-        ok,
-        format!(
-            "one PIPE_ACCESS_DUPLEX instance {name}: the server wrote \"server-to-client\", the client process (pid {}) {at_client_text}; the client wrote \"client-to-server\", the server read {:?}",
-            client.pid(),
-            String::from_utf8_lossy(&at_server.data)
-        ),
-    ))
-}
-
-/// `win_named_pipe.message_mode_boundaries`: PIPE_TYPE_MESSAGE with
-/// PIPE_READMODE_MESSAGE; the client writes 10 then 20 bytes before the server
-/// reads; one 64-byte ReadFile returns exactly the 10, the next the 20. A third
-/// message of 20 bytes read with an 8-byte buffer shows the partial read
-/// (ERROR_MORE_DATA) that message mode gives instead of merging.
-pub fn message_mode_boundaries(cx: &mut Ctx) -> Checked<Observation> {
-    let name = unique_name();
-    let server = create(&name, true)?;
-    let mut client = start_client(cx, &name)?;
-    server.connect(BOUND).step("ConnectNamedPipe")?;
-    let first = vec![b'a'; 10];
-    let second = vec![b'b'; 20];
-    let third = vec![b'c'; 20];
-    for m in [&first, &second, &third] {
-        let answer = client.send_data(m)?;
-        if !answer.is_ok() {
-            return Ok(Observation::error(format!("client write: {answer}")));
-        }
-    }
-    // All three messages queued before the first read (PeekNamedPipe's total).
-    let queued = crate::channel::wait_counted(
-        || {
-            super::bytes_available(server.handle.as_raw_handle())
-                .map(|n| Some(crate::channel::Queued::Bytes(n as usize)))
-        },
-        |left| {
-            std::thread::sleep(left.min(super::PROBE_PAUSE));
-            Ok(false)
-        },
-        &[10, 20, 20],
-        BOUND,
-    )
-    .step("PeekNamedPipe")?;
-    let queued = match queued {
-        Ok(seen) => seen,
-        Err(seen) => {
-            return Ok(Observation::timeout(format!(
-                "the client wrote 10, 20 and 20 bytes; {seen}"
-            )));
-        }
-    };
-    let r1 = server.read(64, BOUND).step("first ReadFile(64)")?;
-    let r2 = server.read(64, BOUND).step("second ReadFile(64)")?;
-    let r3 = server
-        .read(8, BOUND)
-        .step("ReadFile(8) of a 20-byte message")?;
-    let r4 = server.read(64, BOUND).step("ReadFile of the rest")?;
-    let ok = r1.data == first && !r1.more && r2.data == second && !r2.more;
-    Ok(Observation::holds(
-        ok,
-        format!(
-            "PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE: the client process wrote 10, 20 and 20 bytes; {queued}; ReadFile(64) returned {} bytes, then {} bytes; ReadFile(8) on the third returned {} bytes with ERROR_MORE_DATA = {}, and the next read the remaining {}",
-            r1.data.len(),
-            r2.data.len(),
-            r3.data.len(),
-            r3.more,
-            r4.data.len()
-        ),
-    ))
 }

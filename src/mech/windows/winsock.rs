@@ -39,12 +39,10 @@
 //! receiving side the accepted end, which also accepts and reads any later
 //! connection (a peer that joins by name). TCP and UDP on Windows are the socket
 //! suites' own adapters (`mech::socket`); AF_UNIX, which std cannot reach on
-//! Windows, is this module's.
+//! Windows, is this channel under `afunix::UnixStreamMechanism`.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::windows::io::{AsRawSocket, FromRawSocket, OwnedSocket, RawSocket};
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -52,7 +50,8 @@ use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInfor
 use windows_sys::Win32::Networking::WinSock as ws;
 
 use super::Handover;
-use crate::channel::{Channel, Endpoint, Mechanism, Role};
+pub use super::sockaddr::Addr;
+use crate::channel::{Channel, Endpoint, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 use crate::peer::PeerCommand;
@@ -119,147 +118,6 @@ pub fn windows_build() -> String {
 /// `err` with the step that failed in front of its text, keeping its kind.
 fn at(what: &str, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {}", super::describe_error(&e)))
-}
-
-/// A socket address in one of the families the suite uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Addr {
-    Inet(SocketAddrV4),
-    /// A pathname AF_UNIX address.
-    Path(PathBuf),
-    /// An abstract AF_UNIX address: the bytes after the leading NUL.
-    Abstract(Vec<u8>),
-}
-
-impl Addr {
-    pub fn family(&self) -> u16 {
-        match self {
-            Addr::Inet(_) => ws::AF_INET,
-            Addr::Path(_) | Addr::Abstract(_) => ws::AF_UNIX,
-        }
-    }
-
-    /// The text a peer gets to join: `127.0.0.1:port`, the path, or `@name`.
-    pub fn to_arg(&self) -> String {
-        match self {
-            Addr::Inet(a) => a.to_string(),
-            Addr::Path(p) => p.display().to_string(),
-            Addr::Abstract(n) => format!("@{}", String::from_utf8_lossy(n)),
-        }
-    }
-
-    /// What removes a path address when the check is done: `None` for others.
-    pub fn guard(&self) -> Option<crate::names::PathGuard> {
-        match self {
-            Addr::Path(p) => Some(crate::names::PathGuard::new(p.clone())),
-            _ => None,
-        }
-    }
-
-    /// Parses what `to_arg` made: `a.b.c.d:port` is an IPv4 address; otherwise, for
-    /// `unix_stream`, `@name` is abstract and anything else a path.
-    pub fn parse(mech: &str, s: &str) -> io::Result<Addr> {
-        if let Ok(a) = s.parse::<SocketAddrV4>() {
-            return Ok(Addr::Inet(a));
-        }
-        if mech == "unix_stream" {
-            Ok(match s.strip_prefix('@') {
-                Some(n) => Addr::Abstract(n.as_bytes().to_vec()),
-                None => Addr::Path(PathBuf::from(s)),
-            })
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{s:?} is not an IPv4 socket address"),
-            ))
-        }
-    }
-
-    /// The raw sockaddr and its length.
-    fn to_raw(&self) -> io::Result<(ws::SOCKADDR_STORAGE, i32)> {
-        // SAFETY: SOCKADDR_STORAGE is plain data; all-zero is a valid value.
-        let mut st: ws::SOCKADDR_STORAGE = unsafe { std::mem::zeroed() };
-        let len = match self {
-            Addr::Inet(a) => {
-                let sin = ws::SOCKADDR_IN {
-                    sin_family: ws::AF_INET,
-                    sin_port: a.port().to_be(),
-                    sin_addr: ws::IN_ADDR {
-                        S_un: ws::IN_ADDR_0 {
-                            S_addr: u32::from_ne_bytes(a.ip().octets()),
-                        },
-                    },
-                    sin_zero: [0; 8],
-                };
-                // SAFETY: SOCKADDR_IN is smaller than SOCKADDR_STORAGE and both are
-                // plain data; the storage is aligned for any sockaddr.
-                unsafe { std::ptr::write((&mut st as *mut ws::SOCKADDR_STORAGE).cast(), sin) };
-                std::mem::size_of::<ws::SOCKADDR_IN>()
-            }
-            Addr::Path(_) | Addr::Abstract(_) => {
-                let (bytes, lead_nul) = match self {
-                    Addr::Path(p) => (p.to_string_lossy().into_owned().into_bytes(), false),
-                    Addr::Abstract(n) => (n.clone(), true),
-                    Addr::Inet(_) => unreachable!(),
-                };
-                let mut un = ws::SOCKADDR_UN {
-                    sun_family: ws::AF_UNIX,
-                    sun_path: [0; 108],
-                };
-                let start = usize::from(lead_nul);
-                if start + bytes.len() >= un.sun_path.len() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("{} bytes do not fit sun_path[108]", bytes.len()),
-                    ));
-                }
-                for (i, b) in bytes.iter().enumerate() {
-                    un.sun_path[start + i] = *b as i8;
-                }
-                // SAFETY: as above, SOCKADDR_UN fits in SOCKADDR_STORAGE.
-                unsafe { std::ptr::write((&mut st as *mut ws::SOCKADDR_STORAGE).cast(), un) };
-                if lead_nul {
-                    // Abstract names are counted, not NUL-terminated.
-                    2 + 1 + bytes.len()
-                } else {
-                    std::mem::size_of::<ws::SOCKADDR_UN>()
-                }
-            }
-        };
-        Ok((st, len as i32))
-    }
-
-    fn from_raw(st: &ws::SOCKADDR_STORAGE, len: i32) -> Option<Addr> {
-        match st.ss_family {
-            ws::AF_INET => {
-                // SAFETY: the family says the storage holds a SOCKADDR_IN.
-                let sin: ws::SOCKADDR_IN =
-                    unsafe { std::ptr::read((st as *const ws::SOCKADDR_STORAGE).cast()) };
-                // SAFETY: every view of the IN_ADDR union is plain data.
-                let ip = unsafe { sin.sin_addr.S_un.S_addr }.to_ne_bytes();
-                Some(Addr::Inet(SocketAddrV4::new(
-                    Ipv4Addr::from(ip),
-                    u16::from_be(sin.sin_port),
-                )))
-            }
-            ws::AF_UNIX => {
-                // SAFETY: the family says the storage holds a SOCKADDR_UN.
-                let un: ws::SOCKADDR_UN =
-                    unsafe { std::ptr::read((st as *const ws::SOCKADDR_STORAGE).cast()) };
-                let n = (len as usize).saturating_sub(2).min(108);
-                let path: Vec<u8> = un.sun_path[..n].iter().map(|b| *b as u8).collect();
-                if path.first() == Some(&0) && n > 1 {
-                    Some(Addr::Abstract(path[1..].to_vec()))
-                } else {
-                    let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
-                    Some(Addr::Path(PathBuf::from(
-                        String::from_utf8_lossy(&path[..end]).into_owned(),
-                    )))
-                }
-            }
-            _ => None,
-        }
-    }
 }
 
 /// A Winsock socket owned by this process.
@@ -514,6 +372,17 @@ pub fn poll(socks: &[ws::SOCKET], events: i16, bound: Duration) -> io::Result<Ve
     Ok(fds.iter().map(|f| f.revents).collect())
 }
 
+/// Whether ws2_32.dll exports a function of that name (`GetProcAddress`).
+pub fn ws2_32_exports(symbol: &std::ffi::CStr) -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryA};
+    // SAFETY: NUL-terminated module and symbol names; ws2_32 stays loaded (the
+    // suite links it).
+    unsafe {
+        let m = LoadLibraryA(c"ws2_32.dll".as_ptr().cast());
+        !m.is_null() && GetProcAddress(m, symbol.as_ptr().cast()).is_some()
+    }
+}
+
 /// `WSADuplicateSocketW` for the process `pid`: the WSAPROTOCOL_INFOW bytes.
 pub fn duplicate_for(s: RawSocket, pid: u32) -> io::Result<Vec<u8>> {
     init()?;
@@ -566,6 +435,28 @@ pub fn socket_from_info(bytes: &[u8]) -> io::Result<OwnedSocket> {
     }
     // SAFETY: WSASocketW returned a new socket that nothing else owns.
     Ok(unsafe { OwnedSocket::from_raw_socket(s as RawSocket) })
+}
+
+/// Reads a connection to its end (bounded): what a server wrote before closing.
+pub fn read_to_end_bounded(s: &Socket) -> String {
+    let _ = s.set_nonblocking(true);
+    let deadline = std::time::Instant::now() + BOUND;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match s.recv(&mut buf, 0) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.raw_os_error() == Some(ws::WSAEWOULDBLOCK) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || poll(&[s.raw()], ws::POLLRDNORM, left).is_err() {
+                    break;
+                }
+            }
+            Err(e) => return format!("recv: {}", super::describe_error(&e)),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 /// Sends all of `data` on a non-blocking socket, waiting (WSAPoll) at most the bound.
@@ -789,25 +680,6 @@ impl Channel for StreamChannel {
     }
 }
 
-/// AF_UNIX stream sockets through Winsock as a `Mechanism`.
-pub struct UnixStreamMechanism;
-
-impl Mechanism for UnixStreamMechanism {
-    fn id(&self) -> &'static str {
-        "unix_stream"
-    }
-
-    /// `unsupported` where socket(AF_UNIX, SOCK_STREAM) is refused as absent
-    /// (Wine); any later failure is an error naming its call.
-    fn create(&self, cx: &mut Ctx) -> Checked<Box<dyn Channel>> {
-        super::afunix::require()?;
-        let path = cx.path(".sock")?;
-        StreamChannel::create("unix_stream", Addr::Path(path))
-            .map(|ch| Box::new(ch) as Box<dyn Channel>)
-            .failed("AF_UNIX listener at a path, connect, accept")
-    }
-}
-
 /// Opens a stream socket endpoint in a peer: `endpoint <mech> <role> handed`
 /// takes the socket its parent duplicated; `endpoint <mech> <role> <address>`
 /// joins by the address alone (a fresh socket that connects to it).
@@ -836,33 +708,5 @@ pub fn open_remote(mech: &str, _role: Role, args: &[String]) -> io::Result<Box<d
     }
 }
 
-/// Passes a marker each way over a channel's two ends in this process.
-pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observation> {
-    let mut a = ch.open(Role::Sender).failed("open sending end (FIONBIO)")?;
-    let mut b = ch
-        .open(Role::Receiver)
-        .failed("open receiving end (FIONBIO)")?;
-    a.send(b"ping-marker").failed("send A to B")?;
-    let mut buf = [0u8; 64];
-    let Some(n1) = b.recv(&mut buf, BOUND).failed("receive at B")? else {
-        return Err(Observation::timeout(format!(
-            "{what} on {addr}: A sent 11 bytes; nothing arrived at B within {BOUND:?}"
-        )));
-    };
-    let got1 = buf[..n1].to_vec();
-    b.send(b"pong-marker").failed("send B to A")?;
-    let Some(n2) = a.recv(&mut buf, BOUND).failed("receive at A")? else {
-        return Err(Observation::timeout(format!(
-            "{what} on {addr}: B sent 11 bytes; nothing arrived at A within {BOUND:?}"
-        )));
-    };
-    let got2 = buf[..n2].to_vec();
-    Ok(Observation::holds(
-        got1 == b"ping-marker" && got2 == b"pong-marker",
-        format!(
-            "{what} on {addr} through Winsock: A→B received {:?}, B→A received {:?}",
-            String::from_utf8_lossy(&got1),
-            String::from_utf8_lossy(&got2)
-        ),
-    ))
-}
+#[cfg(test)]
+mod tests;

@@ -8,9 +8,9 @@
 
 use windows_sys::Win32::Networking::WinSock as ws;
 
-use super::winsock;
 use crate::channel::{Mechanism, Role};
 use crate::check::Ctx;
+use crate::mech::windows::{describe_code, winsock};
 use crate::observe::{Checked, Observation, Step};
 use crate::watchdog::BOUND;
 
@@ -43,7 +43,7 @@ pub fn pollable(cx: &mut Ctx, mech: &dyn Mechanism) -> Checked<Observation> {
             return Ok(Observation::no(format!(
                 "WSAPoll on the receiving end ({}) failed: {}: Winsock's poll watches sockets only",
                 shown(&before_set),
-                super::describe_code(e.raw_os_error().unwrap_or(0) as u32)
+                describe_code(e.raw_os_error().unwrap_or(0) as u32)
             )));
         }
     };
