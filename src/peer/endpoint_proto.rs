@@ -5,52 +5,56 @@
 //! writes an [`Answer`]; the controller ([`crate::peer::Peer::call`]) the
 //! other way round.
 
-use super::wire::{WireLine, bad, hex_word, num, unhex_word};
+use super::wire::{Commas, Hex, Rest, messages};
 
-/// A command to an endpoint peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `send <hex>`: one send of the bytes.
-    Send(Vec<u8>),
-    /// `recv <max> <ms>`: one receive of at most `max` bytes, waiting at most
-    /// `ms` milliseconds (0: without waiting).
-    Recv { max: usize, ms: u64 },
-    /// `queued <len,len,...> <ms>`: waits (at most `ms`) until messages of those
-    /// lengths are all queued at this end (`channel::wait_all_queued`);
-    /// receives nothing.
-    Queued { lens: Vec<usize>, ms: u64 },
-    /// `records <writer> <count> <size>`: sends `count` tagged records
-    /// (`channel::record`).
-    Records { writer: u8, count: u16, size: usize },
-    /// `recvfd <max>`: receives a message of at most `max` bytes and the
-    /// descriptor it carries, and reads what that descriptor holds.
-    RecvFd { max: usize },
-    /// `quit`: the peer exits 0 (no answer).
-    Quit,
+messages! {
+    /// A command to an endpoint peer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Command: "an endpoint command" {
+        /// `send <hex>`: one send of the bytes.
+        "send" Send(data: Vec<u8> as Hex),
+        /// `recv <max> <ms>`: one receive of at most `max` bytes, waiting at most
+        /// `ms` milliseconds (0: without waiting).
+        "recv" Recv { max: usize, ms: u64 },
+        /// `queued <len,len,...> <ms>`: waits (at most `ms`) until messages of those
+        /// lengths are all queued at this end (`channel::wait_all_queued`);
+        /// receives nothing.
+        "queued" Queued { lens: Vec<usize> as Commas, ms: u64 },
+        /// `records <writer> <count> <size>`: sends `count` tagged records
+        /// (`channel::record`).
+        "records" Records { writer: u8, count: u16, size: usize },
+        /// `recvfd <max>`: receives a message of at most `max` bytes and the
+        /// descriptor it carries, and reads what that descriptor holds.
+        "recvfd" RecvFd { max: usize },
+        /// `quit`: the peer exits 0 (no answer).
+        "quit" Quit,
+    }
 }
 
-/// An endpoint peer's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// `ok <n>`: bytes sent (`send`) or records sent (`records`).
-    Ok(u64),
-    /// `data <hex>`: what one receive returned.
-    Data(Vec<u8>),
-    /// `eof`: the receive found the end of the stream.
-    Eof,
-    /// `empty`: nothing arrived in time.
-    Empty,
-    /// `err <errno> <text>`: the step failed (errno 0: not a system error).
-    Err { errno: i32, text: String },
-    /// `queued <seen>`: everything is queued; what the count showed.
-    Queued(String),
-    /// `short <seen>`: the bound passed with less queued.
-    Short(String),
-    /// `fd <payload hex> <content hex>`: a message with a descriptor, and the
-    /// first bytes read from that descriptor.
-    Fd { payload: Vec<u8>, content: Vec<u8> },
-    /// `nofd <payload hex>`: a message without a descriptor.
-    NoFd(Vec<u8>),
+messages! {
+    /// An endpoint peer's answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Answer: "an endpoint answer" {
+        /// `ok <n>`: bytes sent (`send`) or records sent (`records`).
+        "ok" Ok(count: u64),
+        /// `data <hex>`: what one receive returned.
+        "data" Data(data: Vec<u8> as Hex),
+        /// `eof`: the receive found the end of the stream.
+        "eof" Eof,
+        /// `empty`: nothing arrived in time.
+        "empty" Empty,
+        /// `err <errno> <text>`: the step failed (errno 0: not a system error).
+        "err" Err { errno: i32, text: String as Rest },
+        /// `queued <seen>`: everything is queued; what the count showed.
+        "queued" Queued(seen: String as Rest),
+        /// `short <seen>`: the bound passed with less queued.
+        "short" Short(seen: String as Rest),
+        /// `fd <payload hex> <content hex>`: a message with a descriptor, and the
+        /// first bytes read from that descriptor.
+        "fd" Fd { payload: Vec<u8> as Hex, content: Vec<u8> as Hex },
+        /// `nofd <payload hex>`: a message without a descriptor.
+        "nofd" NoFd(payload: Vec<u8> as Hex),
+    }
 }
 
 impl Answer {
@@ -63,123 +67,14 @@ impl Answer {
     }
 }
 
-impl std::fmt::Display for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Command::Send(data) => write!(f, "send {}", hex_word(data)),
-            Command::Recv { max, ms } => write!(f, "recv {max} {ms}"),
-            Command::Queued { lens, ms } => {
-                let lens: Vec<String> = lens.iter().map(usize::to_string).collect();
-                write!(f, "queued {} {ms}", lens.join(","))
-            }
-            Command::Records {
-                writer,
-                count,
-                size,
-            } => write!(f, "records {writer} {count} {size}"),
-            Command::RecvFd { max } => write!(f, "recvfd {max}"),
-            Command::Quit => f.write_str("quit"),
-        }
-    }
-}
-
-impl WireLine for Command {
-    fn from_line(line: &str) -> Result<Command, crate::peer::wire::ProtocolError> {
-        const WHAT: &str = "an endpoint command";
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let parsed = match words.as_slice() {
-            ["send", h] => unhex_word(h, "data").map(Command::Send),
-            ["recv", max, ms] => (|| {
-                Ok(Command::Recv {
-                    max: num(max, "max")?,
-                    ms: num(ms, "ms")?,
-                })
-            })(),
-            ["queued", lens, ms] => (|| {
-                Ok(Command::Queued {
-                    lens: lens
-                        .split(',')
-                        .map(|l| num(l, "length"))
-                        .collect::<Result<_, _>>()?,
-                    ms: num(ms, "ms")?,
-                })
-            })(),
-            ["records", writer, count, size] => (|| {
-                Ok(Command::Records {
-                    writer: num(writer, "writer")?,
-                    count: num(count, "count")?,
-                    size: num(size, "size")?,
-                })
-            })(),
-            ["recvfd", max] => num(max, "max").map(|max| Command::RecvFd { max }),
-            ["quit"] => Ok(Command::Quit),
-            [cmd, ..] if ["send", "recv", "queued", "records", "recvfd", "quit"].contains(cmd) => {
-                Err(format!("wrong number of words for {cmd}"))
-            }
-            _ => Err("unknown command".to_owned()),
-        };
-        parsed.map_err(|reason| bad(WHAT, line, reason))
-    }
-}
-
-impl std::fmt::Display for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Answer::Ok(n) => write!(f, "ok {n}"),
-            Answer::Data(d) => write!(f, "data {}", hex_word(d)),
-            Answer::Eof => f.write_str("eof"),
-            Answer::Empty => f.write_str("empty"),
-            Answer::Err { errno, text } => write!(f, "err {errno} {text}"),
-            Answer::Queued(seen) => write!(f, "queued {seen}"),
-            Answer::Short(seen) => write!(f, "short {seen}"),
-            Answer::Fd { payload, content } => {
-                write!(f, "fd {} {}", hex_word(payload), hex_word(content))
-            }
-            Answer::NoFd(payload) => write!(f, "nofd {}", hex_word(payload)),
-        }
-    }
-}
-
-impl WireLine for Answer {
-    fn from_line(line: &str) -> Result<Answer, crate::peer::wire::ProtocolError> {
-        const WHAT: &str = "an endpoint answer";
-        let (head, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        let parsed = match (head, words.as_slice()) {
-            ("ok", [n]) => num(n, "count").map(Answer::Ok),
-            ("data", [h]) => unhex_word(h, "data").map(Answer::Data),
-            ("eof", []) => Ok(Answer::Eof),
-            ("empty", []) => Ok(Answer::Empty),
-            ("err", [errno, ..]) => num(errno, "errno").map(|errno| Answer::Err {
-                errno,
-                text: rest.split_once(' ').map_or("", |(_, t)| t).to_owned(),
-            }),
-            ("queued", _) => Ok(Answer::Queued(rest.to_owned())),
-            ("short", _) => Ok(Answer::Short(rest.to_owned())),
-            ("fd", [p, c]) => (|| {
-                Ok(Answer::Fd {
-                    payload: unhex_word(p, "payload")?,
-                    content: unhex_word(c, "content")?,
-                })
-            })(),
-            ("nofd", [p]) => unhex_word(p, "payload").map(Answer::NoFd),
-            ("ok" | "data" | "eof" | "empty" | "err" | "fd" | "nofd", _) => {
-                Err(format!("wrong number of words for {head}"))
-            }
-            _ => Err("unknown answer".to_owned()),
-        };
-        parsed.map_err(|reason| bad(WHAT, line, reason))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{refused, round_trip};
+    use crate::peer::wire::testing::{every_head, refused, round_trip};
 
     #[test]
     fn every_command_round_trips() {
-        for c in [
+        let all = [
             Command::Send(b"poll-me".to_vec()),
             Command::Send(Vec::new()),
             Command::Recv { max: 65536, ms: 0 },
@@ -195,7 +90,9 @@ mod tests {
             },
             Command::RecvFd { max: 64 },
             Command::Quit,
-        ] {
+        ];
+        every_head(&all);
+        for c in all {
             round_trip(c);
         }
         assert_eq!(
@@ -207,7 +104,7 @@ mod tests {
 
     #[test]
     fn every_answer_round_trips() {
-        for a in [
+        let all = [
             Answer::Ok(7),
             Answer::Data(b"from-peer".to_vec()),
             Answer::Data(Vec::new()),
@@ -232,7 +129,9 @@ mod tests {
                 content: Vec::new(),
             },
             Answer::NoFd(b"fd".to_vec()),
-        ] {
+        ];
+        every_head(&all);
+        for a in all {
             round_trip(a);
         }
     }

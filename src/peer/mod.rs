@@ -31,9 +31,12 @@
 //! ([`first_launch::warm_up`], the `warm-up` role: `ready <pid>`, then exit).
 
 pub mod answer;
+pub mod codec;
 pub mod endpoint_proto;
 pub mod first_launch;
 pub mod wire;
+
+pub use wire::{hex, unhex};
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -453,20 +456,4 @@ pub fn locate() -> PathBuf {
         }
     }
     PathBuf::from(name)
-}
-
-/// Lower-case hex of bytes (the protocol's data encoding).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses hex; `None` on odd length or a non-hex digit.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
