@@ -4,86 +4,94 @@
 //! ([`super::serve_memory`]) reads commands and writes answers; the
 //! controller's helpers ([`super::data_of`], [`super::ok_of`]) read answers.
 
-use crate::peer::wire::{ProtocolError, WireLine, bad, hex_word, num, unhex_word};
+use crate::peer::wire::{Fields, Hex, Rest, Spaced, messages};
 
-/// A command to a memory peer. Offsets and lengths are in bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemCommand {
-    /// `read <off> <len>` → `data <hex>` (volatile byte loads).
-    Read { off: usize, len: usize },
-    /// `write <off> <hex>` → `ok <n>` (volatile byte stores).
-    Write { off: usize, data: Vec<u8> },
-    /// `store <off> <u32>` → `ok` (atomic store, release).
-    Store { off: usize, value: u32 },
-    /// `load <off>` → `value <u32>` (atomic load, acquire).
-    Load { off: usize },
-    /// `publish <data_off> <hex> <flag_off> <u32>` → `ok`: the bytes, then the
-    /// flag (release), with no system call in between.
-    Publish {
-        data_off: usize,
-        data: Vec<u8>,
-        flag_off: usize,
-        value: u32,
-    },
-    /// `append <index_off> <slots_off> <slots> <writer> <count> <size>
-    /// <arrive_off> <start_off> <ms>` → `ok <count>`.
-    Append(Append),
-    /// `follow <seq_off> <slots_off> <count> <size> <arrive_off> <ack_off>
-    /// <ms>` → `ok <whole> <torn> <observations>`.
-    Follow(Follow),
-    /// `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err ...`.
-    FdProbe { off: usize },
-    /// `sync` → `ok` (msync MS_SYNC).
-    Sync,
-    /// `quit`: the peer exits 0 (no answer).
-    Quit,
+messages! {
+    /// A command to a memory peer. Offsets and lengths are in bytes.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum MemCommand: "a memory command" {
+        /// `read <off> <len>` → `data <hex>` (volatile byte loads).
+        "read" Read { off: usize, len: usize },
+        /// `write <off> <hex>` → `ok <n>` (volatile byte stores).
+        "write" Write { off: usize, data: Vec<u8> as Hex },
+        /// `store <off> <u32>` → `ok` (atomic store, release).
+        "store" Store { off: usize, value: u32 },
+        /// `load <off>` → `value <u32>` (atomic load, acquire).
+        "load" Load { off: usize },
+        /// `publish <data_off> <hex> <flag_off> <u32>` → `ok`: the bytes, then the
+        /// flag (release), with no system call in between.
+        "publish" Publish {
+            data_off: usize,
+            data: Vec<u8> as Hex,
+            flag_off: usize,
+            value: u32,
+        },
+        /// `append <index_off> <slots_off> <slots> <writer> <count> <size>
+        /// <arrive_off> <start_off> <ms>` → `ok <count>`.
+        "append" Append(words: Append as Fields),
+        /// `follow <seq_off> <slots_off> <count> <size> <arrive_off> <ack_off>
+        /// <ms>` → `ok <whole> <torn> <observations>`.
+        "follow" Follow(words: Follow as Fields),
+        /// `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err ...`.
+        "fdprobe" FdProbe { off: usize },
+        /// `sync` → `ok` (msync MS_SYNC).
+        "sync" Sync,
+        /// `quit`: the peer exits 0 (no answer).
+        "quit" Quit,
+    }
 }
 
-/// The words of `append`, in their order (the folder's module doc says what
-/// the peer does with them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Append {
-    pub index_off: usize,
-    pub slots_off: usize,
-    pub slots: usize,
-    pub writer: u8,
-    pub count: u16,
-    pub size: usize,
-    pub arrive_off: usize,
-    pub start_off: usize,
-    pub ms: u64,
+messages! {
+    /// The words of `append`, in their order (the folder's module doc says what
+    /// the peer does with them).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Append {
+        pub index_off: usize,
+        pub slots_off: usize,
+        pub slots: usize,
+        pub writer: u8,
+        pub count: u16,
+        pub size: usize,
+        pub arrive_off: usize,
+        pub start_off: usize,
+        pub ms: u64,
+    }
 }
 
-/// The words of `follow`, in their order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Follow {
-    pub seq_off: usize,
-    pub slots_off: usize,
-    pub count: u32,
-    pub size: usize,
-    pub arrive_off: usize,
-    pub ack_off: usize,
-    pub ms: u64,
+messages! {
+    /// The words of `follow`, in their order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Follow {
+        pub seq_off: usize,
+        pub slots_off: usize,
+        pub count: u32,
+        pub size: usize,
+        pub arrive_off: usize,
+        pub ack_off: usize,
+        pub ms: u64,
+    }
 }
 
-/// A memory peer's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemAnswer {
-    /// `ok [<n>...]`: the step was done; the numbers it counted (`write`:
-    /// bytes; `append`: records; `follow`: whole, torn, observations).
-    Ok(Vec<u64>),
-    /// `data <hex>`: the bytes `read` loaded (`-` for none).
-    Data(Vec<u8>),
-    /// `value <u32>`: what `load` loaded.
-    Value(u32),
-    /// `same <fd>`: `fdprobe` found the writer's file under that number here.
-    Same(u32),
-    /// `different <fd> <dev> <ino>`: that number names another file here.
-    Different { fd: u32, dev: u64, ino: u64 },
-    /// `timeout <text>`: a bound passed; what was seen by then.
-    Timeout(String),
-    /// `err <errno> <text>`: the step failed (errno 0: not a system error).
-    Err { errno: i32, text: String },
+messages! {
+    /// A memory peer's answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum MemAnswer: "a memory answer" {
+        /// `ok [<n>...]`: the step was done; the numbers it counted (`write`:
+        /// bytes; `append`: records; `follow`: whole, torn, observations).
+        "ok" Ok(counts: Vec<u64> as Spaced),
+        /// `data <hex>`: the bytes `read` loaded (`-` for none).
+        "data" Data(data: Vec<u8> as Hex),
+        /// `value <u32>`: what `load` loaded.
+        "value" Value(value: u32),
+        /// `same <fd>`: `fdprobe` found the writer's file under that number here.
+        "same" Same(fd: u32),
+        /// `different <fd> <dev> <ino>`: that number names another file here.
+        "different" Different { fd: u32, dev: u64, ino: u64 },
+        /// `timeout <text>`: a bound passed; what was seen by then.
+        "timeout" Timeout(seen: String as Rest),
+        /// `err <errno> <text>`: the step failed (errno 0: not a system error).
+        "err" Err { errno: i32, text: String as Rest },
+    }
 }
 
 impl MemAnswer {
@@ -104,185 +112,14 @@ impl MemAnswer {
     }
 }
 
-impl std::fmt::Display for MemCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MemCommand::Read { off, len } => write!(f, "read {off} {len}"),
-            MemCommand::Write { off, data } => write!(f, "write {off} {}", hex_word(data)),
-            MemCommand::Store { off, value } => write!(f, "store {off} {value}"),
-            MemCommand::Load { off } => write!(f, "load {off}"),
-            MemCommand::Publish {
-                data_off,
-                data,
-                flag_off,
-                value,
-            } => write!(
-                f,
-                "publish {data_off} {} {flag_off} {value}",
-                hex_word(data)
-            ),
-            MemCommand::Append(a) => write!(
-                f,
-                "append {} {} {} {} {} {} {} {} {}",
-                a.index_off,
-                a.slots_off,
-                a.slots,
-                a.writer,
-                a.count,
-                a.size,
-                a.arrive_off,
-                a.start_off,
-                a.ms
-            ),
-            MemCommand::Follow(w) => write!(
-                f,
-                "follow {} {} {} {} {} {} {}",
-                w.seq_off, w.slots_off, w.count, w.size, w.arrive_off, w.ack_off, w.ms
-            ),
-            MemCommand::FdProbe { off } => write!(f, "fdprobe {off}"),
-            MemCommand::Sync => f.write_str("sync"),
-            MemCommand::Quit => f.write_str("quit"),
-        }
-    }
-}
-
-const COMMANDS: [&str; 10] = [
-    "read", "write", "store", "load", "publish", "append", "follow", "fdprobe", "sync", "quit",
-];
-
-impl WireLine for MemCommand {
-    fn from_line(line: &str) -> Result<MemCommand, ProtocolError> {
-        const WHAT: &str = "a memory command";
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let off = |w: &str| num::<usize>(w, "offset");
-        let parsed = match words.as_slice() {
-            ["read", o, len] => (|| {
-                Ok(MemCommand::Read {
-                    off: off(o)?,
-                    len: num(len, "length")?,
-                })
-            })(),
-            ["write", o, h] => (|| {
-                Ok(MemCommand::Write {
-                    off: off(o)?,
-                    data: unhex_word(h, "data")?,
-                })
-            })(),
-            ["store", o, v] => (|| {
-                Ok(MemCommand::Store {
-                    off: off(o)?,
-                    value: num(v, "value")?,
-                })
-            })(),
-            ["load", o] => off(o).map(|off| MemCommand::Load { off }),
-            ["publish", d, h, fl, v] => (|| {
-                Ok(MemCommand::Publish {
-                    data_off: off(d)?,
-                    data: unhex_word(h, "data")?,
-                    flag_off: off(fl)?,
-                    value: num(v, "value")?,
-                })
-            })(),
-            ["append", i, so, slots, writer, count, size, a, st, ms] => (|| {
-                Ok(MemCommand::Append(Append {
-                    index_off: off(i)?,
-                    slots_off: off(so)?,
-                    slots: num(slots, "slots")?,
-                    writer: num(writer, "writer")?,
-                    count: num(count, "count")?,
-                    size: num(size, "size")?,
-                    arrive_off: off(a)?,
-                    start_off: off(st)?,
-                    ms: num(ms, "ms")?,
-                }))
-            })(),
-            ["follow", sq, so, count, size, a, ack, ms] => (|| {
-                Ok(MemCommand::Follow(Follow {
-                    seq_off: off(sq)?,
-                    slots_off: off(so)?,
-                    count: num(count, "count")?,
-                    size: num(size, "size")?,
-                    arrive_off: off(a)?,
-                    ack_off: off(ack)?,
-                    ms: num(ms, "ms")?,
-                }))
-            })(),
-            ["fdprobe", o] => off(o).map(|off| MemCommand::FdProbe { off }),
-            ["sync"] => Ok(MemCommand::Sync),
-            ["quit"] => Ok(MemCommand::Quit),
-            [cmd, ..] if COMMANDS.contains(cmd) => Err(format!("wrong number of words for {cmd}")),
-            _ => Err("unknown command".to_owned()),
-        };
-        parsed.map_err(|reason| bad(WHAT, line, reason))
-    }
-}
-
-impl std::fmt::Display for MemAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MemAnswer::Ok(counts) => {
-                f.write_str("ok")?;
-                counts.iter().try_for_each(|n| write!(f, " {n}"))
-            }
-            MemAnswer::Data(d) => write!(f, "data {}", hex_word(d)),
-            MemAnswer::Value(v) => write!(f, "value {v}"),
-            MemAnswer::Same(fd) => write!(f, "same {fd}"),
-            MemAnswer::Different { fd, dev, ino } => write!(f, "different {fd} {dev} {ino}"),
-            MemAnswer::Timeout(what) => write!(f, "timeout {what}"),
-            MemAnswer::Err { errno, text } => write!(f, "err {errno} {text}"),
-        }
-    }
-}
-
-impl WireLine for MemAnswer {
-    fn from_line(line: &str) -> Result<MemAnswer, ProtocolError> {
-        const WHAT: &str = "a memory answer";
-        let (head, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        let parsed = match (head, words.as_slice()) {
-            ("ok", counts) => counts
-                .iter()
-                .map(|n| num(n, "count"))
-                .collect::<Result<_, _>>()
-                .map(MemAnswer::Ok),
-            ("data", [h]) => unhex_word(h, "data").map(MemAnswer::Data),
-            ("value", [v]) => num(v, "value").map(MemAnswer::Value),
-            ("same", [fd]) => num(fd, "fd").map(MemAnswer::Same),
-            ("different", [fd, dev, ino]) => (|| {
-                Ok(MemAnswer::Different {
-                    fd: num(fd, "fd")?,
-                    dev: num(dev, "dev")?,
-                    ino: num(ino, "ino")?,
-                })
-            })(),
-            ("timeout", _) => Ok(MemAnswer::Timeout(rest.to_owned())),
-            ("err", _) => err_answer(rest),
-            ("data" | "value" | "same" | "different", _) => {
-                Err(format!("wrong number of words for {head}"))
-            }
-            _ => Err("unknown answer".to_owned()),
-        };
-        parsed.map_err(|reason| bad(WHAT, line, reason))
-    }
-}
-
-/// The words after `err`: the errno, then the text (possibly empty).
-fn err_answer(rest: &str) -> Result<MemAnswer, String> {
-    let (errno, text) = rest.split_once(' ').unwrap_or((rest, ""));
-    Ok(MemAnswer::Err {
-        errno: num(errno, "errno")?,
-        text: text.to_owned(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{refused, round_trip};
+    use crate::peer::wire::testing::{every_head, refused, round_trip};
 
     #[test]
     fn every_command_round_trips() {
-        for c in [
+        let all = [
             MemCommand::Read { off: 0, len: 24 },
             MemCommand::Write {
                 off: 64,
@@ -326,7 +163,9 @@ mod tests {
             MemCommand::FdProbe { off: 0 },
             MemCommand::Sync,
             MemCommand::Quit,
-        ] {
+        ];
+        every_head(&all);
+        for c in all {
             round_trip(c);
         }
         assert_eq!(
@@ -344,7 +183,7 @@ mod tests {
 
     #[test]
     fn every_answer_round_trips() {
-        for a in [
+        let all = [
             MemAnswer::Ok(Vec::new()),
             MemAnswer::Ok(vec![16]),
             MemAnswer::Ok(vec![97, 3, 12]),
@@ -363,7 +202,9 @@ mod tests {
                 text: "EBADF (Bad file descriptor)".into(),
             },
             MemAnswer::refused(""),
-        ] {
+        ];
+        every_head(&all);
+        for a in all {
             round_trip(a);
         }
         assert_eq!(MemAnswer::Ok(vec![1, 2]).to_string(), "ok 1 2");
