@@ -366,20 +366,6 @@ pub fn num<T: FromStr>(word: &str, field: &str) -> Result<T, String> {
         .map_err(|_| format!("{field} {word:?} is not a number"))
 }
 
-/// `-` or a number.
-pub fn opt_num<T: FromStr>(word: &str, field: &str) -> Result<Option<T>, String> {
-    if word == "-" {
-        Ok(None)
-    } else {
-        num(word, field).map(Some)
-    }
-}
-
-/// A number, or `-` for none.
-pub fn show_opt<T: Display>(v: &Option<T>) -> String {
-    v.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
-}
-
 /// The value of `key=value`, where the word must be that key.
 pub fn keyed<'a>(word: &'a str, key: &str) -> Result<&'a str, String> {
     word.strip_prefix(key)

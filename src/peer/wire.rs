@@ -32,7 +32,7 @@ impl std::error::Error for ProtocolError {}
 /// newline), `from_line` reads it back; `from_line(&m.to_string()) == Ok(m)`.
 pub trait WireLine: Display + Sized {
     /// The first word of each of its lines.
-    const HEADS: &'static [&'static str] = &[];
+    const HEADS: &'static [&'static str];
     fn from_line(line: &str) -> Result<Self, ProtocolError>;
 }
 
