@@ -96,10 +96,11 @@ macro_rules! messages {
         }
 
         impl ::std::fmt::Display for $name {
+            #[allow(unused_variables)]
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                match self {
+                match *self {
                     $(
-                        Self::$var $( ($tb) )? $( { $($f),* } )? => {
+                        Self::$var $( (ref $tb) )? $( { $(ref $f),* } )? => {
                             f.write_str($word)?;
                             $( $crate::peer::wire::put::<$tt, $crate::peer::wire::codec!($($tc)?)>(
                                 $tb, $crate::peer::wire::key!($($tk)?), f)?; )?
@@ -120,7 +121,8 @@ macro_rules! messages {
                     let words = &mut $crate::peer::wire::Words::new(line);
                     let head = words.next().ok_or("empty line")?;
                     let count = words.left();
-                    let mut arities = Vec::new();
+                    #[allow(unused_mut)]
+                    let mut arities: Vec<$crate::peer::wire::Arity> = Vec::new();
                     $(
                         if head == $word {
                             let arity = $crate::peer::wire::Arity::sum(&[

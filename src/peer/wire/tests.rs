@@ -62,6 +62,12 @@ messages! {
 }
 
 messages! {
+    /// A protocol with no message (a role with no commands of its own).
+    #[derive(Debug)]
+    enum Nothing: "nothing" {}
+}
+
+messages! {
     /// A protocol of one message.
     #[derive(Debug, Clone, PartialEq, Eq)]
     struct Hello: "a hello line" = "hello" {
@@ -197,6 +203,7 @@ fn bad_lines_are_named() {
         "counted 3 tag=9 4 5",
         "counted",
     ]);
+    refused::<Nothing>(&["", "unit", "anything at all"]);
     refused::<Hello>(&[
         "",
         "hello",
