@@ -6,28 +6,49 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Append, Follow, Mapping, MemAnswer, MemCommand, say, yield_until};
-use crate::peer::wire::WireLine;
+use crate::peer::wire::{WireLine, head_of, messages};
 
-/// A role's own commands: `Some(answer)` when it handled the words.
-pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
+messages! {
+    /// The own commands of a memory peer role that has none.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum NoCommands: "a role command" {}
+}
+
+/// A line a memory peer reads: a command of the memory protocol or one of
+/// its role's own (`R`, declared with `messages!`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request<R> {
+    Memory(MemCommand),
+    Role(R),
+}
+
+/// A role's own handling of a request: `Some(answer)` when it answers it
+/// itself (every one of its own commands; a memory command it refuses),
+/// `None` to let the memory protocol answer.
+pub type Extra<'e, R> = dyn FnMut(&Request<R>) -> Option<Result<String, String>> + 'e;
 
 /// Serves the memory protocol (module doc) over `map` until `quit` or the end
-/// of input; `extra` handles the role's own commands first. A line that is
-/// neither is answered `err 0 <why>`.
-pub fn serve_memory(map: &Mapping, extra: &mut Extra<'_>) -> Result<(), String> {
+/// of input, with the role's own commands `R`; `extra` sees every request
+/// first. A line that is neither is answered `err 0 <why>`.
+pub fn serve_memory<R: WireLine>(map: &Mapping, extra: &mut Extra<'_, R>) -> Result<(), String> {
     say(&format!("ready {}", std::process::id()))?;
     let stdin = io::stdin();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| e.to_string())?;
-        let command = MemCommand::from_line(&line);
-        if command == Ok(MemCommand::Quit) {
-            return Ok(());
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let answer = match (extra(&words), command) {
-            (Some(a), _) => a?,
-            (None, Ok(c)) => memory_command(map, c)?.to_string(),
-            (None, Err(e)) => MemAnswer::refused(e.to_string()).to_string(),
+        let request = match head_of(&line) {
+            Some(head) if R::HEADS.contains(&head) => R::from_line(&line).map(Request::Role),
+            _ => MemCommand::from_line(&line).map(Request::Memory),
+        };
+        let answer = match request {
+            Ok(Request::Memory(MemCommand::Quit)) => return Ok(()),
+            Ok(request) => match (extra(&request), request) {
+                (Some(a), _) => a?,
+                (None, Request::Memory(c)) => memory_command(map, c)?.to_string(),
+                (None, Request::Role(_)) => {
+                    MemAnswer::refused(format!("{line:?} is not served by this role")).to_string()
+                }
+            },
+            Err(e) => MemAnswer::refused(e.to_string()).to_string(),
         };
         say(&answer)?;
     }

@@ -4,7 +4,7 @@
 //! ([`super::serve_memory`]) reads commands and writes answers; the
 //! controller's helpers ([`super::data_of`], [`super::ok_of`]) read answers.
 
-use crate::peer::wire::{Fields, Hex, Rest, Spaced, messages};
+use crate::peer::wire::{Fields, Hex, OneOf, Rest, Spaced, messages};
 
 messages! {
     /// A command to a memory peer. Offsets and lengths are in bytes.
@@ -91,6 +91,43 @@ messages! {
         "timeout" Timeout(seen: String as Rest),
         /// `err <errno> <text>`: the step failed (errno 0: not a system error).
         "err" Err { errno: i32, text: String as Rest },
+    }
+}
+
+messages! {
+    /// How the `shm-waiter` peer waits for the flag.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaitHow: "spin or cond" {
+        /// The guide's mistake: spinning on the flag.
+        "spin" Spin,
+        /// The guide's correction: pthread_cond_wait() in a loop.
+        "cond" Cond,
+    }
+}
+
+messages! {
+    /// What the `shm-waiter` peer does once the flag is READY.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaitThen: "leave or process" {
+        /// Nothing.
+        "leave" Leave,
+        /// Processes the data (`super::process`) and sets PROCESSED.
+        "process" Process,
+    }
+}
+
+messages! {
+    /// The `shm-waiter` peer's own command, besides the memory protocol.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaiterCommand: "a shm-waiter command" {
+        /// `wait <spin|cond> <leave|process> <ms>` → `waiting` once it waits,
+        /// then `ok <cpu_us> <wall_us> <loads|wakeups> <voluntary>
+        /// <involuntary>` | `timeout flag <v>` | `err <errno> <text>`.
+        "wait" Wait {
+            how: WaitHow as OneOf,
+            then: WaitThen as OneOf,
+            ms: u64,
+        },
     }
 }
 
@@ -208,6 +245,35 @@ mod tests {
             round_trip(a);
         }
         assert_eq!(MemAnswer::Ok(vec![1, 2]).to_string(), "ok 1 2");
+    }
+
+    #[test]
+    fn waiter_commands_round_trip() {
+        for how in [WaitHow::Spin, WaitHow::Cond] {
+            for then in [WaitThen::Leave, WaitThen::Process] {
+                round_trip(WaiterCommand::Wait {
+                    how,
+                    then,
+                    ms: 2000,
+                });
+            }
+        }
+        assert_eq!(
+            WaiterCommand::Wait {
+                how: WaitHow::Cond,
+                then: WaitThen::Process,
+                ms: 2000
+            }
+            .to_string(),
+            "wait cond process 2000"
+        );
+        refused::<WaiterCommand>(&[
+            "",
+            "wait spin leave",
+            "wait sleep leave 10",
+            "wait spin stay 10",
+            "wait spin leave x",
+        ]);
     }
 
     #[test]
