@@ -2,7 +2,8 @@
 //! - `mapping`: the mapping every shared-memory mechanism of the suite works
 //!   through (POSIX shm, System V shm, memory-mapped files);
 //! - `wire`: the memory peer protocol's commands and answers (below), typed;
-//! - `protocol`: the memory peer protocol, peer and controller sides;
+//! - `memory_peer`: the memory peer, its serving side and the controller's
+//!   calls to it;
 //! - `spin`: bounded spinning and yielding on a shared word;
 //! - `ipc_names`: POSIX IPC names: the guard that unlinks one, name-limit
 //!   bisection;
@@ -52,7 +53,7 @@ mod ipc_names;
 #[cfg(any(unix, windows))]
 mod mapping;
 #[cfg(any(unix, windows))]
-mod protocol;
+mod memory_peer;
 #[cfg(unix)]
 mod roles;
 #[cfg(any(unix, windows))]
@@ -71,7 +72,7 @@ pub use ipc_names::*;
 #[cfg(any(unix, windows))]
 pub use mapping::*;
 #[cfg(any(unix, windows))]
-pub use protocol::*;
+pub use memory_peer::*;
 #[cfg(unix)]
 pub use roles::*;
 #[cfg(any(unix, windows))]

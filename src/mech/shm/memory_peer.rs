@@ -1,5 +1,6 @@
-//! The memory peer protocol (see the folder's module doc): the peer side that
-//! serves it over a mapping, and the controller's helpers to read its answers.
+//! The memory peer (see the folder's module doc): the peer side that serves
+//! the memory protocol over a mapping, and the controller's calls to it and
+//! helpers to read its answers.
 
 use std::io::{self, BufRead};
 use std::sync::atomic::{AtomicU32, Ordering};
