@@ -115,7 +115,7 @@ mod behaviour {
         recv_with_creds, sun_path_size,
     };
     use ipc_conformance::peer::Peer;
-    use ipc_conformance::peer::endpoint_proto::Answer;
+    use ipc_conformance::peer::endpoint_protocol::Answer;
     use ipc_conformance::peer::wire::WireLine;
     use ipc_conformance::watchdog::BOUND;
     use nix::sys::socket::SockType;

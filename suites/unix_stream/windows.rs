@@ -28,7 +28,7 @@ use ipc_conformance::mech::windows::winsock::{
 };
 use ipc_conformance::mech::windows::{PROBE_PAUSE, describe_error, read_once, write_once};
 use ipc_conformance::names::PathGuard;
-use ipc_conformance::peer::endpoint_proto::Answer;
+use ipc_conformance::peer::endpoint_protocol::Answer;
 use ipc_conformance::peer::wire::WireLine;
 use ipc_conformance::watchdog::BOUND;
 use ipc_conformance::{Checked, Observation};

@@ -1,7 +1,8 @@
 //! Shared memory in general, one job per file:
 //! - `mapping`: the mapping every shared-memory mechanism of the suite works
 //!   through (POSIX shm, System V shm, memory-mapped files);
-//! - `wire`: the memory peer protocol's commands and answers (below), typed;
+//! - `protocol`: the memory peer protocol's commands and answers (below), and
+//!   the own commands of the roles that serve it, typed;
 //! - `memory_peer`: the memory peer, its serving side and the controller's
 //!   calls to it;
 //! - `spin`: bounded spinning and yielding on a shared word;
@@ -54,6 +55,8 @@ mod ipc_names;
 mod mapping;
 #[cfg(any(unix, windows))]
 mod memory_peer;
+#[cfg(any(unix, windows))]
+mod protocol;
 #[cfg(unix)]
 mod roles;
 #[cfg(any(unix, windows))]
@@ -62,8 +65,6 @@ mod spin;
 mod sync;
 #[cfg(unix)]
 mod usage;
-#[cfg(any(unix, windows))]
-mod wire;
 
 #[cfg(unix)]
 pub use ffi::PTHREAD_PROCESS_SHARED;
@@ -73,6 +74,8 @@ pub use ipc_names::*;
 pub use mapping::*;
 #[cfg(any(unix, windows))]
 pub use memory_peer::*;
+#[cfg(any(unix, windows))]
+pub use protocol::*;
 #[cfg(unix)]
 pub use roles::*;
 #[cfg(any(unix, windows))]
@@ -81,8 +84,6 @@ pub use spin::*;
 pub use sync::*;
 #[cfg(unix)]
 pub use usage::*;
-#[cfg(any(unix, windows))]
-pub use wire::*;
 
 #[cfg(not(unix))]
 pub use crate::mech::no_peer_roles as peer_role;

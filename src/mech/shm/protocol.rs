@@ -1,8 +1,9 @@
 //! The memory peer protocol's messages (the folder's module doc lists them):
 //! a [`MemCommand`] the controller sends to a peer that mapped a region, and
-//! the peer's [`MemAnswer`], one line each. The peer
-//! ([`super::serve_memory`]) reads commands and writes answers; the
-//! controller's helpers ([`super::data_of`], [`super::ok_of`]) read answers.
+//! the peer's [`MemAnswer`], one line each, and the own commands of the roles
+//! that serve it ([`WaiterCommand`]). The peer ([`super::serve_memory`])
+//! reads commands and writes answers; the controller's helpers
+//! ([`super::data_of`], [`super::ok_of`]) read answers.
 
 use crate::peer::wire::{Fields, Hex, OneOf, Rest, Spaced, messages};
 
