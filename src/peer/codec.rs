@@ -4,7 +4,7 @@
 //! protocols share (hex, numbers, `key=value`). `peer::wire` declares
 //! messages from these.
 
-use std::fmt::{self, Display};
+use std::fmt::{self, Display, Write};
 use std::str::FromStr;
 
 /// How many words a field (or a message after its first word) takes.
@@ -238,39 +238,28 @@ impl<T: Token> Field<T> for Trailing {
     }
 }
 
-/// A value or `-` for none.
-pub struct Dash;
+/// A value, or the word `MARK` for none: [`Dash`], [`Unknown`].
+pub struct Absent<const MARK: char>;
 
-impl<T: Token> Field<Option<T>> for Dash {
-    fn write(v: &Option<T>, out: &mut Out<'_, '_>) -> fmt::Result {
-        match v {
-            Some(v) => v.write_token(out.word()?),
-            None => out.word()?.write_str("-"),
-        }
-    }
-    fn read(words: &mut Words<'_>, field: &str) -> Result<Option<T>, String> {
-        match words.next().unwrap_or("") {
-            "-" => Ok(None),
-            w => T::read_token(w, field).map(Some),
-        }
-    }
-}
+/// A value or `-` for none.
+pub type Dash = Absent<'-'>;
 
 /// A value or `?` where the system does not say.
-pub struct Unknown;
+pub type Unknown = Absent<'?'>;
 
-impl<T: Token> Field<Option<T>> for Unknown {
+impl<T: Token, const MARK: char> Field<Option<T>> for Absent<MARK> {
     fn write(v: &Option<T>, out: &mut Out<'_, '_>) -> fmt::Result {
         match v {
             Some(v) => v.write_token(out.word()?),
-            None => out.word()?.write_str("?"),
+            None => out.word()?.write_char(MARK),
         }
     }
     fn read(words: &mut Words<'_>, field: &str) -> Result<Option<T>, String> {
-        match words.next().unwrap_or("") {
-            "?" => Ok(None),
-            w => T::read_token(w, field).map(Some),
+        let word = words.next().unwrap_or("");
+        if word.len() == MARK.len_utf8() && word.starts_with(MARK) {
+            return Ok(None);
         }
+        T::read_token(word, field).map(Some)
     }
 }
 
