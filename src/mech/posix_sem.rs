@@ -427,45 +427,31 @@ mod unix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip_all};
 
     #[test]
     fn role_commands_round_trip() {
-        let post = [PostCommand::Post, PostCommand::Quit];
-        every_head(&post);
-        post.into_iter().for_each(round_trip);
-        for locking in [Locking::Locked, Locking::Unlocked] {
-            round_trip(IncrementCommand::Increment {
-                arrive_off: 256,
-                start_off: 260,
-                counter_off: 264,
-                max: 100_000,
-                locking,
-                run_ms: 25,
-            });
-        }
+        round_trip_all([PostCommand::Post, PostCommand::Quit]);
+        refused::<PostCommand>(&["", "post 1", "pots"]);
+        let increment = |locking| IncrementCommand::Increment {
+            arrive_off: 256,
+            start_off: 260,
+            counter_off: 264,
+            max: 100_000,
+            locking,
+            run_ms: 25,
+        };
+        round_trip_all([increment(Locking::Locked), increment(Locking::Unlocked)]);
         assert_eq!(
-            IncrementCommand::Increment {
-                arrive_off: 256,
-                start_off: 260,
-                counter_off: 264,
-                max: 100_000,
-                locking: Locking::Unlocked,
-                run_ms: 25,
-            }
-            .to_string(),
+            increment(Locking::Unlocked).to_string(),
             "increment 256 260 264 100000 unlocked 25"
         );
-    }
-
-    #[test]
-    fn bad_role_commands_are_named() {
-        refused::<PostCommand>(&["", "post 1", "pots"]);
+        let bad = "increment 256 260 264 100000 maybe 25";
         refused::<IncrementCommand>(&[
             "",
-            "increment 256 260 264 100000 locked",
-            "increment 256 260 264 100000 maybe 25",
-            "increment x 260 264 100000 locked 25",
+            "increment 1 2 3 4 locked",
+            bad,
+            "increment x 2 3 4 locked 5",
         ]);
     }
 }

@@ -604,7 +604,7 @@ mod unix {
 mod tests {
     use super::*;
     use crate::peer::wire::WireLine;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip, round_trip_all};
 
     #[test]
     fn role_lines_round_trip() {
@@ -633,16 +633,14 @@ mod tests {
             HandoverCommand::Take,
             HandoverCommand::Quit,
         ];
-        every_head(&commands);
-        commands.into_iter().for_each(round_trip);
+        round_trip_all(commands);
         let answers = [
             HandoverAnswer::Served,
             HandoverAnswer::Given,
             HandoverAnswer::Taken,
             HandoverAnswer::Err("no connection within 2s".into()),
         ];
-        every_head(&answers);
-        answers.into_iter().for_each(round_trip);
+        round_trip_all(answers);
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip_all};
 
     #[test]
     fn every_command_round_trips() {
@@ -91,10 +91,7 @@ mod tests {
             Command::RecvFd { max: 64 },
             Command::Quit,
         ];
-        every_head(&all);
-        for c in all {
-            round_trip(c);
-        }
+        round_trip_all(all);
         assert_eq!(
             Command::Send(b"ab".to_vec()).to_string(),
             "send 6162",
@@ -130,10 +127,7 @@ mod tests {
             },
             Answer::NoFd(b"fd".to_vec()),
         ];
-        every_head(&all);
-        for a in all {
-            round_trip(a);
-        }
+        round_trip_all(all);
     }
 
     #[test]

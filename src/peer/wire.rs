@@ -348,8 +348,12 @@ pub(crate) mod testing {
         }
     }
 
-    /// Every first word of `T` begins one of `all`'s lines.
-    pub fn every_head<T: WireLine>(all: &[T]) {
+    /// Every message of `all` survives its line ([`round_trip`]), and every
+    /// first word of `T` begins one of their lines.
+    pub fn round_trip_all<T: WireLine + PartialEq + std::fmt::Debug>(
+        all: impl IntoIterator<Item = T>,
+    ) {
+        let all: Vec<T> = all.into_iter().collect();
         for head in T::HEADS {
             assert!(
                 all.iter()
@@ -357,6 +361,7 @@ pub(crate) mod testing {
                 "no {head} line among the examples"
             );
         }
+        all.into_iter().for_each(round_trip);
     }
 }
 

@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn result_lines_round_trip() {
-        use crate::peer::wire::testing::{every_head, refused, round_trip};
+        use crate::peer::wire::testing::{refused, round_trip_all};
         let mut f = Figure::default();
         f.push("measure", "latency");
         f.push("mech", "pipe");
@@ -361,13 +361,12 @@ mod tests {
             PerfLine::Figures(f.clone()),
             PerfLine::Unsupported("AF_UNIX SOCK_STREAM: EAFNOSUPPORT (97)".into()),
         ];
-        every_head(&all);
         assert_eq!(
             all[0].to_string(),
             "result measure=latency mech=pipe pin=cpu0_(partner)",
             "in the order written"
         );
-        all.into_iter().for_each(round_trip);
+        round_trip_all(all);
         assert_eq!(f.text("mech"), "pipe");
         refused::<PerfLine>(&["", "result", "result n=1 oops", "err fork: EAGAIN"]);
     }

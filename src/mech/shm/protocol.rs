@@ -153,7 +153,7 @@ impl MemAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip, round_trip_all};
 
     #[test]
     fn every_command_round_trips() {
@@ -202,10 +202,7 @@ mod tests {
             MemCommand::Sync,
             MemCommand::Quit,
         ];
-        every_head(&all);
-        for c in all {
-            round_trip(c);
-        }
+        round_trip_all(all);
         assert_eq!(
             MemCommand::Publish {
                 data_off: 64,
@@ -241,10 +238,7 @@ mod tests {
             },
             MemAnswer::refused(""),
         ];
-        every_head(&all);
-        for a in all {
-            round_trip(a);
-        }
+        round_trip_all(all);
         assert_eq!(MemAnswer::Ok(vec![1, 2]).to_string(), "ok 1 2");
     }
 

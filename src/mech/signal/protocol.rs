@@ -333,7 +333,7 @@ impl Field<(u32, Vec<Delivery>)> for Deliveries {
 mod tests {
     use super::*;
     use crate::peer::wire::WireLine;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip, round_trip_all};
 
     #[test]
     fn signal_names_round_trip() {
@@ -413,10 +413,7 @@ mod tests {
             Command::Kqwait { ms: 2000 },
             Command::Quit,
         ];
-        every_head(&all);
-        for c in all {
-            round_trip(c);
-        }
+        round_trip_all(all);
         assert_eq!(
             Command::from_line("kill 42 USR1 1").map(|c| c.to_string()),
             Ok("kill 42 USR1 1".to_owned())
@@ -508,10 +505,7 @@ mod tests {
                 data: 1,
             },
         ];
-        every_head(&all);
-        for a in all {
-            round_trip(a);
-        }
+        round_trip_all(all);
         let ready = Ready {
             pid: 4242,
             uid: 1000,

@@ -73,69 +73,53 @@ messages! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::wire::testing::{every_head, refused, round_trip};
+    use crate::peer::wire::testing::{refused, round_trip_all};
 
     #[test]
-    fn every_message_round_trips() {
-        let handovers = [
+    fn handover_line_round_trips() {
+        round_trip_all([
             HandoverLine::Handle(0x1234),
-            HandoverLine::Socket(vec![0, 1, 0xfe]),
-        ];
-        every_head(&handovers);
-        handovers.into_iter().for_each(round_trip);
-        assert_eq!(
-            HandoverLine::Socket(b"ab".to_vec()).to_string(),
-            "socket 6162"
-        );
-        let commands = [
-            ServerCommand::Accept,
-            ServerCommand::Give { pid: 4242 },
-            ServerCommand::Quit,
-        ];
-        every_head(&commands);
-        commands.into_iter().for_each(round_trip);
-        let answers = [
-            ServerAnswer::Ok("accepted".into()),
-            ServerAnswer::Info(vec![7; 8]),
-            ServerAnswer::Err("no connection to accept within 2s".into()),
-        ];
-        every_head(&answers);
-        answers.into_iter().for_each(round_trip);
-        let commands = [
-            ReceiverCommand::Status,
-            ReceiverCommand::Wait { ms: 2000 },
-            ReceiverCommand::Quit,
-        ];
-        every_head(&commands);
-        commands.into_iter().for_each(round_trip);
-        let answers = [
-            ReceiverAnswer::Got {
-                int: 0,
-                brk: 1,
-                term: 0,
-            },
-            ReceiverAnswer::Err {
-                errno: 0,
-                text: "not a command".into(),
-            },
-        ];
-        every_head(&answers);
-        answers.into_iter().for_each(round_trip);
-    }
-
-    #[test]
-    fn bad_lines_are_named() {
-        refused::<HandoverLine>(&[
+            HandoverLine::Socket(vec![0, 0xfe]),
+        ]);
+        let socket = HandoverLine::Socket(b"ab".to_vec());
+        assert_eq!(socket.to_string(), "socket 6162");
+        let bad = [
             "",
             "handle",
             "handle x",
             "handle 1 2",
             "socket zz",
             "sock 00",
-        ]);
+        ];
+        refused::<HandoverLine>(&bad);
+    }
+
+    #[test]
+    fn server_protocol_round_trips() {
+        let give = ServerCommand::Give { pid: 4242 };
+        round_trip_all([ServerCommand::Accept, give, ServerCommand::Quit]);
         refused::<ServerCommand>(&["", "accept now", "give", "give x", "take"]);
+        let err = ServerAnswer::Err("no connection to accept within 2s".into());
+        round_trip_all([
+            ServerAnswer::Ok("accepted".into()),
+            ServerAnswer::Info(vec![7; 8]),
+            err,
+        ]);
         refused::<ServerAnswer>(&["", "info", "info 0", "done"]);
+    }
+
+    #[test]
+    fn receiver_protocol_round_trips() {
+        let wait = ReceiverCommand::Wait { ms: 2000 };
+        round_trip_all([ReceiverCommand::Status, wait, ReceiverCommand::Quit]);
         refused::<ReceiverCommand>(&["", "wait", "wait x", "stat"]);
+        let got = ReceiverAnswer::Got {
+            int: 0,
+            brk: 1,
+            term: 0,
+        };
+        let text = "not a command".to_owned();
+        round_trip_all([got, ReceiverAnswer::Err { errno: 0, text }]);
         refused::<ReceiverAnswer>(&["", "got int=1", "got int=x break=0 term=0", "err"]);
     }
 }

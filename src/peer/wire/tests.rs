@@ -1,6 +1,6 @@
 //! The declaration on an example protocol with every kind of field.
 
-use super::testing::{every_head, refused, round_trip};
+use super::testing::{refused, round_trip, round_trip_all};
 use super::*;
 
 messages! {
@@ -130,11 +130,7 @@ fn examples() -> Vec<Example> {
 
 #[test]
 fn every_example_round_trips() {
-    let all = examples();
-    every_head(&all);
-    for m in all {
-        round_trip(m);
-    }
+    round_trip_all(examples());
     round_trip(Hello {
         pid: 42,
         name: "x".into(),
