@@ -19,7 +19,7 @@ use std::ffi::c_int;
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-pub use super::protocol::{ReceiverAnswer, ReceiverCommand};
+use super::protocol::{ReceiverAnswer, ReceiverCommand};
 use crate::peer::wire::WireLine;
 
 pub const SIG_DFL: usize = 0;
