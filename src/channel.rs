@@ -427,7 +427,7 @@ pub fn broken_records(stream: &[u8], writers: u8, size: usize) -> usize {
 /// [`crate::peer`]): answers commands on stdin for the endpoint `ep`.
 pub fn serve_endpoint(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
     use crate::peer::answer::say;
-    use crate::peer::endpoint_proto::{Answer, Command};
+    use crate::peer::endpoint_protocol::{Answer, Command};
     use crate::peer::wire::WireLine;
     use std::io::BufRead;
     say(&format!("ready {}", std::process::id()))?;
@@ -449,9 +449,9 @@ pub fn serve_endpoint(mut ep: Box<dyn Endpoint>) -> Result<(), String> {
 /// Carries out one endpoint command on `ep`.
 fn endpoint_answer(
     ep: &mut dyn Endpoint,
-    command: crate::peer::endpoint_proto::Command,
-) -> crate::peer::endpoint_proto::Answer {
-    use crate::peer::endpoint_proto::{Answer, Command};
+    command: crate::peer::endpoint_protocol::Command,
+) -> crate::peer::endpoint_protocol::Answer {
+    use crate::peer::endpoint_protocol::{Answer, Command};
     match command {
         Command::Send(data) => match ep.send(&data) {
             Ok(n) => Answer::Ok(n as u64),

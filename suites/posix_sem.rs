@@ -42,10 +42,15 @@ mod unix {
     use std::time::Instant;
 
     use ipc_conformance::check::Ctx;
-    use ipc_conformance::mech::posix_sem::{Unlink, Unnamed, create, open, unlink};
+    use ipc_conformance::mech::posix_sem::{
+        IncrementCommand, Locking, PostCommand, Unlink, Unnamed, create, open, unlink,
+    };
     use ipc_conformance::mech::posix_shm::Object;
-    use ipc_conformance::mech::shm::{bisect_name_limit, ok_of, padded_name, yield_until};
+    use ipc_conformance::mech::shm::{
+        MemAnswer, bisect_name_limit, ok_of, padded_name, yield_until,
+    };
     use ipc_conformance::peer::Peer;
+    use ipc_conformance::peer::wire::WireLine;
     use ipc_conformance::watchdog::BOUND;
 
     #[test]
@@ -57,7 +62,7 @@ mod unix {
             let mut cmd = cx.peer(&["posix_sem-post", &name]);
             cmd.command().env_clear();
             let mut poster = cmd.start()?;
-            ok_of(&poster.request("post")?, "post")?;
+            ok_of(&poster.request(&PostCommand::Post.to_string())?, "post")?;
             let t0 = Instant::now();
             let woke = sem.sem().wait_until(t0 + BOUND).step("sem_wait")?;
             let waited = t0.elapsed();
@@ -111,12 +116,18 @@ mod unix {
         obj: &Object,
         peers: &mut [Peer],
         (arrive, start, counter): (usize, usize, usize),
-        mode: &str,
+        locking: Locking,
     ) -> Checked<Round> {
+        let increment = IncrementCommand::Increment {
+            arrive_off: arrive,
+            start_off: start,
+            counter_off: counter,
+            max: MAX,
+            locking,
+            run_ms: RUN_MS,
+        };
         for p in peers.iter_mut() {
-            p.send_line(&format!(
-                "increment {arrive} {start} {counter} {MAX} {mode} {RUN_MS}"
-            ))?;
+            p.send_line(&increment.to_string())?;
         }
         if let Err(n) = yield_until(obj.map.atomic(arrive), |v| v as usize == peers.len(), BOUND) {
             return Err(Observation::timeout(format!(
@@ -128,10 +139,10 @@ mod unix {
         let mut done = Vec::new();
         for p in peers.iter_mut() {
             let a = p.line(BOUND)?;
-            let nums: Vec<u64> = a
-                .strip_prefix("ok ")
-                .map(|s| s.split(' ').filter_map(|w| w.parse().ok()).collect())
-                .unwrap_or_default();
+            let nums = match MemAnswer::from_line(&a) {
+                Ok(MemAnswer::Ok(nums)) => nums,
+                _ => Vec::new(),
+            };
             let [d, c] = nums[..] else {
                 return Err(Observation::error(format!(
                     "peer {} answered {a:?}",
@@ -167,9 +178,14 @@ mod unix {
             let _unlink = Unlink::new(&name);
             let _sem = create(&name, 1).step("sem_open(value 1)")?;
             let mut peers = incrementers(cx, &obj, &["named", &name])?;
-            let locked = round(&obj, &mut peers, (ARRIVE, START, COUNTER), "locked")?;
+            let locked = round(&obj, &mut peers, (ARRIVE, START, COUNTER), Locking::Locked)?;
             // The same workload without the semaphore, to show it loses updates.
-            let unlocked = round(&obj, &mut peers, (ARRIVE2, START2, COUNTER2), "unlocked")?;
+            let unlocked = round(
+                &obj,
+                &mut peers,
+                (ARRIVE2, START2, COUNTER2),
+                Locking::Unlocked,
+            )?;
             Ok(Observation::holds(
                 locked.total() > 0 && u64::from(locked.counter) == locked.total(),
                 format!(
@@ -191,7 +207,7 @@ mod unix {
             let obj = Object::create(4096).step("shm for the semaphore and the counter")?;
             let sem = Unnamed::init(&obj.map, 0, 1).step("sem_init(pshared = 1, value 1)")?;
             let mut peers = incrementers(cx, &obj, &["unnamed", "0"])?;
-            let result = round(&obj, &mut peers, (ARRIVE, START, COUNTER), "locked");
+            let result = round(&obj, &mut peers, (ARRIVE, START, COUNTER), Locking::Locked);
             for p in peers {
                 let _ = p.finish();
             }

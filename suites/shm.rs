@@ -28,7 +28,7 @@ mod unix {
     use ipc_conformance::mech::posix_shm::Object;
     use ipc_conformance::mech::shm::{
         PROBE_WAIT, PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_LEN, SYNC_RESULT, SharedSync,
-        pattern, process, second_waiter_rule,
+        WaitHow, WaitThen, WaiterCommand, pattern, process, second_waiter_rule,
     };
     use ipc_conformance::peer::Peer;
     use ipc_conformance::watchdog::BOUND;
@@ -84,9 +84,14 @@ mod unix {
         let sync = SharedSync::init(&obj.map).step("process-shared mutex and condvar")?;
         let mut spinner = waiter(cx, &obj)?;
         let mut sleeper = waiter(cx, &obj)?;
-        let bound = BOUND.as_millis();
-        for (p, how) in [(&mut spinner, "spin"), (&mut sleeper, "cond")] {
-            let said = p.request(&format!("wait {how} leave {bound}"))?;
+        let bound = BOUND.as_millis() as u64;
+        for (p, how) in [(&mut spinner, WaitHow::Spin), (&mut sleeper, WaitHow::Cond)] {
+            let wait = WaiterCommand::Wait {
+                how,
+                then: WaitThen::Leave,
+                ms: bound,
+            };
+            let said = p.request(&wait.to_string())?;
             if said != "waiting" {
                 return Ok(Err(Observation::error(format!(
                     "the {how} waiter said {said:?}"
@@ -192,7 +197,12 @@ mod unix {
             let mut consumer = waiter(cx, &obj)?;
             // The consumer holds the mutex when it says "waiting"; it releases
             // it only inside pthread_cond_wait.
-            let said = consumer.request(&format!("wait cond process {}", BOUND.as_millis()))?;
+            let wait = WaiterCommand::Wait {
+                how: WaitHow::Cond,
+                then: WaitThen::Process,
+                ms: BOUND.as_millis() as u64,
+            };
+            let said = consumer.request(&wait.to_string())?;
             if said != "waiting" {
                 return Ok(Observation::error(format!("the consumer said {said:?}")));
             }

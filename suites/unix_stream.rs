@@ -111,10 +111,12 @@ mod behaviour {
         Addr, Conn, Listener, StreamEndpoint, recv_exact, socketpair,
     };
     use ipc_conformance::mech::unix_stream::{
-        bind_unix_bytes, enable_passcred, peer_cred, recv_with_creds, sun_path_size,
+        Forged, HandoverAnswer, HandoverCommand, bind_unix_bytes, enable_passcred, peer_cred,
+        recv_with_creds, sun_path_size,
     };
     use ipc_conformance::peer::Peer;
-    use ipc_conformance::peer::endpoint_proto::Answer;
+    use ipc_conformance::peer::endpoint_protocol::Answer;
+    use ipc_conformance::peer::wire::WireLine;
     use ipc_conformance::watchdog::BOUND;
     use nix::sys::socket::SockType;
 
@@ -363,12 +365,6 @@ mod behaviour {
         });
     }
 
-    /// `key=value` fields of a peer's result line.
-    fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-    }
-
     /// A private directory an unprivileged sender can reach: under /tmp rather
     /// than $TMPDIR, which may be private to root; where /tmp cannot hold one (a
     /// container's read-only root filesystem), under $TMPDIR if every directory
@@ -461,19 +457,14 @@ mod behaviour {
                     "the sender could not give up root (setgroups/setgid/setuid refused): {result}"
                 )));
             }
-            if !result.starts_with("result ") {
+            let Ok(forged) = Forged::from_line(&result) else {
                 return Ok(Observation::error(format!(
                     "the sender answered {result:?}"
                 )));
-            }
+            };
             let conn = accept(&l)?;
             enable_passcred(conn.conn.as_fd()).step("SO_PASSCRED")?;
-            let sender_uid: u32 = field(&result, "uid")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let sent: usize = field(&result, "bytes")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let (sender_uid, sent) = (forged.uid, forged.bytes);
             if sender_uid == 0 {
                 return Ok(Observation::error(format!(
                     "the sender still runs as root: {result}"
@@ -483,7 +474,7 @@ mod behaviour {
             // platform has no credential messages at all (macOS's kernel takes
             // SCM_RIGHTS only), so there is nothing to forge and nothing for a
             // server to check: unsupported, as on Windows, with the errors.
-            if !result.split_whitespace().any(|w| w == "own=ok") {
+            if forged.own != "ok" {
                 return Ok(Observation::unsupported(format!(
                     "no credential message can be sent: sender pid {}, uid {sender_uid}, its tries (claiming pid 1 with uid 0, pid 1, then its own ids): {result}",
                     peer.pid()
@@ -521,13 +512,7 @@ mod behaviour {
                 .filter(|&&(p, u)| p != pid || u != sender_uid)
                 .collect();
             let kernel_true = kernel.uid == sender_uid && kernel.pid.is_none_or(|p| p == pid);
-            let tries = result
-                .split_whitespace()
-                .filter(|w| {
-                    w.starts_with("other") || w.starts_with("own") || w.starts_with("plain")
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let tries = forged.tries();
             Ok(Observation::holds(
                 forged_seen.is_empty() && kernel_true && received == sent,
                 format!(
@@ -570,7 +555,7 @@ mod behaviour {
             };
             // Before: A serves.
             let c1 = connect("connect before the handover")?;
-            let r = a.request("accept")?;
+            let r = a.exchange::<HandoverAnswer>(&HandoverCommand::Accept, BOUND)?;
             let first = served_by(c1);
             // During: B is started; a client connects while A still holds the socket.
             let mut b = cx
@@ -579,13 +564,13 @@ mod behaviour {
                 .start()?;
             let b_pid = b.pid();
             let c2 = connect("connect during the handover")?;
-            let given = a.request("give")?;
+            let given = a.exchange::<HandoverAnswer>(&HandoverCommand::Give, BOUND)?;
             let (a_status, _) = a.finish()?;
             // After: A has exited; the socket is in flight, then B's.
             let c3 = connect("connect after the old server exited")?;
-            let taken = b.request("take")?;
-            let r2 = b.request("accept")?;
-            let r3 = b.request("accept")?;
+            let taken = b.exchange::<HandoverAnswer>(&HandoverCommand::Take, BOUND)?;
+            let r2 = b.exchange::<HandoverAnswer>(&HandoverCommand::Accept, BOUND)?;
+            let r3 = b.exchange::<HandoverAnswer>(&HandoverCommand::Accept, BOUND)?;
             let (second, third) = (served_by(c2), served_by(c3));
             let by_a = format!("served-by {a_pid}");
             let by_b = format!("served-by {b_pid}");

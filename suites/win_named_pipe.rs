@@ -20,7 +20,7 @@ mod windows {
     use ipc_conformance::mech::windows::named_pipe::{Server, unique_name};
     use ipc_conformance::mech::windows::{PROBE_PAUSE, anon_pipe, bytes_available};
     use ipc_conformance::peer::Peer;
-    use ipc_conformance::peer::endpoint_proto::Answer;
+    use ipc_conformance::peer::endpoint_protocol::Answer;
     use ipc_conformance::watchdog::BOUND;
     use ipc_conformance::{Checked, Observation, Step};
 

@@ -10,7 +10,7 @@ use crate::channel::{Mechanism, Role};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation, Step, describe_io_error};
 use crate::peer::Peer;
-use crate::peer::endpoint_proto::{Answer, Command};
+use crate::peer::endpoint_protocol::{Answer, Command};
 use crate::watchdog::BOUND;
 
 /// The Windows forms of pollable and fd passing (WSAPoll; no in-band handles).

@@ -23,7 +23,7 @@ mod imp {
     use std::io;
     use std::path::Path;
 
-    use crate::mech::shm::{Mapping, say, serve_memory};
+    use crate::mech::shm::{Mapping, MemCommand, NoCommands, Request, say, serve_memory};
 
     /// How a file is mapped.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,11 +174,16 @@ mod imp {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let mode = Mode::parse(mode).ok_or("bad mode")?;
                 let map = map_file(Path::new(path), len, mode).map_err(|e| describe(path, e))?;
-                serve_memory(&map, &mut |words: &[&str]| {
+                serve_memory(&map, &mut |request: &Request<NoCommands>| {
                     (mode == Mode::ReadOnly
                         && matches!(
-                            words.first(),
-                            Some(&("write" | "store" | "publish" | "append"))
+                            request,
+                            Request::Memory(
+                                MemCommand::Write { .. }
+                                    | MemCommand::Store { .. }
+                                    | MemCommand::Publish { .. }
+                                    | MemCommand::Append(_)
+                            )
                         ))
                     .then(|| Ok("err 0 this mapping is read-only".to_owned()))
                 })

@@ -20,6 +20,48 @@
 
 crate::mech::api_where!(unix, unix);
 
+use crate::peer::wire::{OneOf, messages};
+
+messages! {
+    /// A command to the `posix_sem-post` peer.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PostCommand: "a posix_sem-post command" {
+        /// `post` → `ok` | `err <errno> sem_post: <text>`: one sem_post().
+        "post" Post,
+        /// `quit`: the peer exits 0 (no answer).
+        "quit" Quit,
+    }
+}
+
+messages! {
+    /// Whether the `increment` workload holds the semaphore around each
+    /// increment.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Locking: "locked or unlocked" {
+        "locked" Locked,
+        "unlocked" Unlocked,
+    }
+}
+
+messages! {
+    /// The `posix_sem-increment` peer's own command, besides the memory
+    /// protocol (the module doc says what it does).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum IncrementCommand: "a posix_sem-increment command" {
+        /// `increment <arrive_off> <start_off> <counter_off> <max>
+        /// <locked|unlocked> <run_ms>` → `ok <done> <contended>` |
+        /// `timeout <text>` | `err <errno> <text>`.
+        "increment" Increment {
+            arrive_off: usize,
+            start_off: usize,
+            counter_off: usize,
+            max: usize,
+            locking: Locking as OneOf,
+            run_ms: u64,
+        },
+    }
+}
+
 /// Whether this target has unnamed semaphores (sem_init) to call at all.
 pub const HAS_SEM_INIT: bool = cfg!(any(
     target_os = "linux",
@@ -34,7 +76,13 @@ mod unix {
     use std::marker::PhantomData;
     use std::time::Instant;
 
-    use crate::mech::shm::{Mapping, NameGuard, Unlinker};
+    use super::PostCommand;
+    #[cfg(not(target_os = "android"))]
+    use super::{IncrementCommand, Locking};
+    #[cfg(not(target_os = "android"))]
+    use crate::mech::shm::Request;
+    use crate::mech::shm::{Mapping, MemAnswer, NameGuard, Unlinker};
+    use crate::peer::wire::WireLine;
 
     fn cname(name: &str) -> io::Result<CString> {
         CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
@@ -251,29 +299,32 @@ mod unix {
 
     /// One increment workload (see the module doc).
     #[cfg(not(target_os = "android"))]
-    fn increment(map: &Mapping, sem: Option<Sem>, words: &[&str]) -> Result<String, String> {
+    fn increment(
+        map: &Mapping,
+        sem: Option<Sem>,
+        command: IncrementCommand,
+    ) -> Result<MemAnswer, String> {
         use crate::mech::shm::yield_until;
         use std::sync::atomic::Ordering;
         use std::time::Duration;
-        let n = |s: &str| s.parse::<usize>().map_err(|_| format!("bad number {s:?}"));
-        let [arrive, start, counter, max, mode, run_ms] = words else {
-            return Err("usage: increment <arrive_off> <start_off> <counter_off> <max> <locked|unlocked> <run_ms>".into());
-        };
+        let IncrementCommand::Increment {
+            arrive_off,
+            start_off,
+            counter_off,
+            max,
+            locking,
+            run_ms,
+        } = command;
         let (arrive, start, counter) = (
-            map.atomic(n(arrive)?),
-            map.atomic(n(start)?),
-            map.atomic(n(counter)?),
+            map.atomic(arrive_off),
+            map.atomic(start_off),
+            map.atomic(counter_off),
         );
-        let max = n(max)?;
-        let locked = match *mode {
-            "locked" => true,
-            "unlocked" => false,
-            _ => return Err(format!("bad mode {mode:?}")),
-        };
-        let run = Duration::from_millis(n(run_ms)? as u64);
+        let locked = locking == Locking::Locked;
+        let run = Duration::from_millis(run_ms);
         arrive.fetch_add(1, Ordering::AcqRel);
         if let Err(v) = yield_until(start, |v| v != 0, crate::watchdog::BOUND) {
-            return Ok(format!("timeout start flag still {v}"));
+            return Ok(MemAnswer::Timeout(format!("start flag still {v}")));
         }
         let t0 = Instant::now();
         let (mut done, mut contended) = (0usize, 0u64);
@@ -286,21 +337,13 @@ mod unix {
                         contended += 1;
                         match sem.wait_until(Instant::now() + crate::watchdog::BOUND) {
                             Ok(true) => {}
-                            Ok(false) => return Ok("timeout waiting for the semaphore".into()),
-                            Err(e) => {
-                                return Ok(format!(
-                                    "err {} sem_wait: {e}",
-                                    e.raw_os_error().unwrap_or(0)
-                                ));
+                            Ok(false) => {
+                                return Ok(MemAnswer::Timeout("waiting for the semaphore".into()));
                             }
+                            Err(e) => return Ok(sem_error("sem_wait", &e)),
                         }
                     }
-                    Err(e) => {
-                        return Ok(format!(
-                            "err {} sem_trywait: {e}",
-                            e.raw_os_error().unwrap_or(0)
-                        ));
-                    }
+                    Err(e) => return Ok(sem_error("sem_trywait", &e)),
                 }
             }
             // The non-atomic read-modify-write the semaphore must protect, with a
@@ -312,15 +355,20 @@ mod unix {
             counter.store(v.wrapping_add(1), Ordering::Relaxed);
             if locked {
                 if let Err(e) = sem.ok_or("no semaphore")?.post() {
-                    return Ok(format!(
-                        "err {} sem_post: {e}",
-                        e.raw_os_error().unwrap_or(0)
-                    ));
+                    return Ok(sem_error("sem_post", &e));
                 }
             }
             done += 1;
         }
-        Ok(format!("ok {done} {contended}"))
+        Ok(MemAnswer::Ok(vec![done as u64, contended]))
+    }
+
+    /// `err <errno> <call>: <error>`, as the roles answer a failed call.
+    fn sem_error(call: &str, e: &io::Error) -> MemAnswer {
+        MemAnswer::Err {
+            errno: e.raw_os_error().unwrap_or(0),
+            text: format!("{call}: {e}"),
+        }
     }
 
     pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
@@ -332,21 +380,15 @@ mod unix {
                 let sem = open(name).map_err(|e| describe("sem_open", e))?;
                 crate::mech::shm::say(&format!("ready {}", std::process::id()))?;
                 for line in std::io::stdin().lock().lines() {
-                    match line.map_err(|e| e.to_string())?.trim() {
-                        "post" => {
-                            let answer = match sem.sem().post() {
-                                Ok(()) => "ok".to_owned(),
-                                Err(e) => {
-                                    format!("err {} sem_post: {e}", e.raw_os_error().unwrap_or(0))
-                                }
-                            };
-                            crate::mech::shm::say(&answer)?;
-                        }
-                        "quit" => break,
-                        other => {
-                            crate::mech::shm::say(&format!("err 0 unknown command {other:?}"))?
-                        }
-                    }
+                    let answer = match PostCommand::from_line(&line.map_err(|e| e.to_string())?) {
+                        Ok(PostCommand::Post) => match sem.sem().post() {
+                            Ok(()) => MemAnswer::Ok(Vec::new()),
+                            Err(e) => sem_error("sem_post", &e),
+                        },
+                        Ok(PostCommand::Quit) => break,
+                        Err(e) => MemAnswer::refused(e.to_string()),
+                    };
+                    crate::mech::shm::say(&answer.to_string())?;
                 }
                 Ok(())
             })()),
@@ -368,12 +410,48 @@ mod unix {
                     }
                     _ => return Err(format!("bad kind {kind:?}")),
                 };
-                crate::mech::shm::serve_memory(&obj.map, &mut |words: &[&str]| match words {
-                    ["increment", rest @ ..] => Some(increment(&obj.map, Some(sem), rest)),
-                    _ => None,
+                crate::mech::shm::serve_memory(&obj.map, &mut |request: &Request<
+                    IncrementCommand,
+                >| match request {
+                    Request::Role(command) => {
+                        Some(increment(&obj.map, Some(sem), *command).map(|a| a.to_string()))
+                    }
+                    Request::Memory(_) => None,
                 })
             })()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::wire::testing::{refused, round_trip_all};
+
+    #[test]
+    fn role_commands_round_trip() {
+        round_trip_all([PostCommand::Post, PostCommand::Quit]);
+        refused::<PostCommand>(&["", "post 1", "pots"]);
+        let increment = |locking| IncrementCommand::Increment {
+            arrive_off: 256,
+            start_off: 260,
+            counter_off: 264,
+            max: 100_000,
+            locking,
+            run_ms: 25,
+        };
+        round_trip_all([increment(Locking::Locked), increment(Locking::Unlocked)]);
+        assert_eq!(
+            increment(Locking::Unlocked).to_string(),
+            "increment 256 260 264 100000 unlocked 25"
+        );
+        let bad = "increment 256 260 264 100000 maybe 25";
+        refused::<IncrementCommand>(&[
+            "",
+            "increment 1 2 3 4 locked",
+            bad,
+            "increment x 2 3 4 locked 5",
+        ]);
     }
 }

@@ -19,7 +19,7 @@ mod unix {
     use nix::sys::mman::{MapFlags, ProtFlags};
     use nix::sys::stat::Mode;
 
-    use crate::mech::shm::{Mapping, NameGuard, Unlinker, serve_memory};
+    use crate::mech::shm::{Mapping, NameGuard, NoCommands, Request, Unlinker, serve_memory};
 
     /// The namespace of POSIX shared-memory objects (shm_unlink).
     pub enum ShmNames {}
@@ -129,13 +129,13 @@ mod unix {
             ("posix_shm-map", [name, len]) => Some((|| {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let obj = Object::open(name, len).map_err(|e| describe(name, e))?;
-                serve_memory(&obj.map, &mut |_: &[&str]| None)
+                serve_memory(&obj.map, &mut |_: &Request<NoCommands>| None)
             })()),
             ("posix_shm-create", [name, len]) => Some((|| {
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let fd = create_fd(name, len).map_err(|e| describe(name, e))?;
                 let map = map_shared(&fd, len).map_err(|e| describe("mmap", e))?;
-                serve_memory(&map, &mut |_: &[&str]| None)
+                serve_memory(&map, &mut |_: &Request<NoCommands>| None)
             })()),
             _ => None,
         }

@@ -15,7 +15,7 @@ mod unix {
     use std::io;
     use std::ptr::NonNull;
 
-    use crate::mech::shm::{Mapping, ipc_key, serve_memory};
+    use crate::mech::shm::{Mapping, NoCommands, Request, ipc_key, serve_memory};
 
     /// What IPC_STAT says of a segment.
     #[derive(Debug, Clone, Copy)]
@@ -164,14 +164,14 @@ mod unix {
                 let key: libc::key_t = key.parse().map_err(|_| "bad key")?;
                 let id = lookup(key).map_err(|e| describe("shmget", e))?;
                 let map = attach(id).map_err(|e| describe("shmat", e))?;
-                serve_memory(&map, &mut |_: &[&str]| None)
+                serve_memory(&map, &mut |_: &Request<NoCommands>| None)
             })()),
             ("sysv_shm-create", [key, len]) => Some((|| {
                 let key: libc::key_t = key.parse().map_err(|_| "bad key")?;
                 let len: usize = len.parse().map_err(|_| "bad length")?;
                 let id = create(key, len).map_err(|e| describe("shmget IPC_CREAT|IPC_EXCL", e))?;
                 let map = attach(id).map_err(|e| describe("shmat", e))?;
-                let served = serve_memory(&map, &mut |_: &[&str]| None);
+                let served = serve_memory(&map, &mut |_: &Request<NoCommands>| None);
                 drop(map); // shmdt before exit
                 served
             })()),

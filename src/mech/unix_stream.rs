@@ -4,6 +4,7 @@
 
 use crate::channel::{Endpoint, Role};
 use crate::mech::socket::{Family, Kind, SocketMechanism};
+use crate::peer::wire::{Rest, messages};
 
 /// AF_UNIX SOCK_STREAM as a `Mechanism`.
 pub const MECHANISM: SocketMechanism = SocketMechanism {
@@ -17,14 +18,75 @@ pub fn open_remote(_role: Role, args: &[String]) -> Option<std::io::Result<Box<d
     MECHANISM.open_remote(args)
 }
 
+messages! {
+    /// The line `unix_stream-forge` prints: how the kernel answered each send
+    /// with a credential message (`ok` or the errno name), then who sent them
+    /// and how many bytes got through.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Forged: "a unix_stream-forge result line" = "result" {
+        /// Claiming pid 1, uid 0 and gid 0.
+        pub other_pid_uid_gid: String = "other-pid-uid-gid",
+        /// Claiming pid 1 with the sender's own uid and gid.
+        pub other_pid: String = "other-pid",
+        /// Claiming the sender's own ids.
+        pub own: String = "own",
+        /// A plain write(), no credential message.
+        pub plain: String = "plain",
+        pub pid: i32 = "pid",
+        pub uid: u32 = "uid",
+        pub gid: u32 = "gid",
+        pub bytes: usize = "bytes",
+    }
+}
+
+impl Forged {
+    /// The four tries as `label=answer`, comma-separated.
+    pub fn tries(&self) -> String {
+        format!(
+            "other-pid-uid-gid={}, other-pid={}, own={}, plain={}",
+            self.other_pid_uid_gid, self.other_pid, self.own, self.plain
+        )
+    }
+}
+
+messages! {
+    /// A command to the `unix_stream-handover` peer.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum HandoverCommand: "a unix_stream-handover command" {
+        /// `accept`: one connection (bounded), served with `served-by <pid>`.
+        "accept" Accept,
+        /// `give`: sends the listening socket over descriptor 3, then exits.
+        "give" Give,
+        /// `take`: receives a listening socket from descriptor 3 (bounded).
+        "take" Take,
+        /// `quit`: the peer exits 0 (no answer).
+        "quit" Quit,
+    }
+}
+
+messages! {
+    /// The `unix_stream-handover` peer's answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum HandoverAnswer: "a unix_stream-handover answer" {
+        /// `served`: a connection was accepted and served.
+        "served" Served,
+        /// `given`: the listening socket went over descriptor 3.
+        "given" Given,
+        /// `taken`: a listening socket came from descriptor 3.
+        "taken" Taken,
+        /// `err <text>`: the step failed.
+        "err" Err(text: String as Rest),
+    }
+}
+
 /// Peer roles:
 /// - `unix_stream-forge <path> [<uid> <gid>]`: drops to uid/gid first when given
 ///   (the suite runs as root), connects to `path`, tries to send credentials
-///   that are not its own, and prints `result <attempt>=<ok|errno>... pid= uid= gid= bytes=`;
+///   that are not its own, and prints one [`Forged`] line;
 /// - `unix_stream-handover [<path>]`: with a socketpair end as descriptor 3; binds
-///   a listener at `path` when given; serves `accept` (one connection gets
-///   `served-by <pid>`), `give` (sends the listener over descriptor 3 and exits)
-///   and `take` (receives a listener from descriptor 3);
+///   a listener at `path` when given; serves [`HandoverCommand`]s: `accept` (one
+///   connection gets `served-by <pid>`), `give` (sends the listener over
+///   descriptor 3 and exits) and `take` (receives a listener from descriptor 3);
 /// - `unix_stream-rw <path>`: connects, then with read() and write() only reads a
 ///   line and writes back `echo:` and the line.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
@@ -58,7 +120,9 @@ mod unix {
 
     use nix::sys::socket::{MsgFlags, recvmsg};
 
+    use super::{Forged, HandoverAnswer, HandoverCommand};
     use crate::mech::socket::{recv_with_fd, send_with_fd};
+    use crate::peer::wire::WireLine;
     use crate::watchdog::BOUND;
 
     /// The peer credentials the kernel recorded for a connected Unix socket.
@@ -181,44 +245,47 @@ mod unix {
     pub use ffi::bind_unix_bytes;
 
     /// What a forging peer claims, and how the kernel answered each try.
-    fn forge_attempts(sock: BorrowedFd<'_>) -> (Vec<String>, usize) {
+    fn forge_attempts(sock: BorrowedFd<'_>) -> Forged {
         let me = (
             nix::unistd::getpid().as_raw(),
             nix::unistd::getuid().as_raw(),
             nix::unistd::getgid().as_raw(),
         );
-        // pid 1 is init, never this process; uid and gid 0 are root's.
-        let tries: [(&str, (i32, u32, u32)); 3] = [
-            ("other-pid-uid-gid", (1, 0, 0)),
-            ("other-pid", (1, me.1, me.2)),
-            ("own", me),
-        ];
-        let mut out = Vec::new();
         let mut bytes = 0;
-        for (label, ids) in tries {
+        let mut claiming = |label: &str, ids: Ids| {
             let payload = format!("{label};");
-            let r = send_claiming(sock, payload.as_bytes(), ids);
-            match r {
+            match send_claiming(sock, payload.as_bytes(), ids) {
                 Ok(n) => {
                     bytes += n;
-                    out.push(format!("{label}=ok"));
+                    "ok".to_owned()
                 }
-                Err(e) => out.push(format!(
-                    "{label}={}",
-                    e.raw_os_error()
-                        .map(crate::sys::errno_name)
-                        .unwrap_or_else(|| e.to_string().replace(' ', "_"))
-                )),
+                Err(e) => e
+                    .raw_os_error()
+                    .map(crate::sys::errno_name)
+                    .unwrap_or_else(|| e.to_string().replace(' ', "_")),
             }
-        }
-        match nix::unistd::write(sock, b"plain;") {
+        };
+        // pid 1 is init, never this process; uid and gid 0 are root's.
+        let other_pid_uid_gid = claiming("other-pid-uid-gid", (1, 0, 0));
+        let other_pid = claiming("other-pid", (1, me.1, me.2));
+        let own = claiming("own", me);
+        let plain = match nix::unistd::write(sock, b"plain;") {
             Ok(n) => {
                 bytes += n;
-                out.push("plain=ok".into());
+                "ok".to_owned()
             }
-            Err(e) => out.push(format!("plain={e:?}")),
+            Err(e) => format!("{e:?}"),
+        };
+        Forged {
+            other_pid_uid_gid,
+            other_pid,
+            own,
+            plain,
+            pid: me.0,
+            uid: me.1,
+            gid: me.2,
+            bytes,
         }
-        (out, bytes)
     }
 
     /// The ids a credential message claims: (pid, uid, gid).
@@ -250,25 +317,18 @@ mod unix {
             drop_privileges(uid, gid).map_err(|e| format!("dropping to {uid}:{gid}: {e}"))?;
         }
         let sock = UnixStream::connect(path).map_err(|e| format!("connect {path}: {e}"))?;
-        let (results, bytes) = forge_attempts(sock.as_fd());
+        let forged = forge_attempts(sock.as_fd());
         let mut out = io::stdout().lock();
-        writeln!(
-            out,
-            "result {} pid={} uid={} gid={} bytes={bytes}",
-            results.join(" "),
-            nix::unistd::getpid(),
-            nix::unistd::getuid(),
-            nix::unistd::getgid()
-        )
-        .and_then(|_| out.flush())
-        .map_err(|e| e.to_string())?;
+        writeln!(out, "{forged}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
         // Stay connected until the suite has looked (it closes stdin).
         let mut line = String::new();
         let _ = io::stdin().lock().read_line(&mut line);
         Ok(())
     }
 
-    fn reply(out: &mut impl Write, line: &str) -> Result<(), String> {
+    fn reply(out: &mut impl Write, line: &impl std::fmt::Display) -> Result<(), String> {
         writeln!(out, "{line}")
             .and_then(|_| out.flush())
             .map_err(|e| e.to_string())
@@ -290,64 +350,65 @@ mod unix {
         let mut out = io::stdout().lock();
         reply(&mut out, &format!("ready {pid}"))?;
         for line in io::stdin().lock().lines() {
-            let line = line.map_err(|e| e.to_string())?;
-            match line.trim() {
-                "accept" => {
+            let command = HandoverCommand::from_line(&line.map_err(|e| e.to_string())?);
+            let answer = match command {
+                Ok(HandoverCommand::Accept) => {
                     let Some(l) = listener.as_ref() else {
-                        reply(&mut out, "err no listener")?;
+                        reply(&mut out, &HandoverAnswer::Err("no listener".into()))?;
                         continue;
                     };
                     l.set_nonblocking(true).map_err(|e| e.to_string())?;
                     let ready =
                         crate::channel::fd::wait(l.as_fd(), nix::poll::PollFlags::POLLIN, BOUND)
                             .map_err(|e| e.to_string())?;
-                    let answer = match (ready, l.accept()) {
+                    match (ready, l.accept()) {
                         (true, Ok((mut c, _))) => {
                             match c.write_all(format!("served-by {pid}").as_bytes()) {
-                                Ok(()) => "served".to_owned(),
-                                Err(e) => format!("err write: {e}"),
+                                Ok(()) => HandoverAnswer::Served,
+                                Err(e) => HandoverAnswer::Err(format!("write: {e}")),
                             }
                         }
-                        (false, _) => format!("err no connection within {BOUND:?}"),
-                        (true, Err(e)) => format!("err accept: {e}"),
-                    };
-                    reply(&mut out, &answer)?;
+                        (false, _) => {
+                            HandoverAnswer::Err(format!("no connection within {BOUND:?}"))
+                        }
+                        (true, Err(e)) => HandoverAnswer::Err(format!("accept: {e}")),
+                    }
                 }
-                "give" => {
+                Ok(HandoverCommand::Give) => {
                     let Some(l) = listener.take() else {
-                        reply(&mut out, "err no listener")?;
+                        reply(&mut out, &HandoverAnswer::Err("no listener".into()))?;
                         continue;
                     };
                     match send_with_fd(chan.as_fd(), b"L", l.as_fd()) {
                         Ok(()) => {
-                            reply(&mut out, "given")?;
+                            reply(&mut out, &HandoverAnswer::Given)?;
                             return Ok(());
                         }
-                        Err(e) => reply(&mut out, &format!("err sendmsg: {e}"))?,
+                        Err(e) => HandoverAnswer::Err(format!("sendmsg: {e}")),
                     }
                 }
-                "take" => {
-                    let answer = match crate::channel::fd::wait(
-                        chan.as_fd(),
-                        nix::poll::PollFlags::POLLIN,
-                        BOUND,
-                    ) {
-                        Ok(true) => match recv_with_fd(chan.as_fd(), &mut [0u8; 8]) {
-                            Ok((_, Some(fd))) => {
-                                listener = Some(UnixListener::from(fd));
-                                "taken".to_owned()
-                            }
-                            Ok((n, None)) => format!("err {n} bytes and no descriptor"),
-                            Err(e) => format!("err recvmsg: {e}"),
-                        },
-                        Ok(false) => format!("err nothing within {BOUND:?}"),
-                        Err(e) => format!("err poll: {e}"),
-                    };
-                    reply(&mut out, &answer)?;
-                }
-                "quit" => return Ok(()),
-                other => reply(&mut out, &format!("err unknown command {other:?}"))?,
-            }
+                Ok(HandoverCommand::Take) => match crate::channel::fd::wait(
+                    chan.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                    BOUND,
+                ) {
+                    Ok(true) => match recv_with_fd(chan.as_fd(), &mut [0u8; 8]) {
+                        Ok((_, Some(fd))) => {
+                            listener = Some(UnixListener::from(fd));
+                            HandoverAnswer::Taken
+                        }
+                        Ok((n, None)) => {
+                            HandoverAnswer::Err(format!("{n} bytes and no descriptor"))
+                        }
+                        Err(e) => HandoverAnswer::Err(format!("recvmsg: {e}")),
+                    },
+                    Ok(false) => HandoverAnswer::Err(format!("nothing within {BOUND:?}")),
+                    Err(e) => HandoverAnswer::Err(format!("poll: {e}")),
+                },
+                Ok(HandoverCommand::Quit) => return Ok(()),
+                Err(e) => HandoverAnswer::Err(e.to_string()),
+            };
+            reply(&mut out, &answer)?;
         }
         Ok(())
     }
@@ -536,5 +597,66 @@ mod unix {
                 Ok(rc as usize)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::wire::WireLine;
+    use crate::peer::wire::testing::{refused, round_trip, round_trip_all};
+
+    #[test]
+    fn role_lines_round_trip() {
+        let forged = Forged {
+            other_pid_uid_gid: "EPERM".into(),
+            other_pid: "EPERM".into(),
+            own: "ok".into(),
+            plain: "ok".into(),
+            pid: 4242,
+            uid: 65534,
+            gid: 65534,
+            bytes: 10,
+        };
+        assert_eq!(
+            forged.to_string(),
+            "result other-pid-uid-gid=EPERM other-pid=EPERM own=ok plain=ok pid=4242 uid=65534 gid=65534 bytes=10"
+        );
+        assert_eq!(
+            forged.tries(),
+            "other-pid-uid-gid=EPERM, other-pid=EPERM, own=ok, plain=ok"
+        );
+        round_trip(forged);
+        let commands = [
+            HandoverCommand::Accept,
+            HandoverCommand::Give,
+            HandoverCommand::Take,
+            HandoverCommand::Quit,
+        ];
+        round_trip_all(commands);
+        let answers = [
+            HandoverAnswer::Served,
+            HandoverAnswer::Given,
+            HandoverAnswer::Taken,
+            HandoverAnswer::Err("no connection within 2s".into()),
+        ];
+        round_trip_all(answers);
+    }
+
+    #[test]
+    fn bad_role_lines_are_named() {
+        refused::<Forged>(&[
+            "",
+            "err dropping to 65534:65534: EPERM",
+            "result other-pid-uid-gid=EPERM other-pid=EPERM own=ok plain=ok pid=1 uid=2 gid=3",
+            "result own=ok other-pid=EPERM other-pid-uid-gid=EPERM plain=ok pid=1 uid=2 gid=3 bytes=4",
+            "result other-pid-uid-gid=EPERM other-pid=EPERM own=ok plain=ok pid=1 uid=x gid=3 bytes=4",
+        ]);
+        refused::<HandoverCommand>(&["", "accept 1", "hand"]);
+        refused::<HandoverAnswer>(&["", "served now", "done"]);
+        assert!(
+            HandoverAnswer::from_line("err").is_ok(),
+            "an err with no text"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! with a line protocol. Every wait for a peer is bounded by the watchdog.
 //!
 //! The endpoint protocol (`ipcconf-peer endpoint ...`) is typed: each line is
-//! one [`endpoint_proto::Command`] or [`endpoint_proto::Answer`], written with
+//! one [`endpoint_protocol::Command`] or [`endpoint_protocol::Answer`], written with
 //! `Display` and read with [`wire::WireLine::from_line`] on both sides
 //! (`channel::serve_endpoint` serves it, [`Peer::call`] asks). A line that is not
 //! a message of the protocol is an error naming the line: the peer answers
@@ -23,17 +23,22 @@
 //!   `err <errno> <text>`
 //! - `quit` → the peer exits 0.
 //!
-//! Mechanism roles keep protocols of their own; the `signal-peer` role's is
-//! typed the same way (`mech::signal::protocol`), over [`wire`].
+//! Mechanism roles keep protocols of their own, typed the same way: each is
+//! declared with [`wire::messages!`] in its mechanism's `protocol` module
+//! (`mech::signal::protocol`, `mech::shm::protocol`,
+//! `mech::windows::protocol`), or beside its role in a mechanism of one file.
 //!
 //! The first launch of the program can be slow (an executable scan): the
 //! harness pays it once per test process before any check starts a peer
 //! ([`first_launch::warm_up`], the `warm-up` role: `ready <pid>`, then exit).
 
 pub mod answer;
-pub mod endpoint_proto;
+pub mod codec;
+pub mod endpoint_protocol;
 pub mod first_launch;
 pub mod wire;
+
+pub use wire::{hex, unhex};
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -362,20 +367,20 @@ impl Peer {
     /// One command of the endpoint protocol and its answer (bounded).
     pub fn call(
         &mut self,
-        command: &endpoint_proto::Command,
-    ) -> Result<endpoint_proto::Answer, PeerError> {
+        command: &endpoint_protocol::Command,
+    ) -> Result<endpoint_protocol::Answer, PeerError> {
         self.exchange(command, BOUND)
     }
 
     /// `send <data>` of the endpoint protocol and its answer (bounded).
-    pub fn send_data(&mut self, data: &[u8]) -> Result<endpoint_proto::Answer, PeerError> {
-        self.call(&endpoint_proto::Command::Send(data.to_vec()))
+    pub fn send_data(&mut self, data: &[u8]) -> Result<endpoint_protocol::Answer, PeerError> {
+        self.call(&endpoint_protocol::Command::Send(data.to_vec()))
     }
 
     /// `recv <max> <ms>` of the endpoint protocol, waiting at most [`BOUND`]
     /// for a message, and its answer.
-    pub fn recv_data(&mut self, max: usize) -> Result<endpoint_proto::Answer, PeerError> {
-        self.call(&endpoint_proto::Command::Recv {
+    pub fn recv_data(&mut self, max: usize) -> Result<endpoint_protocol::Answer, PeerError> {
+        self.call(&endpoint_protocol::Command::Recv {
             max,
             ms: BOUND.as_millis() as u64,
         })
@@ -413,18 +418,18 @@ impl Peer {
     }
 }
 
-impl endpoint_proto::Answer {
+impl endpoint_protocol::Answer {
     /// The bytes of a `data` answer; `None` for any other answer.
     pub fn into_data(self) -> Option<Vec<u8>> {
         match self {
-            endpoint_proto::Answer::Data(d) => Some(d),
+            endpoint_protocol::Answer::Data(d) => Some(d),
             _ => None,
         }
     }
 
     /// Whether the step succeeded (`ok <n>`).
     pub fn is_ok(&self) -> bool {
-        matches!(self, endpoint_proto::Answer::Ok(_))
+        matches!(self, endpoint_protocol::Answer::Ok(_))
     }
 }
 
@@ -453,20 +458,4 @@ pub fn locate() -> PathBuf {
         }
     }
     PathBuf::from(name)
-}
-
-/// Lower-case hex of bytes (the protocol's data encoding).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses hex; `None` on odd length or a non-hex digit.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }

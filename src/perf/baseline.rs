@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use super::stats::{self, Figure};
+use super::stats::{self, Figure, PerfLine};
 use super::{Counts, Mech};
 use crate::check::Ctx;
+use crate::peer::wire::WireLine;
 
 /// The C program's source, where this crate was built.
 const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/perf/ipc_rtt.c");
@@ -95,16 +96,17 @@ fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
             .map_err(|e| format!("{}: {e}", exe.display()))?;
         let text = String::from_utf8_lossy(&out.stdout);
         let line = text.lines().next().unwrap_or("").trim();
-        if let Some(why) = line.strip_prefix("unsupported ") {
-            return Err(format!("the C program: {why}"));
-        }
-        let f = Figure::parse(line).ok_or_else(|| {
-            format!(
-                "the C program printed {line:?} ({}; {})",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )
-        })?;
+        let f = match PerfLine::from_line(line) {
+            Ok(PerfLine::Figures(f)) => f,
+            Ok(PerfLine::Unsupported(why)) => return Err(format!("the C program: {why}")),
+            Err(_) => {
+                return Err(format!(
+                    "the C program printed {line:?} ({}; {})",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        };
         sound(&f, c.lat_iters as u64).map_err(|e| format!("unsound C baseline round: {e}"))?;
         figs.push(f);
     }
@@ -115,7 +117,7 @@ fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
 fn sound(f: &Figure, iters: u64) -> Result<(), String> {
     let g = |k: &str| {
         f.int(k)
-            .ok_or_else(|| format!("no integer {k}: {:?}", f.fields))
+            .ok_or_else(|| format!("no integer {k}: {:?}", f.fields()))
     };
     let (n, verified) = (g("n")?, g("verified")?);
     let (min, median, p99, max) = (g("min_ns")?, g("median_ns")?, g("p99_ns")?, g("max_ns")?);
@@ -134,11 +136,11 @@ mod tests {
 
     #[test]
     fn soundness_of_a_c_round() {
-        let f = |n: u64, v: u64, min: u64| {
-            Figure::parse(&format!(
-                "result mech=pipe n={n} median_ns=40000 p99_ns=90000 min_ns={min} max_ns=900000 verified={v} pin=cpu0+cpu1"
-            ))
-            .unwrap()
+        let f = |n: u64, v: u64, min: u64| match PerfLine::from_line(&format!(
+            "result mech=pipe n={n} median_ns=40000 p99_ns=90000 min_ns={min} max_ns=900000 verified={v} pin=cpu0+cpu1"
+        )) {
+            Ok(PerfLine::Figures(f)) => f,
+            other => panic!("{other:?}"),
         };
         assert_eq!(sound(&f(5000, 5000, 30000), 5000), Ok(()));
         assert_eq!(sound(&f(1024, 1024, 30000), 5000), Ok(()));

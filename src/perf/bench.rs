@@ -327,17 +327,19 @@ fn echo_loop<E: End>(e: &mut E, report: &Region) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Appends `key=value` pairs to a result line.
-pub struct Line(String);
+/// Appends `key=value` pairs to the figures of a result line, after
+/// `measure=` and `mech=`.
+pub struct Line(stats::Figure);
 
 impl Line {
     pub fn new(measure: &str, mech: &str) -> Line {
-        Line(format!("result measure={measure} mech={mech}"))
+        Line(stats::Figure::default())
+            .kv("measure", measure)
+            .kv("mech", mech)
     }
 
     pub fn kv(mut self, k: &str, v: impl fmt::Display) -> Line {
-        let v = v.to_string().replace(char::is_whitespace, "_");
-        self.0.push_str(&format!(" {k}={v}"));
+        self.0.push(k, v);
         self
     }
 
@@ -373,13 +375,13 @@ impl Line {
         )
     }
 
-    pub fn finish(self) -> String {
+    pub fn finish(self) -> stats::Figure {
         self.0
     }
 }
 
-/// One-byte round-trip latency of a pair: the result line. At most `iters`
-/// samples, fewer when the timed part reaches `budget_ns`.
+/// One-byte round-trip latency of a pair: the figures of its result line. At
+/// most `iters` samples, fewer when the timed part reaches `budget_ns`.
 pub fn latency<E: End>(
     mech: &str,
     pair: (E, E),
@@ -387,7 +389,7 @@ pub fn latency<E: End>(
     warm: usize,
     budget_ns: u64,
     pin: &Pin,
-) -> Result<String, String> {
+) -> Result<stats::Figure, String> {
     let report = Region::anonymous(4096).map_err(|e| format!("report page: {e}"))?;
     let mut samples = vec![0u64; iters];
     let parent = parent_pid();
@@ -658,13 +660,13 @@ fn consume<E: End>(e: &mut E, p: &Plan, report: &Region) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Bulk throughput of a pair: the result line.
+/// Bulk throughput of a pair: the figures of its result line.
 pub fn throughput<E: End>(
     mech: &str,
     pair: (E, E),
     plan: Plan,
     pin: &Pin,
-) -> Result<String, String> {
+) -> Result<stats::Figure, String> {
     if plan.chunk < 8 || plan.rounds == 0 || plan.chunks_per_round == 0 {
         return Err(format!("bad plan {plan:?}"));
     }

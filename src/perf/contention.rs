@@ -121,15 +121,15 @@ impl Spsc<'_> {
 }
 
 /// One-way item latency through the SPSC queue (`locked`: under a
-/// process-shared mutex): the result line. At most `items` samples, fewer
-/// (at least 1024) when the timed part reaches `budget_ns`.
+/// process-shared mutex): the figures of its result line. At most `items`
+/// samples, fewer (at least 1024) when the timed part reaches `budget_ns`.
 pub fn spsc_latency(
     locked: bool,
     items: usize,
     warm: usize,
     budget_ns: u64,
     pin: &Pin,
-) -> Result<String, String> {
+) -> Result<stats::Figure, String> {
     let region = shm_region(spsc::SIZE).map_err(|e| format!("shm_open: {e}"))?;
     let lock = if locked {
         Some(PMutex::init(&region, spsc::MUTEX).map_err(|e| e.to_string())?)
@@ -535,8 +535,13 @@ fn kernel_queue() -> Result<Queue, String> {
 }
 
 /// P producers and C consumers moving `msgs` messages through a queue of kind
-/// `kind` ("shm" or "mq"): the result line.
-pub fn mpmc(kind: &str, producers: usize, consumers: usize, msgs: u64) -> Result<String, String> {
+/// `kind` ("shm" or "mq"): the figures of its result line.
+pub fn mpmc(
+    kind: &str,
+    producers: usize,
+    consumers: usize,
+    msgs: u64,
+) -> Result<stats::Figure, String> {
     if producers == 0
         || consumers == 0
         || consumers > mp::MAX_CONSUMERS

@@ -16,9 +16,10 @@ pub struct Spec {
     pub shm_open: bool,
     /// Whether the C baseline (`ci/perf/ipc_rtt.c`) makes the same round trips.
     pub c_baseline: bool,
-    /// Builds the pair's two ends and runs one measurement: the result line.
+    /// Builds the pair's two ends and runs one measurement: the figures of
+    /// its result line.
     #[cfg(unix)]
-    pub run: fn(run::Job) -> Result<String, run::Fault>,
+    pub run: fn(run::Job) -> Result<super::stats::Figure, run::Fault>,
 }
 
 impl Spec {
@@ -92,6 +93,7 @@ pub mod run {
     use super::super::bench::{self, Plan};
     use super::super::ends::{self, End};
     use super::super::plan_msgs;
+    use super::super::stats::Figure;
 
     /// Why a measurement did not produce figures.
     pub enum Fault {
@@ -153,13 +155,7 @@ pub mod run {
         /// Runs the job over `pair` (`id`: the pair's id in the result line):
         /// throughput in messages of `chunk` bytes, at most `window`
         /// unacknowledged.
-        fn on<E: End>(
-            self,
-            id: &str,
-            pair: (E, E),
-            chunk: usize,
-            window: Option<u64>,
-        ) -> Result<String, Fault> {
+        fn on<E: End>(self, id: &str, pair: (E, E), chunk: usize, window: Option<u64>) -> Run {
             let pin = bench::pin_plan();
             match self {
                 Job::Latency {
@@ -189,7 +185,7 @@ pub mod run {
             id: &str,
             what: &str,
             make: impl FnOnce(usize) -> std::io::Result<(E, E)>,
-        ) -> Result<String, Fault> {
+        ) -> Run {
             let pair = make(self.cap(CHUNK)).map_err(setup(what))?;
             self.on(id, pair, CHUNK, None)
         }
@@ -203,7 +199,7 @@ pub mod run {
             what: &str,
             (mut a, mut b): (ends::MsgEnd, ends::MsgEnd),
             window: impl FnOnce(&ends::MsgEnd, usize) -> std::io::Result<Option<u64>>,
-        ) -> Result<String, Fault> {
+        ) -> Run {
             if let Job::Latency { .. } = self {
                 return self.on(id, (a, b), SMALL_CAP, None);
             }
@@ -220,7 +216,7 @@ pub mod run {
         Some((rcvbuf as u64 / (4 * size as u64)).max(1))
     }
 
-    type Run = Result<String, Fault>;
+    type Run = Result<Figure, Fault>;
 
     pub fn pipe(j: Job) -> Run {
         j.bulk("pipe", "pipe", ends::pipe_pair)

@@ -5,6 +5,8 @@
 #[cfg(unix)]
 use super::pairs::run::{Fault, Job, Shape, latency_polled};
 #[cfg(unix)]
+use super::stats::{Figure, PerfLine};
+#[cfg(unix)]
 use super::{Mech, bench, contention, sys};
 
 /// The `perf-*` peer roles:
@@ -15,8 +17,8 @@ use super::{Mech, bench, contention, sys};
 /// - `perf-spsc <lockfree|locked> <items> <warmup> <budget_ms>`
 /// - `perf-mpmc <shm|mq> <producers> <consumers> <messages>`
 ///
-/// Each prints one line: `result key=value ...`, `unsupported <why>`, or
-/// (through the peer's error path) `err <why>`.
+/// Each prints one line ([`super::stats::PerfLine`]): `result key=value ...`,
+/// `unsupported <why>`, or (through the peer's error path) `err <why>`.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match role {
         "perf-latency" | "perf-latency-polled" | "perf-throughput" | "perf-spsc" | "perf-mpmc" => {
@@ -58,7 +60,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
             budget: num(3)? * 1_000_000,
         })
     };
-    let run = |job: Job| -> Result<Result<String, Fault>, String> {
+    let run = |job: Job| -> Result<Result<Figure, Fault>, String> {
         let m = mech()?;
         Ok(match m.spec() {
             Some(spec) => (spec.run)(job),
@@ -101,8 +103,11 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
         _ => return Err(format!("unknown role {role}")),
     };
     let line = match reply {
-        Ok(line) => format!("{line} other_cpu={}", busy.other_cpus()),
-        Err(Fault::Unsupported(why)) => format!("unsupported {why}"),
+        Ok(mut figure) => {
+            figure.push("other_cpu", busy.other_cpus());
+            PerfLine::Figures(figure)
+        }
+        Err(Fault::Unsupported(why)) => PerfLine::Unsupported(why),
         Err(Fault::Error(why)) => return Err(why),
     };
     let mut out = std::io::stdout().lock();

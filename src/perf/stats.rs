@@ -1,9 +1,12 @@
-//! Summaries of timing samples, the result line a measuring peer prints, and the
+//! Summaries of timing samples, the result line a measuring peer prints
+//! ([`PerfLine`]), and the
 //! soundness checks the tests hold every measurement to: messages really
 //! exchanged, counts right, timings ordered and plausible. None of these asks
 //! whether the machine is fast.
 
 use std::collections::BTreeMap;
+
+use crate::peer::wire::{Arity, Field, Out, Rest, Words, messages};
 
 /// Order statistics of a sample set (nanoseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -45,38 +48,85 @@ pub fn summarize(samples: &mut [u64]) -> Summary {
     }
 }
 
-/// A measuring peer's result line: `result key=value ...`.
+messages! {
+    /// The one line a measuring peer prints (`ipcconf-peer perf-...`, and the
+    /// C baseline program): its figures, or why it measured nothing. A
+    /// failure is the peer program's own `err <why>`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PerfLine: "a measuring peer's result line" {
+        /// `result key=value ...`
+        "result" Figures(figure: Figure as Pairs),
+        /// `unsupported <why>`: the facility is absent at run time.
+        "unsupported" Unsupported(why: String as Rest),
+    }
+}
+
+/// A measurement's figures as the result line gives them: `key=value` pairs,
+/// in the order they were written.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Figure {
-    pub fields: BTreeMap<String, String>,
+    pairs: Vec<(String, String)>,
+}
+
+/// The codec of a result line's figures: one `key=value` word each.
+pub struct Pairs;
+
+impl Field<Figure> for Pairs {
+    const WORDS: Arity = Arity { min: 1, max: None };
+    fn write(v: &Figure, out: &mut Out<'_, '_>) -> std::fmt::Result {
+        v.pairs
+            .iter()
+            .try_for_each(|(k, v)| write!(out.word()?, "{k}={v}"))
+    }
+    fn read(words: &mut Words<'_>, _: &str) -> Result<Figure, String> {
+        let pairs = words
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
+                None => Err(format!("{kv:?} is not key=value")),
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Figure { pairs })
+    }
 }
 
 impl Figure {
-    pub fn parse(line: &str) -> Option<Figure> {
-        let rest = line.strip_prefix("result ")?;
-        let fields = rest
-            .split_whitespace()
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Some(Figure { fields })
+    /// Appends `key=value`; blanks in the value become `_` (one word each).
+    pub fn push(&mut self, key: &str, value: impl std::fmt::Display) {
+        let value = value.to_string().replace(char::is_whitespace, "_");
+        self.pairs.push((key.to_owned(), value));
+    }
+
+    /// The value of `key` (the last one written, if written twice).
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every figure by key, for messages.
+    pub fn fields(&self) -> BTreeMap<&str, &str> {
+        self.pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     pub fn text(&self, key: &str) -> &str {
-        self.fields.get(key).map(String::as_str).unwrap_or("")
+        self.get(key).unwrap_or("")
     }
 
     /// A numeric field; NaN when absent or not a number.
     pub fn num(&self, key: &str) -> f64 {
-        self.fields
-            .get(key)
+        self.get(key)
             .and_then(|v| v.parse().ok())
             .unwrap_or(f64::NAN)
     }
 
     /// An integer field; `None` when absent or not an integer.
     pub fn int(&self, key: &str) -> Option<u64> {
-        self.fields.get(key).and_then(|v| v.parse().ok())
+        self.get(key).and_then(|v| v.parse().ok())
     }
 
     fn need(&self, key: &str) -> Result<u64, String> {
@@ -120,7 +170,7 @@ pub fn check_latency(f: &Figure, iters: u64, max_warmup: u64) -> Result<(), Stri
     let (Some(min), Some(median), Some(p99), Some(max), Some(sum), Some(elapsed)) =
         (min, median, p99, max, sum, elapsed)
     else {
-        return Err(format!("incomplete latency result: {:?}", f.fields));
+        return Err(format!("incomplete latency result: {:?}", f.fields()));
     };
     if n > iters || n < iters.min(MIN_SAMPLES) || verified != n || warmup > max_warmup {
         return Err(format!(
@@ -177,7 +227,7 @@ pub fn check_throughput(f: &Figure, round_bytes: u64, planned_rounds: u64) -> Re
     ]
     .map(|k| f.int(k));
     let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
-        return Err(format!("incomplete throughput result: {:?}", f.fields));
+        return Err(format!("incomplete throughput result: {:?}", f.fields()));
     };
     if rounds > planned_rounds || rounds < planned_rounds.min(MIN_ROUNDS) {
         return Err(format!(
@@ -232,7 +282,7 @@ pub fn check_spsc(f: &Figure, items: u64) -> Result<(), String> {
     let in_order = f.need("in_order")?;
     let [min, median, p99, max] = ["min_ns", "median_ns", "p99_ns", "max_ns"].map(|k| f.int(k));
     let (Some(min), Some(median), Some(p99), Some(max)) = (min, median, p99, max) else {
-        return Err(format!("incomplete spsc result: {:?}", f.fields));
+        return Err(format!("incomplete spsc result: {:?}", f.fields()));
     };
     if n > items || n < items.min(MIN_SAMPLES) || in_order != n {
         return Err(format!(
@@ -272,6 +322,7 @@ pub fn check_mpmc(f: &Figure, msgs: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::peer::wire::WireLine;
 
     #[test]
     fn percentiles_are_nearest_rank() {
@@ -283,13 +334,41 @@ mod tests {
         assert_eq!(percentile(&[], 50.0), 0);
     }
 
+    /// The figures of a `result ...` line.
+    fn figure(line: &str) -> Figure {
+        match PerfLine::from_line(line) {
+            Ok(PerfLine::Figures(f)) => f,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
     fn latency_line(n: u64, echoed: u64, min: u64, max: u64) -> Figure {
-        Figure::parse(&format!(
+        figure(&format!(
             "result measure=latency mech=pipe n={n} warmup=10 planned=100 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
             n * min,
             n * max
         ))
-        .unwrap()
+    }
+
+    #[test]
+    fn result_lines_round_trip() {
+        use crate::peer::wire::testing::{refused, round_trip_all};
+        let mut f = Figure::default();
+        f.push("measure", "latency");
+        f.push("mech", "pipe");
+        f.push("pin", "cpu0 (partner)");
+        let all = [
+            PerfLine::Figures(f.clone()),
+            PerfLine::Unsupported("AF_UNIX SOCK_STREAM: EAFNOSUPPORT (97)".into()),
+        ];
+        assert_eq!(
+            all[0].to_string(),
+            "result measure=latency mech=pipe pin=cpu0_(partner)",
+            "in the order written"
+        );
+        round_trip_all(all);
+        assert_eq!(f.text("mech"), "pipe");
+        refused::<PerfLine>(&["", "result", "result n=1 oops", "err fork: EAGAIN"]);
     }
 
     #[test]
@@ -311,16 +390,15 @@ mod tests {
         // A 1 ns round trip between processes is a broken clock.
         assert!(check_latency(&latency_line(100, 110, 1, 9000), 100, 10).is_err());
         let mut f = latency_line(100, 110, 5000, 9000);
-        f.fields.insert("sum_ns".into(), "1".into());
+        f.push("sum_ns", 1);
         assert!(check_latency(&f, 100, 10).is_err());
     }
 
     fn throughput_line(split: u64, mismatch: u64, consumer: u64) -> Figure {
-        Figure::parse(&format!(
+        figure(&format!(
             "result measure=throughput mech=pipe bytes=1024 chunk=64 msgs=16 rounds=4 warmup_bytes=256 round_median_ns=100 round_p99_ns=120 round_min_ns=90 round_max_ns=120 sum_ns=430 elapsed_ns=600 bytes_per_s=2381395348 consumer_bytes={consumer} verified={} split={split} mismatch={mismatch} reads=20 counter_sum=0 counter=0 stream=1 window=0 pin=cpu0+cpu1",
             20 - split - mismatch
         ))
-        .unwrap()
     }
 
     #[test]
@@ -347,20 +425,18 @@ mod tests {
     #[test]
     fn queue_soundness() {
         let spsc = |n: u64, in_order: u64| {
-            Figure::parse(&format!(
+            figure(&format!(
                 "result measure=spsc mech=lockfree n={n} in_order={in_order} median_ns=300 p99_ns=500 min_ns=200 max_ns=9000"
             ))
-            .unwrap()
         };
         assert_eq!(check_spsc(&spsc(2000, 2000), 2000), Ok(()));
         assert_eq!(check_spsc(&spsc(1024, 1024), 2000), Ok(()));
         assert!(check_spsc(&spsc(2000, 1999), 2000).is_err());
         assert!(check_spsc(&spsc(500, 500), 2000).is_err());
         let mpmc = |received: u64, ok: u8, bad: u64| {
-            Figure::parse(&format!(
+            figure(&format!(
                 "result measure=mpmc mech=shm producers=4 consumers=4 msgs=800 received={received} seq_sum_ok={ok} bad={bad} elapsed_ns=1000000 msgs_per_s=800000"
             ))
-            .unwrap()
         };
         assert_eq!(check_mpmc(&mpmc(800, 1, 0), 800), Ok(()));
         assert!(check_mpmc(&mpmc(799, 1, 0), 800).is_err());

@@ -8,10 +8,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::interval::{self, LEVEL};
-use super::stats::{self, Figure};
+use super::stats::{self, Figure, PerfLine};
 use super::{Counts, Measure, Mech, NoApi, cpus, describe_pin, fmt_ns, fmt_rate, plan_msgs};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
+use crate::peer::wire::WireLine;
 
 /// Rounds already measured in this test process, by peer arguments: a figure
 /// shared by a mechanism's claim and a verdict is measured once, and a verdict
@@ -67,7 +68,7 @@ pub(super) fn rounds(
             sound(&f).map(|()| f.clone()).map_err(|e| {
                 Observation::error(format!(
                     "unsound measurement (ipcconf-peer {key}): {e}; figures: {:?}",
-                    f.fields
+                    f.fields()
                 ))
             })
         });
@@ -105,11 +106,10 @@ fn run_peer(cx: &Ctx, args: &[String]) -> Checked<Figure> {
         Ok((_, e)) => e,
         Err(e) => return Err(Observation::from(e)),
     };
-    if let Some(f) = Figure::parse(&line) {
-        return Ok(f);
-    }
-    if let Some(why) = line.strip_prefix("unsupported ") {
-        return Err(Observation::unsupported(why.to_owned()));
+    match PerfLine::from_line(&line) {
+        Ok(PerfLine::Figures(f)) => return Ok(f),
+        Ok(PerfLine::Unsupported(why)) => return Err(Observation::unsupported(why)),
+        Err(_) => {}
     }
     let what = format!(
         "ipcconf-peer {}: {line}; stderr: {}",

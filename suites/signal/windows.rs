@@ -12,6 +12,7 @@
 
 use ipc_conformance::Observation;
 use ipc_conformance::check;
+use ipc_conformance::mech::windows::protocol::{ReceiverAnswer, ReceiverCommand};
 use ipc_conformance::mech::windows::{crt_signal, describe_code};
 use ipc_conformance::watchdog::BOUND;
 
@@ -79,12 +80,12 @@ fn unrelated_processes() {
         // wakes the receiver's `wait` (bounded).
         let (command, bound) = if sent.is_ok() {
             let ms = u64::try_from(BOUND.as_millis()).unwrap_or(u64::MAX);
-            (crt_signal::ReceiverCommand::Wait { ms }, BOUND * 2)
+            (ReceiverCommand::Wait { ms }, BOUND * 2)
         } else {
-            (crt_signal::ReceiverCommand::Status, BOUND)
+            (ReceiverCommand::Status, BOUND)
         };
         let status = peer
-            .exchange::<crt_signal::ReceiverAnswer>(&command, bound)?
+            .exchange::<ReceiverAnswer>(&command, bound)?
             .to_string();
         Ok(Observation::unsupported(format!(
             "no API on {} to address a signal to a pid (no kill()); receiver peer (pid {}, new process group) installed CRT handlers ({}); GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, {}) {sent_text}; the receiver then reported {status:?}",

@@ -22,12 +22,14 @@ use ipc_conformance::channel::{Channel, Endpoint, Role};
 use ipc_conformance::check;
 use ipc_conformance::check::Ctx;
 use ipc_conformance::mech::windows::afunix::{self, classify, require, unix_socket};
+use ipc_conformance::mech::windows::protocol::{HandoverLine, ServerAnswer, ServerCommand};
 use ipc_conformance::mech::windows::winsock::{
     self, Addr, Failed, Socket, StreamChannel, StreamEndpoint, windows_build,
 };
 use ipc_conformance::mech::windows::{PROBE_PAUSE, describe_error, read_once, write_once};
 use ipc_conformance::names::PathGuard;
-use ipc_conformance::peer::endpoint_proto::Answer;
+use ipc_conformance::peer::endpoint_protocol::Answer;
+use ipc_conformance::peer::wire::WireLine;
 use ipc_conformance::watchdog::BOUND;
 use ipc_conformance::{Checked, Observation};
 use windows_sys::Win32::Networking::WinSock as ws;
@@ -616,23 +618,23 @@ fn listener_handover(cx: &mut Ctx, addr: Addr) -> Checked<Observation> {
     };
     let a_pid = a.pid();
     let c1 = connect().failed(&format!("connect({}) before the handover", target.to_arg()))?;
-    let r1 = a.request("accept")?;
+    let r1 = a.request(&ServerCommand::Accept.to_string())?;
     let first = winsock::read_to_end_bounded(&c1);
     let mut b = cx.peer(&["win-afunix-server", "handed"]).spawn()?;
     let b_pid = b.pid();
     let c2 = connect().map_err(|e| refused("a connect during the handover", e))?;
-    let info = a.request(&format!("give {b_pid}"))?;
-    let Some(hex) = info.strip_prefix("info ") else {
+    let given = a.request(&ServerCommand::Give { pid: b_pid }.to_string())?;
+    let Ok(ServerAnswer::Info(info)) = ServerAnswer::from_line(&given) else {
         return Ok(Observation::error(format!(
-            "server A could not hand its listening socket to B (pid {b_pid}): {info}"
+            "server A could not hand its listening socket to B (pid {b_pid}): {given}"
         )));
     };
     let (a_status, _) = a.finish()?;
     let c3 = connect().map_err(|e| refused("a connect after the old server exited", e))?;
-    b.send_line(&format!("socket {hex}"))?;
+    b.send_line(&HandoverLine::Socket(info).to_string())?;
     let b_ready = b.line(BOUND)?;
-    let r2 = b.request("accept")?;
-    let r3 = b.request("accept")?;
+    let r2 = b.request(&ServerCommand::Accept.to_string())?;
+    let r3 = b.request(&ServerCommand::Accept.to_string())?;
     let (second, third) = (
         winsock::read_to_end_bounded(&c2),
         winsock::read_to_end_bounded(&c3),

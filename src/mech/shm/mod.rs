@@ -1,8 +1,10 @@
 //! Shared memory in general, one job per file:
 //! - `mapping`: the mapping every shared-memory mechanism of the suite works
 //!   through (POSIX shm, System V shm, memory-mapped files);
-//! - `wire`: the memory peer protocol's commands and answers (below), typed;
-//! - `protocol`: the memory peer protocol, peer and controller sides;
+//! - `protocol`: the memory peer protocol's commands and answers (below), and
+//!   the own commands of the roles that serve it, typed;
+//! - `memory_peer`: the memory peer, its serving side and the controller's
+//!   calls to it;
 //! - `spin`: bounded spinning and yielding on a shared word;
 //! - `ipc_names`: POSIX IPC names: the guard that unlinks one, name-limit
 //!   bisection;
@@ -52,6 +54,8 @@ mod ipc_names;
 #[cfg(any(unix, windows))]
 mod mapping;
 #[cfg(any(unix, windows))]
+mod memory_peer;
+#[cfg(any(unix, windows))]
 mod protocol;
 #[cfg(unix)]
 mod roles;
@@ -61,8 +65,6 @@ mod spin;
 mod sync;
 #[cfg(unix)]
 mod usage;
-#[cfg(any(unix, windows))]
-mod wire;
 
 #[cfg(unix)]
 pub use ffi::PTHREAD_PROCESS_SHARED;
@@ -70,6 +72,8 @@ pub use ffi::PTHREAD_PROCESS_SHARED;
 pub use ipc_names::*;
 #[cfg(any(unix, windows))]
 pub use mapping::*;
+#[cfg(any(unix, windows))]
+pub use memory_peer::*;
 #[cfg(any(unix, windows))]
 pub use protocol::*;
 #[cfg(unix)]
@@ -80,8 +84,6 @@ pub use spin::*;
 pub use sync::*;
 #[cfg(unix)]
 pub use usage::*;
-#[cfg(any(unix, windows))]
-pub use wire::*;
 
 #[cfg(not(unix))]
 pub use crate::mech::no_peer_roles as peer_role;

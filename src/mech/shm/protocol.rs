@@ -1,293 +1,316 @@
-//! The memory peer protocol (see the folder's module doc): the peer side that
-//! serves it over a mapping, and the controller's helpers to read its answers.
+//! The memory peer protocol's messages (the folder's module doc lists them):
+//! a [`MemCommand`] the controller sends to a peer that mapped a region, and
+//! the peer's [`MemAnswer`], one line each, and the own commands of the roles
+//! that serve it ([`WaiterCommand`]). The peer ([`super::serve_memory`])
+//! reads commands and writes answers; the controller's helpers
+//! ([`super::data_of`], [`super::ok_of`]) read answers.
 
-use std::io::{self, BufRead};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use crate::peer::wire::{Fields, Hex, OneOf, Rest, Spaced, messages};
 
-use super::{Append, Follow, Mapping, MemAnswer, MemCommand, say, yield_until};
-use crate::peer::wire::WireLine;
-
-/// A role's own commands: `Some(answer)` when it handled the words.
-pub type Extra<'e> = dyn FnMut(&[&str]) -> Option<Result<String, String>> + 'e;
-
-/// Serves the memory protocol (module doc) over `map` until `quit` or the end
-/// of input; `extra` handles the role's own commands first. A line that is
-/// neither is answered `err 0 <why>`.
-pub fn serve_memory(map: &Mapping, extra: &mut Extra<'_>) -> Result<(), String> {
-    say(&format!("ready {}", std::process::id()))?;
-    let stdin = io::stdin();
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        let command = MemCommand::from_line(&line);
-        if command == Ok(MemCommand::Quit) {
-            return Ok(());
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let answer = match (extra(&words), command) {
-            (Some(a), _) => a?,
-            (None, Ok(c)) => memory_command(map, c)?.to_string(),
-            (None, Err(e)) => MemAnswer::refused(e.to_string()).to_string(),
-        };
-        say(&answer)?;
-    }
-    Ok(())
-}
-
-fn in_bounds(map: &Mapping, off: usize, len: usize) -> Result<(), String> {
-    if off.checked_add(len).is_some_and(|e| e <= map.len()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "[{off}, +{len}) is outside the {}-byte mapping",
-            map.len()
-        ))
-    }
-}
-
-fn aligned(map: &Mapping, off: usize) -> Result<&AtomicU32, String> {
-    in_bounds(map, off, 4)?;
-    if off % 4 != 0 {
-        return Err(format!("offset {off} is not 4-aligned"));
-    }
-    Ok(map.atomic(off))
-}
-
-/// Carries out one command; `Err` (a command outside the mapping) ends the
-/// peer.
-fn memory_command(map: &Mapping, command: MemCommand) -> Result<MemAnswer, String> {
-    Ok(match command {
-        MemCommand::Read { off, len } => {
-            in_bounds(map, off, len)?;
-            MemAnswer::Data(map.read(off, len))
-        }
-        MemCommand::Write { off, data } => {
-            in_bounds(map, off, data.len())?;
-            map.write(off, &data);
-            MemAnswer::Ok(vec![data.len() as u64])
-        }
-        MemCommand::Store { off, value } => {
-            aligned(map, off)?.store(value, Ordering::Release);
-            MemAnswer::Ok(Vec::new())
-        }
-        MemCommand::Load { off } => MemAnswer::Value(aligned(map, off)?.load(Ordering::Acquire)),
-        MemCommand::Publish {
-            data_off,
-            data,
-            flag_off,
-            value,
-        } => {
-            in_bounds(map, data_off, data.len())?;
-            let flag = aligned(map, flag_off)?;
-            // Plain stores, then the flag: no system call in between.
-            map.write(data_off, &data);
-            flag.store(value, Ordering::Release);
-            MemAnswer::Ok(Vec::new())
-        }
-        MemCommand::Append(a) => append(map, &a)?,
-        MemCommand::Follow(w) => follow(map, &w)?,
-        MemCommand::FdProbe { off } => fd_probe(map, off)?,
-        MemCommand::Sync => match map.sync() {
-            Ok(()) => MemAnswer::Ok(Vec::new()),
-            Err(e) => MemAnswer::io_error(&e),
+messages! {
+    /// A command to a memory peer. Offsets and lengths are in bytes.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum MemCommand: "a memory command" {
+        /// `read <off> <len>` → `data <hex>` (volatile byte loads).
+        "read" Read { off: usize, len: usize },
+        /// `write <off> <hex>` → `ok <n>` (volatile byte stores).
+        "write" Write { off: usize, data: Vec<u8> as Hex },
+        /// `store <off> <u32>` → `ok` (atomic store, release).
+        "store" Store { off: usize, value: u32 },
+        /// `load <off>` → `value <u32>` (atomic load, acquire).
+        "load" Load { off: usize },
+        /// `publish <data_off> <hex> <flag_off> <u32>` → `ok`: the bytes, then the
+        /// flag (release), with no system call in between.
+        "publish" Publish {
+            data_off: usize,
+            data: Vec<u8> as Hex,
+            flag_off: usize,
+            value: u32,
         },
-        MemCommand::Quit => unreachable!("serve_memory returns on quit"),
-    })
+        /// `append <index_off> <slots_off> <slots> <writer> <count> <size>
+        /// <arrive_off> <start_off> <ms>` → `ok <count>`.
+        "append" Append(words: Append as Fields),
+        /// `follow <seq_off> <slots_off> <count> <size> <arrive_off> <ack_off>
+        /// <ms>` → `ok <whole> <torn> <observations>`.
+        "follow" Follow(words: Follow as Fields),
+        /// `fdprobe <off>` → `same <fd>` | `different <fd> <dev> <ino>` | `err ...`.
+        "fdprobe" FdProbe { off: usize },
+        /// `sync` → `ok` (msync MS_SYNC).
+        "sync" Sync,
+        /// `quit`: the peer exits 0 (no answer).
+        "quit" Quit,
+    }
 }
 
-/// `append`: waits for the start flag, then writes records into reserved slots.
-fn append(map: &Mapping, a: &Append) -> Result<MemAnswer, String> {
-    let index = aligned(map, a.index_off)?;
-    let (slots, size) = (a.slots, a.size);
-    in_bounds(map, a.slots_off, slots.checked_mul(size).ok_or("overflow")?)?;
-    let arrive = aligned(map, a.arrive_off)?;
-    let start = aligned(map, a.start_off)?;
-    arrive.fetch_add(1, Ordering::AcqRel);
-    if let Err(v) = yield_until(start, |v| v != 0, Duration::from_millis(a.ms)) {
-        return Ok(MemAnswer::Timeout(format!("start flag still {v}")));
+messages! {
+    /// The words of `append`, in their order (the folder's module doc says what
+    /// the peer does with them).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Append {
+        pub index_off: usize,
+        pub slots_off: usize,
+        pub slots: usize,
+        pub writer: u8,
+        pub count: u16,
+        pub size: usize,
+        pub arrive_off: usize,
+        pub start_off: usize,
+        pub ms: u64,
     }
-    for seq in 0..a.count {
-        let slot = index.fetch_add(1, Ordering::AcqRel) as usize;
-        if slot >= slots {
-            return Ok(MemAnswer::refused(format!(
-                "slot {slot} beyond the {slots} slots"
-            )));
+}
+
+messages! {
+    /// The words of `follow`, in their order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Follow {
+        pub seq_off: usize,
+        pub slots_off: usize,
+        pub count: u32,
+        pub size: usize,
+        pub arrive_off: usize,
+        pub ack_off: usize,
+        pub ms: u64,
+    }
+}
+
+messages! {
+    /// A memory peer's answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum MemAnswer: "a memory answer" {
+        /// `ok [<n>...]`: the step was done; the numbers it counted (`write`:
+        /// bytes; `append`: records; `follow`: whole, torn, observations).
+        "ok" Ok(counts: Vec<u64> as Spaced),
+        /// `data <hex>`: the bytes `read` loaded (`-` for none).
+        "data" Data(data: Vec<u8> as Hex),
+        /// `value <u32>`: what `load` loaded.
+        "value" Value(value: u32),
+        /// `same <fd>`: `fdprobe` found the writer's file under that number here.
+        "same" Same(fd: u32),
+        /// `different <fd> <dev> <ino>`: that number names another file here.
+        "different" Different { fd: u32, dev: u64, ino: u64 },
+        /// `timeout <text>`: a bound passed; what was seen by then.
+        "timeout" Timeout(seen: String as Rest),
+        /// `err <errno> <text>`: the step failed (errno 0: not a system error).
+        "err" Err { errno: i32, text: String as Rest },
+    }
+}
+
+messages! {
+    /// How the `shm-waiter` peer waits for the flag.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaitHow: "spin or cond" {
+        /// The guide's mistake: spinning on the flag.
+        "spin" Spin,
+        /// The guide's correction: pthread_cond_wait() in a loop.
+        "cond" Cond,
+    }
+}
+
+messages! {
+    /// What the `shm-waiter` peer does once the flag is READY.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaitThen: "leave or process" {
+        /// Nothing.
+        "leave" Leave,
+        /// Processes the data (`super::process`) and sets PROCESSED.
+        "process" Process,
+    }
+}
+
+messages! {
+    /// The `shm-waiter` peer's own command, besides the memory protocol.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum WaiterCommand: "a shm-waiter command" {
+        /// `wait <spin|cond> <leave|process> <ms>` → `waiting` once it waits,
+        /// then `ok <cpu_us> <wall_us> <loads|wakeups> <voluntary>
+        /// <involuntary>` | `timeout flag <v>` | `err <errno> <text>`.
+        "wait" Wait {
+            how: WaitHow as OneOf,
+            then: WaitThen as OneOf,
+            ms: u64,
+        },
+    }
+}
+
+impl MemAnswer {
+    /// An `err` answer for a failed system call.
+    pub fn io_error(e: &std::io::Error) -> MemAnswer {
+        MemAnswer::Err {
+            errno: crate::precondition::raw_os_error(e).unwrap_or(0),
+            text: crate::sys::describe_io_error(e),
         }
-        map.write(
-            a.slots_off + slot * size,
-            &crate::channel::record(a.writer, seq, size),
+    }
+
+    /// An `err 0 <text>` answer: the step failed, not in a system call.
+    pub fn refused(text: impl Into<String>) -> MemAnswer {
+        MemAnswer::Err {
+            errno: 0,
+            text: text.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::wire::testing::{refused, round_trip, round_trip_all};
+
+    #[test]
+    fn every_command_round_trips() {
+        let all = [
+            MemCommand::Read { off: 0, len: 24 },
+            MemCommand::Write {
+                off: 64,
+                data: b"reply".to_vec(),
+            },
+            MemCommand::Write {
+                off: 0,
+                data: Vec::new(),
+            },
+            MemCommand::Store {
+                off: 0,
+                value: 4096,
+            },
+            MemCommand::Load { off: 8 },
+            MemCommand::Publish {
+                data_off: 64,
+                data: b"payload".to_vec(),
+                flag_off: 0,
+                value: 1,
+            },
+            MemCommand::Append(Append {
+                index_off: 0,
+                slots_off: 64,
+                slots: 400,
+                writer: 3,
+                count: 100,
+                size: 32,
+                arrive_off: 4,
+                start_off: 8,
+                ms: 2000,
+            }),
+            MemCommand::Follow(Follow {
+                seq_off: 0,
+                slots_off: 64,
+                count: 100,
+                size: 32,
+                arrive_off: 4,
+                ack_off: 12,
+                ms: 2000,
+            }),
+            MemCommand::FdProbe { off: 0 },
+            MemCommand::Sync,
+            MemCommand::Quit,
+        ];
+        round_trip_all(all);
+        assert_eq!(
+            MemCommand::Publish {
+                data_off: 64,
+                data: b"ab".to_vec(),
+                flag_off: 0,
+                value: 1
+            }
+            .to_string(),
+            "publish 64 6162 0 1",
+            "the wire form of publish"
         );
     }
-    Ok(MemAnswer::Ok(vec![u64::from(a.count)]))
-}
 
-/// `follow`: watches the sequence number and checks each record it publishes.
-fn follow(map: &Mapping, w: &Follow) -> Result<MemAnswer, String> {
-    let (count, size) = (w.count, w.size);
-    let seq = aligned(map, w.seq_off)?;
-    in_bounds(map, w.slots_off, count as usize * size)?;
-    let arrive = aligned(map, w.arrive_off)?;
-    let ack = aligned(map, w.ack_off)?;
-    let deadline = Instant::now() + Duration::from_millis(w.ms);
-    arrive.fetch_add(1, Ordering::AcqRel);
-    let (mut seen, mut whole, mut torn, mut observations) = (0u32, 0u64, 0u64, 0u64);
-    while seen < count {
-        let published = match yield_until(
-            seq,
-            |v| v > seen,
-            deadline.saturating_duration_since(Instant::now()),
-        ) {
-            Ok(v) => v.min(count),
-            Err(v) => {
-                return Ok(MemAnswer::Timeout(format!(
-                    "{seen} of {count} records seen, sequence {v}"
-                )));
-            }
-        };
-        observations += 1;
-        for i in seen..published {
-            let got = map.read(w.slots_off + i as usize * size, size);
-            if got == crate::channel::record(0, i as u16, size) {
-                whole += 1;
-            } else {
-                torn += 1;
+    #[test]
+    fn every_answer_round_trips() {
+        let all = [
+            MemAnswer::Ok(Vec::new()),
+            MemAnswer::Ok(vec![16]),
+            MemAnswer::Ok(vec![97, 3, 12]),
+            MemAnswer::Data(b"from-peer".to_vec()),
+            MemAnswer::Data(Vec::new()),
+            MemAnswer::Value(u32::MAX),
+            MemAnswer::Same(7),
+            MemAnswer::Different {
+                fd: 7,
+                dev: 2049,
+                ino: u64::MAX,
+            },
+            MemAnswer::Timeout("start flag still 0".into()),
+            MemAnswer::Err {
+                errno: 9,
+                text: "EBADF (Bad file descriptor)".into(),
+            },
+            MemAnswer::refused(""),
+        ];
+        round_trip_all(all);
+        assert_eq!(MemAnswer::Ok(vec![1, 2]).to_string(), "ok 1 2");
+    }
+
+    #[test]
+    fn waiter_commands_round_trip() {
+        for how in [WaitHow::Spin, WaitHow::Cond] {
+            for then in [WaitThen::Leave, WaitThen::Process] {
+                round_trip(WaiterCommand::Wait {
+                    how,
+                    then,
+                    ms: 2000,
+                });
             }
         }
-        seen = published;
-        ack.store(seen, Ordering::Release);
+        assert_eq!(
+            WaiterCommand::Wait {
+                how: WaitHow::Cond,
+                then: WaitThen::Process,
+                ms: 2000
+            }
+            .to_string(),
+            "wait cond process 2000"
+        );
+        refused::<WaiterCommand>(&[
+            "",
+            "wait spin leave",
+            "wait sleep leave 10",
+            "wait spin stay 10",
+            "wait spin leave x",
+        ]);
     }
-    Ok(MemAnswer::Ok(vec![whole, torn, observations]))
-}
 
-/// `fdprobe <off>`: fstat()s the descriptor number stored at `off` here and
-/// compares with the writer's device and inode.
-#[cfg(unix)]
-fn fd_probe(map: &Mapping, off: usize) -> Result<MemAnswer, String> {
-    let fd = aligned(map, off)?.load(Ordering::Acquire);
-    in_bounds(map, off + 8, 16)?;
-    let b = map.read(off + 8, 16);
-    let dev = u64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
-    let ino = u64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
-    // SAFETY: fstat on a bare number: only inspects whatever that
-    // number names in this process (if anything), never closes it.
-    let fd_b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd as i32) };
-    Ok(match nix::sys::stat::fstat(fd_b) {
-        Ok(st) if wide_id(st.st_dev) == dev && wide_id(st.st_ino) == ino => MemAnswer::Same(fd),
-        Ok(st) => MemAnswer::Different {
-            fd,
-            dev: wide_id(st.st_dev),
-            ino: wide_id(st.st_ino),
-        },
-        Err(e) => MemAnswer::io_error(&e.into()),
-    })
-}
-
-/// Descriptors are not numbers that name files on this platform.
-#[cfg(not(unix))]
-fn fd_probe(_: &Mapping, off: usize) -> Result<MemAnswer, String> {
-    Ok(MemAnswer::refused(format!(
-        "unknown command \"fdprobe {off}\""
-    )))
-}
-
-/// st_dev and st_ino widened to u64 (their types differ per target: i32 or
-/// u64 device numbers, u64 inodes).
-#[cfg(unix)]
-fn wide_id<T: Into<i128>>(x: T) -> u64 {
-    x.into() as u64
-}
-
-/// The bytes of a peer's `data <hex>` answer; anything else ends the check
-/// with an error naming the request.
-pub fn data_of(answer: &str, what: &str) -> crate::observe::Checked<Vec<u8>> {
-    match MemAnswer::from_line(answer) {
-        Ok(MemAnswer::Data(d)) => Ok(d),
-        _ => Err(unexpected(answer, what)),
+    #[test]
+    fn bad_lines_are_named() {
+        refused::<MemCommand>(&[
+            "",
+            "raed 0 4",
+            "read 0",
+            "read -1 4",
+            "read 0 x",
+            "write 0 zz",
+            "write 0 abc",
+            "write 0",
+            "store 0 4294967296",
+            "store 0",
+            "load",
+            "load 0 1",
+            "publish 0 00 0",
+            "publish 0 00 x 1",
+            "append 0 64 400 256 1 32 4 8 2000",
+            "append 0 64 400 1 1 32 4 8",
+            "follow 0 64 100 32 4 12",
+            "follow 0 64 -1 32 4 12 2000",
+            "fdprobe",
+            "fdprobe x",
+            "sync now",
+            "quit now",
+        ]);
+        refused::<MemAnswer>(&[
+            "",
+            "ok x",
+            "ok 1 -2",
+            "data",
+            "data 0",
+            "data 00 11",
+            "value",
+            "value -1",
+            "same",
+            "different 7 1",
+            "err",
+            "err x text",
+            "what",
+        ]);
     }
-}
-
-/// Ends the check with an error unless the peer answered `ok [<n>...]` (the
-/// roles' own commands answer success the same way).
-pub fn ok_of(answer: &str, what: &str) -> crate::observe::Checked<()> {
-    match MemAnswer::from_line(answer) {
-        Ok(MemAnswer::Ok(_)) => Ok(()),
-        _ => Err(unexpected(answer, what)),
-    }
-}
-
-/// One command of the memory protocol to `peer` and its answer (bounded).
-pub fn mem_call(
-    peer: &mut crate::peer::Peer,
-    command: &MemCommand,
-) -> Result<MemAnswer, crate::peer::PeerError> {
-    peer.exchange(command, crate::watchdog::BOUND)
-}
-
-/// `read <off> <len>`: the bytes the peer loaded; any other answer ends the
-/// check with an error.
-pub fn peer_read(
-    peer: &mut crate::peer::Peer,
-    off: usize,
-    len: usize,
-) -> crate::observe::Checked<Vec<u8>> {
-    data_in(mem_call(peer, &MemCommand::Read { off, len })?, "read")
-}
-
-/// The bytes of a `data <hex>` answer; any other answer ends the check with
-/// an error naming `what`.
-pub fn data_in(answer: MemAnswer, what: &str) -> crate::observe::Checked<Vec<u8>> {
-    match answer {
-        MemAnswer::Data(d) => Ok(d),
-        other => Err(unexpected(&other.to_string(), what)),
-    }
-}
-
-/// `write <off> <hex>`: ends the check with an error unless the peer stored
-/// the bytes.
-pub fn peer_write(
-    peer: &mut crate::peer::Peer,
-    off: usize,
-    data: &[u8],
-) -> crate::observe::Checked<()> {
-    let data = data.to_vec();
-    counts(mem_call(peer, &MemCommand::Write { off, data })?, "write").map(drop)
-}
-
-/// The numbers of an `ok [<n>...]` answer; any other answer ends the check
-/// with an error naming `what`.
-pub fn counts(answer: MemAnswer, what: &str) -> crate::observe::Checked<Vec<u64>> {
-    match answer {
-        MemAnswer::Ok(n) => Ok(n),
-        other => Err(unexpected(&other.to_string(), what)),
-    }
-}
-
-fn unexpected(answer: &str, what: &str) -> crate::observe::Observation {
-    crate::observe::Observation::error(format!("{what}: the peer answered {answer:?}"))
-}
-
-/// Fresh random printable bytes (a pattern no earlier run left behind).
-pub fn pattern(len: usize) -> Vec<u8> {
-    crate::names::random_hex(len).into_bytes()
-}
-
-/// The descriptor number, device and inode the `fdprobe` command reads, as
-/// stored at `off` of `map` (u32 number, then u64 device and inode at +8).
-#[cfg(unix)]
-pub fn store_fd_identity(
-    map: &Mapping,
-    off: usize,
-    fd: std::os::fd::BorrowedFd<'_>,
-) -> io::Result<(u32, u64, u64)> {
-    use std::os::fd::AsRawFd;
-    let st = nix::sys::stat::fstat(fd)?;
-    let (n, dev, ino) = (
-        fd.as_raw_fd() as u32,
-        wide_id(st.st_dev),
-        wide_id(st.st_ino),
-    );
-    map.write(off + 8, &dev.to_ne_bytes());
-    map.write(off + 16, &ino.to_ne_bytes());
-    map.atomic(off).store(n, Ordering::Release);
-    Ok((n, dev, ino))
 }

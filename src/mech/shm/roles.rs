@@ -12,8 +12,8 @@ use crate::peer::wire;
 
 #[cfg(not(target_os = "android"))]
 use super::{
-    PROBE_WAIT, PROCESSED, READY, SYNC_DATA, SYNC_DATA_LEN, SYNC_PROBE, SYNC_RESULT, SharedSync,
-    Usage, err_line, say, serve_memory, spin_until,
+    PROBE_WAIT, PROCESSED, READY, Request, SYNC_DATA, SYNC_DATA_LEN, SYNC_PROBE, SYNC_RESULT,
+    SharedSync, Usage, WaitHow, WaitThen, WaiterCommand, err_line, say, serve_memory, spin_until,
 };
 
 /// What the consumer of the guide's example does to the data: reverses it.
@@ -23,7 +23,8 @@ pub fn process(data: &[u8]) -> Vec<u8> {
 
 /// Peer roles of the `shm.*` claims: `shm-waiter <name> <len>` maps a POSIX
 /// shared-memory object holding a [`SharedSync`] block and serves the memory
-/// protocol plus `wait <spin|cond> <leave|process> <ms>`: prints `waiting`, waits
+/// protocol plus [`WaiterCommand`], `wait <spin|cond> <leave|process> <ms>`:
+/// prints `waiting`, waits
 /// for the flag to become READY (spinning on it, or in the guide's
 /// pthread_cond_wait() loop), processes the data when asked, then answers `ok
 /// <cpu_us> <wall_us> <loads|wakeups> <voluntary> <involuntary>` (getrusage
@@ -151,32 +152,33 @@ fn waiter(name: &str, len: &str) -> Result<(), String> {
     let obj = crate::mech::posix_shm::Object::open(name, len)
         .map_err(|e| format!("open {name}: {}", crate::observe::describe_io_error(&e)))?;
     let sync = SharedSync::attach(&obj.map);
-    serve_memory(&obj.map, &mut |words: &[&str]| match words {
-        ["wait", how, then, ms] => Some(wait_for_ready(&sync, how, then, ms)),
-        _ => None,
-    })
+    serve_memory(
+        &obj.map,
+        &mut |request: &Request<WaiterCommand>| match *request {
+            Request::Role(WaiterCommand::Wait { how, then, ms }) => {
+                Some(wait_for_ready(&sync, how, then, ms))
+            }
+            Request::Memory(_) => None,
+        },
+    )
 }
 
 /// `wait <spin|cond> <leave|process> <ms>`.
 #[cfg(not(target_os = "android"))]
 fn wait_for_ready(
     sync: &SharedSync<'_>,
-    how: &str,
-    then: &str,
-    ms: &str,
+    how: WaitHow,
+    then: WaitThen,
+    ms: u64,
 ) -> Result<String, String> {
-    let bound = Duration::from_millis(wire::num(ms, "ms")?);
-    let process_it = match then {
-        "process" => true,
-        "leave" => false,
-        _ => return Err(format!("bad wait mode {then:?}")),
-    };
+    let bound = Duration::from_millis(ms);
+    let process_it = then == WaitThen::Process;
     let usage0 = Usage::now().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let deadline = t0 + bound;
     let mut wakeups: u64 = 0;
     match how {
-        "spin" => {
+        WaitHow::Spin => {
             // The guide's mistake: while (shared->flag != READY) {}
             say("waiting")?;
             match spin_until(sync.flag(), |v| v == READY, bound) {
@@ -189,7 +191,7 @@ fn wait_for_ready(
                 sync.flag().store(PROCESSED, Ordering::Release);
             }
         }
-        "cond" => {
+        WaitHow::Cond => {
             // The guide's correction, line by line.
             let locked = match sync.lock(deadline) {
                 Ok(l) => l,
@@ -218,7 +220,6 @@ fn wait_for_ready(
             }
             drop(locked);
         }
-        _ => return Err(format!("bad wait kind {how:?}")),
     }
     let wall = t0.elapsed().as_micros();
     let u = Usage::now().map_err(|e| e.to_string())?.since(&usage0);

@@ -29,10 +29,12 @@ use std::io;
 
 use windows_sys::Win32::Networking::WinSock as ws;
 
+use super::protocol::{ServerAnswer, ServerCommand};
 use super::winsock::{Addr, Failed, Socket, StreamChannel, windows_build};
 use crate::channel::{Channel, Mechanism};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
+use crate::peer::wire::WireLine;
 use crate::watchdog::BOUND;
 
 /// Errors of `socket()` that mean "this family / type / protocol does not exist
@@ -154,30 +156,28 @@ fn server_role(addr: &str) -> io::Result<()> {
     writeln!(out, "ready {pid} {bound}")?;
     out.flush()?;
     for line in io::stdin().lock().lines() {
-        let line = line?;
-        let answer = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["accept"] => match listener.accept_within(BOUND) {
+        let answer = match ServerCommand::from_line(&line?) {
+            Ok(ServerCommand::Accept) => match listener.accept_within(BOUND) {
                 Ok(Some(c)) => {
                     let _ = c.send(format!("served-by {pid}").as_bytes());
                     drop(c);
-                    "ok accepted".to_owned()
+                    ServerAnswer::Ok("accepted".to_owned())
                 }
-                Ok(None) => format!("err no connection to accept within {BOUND:?}"),
-                Err(e) => format!("err accept(): {}", super::describe_error(&e)),
+                Ok(None) => ServerAnswer::Err(format!("no connection to accept within {BOUND:?}")),
+                Err(e) => ServerAnswer::Err(format!("accept(): {}", super::describe_error(&e))),
             },
-            ["give", to] => {
-                let to: u32 = to.parse().map_err(|_| io::Error::other("bad pid"))?;
+            Ok(ServerCommand::Give { pid: to }) => {
                 match super::winsock::duplicate_for(listener.0.as_raw_socket(), to) {
                     Ok(info) => {
-                        writeln!(out, "info {}", crate::peer::hex(&info))?;
+                        writeln!(out, "{}", ServerAnswer::Info(info))?;
                         out.flush()?;
                         return Ok(());
                     }
-                    Err(e) => format!("err {e}"),
+                    Err(e) => ServerAnswer::Err(e.to_string()),
                 }
             }
-            ["quit"] => return Ok(()),
-            _ => format!("err unknown command {line:?}"),
+            Ok(ServerCommand::Quit) => return Ok(()),
+            Err(e) => ServerAnswer::Err(e.to_string()),
         };
         writeln!(out, "{answer}")?;
         out.flush()?;
@@ -221,6 +221,7 @@ mod tests {
 
     use super::*;
     use crate::check::Ctx;
+    use crate::mech::windows::protocol::HandoverLine;
     use crate::mech::windows::winsock::read_to_end_bounded;
 
     #[test]
@@ -247,7 +248,9 @@ mod tests {
             c
         };
         let early = client();
-        assert_eq!(old.request("accept").expect("answer"), "ok accepted");
+        let accepted = ServerAnswer::Ok("accepted".into());
+        let answer = old.exchange::<ServerAnswer>(&ServerCommand::Accept, BOUND);
+        assert_eq!(answer.expect("answer"), accepted);
         assert_eq!(
             read_to_end_bounded(&early),
             format!("served-by {}", old.pid())
@@ -256,18 +259,20 @@ mod tests {
             .peer(&["win-afunix-server", "handed"])
             .spawn()
             .expect("the second server starts");
-        let given = old.request(&format!("give {}", new.pid())).expect("answer");
-        let info = given
-            .strip_prefix("info ")
-            .unwrap_or_else(|| panic!("the first server answered {given:?}"));
+        let give = ServerCommand::Give { pid: new.pid() };
+        let info = match old.exchange::<ServerAnswer>(&give, BOUND).expect("answer") {
+            ServerAnswer::Info(info) => info,
+            other => panic!("the first server answered {other:?}"),
+        };
         let (status, _) = old.finish().expect("the first server ends");
         assert!(status.success(), "{status}");
         let late = client();
-        new.send_line(&format!("socket {info}"))
+        new.send_line(&HandoverLine::Socket(info).to_string())
             .expect("handover line");
         let ready = new.line(BOUND).expect("its ready line");
         assert!(ready.starts_with("ready"), "{ready}");
-        assert_eq!(new.request("accept").expect("answer"), "ok accepted");
+        let answer = new.exchange::<ServerAnswer>(&ServerCommand::Accept, BOUND);
+        assert_eq!(answer.expect("answer"), accepted);
         assert_eq!(
             read_to_end_bounded(&late),
             format!("served-by {}", new.pid())

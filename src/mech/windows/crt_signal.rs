@@ -19,7 +19,8 @@ use std::ffi::c_int;
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::peer::wire::{ProtocolError, WireLine, bad, keyed, num};
+use super::protocol::{ReceiverAnswer, ReceiverCommand};
+use crate::peer::wire::WireLine;
 
 pub const SIG_DFL: usize = 0;
 pub const SIG_ERR: usize = usize::MAX;
@@ -159,76 +160,6 @@ fn probe_signals() -> Result<(), String> {
     Ok(())
 }
 
-/// A command to the `win-crt-receiver` peer: `status`, `wait <ms>` (until a
-/// handler ran, at most `ms`), `quit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReceiverCommand {
-    Status,
-    Wait { ms: u64 },
-    Quit,
-}
-
-impl std::fmt::Display for ReceiverCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReceiverCommand::Status => f.write_str("status"),
-            ReceiverCommand::Wait { ms } => write!(f, "wait {ms}"),
-            ReceiverCommand::Quit => f.write_str("quit"),
-        }
-    }
-}
-
-impl WireLine for ReceiverCommand {
-    fn from_line(line: &str) -> Result<Self, ProtocolError> {
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["status"] => Ok(ReceiverCommand::Status),
-            ["wait", ms] => num(ms, "ms").map(|ms| ReceiverCommand::Wait { ms }),
-            ["quit"] => Ok(ReceiverCommand::Quit),
-            _ => Err("unknown command".to_owned()),
-        }
-        .map_err(|reason| bad("a win-crt-receiver command", line, reason))
-    }
-}
-
-/// The receiver's answer: `got int=<n> break=<n> term=<n>`, the handler calls
-/// seen per signal, or `err 0 <text>` for a line that is not a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReceiverAnswer {
-    Got { int: u32, brk: u32, term: u32 },
-    Err(String),
-}
-
-impl std::fmt::Display for ReceiverAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReceiverAnswer::Got { int, brk, term } => {
-                write!(f, "got int={int} break={brk} term={term}")
-            }
-            ReceiverAnswer::Err(text) => write!(f, "err 0 {text}"),
-        }
-    }
-}
-
-impl WireLine for ReceiverAnswer {
-    fn from_line(line: &str) -> Result<Self, ProtocolError> {
-        let field = |w: &str, key: &str| num(keyed(w, key)?, key);
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["got", int, brk, term] => (|| {
-                Ok(ReceiverAnswer::Got {
-                    int: field(int, "int")?,
-                    brk: field(brk, "break")?,
-                    term: field(term, "term")?,
-                })
-            })(),
-            ["err", "0", ..] => Ok(ReceiverAnswer::Err(
-                line.splitn(3, ' ').nth(2).unwrap_or("").to_owned(),
-            )),
-            _ => Err("unknown answer".to_owned()),
-        }
-        .map_err(|reason| bad("a win-crt-receiver answer", line, reason))
-    }
-}
-
 fn status() -> ReceiverAnswer {
     ReceiverAnswer::Got {
         int: SEEN[SIGINT as usize].load(Ordering::SeqCst),
@@ -273,7 +204,13 @@ fn receiver() -> Result<(), String> {
                 }
                 println!("{}", status());
             }
-            Err(e) => println!("{}", ReceiverAnswer::Err(e.to_string())),
+            Err(e) => println!(
+                "{}",
+                ReceiverAnswer::Err {
+                    errno: 0,
+                    text: e.to_string()
+                }
+            ),
         }
     }
     Ok(())
@@ -288,29 +225,4 @@ pub fn send_ctrl_break(group: u32) -> std::io::Result<()> {
     // SAFETY: plain arguments; the call sends a console event to the group and
     // touches no memory of this process.
     super::cvt(unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::peer::wire::testing::{refused, round_trip};
-
-    #[test]
-    fn receiver_protocol_round_trips() {
-        for c in [
-            ReceiverCommand::Status,
-            ReceiverCommand::Wait { ms: 2000 },
-            ReceiverCommand::Quit,
-        ] {
-            round_trip(c);
-        }
-        round_trip(ReceiverAnswer::Got {
-            int: 0,
-            brk: 1,
-            term: 0,
-        });
-        round_trip(ReceiverAnswer::Err("not a command".into()));
-        refused::<ReceiverCommand>(&["", "wait", "wait x", "stat"]);
-        refused::<ReceiverAnswer>(&["", "got int=1", "got int=x break=0 term=0"]);
-    }
 }

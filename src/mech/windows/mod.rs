@@ -24,6 +24,7 @@ pub mod afunix;
 pub mod anon_pipe;
 pub mod crt_signal;
 pub mod named_pipe;
+pub mod protocol;
 pub mod sockaddr;
 pub mod winsock;
 
@@ -154,11 +155,11 @@ impl crate::peer::Handover for Handover {
                         DUPLICATE_SAME_ACCESS,
                     )
                 })?;
-                Ok(format!("handle {}", out as usize))
+                Ok(protocol::HandoverLine::Handle(out as usize).to_string())
             }
             Handover::Socket(s) => {
                 let info = winsock::duplicate_for(s, child.id())?;
-                Ok(format!("socket {}", crate::peer::hex(&info)))
+                Ok(protocol::HandoverLine::Socket(info).to_string())
             }
         }
     }
@@ -173,17 +174,13 @@ pub enum Handed {
 /// In a peer: reads the parent's handover line from stdin and takes ownership of
 /// what it names.
 pub fn take_handover() -> io::Result<Handed> {
+    use crate::peer::wire::WireLine;
     let mut line = String::new();
     io::stdin().read_line(&mut line)?;
-    let bad = || {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("bad handover line {line:?}"),
-        )
-    };
-    match line.trim().split_once(' ') {
-        Some(("handle", v)) => {
-            let v: usize = v.parse().map_err(|_| bad())?;
+    let line = protocol::HandoverLine::from_line(line.trim_end())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    match line {
+        protocol::HandoverLine::Handle(v) => {
             // SAFETY: the parent duplicated this handle into this process for it alone
             // (DuplicateHandle with this process as the target); nothing else here
             // owns it.
@@ -191,11 +188,9 @@ pub fn take_handover() -> io::Result<Handed> {
                 OwnedHandle::from_raw_handle(v as RawHandle)
             }))
         }
-        Some(("socket", h)) => {
-            let info = crate::peer::unhex(h).ok_or_else(bad)?;
+        protocol::HandoverLine::Socket(info) => {
             Ok(Handed::Socket(winsock::socket_from_info(&info)?))
         }
-        _ => Err(bad()),
     }
 }
 

@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use super::*;
 use crate::channel::Queued;
 use crate::peer::Peer;
-use crate::peer::endpoint_proto::Answer;
+use crate::peer::endpoint_protocol::Answer;
 
 /// A listener on 127.0.0.1 (port 0), one connection, under the id `unix_stream`.
 fn channel() -> StreamChannel {
