@@ -6,8 +6,8 @@ use std::os::fd::AsFd;
 
 use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
 
-use super::peer::{revents, wait_ms};
 use super::protocol::Answer;
+use super::readiness::{revents, wait_ms};
 
 const ZERO: libc::timespec = libc::timespec {
     tv_sec: 0,

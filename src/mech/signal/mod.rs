@@ -69,6 +69,8 @@ mod ffi;
 mod kqueue;
 #[cfg(unix)]
 mod peer;
+#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
+mod readiness;
 #[cfg(target_os = "linux")]
 mod signalfd;
 

@@ -50,19 +50,6 @@ fn threads() -> Option<usize> {
         .ok()
 }
 
-/// What poll() says of `fd` now, as the protocol's revents bits (signalfd, kqueue).
-#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
-pub(super) fn revents(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<i16> {
-    crate::channel::fd::revents_now(fd).map(|r| r.bits())
-}
-
-/// Waits at most `ms` (never beyond the watchdog's bound) until `fd` is readable.
-#[cfg(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd"))]
-pub(super) fn wait_ms(fd: std::os::fd::BorrowedFd<'_>, ms: u64) -> io::Result<bool> {
-    let bound = std::time::Duration::from_millis(ms).min(crate::watchdog::BOUND);
-    crate::channel::fd::wait(fd, nix::poll::PollFlags::POLLIN, bound)
-}
-
 /// What the peer keeps between commands.
 #[derive(Default)]
 struct State {

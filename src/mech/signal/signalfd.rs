@@ -7,8 +7,8 @@ use std::os::fd::AsFd;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use super::peer::{revents, wait_ms};
 use super::protocol::Answer;
+use super::readiness::{revents, wait_ms};
 
 /// A signalfd for `sigs` (non-blocking), and what poll() says of it now.
 pub fn open(sigs: &[i32]) -> io::Result<(SignalFd, Answer)> {
