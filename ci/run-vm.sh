@@ -122,15 +122,16 @@ setup() {
 }
 
 # debian_suites SERIES: the Debian suites (with their security suite) that carry
-# the cloud kernel of SERIES: bullseye 5.10, bookworm 6.1, trixie 6.12; any other
-# series is looked for in unstable and experimental (sid had 7.2, experimental
-# 7.3 release candidates when this was written).
+# the cloud kernel of SERIES, one group a line, the first group that has it
+# wins: bullseye 5.10, bookworm 6.1, trixie 6.12; any other series is looked for
+# in unstable, then in experimental (sid had 7.2 and experimental 7.3 release
+# candidates when this was written: "7" is sid's 7.2, "7.3" experimental's).
 debian_suites() {
   case "$1" in
     5.10) echo "bullseye bullseye-security" ;;
     6.1) echo "bookworm bookworm-security" ;;
     6.12) echo "trixie trixie-security" ;;
-    *) echo "sid experimental" ;;
+    *) printf 'sid\nexperimental\n' ;;
   esac
 }
 
@@ -167,18 +168,22 @@ debian_apt() {
 debian_kernel() {
   command -v apt-get >/dev/null || die "no apt here: pass --kernel FILE"
   [ -f "$KEYRING" ] || die "no $KEYRING (apt-get install debian-archive-keyring)"
-  local suites re ver pkg dir lists
-  suites="$(debian_suites "$series")"
-  lists="$VM_DIR/apt/${suites%% *}/lists"
-  if [ -z "$(find "$lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
-    log "apt-get update (private lists for $suites)"
-    debian_apt "$suites" -- apt-get update >&2 || die "apt-get update of $suites failed"
-  fi
+  local suites="" group re ver="" pkg dir lists
   # The versions of the series, e.g. 6.1.0-41, 6.12.57+deb13, 7.2.13+deb14.
-  re="^linux-(image|binary)-${series//./\\.}[.][0-9][^ ]*-cloud-amd64\$"
-  ver="$(debian_apt "$suites" -- apt-cache pkgnames linux- | grep -E "$re" |
-    sed -E 's/^linux-(image|binary)-//; s/-cloud-amd64$//' | sort -uV | tail -n 1)"
-  [ -n "$ver" ] || die "Debian $suites has no cloud kernel of series $series (matching $re)"
+  # After the series comes a separator (6.1 is not 6.12): 7.2.13+deb14, 7.3-cloud.
+  re="^linux-(image|binary)-${series//./\\.}([.+~-][^ ]*)?-cloud-amd64\$"
+  while read -r group; do
+    lists="$VM_DIR/apt/${group%% *}/lists"
+    if [ -z "$(find "$lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+      log "apt-get update (private lists for $group)"
+      debian_apt "$group" -- apt-get update >&2 || die "apt-get update of $group failed"
+    fi
+    ver="$(debian_apt "$group" -- apt-cache pkgnames linux- | grep -E "$re" |
+      sed -E 's/^linux-(image|binary)-//; s/-cloud-amd64$//' | sort -uV | tail -n 1)"
+    suites="$group"
+    [ -z "$ver" ] || break
+  done < <(debian_suites "$series")
+  [ -n "$ver" ] || die "Debian has no cloud kernel of series $series (matching $re) in $(debian_suites "$series" | paste -sd' ')"
   local pkgs=("linux-image-$ver-cloud-amd64")
   if debian_apt "$suites" -- apt-cache show "linux-binary-$ver-cloud-amd64" >/dev/null 2>&1; then
     pkgs=("linux-binary-$ver-cloud-amd64" "linux-base-$ver-cloud-amd64")
@@ -192,8 +197,10 @@ debian_kernel() {
     chmod 0777 "$dir.tmp/deb"
     (cd "$dir.tmp/deb" && debian_apt "$suites" -- apt-get download "${pkgs[@]}" >&2) ||
       die "apt-get download ${pkgs[*]} failed"
-    local deb
-    for deb in "$dir.tmp/deb"/*.deb; do
+    local deb p
+    # The kernel package first: its line names the run's kernel.
+    for p in "${pkgs[@]}"; do
+      deb="$(ls "$dir.tmp/deb/${p}_"*.deb)"
       dpkg-deb -x "$deb" "$dir.tmp/x"
       dpkg-deb -f "$deb" Package Version | sed 's/^[A-Za-z]*: //' | paste -sd' ' >>"$dir.tmp/package"
     done
