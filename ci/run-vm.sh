@@ -211,7 +211,7 @@ debian_kernel() {
     fi
     # The suite the kernel package came from (e.g. bullseye-security).
     debian_apt "$suites" -- apt-cache madison "$pkg" |
-      awk -F' [|] ' -v v="$(awk 'NR == 1 {print $2}' "$dir.tmp/package")" '$2 == v {split($3, a, " "); split(a[2], b, "/"); print b[1]; exit}' \
+      awk -F' [|] ' -v v="$(awk 'NR == 1 {print $2}' "$dir.tmp/package")" '{gsub(/^ +| +$/, "", $2)} $2 == v {split($3, a, " "); split(a[2], b, "/"); print b[1]; exit}' \
         >"$dir.tmp/suite"
     rm -rf "$dir.tmp/x" "$dir.tmp/deb" "$dir"
     mv "$dir.tmp" "$dir"
