@@ -174,13 +174,21 @@ mod since_linux {
             let fd = match linux::memfd_secret() {
                 Ok(fd) => fd,
                 Err(e) if e.raw_os_error() == Some(libc::ENOSYS) && param.exists() => {
-                    let value = std::fs::read_to_string(param)
-                        .map_or_else(|e| format!("unreadable: {e}"), |v| v.trim().to_owned());
-                    return Ok(Observation::skipped(format!(
-                        "memfd_secret: {}, yet this kernel has secretmem ({} exists, value {value}): it is disabled by the boot parameter secretmem.enable (off by default before Linux 6.5)",
-                        describe_io_error(&e),
-                        param.display()
-                    )));
+                    // The parameter is readable by root only (mode 0400).
+                    let value = std::fs::read_to_string(param).map(|v| v.trim().to_owned());
+                    return Ok(match value {
+                        Ok(v) if v == "Y" => Observation::unsupported(format!(
+                            "memfd_secret: {}, although this kernel's secretmem is enabled ({} = Y): the call does not reach the kernel (an emulator or a filter answers for it)",
+                            describe_io_error(&e),
+                            param.display()
+                        )),
+                        value => Observation::skipped(format!(
+                            "memfd_secret: {}, yet this kernel has secretmem ({} exists, value {}): it is disabled by the boot parameter secretmem.enable (off by default before Linux 6.5)",
+                            describe_io_error(&e),
+                            param.display(),
+                            value.unwrap_or_else(|e| format!("unreadable: {e}"))
+                        )),
+                    });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
                     return Ok(Observation::unsupported(format!(
