@@ -546,7 +546,7 @@ mod since_linux {
                 let detail = format!("{step}: {} (Landlock ABI {abi})", name(errno));
                 match (step.as_str(), errno) {
                     ("abi", libc::ENOSYS) => Observation::unsupported(format!(
-                        "landlock_create_ruleset: {detail}: this kernel has no Landlock"
+                        "landlock_create_ruleset: {detail}: no Landlock system call here (a kernel without Landlock, or an emulator that does not translate it)"
                     )),
                     ("abi", libc::EOPNOTSUPP) => Observation::skipped(format!(
                         "landlock_create_ruleset: {detail}: Landlock is built in but not enabled (the lsm= boot parameter or CONFIG_LSM; /sys/kernel/security/lsm lists the active ones)"

@@ -909,19 +909,22 @@ mod since_linux {
                     "no connection to accept within {BOUND:?}"
                 )));
             };
-            let pidfd =
-                match linux::getsockopt_int(conn.as_fd(), libc::SOL_SOCKET, linux::SO_PEERPIDFD) {
-                    Ok(fd) => fd,
-                    Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
-                        return Ok(Observation::unsupported(format!(
-                            "getsockopt(SO_PEERPIDFD): {}: this kernel knows no such option",
-                            describe_io_error(&e)
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(Observation::from_io_error("getsockopt(SO_PEERPIDFD)", &e));
-                    }
-                };
+            let pidfd = match linux::getsockopt_int(
+                conn.as_fd(),
+                libc::SOL_SOCKET,
+                linux::SO_PEERPIDFD,
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+                    return Ok(Observation::unsupported(format!(
+                        "getsockopt(SO_PEERPIDFD): {}: the kernel (or an emulator in front of it) knows no such option",
+                        describe_io_error(&e)
+                    )));
+                }
+                Err(e) => {
+                    return Err(Observation::from_io_error("getsockopt(SO_PEERPIDFD)", &e));
+                }
+            };
             let pidfd = linux::own_fd(pidfd).step("the descriptor SO_PEERPIDFD returned")?;
             let fdinfo =
                 std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
@@ -958,7 +961,7 @@ mod since_linux {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
                     return Ok(Observation::unsupported(format!(
-                        "setsockopt(SO_PASSRIGHTS, 0): {}: this kernel knows no such option",
+                        "setsockopt(SO_PASSRIGHTS, 0): {}: the kernel (or an emulator in front of it) knows no such option",
                         describe_io_error(&e)
                     )));
                 }
