@@ -7,7 +7,8 @@
 #   linux-i686-gnu                 native: a 32-bit process on the 64-bit kernel   ci/run-i686.sh
 #   linux-s390x-gnu (qemu-user)    emulated big-endian CPU ci/run-qemu.sh --target s390x-unknown-linux-gnu
 #   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
-#   linux-x86_64-musl (vm)         Linux 6.1 VM (TCG)      ci/run-vm.sh
+#   linux-x86_64-musl (vm)         Linux VMs (TCG), one run per kernel: Debian's
+#                                  5.10, 6.1, 6.12 and 7.x  ci/run-vm.sh --debian-kernel S
 #
 # then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
 # the report directory, a check that every column holds observations, and the headless
@@ -17,7 +18,8 @@
 #
 # --out DIR               report directory (default target/ipc-report)
 # --only NAME             run only these columns: native, musl, qemu-aarch64, i686,
-#                         qemu-s390x, wine, vm
+#                         qemu-s390x, wine, vm (every kernel), vm-5.10, vm-6.1,
+#                         vm-6.12, vm-7
 # --allow-test-failures   a column whose checks missed expectations still counts,
 #                         as long as it recorded observations (they are in the report)
 # --no-page-check         skip the Chromium check
@@ -51,7 +53,11 @@ cd "$ROOT"
 wanted() {
   [ ${#only[@]} -eq 0 ] && return 0
   local o
-  for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done
+  for o in "${only[@]}"; do
+    [ "$o" = "$1" ] && return 0
+    # --only vm: every kernel's vm column.
+    case "$1" in vm-*) [ "$o" = vm ] && return 0 ;; esac
+  done
   return 1
 }
 
@@ -62,13 +68,13 @@ timings=() sets=() expected=() problems=() skipped=()
 column() {
   local name="$1" expect="$2" dir="$3" t0=$SECONDS rc=0
   shift 3
-  expected+=(--expect "$expect")
+  case " ${expected[*]} " in *" $expect "*) ;; *) expected+=(--expect "$expect") ;; esac
   if ! wanted "$name"; then
     return 0
   fi
   log "=== column $expect"
   "$@" || rc=$?
-  timings+=("$(printf '%-32s %4ss  exit %s' "$expect" $((SECONDS - t0)) "$rc")")
+  timings+=("$(printf '%-14s %-32s %4ss  exit %s' "$name" "$expect" $((SECONDS - t0)) "$rc")")
   if [ -f "$dir/run.json" ] && [ -d "$dir/results" ] && [ -n "$(ls "$dir/results")" ]; then
     sets+=("$dir")
     if [ "$rc" -ne 0 ] && [ "$allow_fail" -eq 0 ]; then
@@ -97,10 +103,15 @@ column i686 "linux-i686-gnu (native)" "$SETS_DIR/linux-i686-gnu" \
 column qemu-s390x "linux-s390x-gnu (qemu-user)" "$SETS_DIR/linux-s390x-gnu-qemu-user" \
   "$CI_DIR/run-qemu.sh" --target s390x-unknown-linux-gnu --out "$SETS_DIR/linux-s390x-gnu-qemu-user"
 
-# The vm column: Debian bookworm's Linux 6.1 kernel in qemu-system-x86_64 (TCG),
-# the suites built static for musl in its initramfs (ci/run-vm.sh).
-column vm "linux-x86_64-musl (vm)" "$SETS_DIR/linux-x86_64-musl-vm" \
-  "$CI_DIR/run-vm.sh" --out "$SETS_DIR/linux-x86_64-musl-vm"
+# The vm column: Debian's cloud kernels in qemu-system-x86_64 (TCG), the suites
+# built static for musl in its initramfs (ci/run-vm.sh). Each kernel is its own
+# result set of the one platform and runtime, so the report shows them as
+# versions of the column "linux-x86_64-musl (vm)" (Linux 5.10, 6.1, ...) and its
+# Since section compares them with each other and with this machine's kernel.
+for series in 5.10 6.1 6.12 7; do
+  column "vm-$series" "linux-x86_64-musl (vm)" "$SETS_DIR/linux-x86_64-musl-vm-$series" \
+    "$CI_DIR/run-vm.sh" --debian-kernel "$series" --out "$SETS_DIR/linux-x86_64-musl-vm-$series"
+done
 
 wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
 if [ -x "$CI_DIR/run-wine.sh" ]; then
@@ -131,7 +142,7 @@ fi
 t0=$SECONDS
 rc=0
 "$CI_DIR/merge.sh" --out "$out" "${expected[@]}" "${sets[@]}" || rc=$?
-timings+=("$(printf '%-32s %4ss  exit %s' "merge (ci/merge.sh)" $((SECONDS - t0)) "$rc")")
+timings+=("$(printf '%-14s %-32s %4ss  exit %s' "" "merge (ci/merge.sh)" $((SECONDS - t0)) "$rc")")
 [ "$rc" -eq 0 ] || problems+=("merge: ci/merge.sh exited $rc")
 
 # Every column that ran must be in report.json with observations.
@@ -158,7 +169,7 @@ if [ "$page_check" -eq 1 ] && [ -f "$out/index.html" ]; then
   t0=$SECONDS
   rc=0
   "$CI_DIR/check-report-page.sh" "$out/index.html" --screenshot "$out/index.png" || rc=$?
-  timings+=("$(printf '%-32s %4ss  exit %s' "page check (chromium)" $((SECONDS - t0)) "$rc")")
+  timings+=("$(printf '%-14s %-32s %4ss  exit %s' "" "page check (chromium)" $((SECONDS - t0)) "$rc")")
   [ "$rc" -eq 0 ] || problems+=("page check: $out/index.html failed in Chromium")
 fi
 

@@ -6,19 +6,29 @@
 #                [--disk FILE] [--append ARGS] [--accel tcg|kvm] [--user root|nonroot]
 #                [--cpus N] [--memory MIB] [--timeout SECONDS] [-- TEST_ARGS...]
 #
-# Default: Debian bookworm's newest linux-image-6.1.*-cloud-amd64 kernel package
-# (`apt-get download`, unpacked with dpkg-deb; cached in target/vm/), booted with an
-# initramfs built here: busybox-static, ci/vm/init.sh (as /init), and static
-# x86_64-unknown-linux-musl builds of every suite binary and of ipcconf-peer
-# (beside them, and named by $IPCCONF_PEER). The result set goes to
-# target/ipc-sets/linux-x86_64-musl-vm (the column "linux-x86_64-musl (vm)").
+# Default: Debian bookworm's newest Linux 6.1 cloud kernel package, fetched with
+# `apt-get download` through a private sources list and private package lists
+# under target/vm/apt/ (the system's apt configuration is never touched; the
+# archive is verified with the system's debian-archive-keyring), unpacked with
+# dpkg-deb and cached in target/vm/; booted with an initramfs built here:
+# busybox-static, ci/vm/init.sh (as /init), and static x86_64-unknown-linux-musl
+# builds of every suite binary and of ipcconf-peer (beside them, and named by
+# $IPCCONF_PEER). The result set goes to target/ipc-sets/linux-x86_64-musl-vm-<series>
+# (the column "linux-x86_64-musl (vm)"; each kernel is a version of it). The
+# kernel package, its version and suite are recorded in the run's os_version and
+# runtime_detail.
 #
-# --out DIR               the result set (emptied first)
+# --out DIR               the result set (emptied first; default
+#                         target/ipc-sets/linux-x86_64-musl-vm-<series>, or
+#                         ...-musl-vm with --kernel or --disk)
 # --kernel FILE           boot this kernel (a bzImage) instead of Debian's 6.1; it needs
 #                         built in: the 8250 serial console, devtmpfs, tmpfs, POSIX
 #                         message queues, System V IPC, Unix sockets
-# --debian-kernel SERIES  the newest bookworm cloud kernel of SERIES (default 6.1;
-#                         6.12 is the other series bookworm carries)
+# --debian-kernel SERIES  Debian's newest cloud kernel of SERIES (default 6.1): 5.10
+#                         from bullseye(-security), 6.1 from bookworm(-security), 6.12
+#                         from trixie(-security), any other (7, 7.2, 7.3) from sid or
+#                         experimental. Older series are gone from deb.debian.org
+#                         (buster's 4.19 is on archive.debian.org only)
 # --initrd FILE           boot this initramfs instead of building one; it must speak the
 #                         protocol below
 # --disk FILE             attach a disk image (virtio, raw or qcow2 by its extension,
@@ -55,7 +65,7 @@ CI_NAME=run-vm
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TARGET=x86_64-unknown-linux-musl
-out="$SETS_DIR/linux-x86_64-musl-vm" kernel="" series=6.1 initrd="" disk="" append=""
+out="" kernel="" series=6.1 initrd="" disk="" append=""
 accel=tcg user="" cpus=2 memory=2048 timeout=900 test_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -89,42 +99,120 @@ done
 [ -z "$kernel" ] || kernel="$(abspath "$kernel")"
 [ -z "$initrd" ] || initrd="$(abspath "$initrd")"
 [ -z "$disk" ] || disk="$(abspath "$disk")"
+# One result set per kernel: linux-x86_64-musl-vm-<series> for a Debian kernel,
+# linux-x86_64-musl-vm for one of yours.
+if [ -z "$out" ]; then
+  if [ -z "$kernel" ] && [ -z "$disk" ]; then
+    out="$SETS_DIR/linux-x86_64-musl-vm-$series"
+  else
+    out="$SETS_DIR/linux-x86_64-musl-vm"
+  fi
+fi
 out="$(abspath "$out")"
 cd "$ROOT"
 
 VM_DIR="$TARGET_DIR/vm"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 WORK="$VM_DIR/work"
 fresh_dir "$WORK"
 
 setup() {
-  apt_install qemu-system-x86 busybox-static cpio
+  apt_install qemu-system-x86 busybox-static cpio debian-archive-keyring
   rustup_target "$TARGET"
 }
 
-# debian_kernel: the newest bookworm cloud kernel of $series, unpacked once into
-# $VM_DIR/<package>/; prints the path of its vmlinuz.
+# debian_suites SERIES: the Debian suites (with their security suite) that carry
+# the cloud kernel of SERIES, one group a line, the first group that has it
+# wins: bullseye 5.10, bookworm 6.1, trixie 6.12; any other series is looked for
+# in unstable, then in experimental (sid had 7.2 and experimental 7.3 release
+# candidates when this was written: "7" is sid's 7.2, "7.3" experimental's).
+debian_suites() {
+  case "$1" in
+    5.10) echo "bullseye bullseye-security" ;;
+    6.1) echo "bookworm bookworm-security" ;;
+    6.12) echo "trixie trixie-security" ;;
+    *) printf 'sid\nexperimental\n' ;;
+  esac
+}
+
+# debian_apt SUITES -- ARGS...: apt-get or apt-cache (the word after --) with a
+# private sources list and state under $VM_DIR/apt/<first suite>/, never the
+# system's: Debian's archive (deb.debian.org) verified with the archive keys of
+# the system keyring (debian-archive-keyring). Other configuration (a proxy in
+# /etc/apt/apt.conf.d) still applies; pinning and extra sources do not.
+debian_apt() {
+  local suites="$1" tool="$3" dir s
+  shift 3
+  dir="$VM_DIR/apt/${suites%% *}"
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  : >"$dir/sources.list.tmp"
+  for s in $suites; do
+    local uri=http://deb.debian.org/debian
+    case "$s" in *-security) uri=http://deb.debian.org/debian-security ;; esac
+    printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$uri" "$s" >>"$dir/sources.list.tmp"
+  done
+  mv "$dir/sources.list.tmp" "$dir/sources.list"
+  "$tool" -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null \
+    -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
+    -o Acquire::Languages=none -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false \
+    -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false "$@"
+}
+
+# debian_kernel: the newest Debian cloud kernel of $series, unpacked once into
+# $VM_DIR/<package>/; prints the path of its vmlinuz. The package lists are
+# fetched when missing or a day old; the kernel package when not yet unpacked.
+# Where Debian splits the kernel (sid: linux-image-V is a wrapper that depends
+# on linux-binary-V, the kernel file, and linux-base-V, its config), the
+# binary and base packages are fetched.
 debian_kernel() {
-  command -v apt-cache >/dev/null || die "no apt here: pass --kernel FILE"
-  local re pkg dir
-  re="^linux-image-${series//./\\.}[.][0-9][^ ]*-cloud-amd64\$"
-  pkg="$(apt-cache search --names-only "$re" | awk '{print $1}' | sort -V | tail -n 1)"
-  if [ -z "$pkg" ]; then
-    log "no $re in the apt lists: apt-get update"
-    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq >&2; else sudo apt-get update -qq >&2; fi
-    pkg="$(apt-cache search --names-only "$re" | awk '{print $1}' | sort -V | tail -n 1)"
+  command -v apt-get >/dev/null || die "no apt here: pass --kernel FILE"
+  [ -f "$KEYRING" ] || die "no $KEYRING (apt-get install debian-archive-keyring)"
+  local suites="" group re ver="" pkg dir lists
+  # The versions of the series, e.g. 6.1.0-41, 6.12.57+deb13, 7.2.13+deb14.
+  # After the series comes a separator (6.1 is not 6.12): 7.2.13+deb14, 7.3-cloud.
+  re="^linux-(image|binary)-${series//./\\.}([.+~-][^ ]*)?-cloud-amd64\$"
+  while read -r group; do
+    lists="$VM_DIR/apt/${group%% *}/lists"
+    if [ -z "$(find "$lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+      log "apt-get update (private lists for $group)"
+      debian_apt "$group" -- apt-get update >&2 || die "apt-get update of $group failed"
+    fi
+    ver="$(debian_apt "$group" -- apt-cache pkgnames linux- | grep -E "$re" |
+      sed -E 's/^linux-(image|binary)-//; s/-cloud-amd64$//' | sort -uV | tail -n 1)"
+    suites="$group"
+    [ -z "$ver" ] || break
+  done < <(debian_suites "$series")
+  [ -n "$ver" ] || die "Debian has no cloud kernel of series $series (matching $re) in $(debian_suites "$series" | paste -sd' ')"
+  local pkgs=("linux-image-$ver-cloud-amd64")
+  if debian_apt "$suites" -- apt-cache show "linux-binary-$ver-cloud-amd64" >/dev/null 2>&1; then
+    pkgs=("linux-binary-$ver-cloud-amd64" "linux-base-$ver-cloud-amd64")
   fi
-  [ -n "$pkg" ] || die "apt knows no package matching $re (a Debian bookworm host has them; else pass --kernel)"
+  pkg="${pkgs[0]}"
   dir="$VM_DIR/$pkg"
   if [ ! -f "$dir/vmlinuz" ]; then
     rm -rf "$dir.tmp"
-    mkdir -p "$dir.tmp/deb"
+    mkdir -p "$dir.tmp/deb" "$dir.tmp/x"
     # apt's sandbox user must be able to write the download directory.
     chmod 0777 "$dir.tmp/deb"
-    (cd "$dir.tmp/deb" && apt-get download -q "$pkg" >&2)
-    dpkg-deb -x "$dir.tmp/deb"/*.deb "$dir.tmp/x"
-    cp "$dir.tmp/x/boot/vmlinuz-"* "$dir.tmp/vmlinuz"
-    cp "$dir.tmp/x/boot/config-"* "$dir.tmp/config"
-    dpkg-deb -f "$dir.tmp/deb"/*.deb Package Version >"$dir.tmp/package"
+    (cd "$dir.tmp/deb" && debian_apt "$suites" -- apt-get download "${pkgs[@]}" >&2) ||
+      die "apt-get download ${pkgs[*]} failed"
+    local deb p
+    # The kernel package first: its line names the run's kernel.
+    for p in "${pkgs[@]}"; do
+      deb="$(ls "$dir.tmp/deb/${p}_"*.deb)"
+      dpkg-deb -x "$deb" "$dir.tmp/x"
+      dpkg-deb -f "$deb" Package Version | sed 's/^[A-Za-z]*: //' | paste -sd' ' >>"$dir.tmp/package"
+    done
+    find "$dir.tmp/x" \( -name 'vmlinuz*' -type f \) -exec cp {} "$dir.tmp/vmlinuz" \;
+    find "$dir.tmp/x" \( -name 'config-*' -o -name config \) -type f -exec cp {} "$dir.tmp/config" \;
+    if [ ! -f "$dir.tmp/vmlinuz" ] || [ ! -f "$dir.tmp/config" ]; then
+      die "${pkgs[*]}: no vmlinuz or config inside"
+    fi
+    # The suite the kernel package came from (e.g. bullseye-security).
+    debian_apt "$suites" -- apt-cache madison "$pkg" |
+      awk -F' [|] ' -v v="$(awk 'NR == 1 {print $2}' "$dir.tmp/package")" '{gsub(/^ +| +$/, "", $2)} $2 == v {split($3, a, " "); split(a[2], b, "/"); print b[1]; exit}' \
+        >"$dir.tmp/suite"
     rm -rf "$dir.tmp/x" "$dir.tmp/deb" "$dir"
     mv "$dir.tmp" "$dir"
   fi
@@ -230,8 +318,9 @@ unpack() {
 SECONDS=0
 step "setup" setup
 if [ -z "$kernel" ] && [ -z "$disk" ]; then
-  kernel="$(step "kernel: Debian bookworm linux-image-$series cloud" debian_kernel)"
-  kernel_desc="Debian bookworm kernel package $(awk '{print $2}' "$(dirname "$kernel")/package" | paste -sd' ')"
+  kernel="$(step "kernel: Debian's newest cloud kernel of series $series" debian_kernel)"
+  # "Debian bullseye-security linux-image-5.10.0-46-cloud-amd64 5.10.262-1"
+  kernel_desc="Debian $(cat "$(dirname "$kernel")/suite") $(head -n 1 "$(dirname "$kernel")/package")"
 else
   kernel_desc="kernel $(basename "${kernel:-of-the-disk-image}")"
 fi
@@ -241,6 +330,9 @@ if [ "$accel" = kvm ]; then
 else
   detail="qemu-system-x86_64 $qemu_version, TCG (software CPU emulation, -cpu max), $cpus vCPUs"
 fi
+# The kernel booted belongs in the detail too: the Runs table shows it beside
+# uname's release.
+detail="$detail; kernel: $kernel_desc"
 if [ -n "$kernel" ] && [ -z "$initrd" ] && [ -z "$disk" ]; then
   step "build the suites for $TARGET" build_suites
   step "initramfs" build_initramfs "$detail"

@@ -7,7 +7,15 @@
 //! 3. `platforms/<os>.toml`;
 //! 4. the guide's stance for the OS;
 //!
-//! and a claim of a mechanism that is expected absent (its `<mech>.available` is
+//! An entry may hold since a version only: `since = "5.15"` with `before =
+//! "unsupported"` expects `expect` on runs of that OS version or later and
+//! `before` on older ones (Linux: the kernel's major.minor; elsewhere the OS
+//! release), for a facility the kernel gained in that release. Such an entry
+//! applies only to runs on the OS itself (native or vm), whose version is the
+//! kernel's; under qemu-user or Wine, where the emulator decides, it is passed
+//! over like an absent entry.
+//!
+//! And a claim of a mechanism that is expected absent (its `<mech>.available` is
 //! expected `no` or `unsupported` in a layer, or marked absent by the guide) is
 //! expected `unsupported`. An availability claim the guide marks absent (✗, n/a)
 //! is itself expected `unsupported`: absent is what `unsupported` means.
@@ -30,6 +38,21 @@ struct RawEntry {
     expect: String,
     reason: String,
     source: String,
+    /// The OS version from which `expect` holds ("5.15").
+    #[serde(default)]
+    since: Option<String>,
+    /// What is expected before `since` (required with it).
+    #[serde(default)]
+    before: Option<String>,
+}
+
+/// An entry that holds since an OS version: `before` is expected on older
+/// versions.
+#[derive(Debug, Clone, PartialEq)]
+struct SinceVersion {
+    since: Vec<u64>,
+    text: String,
+    before: Outcome,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +112,8 @@ pub const EXPECTABLE: [Outcome; 4] = [
 #[derive(Debug)]
 pub struct Expectations {
     files: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Per file stem, the entries that hold since a version.
+    since: BTreeMap<String, BTreeMap<String, SinceVersion>>,
 }
 
 impl Expectations {
@@ -103,35 +128,93 @@ impl Expectations {
     /// without a reason or a source are errors.
     pub fn parse(files: &[(&str, &str)], catalog: &Catalog) -> Result<Expectations, String> {
         let mut out = BTreeMap::new();
+        let mut since = BTreeMap::new();
         for (stem, text) in files {
             let where_ = format!("platforms/{stem}.toml");
             let raw: RawPlatformFile =
                 toml::from_str(text).map_err(|e| format!("{where_}: {e}"))?;
             let mut entries = BTreeMap::new();
+            let mut versioned = BTreeMap::new();
             for (id, e) in raw.claims {
                 if catalog.claim(&id).is_none() {
                     return Err(format!("{where_}: unknown claim id {id:?}"));
                 }
-                let expect = Outcome::parse(&e.expect)
-                    .filter(|o| EXPECTABLE.contains(o))
-                    .ok_or_else(|| format!("{where_}: {id}: expect must be yes, no, unsupported or timeout, not {:?}", e.expect))?;
+                let outcome = |field: &str, v: &str| {
+                    Outcome::parse(v)
+                        .filter(|o| EXPECTABLE.contains(o))
+                        .ok_or_else(|| format!("{where_}: {id}: {field} must be yes, no, unsupported or timeout, not {v:?}"))
+                };
+                let expect = outcome("expect", &e.expect)?;
                 if e.reason.trim().is_empty() || e.source.trim().is_empty() {
                     return Err(format!(
                         "{where_}: {id}: every expectation needs a reason and a source"
                     ));
                 }
+                let mut reason = e.reason;
+                match (&e.since, &e.before) {
+                    (None, None) => {}
+                    (Some(v), Some(before)) => {
+                        let numbers = version_numbers(v)
+                            .filter(|n| n.len() <= 2 && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                            .ok_or_else(|| format!("{where_}: {id}: since must be a version like \"5.15\", not {v:?}"))?;
+                        let before = outcome("before", before)?;
+                        reason = format!(
+                            "{expect} since {v}, {before} before (on the OS itself; under an emulator this entry is passed over): {reason}"
+                        );
+                        versioned.insert(
+                            id.clone(),
+                            SinceVersion {
+                                since: numbers,
+                                text: v.clone(),
+                                before,
+                            },
+                        );
+                    }
+                    _ => {
+                        return Err(format!("{where_}: {id}: since and before go together"));
+                    }
+                }
                 entries.insert(
                     id,
                     Entry {
                         expect,
-                        reason: e.reason,
+                        reason,
                         source: e.source,
                     },
                 );
             }
             out.insert((*stem).to_owned(), entries);
+            since.insert((*stem).to_owned(), versioned);
         }
-        Ok(Expectations { files: out })
+        Ok(Expectations { files: out, since })
+    }
+
+    /// The entry of `claim` in file `stem` as it applies to `run`: as written,
+    /// or, for an entry that holds since a version, its `expect` or `before`
+    /// by the run's version; `None` when such an entry cannot apply (a run
+    /// under an emulator, or with no version to compare).
+    fn applicable(&self, stem: &str, claim: &str, run: &RunInfo) -> Option<Entry> {
+        let e = self.files.get(stem)?.get(claim)?;
+        let Some(s) = self.since.get(stem).and_then(|m| m.get(claim)) else {
+            return Some(e.clone());
+        };
+        let version = run_version(run)?;
+        let newer = cmp_versions(&version, &s.since).is_ge();
+        Some(Entry {
+            expect: if newer { e.expect } else { s.before },
+            reason: format!(
+                "version {} is {} {}: {}",
+                version
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join("."),
+                if newer { "at or after" } else { "before" },
+                s.text,
+                e.reason
+            ),
+            source: e.source.clone(),
+        })
     }
 
     /// The stems of the files consulted for a run, most specific first
@@ -153,6 +236,7 @@ impl Expectations {
     pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &Entry)> {
         Self::layers(run).into_iter().find_map(|stem| {
             let e = self.files.get(&stem)?.get(claim)?;
+            self.applicable(&stem, claim, run)?;
             Some((format!("platforms/{stem}.toml"), e))
         })
     }
@@ -172,28 +256,28 @@ impl Expectations {
             .then(|| Catalog::get().claim(&avail_id))
             .flatten();
         for stem in Self::layers(run) {
-            let Some(file) = self.files.get(&stem) else {
+            if !self.files.contains_key(&stem) {
                 continue;
-            };
+            }
             let origin = format!("platforms/{stem}.toml");
-            if let Some(e) = file.get(&claim.id) {
+            if let Some(e) = self.applicable(&stem, &claim.id, run) {
                 return Expected {
                     value: Some(e.expect),
                     origin,
-                    reason: e.reason.clone(),
-                    source: e.source.clone(),
+                    reason: e.reason,
+                    source: e.source,
                 };
             }
             if avail_claim.is_some() {
-                if let Some(a) = file
-                    .get(&avail_id)
+                if let Some(a) = self
+                    .applicable(&stem, &avail_id, run)
                     .filter(|a| matches!(a.expect, Outcome::No | Outcome::Unsupported))
                 {
                     return Expected {
                         value: Some(Outcome::Unsupported),
                         origin,
                         reason: format!("{avail_id} is expected {}: {}", a.expect, a.reason),
-                        source: a.source.clone(),
+                        source: a.source,
                     };
                 }
             }
@@ -244,6 +328,45 @@ impl Expectations {
             .iter()
             .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))
     }
+}
+
+/// The dotted numbers at the start of the first run of digits in `s`
+/// ("6.18.44-fc" → [6, 18, 44]).
+fn version_numbers(s: &str) -> Option<Vec<u64>> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let numbers: Vec<u64> = s[start..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?
+        .split('.')
+        .take_while(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    (!numbers.is_empty()).then_some(numbers)
+}
+
+/// The version a run stands for, as the report's Versions view reads it: on
+/// Linux the kernel's major.minor (`Linux 6.18.44-... (...)`), elsewhere the
+/// OS release's; `None` under an emulator (qemu-user, Wine), whose behaviour is
+/// not the kernel's.
+fn run_version(run: &RunInfo) -> Option<Vec<u64>> {
+    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
+        return None;
+    }
+    let mut v = match run.os {
+        Os::Linux => version_numbers(run.kernel.split_whitespace().nth(1)?)?,
+        _ => version_numbers(&run.os_version)?,
+    };
+    v.truncate(2);
+    Some(v)
+}
+
+/// Compares versions component by component, a missing one counting as 0.
+fn cmp_versions(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..a.len().max(b.len()))
+        .map(|i| at(a, i).cmp(&at(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 fn libc_key(run: &RunInfo) -> Option<&'static str> {
@@ -376,6 +499,56 @@ mod tests {
         ] {
             let e = resolve(&exp, "unix_stream.fd_passing", &run(Os::Windows, runtime));
             assert_eq!((e.value, e.origin.as_str()), (Some(value), origin));
+        }
+    }
+
+    const SINCE_5_15: &str = "[claims.\"unix_stream.oob\"]\nexpect = \"yes\"\nsince = \"5.15\"\nbefore = \"unsupported\"\nreason = \"r\"\nsource = \"s\"\n";
+
+    fn on_kernel(release: &str, runtime: Runtime) -> RunInfo {
+        let mut r = run(Os::Linux, runtime);
+        r.kernel = format!("Linux {release} (#1 SMP)");
+        r
+    }
+
+    #[test]
+    fn an_entry_since_a_version_expects_by_the_kernel() {
+        let exp = Expectations::parse(&[("linux", SINCE_5_15)], Catalog::get()).unwrap();
+        for (release, runtime, want) in [
+            (
+                "5.10.0-46-cloud-amd64",
+                Runtime::Vm,
+                Some(Outcome::Unsupported),
+            ),
+            ("5.15.0", Runtime::Native, Some(Outcome::Yes)),
+            ("6.1.0-41-cloud-amd64", Runtime::Vm, Some(Outcome::Yes)),
+            ("6.18.44-fc-v1272", Runtime::Native, Some(Outcome::Yes)),
+            // Under an emulator the entry is passed over: the guide's stance (none).
+            ("6.18.44", Runtime::QemuUser, None),
+            ("unknown", Runtime::Native, None),
+        ] {
+            let e = resolve(&exp, "unix_stream.oob", &on_kernel(release, runtime));
+            assert_eq!(e.value, want, "{release} {runtime:?}: {e}");
+            if want.is_some() {
+                assert_eq!(e.origin, "platforms/linux.toml");
+                assert!(e.reason.contains("5.15"), "{}", e.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn since_needs_before_and_a_version() {
+        for (extra, error) in [
+            ("since = \"5.15\"\n", "go together"),
+            ("before = \"no\"\n", "go together"),
+            ("since = \"five\"\nbefore = \"no\"\n", "since must be"),
+            ("since = \"5.15.3\"\nbefore = \"no\"\n", "since must be"),
+            ("since = \"5.15\"\nbefore = \"skipped\"\n", "before must be"),
+        ] {
+            let text = format!(
+                "[claims.\"unix_stream.oob\"]\nexpect = \"yes\"\n{extra}reason = \"r\"\nsource = \"s\"\n"
+            );
+            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            assert!(e.contains(error), "{extra}: {e}");
         }
     }
 

@@ -771,3 +771,10 @@ mod behaviour {
 #[cfg(windows)]
 #[path = "unix_stream/windows.rs"]
 mod windows;
+
+// ---------------------------------------------------------------- Linux since 5.10
+
+/// What Linux added to Unix stream sockets after 5.10.
+#[cfg(unix)]
+#[path = "unix_stream/since_linux.rs"]
+mod since_linux;

@@ -224,6 +224,9 @@ pub static REGISTRY: &[Entry] = &[
     Entry::new("pidfd", "pidfd", "linux_newcomers").roles(&["pidfd"], newcomers::peer_role),
     Entry::new("memfd", "memfd", "linux_newcomers"),
     Entry::new("io_uring", "io_uring", "linux_newcomers"),
+    Entry::new("futex", "futex", "linux_newcomers"),
+    Entry::new("landlock", "Landlock", "linux_newcomers")
+        .roles(&["landlock"], newcomers::peer_role),
     with_endpoint(
         Entry::new("win_named_pipe", "Windows named pipe", "win_named_pipe"),
         NAMED_PIPE_ENDPOINT,

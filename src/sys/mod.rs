@@ -190,6 +190,8 @@ pub fn wine_version() -> Option<String> {
 pub mod fork;
 #[cfg(unix)]
 pub mod futex;
+#[cfg(target_os = "linux")]
+pub mod linux;
 #[cfg(unix)]
 pub mod shared;
 
