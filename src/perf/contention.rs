@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::fence;
 
 use super::bench::{Child, Fail, Line, Pin, child_main};
-use super::ends::{shm_region, spin_until};
+use super::ends::{restart, shm_region, spin_until};
 use super::stats;
 use super::sys::{self, STEP_BOUND_SECS};
 use crate::sys::fork::{Forked, fork};
@@ -146,9 +146,7 @@ pub fn spsc_latency(
             let stop = region.u64_at(spsc::STOP);
             for i in 0..total {
                 q.push_and_wait(i);
-                if i & 1023 == 1023 {
-                    sys::arm(STEP_BOUND_SECS);
-                }
+                sys::progress();
                 if stop.load(Acquire) != 0 {
                     break;
                 }
@@ -171,6 +169,7 @@ pub fn spsc_latency(
             for i in 0..total {
                 let (seq, ts) = q.pop(i);
                 let now = sys::now_ns();
+                sys::progress();
                 if i >= warm as u64 {
                     samples[(i - warm as u64) as usize] = now.saturating_sub(ts);
                     in_order += u64::from(seq == i);
@@ -178,7 +177,6 @@ pub fn spsc_latency(
                     start = now;
                 }
                 if i & 1023 == 1023 {
-                    sys::arm(STEP_BOUND_SECS);
                     let timed = (i + 1).saturating_sub(warm as u64);
                     if timed >= 1024 && now - start > budget_ns {
                         n = timed as usize;
@@ -194,6 +192,7 @@ pub fn spsc_latency(
                 loop {
                     if head.load(Acquire) > next {
                         q.pop(next);
+                        sys::progress();
                         next += 1;
                     } else if done.load(Acquire) != 0 && head.load(Acquire) == next {
                         break;
@@ -464,13 +463,13 @@ fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
         Queue::Posix(mq) => {
             msg.encode(&mut b.bytes);
-            nix::mqueue::mq_send(mq, &b.bytes, 0).map_err(|e| Fail::Sys("mq_send", e))
+            restart(|| nix::mqueue::mq_send(mq, &b.bytes, 0)).map_err(|e| Fail::Sys("mq_send", e))
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
             msg.encode(b.sysv.text_mut());
-            ffi::send_buf(sq.id(), &b.sysv, mp::MSG, 0)
-                .map_err(|e| Fail::Sys("msgsnd", super::ends::errno(e)))
+            restart(|| ffi::send_buf(sq.id(), &b.sysv, mp::MSG, 0).map_err(super::ends::errno))
+                .map_err(|e| Fail::Sys("msgsnd", e))
         }
     }
 }
@@ -484,7 +483,7 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
         Queue::Posix(mq) => {
             let mut prio = 0;
-            let n = nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio)
+            let n = restart(|| nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio))
                 .map_err(|e| Fail::Sys("mq_receive", e))?;
             if n != mp::MSG {
                 return Err(Fail::Short {
@@ -497,8 +496,10 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
-            let n = ffi::receive_buf(sq.id(), &mut b.sysv, 1, 0)
-                .map_err(|e| Fail::Sys("msgrcv", super::ends::errno(e)))?;
+            let n = restart(|| {
+                ffi::receive_buf(sq.id(), &mut b.sysv, 1, 0).map_err(super::ends::errno)
+            })
+            .map_err(|e| Fail::Sys("msgrcv", e))?;
             if n != mp::MSG {
                 return Err(Fail::Short {
                     what: "message",
@@ -592,9 +593,7 @@ pub fn mpmc(
                                 stop: false,
                             };
                             send(q, r, &mut bufs, msg)?;
-                            if seq & 63 == 63 {
-                                sys::arm(STEP_BOUND_SECS);
-                            }
+                            sys::progress();
                         }
                     } else {
                         let c = p - producers;
@@ -608,9 +607,7 @@ pub fn mpmc(
                             count += 1;
                             sum += m.seq;
                             bad += u64::from(m.producer >= producers as u64 || m.seq >= per);
-                            if count & 63 == 0 {
-                                sys::arm(STEP_BOUND_SECS);
-                            }
+                            sys::progress();
                         }
                         let line = mp::STATS + 64 * c;
                         r.u64_at(line).store(count, Relaxed);

@@ -123,17 +123,46 @@ pub fn pin_to(cpu: usize) -> io::Result<()> {
 /// every blocking step ([`crate::watchdog::BOUND`], CONTRIBUTING.md rule 4), in whole
 /// seconds as setitimer takes it.
 ///
-/// The measuring loops re-arm a SIGALRM timer every few hundred steps, so a
-/// peer that stops answering ends this process within this bound (SIGALRM's
-/// default action) and the test records `timeout`. `crate::watchdog` bounds a
-/// call by running it on a helper thread; that cannot serve here: the
-/// measuring processes fork their partners, and fork in a process with other
-/// threads leaves the child unable to do more than async-signal-safe calls;
-/// a thread would also share the measured CPUs and, in the timed loops, cost
-/// a hand-off per step. A process-wide interval timer costs nothing until it
-/// fires and is inherited by nothing (a forked child arms its own). No system
-/// call is added to the timed steps themselves.
+/// The bound follows the measurement's own progress, not the wall time of the
+/// whole loop: every completed step of a measuring loop counts itself
+/// ([`progress`], a plain store to this process's own counter, no system
+/// call), and when the SIGALRM timer fires the handler lets the process go on
+/// (and re-arms the timer) if any step completed since it last looked. Only a
+/// process that made no step for a whole bound ends (SIGALRM's default
+/// action), so a peer that stops answering ends this process within one to two
+/// bounds and the test records `timeout`, while a measurement that a busy or
+/// single-CPU machine slows to many milliseconds a step goes on. (Re-arming
+/// every few hundred steps instead, as before, ended such a measurement: a
+/// thousand round trips of a busy-polling pair sharing one CPU with other
+/// work take longer than 2 s although every one of them completes.)
+///
+/// `crate::watchdog` bounds a call by running it on a helper thread; that
+/// cannot serve here: the measuring processes fork their partners, and fork
+/// in a process with other threads leaves the child unable to do more than
+/// async-signal-safe calls; a thread would also share the measured CPUs and,
+/// in the timed loops, cost a hand-off per step. A process-wide interval timer
+/// costs nothing until it fires and is inherited by nothing (a forked child
+/// arms its own). No system call is added to the timed steps themselves; a
+/// call the handler interrupts is restarted (SA_RESTART, and the ends retry
+/// the calls the kernel does not restart, EINTR).
 pub const STEP_BOUND_SECS: libc::time_t = crate::watchdog::BOUND.as_secs() as libc::time_t;
+
+/// Steps this process has completed ([`progress`]), the count the alarm saw
+/// when it was last armed or fired, and the interval it was armed with (µs).
+/// One writer each: the measuring loop writes `STEPS`, `arm` and the handler
+/// write `SEEN`.
+static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static INTERVAL_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One step of a measuring loop completed (a round trip, a message, a chunk):
+/// the alarm lets a process that makes steps go on. Two plain moves, no
+/// read-modify-write: only the measuring thread writes the counter.
+#[inline(always)]
+pub fn progress() {
+    use std::sync::atomic::Ordering::Relaxed;
+    STEPS.store(STEPS.load(Relaxed).wrapping_add(1), Relaxed);
+}
 
 cfg_if::cfg_if! {
     if #[cfg(target_os = "android")] {
@@ -145,17 +174,35 @@ cfg_if::cfg_if! {
     }
 }
 
-/// (Re-)arms the alarm: SIGALRM in `secs` seconds unless re-armed again.
+/// (Re-)arms the alarm: SIGALRM in `secs` seconds unless re-armed again;
+/// from then on, the process ends once that long passes without a step
+/// ([`progress`]).
 #[inline]
 pub fn arm(secs: libc::time_t) {
+    arm_for(secs as u64 * 1_000_000);
+}
+
+/// [`arm`] for `us` microseconds (0 disarms).
+fn arm_for(us: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    SEEN.store(STEPS.load(Relaxed), Relaxed);
+    INTERVAL_US.store(us, Relaxed);
+    set_timer(us);
+}
+
+/// Sets the interval timer to fire once in `us` microseconds
+/// (async-signal-safe: one system call, no memory but the argument on the
+/// stack).
+#[inline]
+fn set_timer(us: u64) {
     let t = libc::itimerval {
         it_interval: libc::timeval {
             tv_sec: 0,
             tv_usec: 0,
         },
         it_value: libc::timeval {
-            tv_sec: secs,
-            tv_usec: 0,
+            tv_sec: (us / 1_000_000) as libc::time_t,
+            tv_usec: (us % 1_000_000) as libc::suseconds_t,
         },
     };
     // SAFETY: `t` is a valid itimerval; the old value is not requested (null).
@@ -188,6 +235,15 @@ pub fn forget_queue(id: libc::c_int) {
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
+    use std::sync::atomic::Ordering::Relaxed;
+    // Steps were made since the timer was armed or last fired: the process is
+    // slow, not stuck. Look again one bound later.
+    let steps = STEPS.load(Relaxed);
+    if steps != SEEN.load(Relaxed) {
+        SEEN.store(steps, Relaxed);
+        set_timer(INTERVAL_US.load(Relaxed));
+        return;
+    }
     #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
     {
         let id = QUEUE_TO_REMOVE.load(std::sync::atomic::Ordering::Relaxed);
@@ -205,16 +261,65 @@ extern "C" fn on_alarm(_: libc::c_int) {
     }
 }
 
-/// Makes the alarm remove this measurement's System V queue before the
-/// process ends (a peer process only; forked children inherit it).
+/// Installs the alarm's handler: it lets a process that makes steps go on
+/// (SA_RESTART: the call it interrupted resumes), and makes the alarm remove
+/// this measurement's System V queue before a stuck process ends (a peer
+/// process only; forked children inherit it).
 pub fn alarm_cleans_up() {
     let handler = nix::sys::signal::SigHandler::Handler(on_alarm);
     let action = nix::sys::signal::SigAction::new(
         handler,
-        nix::sys::signal::SaFlags::empty(),
+        nix::sys::signal::SaFlags::SA_RESTART,
         nix::sys::signal::SigSet::empty(),
     );
     // SAFETY: the handler makes only async-signal-safe calls (see on_alarm);
-    // this runs in a single-threaded peer process, never in the test binary.
+    // this runs in a single-threaded peer process (or, in this module's test,
+    // a child forked from the test binary), never in the test binary itself.
     let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGALRM, &action) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fork::{exit_child, wait_child};
+
+    /// A forked child that arms the alarm for `us` microseconds and then
+    /// spins for `run_ms`, counting a step at every turn when `steps`; it
+    /// exits 0 unless the alarm ends it.
+    fn child(us: u64, run_ms: u64, steps: bool) -> libc::pid_t {
+        // SAFETY: the test binary has other threads, so between fork and
+        // _exit the child makes only async-signal-safe calls (sigaction,
+        // setitimer, clock_gettime, _exit) and atomic stores: no lock another
+        // thread held at fork time is ever taken.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                alarm_cleans_up();
+                arm_for(us);
+                let end = now_ns() + run_ms * 1_000_000;
+                while now_ns() < end {
+                    if steps {
+                        progress();
+                    }
+                    std::hint::spin_loop();
+                }
+                exit_child(0)
+            }
+            nix::unistd::ForkResult::Parent { child } => child.as_raw(),
+        }
+    }
+
+    #[test]
+    fn the_alarm_follows_progress() {
+        // Making steps, it outlives its 100 ms bound five times over; without
+        // a step, the alarm ends it within the bound (and not after its 3 s).
+        let busy = child(100_000, 500, true);
+        let stuck = child(100_000, 3_000, false);
+        let start = std::time::Instant::now();
+        assert_eq!(
+            wait_child(stuck).map_err(|e| e.contains("signal 14")),
+            Err(true)
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(wait_child(busy), Ok(0));
+    }
 }

@@ -55,9 +55,12 @@ macro_rules! buffers {
     };
 }
 
-/// Retries a call interrupted by a signal (EINTR).
+/// Retries a call interrupted by a signal (EINTR): the measuring process's
+/// alarm handler returns when the measurement makes progress
+/// (`sys::STEP_BOUND_SECS`), and a few calls are not restarted after a handler
+/// whatever SA_RESTART says (System V messages, for one).
 #[inline(always)]
-fn restart<T>(mut call: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
+pub(crate) fn restart<T>(mut call: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
     loop {
         match call() {
             Err(Errno::EINTR) => continue,
@@ -430,13 +433,13 @@ mod pmq {
 
         #[inline(always)]
         fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
-            mq_send(&self.tx, &self.txb[off..off + len], 0).map(|_| len)
+            restart(|| mq_send(&self.tx, &self.txb[off..off + len], 0)).map(|_| len)
         }
 
         #[inline(always)]
         fn recv(&mut self) -> Result<usize, Errno> {
             let mut prio = 0;
-            mq_receive(&self.rx, &mut self.rxb, &mut prio)
+            restart(|| mq_receive(&self.rx, &mut self.rxb, &mut prio))
         }
     }
 
@@ -551,14 +554,14 @@ mod svq {
         #[inline(always)]
         fn send(&mut self, off: usize, len: usize) -> Result<usize, Errno> {
             debug_assert_eq!(off, 0);
-            ffi::send_buf(self.q.id(), &self.txb, len, 0)
-                .map(|_| len)
-                .map_err(errno)
+            // msgsnd and msgrcv are never restarted after a signal handler
+            // (signal(7)): the alarm's handler may interrupt them.
+            restart(|| ffi::send_buf(self.q.id(), &self.txb, len, 0).map_err(errno)).map(|_| len)
         }
 
         #[inline(always)]
         fn recv(&mut self) -> Result<usize, Errno> {
-            ffi::receive_buf(self.q.id(), &mut self.rxb, self.rx_type, 0).map_err(errno)
+            restart(|| ffi::receive_buf(self.q.id(), &mut self.rxb, self.rx_type, 0).map_err(errno))
         }
     }
 
