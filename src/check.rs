@@ -205,6 +205,7 @@ pub fn observe(
     body: impl FnOnce(&mut Ctx) -> Checked<Observation>,
 ) -> (Observation, f64) {
     crate::observe::fault::enter(claim);
+    crate::watchdog::timing::enter(claim);
     let ceiling = CeilingGuard::start(claim);
     let mut cx = Ctx::new(claim, peer_exe);
     let start = Instant::now();
@@ -213,6 +214,7 @@ pub fn observe(
     drop(cx);
     drop(ceiling);
     crate::observe::fault::leave();
+    crate::watchdog::timing::leave();
     let obs = match result {
         Ok(Ok(obs)) | Ok(Err(obs)) => obs,
         Err(panic) => {

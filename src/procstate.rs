@@ -83,12 +83,19 @@ impl Snapshot {
 /// Polls `pid` until the kernel reports it asleep in `call`, at most `bound`.
 /// Returns the last snapshot and how long it took. Stops at once when this OS
 /// has no probe.
+#[track_caller]
 pub fn wait_blocked(pid: u32, call: Call, bound: Duration) -> (Snapshot, Duration) {
     let start = Instant::now();
     loop {
         let s = snapshot(pid, call);
         if s.blocked != Some(false) || start.elapsed() >= bound {
-            return (s, start.elapsed());
+            let took = start.elapsed();
+            crate::watchdog::timing::waited(
+                &format!("a peer asleep in {}()", call.name()),
+                took,
+                bound,
+            );
+            return (s, took);
         }
         // The pause between two looks of a deadline-bounded poll.
         std::thread::sleep(Duration::from_millis(2));

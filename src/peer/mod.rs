@@ -180,6 +180,7 @@ impl PeerCommand {
     }
 
     /// Starts the peer and waits (bounded) for its `ready` line.
+    #[track_caller]
     pub fn start(self) -> Result<Peer, PeerError> {
         match self.start_or_refused()? {
             Started::Ready(peer) => Ok(peer),
@@ -193,6 +194,7 @@ impl PeerCommand {
     /// could not open its endpoint (connect or open by name) says `err <text>`
     /// with the error code: that is `Started::Refused`, an answer for a check
     /// whose claim is whether such a process can join, not a failure to start.
+    #[track_caller]
     pub fn start_or_refused(self) -> Result<Started, PeerError> {
         let mut peer = self.spawn()?;
         let line = peer.line(BOUND)?;
@@ -283,6 +285,17 @@ impl Peer {
         self.child.id()
     }
 
+    /// The peer's program and role, for the timing of its answers
+    /// (`ipcconf-peer shm-waiter`).
+    fn role(&self) -> String {
+        let mut words = self.what.split(' ');
+        let program = words.next().unwrap_or("");
+        match words.next() {
+            Some(role) => format!("{program} {role}"),
+            None => program.to_owned(),
+        }
+    }
+
     /// The peer closed its output: it exited (reaped here), with its stderr.
     fn gone(&mut self) -> PeerError {
         let status = self.child.wait().ok();
@@ -295,8 +308,12 @@ impl Peer {
     }
 
     /// The next line the peer prints, waiting at most `bound`.
+    #[track_caller]
     pub fn line(&mut self, bound: Duration) -> Result<String, PeerError> {
-        match self.lines.recv_timeout(bound) {
+        let start = std::time::Instant::now();
+        let got = self.lines.recv_timeout(bound);
+        crate::watchdog::timing::waited(&self.role(), start.elapsed(), bound);
+        match got {
             Ok(Line::Text(s)) => Ok(s),
             Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err(self.gone()),
             Err(RecvTimeoutError::Timeout) => {
@@ -312,8 +329,15 @@ impl Peer {
     /// The next line the peer prints, if one comes within `bound`: `Ok(None)`
     /// when nothing came, and unlike [`Peer::line`] the peer keeps running (for
     /// watching a peer that is expected to stay blocked).
+    #[track_caller]
     pub fn line_if_any(&mut self, bound: Duration) -> Result<Option<String>, PeerError> {
-        match self.lines.recv_timeout(bound) {
+        let start = std::time::Instant::now();
+        let got = self.lines.recv_timeout(bound);
+        if let Ok(Line::Text(_)) = got {
+            // A line that came; a watch that saw none lasted its bound by design.
+            crate::watchdog::timing::waited(&self.role(), start.elapsed(), bound);
+        }
+        match got {
             Ok(Line::Text(s)) => Ok(Some(s)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
             Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err(self.gone()),
@@ -338,10 +362,12 @@ impl Peer {
     }
 
     /// Sends a command and returns the peer's one-line answer (bounded).
+    #[track_caller]
     pub fn request(&mut self, line: &str) -> Result<String, PeerError> {
         self.request_within(line, BOUND)
     }
 
+    #[track_caller]
     pub fn request_within(&mut self, line: &str, bound: Duration) -> Result<String, PeerError> {
         self.send_line(line)?;
         self.line(bound)
@@ -349,6 +375,7 @@ impl Peer {
 
     /// Sends a typed command and reads the typed answer (bounded): an answer
     /// that is not a message of the protocol is [`PeerError::Protocol`].
+    #[track_caller]
     pub fn exchange<A: wire::WireLine>(
         &mut self,
         command: &impl std::fmt::Display,
@@ -359,12 +386,14 @@ impl Peer {
     }
 
     /// Reads the next line as a typed answer (bounded).
+    #[track_caller]
     pub fn answer<A: wire::WireLine>(&mut self, bound: Duration) -> Result<A, PeerError> {
         let line = self.line(bound)?;
         A::from_line(&line).map_err(PeerError::Protocol)
     }
 
     /// One command of the endpoint protocol and its answer (bounded).
+    #[track_caller]
     pub fn call(
         &mut self,
         command: &endpoint_protocol::Command,
@@ -373,12 +402,14 @@ impl Peer {
     }
 
     /// `send <data>` of the endpoint protocol and its answer (bounded).
+    #[track_caller]
     pub fn send_data(&mut self, data: &[u8]) -> Result<endpoint_protocol::Answer, PeerError> {
         self.call(&endpoint_protocol::Command::Send(data.to_vec()))
     }
 
     /// `recv <max> <ms>` of the endpoint protocol, waiting at most [`BOUND`]
     /// for a message, and its answer.
+    #[track_caller]
     pub fn recv_data(&mut self, max: usize) -> Result<endpoint_protocol::Answer, PeerError> {
         self.call(&endpoint_protocol::Command::Recv {
             max,
@@ -387,8 +418,10 @@ impl Peer {
     }
 
     /// Closes the peer's stdin and waits (bounded) for it to exit.
+    #[track_caller]
     pub fn finish(mut self) -> Result<(ExitStatus, String), PeerError> {
         self.stdin.take();
+        let start = std::time::Instant::now();
         loop {
             match self.lines.recv_timeout(BOUND) {
                 Ok(Line::Text(_)) => continue,
@@ -402,6 +435,11 @@ impl Peer {
                 }
             }
         }
+        crate::watchdog::timing::waited(
+            &format!("{}: its exit", self.role()),
+            start.elapsed(),
+            BOUND,
+        );
         let status = self.child.wait().map_err(PeerError::Io)?;
         // stderr reaches end of file when the peer exits (bounded, in case a
         // grandchild kept it open).
