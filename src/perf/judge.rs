@@ -344,6 +344,14 @@ pub fn verdict_unix_vs_tcp(cx: &mut Ctx) -> Checked<Observation> {
         mech_rounds(cx, Measure::Latency, pair("unix_stream")?, &c, c.min_rounds)?,
         mech_rounds(cx, Measure::Latency, pair("tcp")?, &c, c.min_rounds)?,
     ];
+    if cpus() < 2.0 {
+        // Both sides would share the CPU: each round trip would wait for the
+        // scheduler to take it from the side that polls (a time slice, not
+        // the mechanism's cost), and a round of them takes seconds.
+        return Ok(Observation::skipped(
+            "one CPU: a busy-polling side holds the only CPU its partner needs",
+        ));
+    }
     polled_sides(cx, &c, c.min_rounds)?;
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
