@@ -2,22 +2,27 @@
 # Functions are called indirectly (scenarios by name, inner mode):
 # shellcheck disable=SC2317
 # Reliability of the suite, measured: no flakes, no leftovers, bounded runs,
-# hostile environments. Prints a figures table at the end (also written to
+# hostile environments, slow and busy machines. Prints a figures table at the end (also written to
 # target/reliability/figures.md) and exits non-zero when a scenario fails.
 #
 #   ci/reliability.sh [--runs N] [--quick] [--only LIST] [--ceiling SECONDS]
+#                     [--load-runs N]
 #
 #   --runs N        repetitions of the whole suite with cargo test and with
 #                   cargo nextest (default 30)
 #   --quick         3 + 3 repetitions, one concurrent pair, one kill, of the
-#                   container scenarios only container-all and container-nonroot
-#                   (for .ci/run)
+#                   container scenarios only container-all and container-nonroot,
+#                   of the load scenarios one run of load-1cpu (for .ci/run)
 #   --only LIST     comma-separated scenarios: repeat-test, repeat-nextest,
 #                   concurrent, full, panic, sigkill, hostile (all five) or
 #                   hostile-nonroot, hostile-sigpending, hostile-mqueue,
 #                   hostile-tmpdir, hostile-noshm, container (all six) or
 #                   container-seccomp, container-shm, container-userns,
-#                   container-rootfs, container-all, container-nonroot
+#                   container-rootfs, container-all, container-nonroot, load
+#                   (all four) or load-1cpu, load-oversubscribed, load-memory,
+#                   load-build (each with the unloaded load-baseline run)
+#   --load-runs N   runs of each load scenario (default 10 of load-1cpu, 3 of
+#                   the others)
 #   --ceiling S     the ceiling of one whole-suite run (default 900 s): a run
 #                   still going then is killed and counted as a failure
 #   --no-isolate    run every scenario in the host's namespaces even as root
@@ -56,6 +61,17 @@
 #                   inside the sandbox before its namespaces go. Needs bwrap
 #                   (bubblewrap) and libseccomp's Python bindings: installed with
 #                   apt-get when missing (as ci/lib.sh's apt_install does).
+#   load-*          `cargo test --tests` on a slow or busy machine, compared
+#                   claim by claim with an unloaded run made first
+#                   (load-baseline): every claim but the performance ones keeps
+#                   its observation, none records timeout or error, a
+#                   performance verdict may become inconclusive, never its
+#                   opposite; the slowest bounded step and its claim reported
+#     -1cpu         taskset to one CPU and a CPU quota of half of it (cgroup v2
+#                   cpu.max, else v1 cpu.cfs_quota_us; root)
+#     -oversubscribed  four busy processes per CPU beside the suite
+#     -memory       another process holds 85% of MemAvailable (touched, mlocked)
+#     -build        a fresh debug build of the crate compiling beside the suite
 #
 # Leftovers: /dev/mqueue/ipcconf-*, /dev/shm/*ipcconf-*, ipcconf-* in the
 # temporary directory, System V objects with the suite's key mark (0x1c......)
@@ -78,6 +94,7 @@ FIG="$WORK/figures.tsv"
 RUNS=30
 QUICK=0
 ONLY=""
+LOAD_RUNS=""
 CEILING=900
 INNER=""
 SANDBOXED=""
@@ -88,6 +105,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; shift ;;
     --only) ONLY="$2"; shift 2 ;;
     --ceiling) CEILING="$2"; shift 2 ;;
+    --load-runs) LOAD_RUNS="$2"; shift 2 ;;
     --no-isolate) NO_ISOLATE=1; shift ;;
     --inner) INNER="$2"; shift 2 ;;
     --sandboxed) SANDBOXED="$2"; shift 2 ;;
@@ -96,7 +114,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$QUICK" = 1 ]; then RUNS=3; fi
-export RUNS QUICK CEILING ROOT WORK FIG
+export RUNS QUICK CEILING ROOT WORK FIG LOAD_RUNS
 
 # What the scenarios share, and the scenarios.
 # shellcheck source=reliability/common.sh
@@ -107,6 +125,8 @@ export RUNS QUICK CEILING ROOT WORK FIG
 . "$ROOT/ci/reliability/hostile.sh"
 # shellcheck source=reliability/container.sh
 . "$ROOT/ci/reliability/container.sh"
+# shellcheck source=reliability/load.sh
+. "$ROOT/ci/reliability/load.sh"
 
 # Sandboxed mode: a container scenario's suite run, inside its sandbox.
 if [ -n "$SANDBOXED" ]; then
@@ -215,6 +235,19 @@ if [ "$QUICK" = 0 ] || [ -n "$ONLY" ]; then
 fi
 run_scenario container-all container_all isolated
 run_scenario container-nonroot container_nonroot isolated
+# The load scenarios, after the unloaded run they are compared with; quick
+# mode: one run of load-1cpu (unless asked by name).
+load_wanted=""
+for s in load-1cpu load-oversubscribed load-memory load-build; do
+  [ "$s" != load-1cpu ] && [ "$QUICK" = 1 ] && [ -z "$ONLY" ] && continue
+  wanted "$s" && load_wanted="$load_wanted $s"
+done
+if [ -n "$load_wanted" ]; then
+  ONLY=load-baseline run_scenario load-baseline load_baseline
+  for s in $load_wanted; do
+    run_scenario "$s" "$(echo "$s" | tr - _)"
+  done
+fi
 
 # ---------------------------------------------------------------- figures
 

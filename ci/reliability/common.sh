@@ -15,6 +15,7 @@ wanted() {
     [ "$s" = "$1" ] && return 0
     [ "$s" = hostile ] && [ "${1#hostile-}" != "$1" ] && return 0
     [ "$s" = container ] && [ "${1#container-}" != "$1" ] && return 0
+    [ "$s" = load ] && [ "${1#load-}" != "$1" ] && return 0
   done
   return 1
 }
