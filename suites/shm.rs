@@ -164,7 +164,7 @@ mod unix {
                 return Ok(Observation::holds(
                     burns && idle,
                     format!(
-                        "two peer processes waited for the same flag in shared memory, set by this process {} ms after both said they were waiting: the spinner (while flag != READY, {} loads) used {spin_cpu} us of CPU in {} us ({:.0}%; context switches: {} voluntary, {} involuntary); the pthread_cond_wait() waiter on a process-shared condition variable used {cond_cpu} us in {} us ({:.2}%; {} wake-up(s); context switches: {} voluntary, {} involuntary); CPU times from getrusage(RUSAGE_SELF) in each peer{load}{before}",
+                        "two peer processes waited for the same flag in shared memory, set by this process {} ms after both said they were waiting: the spinner (while flag != READY, {} loads) used {spin_cpu} us of CPU in {} us ({:.0}%; context switches: {} voluntary, {} involuntary); the pthread_cond_wait() waiter on a process-shared condition variable used {cond_cpu} us in {} us ({:.2}%; {} wake-up(s); context switches: {} voluntary, {} involuntary); CPU times from getrusage(RUSAGE_SELF) in each peer, from just after it said it was waiting until it saw the flag{load}{before}",
                         INTERVAL.as_millis(),
                         spin.count,
                         spin.wall,
