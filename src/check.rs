@@ -20,7 +20,7 @@ use crate::catalog::{Catalog, Kind};
 use crate::expect::{Expectations, Expected};
 use crate::observe::{Checked, Observation, Outcome};
 use crate::peer::PeerCommand;
-use crate::record::{self, ResultRecord};
+use crate::results::{self, ClaimId, ResultRecord, Status};
 
 /// What a check gets from the harness.
 pub struct Ctx {
@@ -233,6 +233,17 @@ pub enum Verdict {
     Fail(String),
 }
 
+impl Verdict {
+    /// The status a result with this verdict is recorded with.
+    pub fn status(&self) -> Status {
+        match self {
+            Verdict::Pass => Status::Pass,
+            Verdict::Skipped => Status::Skipped,
+            Verdict::Fail(_) => Status::Fail,
+        }
+    }
+}
+
 /// Records an observation and judges it against the expectation.
 pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRecord, Verdict) {
     let Some(claim) = Catalog::get().claim(claim_id) else {
@@ -240,29 +251,24 @@ pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRe
             "unknown claim id {claim_id:?}: add it to the claims file beside its suite (suites/<suite>.toml) first"
         );
     };
-    let run = record::run_info();
+    let run = results::run_info();
     let expected = Expectations::get().resolve(claim, run);
     let verdict = judge(claim.kind, &obs, &expected);
-    let status = match &verdict {
-        Verdict::Pass => "pass",
-        Verdict::Skipped => "skipped",
-        Verdict::Fail(_) => "fail",
-    };
     let record = ResultRecord {
-        claim: claim_id.to_owned(),
+        claim: ClaimId::new(claim_id).unwrap_or_else(|e| panic!("{e}")),
         observed: obs.outcome,
         expected: expected.clone(),
-        doc: claim.doc_on(run.os).as_str().to_owned(),
+        doc: claim.doc_on(run.os),
         detail: obs.detail,
         measured: obs.measured,
         duration_ms,
-        status: status.to_owned(),
-        time: record::now_rfc3339(),
+        status: verdict.status(),
+        time: crate::platform::now_rfc3339(),
     };
-    if let Err(e) = record::store(&record) {
+    if let Err(e) = results::store(&record) {
         panic!(
             "claim {claim_id}: cannot record the result in {}: {e}",
-            record::results_dir().display()
+            results::results_dir().display()
         );
     }
     let verdict = match verdict {

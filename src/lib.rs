@@ -9,7 +9,8 @@
 //!   `suites/<suite>.toml`, listed by `suites/catalog.toml`);
 //! - [`guide`] (the layout of the guide's tables, end of `suites/catalog.toml`),
 //!   [`precondition`] → [`observe`]: what a check saw, with its evidence;
-//! - [`platform`] → [`expect`] → [`record`]: the run, expectations, result files;
+//! - [`platform`] → [`expect`] → [`results`]: the run, expectations, the result
+//!   record (its one writer and its one strict reader);
 //! - [`peer`]: the peer program's client side and its typed line protocols;
 //! - [`check`](mod@check): observe → record → compare with the expectation; [`procstate`]:
 //!   whether another process sleeps inside a given system call;
@@ -37,8 +38,8 @@ pub mod perf;
 pub mod platform;
 pub mod precondition;
 pub mod procstate;
-pub mod record;
 pub mod report;
+pub mod results;
 pub mod sweep;
 pub mod sys;
 pub mod watchdog;

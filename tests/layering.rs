@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["observe"],
     &["platform"],
     &["expect", "sweep"],
-    &["record"],
+    &["results"],
     &["peer"],
     &["check"],
     &["procstate"],

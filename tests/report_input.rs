@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use ipc_conformance::catalog::Catalog;
-use ipc_conformance::report::{self, load};
+use ipc_conformance::report;
+use ipc_conformance::results as load;
 use proptest::prelude::*;
 
 mod support;

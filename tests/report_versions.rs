@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
+use ipc_conformance::report;
 use ipc_conformance::report::versions::{self, Version};
-use ipc_conformance::report::{self, load::ResultSet};
+use ipc_conformance::results::ResultSet;
 use serde_json::{Value, json};
 
 fn run(id: &str, platform: &str, os: &str, os_version: &str, kernel: &str, runtime: &str) -> Value {

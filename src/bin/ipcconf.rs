@@ -89,7 +89,7 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     use lexopt::prelude::*;
     let mut results: Vec<PathBuf> = Vec::new();
     let mut run_here = false;
-    let mut out = ipc_conformance::record::target_dir().join("ipc-report");
+    let mut out = ipc_conformance::results::target_dir().join("ipc-report");
     let mut expected = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -106,15 +106,15 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     }
     // Validate every given result set before anything runs or is written.
     let catalog = ipc_conformance::catalog::Catalog::get();
-    let mut dirs = ipc_conformance::report::load::discover(&results)?;
+    let mut dirs = ipc_conformance::results::discover(&results)?;
     let mut suites_ok = true;
     if results.is_empty() || run_here {
-        ipc_conformance::report::load::load_all(&dirs, catalog)?;
+        ipc_conformance::results::load_all(&dirs, catalog)?;
         let local = out.join("runs").join("local");
         suites_ok = run_suites(&local)?;
         dirs.push(local);
     }
-    let sets = ipc_conformance::report::load::load_all(&dirs, catalog)?;
+    let sets = ipc_conformance::results::load_all(&dirs, catalog)?;
     let written = ipc_conformance::report::write(&out, &sets, &expected)?;
     for f in &written {
         println!("wrote {f}");
@@ -219,7 +219,7 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
     }
-    let filter = |s: &ipc_conformance::report::load::ResultSet| {
+    let filter = |s: &ipc_conformance::results::ResultSet| {
         os.is_none_or(|o| s.run.os == o) && runtime.is_none_or(|r| s.run.runtime == r)
     };
     if let Some(patch) = patch {
@@ -288,7 +288,7 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
 /// validated and rendered before anything is written.
 fn draft(
     dir: &std::path::Path,
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
     out: Option<&std::path::Path>,
     force: bool,
 ) -> Result<ExitCode, String> {
@@ -322,9 +322,9 @@ fn draft(
 /// validated, those `filter` keeps; refused when none is left.
 fn load_sets(
     dirs: &[PathBuf],
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
-) -> Result<Vec<ipc_conformance::report::load::ResultSet>, String> {
-    use ipc_conformance::report::load;
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
+) -> Result<Vec<ipc_conformance::results::ResultSet>, String> {
+    use ipc_conformance::results as load;
     let catalog = ipc_conformance::catalog::Catalog::get();
     let found = load::discover(dirs)?;
     let mut sets = load::load_all(&found, catalog)?;
@@ -344,7 +344,7 @@ fn load_sets(
 /// one patch. Everything is read, merged and checked before anything is written.
 fn draft_patch(
     dirs: &[PathBuf],
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
     platforms: &std::path::Path,
     patch: &std::path::Path,
     summary: Option<&std::path::Path>,

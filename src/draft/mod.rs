@@ -37,8 +37,7 @@ use crate::catalog::{Catalog, Kind};
 use crate::expect::{EXPECTABLE, Entry, Expectations};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
-use crate::record::ResultRecord;
-use crate::report::load::ResultSet;
+use crate::results::{ResultRecord, ResultSet, Status};
 
 /// Longest evidence quoted in a reason; the result set keeps all of it.
 const MAX_EVIDENCE: usize = 300;
@@ -118,7 +117,7 @@ fn departs(r: &ResultRecord, kind: Kind) -> bool {
 
 /// Why a failed result that is no departure gets no entry.
 fn not_drafted(r: &ResultRecord, kind: Kind) -> Option<String> {
-    if r.status != "fail" || departs(r, kind) {
+    if r.status != Status::Fail || departs(r, kind) {
         return None;
     }
     let expected = r
@@ -189,7 +188,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
         for r in &set.results {
             let Some(k) = kind(&r.claim) else { continue };
             if departs(r, k) {
-                found.entry(r.claim.clone()).or_default().push((set, r));
+                found.entry(r.claim.to_string()).or_default().push((set, r));
             } else if let Some(why) = not_drafted(r, k) {
                 not.push(format!(
                     "{} run {}: {why}",
@@ -259,12 +258,12 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
     let mut keep: BTreeMap<String, Vec<(&ResultSet, &ResultRecord)>> = BTreeMap::new();
     for set in sets {
         for r in &set.results {
-            if found.contains_key(&r.claim) || !covered(r) {
+            if found.contains_key(r.claim.as_str()) || !covered(r) {
                 continue;
             }
             match r.observed {
                 Outcome::Unsupported | Outcome::Skipped => {}
-                o if EXPECTABLE.contains(&o) => keep.entry(r.claim.clone()).or_default().push((set, r)),
+                o if EXPECTABLE.contains(&o) => keep.entry(r.claim.to_string()).or_default().push((set, r)),
                 o => not.push(format!(
                     "{} run {}: {}: observed {o}, but the draft's entry for {}.available would make it expected unsupported: review both",
                     set.run.column(),
@@ -452,8 +451,9 @@ impl Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Os;
+    use crate::catalog::{Os, Stance};
     use crate::expect::Expected;
+    use crate::results::ClaimId;
 
     fn run(id: &str) -> RunInfo {
         let mut r = RunInfo::current(id.into());
@@ -470,7 +470,7 @@ mod tests {
         origin: &str,
     ) -> ResultRecord {
         ResultRecord {
-            claim: claim.into(),
+            claim: ClaimId::new(claim).unwrap(),
             observed,
             expected: Expected {
                 value: expected,
@@ -478,16 +478,15 @@ mod tests {
                 reason: String::new(),
                 source: String::new(),
             },
-            doc: "yes".into(),
+            doc: Stance::Yes,
             detail: format!("evidence of {claim}"),
             measured: Vec::new(),
             duration_ms: 1.0,
             status: if expected.is_some_and(|e| e != observed) {
-                "fail"
+                Status::Fail
             } else {
-                "pass"
-            }
-            .into(),
+                Status::Pass
+            },
             time: "2026-01-01T00:00:00Z".into(),
         }
     }

@@ -7,7 +7,7 @@
 use crate::check::{Ctx, observe};
 use crate::expect::Expectations;
 use crate::observe::{Checked, Observation, Outcome};
-use crate::{catalog::Catalog, record};
+use crate::{catalog::Catalog, results};
 
 fn judge(claim: &str, body: impl FnOnce(&mut Ctx) -> Checked<Observation>) {
     let peer = crate::peer::locate();
@@ -20,7 +20,7 @@ fn judge(claim: &str, body: impl FnOnce(&mut Ctx) -> Checked<Observation>) {
     }
     let (obs, _) = observe(claim, peer, body);
     let c = Catalog::get().claim(claim).expect("claim in the catalog");
-    let expected = Expectations::get().resolve(c, record::run_info());
+    let expected = Expectations::get().resolve(c, results::run_info());
     eprintln!("{claim}: {} — {}", obs.outcome, obs.detail);
     assert!(!obs.detail.trim().is_empty(), "{claim}: no evidence");
     assert_ne!(obs.outcome, Outcome::Error, "{claim}: {}", obs.detail);

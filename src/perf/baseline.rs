@@ -33,7 +33,7 @@ fn build() -> Result<PathBuf, String> {
             if !std::path::Path::new(SOURCE).is_file() {
                 return Err(format!("its source {SOURCE} is not on this machine"));
             }
-            let dir = crate::record::target_dir().join("perf-baseline");
+            let dir = crate::results::target_dir().join("perf-baseline");
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             // Built under a private name, then renamed into place: concurrent
             // test processes never run a half-written program.

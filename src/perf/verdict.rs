@@ -211,7 +211,7 @@ pub(super) fn measurable(mech: Mech) -> Checked<()> {
 /// Ends a performance check on an emulated CPU (qemu-user, a VM under TCG):
 /// its timings would be the emulator's, not the mechanism's.
 pub(super) fn not_emulated() -> Checked<()> {
-    match crate::record::run_info().emulated_cpu() {
+    match crate::results::run_info().emulated_cpu() {
         Some(why) => Err(Observation::skipped(format!(
             "{why}: timings under emulation measure the emulator, not the IPC mechanism, so performance is not measured on this run"
         ))),

@@ -4,7 +4,6 @@
 //! report untouched.
 
 pub mod html;
-pub mod load;
 pub mod markdown;
 pub mod model;
 pub mod perf;
@@ -17,8 +16,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Claim};
 use crate::platform::RunInfo;
-use crate::record::ResultRecord;
-use load::ResultSet;
+use crate::results::{ResultRecord, ResultSet};
 use model::{Column, Table};
 
 /// report.json: `runs[]` with `platform`, `run_info` and `results[]` are pinned
@@ -164,7 +162,7 @@ impl Report {
             .collect();
         let doc = ReportJson {
             schema: 1,
-            generated: crate::record::now_rfc3339(),
+            generated: crate::platform::now_rfc3339(),
             suite_revision: crate::platform::SUITE_REVISION,
             runs,
             not_measured: self
@@ -200,7 +198,7 @@ pub fn write(
     let mut written = Vec::new();
     for (name, text) in files {
         let path = out.join(name);
-        crate::record::write_atomic(&path, text.as_bytes())
+        crate::results::write_atomic(&path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         // A report is for reading and publishing: world-readable, unlike results.
         #[cfg(unix)]

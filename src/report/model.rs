@@ -7,8 +7,7 @@ use crate::catalog::{Catalog, Claim, Kind, Os, Stance};
 use crate::guide::Guide;
 use crate::observe::Outcome;
 use crate::platform::RunInfo;
-use crate::record::ResultRecord;
-use crate::report::load::ResultSet;
+use crate::results::{ResultRecord, ResultSet, Status};
 
 /// How an observation stands against the guide's stance on that run's OS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,7 +79,7 @@ impl Column {
         let index = results
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.claim.clone(), i))
+            .map(|(i, r)| (r.claim.to_string(), i))
             .collect();
         Column {
             label,
@@ -194,7 +193,7 @@ pub fn claim_cell(claim: &Claim, col: &Column) -> Cell {
     if v == Verdict::Departs {
         text = format!("{text} (guide: {})", stance_symbol(doc));
     }
-    if r.status == "fail" {
+    if r.status == Status::Fail {
         text.push_str(" ⚠ unexpected");
     }
     let title = format!(
@@ -493,10 +492,10 @@ fn ledger_rank(claim: &Claim, cols: &[Column]) -> u8 {
         .collect();
     if cells.iter().any(|c| c.verdict == Some(Verdict::Departs)) {
         0
-    } else if cols
-        .iter()
-        .any(|c| c.result(&claim.id).is_some_and(|r| r.status == "fail"))
-    {
+    } else if cols.iter().any(|c| {
+        c.result(&claim.id)
+            .is_some_and(|r| r.status == Status::Fail)
+    }) {
         1
     } else if cells
         .iter()
@@ -640,8 +639,16 @@ pub fn runs(cols: &[Column]) -> Table {
         .flat_map(|c| std::iter::once(c).chain(c.collapsed.iter()))
         .map(|c| match &c.run {
             Some(r) => {
-                let fails = c.results.iter().filter(|x| x.status == "fail").count();
-                let skips = c.results.iter().filter(|x| x.status == "skipped").count();
+                let fails = c
+                    .results
+                    .iter()
+                    .filter(|x| x.status == Status::Fail)
+                    .count();
+                let skips = c
+                    .results
+                    .iter()
+                    .filter(|x| x.status == Status::Skipped)
+                    .count();
                 let runtime = if r.runtime_detail.is_empty() {
                     r.runtime.as_str().to_owned()
                 } else {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::observe::Outcome;
 use crate::perf::{Mech, fmt_ns, fmt_rate};
-use crate::record::ResultRecord;
+use crate::results::ResultRecord;
 
 /// The guide's five performance claims, in report order.
 pub const VERDICTS: [&str; 5] = [
@@ -281,7 +281,7 @@ pub fn html(runs: &[(String, Vec<ResultRecord>)]) -> String {
                     let _ = writeln!(
                         out,
                         "<tr><td><code>{id}</code></td><td>{}</td><td class=\"obs-{}\"><strong>{}</strong></td><td>{}</td></tr>",
-                        esc(&r.doc),
+                        esc(r.doc.as_str()),
                         r.observed,
                         r.observed,
                         esc(&r.detail)
@@ -494,7 +494,7 @@ mod tests {
 
     fn rec(claim: &str, observed: Outcome, q: &[(&str, f64)], detail: &str) -> ResultRecord {
         ResultRecord {
-            claim: claim.into(),
+            claim: crate::results::ClaimId::new(claim).unwrap(),
             observed,
             expected: Expected {
                 value: None,
@@ -502,7 +502,7 @@ mod tests {
                 reason: String::new(),
                 source: String::new(),
             },
-            doc: "unstated".into(),
+            doc: crate::catalog::Stance::Unstated,
             detail: detail.into(),
             measured: q
                 .iter()
@@ -513,7 +513,7 @@ mod tests {
                 })
                 .collect(),
             duration_ms: 1.0,
-            status: "pass".into(),
+            status: crate::results::Status::Pass,
             time: "2026-01-01T00:00:00Z".into(),
         }
     }

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::catalog::Catalog;
-use crate::report::load::ResultSet;
 use crate::report::model::{Verdict, verdict};
+use crate::results::{ResultSet, Status};
 
 /// At most this many claim ids are listed per line.
 const LIST: usize = 8;
@@ -48,10 +48,10 @@ pub fn render(sets: &[ResultSet], index: &str) -> String {
                     claim.doc_on(set.run.os).as_str()
                 )),
                 Verdict::NoStance => nostance += 1,
-                Verdict::Inconclusive => inconclusive.push(r.claim.clone()),
+                Verdict::Inconclusive => inconclusive.push(r.claim.to_string()),
                 _ => undecided += 1,
             }
-            if r.status == "fail" {
+            if r.status == Status::Fail {
                 unexpected.push(format!("{} (observed {})", r.claim, r.observed));
             }
         }

@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Kind, Os};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
-use crate::report::load::ResultSet;
 use crate::report::model::unless_empty;
+use crate::results::{ResultSet, Status};
 
 /// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -332,7 +332,7 @@ fn evidence(sets: &[&ResultSet], claim: &str) -> Vec<Evidence> {
                 os_version: s.run.os_version.clone(),
                 libc: s.run.libc.clone(),
                 observed: r.map(|r| r.observed),
-                status: r.map(|r| r.status.clone()).unwrap_or_default(),
+                status: r.map(|r| r.status.as_str().to_owned()).unwrap_or_default(),
                 measured: r.map(super::model::quantities).unwrap_or_default(),
                 detail: r.map(|r| r.detail.clone()).unwrap_or_default(),
             }
@@ -425,7 +425,7 @@ fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kin
         since.push(Since {
             unexpected: history
                 .iter()
-                .any(|h| h.evidence.iter().any(|e| e.status == "fail")),
+                .any(|h| h.evidence.iter().any(|e| e.status == Status::Fail.as_str())),
             claim: (*id).to_owned(),
             current,
             since: versions[since_i].0.text.clone(),
