@@ -162,7 +162,7 @@ impl Report {
             .collect();
         let doc = ReportJson {
             schema: 1,
-            generated: crate::platform::now_rfc3339(),
+            generated: generated(),
             suite_revision: crate::platform::SUITE_REVISION,
             runs,
             not_measured: self
@@ -180,6 +180,16 @@ impl Report {
         };
         serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
     }
+}
+
+/// When the report is generated: now, or `$SOURCE_DATE_EPOCH` (seconds since
+/// the Unix epoch, the reproducible-builds convention) when set, so that the
+/// same input renders byte for byte the same report.
+pub fn generated() -> String {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or_else(crate::platform::now_rfc3339, crate::platform::rfc3339)
 }
 
 /// Renders all three files in memory, then writes them (each atomically).
