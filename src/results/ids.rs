@@ -114,68 +114,65 @@ impl Field {
     }
 }
 
-/// Every identifier field of a result set, as the table in README.md lists them.
-pub mod field {
-    use super::Field;
+// Every identifier field of a result set, as the table in README.md lists them.
 
-    const TIME: &str = "a UTC time (YYYY-MM-DDTHH:MM:SSZ)";
+const UTC_TIME: &str = "a UTC time (YYYY-MM-DDTHH:MM:SSZ)";
 
-    pub const PLATFORM: Field = Field {
-        name: "platform",
-        matches: super::platform,
-        what: "a platform id ([a-z][a-z0-9_]*(-[a-z0-9_]+)*, at most 64 characters)",
-    };
-    pub const RUN_ID: Field = Field {
-        name: "run_id",
-        matches: super::run_id,
-        what: "a run id ([A-Za-z0-9][A-Za-z0-9._-]*, at most 128 characters)",
-    };
-    pub const ARCH: Field = Field {
-        name: "arch",
-        matches: super::arch,
-        what: "an architecture ([a-z0-9_]+, at most 32 characters)",
-    };
-    pub const TARGET: Field = Field {
-        name: "target",
-        matches: super::target,
-        what: "a target triple ([A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*, at most 80 characters)",
-    };
-    pub const SUITE_REVISION: Field = Field {
-        name: "suite_revision",
-        matches: super::revision,
-        what: "a suite revision ([A-Za-z0-9][A-Za-z0-9._+-]*, at most 80 characters)",
-    };
-    pub const STARTED: Field = Field {
-        name: "started",
-        matches: super::time,
-        what: TIME,
-    };
-    pub const TIME_FIELD: Field = Field {
-        name: "time",
-        matches: super::time,
-        what: TIME,
-    };
-    pub const CLAIM: Field = Field {
-        name: "claim",
-        matches: super::claim,
-        what: "a claim id ([a-z][a-z0-9_]*(.[a-z0-9_]+)+)",
-    };
-    pub const ORIGIN: Field = Field {
-        name: "expected.origin",
-        matches: super::origin,
-        what: "guide or platforms/<file>.toml",
-    };
-    pub const QUANTITY: Field = Field {
-        name: "measured.name",
-        matches: super::quantity,
-        what: "a quantity name ([A-Za-z0-9_]+(.[A-Za-z0-9_]+)*, at most 64 characters)",
-    };
-    pub const UNIT: Field = Field {
-        name: "measured.unit",
-        matches: super::unit,
-        what: "a unit (empty, or words of [A-Za-z0-9_/%.] separated by single spaces, at most 32 characters)",
-    };
-}
+pub const PLATFORM: Field = Field {
+    name: "platform",
+    matches: platform,
+    what: "a platform id ([a-z][a-z0-9_]*(-[a-z0-9_]+)*, at most 64 characters)",
+};
+pub const RUN_ID: Field = Field {
+    name: "run_id",
+    matches: run_id,
+    what: "a run id ([A-Za-z0-9][A-Za-z0-9._-]*, at most 128 characters)",
+};
+pub const ARCH: Field = Field {
+    name: "arch",
+    matches: arch,
+    what: "an architecture ([a-z0-9_]+, at most 32 characters)",
+};
+pub const TARGET: Field = Field {
+    name: "target",
+    matches: target,
+    what: "a target triple ([A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*, at most 80 characters)",
+};
+pub const SUITE_REVISION: Field = Field {
+    name: "suite_revision",
+    matches: revision,
+    what: "a suite revision ([A-Za-z0-9][A-Za-z0-9._+-]*, at most 80 characters)",
+};
+pub const STARTED: Field = Field {
+    name: "started",
+    matches: time,
+    what: UTC_TIME,
+};
+pub const TIME: Field = Field {
+    name: "time",
+    matches: time,
+    what: UTC_TIME,
+};
+pub const CLAIM: Field = Field {
+    name: "claim",
+    matches: claim,
+    what: "a claim id ([a-z][a-z0-9_]*(.[a-z0-9_]+)+)",
+};
+pub const ORIGIN: Field = Field {
+    name: "expected.origin",
+    matches: origin,
+    what: "guide or platforms/<file>.toml",
+};
+pub const QUANTITY: Field = Field {
+    name: "measured.name",
+    matches: quantity,
+    what: "a quantity name ([A-Za-z0-9_]+(.[A-Za-z0-9_]+)*, at most 64 characters)",
+};
+pub const UNIT: Field = Field {
+    name: "measured.unit",
+    matches: unit,
+    what: "a unit (empty, or words of [A-Za-z0-9_/%.] separated by single spaces, at most 32 characters)",
+};
 
 /// Reads a string field checked against its pattern.
 pub fn checked<'de, D: Deserializer<'de>>(d: D, f: Field) -> Result<String, D::Error> {
@@ -229,7 +226,7 @@ pub struct ClaimId(String);
 impl ClaimId {
     /// The id, or why it is no claim id.
     pub fn new(id: impl Into<String>) -> Result<ClaimId, String> {
-        field::CLAIM.check(id.into()).map(ClaimId)
+        CLAIM.check(id.into()).map(ClaimId)
     }
 
     pub fn as_str(&self) -> &str {
@@ -239,7 +236,7 @@ impl ClaimId {
 
 impl<'de> Deserialize<'de> for ClaimId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, field::CLAIM).map(ClaimId)
+        checked(d, CLAIM).map(ClaimId)
     }
 }
 

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use super::ResultRecord;
-use super::ids::{self, field as f};
+use super::ids;
+use super::record::ResultRecord;
 use crate::catalog::{Catalog, Kind, Os};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
@@ -59,22 +59,22 @@ struct RunFile {
 }
 
 fn run_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::RUN_ID)
+    ids::checked(d, ids::RUN_ID)
 }
 fn platform<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::PLATFORM)
+    ids::checked(d, ids::PLATFORM)
 }
 fn arch<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::ARCH)
+    ids::checked(d, ids::ARCH)
 }
 fn target<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::TARGET)
+    ids::checked(d, ids::TARGET)
 }
 fn revision<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::SUITE_REVISION)
+    ids::checked(d, ids::SUITE_REVISION)
 }
 fn started<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, f::STARTED)
+    ids::checked(d, ids::STARTED)
 }
 fn os<'de, D: Deserializer<'de>>(d: D) -> Result<Os, D::Error> {
     ids::word(d, "os")

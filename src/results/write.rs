@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::ResultRecord;
+use super::record::ResultRecord;
 use crate::platform::RunInfo;
 
 /// The directory this process records into.
