@@ -29,6 +29,7 @@ pub mod check;
 pub mod draft;
 pub mod expect;
 pub mod guide;
+pub mod markup;
 pub mod matrix;
 pub mod mech;
 pub mod names;

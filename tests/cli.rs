@@ -392,7 +392,7 @@ fn free_text_cannot_break_or_inject_into_a_table() {
     let o = report(&[&set], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
-    let escaped = ipc_conformance::report::markdown::escape(nasty);
+    let escaped = ipc_conformance::markup::markdown(nasty);
     let lines: Vec<&str> = md.lines().collect();
     let at = lines
         .iter()
