@@ -28,7 +28,7 @@ fn load_and_render(dir: &Path) -> Result<(), String> {
     let html = report::html::render(&r);
     assert!(!html.contains("<script"), "evidence text must be escaped");
     report::markdown::render(&r);
-    r.json(&sets)?;
+    report::json::render(&r)?;
     Ok(())
 }
 

@@ -115,7 +115,8 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         dirs.push(local);
     }
     let sets = ipc_conformance::results::load_all(&dirs, catalog)?;
-    let written = ipc_conformance::report::write(&out, &sets, &expected)?;
+    let report = ipc_conformance::report::build(&sets, &expected);
+    let written = ipc_conformance::report::write(&out, &report)?;
     for f in &written {
         println!("wrote {f}");
     }
@@ -123,7 +124,11 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         .iter()
         .find(|f| f.ends_with("index.html"))
         .map_or("", String::as_str);
-    print!("{}", ipc_conformance::report::summary::render(&sets, index));
+    let summary = ipc_conformance::report::summary::Summary::of(&report.model);
+    print!(
+        "{}",
+        ipc_conformance::report::summary::closing(&summary, index)
+    );
     if suites_ok {
         Ok(ExitCode::SUCCESS)
     } else {
