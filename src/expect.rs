@@ -41,7 +41,7 @@ struct RawPlatformFile {
 
 /// An expectation written in a platform file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct PlatformEntry {
     pub expect: Outcome,
     pub reason: String,
     pub source: String,
@@ -88,7 +88,7 @@ pub const EXPECTABLE: [Outcome; 4] = [
 /// All platform files, parsed and validated against the catalog.
 #[derive(Debug)]
 pub struct Expectations {
-    files: BTreeMap<String, BTreeMap<String, Entry>>,
+    files: BTreeMap<String, BTreeMap<String, PlatformEntry>>,
 }
 
 impl Expectations {
@@ -122,7 +122,7 @@ impl Expectations {
                 }
                 entries.insert(
                     id,
-                    Entry {
+                    PlatformEntry {
                         expect,
                         reason: e.reason,
                         source: e.source,
@@ -150,7 +150,7 @@ impl Expectations {
     }
 
     /// The platform-file entry for a claim on a run, with its file.
-    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &Entry)> {
+    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &PlatformEntry)> {
         Self::layers(run).into_iter().find_map(|stem| {
             let e = self.files.get(&stem)?.get(claim)?;
             Some((format!("platforms/{stem}.toml"), e))
@@ -239,7 +239,7 @@ impl Expectations {
     }
 
     /// Every entry of every file, for the report's departures list.
-    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &Entry)> {
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &PlatformEntry)> {
         self.files
             .iter()
             .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Kind};
-use crate::expect::{EXPECTABLE, Entry, Expectations};
+use crate::expect::{EXPECTABLE, Expectations, PlatformEntry};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
 use crate::results::{ResultRecord, ResultSet, Status};
@@ -48,7 +48,7 @@ pub struct Draft {
     /// The file the entries belong to, without `platforms/` and `.toml`.
     pub stem: String,
     /// Claim id → entry.
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: BTreeMap<String, PlatformEntry>,
     /// Claim id → what each entry was drafted from, for a reviewer.
     pub details: BTreeMap<String, Detail>,
     /// Results not drafted, each with why.
@@ -341,7 +341,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
         runs.dedup();
         entries.insert(
             claim.clone(),
-            Entry {
+            PlatformEntry {
                 expect: observed,
                 reason,
                 source: format!("measured, not yet documented: {}", runs.join("; ")),
@@ -394,7 +394,7 @@ pub(crate) fn toml_string(s: &str) -> String {
 
 /// One entry in the format of `platforms/*.toml`: its table header and its
 /// three keys, each on its own line.
-pub(crate) fn entry_toml(claim: &str, e: &Entry) -> String {
+pub(crate) fn entry_toml(claim: &str, e: &PlatformEntry) -> String {
     format!(
         "[claims.{}]\nexpect = {}\nreason = {}\nsource = {}\n",
         toml_string(claim),

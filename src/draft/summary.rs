@@ -146,7 +146,7 @@ fn excerpt(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::draft::Detail;
-    use crate::expect::Entry;
+    use crate::expect::PlatformEntry;
     use crate::observe::Outcome;
 
     #[test]
@@ -155,7 +155,7 @@ mod tests {
             stem: "macos".into(),
             entries: [(
                 "signal.kqueue_signal".to_owned(),
-                Entry {
+                PlatformEntry {
                     expect: Outcome::No,
                     reason: "r".into(),
                     source: "s".into(),
