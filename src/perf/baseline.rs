@@ -11,14 +11,14 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use super::stats::{self, Figure};
-use super::{Counts, Mech};
+use super::{Counts, Pair};
 use crate::check::Ctx;
 
 /// The C program's source, where this crate was built.
 const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/perf/ipc_rtt.c");
 
 /// Whether the C program measures `mech` (its row in `super::pairs::SPECS`).
-pub fn covers(mech: Mech) -> bool {
+pub fn covers(mech: Pair) -> bool {
     mech.spec().is_some_and(|s| s.c_baseline)
 }
 
@@ -69,7 +69,7 @@ fn build() -> Result<PathBuf, String> {
 
 /// The C program's rounds for `mech` (as many as the suite's minimum), or why
 /// there are none. Runs after the suite's own rounds of the same figure.
-pub fn rounds(_cx: &Ctx, mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+pub fn rounds(_cx: &Ctx, mech: Pair, c: &Counts) -> Result<Vec<Figure>, String> {
     let mut cache = ROUNDS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(r) = cache.get(mech.id()) {
         return r.clone();
@@ -79,7 +79,7 @@ pub fn rounds(_cx: &Ctx, mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> 
     r
 }
 
-fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+fn measure(mech: Pair, c: &Counts) -> Result<Vec<Figure>, String> {
     let exe = build()?;
     let mut figs = Vec::new();
     for _ in 0..c.min_rounds {
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn the_source_covers_every_mechanism_it_claims() {
         let src = std::fs::read_to_string(SOURCE).unwrap();
-        for m in Mech::all().filter(|&m| covers(m)) {
+        for m in Pair::all().filter(|&m| covers(m)) {
             assert!(src.contains(&format!("\"{}\"", m.id())), "{}", m.id());
         }
     }

@@ -89,7 +89,7 @@ mod tests {
     use crate::expect::Expected;
     use crate::observe::Outcome;
     use crate::observe::Quantity;
-    use crate::perf::Mech;
+    use crate::perf::Pair;
     use crate::platform::RunInfo;
     use crate::results::ResultRecord;
 
@@ -209,7 +209,7 @@ mod tests {
         );
         assert!(md.contains("| `perf.spsc_lock_free_predictable` | | not measured | |"));
         assert!(md.contains("**inconclusive**"), "{md}");
-        for m in Mech::all() {
+        for m in Pair::all() {
             assert!(md.contains(&format!("| {} |", m.label())), "{}", m.label());
         }
         assert!(md.contains("Release build."));

@@ -8,17 +8,8 @@ use std::fmt::Write as _;
 use super::document::{ChartRow, Figure, FigureRow, PerfRun, Section, Span, VerdictRow};
 use super::model::{Model, Run};
 use crate::observe::Outcome;
-use crate::perf::{Mech, fmt_ns, fmt_rate};
+use crate::perf::{Pair, Verdict, fmt_ns, fmt_rate};
 use crate::results::ResultRecord;
-
-/// The guide's five performance claims, in report order.
-pub const VERDICTS: [&str; 5] = [
-    "perf.shm_spin_sub_microsecond",
-    "perf.unix_faster_than_tcp",
-    "perf.shm_ring_over_1gbps",
-    "perf.spsc_lock_free_predictable",
-    "perf.mpmc_contention",
-];
 
 /// The performance section of the model's measured columns.
 pub fn section(m: &Model) -> Section {
@@ -38,16 +29,16 @@ fn has_perf(run: &Run) -> bool {
     run.results().iter().any(|r| r.claim.starts_with("perf."))
 }
 
-/// One mechanism's records in one run.
-struct Pair<'a> {
-    mech: Mech,
+/// One pair's records in one run.
+struct Records<'a> {
+    mech: Pair,
     latency: Option<&'a ResultRecord>,
     throughput: Option<&'a ResultRecord>,
 }
 
-fn pairs<'a>(run: &Run<'a>) -> Vec<Pair<'a>> {
-    Mech::all()
-        .map(|mech| Pair {
+fn records<'a>(run: &Run<'a>) -> Vec<Records<'a>> {
+    Pair::all()
+        .map(|mech| Records {
             mech,
             latency: run.result(&format!("perf.latency_{}", mech.id())),
             throughput: run.result(&format!("perf.throughput_{}", mech.id())),
@@ -56,7 +47,7 @@ fn pairs<'a>(run: &Run<'a>) -> Vec<Pair<'a>> {
 }
 
 fn perf_run(label: &str, run: &Run) -> PerfRun {
-    let pairs = pairs(run);
+    let pairs = records(run);
     let figures = pairs
         .iter()
         .map(|p| {
@@ -79,9 +70,10 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
             }
         })
         .collect();
-    let verdicts = VERDICTS
+    let verdicts = Verdict::ALL
         .iter()
-        .map(|&id| match run.seen(id) {
+        .map(|v| v.claim_id())
+        .map(|id| match run.seen(id) {
             Some(seen) => VerdictRow {
                 claim: id.to_owned(),
                 guide: seen.doc.as_str().to_owned(),
