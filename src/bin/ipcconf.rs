@@ -7,6 +7,9 @@
 //!   claim; with `--from-results DIR [--out FILE [--force]]`, platform-file entries
 //!   drafted from a run's departures; with `--from-results DIR... --patch FILE`,
 //!   every platform file's drafted entries merged into it, as one patch;
+//! - `ipcconf summary PATH [--json]`: per run of a result set, a directory of
+//!   result sets or a report.json, its departures from the guide, unexpected
+//!   results and inconclusive verdicts, as a table or as JSON for scripts;
 //! - `ipcconf sweep [--dry-run]`: removes this user's leftover `ipcconf-` objects.
 
 use std::path::PathBuf;
@@ -47,6 +50,14 @@ const USAGE: &str = "usage:
                        checkout's platforms/)
       --summary FILE   append the entries as Markdown (a CI job summary)
       --force          replace an existing FILE (removed when no change is needed)
+  ipcconf summary PATH [--json]
+      Per run: who ran it, its results by status, how they stand against the
+      guide, and each departure from the guide, unexpected result (status
+      fail) and inconclusive verdict with its evidence.
+      PATH    a result set, a directory of result sets, or a report.json (or a
+              directory holding one, such as target/ipc-report)
+      --json  the same as JSON, every result included (README: \"Summarizing
+              runs\")
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -81,6 +92,7 @@ fn run() -> Result<ExitCode, String> {
         "report" => report(parser),
         "sweep" => sweep(parser),
         "expectations" => expectations(parser),
+        "summary" => summary(parser),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
 }
@@ -136,6 +148,59 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             "ipcconf: the report is written, but some checks failed their expectation (see cargo test's output above)"
         );
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `ipcconf summary PATH [--json]`.
+fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
+    use ipc_conformance::report::{self, summary::Summary};
+    use lexopt::prelude::*;
+    let (mut path, mut json) = (None, false);
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("json") => json = true,
+            Value(v) if path.is_none() => path = Some(PathBuf::from(v)),
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => return Err(format!("{}\n{USAGE}", other.unexpected())),
+        }
+    }
+    let path = path.ok_or_else(|| format!("summary needs a PATH\n{USAGE}"))?;
+    let sets_here = path.join("run.json").is_file()
+        || std::fs::read_dir(&path).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.path().join("run.json").is_file())
+        });
+    let (sets, not_measured) = if path.is_dir() && sets_here {
+        let dirs = ipc_conformance::results::discover(std::slice::from_ref(&path))?;
+        let catalog = ipc_conformance::catalog::Catalog::get();
+        (ipc_conformance::results::load_all(&dirs, catalog)?, None)
+    } else {
+        let file = if path.is_dir() {
+            path.join("report.json")
+        } else {
+            path.clone()
+        };
+        let (sets, not_measured) = report::json::read(&file)?;
+        (sets, Some(not_measured))
+    };
+    let model = report::Model::build(&sets, &[]);
+    let mut s = Summary::of(&model);
+    if let Some(not_measured) = not_measured {
+        s.not_measured = not_measured;
+    }
+    let text = if json {
+        serde_json::to_string_pretty(&s).map_err(|e| e.to_string())? + "\n"
+    } else {
+        report::summary::table(&s)
+    };
+    // A reader that stops early (`| head`) is no error.
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -21,6 +21,8 @@ const EVIDENCE: usize = 120;
 /// The summary of every run, in the order given.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The version of this shape (README.md, "Summarizing runs").
+    pub schema: u32,
     pub runs: Vec<RunSummary>,
     /// Columns of platforms expected or absent that no run measured.
     pub not_measured: Vec<String>,
@@ -87,6 +89,7 @@ pub struct ClaimResult {
 impl Summary {
     pub fn of(m: &Model) -> Summary {
         Summary {
+            schema: 1,
             runs: m.runs.iter().map(run_summary).collect(),
             not_measured: m
                 .columns
@@ -350,6 +353,46 @@ mod tests {
         }
         assert_eq!(Outcome::parse("inconclusive"), Some(Outcome::Inconclusive));
         assert_eq!(Standing::Inconclusive.css(), "inconclusive");
+    }
+
+    /// The Wine fixture: its departures, unexpected results and counts, as the
+    /// table shows them and as scripts read them.
+    #[test]
+    fn the_wine_fixture_summarized() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wine-first-run");
+        let sets = [crate::results::load(&dir, crate::catalog::Catalog::get()).unwrap()];
+        let s = Summary::of(&Model::build(&sets, &[]));
+        let run = &s.runs[0];
+        assert_eq!(
+            (run.results, run.departures.len(), run.unexpected.len()),
+            (11, 7, 5)
+        );
+        let text = table(&s);
+        assert!(
+            text.starts_with("windows-x86_64-gnu (wine) (run 20261204T135654Z-f95bb335;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  11 results: 5 pass, 5 fail, 1 skipped\n"),
+            "{text}"
+        );
+        let row = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("unix_dgram.available"))
+            .expect("a departure's row");
+        assert!(
+            row.contains("unsupported (platforms/windows.toml)") && row.contains("WSAEAFNOSUPPORT"),
+            "{row}"
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        let r = &json["runs"][0];
+        assert_eq!(r["status"]["fail"], 5);
+        assert_eq!(r["observed"]["unsupported"], 7);
+        assert_eq!(r["standing"]["departs"], 7);
+        assert_eq!(r["claims"].as_array().unwrap().len(), 11);
+        assert_eq!(r["claims"][0]["claim"], "perf.latency_pipe");
+        assert_eq!(json["not_measured"][0], "Linux");
     }
 
     #[test]
