@@ -136,10 +136,9 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         .iter()
         .find(|f| f.ends_with("index.html"))
         .map_or("", String::as_str);
-    let summary = ipc_conformance::report::summary::Summary::of(&report.model);
     print!(
         "{}",
-        ipc_conformance::report::summary::closing(&summary, index)
+        ipc_conformance::report::summary::closing(&report.model, index)
     );
     if suites_ok {
         Ok(ExitCode::SUCCESS)
@@ -153,7 +152,7 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
 
 /// `ipcconf summary PATH [--json]`.
 fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
-    use ipc_conformance::report::{self, summary::Summary};
+    use ipc_conformance::report;
     use lexopt::prelude::*;
     let (mut path, mut json) = (None, false);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -187,14 +186,13 @@ fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         (sets, Some(not_measured))
     };
     let model = report::Model::build(&sets, &[]);
-    let mut s = Summary::of(&model);
-    if let Some(not_measured) = not_measured {
-        s.not_measured = not_measured;
-    }
+    let not_measured =
+        not_measured.unwrap_or_else(|| model.not_measured().map(str::to_owned).collect());
     let text = if json {
-        serde_json::to_string_pretty(&s).map_err(|e| e.to_string())? + "\n"
+        let doc = report::summary::json(&model, &not_measured);
+        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n"
     } else {
-        report::summary::table(&s)
+        report::summary::table(&model, &not_measured)
     };
     // A reader that stops early (`| head`) is no error.
     use std::io::Write;

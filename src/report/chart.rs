@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::ChartRow;
+use super::document::FigureRow;
 use crate::markup::html as esc;
 use crate::perf::{fmt_ns, fmt_rate};
 
@@ -54,12 +54,14 @@ fn whisker(
 
 /// The chart of one run (`label`): latency and throughput by mechanism, log
 /// scales, as an inline SVG.
-pub fn chart(label: &str, rows: &[ChartRow]) -> String {
+pub fn chart(label: &str, rows: &[FigureRow]) -> String {
     let ld = decades(
-        rows.iter().flat_map(|r| [r.latency, r.p99]).flatten(),
+        rows.iter()
+            .flat_map(|r| [r.bars.latency.0, r.bars.p99])
+            .flatten(),
         (1, 6),
     );
-    let td = decades(rows.iter().filter_map(|r| r.throughput), (6, 10));
+    let td = decades(rows.iter().filter_map(|r| r.bars.throughput.0), (6, 10));
 
     let (label_w, panel_w, gap, row_h, top) = (130.0, 300.0, 60.0, 20.0, 58.0);
     let x1 = label_w;
@@ -158,25 +160,25 @@ pub fn chart(label: &str, rows: &[ChartRow]) -> String {
                 esc(&fmt(v))
             );
         };
-        let lat_iv = row.latency_interval;
+        let lat_iv = row.bars.latency.1;
         bar(
             &mut s,
             x1,
             ld,
             "#4a7ab8",
-            row.latency,
+            row.bars.latency.0,
             "median ",
             fmt_ns,
             lat_iv,
-            row.p99,
+            row.bars.p99,
         );
-        let thr_iv = row.throughput_interval;
+        let thr_iv = row.bars.throughput.1;
         bar(
             &mut s,
             x2,
             td,
             "#5a9a5a",
-            row.throughput,
+            row.bars.throughput.0,
             "",
             fmt_rate,
             thr_iv,

@@ -56,6 +56,8 @@ pub struct FigureRow {
     pub suite_over_c: String,
     pub throughput: Figure,
     pub message_size: String,
+    /// Its bars in the chart (drawn in HTML only).
+    pub bars: Bars,
 }
 
 /// One of the guide's performance claims on a run: `observed` is `None` when
@@ -68,17 +70,17 @@ pub struct VerdictRow {
     pub evidence: String,
 }
 
-/// One mechanism in the chart: its median round trip (ns) with its interval
-/// and p99, and its median throughput (bytes/s) with its interval, where
-/// recorded.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChartRow {
-    pub mechanism: String,
-    pub latency: Option<f64>,
-    pub latency_interval: Option<(f64, f64)>,
+/// A median and its interval, each where recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Median(pub Option<f64>, pub Option<(f64, f64)>);
+
+/// One mechanism's bars in the chart: its round trip (ns) and p99, and its
+/// throughput (bytes/s).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bars {
+    pub latency: Median,
     pub p99: Option<f64>,
-    pub throughput: Option<f64>,
-    pub throughput_interval: Option<(f64, f64)>,
+    pub throughput: Median,
 }
 
 /// The performance figures of one run.
@@ -89,8 +91,6 @@ pub struct PerfRun {
     pub note: Vec<Span>,
     pub figures: Vec<FigureRow>,
     pub verdicts: Vec<VerdictRow>,
-    /// The chart's bars, one row per mechanism (drawn in HTML only).
-    pub chart: Vec<ChartRow>,
 }
 
 /// One part of the report, in the order it is shown.
@@ -121,7 +121,37 @@ impl Section {
 }
 
 /// What the performance section says when no run recorded a figure.
-pub const NO_FIGURES: &str = "No run recorded performance figures";
+pub const NO_FIGURES: &str = "No run recorded performance figures.";
+
+/// A renderer: how it draws each element of a section into its output.
+pub struct Draw {
+    pub table: fn(&mut String, &Table),
+    /// A section's heading and its paragraph.
+    pub heading: fn(&mut String, &str, &str),
+    /// A paragraph of plain text.
+    pub paragraph: fn(&mut String, &str),
+    /// One run's performance figures.
+    pub perf_run: fn(&mut String, &PerfRun),
+}
+
+/// What draws a table, a heading, a paragraph, a run's performance figures.
+type Drawers = (
+    fn(&mut String, &Table),
+    fn(&mut String, &str, &str),
+    fn(&mut String, &str),
+    fn(&mut String, &PerfRun),
+);
+
+impl Draw {
+    pub fn new((table, heading, paragraph, perf_run): Drawers) -> Draw {
+        Draw {
+            table,
+            heading,
+            paragraph,
+            perf_run,
+        }
+    }
+}
 
 /// Everything a report is made of: the model, and the sections built from it.
 #[derive(Debug, Clone)]
@@ -131,6 +161,29 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// Draws every section, in order, into `out` (a section that is no table
+    /// ends with an empty line).
+    pub fn draw(&self, d: &Draw, out: &mut String) {
+        for section in &self.sections {
+            match section {
+                Section::Table(t) => (d.table)(out, t),
+                Section::Text { title, intro } => (d.heading)(out, title, intro),
+                Section::Performance { title, intro, runs } => {
+                    (d.heading)(out, title, intro);
+                    if runs.is_empty() {
+                        (d.paragraph)(out, NO_FIGURES);
+                    }
+                    for run in runs {
+                        (d.perf_run)(out, run);
+                    }
+                }
+            }
+            if !matches!(section, Section::Table(_)) {
+                out.push('\n');
+            }
+        }
+    }
+
     /// "Runs: …. Not measured: …. Coverage: N of M catalogued claims checked.",
     /// each list of column labels (measured or not) put in the format's markup
     /// by `labels`.

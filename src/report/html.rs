@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::chart::chart;
-use super::document::{NO_FIGURES, PerfRun, Report, Section, Span, Table};
+use super::document::{Draw, PerfRun, Report, Span, Table};
 use super::text::unless_empty;
 use crate::markup::html as esc;
 
@@ -37,7 +37,7 @@ nav a{margin-right:.8rem}
 .scroll{overflow-x:auto}
 ";
 
-fn table(t: &Table, out: &mut String) {
+fn table(out: &mut String, t: &Table) {
     out.push_str(&format!(
         "<h2 id=\"{}\">{}</h2>\n<p>{}</p>\n<div class=\"scroll\"><table>\n<tr>",
         anchor(&t.title),
@@ -86,40 +86,24 @@ pub fn render(r: &Report) -> String {
         ));
     }
     out.push_str("</nav>\n");
-    for section in &r.sections {
-        match section {
-            Section::Table(t) => table(t, &mut out),
-            Section::Text { title, intro } => {
-                heading(title, intro, &mut out);
-                out.push_str("\n\n");
-            }
-            Section::Performance { title, intro, runs } => {
-                heading(title, intro, &mut out);
-                if runs.is_empty() {
-                    let _ = writeln!(out, "\n<p>{NO_FIGURES}.</p>");
-                } else {
-                    out.push('\n');
-                    for run in runs {
-                        perf_run(run, &mut out);
-                    }
-                }
-                out.push('\n');
-            }
-        }
-    }
+    r.draw(&Draw::new((table, heading, paragraph, perf_run)), &mut out);
     out.push_str("</body></html>\n");
     out
 }
 
-/// A section's heading and paragraph (without the line break after it).
-fn heading(title: &str, intro: &str, out: &mut String) {
-    let _ = write!(
+/// A section's heading and its paragraph.
+fn heading(out: &mut String, title: &str, intro: &str) {
+    let _ = writeln!(
         out,
         "<h2 id=\"{}\">{}</h2>\n<p>{}</p>",
         anchor(title),
         esc(title),
         esc(intro)
     );
+}
+
+fn paragraph(out: &mut String, text: &str) {
+    let _ = writeln!(out, "<p>{}</p>", esc(text));
 }
 
 /// A note's text without markup (the page sets none of it apart).
@@ -132,14 +116,14 @@ fn spans(note: &[Span]) -> String {
 }
 
 /// One run's performance figures: its note, its chart, its tables.
-fn perf_run(run: &PerfRun, out: &mut String) {
+fn perf_run(out: &mut String, run: &PerfRun) {
     let _ = writeln!(
         out,
         "<section class=\"perf-run\">\n<h3>{}</h3>",
         esc(&run.label)
     );
     let _ = writeln!(out, "<p>{}</p>", spans(&run.note));
-    out.push_str(&chart(&run.label, &run.chart));
+    out.push_str(&chart(&run.label, &run.figures));
     out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>suite/C</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
     for f in &run.figures {
         let _ = writeln!(

@@ -68,12 +68,7 @@ pub fn render(r: &Report) -> Result<String, String> {
                 results: run.results(),
             })
             .collect(),
-        not_measured: m
-            .columns
-            .iter()
-            .filter(|c| c.run.is_none())
-            .map(|c| c.label.as_str())
-            .collect(),
+        not_measured: m.not_measured().collect(),
         coverage: CoverageJson {
             catalogued: m.catalogued,
             checked: m.checked,

@@ -2,11 +2,11 @@
 
 use std::fmt::Write as _;
 
-use super::document::{NO_FIGURES, PerfRun, Report, Section, Span, Table};
+use super::document::{Draw, PerfRun, Report, Span, Table};
 use super::model::Standing;
 use crate::markup::markdown as escape;
 
-fn table(t: &Table, out: &mut String) {
+fn table(out: &mut String, t: &Table) {
     out.push_str(&format!(
         "\n## {}\n\n{}\n\n",
         escape(&t.title),
@@ -42,31 +42,17 @@ pub fn render(r: &Report) -> String {
     out.push_str(&r.overview(|_, labels| escape(labels)));
     out.push_str("\n\n");
     out.push_str("Legend: ✓ yes, ✗ no, **bold** departs from the guide (its word in parentheses), _italic_ not measured or not yet checked, ⚠ unexpected: the observation differs from the platform's documented expectation.\n");
-    for section in &r.sections {
-        match section {
-            Section::Table(t) => table(t, &mut out),
-            Section::Text { title, intro } => {
-                heading(title, intro, &mut out);
-                out.push('\n');
-            }
-            Section::Performance { title, intro, runs } => {
-                heading(title, intro, &mut out);
-                if runs.is_empty() {
-                    let _ = writeln!(out, "{NO_FIGURES}.");
-                }
-                for run in runs {
-                    perf_run(run, &mut out);
-                }
-                out.push('\n');
-            }
-        }
-    }
+    r.draw(&Draw::new((table, heading, paragraph, perf_run)), &mut out);
     out
 }
 
-/// A section's heading and paragraph, and the blank line after them.
-fn heading(title: &str, intro: &str, out: &mut String) {
+/// A section's heading and its paragraph.
+fn heading(out: &mut String, title: &str, intro: &str) {
     let _ = write!(out, "\n## {}\n\n{}\n\n", escape(title), escape(intro));
+}
+
+fn paragraph(out: &mut String, text: &str) {
+    let _ = writeln!(out, "{}", escape(text));
 }
 
 /// A note, its strong runs in bold and its commands as code.
@@ -81,7 +67,7 @@ fn spans(note: &[Span]) -> String {
 }
 
 /// One run's performance figures: its note and its two tables.
-fn perf_run(run: &PerfRun, out: &mut String) {
+fn perf_run(out: &mut String, run: &PerfRun) {
     let _ = writeln!(out, "### {}\n", escape(&run.label));
     let _ = writeln!(out, "{}\n", spans(&run.note));
     out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | suite/C | Throughput [95% interval] | Message size |\n");

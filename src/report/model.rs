@@ -199,15 +199,22 @@ impl<'a> Model<'a> {
         self.columns.iter().filter_map(|c| Some((c, self.run(c)?)))
     }
 
+    /// Labels of the columns without a run.
+    pub fn not_measured(&self) -> impl Iterator<Item = &str> {
+        self.columns
+            .iter()
+            .filter(|c| c.run.is_none())
+            .map(|c| c.label.as_str())
+    }
+
     /// Labels of the columns with a run (`measured`) or without one, comma
     /// separated, "none" when empty.
     pub fn column_labels(&self, measured: bool) -> String {
-        let labels: Vec<&str> = self
-            .columns
-            .iter()
-            .filter(|c| c.run.is_some() == measured)
-            .map(|c| c.label.as_str())
-            .collect();
+        let labels: Vec<&str> = if measured {
+            self.measured().map(|(c, _)| c.label.as_str()).collect()
+        } else {
+            self.not_measured().collect()
+        };
         if labels.is_empty() {
             "none".to_owned()
         } else {

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{ChartRow, Figure, FigureRow, PerfRun, Section, Span, VerdictRow};
+use super::document::{Bars, Figure, FigureRow, Median, PerfRun, Section, Span, VerdictRow};
 use super::model::{Model, Run};
 use crate::observe::Outcome;
 use crate::perf::{Pair, Verdict, fmt_ns, fmt_rate};
@@ -47,6 +47,11 @@ fn records<'a>(run: &Run<'a>) -> Vec<Records<'a>> {
 }
 
 fn perf_run(label: &str, run: &Run) -> PerfRun {
+    let median = |r: Option<&ResultRecord>, name: &str| {
+        let bound = |end: &str| r.and_then(|r| r.quantity(&format!("{name}_{end}")));
+        let interval = bound("low").zip(bound("high"));
+        Median(r.and_then(|r| r.quantity(name)), interval)
+    };
     let pairs = records(run);
     let figures = pairs
         .iter()
@@ -67,6 +72,11 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
                     title: title(p.throughput),
                 },
                 message_size: ts,
+                bars: Bars {
+                    latency: median(p.latency, "median_ns"),
+                    p99: p.latency.and_then(|r| r.quantity("p99_ns")),
+                    throughput: median(p.throughput, "bytes_per_s"),
+                },
             }
         })
         .collect();
@@ -88,31 +98,11 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
             },
         })
         .collect();
-    let bounds = |r: Option<&ResultRecord>, name: &str| {
-        r.and_then(|r| {
-            Some((
-                r.quantity(&format!("{name}_low"))?,
-                r.quantity(&format!("{name}_high"))?,
-            ))
-        })
-    };
-    let chart = pairs
-        .iter()
-        .map(|p| ChartRow {
-            mechanism: p.mech.label().to_owned(),
-            latency: p.latency.and_then(|r| r.quantity("median_ns")),
-            latency_interval: bounds(p.latency, "median_ns"),
-            p99: p.latency.and_then(|r| r.quantity("p99_ns")),
-            throughput: p.throughput.and_then(|r| r.quantity("bytes_per_s")),
-            throughput_interval: bounds(p.throughput, "bytes_per_s"),
-        })
-        .collect();
     PerfRun {
         label: label.to_owned(),
         note: machine_note(run.results()),
         figures,
         verdicts,
-        chart,
     }
 }
 

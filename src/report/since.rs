@@ -106,38 +106,54 @@ pub fn sections(view: &[OsVersions]) -> Vec<Section> {
     out
 }
 
+/// A row per item of each OS's view (`items` of the OS): its claim, the OS,
+/// the cells `row` makes of it, and the evidence `row` gives.
+fn per_os<T>(
+    view: &[OsVersions],
+    items: impl Fn(&OsVersions) -> &[T],
+    row: impl Fn(&OsVersions, &T) -> (String, Vec<Cell>, Vec<String>),
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for os in view {
+        for item in items(os) {
+            let (claim, cells, evidence) = row(os, item);
+            let mut r = vec![Cell::plain(claim), Cell::plain(os.os.label())];
+            r.extend(cells);
+            r.push(evidence_cell(&evidence));
+            rows.push(r);
+        }
+    }
+    rows
+}
+
 /// Measured facts whose values differ between versions, shown per version with
 /// what else differs between the runs; `None` when no value differs.
 fn values_section(view: &[OsVersions]) -> Option<Section> {
-    let rows: Vec<Vec<Cell>> = view
-        .iter()
-        .flat_map(|os| {
-            os.values_differ.iter().map(move |d| {
-                let evidence: Vec<String> = d
-                    .evidence
-                    .iter()
-                    .map(|e| format!("{}: {}", e.column, e.detail))
-                    .collect();
-                vec![
-                    Cell::plain(&d.claim),
-                    Cell::plain(os.os.label()),
-                    Cell::plain(
-                        d.values
-                            .iter()
-                            .map(|(v, value)| format!("{} {v}: {value}", os.os.label()))
-                            .collect::<Vec<_>>()
-                            .join(" — "),
-                    ),
-                    Cell::plain(if d.runs_differ_in.is_empty() {
-                        "nothing but the version".to_owned()
-                    } else {
-                        d.runs_differ_in.join("; ")
-                    }),
-                    evidence_cell(&evidence),
-                ]
-            })
-        })
-        .collect();
+    let rows = per_os(
+        view,
+        |os| &os.values_differ,
+        |os, d| {
+            let cells = vec![
+                Cell::plain(
+                    d.values
+                        .iter()
+                        .map(|(v, value)| format!("{} {v}: {value}", os.os.label()))
+                        .collect::<Vec<_>>()
+                        .join(" — "),
+                ),
+                Cell::plain(if d.runs_differ_in.is_empty() {
+                    "nothing but the version".to_owned()
+                } else {
+                    d.runs_differ_in.join("; ")
+                }),
+            ];
+            let evidence = d
+                .evidence
+                .iter()
+                .map(|e| format!("{}: {}", e.column, e.detail));
+            (d.claim.clone(), cells, evidence.collect())
+        },
+    );
     (!rows.is_empty()).then(|| {
         Section::Table(Table {
             title: "Values by version".into(),
@@ -182,43 +198,40 @@ fn since_section(view: &[OsVersions]) -> Section {
         format!(" Not compared, because a version decided nothing or did not check them: {list}.")
     });
     let title = "Since".to_owned();
-    let rows: Vec<Vec<Cell>> = view
-        .iter()
-        .flat_map(|os| {
-            os.since.iter().map(move |s| {
-                let evidence: Vec<String> = s
-                    .history
-                    .iter()
-                    .flat_map(|h| {
-                        h.evidence.iter().map(move |e| {
-                            format!(
-                                "{} {}: {} observed {}{}",
-                                os.os.label(),
-                                h.version,
-                                e.column,
-                                e.observed.map(|o| o.as_str()).unwrap_or("nothing"),
-                                unless_empty(&e.detail, |d| format!(" ({d})"))
-                            )
-                        })
+    let rows = per_os(
+        view,
+        |os| &os.since,
+        |os, s| {
+            let evidence: Vec<String> = s
+                .history
+                .iter()
+                .flat_map(|h| {
+                    h.evidence.iter().map(move |e| {
+                        format!(
+                            "{} {}: {} observed {}{}",
+                            os.os.label(),
+                            h.version,
+                            e.column,
+                            e.observed.map(|o| o.as_str()).unwrap_or("nothing"),
+                            unless_empty(&e.detail, |d| format!(" ({d})"))
+                        )
                     })
-                    .collect();
-                let now = if s.unexpected {
-                    format!("{} ⚠ unexpected", symbol(s.current))
-                } else {
-                    symbol(s.current)
-                };
-                vec![
-                    Cell::plain(&s.claim),
-                    Cell::plain(os.os.label()),
-                    Cell::plain(now),
-                    Cell::plain(format!("since {} {}", os.os.label(), s.since)),
-                    Cell::plain(symbol(s.previous)),
-                    Cell::plain(format!("until {} {}", os.os.label(), s.until)),
-                    evidence_cell(&evidence),
-                ]
-            })
-        })
-        .collect();
+                })
+                .collect();
+            let now = if s.unexpected {
+                format!("{} ⚠ unexpected", symbol(s.current))
+            } else {
+                symbol(s.current)
+            };
+            let cells = vec![
+                Cell::plain(now),
+                Cell::plain(format!("since {} {}", os.os.label(), s.since)),
+                Cell::plain(symbol(s.previous)),
+                Cell::plain(format!("until {} {}", os.os.label(), s.until)),
+            ];
+            (s.claim.clone(), cells, evidence)
+        },
+    );
     if compared.is_empty() {
         let measured: Vec<String> = view
             .iter()

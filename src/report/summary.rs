@@ -3,210 +3,144 @@
 //! from it, which missed the platform's documented expectation (status
 //! `fail`), which verdicts are inconclusive, each with its evidence. From the
 //! model: `cargo ipc-report`'s closing lines ([`closing`]), `ipcconf summary`'s
-//! table ([`table`]) and its JSON ([`Summary`], `--json`).
+//! table ([`table`]) and its JSON ([`json`](fn@json), `--json`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::model::{Model, Run, Seen, Standing};
 use super::text::cut;
-use crate::observe::Outcome;
 use crate::results::Status;
 
-/// Evidence longer than this is cut in a finding (the result keeps all of it).
+/// Evidence longer than this is cut in the table (the JSON has all of it).
 const EVIDENCE: usize = 120;
 
-/// The summary of every run, in the order given.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    /// The version of this shape (README.md, "Summarizing runs").
-    pub schema: u32,
-    pub runs: Vec<RunSummary>,
-    /// Columns of platforms expected or absent that no run measured.
-    pub not_measured: Vec<String>,
+/// A run's claims worth a look: departures from the guide, unexpected results
+/// (status `fail`), inconclusive verdicts; and its counts per standing.
+struct Look<'a> {
+    departures: Vec<Seen<'a>>,
+    unexpected: Vec<Seen<'a>>,
+    inconclusive: Vec<Seen<'a>>,
+    standing: BTreeMap<Standing, usize>,
 }
 
-/// One run: who ran it, its counts, its findings, and every result.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    /// The run's column key: platform, and runtime when not native.
-    pub column: String,
-    pub platform: String,
-    pub os: String,
-    pub runtime: String,
-    pub runtime_detail: String,
-    pub os_version: String,
-    pub kernel: String,
-    pub libc: String,
-    pub run_id: String,
-    pub suite_revision: String,
-    /// Results recorded.
-    pub results: usize,
-    /// Results per status: `pass`, `fail`, `skipped`.
-    pub status: BTreeMap<Status, usize>,
-    /// Results per observed outcome (`yes`, `no`, `measured`, ...).
-    pub observed: BTreeMap<Outcome, usize>,
-    /// Results per standing against the guide (`agrees`, `departs`,
-    /// `no-stance`, `undecided`, `inconclusive`).
-    pub standing: BTreeMap<Standing, usize>,
-    pub departures: Vec<Finding>,
-    pub unexpected: Vec<Finding>,
-    pub inconclusive: Vec<Finding>,
-    /// Every result, in claim order.
-    pub claims: Vec<ClaimResult>,
-}
-
-/// A claim worth a look, with its evidence cut short.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub claim: String,
-    pub observed: String,
-    /// The guide's stance on the run's OS.
-    pub guide: String,
-    /// What the run expected (`null`: no stance) and where that comes from.
-    pub expected: Option<String>,
-    pub origin: String,
-    pub evidence: String,
-}
-
-/// One result as scripts read it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClaimResult {
-    pub claim: String,
-    pub observed: String,
-    pub status: Status,
-    pub standing: Standing,
-    pub expected: Option<String>,
-    pub origin: String,
-    pub duration_ms: f64,
-    /// Measured quantities by name.
-    pub measured: BTreeMap<String, f64>,
-    pub detail: String,
-}
-
-impl Summary {
-    pub fn of(m: &Model) -> Summary {
-        Summary {
-            schema: 1,
-            runs: m.runs.iter().map(run_summary).collect(),
-            not_measured: m
-                .columns
-                .iter()
-                .filter(|c| c.run.is_none())
-                .map(|c| c.label.clone())
-                .collect(),
-        }
-    }
-}
-
-fn finding(s: Seen) -> Finding {
-    let r = s.record;
-    Finding {
-        claim: r.claim.to_string(),
-        observed: r.observed.to_string(),
-        guide: s.doc.to_string(),
-        expected: r.expected.value.map(|v| v.to_string()),
-        origin: r.expected.origin.clone(),
-        evidence: cut(&r.detail, EVIDENCE),
-    }
-}
-
-fn run_summary(run: &Run) -> RunSummary {
-    let info = run.info();
-    let mut status = BTreeMap::new();
-    let mut observed = BTreeMap::new();
-    for r in run.results() {
-        *status.entry(r.status).or_insert(0) += 1;
-        *observed.entry(r.observed).or_insert(0) += 1;
-    }
-    let mut standing = BTreeMap::new();
-    let (mut departures, mut unexpected, mut inconclusive) = (Vec::new(), Vec::new(), Vec::new());
-    let mut claims = Vec::new();
+fn look<'a>(run: &Run<'a>) -> Look<'a> {
+    let mut l = Look {
+        departures: Vec::new(),
+        unexpected: Vec::new(),
+        inconclusive: Vec::new(),
+        standing: BTreeMap::new(),
+    };
     for s in run.all_seen() {
-        *standing.entry(s.standing).or_insert(0) += 1;
+        *l.standing.entry(s.standing).or_insert(0) += 1;
         match s.standing {
-            Standing::Departs => departures.push(finding(s)),
-            Standing::Inconclusive => inconclusive.push(finding(s)),
+            Standing::Departs => l.departures.push(s),
+            Standing::Inconclusive => l.inconclusive.push(s),
             _ => {}
         }
         if s.record.status == Status::Fail {
-            unexpected.push(finding(s));
+            l.unexpected.push(s);
         }
-        let r = s.record;
-        claims.push(ClaimResult {
-            claim: r.claim.to_string(),
-            observed: r.observed.to_string(),
-            status: r.status,
-            standing: s.standing,
-            expected: r.expected.value.map(|v| v.to_string()),
-            origin: r.expected.origin.clone(),
-            duration_ms: r.duration_ms,
-            measured: r
-                .measured
-                .iter()
-                .map(|q| (q.name.clone(), q.value))
-                .collect(),
-            detail: r.detail.clone(),
-        });
     }
-    RunSummary {
-        column: run.column.clone(),
-        platform: info.platform.clone(),
-        os: info.os.key().to_owned(),
-        runtime: info.runtime.as_str().to_owned(),
-        runtime_detail: info.runtime_detail.clone(),
-        os_version: info.os_version.clone(),
-        kernel: info.kernel.clone(),
-        libc: info.libc.clone(),
-        run_id: info.run_id.clone(),
-        suite_revision: info.suite_revision.clone(),
-        results: run.results().len(),
-        status,
-        observed,
-        standing,
-        departures,
-        unexpected,
-        inconclusive,
-        claims,
-    }
+    l
 }
 
-impl RunSummary {
+impl Look<'_> {
     fn count(&self, standing: Standing) -> usize {
         self.standing.get(&standing).copied().unwrap_or(0)
     }
 
-    /// Results neither agreeing, departing, without stance nor inconclusive.
-    fn undecided(&self) -> usize {
-        self.standing
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k,
-                    Standing::Agrees
-                        | Standing::Departs
-                        | Standing::NoStance
-                        | Standing::Inconclusive
-                )
-            })
-            .map(|(_, n)| n)
-            .sum()
-    }
-
     /// "N claims observed: A agree with the guide, D depart, ..."
-    fn counts_line(&self) -> String {
+    fn counts_line(&self, results: usize) -> String {
+        let decided = [
+            Standing::Agrees,
+            Standing::Departs,
+            Standing::NoStance,
+            Standing::Inconclusive,
+        ];
+        let undecided: usize = self
+            .standing
+            .iter()
+            .filter(|(k, _)| !decided.contains(k))
+            .map(|(_, n)| n)
+            .sum();
         format!(
-            "{} claims observed: {} agree with the guide, {} depart, {} where it takes no stance, {} inconclusive, {} skipped, error or timeout",
-            self.results,
+            "{results} claims observed: {} agree with the guide, {} depart, {} where it takes no stance, {} inconclusive, {undecided} skipped, error or timeout",
             self.count(Standing::Agrees),
             self.departures.len(),
             self.count(Standing::NoStance),
             self.inconclusive.len(),
-            self.undecided(),
         )
     }
+}
+
+/// How many of `items` there are of each value.
+fn tally<T: Ord>(items: impl Iterator<Item = T>) -> BTreeMap<T, usize> {
+    let mut counts = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// One claim of a run as scripts read it: observed, the guide's stance on the
+/// run's OS, the expectation (`null`: no stance) and its origin, the evidence.
+fn finding(s: &Seen) -> Value {
+    let r = s.record;
+    json!({
+        "claim": r.claim,
+        "observed": r.observed,
+        "guide": s.doc,
+        "expected": r.expected.value,
+        "origin": r.expected.origin,
+        "evidence": r.detail,
+    })
+}
+
+/// The summary as JSON (README.md, "Summarizing runs"): per run, its column,
+/// its info, its counts, its findings and every result; then the columns no
+/// run measured (`not_measured`).
+pub fn json(m: &Model, not_measured: &[String]) -> Value {
+    let runs: Vec<Value> = m
+        .runs
+        .iter()
+        .map(|run| {
+            let l = look(run);
+            let claims: Vec<Value> = run
+                .all_seen()
+                .map(|s| {
+                    let mut v = finding(&s);
+                    let measured: BTreeMap<&str, f64> = s
+                        .record
+                        .measured
+                        .iter()
+                        .map(|q| (q.name.as_str(), q.value))
+                        .collect();
+                    v["status"] = json!(s.record.status);
+                    v["standing"] = json!(s.standing);
+                    v["duration_ms"] = json!(s.record.duration_ms);
+                    v["measured"] = json!(measured);
+                    v
+                })
+                .collect();
+            let findings = |list: &[Seen]| list.iter().map(finding).collect::<Vec<_>>();
+            json!({
+                "column": run.column,
+                "run": run.info(),
+                "results": run.results().len(),
+                "status": tally(run.results().iter().map(|r| r.status)),
+                "observed": tally(run.results().iter().map(|r| r.observed)),
+                "standing": l.standing,
+                "departures": findings(&l.departures),
+                "unexpected": findings(&l.unexpected),
+                "inconclusive": findings(&l.inconclusive),
+                "claims": claims,
+            })
+        })
+        .collect();
+    json!({ "schema": 1, "runs": runs, "not_measured": not_measured })
 }
 
 /// At most this many claim ids are listed per line of the closing lines.
@@ -229,21 +163,36 @@ fn list(ids: &[String]) -> String {
 }
 
 /// The lines `cargo ipc-report` ends with, ending with the path of `index`.
-pub fn closing(s: &Summary, index: &str) -> String {
+pub fn closing(m: &Model, index: &str) -> String {
     let mut out = String::from("\nSummary\n");
-    for run in &s.runs {
-        let _ = writeln!(out, "  {}: {}", run.column, run.counts_line());
-        let departs: Vec<String> = run
+    for run in &m.runs {
+        let l = look(run);
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            run.column,
+            l.counts_line(run.results().len())
+        );
+        let departs: Vec<String> = l
             .departures
             .iter()
-            .map(|f| format!("{} (observed {}, guide {})", f.claim, f.observed, f.guide))
+            .map(|s| {
+                format!(
+                    "{} (observed {}, guide {})",
+                    s.record.claim, s.record.observed, s.doc
+                )
+            })
             .collect();
-        let unexpected: Vec<String> = run
+        let unexpected: Vec<String> = l
             .unexpected
             .iter()
-            .map(|f| format!("{} (observed {})", f.claim, f.observed))
+            .map(|s| format!("{} (observed {})", s.record.claim, s.record.observed))
             .collect();
-        let inconclusive: Vec<String> = run.inconclusive.iter().map(|f| f.claim.clone()).collect();
+        let inconclusive: Vec<String> = l
+            .inconclusive
+            .iter()
+            .map(|s| s.record.claim.to_string())
+            .collect();
         let _ = writeln!(out, "    departures from the guide: {}", list(&departs));
         let _ = writeln!(
             out,
@@ -257,43 +206,52 @@ pub fn closing(s: &Summary, index: &str) -> String {
 }
 
 /// `ipcconf summary`: per run, who ran it, its counts, and a table of each of
-/// its departures, unexpected results and inconclusive verdicts.
-pub fn table(s: &Summary) -> String {
+/// its departures, unexpected results and inconclusive verdicts; then the
+/// columns no run measured.
+pub fn table(m: &Model, not_measured: &[String]) -> String {
     let mut out = String::new();
-    for run in &s.runs {
+    for run in &m.runs {
+        let l = look(run);
+        let by_status = tally(run.results().iter().map(|r| r.status));
         let status: Vec<String> = Status::ALL
             .iter()
-            .map(|st| format!("{} {st}", run.status.get(st).copied().unwrap_or(0)))
+            .map(|st| format!("{} {st}", by_status.get(st).copied().unwrap_or(0)))
             .collect();
-        let detail = if run.runtime_detail.is_empty() {
-            run.runtime.clone()
+        let r = run.info();
+        let detail = if r.runtime_detail.is_empty() {
+            r.runtime.as_str().to_owned()
         } else {
-            format!("{}, {}", run.runtime, run.runtime_detail)
+            format!("{}, {}", r.runtime.as_str(), r.runtime_detail)
         };
         let _ = writeln!(
             out,
             "{} (run {}; {}; {}; {}; {})",
-            run.column, run.run_id, run.os_version, run.kernel, run.libc, detail
+            run.column, r.run_id, r.os_version, r.kernel, r.libc, detail
         );
-        let _ = writeln!(out, "  {} results: {}", run.results, status.join(", "));
-        let _ = writeln!(out, "  {}", run.counts_line());
+        let _ = writeln!(
+            out,
+            "  {} results: {}",
+            run.results().len(),
+            status.join(", ")
+        );
+        let _ = writeln!(out, "  {}", l.counts_line(run.results().len()));
         for (what, found) in [
-            ("departures from the guide", &run.departures),
-            ("unexpected (status fail)", &run.unexpected),
-            ("inconclusive verdicts", &run.inconclusive),
+            ("departures from the guide", &l.departures),
+            ("unexpected (status fail)", &l.unexpected),
+            ("inconclusive verdicts", &l.inconclusive),
         ] {
             findings(what, found, &mut out);
         }
         out.push('\n');
     }
-    if !s.not_measured.is_empty() {
-        let _ = writeln!(out, "not measured: {}", s.not_measured.join(", "));
+    if !not_measured.is_empty() {
+        let _ = writeln!(out, "not measured: {}", not_measured.join(", "));
     }
     out
 }
 
 /// One list of findings as a table: claim, observed, guide, expected (from), evidence.
-fn findings(what: &str, found: &[Finding], out: &mut String) {
+fn findings(what: &str, found: &[Seen], out: &mut String) {
     if found.is_empty() {
         let _ = writeln!(out, "  {what}: none");
         return;
@@ -301,14 +259,15 @@ fn findings(what: &str, found: &[Finding], out: &mut String) {
     let _ = writeln!(out, "  {what} ({}):", found.len());
     let rows: Vec<[String; 5]> = found
         .iter()
-        .map(|f| {
-            let expected = f.expected.as_deref().unwrap_or("no stance");
+        .map(|s| {
+            let r = s.record;
+            let expected = r.expected.value.map_or("no stance", |o| o.as_str());
             [
-                f.claim.clone(),
-                f.observed.clone(),
-                f.guide.clone(),
-                format!("{expected} ({})", f.origin),
-                f.evidence.replace(char::is_control, " "),
+                r.claim.to_string(),
+                r.observed.to_string(),
+                s.doc.to_string(),
+                format!("{expected} ({})", r.expected.origin),
+                cut(&r.detail, EVIDENCE).replace(char::is_control, " "),
             ]
         })
         .collect();
@@ -342,6 +301,7 @@ fn findings(what: &str, found: &[Finding], out: &mut String) {
 mod tests {
     use super::*;
     use crate::catalog::Stance;
+    use crate::observe::Outcome;
 
     #[test]
     fn inconclusive_is_neither_agreement_nor_departure() {
@@ -362,13 +322,11 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wine-first-run");
         let sets = [crate::results::load(&dir, crate::catalog::Catalog::get()).unwrap()];
-        let s = Summary::of(&Model::build(&sets, &[]));
-        let run = &s.runs[0];
-        assert_eq!(
-            (run.results, run.departures.len(), run.unexpected.len()),
-            (11, 7, 5)
-        );
-        let text = table(&s);
+        let m = Model::build(&sets, &[]);
+        let not_measured: Vec<String> = m.not_measured().map(str::to_owned).collect();
+        let l = look(&m.runs[0]);
+        assert_eq!((l.departures.len(), l.unexpected.len()), (7, 5));
+        let text = table(&m, &not_measured);
         assert!(
             text.starts_with("windows-x86_64-gnu (wine) (run 20261204T135654Z-f95bb335;"),
             "{text}"
@@ -385,7 +343,7 @@ mod tests {
             row.contains("unsupported (platforms/windows.toml)") && row.contains("WSAEAFNOSUPPORT"),
             "{row}"
         );
-        let json = serde_json::to_value(&s).unwrap();
+        let json = json(&m, &not_measured);
         let r = &json["runs"][0];
         assert_eq!(r["status"]["fail"], 5);
         assert_eq!(r["observed"]["unsupported"], 7);

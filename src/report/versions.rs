@@ -135,7 +135,10 @@ pub struct Evidence {
 }
 
 fn status_or_empty<S: serde::Serializer>(s: &Option<Status>, out: S) -> Result<S::Ok, S::Error> {
-    out.serialize_str(s.map_or("", Status::as_str))
+    match s {
+        Some(status) => status.serialize(out),
+        None => out.serialize_str(""),
+    }
 }
 
 /// One version of an OS and the runs that measured it.
@@ -212,11 +215,15 @@ pub struct ValueDiff {
 #[derive(Debug, Clone, Serialize)]
 pub struct OsVersions {
     pub os: Os,
-    /// Oldest first.
+    /// Its versions, oldest first, each with its runs.
     pub versions: Vec<VersionRuns>,
+    /// The versions folded into columns by the module's rule.
     pub columns: Vec<Collapsed>,
+    /// Every claim whose decided observation differs between versions.
     pub since: Vec<Since>,
+    /// Claims the versions cannot be compared on.
     pub not_comparable: Vec<NotComparable>,
+    /// Measured facts whose values differ between versions.
     pub values_differ: Vec<ValueDiff>,
 }
 

@@ -114,65 +114,46 @@ impl Field {
     }
 }
 
-// Every identifier field of a result set, as the table in README.md lists them.
-
 const UTC_TIME: &str = "a UTC time (YYYY-MM-DDTHH:MM:SSZ)";
 
-pub const PLATFORM: Field = Field {
-    name: "platform",
-    matches: platform,
-    what: "a platform id ([a-z][a-z0-9_]*(-[a-z0-9_]+)*, at most 64 characters)",
-};
-pub const RUN_ID: Field = Field {
-    name: "run_id",
-    matches: run_id,
-    what: "a run id ([A-Za-z0-9][A-Za-z0-9._-]*, at most 128 characters)",
-};
-pub const ARCH: Field = Field {
-    name: "arch",
-    matches: arch,
-    what: "an architecture ([a-z0-9_]+, at most 32 characters)",
-};
-pub const TARGET: Field = Field {
-    name: "target",
-    matches: target,
-    what: "a target triple ([A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*, at most 80 characters)",
-};
-pub const SUITE_REVISION: Field = Field {
-    name: "suite_revision",
-    matches: revision,
-    what: "a suite revision ([A-Za-z0-9][A-Za-z0-9._+-]*, at most 80 characters)",
-};
-pub const STARTED: Field = Field {
-    name: "started",
-    matches: time,
-    what: UTC_TIME,
-};
-pub const TIME: Field = Field {
-    name: "time",
-    matches: time,
-    what: UTC_TIME,
-};
-pub const CLAIM: Field = Field {
-    name: "claim",
-    matches: claim,
-    what: "a claim id ([a-z][a-z0-9_]*(.[a-z0-9_]+)+)",
-};
-pub const ORIGIN: Field = Field {
-    name: "expected.origin",
-    matches: origin,
-    what: "guide or platforms/<file>.toml",
-};
-pub const QUANTITY: Field = Field {
-    name: "measured.name",
-    matches: quantity,
-    what: "a quantity name ([A-Za-z0-9_]+(.[A-Za-z0-9_]+)*, at most 64 characters)",
-};
-pub const UNIT: Field = Field {
-    name: "measured.unit",
-    matches: unit,
-    what: "a unit (empty, or words of [A-Za-z0-9_/%.] separated by single spaces, at most 32 characters)",
-};
+/// Declares identifier fields: `CONST, read_fn: "name", pattern, "what"` is the
+/// field `CONST` and the serde reader `read_fn` that checks it.
+macro_rules! id_fields {
+    ($($konst:ident, $read:ident: $name:literal, $matches:path, $what:expr;)*) => {$(
+        pub const $konst: Field = Field { name: $name, matches: $matches, what: $what };
+        #[doc = concat!("Reads `", $name, "`, checked against its pattern.")]
+        pub fn $read<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+            checked(d, $konst)
+        }
+    )*};
+}
+
+// Every identifier field of a result set, as the table in README.md lists them.
+id_fields! {
+    PLATFORM, read_platform: "platform", platform, "a platform id ([a-z][a-z0-9_]*(-[a-z0-9_]+)*, at most 64 characters)";
+    RUN_ID, read_run_id: "run_id", run_id, "a run id ([A-Za-z0-9][A-Za-z0-9._-]*, at most 128 characters)";
+    ARCH, read_arch: "arch", arch, "an architecture ([a-z0-9_]+, at most 32 characters)";
+    TARGET, read_target: "target", target, "a target triple ([A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*, at most 80 characters)";
+    SUITE_REVISION, read_revision: "suite_revision", revision, "a suite revision ([A-Za-z0-9][A-Za-z0-9._+-]*, at most 80 characters)";
+    STARTED, read_started: "started", time, UTC_TIME;
+    TIME, read_time: "time", time, UTC_TIME;
+    CLAIM, read_claim: "claim", claim, "a claim id ([a-z][a-z0-9_]*(.[a-z0-9_]+)+)";
+    ORIGIN, read_origin: "expected.origin", origin, "guide or platforms/<file>.toml";
+    QUANTITY, read_quantity: "measured.name", quantity, "a quantity name ([A-Za-z0-9_]+(.[A-Za-z0-9_]+)*, at most 64 characters)";
+    UNIT, read_unit: "measured.unit", unit, "a unit (empty, or words of [A-Za-z0-9_/%.] separated by single spaces, at most 32 characters)";
+}
+
+/// Declares serde readers of word fields: `read_fn: Type = "name"` reads the
+/// field `name` as one of `Type`'s words ([`word`]).
+macro_rules! word_fields {
+    ($($read:ident: $ty:ty = $name:literal;)*) => {$(
+        #[doc = concat!("Reads `", $name, "`, one of its type's words.")]
+        pub fn $read<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            $crate::results::ids::word(d, $name)
+        }
+    )*};
+}
+pub(crate) use word_fields;
 
 /// Reads a string field checked against its pattern.
 pub fn checked<'de, D: Deserializer<'de>>(d: D, f: Field) -> Result<String, D::Error> {
@@ -236,7 +217,7 @@ impl ClaimId {
 
 impl<'de> Deserialize<'de> for ClaimId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, CLAIM).map(ClaimId)
+        read_claim(d).map(ClaimId)
     }
 }
 

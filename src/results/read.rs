@@ -33,54 +33,34 @@ const MAX_RESULTS: usize = 10_000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RunFile {
-    #[serde(deserialize_with = "run_id")]
+    #[serde(deserialize_with = "ids::read_run_id")]
     run_id: String,
-    #[serde(deserialize_with = "platform")]
+    #[serde(deserialize_with = "ids::read_platform")]
     platform: String,
     #[serde(deserialize_with = "os")]
     os: Os,
     os_version: String,
     kernel: String,
-    #[serde(deserialize_with = "arch")]
+    #[serde(deserialize_with = "ids::read_arch")]
     arch: String,
     libc: String,
     #[serde(deserialize_with = "runtime")]
     runtime: Runtime,
     #[serde(default)]
     runtime_detail: String,
-    #[serde(deserialize_with = "target")]
+    #[serde(deserialize_with = "ids::read_target")]
     target: String,
-    #[serde(deserialize_with = "revision")]
+    #[serde(deserialize_with = "ids::read_revision")]
     suite_revision: String,
-    #[serde(deserialize_with = "started")]
+    #[serde(deserialize_with = "ids::read_started")]
     started: String,
     cpus: usize,
     uid: i64,
 }
 
-fn run_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::RUN_ID)
-}
-fn platform<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::PLATFORM)
-}
-fn arch<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::ARCH)
-}
-fn target<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::TARGET)
-}
-fn revision<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::SUITE_REVISION)
-}
-fn started<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    ids::checked(d, ids::STARTED)
-}
-fn os<'de, D: Deserializer<'de>>(d: D) -> Result<Os, D::Error> {
-    ids::word(d, "os")
-}
-fn runtime<'de, D: Deserializer<'de>>(d: D) -> Result<Runtime, D::Error> {
-    ids::word(d, "runtime")
+ids::word_fields! {
+    os: Os = "os";
+    runtime: Runtime = "runtime";
 }
 
 /// Reads a run's info strictly (as `run.json` is read); for a field of another

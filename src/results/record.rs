@@ -24,19 +24,12 @@ pub enum Status {
 
 impl Status {
     pub const ALL: [Status; 3] = [Status::Pass, Status::Fail, Status::Skipped];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Skipped => "skipped",
-        }
-    }
 }
 
+/// A status in its serde form: `pass`, `fail`, `skipped`.
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.serialize(f)
     }
 }
 
@@ -82,33 +75,20 @@ impl ResultRecord {
 /// [`Quantity`] through their file form, so that theirs are checked too).
 mod field {
     use super::*;
-    use crate::results::ids::{self, ORIGIN, QUANTITY, TIME, UNIT};
+    use crate::results::ids::{self, read_origin, read_quantity, read_unit, word_fields};
 
-    pub fn observed<'de, D: Deserializer<'de>>(d: D) -> Result<Outcome, D::Error> {
-        ids::word(d, "observed")
+    pub use ids::read_time as time;
+
+    word_fields! {
+        observed: Outcome = "observed";
+        doc: Stance = "doc";
+        status: Status = "status";
     }
-    pub fn doc<'de, D: Deserializer<'de>>(d: D) -> Result<Stance, D::Error> {
-        ids::word(d, "doc")
-    }
-    pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
-        ids::word(d, "status")
-    }
-    pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        ids::checked(d, TIME)
-    }
+
     fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Outcome>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|s| ids::word_of(&s, "expected.value").map_err(serde::de::Error::custom))
             .transpose()
-    }
-    fn origin<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        ids::checked(d, ORIGIN)
-    }
-    fn name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        ids::checked(d, QUANTITY)
-    }
-    fn unit<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        ids::checked(d, UNIT)
     }
 
     /// [`Expected`] as a result file holds it.
@@ -116,7 +96,7 @@ mod field {
     struct ExpectedFile {
         #[serde(default, deserialize_with = "value")]
         value: Option<Outcome>,
-        #[serde(deserialize_with = "origin")]
+        #[serde(deserialize_with = "read_origin")]
         origin: String,
         #[serde(default)]
         reason: String,
@@ -137,10 +117,10 @@ mod field {
     /// A [`Quantity`] as a result file holds it.
     #[derive(Deserialize)]
     struct QuantityFile {
-        #[serde(deserialize_with = "name")]
+        #[serde(deserialize_with = "read_quantity")]
         name: String,
         value: f64,
-        #[serde(deserialize_with = "unit")]
+        #[serde(deserialize_with = "read_unit")]
         unit: String,
     }
 
