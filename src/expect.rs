@@ -64,7 +64,7 @@ struct RawPlatformFile {
 
 /// An expectation written in a platform file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct PlatformEntry {
     pub expect: Outcome,
     pub reason: String,
     pub source: String,
@@ -111,7 +111,7 @@ pub const EXPECTABLE: [Outcome; 4] = [
 /// All platform files, parsed and validated against the catalog.
 #[derive(Debug)]
 pub struct Expectations {
-    files: BTreeMap<String, BTreeMap<String, Entry>>,
+    files: BTreeMap<String, BTreeMap<String, PlatformEntry>>,
     /// Per file stem, the entries that hold since a version.
     since: BTreeMap<String, BTreeMap<String, SinceVersion>>,
 }
@@ -176,7 +176,7 @@ impl Expectations {
                 }
                 entries.insert(
                     id,
-                    Entry {
+                    PlatformEntry {
                         expect,
                         reason,
                         source: e.source,
@@ -193,14 +193,14 @@ impl Expectations {
     /// or, for an entry that holds since a version, its `expect` or `before`
     /// by the run's version; `None` when such an entry cannot apply (a run
     /// under an emulator, or with no version to compare).
-    fn applicable(&self, stem: &str, claim: &str, run: &RunInfo) -> Option<Entry> {
+    fn applicable(&self, stem: &str, claim: &str, run: &RunInfo) -> Option<PlatformEntry> {
         let e = self.files.get(stem)?.get(claim)?;
         let Some(s) = self.since.get(stem).and_then(|m| m.get(claim)) else {
             return Some(e.clone());
         };
         let version = run_version(run)?;
         let newer = cmp_versions(&version, &s.since).is_ge();
-        Some(Entry {
+        Some(PlatformEntry {
             expect: if newer { e.expect } else { s.before },
             reason: format!(
                 "version {} is {} {}: {}",
@@ -233,7 +233,7 @@ impl Expectations {
     }
 
     /// The platform-file entry for a claim on a run, with its file.
-    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &Entry)> {
+    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &PlatformEntry)> {
         Self::layers(run).into_iter().find_map(|stem| {
             let e = self.files.get(&stem)?.get(claim)?;
             self.applicable(&stem, claim, run)?;
@@ -323,7 +323,7 @@ impl Expectations {
     }
 
     /// Every entry of every file, for the report's departures list.
-    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &Entry)> {
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &PlatformEntry)> {
         self.files
             .iter()
             .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))

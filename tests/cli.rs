@@ -392,7 +392,7 @@ fn free_text_cannot_break_or_inject_into_a_table() {
     let o = report(&[&set], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("PORTABILITY.md")).unwrap();
-    let escaped = ipc_conformance::report::markdown::escape(nasty);
+    let escaped = ipc_conformance::markup::markdown(nasty);
     let lines: Vec<&str> = md.lines().collect();
     let at = lines
         .iter()
@@ -460,13 +460,13 @@ fn a_wine_first_run_drafts_the_hand_written_wine_file() {
         assert!(e.source.contains("Wine 8.0") && e.source.contains("Windows NT 6.1"));
         assert!(e.reason.contains("WSAEAFNOSUPPORT"), "{}", e.reason);
     }
-    let set = ipc_conformance::report::load::load(Path::new(WINE_FIXTURE), Catalog::get()).unwrap();
+    let set = ipc_conformance::results::load(Path::new(WINE_FIXTURE), Catalog::get()).unwrap();
     let mut departed = 0;
     for r in &set.results {
         let claim = Catalog::get().claim(&r.claim).unwrap();
         let now = drafted.resolve(claim, &set.run).value;
         departed += usize::from(r.expected.value.is_some_and(|v| v != r.observed));
-        if r.status != "skipped" {
+        if r.status != ipc_conformance::results::Status::Skipped {
             assert_eq!(now, Some(r.observed), "{} under the draft", r.claim);
         }
     }
@@ -748,7 +748,7 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("run.json").exists())
-        .map(|p| ipc_conformance::report::load::load(&p, Catalog::get()).unwrap())
+        .map(|p| ipc_conformance::results::load(&p, Catalog::get()).unwrap())
         .collect();
     assert_eq!(sets.len(), 6);
     for set in &sets {

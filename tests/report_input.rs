@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use ipc_conformance::catalog::Catalog;
-use ipc_conformance::report::{self, load};
+use ipc_conformance::report;
+use ipc_conformance::results as load;
 use proptest::prelude::*;
 
 mod support;
@@ -27,7 +28,7 @@ fn load_and_render(dir: &Path) -> Result<(), String> {
     let html = report::html::render(&r);
     assert!(!html.contains("<script"), "evidence text must be escaped");
     report::markdown::render(&r);
-    r.json(&sets)?;
+    report::json::render(&r)?;
     Ok(())
 }
 

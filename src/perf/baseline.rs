@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use super::stats::{self, Figure, PerfLine};
-use super::{Counts, Mech};
+use super::{Counts, Pair};
 use crate::check::Ctx;
 use crate::peer::wire::WireLine;
 
@@ -19,7 +19,7 @@ use crate::peer::wire::WireLine;
 const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/perf/ipc_rtt.c");
 
 /// Whether the C program measures `mech` (its row in `super::pairs::SPECS`).
-pub fn covers(mech: Mech) -> bool {
+pub fn covers(mech: Pair) -> bool {
     mech.spec().is_some_and(|s| s.c_baseline)
 }
 
@@ -34,7 +34,7 @@ fn build() -> Result<PathBuf, String> {
             if !std::path::Path::new(SOURCE).is_file() {
                 return Err(format!("its source {SOURCE} is not on this machine"));
             }
-            let dir = crate::record::target_dir().join("perf-baseline");
+            let dir = crate::results::target_dir().join("perf-baseline");
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             // Built under a private name, then renamed into place: concurrent
             // test processes never run a half-written program.
@@ -70,7 +70,7 @@ fn build() -> Result<PathBuf, String> {
 
 /// The C program's rounds for `mech` (as many as the suite's minimum), or why
 /// there are none. Runs after the suite's own rounds of the same figure.
-pub fn rounds(_cx: &Ctx, mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+pub fn rounds(_cx: &Ctx, mech: Pair, c: &Counts) -> Result<Vec<Figure>, String> {
     let mut cache = ROUNDS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(r) = cache.get(mech.id()) {
         return r.clone();
@@ -80,7 +80,7 @@ pub fn rounds(_cx: &Ctx, mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> 
     r
 }
 
-fn measure(mech: Mech, c: &Counts) -> Result<Vec<Figure>, String> {
+fn measure(mech: Pair, c: &Counts) -> Result<Vec<Figure>, String> {
     let exe = build()?;
     let mut figs = Vec::new();
     for _ in 0..c.min_rounds {
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn the_source_covers_every_mechanism_it_claims() {
         let src = std::fs::read_to_string(SOURCE).unwrap();
-        for m in Mech::all().filter(|&m| covers(m)) {
+        for m in Pair::all().filter(|&m| covers(m)) {
             assert!(src.contains(&format!("\"{}\"", m.id())), "{}", m.id());
         }
     }

@@ -2,7 +2,8 @@
 //! measured side by side, and the guide's five performance claims judged from
 //! those figures.
 //!
-//! - [`Mech`]: a measured pair, a handle over the registry's declaration
+//! - [`Pair`]: a measured pair of mechanisms' ends (two processes), a handle
+//!   over the registry's declaration
 //!   (`crate::mech::REGISTRY`, each entry's `perf` pairs: ids, labels, order);
 //!   [`pairs`]: the one table of how each pair is measured (its ends, its
 //!   availability per target).
@@ -15,10 +16,10 @@
 //!   decision (`yes`, `no`, `inconclusive`) of a verdict.
 //! - `baseline`: the C programs of `ci/perf/`, built and run beside the
 //!   suite's latency figures (suite/C ratio per mechanism).
-//! - `peer` (the `perf-*` roles of `ipcconf-peer`), `verdict` (the test
+//! - `peer` (the `perf-*` roles of `ipcconf-peer`), `figures` (the test
 //!   side: running the measuring peer, checking each figure's soundness,
-//!   turning figures into observations) and [`judge`] (the guide's five
-//!   claims decided from those figures).
+//!   turning figures into observations) and `verdicts` (the guide's five
+//!   claims, [`Verdict`], decided from those figures by [`judge`]).
 //! - This module: the pair handle, the counts, and formatting of figures.
 //!
 //! A figure depends on the machine; the checks assert that each measurement is
@@ -32,15 +33,15 @@ pub mod pairs;
 pub mod stats;
 
 mod baseline;
-mod judge;
+mod figures;
 mod peer;
-mod verdict;
-pub use judge::{
-    Claim, DEBUG_SKIP, Judged, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
+mod verdicts;
+pub use figures::{RUN_BOUND, args, measure, observe_mechanism};
+pub use peer::peer_role;
+pub use verdicts::{
+    DEBUG_SKIP, Judged, Verdict, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
     verdict_unix_vs_tcp,
 };
-pub use peer::peer_role;
-pub use verdict::{RUN_BOUND, args, measure, observe_mechanism};
 
 #[cfg(unix)]
 pub mod bench;
@@ -57,12 +58,12 @@ use crate::mech::PerfPair;
 /// registry ([`crate::mech::PerfPair`]: id and label), whose measurement
 /// [`pairs`] chooses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mech(&'static PerfPair);
+pub struct Pair(&'static PerfPair);
 
-impl Mech {
+impl Pair {
     /// Every pair the registry declares, in its order (the report's).
-    pub fn all() -> impl Iterator<Item = Mech> {
-        crate::mech::perf_pairs().map(Mech)
+    pub fn all() -> impl Iterator<Item = Pair> {
+        crate::mech::perf_pairs().map(Pair)
     }
 
     /// The id used in claim ids (`perf.latency_<id>`) and peer arguments.
@@ -75,8 +76,8 @@ impl Mech {
         self.0.label
     }
 
-    pub fn parse(s: &str) -> Option<Mech> {
-        Mech::all().find(|m| m.id() == s)
+    pub fn parse(s: &str) -> Option<Pair> {
+        Pair::all().find(|m| m.id() == s)
     }
 
     /// How this pair is measured, if the harness measures it.
@@ -118,7 +119,7 @@ impl Measure {
 }
 
 /// The claim id of a mechanism's figure.
-pub fn claim_id(measure: Measure, mech: Mech) -> String {
+pub fn claim_id(measure: Measure, mech: Pair) -> String {
     format!("perf.{}_{}", measure.id(), mech.id())
 }
 

@@ -24,7 +24,7 @@ pub struct Spec {
 
 impl Spec {
     /// Why this target cannot measure the pair, if it cannot (see
-    /// [`super::Mech::unavailable`]).
+    /// [`super::Pair::unavailable`]).
     pub fn unavailable(&self) -> Result<Option<&'static str>, NoApi> {
         if !self.api {
             Err(NoApi)

@@ -7,7 +7,7 @@ use super::pairs::run::{Fault, Job, Shape, latency_polled};
 #[cfg(unix)]
 use super::stats::{Figure, PerfLine};
 #[cfg(unix)]
-use super::{Mech, bench, contention, sys};
+use super::{Pair, bench, contention, sys};
 
 /// The `perf-*` peer roles:
 /// - `perf-latency <mech> <iters> <warmup> <budget_ms>`
@@ -49,7 +49,7 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     };
     let mech = || {
         args.first()
-            .and_then(|s| Mech::parse(s))
+            .and_then(|s| Pair::parse(s))
             .ok_or_else(|| format!("{role}: unknown mechanism {:?}", args.first()))
     };
     let busy = Busy::start();

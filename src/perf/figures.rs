@@ -1,6 +1,6 @@
 //! The test side: runs the measuring peers (each measurement once, one at a
 //! time), holds every figure to soundness, and turns figures into the
-//! observations of the per-mechanism claims; `super::judge` decides the
+//! observations of the per-mechanism claims; `super::verdicts` decides the
 //! guide's five performance claims from the same rounds.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::interval::{self, LEVEL};
 use super::stats::{self, Figure, PerfLine};
-use super::{Counts, Measure, Mech, NoApi, cpus, describe_pin, fmt_ns, fmt_rate, plan_msgs};
+use super::{Counts, Measure, NoApi, Pair, cpus, describe_pin, fmt_ns, fmt_rate, plan_msgs};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 use crate::peer::wire::WireLine;
@@ -161,7 +161,7 @@ fn lacking_precondition(line: &str) -> Option<String> {
 }
 
 /// Peer arguments of a mechanism's figure.
-pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
+pub fn args(measure: Measure, mech: Pair, c: &Counts) -> Vec<String> {
     let (role, counts) = match measure {
         Measure::Latency => (
             "perf-latency",
@@ -181,7 +181,7 @@ pub fn args(measure: Measure, mech: Mech, c: &Counts) -> Vec<String> {
 /// Observes one mechanism's figure over repeated rounds: measured, with the
 /// median over rounds and its interval (and, for latency in a release build,
 /// the C baseline's figure measured alongside); `error` when a round is unsound.
-pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<Observation> {
+pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Pair) -> Checked<Observation> {
     measurable(mech)?;
     let c = Counts::for_build();
     let figs = mech_rounds(cx, measure, mech, &c, c.min_rounds)?;
@@ -200,7 +200,7 @@ pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Mech) -> Checked<
 
 /// Ends the check when this target cannot measure `mech`: `unsupported` where the
 /// API is absent, `skipped` where the harness does not run it there.
-pub(super) fn measurable(mech: Mech) -> Checked<()> {
+pub(super) fn measurable(mech: Pair) -> Checked<()> {
     match mech.unavailable() {
         Err(NoApi) => Err(Observation::no_api()),
         Ok(Some(why)) => Err(Observation::skipped(why)),
@@ -211,7 +211,7 @@ pub(super) fn measurable(mech: Mech) -> Checked<()> {
 /// Ends a performance check on an emulated CPU (qemu-user, a VM under TCG):
 /// its timings would be the emulator's, not the mechanism's.
 pub(super) fn not_emulated() -> Checked<()> {
-    match crate::record::run_info().emulated_cpu() {
+    match crate::results::run_info().emulated_cpu() {
         Some(why) => Err(Observation::skipped(format!(
             "{why}: timings under emulation measure the emulator, not the IPC mechanism, so performance is not measured on this run"
         ))),
@@ -223,7 +223,7 @@ pub(super) fn not_emulated() -> Checked<()> {
 pub(super) fn mech_rounds(
     cx: &Ctx,
     measure: Measure,
-    mech: Mech,
+    mech: Pair,
     c: &Counts,
     want: usize,
 ) -> Checked<Vec<Figure>> {
@@ -282,7 +282,7 @@ pub(super) fn load_note(figs: &[Figure]) -> String {
 }
 
 fn latency_observation(
-    mech: Mech,
+    mech: Pair,
     c: &Counts,
     figs: &[Figure],
     base: Option<Result<Vec<Figure>, String>>,
@@ -382,7 +382,7 @@ pub(super) fn budget_range(figs: &[Figure], key: &str) -> String {
     }
 }
 
-fn throughput_observation(mech: Mech, c: &Counts, figs: &[Figure]) -> Observation {
+fn throughput_observation(mech: Pair, c: &Counts, figs: &[Figure]) -> Observation {
     let rate = interval::median_interval(&field(figs, "bytes_per_s"), LEVEL);
     let f0 = &figs[0];
     let checked = if f0.text("counter") == "1" {
