@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Claim, Kind, Os, Stance};
 use crate::observe::Outcome;
-use crate::platform::{RunInfo, Runtime};
+use crate::platform::{RunInfo, Runtime, Version};
 
 include!(concat!(env!("OUT_DIR"), "/platform_files.rs"));
 
@@ -50,8 +50,7 @@ struct RawEntry {
 /// versions.
 #[derive(Debug, Clone, PartialEq)]
 struct SinceVersion {
-    since: Vec<u64>,
-    text: String,
+    since: Version,
     before: Outcome,
 }
 
@@ -154,21 +153,14 @@ impl Expectations {
                 match (&e.since, &e.before) {
                     (None, None) => {}
                     (Some(v), Some(before)) => {
-                        let numbers = version_numbers(v)
-                            .filter(|n| n.len() <= 2 && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                        let since = Version::parse(v, 2)
+                            .filter(|n| n.text == *v)
                             .ok_or_else(|| format!("{where_}: {id}: since must be a version like \"5.15\", not {v:?}"))?;
                         let before = outcome("before", before)?;
                         reason = format!(
                             "{expect} since {v}, {before} before (on the OS itself; under an emulator this entry is passed over): {reason}"
                         );
-                        versioned.insert(
-                            id.clone(),
-                            SinceVersion {
-                                since: numbers,
-                                text: v.clone(),
-                                before,
-                            },
-                        );
+                        versioned.insert(id.clone(), SinceVersion { since, before });
                     }
                     _ => {
                         return Err(format!("{where_}: {id}: since and before go together"));
@@ -198,19 +190,15 @@ impl Expectations {
         let Some(s) = self.since.get(stem).and_then(|m| m.get(claim)) else {
             return Some(e.clone());
         };
-        let version = run_version(run)?;
-        let newer = cmp_versions(&version, &s.since).is_ge();
+        let version = run.version()?;
+        let newer = version >= s.since;
         Some(PlatformEntry {
             expect: if newer { e.expect } else { s.before },
             reason: format!(
                 "version {} is {} {}: {}",
-                version
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join("."),
+                version.text,
                 if newer { "at or after" } else { "before" },
-                s.text,
+                s.since.text,
                 e.reason
             ),
             source: e.source.clone(),
@@ -328,45 +316,6 @@ impl Expectations {
             .iter()
             .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))
     }
-}
-
-/// The dotted numbers at the start of the first run of digits in `s`
-/// ("6.18.44-fc" → [6, 18, 44]).
-fn version_numbers(s: &str) -> Option<Vec<u64>> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let numbers: Vec<u64> = s[start..]
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .next()?
-        .split('.')
-        .take_while(|p| !p.is_empty())
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    (!numbers.is_empty()).then_some(numbers)
-}
-
-/// The version a run stands for, as the report's Versions view reads it: on
-/// Linux the kernel's major.minor (`Linux 6.18.44-... (...)`), elsewhere the
-/// OS release's; `None` under an emulator (qemu-user, Wine), whose behaviour is
-/// not the kernel's.
-fn run_version(run: &RunInfo) -> Option<Vec<u64>> {
-    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
-        return None;
-    }
-    let mut v = match run.os {
-        Os::Linux => version_numbers(run.kernel.split_whitespace().nth(1)?)?,
-        _ => version_numbers(&run.os_version)?,
-    };
-    v.truncate(2);
-    Some(v)
-}
-
-/// Compares versions component by component, a missing one counting as 0.
-fn cmp_versions(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
-    (0..a.len().max(b.len()))
-        .map(|i| at(a, i).cmp(&at(b, i)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 fn libc_key(run: &RunInfo) -> Option<&'static str> {

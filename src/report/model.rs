@@ -104,7 +104,7 @@ impl<'a> Run<'a> {
         Run {
             set,
             column: set.run.column(),
-            version: versions::version_of(&set.run),
+            version: set.run.version(),
             index,
         }
     }

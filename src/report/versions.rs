@@ -19,85 +19,17 @@
 //! check is never taken for a change of behaviour: it is listed as not
 //! comparable instead.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Kind, Os};
 use crate::observe::Outcome;
-use crate::platform::{RunInfo, Runtime};
+use crate::platform::RunInfo;
 use crate::report::text::quantities;
 use crate::results::{ResultSet, Status};
 
-/// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Version {
-    /// The numeric components, e.g. `[6, 18]`.
-    pub numbers: Vec<u64>,
-    /// As shown: "6.18", "14.3".
-    pub text: String,
-}
-
-impl Ord for Version {
-    fn cmp(&self, other: &Self) -> Ordering {
-        let n = self.numbers.len().max(other.numbers.len());
-        let at = |v: &Version, i: usize| v.numbers.get(i).copied().unwrap_or(0);
-        (0..n)
-            .map(|i| at(self, i).cmp(&at(other, i)))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| self.text.cmp(&other.text))
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Version {
-    /// The first dotted run of digits in `s`, at most `keep` components
-    /// (`"Linux 6.18.44-fc"`, 2 → 6.18).
-    pub fn parse(s: &str, keep: usize) -> Option<Version> {
-        let start = s.find(|c: char| c.is_ascii_digit())?;
-        let numbers: Vec<u64> = s[start..]
-            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .next()?
-            .split('.')
-            .take_while(|p| !p.is_empty())
-            .take(keep)
-            .map(|p| p.parse().ok())
-            .collect::<Option<_>>()?;
-        if numbers.is_empty() {
-            return None;
-        }
-        let text = numbers
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(".");
-        Some(Version { numbers, text })
-    }
-}
-
-/// The version a run stands for: on Linux its kernel's major.minor (from the
-/// kernel's release, `Linux 6.18.44-...`), elsewhere the OS release's number
-/// (`FreeBSD 14.3-RELEASE`, `macOS 15.1`, `Windows 10.0.26100`). `None` for a
-/// run that is no version of its OS (qemu-user, Wine) or names none.
-pub fn version_of(run: &RunInfo) -> Option<Version> {
-    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
-        return None;
-    }
-    match run.os {
-        Os::Linux => {
-            let release = run.kernel.split_whitespace().nth(1)?;
-            Version::parse(release, 2)
-        }
-        _ => Version::parse(&run.os_version, 4),
-    }
-}
+pub use crate::platform::Version;
 
 /// "Linux 6.1" for one version, "Linux 6.1–6.18" for a span of versions.
 pub fn span_label(os: Os, oldest: &Version, newest: &Version) -> String {
@@ -263,7 +195,7 @@ pub fn analyze(sets: &[&ResultSet]) -> Versions {
     let catalog = Catalog::get();
     let mut by_os: BTreeMap<Os, Vec<(Version, usize)>> = BTreeMap::new();
     for (i, set) in sets.iter().enumerate() {
-        if let Some(version) = version_of(&set.run) {
+        if let Some(version) = set.run.version() {
             by_os.entry(set.run.os).or_default().push((version, i));
         }
     }
