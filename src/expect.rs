@@ -64,10 +64,22 @@ struct RawPlatformFile {
 /// An expectation written in a platform file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlatformEntry {
-    pub expect: Outcome,
+    /// `None` for `expect = "unstated"`: no source says what this platform
+    /// does, so the check's sound observation is recorded, never asserted.
+    pub expect: Option<Outcome>,
     pub reason: String,
     pub source: String,
 }
+
+impl PlatformEntry {
+    /// The entry's `expect` as written in the file.
+    pub fn expect_word(&self) -> &'static str {
+        self.expect.map_or(UNSTATED, Outcome::as_str)
+    }
+}
+
+/// The `expect` of an entry that holds the claim to no value on its platform.
+pub const UNSTATED: &str = "unstated";
 
 /// The expectation a check is held to, and where it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,9 +153,13 @@ impl Expectations {
                 let outcome = |field: &str, v: &str| {
                     Outcome::parse(v)
                         .filter(|o| EXPECTABLE.contains(o))
-                        .ok_or_else(|| format!("{where_}: {id}: {field} must be yes, no, unsupported or timeout, not {v:?}"))
+                        .ok_or_else(|| format!("{where_}: {id}: {field} must be yes, no, unsupported, timeout or (expect only) unstated, not {v:?}"))
                 };
-                let expect = outcome("expect", &e.expect)?;
+                let expect = if e.expect == UNSTATED {
+                    None
+                } else {
+                    Some(outcome("expect", &e.expect)?)
+                };
                 if e.reason.trim().is_empty() || e.source.trim().is_empty() {
                     return Err(format!(
                         "{where_}: {id}: every expectation needs a reason and a source"
@@ -153,6 +169,11 @@ impl Expectations {
                 match (&e.since, &e.before) {
                     (None, None) => {}
                     (Some(v), Some(before)) => {
+                        let Some(expect) = expect else {
+                            return Err(format!(
+                                "{where_}: {id}: an entry that holds since a version expects a value, not {UNSTATED}"
+                            ));
+                        };
                         let since = Version::parse(v, 2)
                             .filter(|n| n.text == *v)
                             .ok_or_else(|| format!("{where_}: {id}: since must be a version like \"5.15\", not {v:?}"))?;
@@ -193,7 +214,7 @@ impl Expectations {
         let version = run.version()?;
         let newer = version >= s.since;
         Some(PlatformEntry {
-            expect: if newer { e.expect } else { s.before },
+            expect: if newer { e.expect } else { Some(s.before) },
             reason: format!(
                 "version {} is {} {}: {}",
                 version.text,
@@ -250,7 +271,7 @@ impl Expectations {
             let origin = format!("platforms/{stem}.toml");
             if let Some(e) = self.applicable(&stem, &claim.id, run) {
                 return Expected {
-                    value: Some(e.expect),
+                    value: e.expect,
                     origin,
                     reason: e.reason,
                     source: e.source,
@@ -259,12 +280,12 @@ impl Expectations {
             if avail_claim.is_some() {
                 if let Some(a) = self
                     .applicable(&stem, &avail_id, run)
-                    .filter(|a| matches!(a.expect, Outcome::No | Outcome::Unsupported))
+                    .filter(|a| matches!(a.expect, Some(Outcome::No | Outcome::Unsupported)))
                 {
                     return Expected {
                         value: Some(Outcome::Unsupported),
                         origin,
-                        reason: format!("{avail_id} is expected {}: {}", a.expect, a.reason),
+                        reason: format!("{avail_id} is expected {}: {}", a.expect_word(), a.reason),
                         source: a.source,
                     };
                 }
@@ -499,6 +520,29 @@ mod tests {
             let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
             assert!(e.contains(error), "{extra}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unstated_entry_holds_the_claim_to_no_value_on_its_platform() {
+        let text = "[claims.\"tcp.handshake_cost\"]\nexpect = \"unstated\"\nreason = \"r\"\nsource = \"s\"\n";
+        let exp = Expectations::parse(&[("windows", text)], Catalog::get()).unwrap();
+        let e = resolve(
+            &exp,
+            "tcp.handshake_cost",
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(
+            (e.value, e.origin.as_str()),
+            (None, "platforms/windows.toml")
+        );
+        assert_eq!(e.reason, "r");
+        // Elsewhere the guide's stance stands.
+        let e = resolve(&exp, "tcp.handshake_cost", &run(Os::Linux, Runtime::Native));
+        assert_eq!((e.value, e.origin.as_str()), (Some(Outcome::Yes), "guide"));
+        // A value that holds since a version cannot be unstated.
+        let since = format!("{}since = \"6.1\"\nbefore = \"no\"\n", text);
+        let err = Expectations::parse(&[("windows", &since)], Catalog::get()).unwrap_err();
+        assert!(err.contains("expects a value"), "{err}");
     }
 
     #[test]

@@ -424,7 +424,7 @@ fn claims_and_values(
 ) -> Vec<(String, String)> {
     exp.all()
         .filter(|(s, _, _)| *s == stem)
-        .map(|(_, id, e)| (id.to_owned(), e.expect.as_str().to_owned()))
+        .map(|(_, id, e)| (id.to_owned(), e.expect_word().to_owned()))
         .collect()
 }
 
@@ -793,20 +793,14 @@ fn a_first_ci_run_becomes_one_reviewed_patch() {
     let entries = |e: &ipc_conformance::expect::Expectations| -> Vec<(String, String, String)> {
         e.all()
             .filter(|(s, id, _)| *s == "macos" && !drafted.contains(id))
-            .map(|(_, id, e)| {
-                (
-                    id.to_owned(),
-                    e.expect.as_str().to_owned(),
-                    e.reason.clone(),
-                )
-            })
+            .map(|(_, id, e)| (id.to_owned(), e.expect_word().to_owned(), e.reason.clone()))
             .collect()
     };
     assert_eq!(entries(&old_exp), entries(&patched));
     let macos: Vec<(&str, &str)> = patched
         .all()
         .filter(|(s, id, _)| *s == "macos" && drafted.contains(id))
-        .map(|(_, id, e)| (id, e.expect.as_str()))
+        .map(|(_, id, e)| (id, e.expect_word()))
         .collect();
     assert_eq!(
         macos,

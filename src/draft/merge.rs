@@ -247,7 +247,7 @@ mod tests {
 
     fn entry(expect: Outcome, reason: &str) -> PlatformEntry {
         PlatformEntry {
-            expect,
+            expect: Some(expect),
             reason: reason.into(),
             source: "run r1".into(),
         }

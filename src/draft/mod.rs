@@ -342,7 +342,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
         entries.insert(
             claim.clone(),
             PlatformEntry {
-                expect: observed,
+                expect: Some(observed),
                 reason,
                 source: format!("measured, not yet documented: {}", runs.join("; ")),
             },
@@ -398,7 +398,7 @@ pub(crate) fn entry_toml(claim: &str, e: &PlatformEntry) -> String {
     format!(
         "[claims.{}]\nexpect = {}\nreason = {}\nsource = {}\n",
         toml_string(claim),
-        toml_string(e.expect.as_str()),
+        toml_string(e.expect_word()),
         toml_string(&e.reason),
         toml_string(&e.source)
     )
@@ -535,7 +535,12 @@ mod tests {
         let got: Vec<(&str, Outcome)> = d
             .entries
             .iter()
-            .map(|(k, e)| (k.as_str(), e.expect))
+            .map(|(k, e)| {
+                (
+                    k.as_str(),
+                    e.expect.expect("a drafted entry expects a value"),
+                )
+            })
             .collect();
         assert_eq!(
             got,

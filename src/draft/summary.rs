@@ -108,7 +108,7 @@ pub fn render(files: &[(&Draft, &Merged)], patch: Option<&str>) -> String {
                     out,
                     "| `{}` | {what} | {} | {} | {} | {} |",
                     escape(claim),
-                    e.expect.as_str(),
+                    e.expect_word(),
                     escape(&expected),
                     escape(&runs),
                     escape(&excerpt(evidence)),
@@ -156,7 +156,7 @@ mod tests {
             entries: [(
                 "signal.kqueue_signal".to_owned(),
                 PlatformEntry {
-                    expect: Outcome::No,
+                    expect: Some(Outcome::No),
                     reason: "r".into(),
                     source: "s".into(),
                 },

@@ -420,7 +420,7 @@ pub fn expectations_table() -> Table {
             vec![
                 Cell::plain(format!("platforms/{file}.toml")),
                 Cell::plain(id),
-                Cell::plain(e.expect.as_str()),
+                Cell::plain(e.expect_word()),
                 Cell::plain(&e.reason),
                 Cell::plain(&e.source),
             ]
