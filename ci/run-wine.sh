@@ -20,27 +20,22 @@
 # lines summarise the run and list every claim whose expectation came from
 # Wine's own file: where Wine differs from Windows.
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+CI_NAME=run-wine
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TARGET=x86_64-pc-windows-gnu
 
-log() { printf '[run-wine] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-
-out="$TARGET_DIR/ipc-sets/windows-x86_64-gnu-wine" profile=()
+out="$SETS_DIR/windows-x86_64-gnu-wine" profile=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --release) profile=(--release); shift ;;
     --) shift; break ;;
-    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
 [ "$(uname -s)" = Linux ] || die "needs a Linux host (Wine runs the Windows build here)"
-case "$out" in /*) ;; *) out="$(pwd)/$out" ;; esac
-case "$out" in "" | / | "$ROOT" | "$HOME") die "refusing to use '$out' as the result set" ;; esac
+out="$(abspath "$out")"
 
 cd "$ROOT"
 SECONDS=0
@@ -52,8 +47,7 @@ trap 'rm -f "$env_file"' EXIT
 . "$env_file"
 log "setup done in ${SECONDS}s; Wine: $(/usr/lib/wine/wine64 --version 2>/dev/null || echo unknown)"
 
-rm -rf "$out"
-mkdir -p "$out"
+fresh_dir "$out"
 log "recording into $out (target $TARGET, runtime detected by the harness)"
 t0=$SECONDS
 rc=0
@@ -64,28 +58,14 @@ IPC_RESULTS_DIR="$out" cargo test --locked --no-fail-fast --target "$TARGET" \
 log "cargo test exited $rc after $((SECONDS - t0))s (total ${SECONDS}s)"
 
 # --- summary ------------------------------------------------------------------
-if [ ! -f "$out/run.json" ]; then
-  log "NO RESULTS: $out/run.json is missing (the suites did not run)"
-  exit 1
-fi
-field() { sed -n "s/^ *\"$1\": *\"\\(.*\\)\",\\{0,1\\} *\$/\\1/p" "$out/run.json" | head -n 1; }
-runtime="$(field runtime)"
-n=$(find "$out/results" -name '*.json' -type f 2>/dev/null | wc -l | tr -d ' ')
-count() { grep -l "\"status\": *\"$1\"" "$out"/results/*.json 2>/dev/null | wc -l | tr -d ' '; }
-log "result set $out: platform $(field platform), runtime $runtime ($(field runtime_detail)), $(field os_version): $n results ($(count pass) pass, $(count fail) fail, $(count skipped) skipped)"
-wine_departures=$(grep -l '"origin": *"platforms/windows-wine.toml"' "$out"/results/*.json 2>/dev/null || true)
-if [ -n "$wine_departures" ]; then
+# Read by this host's ipcconf (`ipcconf summary`; the Windows build's is a
+# Windows program): fails when no result was recorded or the run does not say
+# it ran under Wine, which must never stand for Windows.
+summarize_set "$out" wine || exit 1
+if wine_departures="$(ipcconf summary "$out" --claims --format '{origin}\t{claim}\t{observed}' |
+  awk -F '\t' '$1 == "platforms/windows-wine.toml" { print "  " $2 ": observed " $3 }')" &&
+  [ -n "$wine_departures" ]; then
   log "where Wine departs from Windows (expectation from platforms/windows-wine.toml):"
-  for f in $wine_departures; do
-    log "  $(basename "$f" .json): observed $(sed -n 's/^ *"observed": *"\(.*\)",*$/\1/p' "$f" | head -n 1)"
-  done
-fi
-if [ "$runtime" != wine ]; then
-  log "WRONG RUNTIME: the run was recorded as '$runtime', not 'wine'; it must not stand for Windows"
-  exit 1
-fi
-if [ "$n" -eq 0 ]; then
-  log "NO RESULTS: $out has a run but no observation"
-  exit 1
+  printf '%s\n' "$wine_departures" | while IFS= read -r line; do log "$line"; done
 fi
 exit "$rc"
