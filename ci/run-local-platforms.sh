@@ -6,7 +6,7 @@
 #   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu.sh --target aarch64-unknown-linux-gnu
 #   linux-i686-gnu                 native: a 32-bit process on the 64-bit kernel   ci/run-i686.sh
 #   linux-s390x-gnu (qemu-user)    emulated big-endian CPU ci/run-qemu.sh --target s390x-unknown-linux-gnu
-#   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
+#   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh
 #   linux-x86_64-musl (vm)         Linux VMs (TCG), one run per kernel: Debian's
 #                                  5.10, 6.1, 6.12 and 7.x  ci/run-vm.sh --debian-kernel S
 #
@@ -29,8 +29,7 @@
 # (ci/setup-qemu.sh, ci/setup-wine.sh; idempotent). Prints each step's duration.
 # Exit status 0 only when every column ran with observations (and, without
 # --allow-test-failures, met its expectations), the merge succeeded and the page
-# passed. A missing ci/run-wine.sh is a loud SKIPPED line, and the report shows
-# that column as not measured.
+# passed.
 set -euo pipefail
 CI_NAME=local-platforms
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -62,7 +61,7 @@ wanted() {
 }
 
 TOTAL_START=$SECONDS
-timings=() sets=() expected=() problems=() skipped=()
+timings=() sets=() expected=() problems=()
 
 # column NAME EXPECT_ID SET_DIR CMD...: runs one column, records its duration and outcome.
 column() {
@@ -113,26 +112,10 @@ for series in 5.10 6.1 6.12 7; do
     "$CI_DIR/run-vm.sh" --debian-kernel "$series" --out "$SETS_DIR/linux-x86_64-musl-vm-$series"
 done
 
-wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
-if [ -x "$CI_DIR/run-wine.sh" ]; then
-  wine_args=()
-  # The result set goes where IPC_RESULTS_DIR says; --out too if the script takes it.
-  if grep -q -- '--out' "$CI_DIR/run-wine.sh"; then
-    wine_args=(--out "$wine_dir")
-  fi
-  fresh_dir "$wine_dir"
-  IPC_RESULTS_DIR="$wine_dir" IPC_EXPECT_RUNTIME=wine \
-    column wine "windows-x86_64-gnu (wine)" "$wine_dir" \
-    "$CI_DIR/run-wine.sh" ${wine_args[@]+"${wine_args[@]}"}
-else
-  expected+=(--expect "windows-x86_64-gnu (wine)")
-  if wanted wine; then
-    log "################################################################"
-    log "SKIPPED: Windows under Wine: ci/run-wine.sh not present"
-    log "################################################################"
-    skipped+=("windows-x86_64-gnu (wine): ci/run-wine.sh not present")
-  fi
-fi
+# Wine: ci/run-wine.sh empties its result set and fails unless the run says
+# it ran under Wine.
+column wine "windows-x86_64-gnu (wine)" "$SETS_DIR/windows-x86_64-gnu-wine" \
+  "$CI_DIR/run-wine.sh" --out "$SETS_DIR/windows-x86_64-gnu-wine"
 
 if [ ${#sets[@]} -eq 0 ]; then
   log "no column recorded anything: nothing to merge"
@@ -177,7 +160,6 @@ log "=== durations"
 for t in "${timings[@]}"; do log "  $t"; done
 log "  total                            $((SECONDS - TOTAL_START))s"
 log "report: $out/index.html, $out/PORTABILITY.md, $out/report.json"
-for s in ${skipped[@]+"${skipped[@]}"}; do log "SKIPPED: $s"; done
 if [ ${#problems[@]} -gt 0 ]; then
   for p in "${problems[@]}"; do log "FAILED: $p"; done
   exit 1
