@@ -11,8 +11,8 @@
 #                                  5.10, 6.1, 6.12 and 7.x  ci/run-vm.sh --debian-kernel S
 #
 # then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
-# the report directory, a check that every column holds observations, and the headless
-# Chromium check of index.html (ci/check-report-page.sh).
+# the report directory, a check that every column holds observations (`ipcconf
+# summary`), and the headless Chromium check of index.html (ci/check-report-page.sh).
 #
 #   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
 #
@@ -128,23 +128,26 @@ rc=0
 timings+=("$(printf '%-14s %-32s %4ss  exit %s' "" "merge (ci/merge.sh)" $((SECONDS - t0)) "$rc")")
 [ "$rc" -eq 0 ] || problems+=("merge: ci/merge.sh exited $rc")
 
-# Every column that ran must be in report.json with observations.
+# Every column that ran must be in report.json with observations: read with
+# `ipcconf summary` (merge.sh built it, in release).
 if [ -f "$out/report.json" ]; then
-  python3 - "$out/report.json" <<'EOF' || problems+=("report.json: a column that ran has no observations")
-import json, sys
-report = json.load(open(sys.argv[1]))
-ok = True
-print(f"{'column':34} {'results':>7} {'pass':>5} {'fail':>5} {'skip':>5}  runtime detail")
-for run in report["runs"]:
-    res = run["results"]
-    count = lambda s: sum(1 for r in res if r.get("status") == s)
-    info = run["run_info"]
-    print(f"{run['column']:34} {len(res):7} {count('pass'):5} {count('fail'):5} {count('skipped'):5}  "
-          f"{info.get('runtime_detail') or info.get('runtime')}; {info.get('libc')}; {info.get('kernel', '')[:40]}")
-    ok &= len(res) > 0
-for label in report.get("not_measured", []):
-    print(f"{label:34} {'not measured':>7}")
-sys.exit(0 if ok else 1)
+  ipcconf_built_by "" release
+  ipcconf_find || problems+=("no ipcconf to read report.json")
+  printf '%-34s %7s %5s %5s %5s  %s\n' column results pass fail skip "runtime; libc; kernel"
+  summary="$(ipcconf summary "$out/report.json" --format \
+    '{column}\t{results}\t{status.pass}\t{status.fail}\t{status.skipped}\t{run.runtime} {run.runtime_detail}; {run.libc}; {run.kernel}')" ||
+    problems+=("report.json: ipcconf summary could not read it")
+  while IFS=$'\t' read -r col n pass fail skip detail; do
+    [ -n "$col" ] || continue
+    printf '%-34s %7s %5s %5s %5s  %s\n' "$col" "$n" "$pass" "$fail" "$skip" "$detail"
+    [ "$n" -gt 0 ] || problems+=("report.json: $col has no observations")
+  done <<EOF
+$summary
+EOF
+  while IFS= read -r col; do
+    [ -n "$col" ] && printf '%-34s %7s\n' "$col" "not measured"
+  done <<EOF
+$(ipcconf summary "$out/report.json" --not-measured)
 EOF
 fi
 
