@@ -475,13 +475,18 @@ mod tests {
         assert_eq!(Standing::Inconclusive.css(), "inconclusive");
     }
 
+    /// The committed excerpt of a Wine first run (tests/fixtures/wine-first-run).
+    fn wine_first_run() -> [crate::results::ResultSet; 1] {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wine-first-run");
+        [crate::results::load(&dir, crate::catalog::Catalog::get()).unwrap()]
+    }
+
     /// The Wine fixture: its departures, unexpected results and counts, as the
     /// table shows them and as scripts read them.
     #[test]
     fn the_wine_fixture_summarized() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wine-first-run");
-        let sets = [crate::results::load(&dir, crate::catalog::Catalog::get()).unwrap()];
+        let sets = wine_first_run();
         let m = Model::build(&sets, &[]);
         let not_measured: Vec<String> = m.not_measured().map(str::to_owned).collect();
         let l = look(&m.runs[0]);
@@ -517,9 +522,7 @@ mod tests {
     /// a verdict's interval, and the errors that name a bad template.
     #[test]
     fn lines_fill_a_template_per_run_or_claim() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wine-first-run");
-        let sets = [crate::results::load(&dir, crate::catalog::Catalog::get()).unwrap()];
+        let sets = wine_first_run();
         let m = Model::build(&sets, &[]);
         let doc = json(&m, &[]);
         let run = lines(
