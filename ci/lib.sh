@@ -151,8 +151,9 @@ EOF
 }
 
 # out_release_args DEFAULT_OUT ARGS...: parses the options of a run script that
-# takes only `--out DIR` and `--release` (and --help); sets `out` (DEFAULT_OUT
-# unless given) and `extra` (the --release to hand on, or nothing).
+# takes only `--out DIR`, `--release` and `-- CARGO_TEST_ARGS...` (and --help);
+# sets `out` (DEFAULT_OUT unless given) and `extra` (the --release and the
+# `-- ...` to hand on to run-native.sh, or nothing).
 # shellcheck disable=SC2034 # out and extra are read by the calling script
 out_release_args() {
   out="$1" extra=()
@@ -161,6 +162,7 @@ out_release_args() {
     case "$1" in
       --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
       --release) extra+=(--release); shift ;;
+      --) extra+=("$@"); break ;;
       -h | --help) usage; exit 0 ;;
       *) die "unknown argument $1 (see --help)" ;;
     esac

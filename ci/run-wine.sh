@@ -24,16 +24,7 @@ CI_NAME=run-wine
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TARGET=x86_64-pc-windows-gnu
 
-out="$SETS_DIR/windows-x86_64-gnu-wine" profile=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out="$2"; shift 2 ;;
-    --release) profile=(--release); shift ;;
-    --) shift; break ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
+out_release_args "$SETS_DIR/windows-x86_64-gnu-wine" "$@"
 [ "$(uname -s)" = Linux ] || die "needs a Linux host (Wine runs the Windows build here)"
 out="$(abspath "$out")"
 
@@ -47,22 +38,19 @@ trap 'rm -f "$env_file"' EXIT
 . "$env_file"
 log "setup done in ${SECONDS}s; Wine: $(/usr/lib/wine/wine64 --version 2>/dev/null || echo unknown)"
 
-fresh_dir "$out"
-log "recording into $out (target $TARGET, runtime detected by the harness)"
-t0=$SECONDS
+# The suites through the target's cargo runner (Wine), into a fresh result set
+# (Z: is Wine's mapping of /, so the Linux path names the same directory
+# there); run-native.sh ends with the summary (this host's ipcconf reads it:
+# the Windows build's is a Windows program) and fails unless the run says it
+# ran under Wine, which must never stand for Windows.
 rc=0
-# --no-fail-fast: a failing suite must not keep the others from being observed.
-# Z: is Wine's mapping of /, so the Linux path names the same directory there.
-IPC_RESULTS_DIR="$out" cargo test --locked --no-fail-fast --target "$TARGET" \
-  ${profile[@]+"${profile[@]}"} "$@" || rc=$?
-log "cargo test exited $rc after $((SECONDS - t0))s (total ${SECONDS}s)"
+IPC_EXPECT_RUNTIME=wine "$CI_DIR/run-native.sh" --out "$out" --target "$TARGET" \
+  ${extra[@]+"${extra[@]}"} || rc=$?
+log "run-native.sh exited $rc (total ${SECONDS}s)"
 
-# --- summary ------------------------------------------------------------------
-# Read by this host's ipcconf (`ipcconf summary`; the Windows build's is a
-# Windows program): fails when no result was recorded or the run does not say
-# it ran under Wine, which must never stand for Windows.
-summarize_set "$out" wine || exit 1
-if wine_departures="$(ipcconf summary "$out" --claims --format '{origin}\t{claim}\t{observed}' |
+# Where Wine departs from Windows: the claims whose expectation comes from
+# Wine's own file.
+if [ -f "$out/run.json" ] && wine_departures="$(ipcconf summary "$out" --claims --format '{origin}\t{claim}\t{observed}' |
   awk -F '\t' '$1 == "platforms/windows-wine.toml" { print "  " $2 ": observed " $3 }')" &&
   [ -n "$wine_departures" ]; then
   log "where Wine departs from Windows (expectation from platforms/windows-wine.toml):"
