@@ -14,8 +14,9 @@ header; every step and expression of the jobs kept is the workflow's own:
 - `native`'s matrix, which GitHub takes from the `columns` job's output
   (`fromJSON(needs.columns.outputs.native)`), is written out from the list
   that job reads (ci/columns.toml beside the workflow's ci/, or --columns;
-  ci/columns.py matrix), and the `columns` job is left out: wrkflw expands a
-  matrix before any job runs;
+  ci/columns.py matrix), and the `columns` job is left out: wrkflw 0.8.0
+  takes a matrix only as a mapping ("invalid type: string ..., expected
+  struct MatrixConfig" when it parses the workflow);
 - a matrix of `include` entries alone (which GitHub expands, one combination
   each) gets a `leg` list and a `leg` number in each entry: wrkflw refuses a
   matrix without a list ("Matrix has no valid parameters");
