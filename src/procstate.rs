@@ -124,6 +124,12 @@ struct Probe {
     text: String,
 }
 
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "macos"
+))]
 impl Probe {
     /// The process could not be read: not seen asleep, and why.
     fn unread(sign: String, text: String) -> Probe {
