@@ -47,13 +47,17 @@ pub struct Figure {
 }
 
 /// One mechanism's row of a run's figures: its round trip (median with its
-/// interval, p99, the suite/C ratio) and its throughput (rate, message size).
+/// interval, p99, the multiple of the floor, the suite/C ratio, and for a
+/// blocking mechanism the round trip with both processes on one CPU) and its
+/// throughput (rate, message size).
 #[derive(Debug, Clone)]
 pub struct FigureRow {
     pub mechanism: String,
     pub latency: Figure,
     pub p99: String,
+    pub over_floor: String,
     pub suite_over_c: String,
+    pub same_cpu: String,
     pub throughput: Figure,
     pub message_size: String,
     /// Its bars in the chart (drawn in HTML only).
@@ -87,6 +91,9 @@ pub struct Bars {
 #[derive(Debug, Clone)]
 pub struct PerfRun {
     pub label: String,
+    /// The floor this run measured, shown first: the cheapest cross-CPU
+    /// round trip, which every latency figure is a multiple of.
+    pub floor: Figure,
     /// How the run measured (build, CPUs, pinning, load, rounds).
     pub note: Vec<Span>,
     pub figures: Vec<FigureRow>,
