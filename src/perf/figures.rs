@@ -228,7 +228,6 @@ pub fn observe_floor(cx: &mut Ctx) -> Checked<Observation> {
     let min = field(&figs, "min_ns")
         .into_iter()
         .fold(f64::INFINITY, f64::min);
-    let trips: u64 = figs.iter().filter_map(|f| f.int("round_trips")).sum();
     let detail = format!(
         "{}the floor, the cheapest round trip between two processes: one 64-byte cache line (one 8-byte word) that each side writes in turn, the measuring side an odd count and its partner the next even one, each spinning until it sees the other's; {} rounds (each its own pair of processes; {}), {}: median round trip {} ({}), p99 {} of the sampled single round trips (median over rounds; smallest batch mean {}){}",
         c.prefix(),
@@ -241,25 +240,7 @@ pub fn observe_floor(cx: &mut Ctx) -> Checked<Observation> {
         fmt_ns(min),
         load_note(&figs),
     );
-    Ok(Observation::measured(detail)
-        .with("median_ns", med.estimate, "ns")
-        .with("median_ns_low", med.low, "ns")
-        .with("median_ns_high", med.high, "ns")
-        .with("p99_ns", p99, "ns")
-        .with("min_ns", min, "ns")
-        .with("confidence", med.level, "ratio")
-        .with("rounds", med.rounds as f64, "count")
-        .with("iterations", trips as f64, "count")
-        .with(
-            "pinned",
-            f64::from(u8::from(f0.text("pin").contains('+'))),
-            "bool",
-        )
-        .with("cpus", cpus(), "count")
-        .with("loadavg", f0.num("loadavg"), "load")
-        .with("disturbed_rounds", disturbed(&figs) as f64, "count")
-        .with("release_build", f64::from(u8::from(c.release)), "bool")
-        .finite_only())
+    Ok(round_trip_quantities(Observation::measured(detail), &figs, &c).finite_only())
 }
 
 /// "after 500 untimed round trips, 5000 batches of 83 round trips (one per
@@ -400,38 +381,8 @@ fn latency_observation(
 ) -> Observation {
     let med = interval::median_interval(&field(figs, "median_ns"), LEVEL);
     let p99 = interval::median(&field(figs, "p99_ns"));
-    let n: u64 = figs.iter().filter_map(|f| f.int("round_trips")).sum();
     let f0 = &figs[0];
-    let mut o = Observation::measured(String::new())
-        .with("median_ns", med.estimate, "ns")
-        .with("median_ns_low", med.low, "ns")
-        .with("median_ns_high", med.high, "ns")
-        .with("p99_ns", p99, "ns")
-        .with(
-            "min_ns",
-            field(figs, "min_ns")
-                .into_iter()
-                .fold(f64::INFINITY, f64::min),
-            "ns",
-        )
-        .with(
-            "max_ns",
-            field(figs, "max_ns").into_iter().fold(0.0, f64::max),
-            "ns",
-        )
-        .with("confidence", med.level, "ratio")
-        .with("rounds", med.rounds as f64, "count")
-        .with("iterations", n as f64, "count")
-        .with("msg_bytes", f0.num("msg_bytes"), "bytes")
-        .with(
-            "pinned",
-            f64::from(u8::from(f0.text("pin").contains('+'))),
-            "bool",
-        )
-        .with("cpus", cpus(), "count")
-        .with("loadavg", f0.num("loadavg"), "load")
-        .with("disturbed_rounds", disturbed(figs) as f64, "count")
-        .with("release_build", f64::from(u8::from(c.release)), "bool");
+    let mut o = round_trip_quantities(Observation::measured(String::new()), figs, c);
     let baseline = match base {
         None => String::new(),
         Some(Err(why)) => format!("; C baseline not measured: {why}"),
@@ -475,6 +426,37 @@ fn latency_observation(
         load_note(figs),
     );
     o.finite_only()
+}
+
+/// The figures of rounds of round trips (a latency figure's, the floor's):
+/// the median over rounds with its interval, the median p99, the smallest
+/// batch mean and the largest sample, counts, and how the rounds ran.
+fn round_trip_quantities(o: Observation, figs: &[Figure], c: &Counts) -> Observation {
+    let med = interval::median_interval(&field(figs, "median_ns"), LEVEL);
+    let trips: u64 = figs.iter().filter_map(|f| f.int("round_trips")).sum();
+    let f0 = &figs[0];
+    let extreme = |k: &str, start: f64, pick: fn(f64, f64) -> f64| {
+        field(figs, k).into_iter().fold(start, pick)
+    };
+    o.with("median_ns", med.estimate, "ns")
+        .with("median_ns_low", med.low, "ns")
+        .with("median_ns_high", med.high, "ns")
+        .with("p99_ns", interval::median(&field(figs, "p99_ns")), "ns")
+        .with("min_ns", extreme("min_ns", f64::INFINITY, f64::min), "ns")
+        .with("max_ns", extreme("max_ns", 0.0, f64::max), "ns")
+        .with("confidence", med.level, "ratio")
+        .with("rounds", med.rounds as f64, "count")
+        .with("iterations", trips as f64, "count")
+        .with("msg_bytes", f0.num("msg_bytes"), "bytes")
+        .with(
+            "pinned",
+            f64::from(u8::from(f0.text("pin").contains('+'))),
+            "bool",
+        )
+        .with("cpus", cpus(), "count")
+        .with("loadavg", f0.num("loadavg"), "load")
+        .with("disturbed_rounds", disturbed(figs) as f64, "count")
+        .with("release_build", f64::from(u8::from(c.release)), "bool")
 }
 
 /// The latency figure as a multiple of the floor measured in the same run
