@@ -166,6 +166,20 @@ impl Child {
         self.wait_within(STEP_BOUND_SECS)
     }
 
+    /// Waits for the child after the measuring side's `r`, then disarms the
+    /// alarm: `r`'s value when both went well, else why not (the `role`
+    /// process is the child: "echoing", "consuming").
+    pub fn reap<T>(&mut self, r: Result<T, Fail>, role: &str) -> Result<T, String> {
+        let status = self.wait();
+        sys::disarm();
+        let done = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
+        match status {
+            Ok(0) => Ok(done),
+            Ok(c) => Err(format!("the {role} process exited with {c}")),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Waits at most `secs` seconds (the watchdog) for the child's exit code.
     pub fn wait_within(&mut self, secs: libc::time_t) -> Result<i32, String> {
         sys::arm(secs);
@@ -541,14 +555,7 @@ pub fn throughput<E: End>(
             let pinned = pin_self(pin.parent, &pin.plan);
             let load = sys::loadavg();
             let r = produce(&mut a, &plan, &mut round_ns, &report);
-            let status = child.wait();
-            sys::disarm();
-            let (rounds, wall) = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
-            match status {
-                Ok(0) => {}
-                Ok(c) => return Err(format!("the consuming process exited with {c}")),
-                Err(e) => return Err(e),
-            }
+            let (rounds, wall) = child.reap(r, "consuming")?;
             let q = |o| report.u64_at(o).load(Relaxed);
             let child_pin_failed = q(Rep::PinFailed.at()) != 0;
             let bytes = plan.chunk as u64 * plan.chunks_per_round * rounds;

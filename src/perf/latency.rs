@@ -206,15 +206,7 @@ fn two_sides(
             let mut child = Child::new(pid);
             let pinned = pin_self(pin.parent, &pin.plan);
             let load = sys::loadavg();
-            let r = measure(&mut batches, &mut samples);
-            let status = child.wait();
-            sys::disarm();
-            let done = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
-            match status {
-                Ok(0) => {}
-                Ok(c) => return Err(format!("the echoing process exited with {c}")),
-                Err(e) => return Err(e),
-            }
+            let done = child.reap(measure(&mut batches, &mut samples), "echoing")?;
             let echoed = report.u64_at(Rep::Count.at()).load(Relaxed);
             let child_pin_failed = report.u64_at(Rep::PinFailed.at()).load(Relaxed) != 0;
             let s = stats::summarize_batches(
@@ -252,11 +244,10 @@ fn two_sides(
 /// One-byte round-trip latency of a pair: the figures of its result line.
 pub fn latency<E: End>(
     mech: &str,
-    pair: (E, E),
+    (mut a, mut b): (E, E),
     size: Size,
     pin: &Pin,
 ) -> Result<stats::Figure, String> {
-    let (mut a, mut b) = pair;
     // Each closure owns its end: each side of the fork drops the other's.
     let echo = move |report: &Region| echo_loop(&mut b, report);
     two_sides(mech, E::SMALL, size, pin, echo, move |batches, samples| {

@@ -177,6 +177,15 @@ impl Figure {
         self.int(key)
             .ok_or_else(|| format!("the result has no integer {key:?}"))
     }
+
+    /// The integer fields `keys`, in order; the first one missing is the error.
+    fn needs<const N: usize>(&self, keys: [&str; N]) -> Result<[u64; N], String> {
+        let mut out = [0; N];
+        for (o, k) in out.iter_mut().zip(keys) {
+            *o = self.need(k)?;
+        }
+        Ok(out)
+    }
 }
 
 /// No exchange between two processes completes faster than this (two cache-line
@@ -202,27 +211,17 @@ pub const MAX_BATCH: u64 = 256;
 /// echo count equal to what was sent, batch means and sampled round trips
 /// ordered and plausible, and the batches' sum within the loop's wall time.
 pub fn check_latency(f: &Figure, iters: u64, max_warmup: u64) -> Result<(), String> {
-    let n = f.need("n")?;
-    let batch = f.need("batch")?;
-    let trips = f.need("round_trips")?;
-    let verified = f.need("verified")?;
-    let echoed = f.need("echoed")?;
-    let warmup = f.need("warmup")?;
-    let (min, median) = (f.num("min_ns"), f.num("median_ns"));
-    let [smin, smed, p99, max, sum, elapsed] = [
+    let [n, batch, trips, verified, echoed, warmup] =
+        f.needs(["n", "batch", "round_trips", "verified", "echoed", "warmup"])?;
+    let [smin, smed, p99, max, sum, elapsed] = f.needs([
         "sample_min_ns",
         "sample_median_ns",
         "p99_ns",
         "max_ns",
         "sum_ns",
         "elapsed_ns",
-    ]
-    .map(|k| f.int(k));
-    let (Some(smin), Some(smed), Some(p99), Some(max), Some(sum), Some(elapsed)) =
-        (smin, smed, p99, max, sum, elapsed)
-    else {
-        return Err(format!("incomplete latency result: {:?}", f.fields()));
-    };
+    ])?;
+    let (min, median) = (f.num("min_ns"), f.num("median_ns"));
     if !(min.is_finite() && median.is_finite()) {
         return Err(format!("incomplete latency result: {:?}", f.fields()));
     }

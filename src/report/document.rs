@@ -91,13 +91,12 @@ pub struct Bars {
 #[derive(Debug, Clone)]
 pub struct PerfRun {
     pub label: String,
-    /// The floor this run measured, shown first: the cheapest cross-CPU
-    /// round trip, which every latency figure is a multiple of.
-    pub floor: Figure,
     /// How the run measured (build, CPUs, pinning, load, rounds).
     pub note: Vec<Span>,
     pub figures: Vec<FigureRow>,
     pub verdicts: Vec<VerdictRow>,
+    /// The run's floor (shown first), which every round trip is a multiple of.
+    pub floor: Figure,
 }
 
 /// One part of the report, in the order it is shown.

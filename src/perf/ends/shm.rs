@@ -64,14 +64,12 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) {
 /// anyway. Then the side's process-shared mutex and condition variable (the
 /// condvar variant), then room for larger messages.
 mod mb {
+    pub use super::line::{LEN, data};
+
     /// Messages this side has sent (a 32-bit futex word).
     pub const SENT: usize = 0;
     /// Messages this side has taken from the other side (a futex word).
     pub const TAKEN: usize = 4;
-    pub const LEN: usize = 8;
-    /// A message of up to [`INLINE`] bytes, in the same cache line.
-    pub const SMALL: usize = 16;
-    pub const INLINE: usize = 48;
     // Each side's first line sits 128 bytes from anything the other writes:
     // x86 L2 prefetchers fetch cache lines in aligned pairs.
     pub const MUTEX: usize = 128;
@@ -82,10 +80,19 @@ mod mb {
     pub fn size(cap: usize) -> usize {
         DATA + cap.div_ceil(128) * 128
     }
+}
 
-    /// Where a message of `len` bytes lies in its side.
-    pub fn data(len: usize) -> usize {
-        if len <= INLINE { SMALL } else { DATA }
+/// The first cache line of a mailbox side or a ring slot: its first 8 bytes
+/// are the publishing word(s), then the length, then a small message.
+mod line {
+    pub const LEN: usize = 8;
+    /// A message of up to [`INLINE`] bytes, in the same cache line.
+    pub const SMALL: usize = 16;
+    pub const INLINE: usize = 48;
+
+    /// Where a message of `len` bytes lies: in the line, or from `large` on.
+    pub fn data(len: usize, large: usize) -> usize {
+        if len <= INLINE { SMALL } else { large }
     }
 }
 
@@ -142,7 +149,10 @@ impl<const W: u8> MailboxEnd<W> {
     #[inline(always)]
     fn put(&mut self, off: usize, len: usize, order: std::sync::atomic::Ordering) {
         let r = &*self.region;
-        r.write(self.mine + mb::data(len), &self.txb[off..off + len]);
+        r.write(
+            self.mine + mb::data(len, mb::DATA),
+            &self.txb[off..off + len],
+        );
         r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
         self.sent = self.sent.wrapping_add(1);
         r.u32_at(self.mine + mb::SENT).store(self.sent, order);
@@ -154,7 +164,7 @@ impl<const W: u8> MailboxEnd<W> {
     fn take(&mut self, order: std::sync::atomic::Ordering) -> usize {
         let r = &*self.region;
         let len = r.u64_at(self.theirs + mb::LEN).load(Relaxed) as usize;
-        r.read(self.theirs + mb::data(len), &mut self.rxb[..len]);
+        r.read(self.theirs + mb::data(len, mb::DATA), &mut self.rxb[..len]);
         self.got = self.got.wrapping_add(1);
         r.u32_at(self.mine + mb::TAKEN).store(self.got, order);
         len
@@ -265,17 +275,15 @@ pub struct RingEnd {
 }
 
 mod ring {
+    pub use super::line::{LEN, data};
+
     /// The consumer's count of messages taken (written by the consumer only).
     pub const TAIL: usize = 0;
     pub const SLOTS: usize = 128;
     /// Slots per ring.
     pub const N: u64 = 16;
-    /// In a slot: the message's number + 1 once published, its length, a
-    /// message of up to `INLINE` bytes, all in the slot's first cache line.
+    /// In a slot's first line: the message's number + 1 once published.
     pub const SEQ: usize = 0;
-    pub const LEN: usize = 8;
-    pub const SMALL: usize = 16;
-    pub const INLINE: usize = 48;
     /// Larger messages, after the first pair of cache lines.
     pub const DATA: usize = 128;
 
@@ -286,11 +294,6 @@ mod ring {
 
     pub fn size(cap: usize) -> usize {
         SLOTS + N as usize * stride(cap)
-    }
-
-    /// Where a message of `len` bytes lies in its slot.
-    pub fn data(len: usize) -> usize {
-        if len <= INLINE { SMALL } else { DATA }
     }
 }
 
@@ -318,7 +321,10 @@ impl End for RingEnd {
             self.seen_tail = tail.load(Acquire);
         }
         let slot = self.slot(self.out, h);
-        r.write(slot + ring::data(len), &self.txb[off..off + len]);
+        r.write(
+            slot + ring::data(len, ring::DATA),
+            &self.txb[off..off + len],
+        );
         r.u64_at(slot + ring::LEN).store(len as u64, Relaxed);
         self.head = h + 1;
         r.u64_at(slot + ring::SEQ).store(self.head, Release);
@@ -333,7 +339,7 @@ impl End for RingEnd {
         let seq = r.u64_at(slot + ring::SEQ);
         spin_until(|| seq.load(Acquire) == t + 1);
         let len = r.u64_at(slot + ring::LEN).load(Relaxed) as usize;
-        r.read(slot + ring::data(len), &mut self.rxb[..len]);
+        r.read(slot + ring::data(len, ring::DATA), &mut self.rxb[..len]);
         self.tail = t + 1;
         r.u64_at(self.inn + ring::TAIL).store(self.tail, Release);
         Ok(len)
