@@ -20,7 +20,7 @@ use crate::catalog::{Catalog, Kind};
 use crate::expect::{Expectations, Expected};
 use crate::observe::{Checked, Observation, Outcome};
 use crate::peer::PeerCommand;
-use crate::record::{self, ResultRecord};
+use crate::results::{self, ClaimId, ResultRecord, Status};
 
 /// What a check gets from the harness.
 pub struct Ctx {
@@ -115,11 +115,11 @@ pub fn run(
         }
     }
     let outcome = observe(claim, peer_exe, body);
-    let (record, verdict) = conclude(claim, outcome.0, outcome.1);
-    match verdict {
-        Verdict::Pass => {}
-        Verdict::Skipped => eprintln!("SKIPPED {claim}: {}", record.detail),
-        Verdict::Fail(msg) => panic!("{msg}"),
+    let (record, conclusion) = conclude(claim, outcome.0, outcome.1);
+    match conclusion {
+        Conclusion::Pass => {}
+        Conclusion::Skipped => eprintln!("SKIPPED {claim}: {}", record.detail),
+        Conclusion::Fail(msg) => panic!("{msg}"),
     }
     Observation {
         outcome: record.observed,
@@ -170,7 +170,7 @@ impl CeilingGuard {
                     ));
                     let ms = bound.as_secs_f64() * 1000.0;
                     let msg = std::panic::catch_unwind(|| match conclude(&claim, obs, ms).1 {
-                        Verdict::Fail(m) => m,
+                        Conclusion::Fail(m) => m,
                         _ => format!("claim {claim}: timeout"),
                     })
                     .unwrap_or_else(|_| format!("claim {claim}: timeout (not recorded)"));
@@ -229,83 +229,93 @@ pub fn observe(
     (obs, elapsed)
 }
 
-pub enum Verdict {
+/// What a check concludes of its observation against the expectation: the
+/// test passes, reports a skip, or fails with the message it panics with.
+pub enum Conclusion {
     Pass,
     Skipped,
     Fail(String),
 }
 
+impl Conclusion {
+    /// The status a result with this conclusion is recorded with.
+    pub fn status(&self) -> Status {
+        match self {
+            Conclusion::Pass => Status::Pass,
+            Conclusion::Skipped => Status::Skipped,
+            Conclusion::Fail(_) => Status::Fail,
+        }
+    }
+}
+
 /// Records an observation and judges it against the expectation.
-pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRecord, Verdict) {
+pub fn conclude(claim_id: &str, obs: Observation, duration_ms: f64) -> (ResultRecord, Conclusion) {
     let Some(claim) = Catalog::get().claim(claim_id) else {
         panic!(
             "unknown claim id {claim_id:?}: add it to the claims file beside its suite (suites/<suite>.toml) first"
         );
     };
-    let run = record::run_info();
+    let run = results::run_info();
     let expected = Expectations::get().resolve(claim, run);
-    let verdict = judge(claim.kind, &obs, &expected);
-    let status = match &verdict {
-        Verdict::Pass => "pass",
-        Verdict::Skipped => "skipped",
-        Verdict::Fail(_) => "fail",
-    };
+    let conclusion = judge(claim.kind, &obs, &expected);
     let record = ResultRecord {
-        claim: claim_id.to_owned(),
+        claim: ClaimId::new(claim_id).unwrap_or_else(|e| panic!("{e}")),
         observed: obs.outcome,
         expected: expected.clone(),
-        doc: claim.doc_on(run.os).as_str().to_owned(),
+        doc: claim.doc_on(run.os),
         detail: obs.detail,
         measured: obs.measured,
         duration_ms,
-        status: status.to_owned(),
-        time: record::now_rfc3339(),
+        status: conclusion.status(),
+        time: crate::platform::now_rfc3339(),
     };
-    if let Err(e) = record::store(&record) {
+    if let Err(e) = results::store(&record) {
         panic!(
             "claim {claim_id}: cannot record the result in {}: {e}",
-            record::results_dir().display()
+            results::results_dir().display()
         );
     }
-    let verdict = match verdict {
-        Verdict::Fail(why) => Verdict::Fail(format!(
+    let conclusion = match conclusion {
+        Conclusion::Fail(why) => Conclusion::Fail(format!(
             "claim {claim_id}: observed {}, expected {expected} — {why}\n  evidence: {}",
             record.observed, record.detail
         )),
         v => v,
     };
-    (record, verdict)
+    (record, conclusion)
 }
 
-fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Verdict {
+fn judge(kind: Kind, obs: &Observation, expected: &Expected) -> Conclusion {
     if obs.detail.trim().is_empty() {
-        return Verdict::Fail("the observation carries no evidence".into());
+        return Conclusion::Fail("the observation carries no evidence".into());
     }
     match (obs.outcome, expected.value) {
-        (Outcome::Skipped, _) => Verdict::Skipped,
-        (Outcome::Error, _) => Verdict::Fail("the check could not decide".into()),
+        (Outcome::Skipped, _) => Conclusion::Skipped,
+        (Outcome::Error, _) => Conclusion::Fail("the check could not decide".into()),
         (Outcome::Measured, _) if obs.measured.is_empty() => {
-            Verdict::Fail("a measured observation without a measured value".into())
+            Conclusion::Fail("a measured observation without a measured value".into())
         }
-        (o, Some(e)) if o == e => Verdict::Pass,
+        (o, Some(e)) if o == e => Conclusion::Pass,
         // A performance verdict is a finding about this machine: the report shows
         // it against the guide with its figures; the test holds the measurement
         // to soundness only (an unsound or hung measurement is error or timeout).
         (Outcome::Yes | Outcome::No | Outcome::Inconclusive, Some(Outcome::Yes | Outcome::No))
             if kind == Kind::Perf =>
         {
-            Verdict::Pass
+            Conclusion::Pass
         }
-        (Outcome::Measured, None) => Verdict::Pass,
+        (Outcome::Measured, None) => Conclusion::Pass,
         (o @ (Outcome::Yes | Outcome::No | Outcome::Unsupported), None) => {
             if kind == Kind::Fact && o != Outcome::Unsupported {
-                Verdict::Fail("a fact must be measured".into())
+                Conclusion::Fail("a fact must be measured".into())
             } else {
-                Verdict::Pass
+                Conclusion::Pass
             }
         }
-        (_, None) => Verdict::Fail("no stance is taken, but the observation is not sound".into()),
-        (_, Some(_)) => Verdict::Fail("observation differs from expectation".into()),
+        (_, None) => {
+            Conclusion::Fail("no stance is taken, but the observation is not sound".into())
+        }
+        (_, Some(_)) => Conclusion::Fail("observation differs from expectation".into()),
     }
 }
 
@@ -362,8 +372,8 @@ pub fn record_unmet_requirements(suite: &str) {
             continue;
         };
         match conclude(&claim.id, obs, 0.0).1 {
-            Verdict::Pass | Verdict::Skipped => {}
-            Verdict::Fail(msg) => failures.push(msg),
+            Conclusion::Pass | Conclusion::Skipped => {}
+            Conclusion::Fail(msg) => failures.push(msg),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Claim, Kind, Os, Stance};
 use crate::observe::Outcome;
-use crate::platform::{RunInfo, Runtime};
+use crate::platform::{RunInfo, Runtime, Version};
 
 include!(concat!(env!("OUT_DIR"), "/platform_files.rs"));
 
@@ -50,8 +50,7 @@ struct RawEntry {
 /// versions.
 #[derive(Debug, Clone, PartialEq)]
 struct SinceVersion {
-    since: Vec<u64>,
-    text: String,
+    since: Version,
     before: Outcome,
 }
 
@@ -64,11 +63,23 @@ struct RawPlatformFile {
 
 /// An expectation written in a platform file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub expect: Outcome,
+pub struct PlatformEntry {
+    /// `None` for `expect = "unstated"`: no source says what this platform
+    /// does, so the check's sound observation is recorded, never asserted.
+    pub expect: Option<Outcome>,
     pub reason: String,
     pub source: String,
 }
+
+impl PlatformEntry {
+    /// The entry's `expect` as written in the file.
+    pub fn expect_word(&self) -> &'static str {
+        self.expect.map_or(UNSTATED, Outcome::as_str)
+    }
+}
+
+/// The `expect` of an entry that holds the claim to no value on its platform.
+pub const UNSTATED: &str = "unstated";
 
 /// The expectation a check is held to, and where it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,7 +122,7 @@ pub const EXPECTABLE: [Outcome; 4] = [
 /// All platform files, parsed and validated against the catalog.
 #[derive(Debug)]
 pub struct Expectations {
-    files: BTreeMap<String, BTreeMap<String, Entry>>,
+    files: BTreeMap<String, BTreeMap<String, PlatformEntry>>,
     /// Per file stem, the entries that hold since a version.
     since: BTreeMap<String, BTreeMap<String, SinceVersion>>,
 }
@@ -142,9 +153,13 @@ impl Expectations {
                 let outcome = |field: &str, v: &str| {
                     Outcome::parse(v)
                         .filter(|o| EXPECTABLE.contains(o))
-                        .ok_or_else(|| format!("{where_}: {id}: {field} must be yes, no, unsupported or timeout, not {v:?}"))
+                        .ok_or_else(|| format!("{where_}: {id}: {field} must be yes, no, unsupported, timeout or (expect only) unstated, not {v:?}"))
                 };
-                let expect = outcome("expect", &e.expect)?;
+                let expect = if e.expect == UNSTATED {
+                    None
+                } else {
+                    Some(outcome("expect", &e.expect)?)
+                };
                 if e.reason.trim().is_empty() || e.source.trim().is_empty() {
                     return Err(format!(
                         "{where_}: {id}: every expectation needs a reason and a source"
@@ -154,21 +169,19 @@ impl Expectations {
                 match (&e.since, &e.before) {
                     (None, None) => {}
                     (Some(v), Some(before)) => {
-                        let numbers = version_numbers(v)
-                            .filter(|n| n.len() <= 2 && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                        let Some(expect) = expect else {
+                            return Err(format!(
+                                "{where_}: {id}: an entry that holds since a version expects a value, not {UNSTATED}"
+                            ));
+                        };
+                        let since = Version::parse(v, 2)
+                            .filter(|n| n.text == *v)
                             .ok_or_else(|| format!("{where_}: {id}: since must be a version like \"5.15\", not {v:?}"))?;
                         let before = outcome("before", before)?;
                         reason = format!(
                             "{expect} since {v}, {before} before (on the OS itself; under an emulator this entry is passed over): {reason}"
                         );
-                        versioned.insert(
-                            id.clone(),
-                            SinceVersion {
-                                since: numbers,
-                                text: v.clone(),
-                                before,
-                            },
-                        );
+                        versioned.insert(id.clone(), SinceVersion { since, before });
                     }
                     _ => {
                         return Err(format!("{where_}: {id}: since and before go together"));
@@ -176,7 +189,7 @@ impl Expectations {
                 }
                 entries.insert(
                     id,
-                    Entry {
+                    PlatformEntry {
                         expect,
                         reason,
                         source: e.source,
@@ -193,24 +206,20 @@ impl Expectations {
     /// or, for an entry that holds since a version, its `expect` or `before`
     /// by the run's version; `None` when such an entry cannot apply (a run
     /// under an emulator, or with no version to compare).
-    fn applicable(&self, stem: &str, claim: &str, run: &RunInfo) -> Option<Entry> {
+    fn applicable(&self, stem: &str, claim: &str, run: &RunInfo) -> Option<PlatformEntry> {
         let e = self.files.get(stem)?.get(claim)?;
         let Some(s) = self.since.get(stem).and_then(|m| m.get(claim)) else {
             return Some(e.clone());
         };
-        let version = run_version(run)?;
-        let newer = cmp_versions(&version, &s.since).is_ge();
-        Some(Entry {
-            expect: if newer { e.expect } else { s.before },
+        let version = run.version()?;
+        let newer = version >= s.since;
+        Some(PlatformEntry {
+            expect: if newer { e.expect } else { Some(s.before) },
             reason: format!(
                 "version {} is {} {}: {}",
-                version
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join("."),
+                version.text,
                 if newer { "at or after" } else { "before" },
-                s.text,
+                s.since.text,
                 e.reason
             ),
             source: e.source.clone(),
@@ -233,7 +242,7 @@ impl Expectations {
     }
 
     /// The platform-file entry for a claim on a run, with its file.
-    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &Entry)> {
+    pub fn entry(&self, claim: &str, run: &RunInfo) -> Option<(String, &PlatformEntry)> {
         Self::layers(run).into_iter().find_map(|stem| {
             let e = self.files.get(&stem)?.get(claim)?;
             self.applicable(&stem, claim, run)?;
@@ -262,7 +271,7 @@ impl Expectations {
             let origin = format!("platforms/{stem}.toml");
             if let Some(e) = self.applicable(&stem, &claim.id, run) {
                 return Expected {
-                    value: Some(e.expect),
+                    value: e.expect,
                     origin,
                     reason: e.reason,
                     source: e.source,
@@ -271,12 +280,12 @@ impl Expectations {
             if avail_claim.is_some() {
                 if let Some(a) = self
                     .applicable(&stem, &avail_id, run)
-                    .filter(|a| matches!(a.expect, Outcome::No | Outcome::Unsupported))
+                    .filter(|a| matches!(a.expect, Some(Outcome::No | Outcome::Unsupported)))
                 {
                     return Expected {
                         value: Some(Outcome::Unsupported),
                         origin,
-                        reason: format!("{avail_id} is expected {}: {}", a.expect, a.reason),
+                        reason: format!("{avail_id} is expected {}: {}", a.expect_word(), a.reason),
                         source: a.source,
                     };
                 }
@@ -323,50 +332,11 @@ impl Expectations {
     }
 
     /// Every entry of every file, for the report's departures list.
-    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &Entry)> {
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &PlatformEntry)> {
         self.files
             .iter()
             .flat_map(|(stem, m)| m.iter().map(move |(id, e)| (stem.as_str(), id.as_str(), e)))
     }
-}
-
-/// The dotted numbers at the start of the first run of digits in `s`
-/// ("6.18.44-fc" → [6, 18, 44]).
-fn version_numbers(s: &str) -> Option<Vec<u64>> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let numbers: Vec<u64> = s[start..]
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .next()?
-        .split('.')
-        .take_while(|p| !p.is_empty())
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    (!numbers.is_empty()).then_some(numbers)
-}
-
-/// The version a run stands for, as the report's Versions view reads it: on
-/// Linux the kernel's major.minor (`Linux 6.18.44-... (...)`), elsewhere the
-/// OS release's; `None` under an emulator (qemu-user, Wine), whose behaviour is
-/// not the kernel's.
-fn run_version(run: &RunInfo) -> Option<Vec<u64>> {
-    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
-        return None;
-    }
-    let mut v = match run.os {
-        Os::Linux => version_numbers(run.kernel.split_whitespace().nth(1)?)?,
-        _ => version_numbers(&run.os_version)?,
-    };
-    v.truncate(2);
-    Some(v)
-}
-
-/// Compares versions component by component, a missing one counting as 0.
-fn cmp_versions(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
-    (0..a.len().max(b.len()))
-        .map(|i| at(a, i).cmp(&at(b, i)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 fn libc_key(run: &RunInfo) -> Option<&'static str> {
@@ -393,6 +363,11 @@ mod tests {
         r
     }
 
+    /// Why `text`, as platforms/linux.toml, is refused.
+    fn linux_file_error(text: &str) -> String {
+        Expectations::parse(&[("linux", text)], Catalog::get()).unwrap_err()
+    }
+
     const ENTRY: &str = "[claims.\"unix_stream.available\"]\nexpect = \"unsupported\"\nreason = \"r\"\nsource = \"s\"\n";
 
     #[test]
@@ -407,10 +382,9 @@ mod tests {
             ("pipe.available", "yes", "", "reason and a source"),
             ("pipe.available", "error", "s", "expect must be"),
         ] {
-            let text = format!(
+            let e = linux_file_error(&format!(
                 "[claims.\"{claim}\"]\nexpect=\"{expect}\"\nreason=\"r\"\nsource=\"{source}\"\n"
-            );
-            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            ));
             assert!(e.contains(error), "{claim}, {expect}, {source:?}: {e}");
         }
     }
@@ -544,12 +518,34 @@ mod tests {
             ("since = \"5.15.3\"\nbefore = \"no\"\n", "since must be"),
             ("since = \"5.15\"\nbefore = \"skipped\"\n", "before must be"),
         ] {
-            let text = format!(
+            let e = linux_file_error(&format!(
                 "[claims.\"unix_stream.oob\"]\nexpect = \"yes\"\n{extra}reason = \"r\"\nsource = \"s\"\n"
-            );
-            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            ));
             assert!(e.contains(error), "{extra}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unstated_entry_holds_the_claim_to_no_value_on_its_platform() {
+        let text = "[claims.\"tcp.handshake_cost\"]\nexpect = \"unstated\"\nreason = \"r\"\nsource = \"s\"\n";
+        let exp = Expectations::parse(&[("windows", text)], Catalog::get()).unwrap();
+        let e = resolve(
+            &exp,
+            "tcp.handshake_cost",
+            &run(Os::Windows, Runtime::Native),
+        );
+        assert_eq!(
+            (e.value, e.origin.as_str()),
+            (None, "platforms/windows.toml")
+        );
+        assert_eq!(e.reason, "r");
+        // Elsewhere the guide's stance stands.
+        let e = resolve(&exp, "tcp.handshake_cost", &run(Os::Linux, Runtime::Native));
+        assert_eq!((e.value, e.origin.as_str()), (Some(Outcome::Yes), "guide"));
+        // A value that holds since a version cannot be unstated.
+        let since = format!("{}since = \"6.1\"\nbefore = \"no\"\n", text);
+        let err = Expectations::parse(&[("windows", &since)], Catalog::get()).unwrap_err();
+        assert!(err.contains("expects a value"), "{err}");
     }
 
     #[test]

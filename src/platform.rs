@@ -1,5 +1,7 @@
 //! Who is running: platform id, OS and version, kernel, arch, libc, runtime.
 
+use std::cmp::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Os;
@@ -90,7 +92,76 @@ pub struct RunInfo {
     pub uid: i64,
 }
 
+/// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Version {
+    /// The numeric components, e.g. `[6, 18]`.
+    pub numbers: Vec<u64>,
+    /// As shown: "6.18", "14.3".
+    pub text: String,
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let n = self.numbers.len().max(other.numbers.len());
+        let at = |v: &Version, i: usize| v.numbers.get(i).copied().unwrap_or(0);
+        (0..n)
+            .map(|i| at(self, i).cmp(&at(other, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Version {
+    /// The first dotted run of digits in `s`, at most `keep` components
+    /// (`"Linux 6.18.44-fc"`, 2 → 6.18).
+    pub fn parse(s: &str, keep: usize) -> Option<Version> {
+        let start = s.find(|c: char| c.is_ascii_digit())?;
+        let numbers: Vec<u64> = s[start..]
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()?
+            .split('.')
+            .take_while(|p| !p.is_empty())
+            .take(keep)
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        if numbers.is_empty() {
+            return None;
+        }
+        let text = numbers
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
+        Some(Version { numbers, text })
+    }
+}
+
 impl RunInfo {
+    /// The version a run stands for: on Linux its kernel's major.minor (from the
+    /// kernel's release, `Linux 6.18.44-...`), elsewhere the OS release's number
+    /// (`FreeBSD 14.3-RELEASE`, `macOS 15.1`, `Windows 10.0.26100`). `None` for a
+    /// run that is no version of its OS (qemu-user, Wine) or names none.
+    pub fn version(&self) -> Option<Version> {
+        if !matches!(self.runtime, Runtime::Native | Runtime::Vm) {
+            return None;
+        }
+        match self.os {
+            Os::Linux => {
+                let release = self.kernel.split_whitespace().nth(1)?;
+                Version::parse(release, 2)
+            }
+            _ => Version::parse(&self.os_version, 4),
+        }
+    }
+
     /// The column key of this run in the report: platform, plus the runtime when
     /// it is not native, so a Wine run never poses as Windows.
     pub fn column(&self) -> String {

@@ -25,13 +25,13 @@
 //! lies wholly on one side of the threshold, otherwise `inconclusive`.
 
 use ipc_conformance::check;
-use ipc_conformance::perf::{self, Measure, Mech};
+use ipc_conformance::perf::{self, Measure, Pair};
 
 // ------------------------------------------------- figures, one per mechanism
 
 /// Observes one pair's figure (its claim `perf.<measure>_<id>`).
 fn figure(measure: Measure, id: &str) {
-    let mech = Mech::parse(id)
+    let mech = Pair::parse(id)
         .unwrap_or_else(|| panic!("the mechanism registry declares no perf pair {id}"));
     check!(&perf::claim_id(measure, mech), |cx| {
         perf::observe_mechanism(cx, measure, mech)
@@ -81,25 +81,42 @@ pairs!(
     shm_ring,
 );
 
+/// The floor: the cheapest round trip between two processes on two CPUs (one
+/// cache line written by each in turn), measured in the same run as every
+/// latency figure, which is also given as a multiple of it.
+#[test]
+#[cfg_attr(not(debug_assertions), serial_test::serial(perf))]
+fn cross_cpu_floor() {
+    check!("perf.cross_cpu_floor", perf::observe_floor);
+}
+
 /// Every pair the registry declares has its tests here, in its order.
 #[test]
 fn pairs_are_the_registrys() {
-    let declared: Vec<&str> = Mech::all().map(Mech::id).collect();
+    let declared: Vec<&str> = Pair::all().map(Pair::id).collect();
     assert_eq!(LISTED, declared.as_slice());
 }
 
 #[test]
 fn every_mechanism_has_its_claims() {
     let catalog = ipc_conformance::catalog::Catalog::get();
-    for mech in Mech::all() {
+    for mech in Pair::all() {
         for m in [Measure::Latency, Measure::Throughput] {
             let id = perf::claim_id(m, mech);
             assert!(catalog.claim(&id).is_some(), "{id} is not in the catalog");
         }
     }
-    for id in ipc_conformance::report::perf::VERDICTS {
+    for v in perf::Verdict::ALL {
+        let id = v.claim_id();
         assert!(catalog.claim(id).is_some(), "{id} is not in the catalog");
     }
+}
+
+/// Every verdict has its test here, in the order of `perf::Verdict::ALL`.
+#[test]
+fn verdicts_are_the_harness() {
+    let ids: Vec<&str> = perf::Verdict::ALL.iter().map(|v| v.claim_id()).collect();
+    assert_eq!(VERDICTS, ids.as_slice());
 }
 
 // --------------------------------------------------------- the guide's claims
@@ -107,6 +124,7 @@ fn every_mechanism_has_its_claims() {
 /// One `#[test]` per verdict: `claim => judge`, the claim `perf.<claim>`.
 macro_rules! verdicts {
     ($($claim:ident => $judge:ident),* $(,)?) => {
+        const VERDICTS: &[&str] = &[$(concat!("perf.", stringify!($claim))),*];
         $(
             #[test]
             #[cfg_attr(not(debug_assertions), serial_test::serial(perf))]

@@ -158,23 +158,10 @@ fn handshake_cost() {
                 .with("tcp_setup_median", t, "us")
                 .with("unix_setup_median", u, "us"))
             } else if #[cfg(windows)] {
-                // AF_UNIX through Winsock: connect() + accept() of 200 connections
-                // over TCP on 127.0.0.1 and over AF_UNIX, both medians recorded,
-                // and no verdict: `skipped`, with the figures.
-                //
-                // The guide's reason for the claim is Linux's: a Unix socket
-                // connect is a lookup in the kernel, a TCP loopback connect runs
-                // the handshake through the network stack. On Windows an AF_UNIX
-                // connect opens the socket's file, an NTFS reparse point that
-                // afunix.sys resolves (rust-lang/rust#109106, #116683: the file
-                // is an IO_REPARSE_TAG_AF_UNIX reparse point), while a TCP
-                // loopback connect touches no file system; no Microsoft document
-                // or measurement we know of says which costs less there. The
-                // expectation format cannot say "no stance" for one OS (platforms
-                // files take yes, no, unsupported or timeout), so the check does
-                // not assert the guide's `yes` on Windows: it records the figures
-                // and reports the claim `skipped`, which never counts as
-                // agreement (CONTRIBUTING.md, Outcomes), until a source decides it.
+                // AF_UNIX through Winsock. No source says which set-up costs less
+                // on Windows, where an AF_UNIX connect opens the socket's file
+                // (an NTFS reparse point): platforms/windows.toml holds the claim
+                // to no value there, and the figures decide what is recorded.
                 use ipc_conformance::mech::windows::winsock::{Addr, Failed, windows_build};
                 const N: usize = 200;
                 ipc_conformance::mech::windows::afunix::require()?;
@@ -185,17 +172,17 @@ fn handshake_cost() {
                     Ok((tcp, winsock_setup_times(Addr::Path(path), N)?))
                 })?
                 .failed("connect() + accept()")?;
-                let median = |v: &[std::time::Duration]| {
-                    let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
-                    v.sort_by(f64::total_cmp);
-                    v[v.len() / 2]
-                };
-                let (t, u) = (median(&tcp), median(&unix));
-                Ok(Observation::skipped(format!(
-                    "no verdict on Windows: the guide's reason (a Unix socket connect skips the TCP handshake) is Linux's, and on Windows an AF_UNIX connect opens an NTFS reparse point (rust-lang/rust#109106) where TCP loopback touches no file system; no source says which is cheaper there, so the figures are recorded without asserting either: connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us, AF_UNIX stream median {u:.1} us; TCP/AF_UNIX = {:.2}",
-                    windows_build(),
-                    t / u
-                ))
+                let (t, u) = (median_us(&tcp), median_us(&unix));
+                Ok(Observation::holds(
+                    t > u,
+                    format!(
+                        "connect() + accept() of {N} connections one after another through Winsock on {}: TCP over 127.0.0.1 median {t:.1} us (fastest {:.1}), AF_UNIX stream median {u:.1} us (fastest {:.1}); TCP/AF_UNIX = {:.2}",
+                        windows_build(),
+                        min_us(&tcp),
+                        min_us(&unix),
+                        t / u
+                    ),
+                )
                 .with("tcp_setup_median", t, "us")
                 .with("unix_setup_median", u, "us"))
             } else {
@@ -225,7 +212,8 @@ fn setup_times_within(
     })
 }
 
-#[cfg(unix)]
+/// The fastest of `v`, in microseconds.
+#[cfg(any(unix, windows))]
 fn min_us(v: &[Duration]) -> f64 {
     v.iter().min().map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
 }

@@ -10,20 +10,19 @@ use std::path::{Path, PathBuf};
 /// Every top-level module of `src/`, bottom layer first. A module may import
 /// any module of a lower layer, none of its own layer or above.
 const LAYERS: &[&[&str]] = &[
-    &["sys", "names", "watchdog", "catalog"],
+    &["sys", "names", "watchdog", "catalog", "markup"],
     &["guide", "precondition"],
     &["observe"],
     &["platform"],
     &["expect", "sweep"],
-    &["record"],
+    &["results"],
     &["peer"],
     &["check"],
     &["procstate"],
     &["channel"],
     &["mech"],
     &["matrix", "perf"],
-    &["report"],
-    &["draft"],
+    &["report", "draft"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use ipc_conformance::report::versions::{self, Version};
-use ipc_conformance::report::{self, load::ResultSet};
+use ipc_conformance::report;
+use ipc_conformance::report::versions::{self, OsVersions, Version};
+use ipc_conformance::results::ResultSet;
 use serde_json::{Value, json};
 
 fn run(id: &str, platform: &str, os: &str, os_version: &str, kernel: &str, runtime: &str) -> Value {
@@ -26,6 +27,12 @@ fn result(claim: &str, observed: &str, detail: &str, measured: &[(&str, f64)]) -
         "time": "2026-01-01T00:00:01Z",
         "measured": measured.iter().map(|(n, v)| json!({"name": n, "value": v, "unit": "bytes"})).collect::<Vec<_>>()
     })
+}
+
+/// The version view of every OS of `sets`.
+fn analyze(sets: &[ResultSet]) -> Vec<OsVersions> {
+    let refs: Vec<&ResultSet> = sets.iter().collect();
+    versions::analyze(&refs).by_os
 }
 
 /// Fails, showing `text`, unless it contains every one of `needles`.
@@ -151,7 +158,7 @@ fn versions_compare_numerically() {
 #[test]
 fn three_kernels_group_collapse_and_answer_since() {
     let sets = linux_sets();
-    let view = versions::analyze(&sets);
+    let view = analyze(&sets);
     assert_eq!(view.len(), 1, "one OS: {view:?}");
     let linux = &view[0];
     let order: Vec<&str> = linux
@@ -221,7 +228,7 @@ fn three_kernels_group_collapse_and_answer_since() {
 
     // The rendered report carries the same answers.
     let r = report::build(&sets, &[]);
-    let json: Value = serde_json::from_str(&r.json(&sets).unwrap()).unwrap();
+    let json: Value = serde_json::from_str(&report::json::render(&r).unwrap()).unwrap();
     assert_eq!(json["versions"][0]["os"], "linux");
     assert_eq!(json["versions"][0]["since"][0]["since"], "6.9");
     assert_eq!(json["versions"][0]["columns"][1]["label"], "Linux 6.9–6.18");
@@ -256,7 +263,7 @@ fn a_skipped_check_is_not_a_change_of_behaviour() {
         .find(|r| r.claim == "memfd.available")
         .unwrap();
     *memfd = serde_json::from_value(result("memfd.available", "skipped", "no", &[])).unwrap();
-    let view = versions::analyze(&sets);
+    let view = analyze(&sets);
     let s = &view[0].since[0];
     assert_eq!((s.since.as_str(), s.until.as_str()), ("6.18", "6.1"));
     assert!(s.history[1].seen.is_none());
@@ -285,7 +292,7 @@ fn identical_versions_collapse_and_the_report_says_there_is_no_difference() {
         freebsd("b", "FreeBSD 15.0-RELEASE"),
         freebsd("a", "FreeBSD 14.3-RELEASE"),
     ];
-    let view = versions::analyze(&sets);
+    let view = analyze(&sets);
     let order: Vec<&str> = view[0]
         .versions
         .iter()
@@ -311,7 +318,8 @@ fn main_table_columns_are_versions_of_a_platform_collapsed_when_identical() {
     let mut sets = linux_sets();
     // 6.9 and 6.18 of linux-x86_64-gnu observe the same: one column. The 6.1
     // VM run is another platform (musl) and keeps its own; qemu-user has no version.
-    let cols = report::model::columns(&sets, &[]);
+    let m = report::Model::build(&sets, &[]);
+    let cols = &m.columns;
     let labels: Vec<&str> = cols
         .iter()
         .filter(|c| c.run.is_some())
@@ -327,12 +335,12 @@ fn main_table_columns_are_versions_of_a_platform_collapsed_when_identical() {
     );
     let folded = cols.iter().find(|c| c.label.contains("6.9–6.18")).unwrap();
     assert_eq!(
-        folded.run.as_ref().unwrap().run_id,
+        m.runs[folded.run.unwrap()].info().run_id,
         "r618",
         "the newest run stands for both"
     );
     assert_eq!(folded.collapsed.len(), 1);
-    let runs = report::model::runs(&cols);
+    let runs = report::tables::runs(&m);
     assert_eq!(
         runs.rows.len(),
         cols.len() + 1,
@@ -340,22 +348,74 @@ fn main_table_columns_are_versions_of_a_platform_collapsed_when_identical() {
     );
 
     // A difference keeps the versions apart, oldest first.
+    drop(m);
     sets[2].results[3].observed = ipc_conformance::Outcome::Unsupported;
-    let cols = report::model::columns(&sets, &[]);
-    let labels: Vec<&str> = cols
-        .iter()
-        .filter(|c| {
-            c.run
-                .as_ref()
-                .is_some_and(|r| r.platform == "linux-x86_64-gnu")
-        })
-        .map(|c| c.label.as_str())
+    let m = report::Model::build(&sets, &[]);
+    let labels: Vec<&str> = m
+        .measured()
+        .filter(|(_, run)| run.info().platform == "linux-x86_64-gnu")
+        .map(|(c, _)| c.label.as_str())
         .collect();
     assert_eq!(
         labels,
         [
             "linux-x86_64-gnu · Linux 6.9",
             "linux-x86_64-gnu · Linux 6.18"
+        ]
+    );
+}
+
+/// Labels of the measured columns of the main tables.
+fn main_labels(sets: &[ResultSet]) -> Vec<String> {
+    let m = report::Model::build(sets, &[]);
+    m.measured().map(|(c, _)| c.label.clone()).collect()
+}
+
+/// One rule folds versions, for the Versions section and the main tables
+/// alike: a performance outcome belongs to the machine and keeps no two
+/// versions apart, in either.
+#[test]
+fn a_performance_outcome_keeps_no_versions_apart() {
+    let mut sets = linux_sets();
+    sets.retain(|s| ["r69", "r618"].contains(&s.run.run_id.as_str()));
+    let latency = sets[0]
+        .results
+        .iter_mut()
+        .find(|r| r.claim == "perf.latency_pipe")
+        .unwrap();
+    *latency =
+        serde_json::from_value(result("perf.latency_pipe", "skipped", "debug", &[])).unwrap();
+    assert_eq!(main_labels(&sets), ["linux-x86_64-gnu · Linux 6.9–6.18"]);
+    assert_eq!(analyze(&sets)[0].columns[0].label, "Linux 6.9–6.18");
+}
+
+/// A version whose own runs disagree folds with no other version, and the runs
+/// of a platform on either side of it keep their own columns.
+#[test]
+fn a_version_whose_runs_disagree_stands_alone() {
+    let mut sets = linux_sets();
+    sets.retain(|s| s.run.runtime == ipc_conformance::platform::Runtime::Native);
+    // A musl run on 6.18 that does not have memfd, beside the glibc one that does.
+    let mut musl = sets[0].clone();
+    musl.run.run_id = "r618m".into();
+    musl.run.platform = "linux-x86_64-musl".into();
+    let memfd = musl
+        .results
+        .iter_mut()
+        .find(|r| r.claim == "memfd.available")
+        .unwrap();
+    *memfd =
+        serde_json::from_value(result("memfd.available", "unsupported", "ENOSYS", &[])).unwrap();
+    sets.push(musl);
+    let view = analyze(&sets);
+    let cols: Vec<&str> = view[0].columns.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(cols, ["Linux 6.9", "Linux 6.18"]);
+    assert_eq!(
+        main_labels(&sets),
+        [
+            "linux-x86_64-gnu · Linux 6.9",
+            "linux-x86_64-gnu · Linux 6.18",
+            "linux-x86_64-musl · Linux 6.18"
         ]
     );
 }

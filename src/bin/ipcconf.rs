@@ -7,6 +7,11 @@
 //!   claim; with `--from-results DIR [--out FILE [--force]]`, platform-file entries
 //!   drafted from a run's departures; with `--from-results DIR... --patch FILE`,
 //!   every platform file's drafted entries merged into it, as one patch;
+//! - `ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]`:
+//!   per run of a result set, a directory of result sets or a report.json, its
+//!   departures from the guide, unexpected results and inconclusive verdicts,
+//!   as a table, or for scripts as JSON or as plain lines (a template filled
+//!   per run or per claim; the columns no run measured);
 //! - `ipcconf sweep [--dry-run]`: removes this user's leftover `ipcconf-` objects.
 
 use std::path::PathBuf;
@@ -47,6 +52,25 @@ const USAGE: &str = "usage:
                        checkout's platforms/)
       --summary FILE   append the entries as Markdown (a CI job summary)
       --force          replace an existing FILE (removed when no change is needed)
+  ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]
+      Per run: who ran it, its results by status, how they stand against the
+      guide, and each departure from the guide, unexpected result (status
+      fail) and inconclusive verdict with its evidence.
+      PATH    a result set, a directory of result sets, or a report.json (or a
+              directory holding one, such as target/ipc-report)
+      --json  the same as JSON, every result included (README: \"Summarizing
+              runs\")
+      --format TEMPLATE
+              one line per run: TEMPLATE with each {FIELD} replaced by that
+              field of the run in the JSON ({column}, {run.platform},
+              {results}, {status.pass}, ...; a missing count is 0), and \\t,
+              \\n by a tab, a line break
+      --claims
+              with --format: one line per claim of every run instead (fields
+              of the claim: {claim}, {observed}, {origin}, {measured.NAME},
+              {interval.low}, ...; then those of its run)
+      --not-measured
+              the columns no run measured, one a line
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -81,6 +105,7 @@ fn run() -> Result<ExitCode, String> {
         "report" => report(parser),
         "sweep" => sweep(parser),
         "expectations" => expectations(parser),
+        "summary" => summary(parser),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
 }
@@ -89,7 +114,7 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     use lexopt::prelude::*;
     let mut results: Vec<PathBuf> = Vec::new();
     let mut run_here = false;
-    let mut out = ipc_conformance::record::target_dir().join("ipc-report");
+    let mut out = ipc_conformance::results::target_dir().join("ipc-report");
     let mut expected = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -106,16 +131,17 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     }
     // Validate every given result set before anything runs or is written.
     let catalog = ipc_conformance::catalog::Catalog::get();
-    let mut dirs = ipc_conformance::report::load::discover(&results)?;
+    let mut dirs = ipc_conformance::results::discover(&results)?;
     let mut suites_ok = true;
     if results.is_empty() || run_here {
-        ipc_conformance::report::load::load_all(&dirs, catalog)?;
+        ipc_conformance::results::load_all(&dirs, catalog)?;
         let local = out.join("runs").join("local");
         suites_ok = run_suites(&local)?;
         dirs.push(local);
     }
-    let sets = ipc_conformance::report::load::load_all(&dirs, catalog)?;
-    let written = ipc_conformance::report::write(&out, &sets, &expected)?;
+    let sets = ipc_conformance::results::load_all(&dirs, catalog)?;
+    let report = ipc_conformance::report::build(&sets, &expected);
+    let written = ipc_conformance::report::write(&out, &report)?;
     for f in &written {
         println!("wrote {f}");
     }
@@ -123,7 +149,10 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         .iter()
         .find(|f| f.ends_with("index.html"))
         .map_or("", String::as_str);
-    print!("{}", ipc_conformance::report::summary::render(&sets, index));
+    print!(
+        "{}",
+        ipc_conformance::report::summary::closing(&report.model, index)
+    );
     if suites_ok {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -131,6 +160,83 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             "ipcconf: the report is written, but some checks failed their expectation (see cargo test's output above)"
         );
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]`.
+fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
+    use ipc_conformance::report;
+    use lexopt::prelude::*;
+    let (mut path, mut json, mut format, mut claims, mut not_measured_only) =
+        (None, false, None, false, false);
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("json") => json = true,
+            Long("format") => format = Some(string_value(&mut parser)?),
+            Long("claims") => claims = true,
+            Long("not-measured") => not_measured_only = true,
+            Value(v) if path.is_none() => path = Some(PathBuf::from(v)),
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => return Err(format!("{}\n{USAGE}", other.unexpected())),
+        }
+    }
+    let path = path.ok_or_else(|| format!("summary needs a PATH\n{USAGE}"))?;
+    if usize::from(json) + usize::from(format.is_some()) + usize::from(not_measured_only) > 1 {
+        return Err(format!(
+            "summary takes one of --json, --format and --not-measured\n{USAGE}"
+        ));
+    }
+    if claims && format.is_none() {
+        return Err(format!("--claims goes with --format\n{USAGE}"));
+    }
+    let sets_here = path.join("run.json").is_file()
+        || std::fs::read_dir(&path).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.path().join("run.json").is_file())
+        });
+    let (sets, not_measured) = if path.is_dir() && sets_here {
+        let dirs = ipc_conformance::results::discover(std::slice::from_ref(&path))?;
+        let catalog = ipc_conformance::catalog::Catalog::get();
+        (ipc_conformance::results::load_all(&dirs, catalog)?, None)
+    } else {
+        let file = if path.is_dir() {
+            path.join("report.json")
+        } else {
+            path.clone()
+        };
+        let (sets, not_measured) = report::json::read(&file)?;
+        (sets, Some(not_measured))
+    };
+    let model = report::Model::build(&sets, &[]);
+    let not_measured =
+        not_measured.unwrap_or_else(|| model.not_measured().map(str::to_owned).collect());
+    let text = if json {
+        let doc = report::summary::json(&model, &not_measured);
+        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n"
+    } else if let Some(template) = format {
+        let per = if claims {
+            report::summary::Per::Claim
+        } else {
+            report::summary::Per::Run
+        };
+        report::summary::lines(
+            &report::summary::json(&model, &not_measured),
+            &template,
+            per,
+        )?
+    } else if not_measured_only {
+        not_measured.iter().map(|c| format!("{c}\n")).collect()
+    } else {
+        report::summary::table(&model, &not_measured)
+    };
+    // A reader that stops early (`| head`) is no error.
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -219,7 +325,7 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
         }
     }
-    let filter = |s: &ipc_conformance::report::load::ResultSet| {
+    let filter = |s: &ipc_conformance::results::ResultSet| {
         os.is_none_or(|o| s.run.os == o) && runtime.is_none_or(|r| s.run.runtime == r)
     };
     if let Some(patch) = patch {
@@ -288,7 +394,7 @@ fn expectations(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
 /// validated and rendered before anything is written.
 fn draft(
     dir: &std::path::Path,
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
     out: Option<&std::path::Path>,
     force: bool,
 ) -> Result<ExitCode, String> {
@@ -322,9 +428,9 @@ fn draft(
 /// validated, those `filter` keeps; refused when none is left.
 fn load_sets(
     dirs: &[PathBuf],
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
-) -> Result<Vec<ipc_conformance::report::load::ResultSet>, String> {
-    use ipc_conformance::report::load;
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
+) -> Result<Vec<ipc_conformance::results::ResultSet>, String> {
+    use ipc_conformance::results as load;
     let catalog = ipc_conformance::catalog::Catalog::get();
     let found = load::discover(dirs)?;
     let mut sets = load::load_all(&found, catalog)?;
@@ -344,7 +450,7 @@ fn load_sets(
 /// one patch. Everything is read, merged and checked before anything is written.
 fn draft_patch(
     dirs: &[PathBuf],
-    filter: &dyn Fn(&ipc_conformance::report::load::ResultSet) -> bool,
+    filter: &dyn Fn(&ipc_conformance::results::ResultSet) -> bool,
     platforms: &std::path::Path,
     patch: &std::path::Path,
     summary: Option<&std::path::Path>,

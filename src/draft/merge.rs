@@ -18,7 +18,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{Draft, comment, entry_toml};
 use crate::catalog::Catalog;
-use crate::expect::{Entry, Expectations};
+use crate::expect::{Expectations, PlatformEntry};
 
 /// A platform file with a draft merged into it.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +159,7 @@ fn entries_of(
     stem: &str,
     text: &str,
     catalog: &Catalog,
-) -> Result<BTreeMap<String, Entry>, String> {
+) -> Result<BTreeMap<String, PlatformEntry>, String> {
     let exp = Expectations::parse(&[(stem, text)], catalog)?;
     Ok(exp
         .all()
@@ -245,15 +245,15 @@ mod tests {
     use super::*;
     use crate::observe::Outcome;
 
-    fn entry(expect: Outcome, reason: &str) -> Entry {
-        Entry {
-            expect,
+    fn entry(expect: Outcome, reason: &str) -> PlatformEntry {
+        PlatformEntry {
+            expect: Some(expect),
             reason: reason.into(),
             source: "run r1".into(),
         }
     }
 
-    fn draft(stem: &str, entries: &[(&str, Entry)]) -> Draft {
+    fn draft(stem: &str, entries: &[(&str, PlatformEntry)]) -> Draft {
         Draft {
             stem: stem.into(),
             entries: entries

@@ -34,11 +34,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Kind};
-use crate::expect::{EXPECTABLE, Entry, Expectations};
+use crate::expect::{EXPECTABLE, Expectations, PlatformEntry};
 use crate::observe::Outcome;
 use crate::platform::{RunInfo, Runtime};
-use crate::record::ResultRecord;
-use crate::report::load::ResultSet;
+use crate::results::{ResultRecord, ResultSet, Status};
 
 /// Longest evidence quoted in a reason; the result set keeps all of it.
 const MAX_EVIDENCE: usize = 300;
@@ -49,7 +48,7 @@ pub struct Draft {
     /// The file the entries belong to, without `platforms/` and `.toml`.
     pub stem: String,
     /// Claim id → entry.
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: BTreeMap<String, PlatformEntry>,
     /// Claim id → what each entry was drafted from, for a reviewer.
     pub details: BTreeMap<String, Detail>,
     /// Results not drafted, each with why.
@@ -118,7 +117,7 @@ fn departs(r: &ResultRecord, kind: Kind) -> bool {
 
 /// Why a failed result that is no departure gets no entry.
 fn not_drafted(r: &ResultRecord, kind: Kind) -> Option<String> {
-    if r.status != "fail" || departs(r, kind) {
+    if r.status != Status::Fail || departs(r, kind) {
         return None;
     }
     let expected = r
@@ -189,7 +188,7 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
         for r in &set.results {
             let Some(k) = kind(&r.claim) else { continue };
             if departs(r, k) {
-                found.entry(r.claim.clone()).or_default().push((set, r));
+                found.entry(r.claim.to_string()).or_default().push((set, r));
             } else if let Some(why) = not_drafted(r, k) {
                 not.push(format!(
                     "{} run {}: {why}",
@@ -259,12 +258,12 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
     let mut keep: BTreeMap<String, Vec<(&ResultSet, &ResultRecord)>> = BTreeMap::new();
     for set in sets {
         for r in &set.results {
-            if found.contains_key(&r.claim) || !covered(r) {
+            if found.contains_key(r.claim.as_str()) || !covered(r) {
                 continue;
             }
             match r.observed {
                 Outcome::Unsupported | Outcome::Skipped => {}
-                o if EXPECTABLE.contains(&o) => keep.entry(r.claim.clone()).or_default().push((set, r)),
+                o if EXPECTABLE.contains(&o) => keep.entry(r.claim.to_string()).or_default().push((set, r)),
                 o => not.push(format!(
                     "{} run {}: {}: observed {o}, but the draft's entry for {}.available would make it expected unsupported: review both",
                     set.run.column(),
@@ -342,8 +341,8 @@ pub fn draft(sets: &[ResultSet], catalog: &Catalog) -> Result<Draft, String> {
         runs.dedup();
         entries.insert(
             claim.clone(),
-            Entry {
-                expect: observed,
+            PlatformEntry {
+                expect: Some(observed),
                 reason,
                 source: format!("measured, not yet documented: {}", runs.join("; ")),
             },
@@ -395,11 +394,11 @@ pub(crate) fn toml_string(s: &str) -> String {
 
 /// One entry in the format of `platforms/*.toml`: its table header and its
 /// three keys, each on its own line.
-pub(crate) fn entry_toml(claim: &str, e: &Entry) -> String {
+pub(crate) fn entry_toml(claim: &str, e: &PlatformEntry) -> String {
     format!(
         "[claims.{}]\nexpect = {}\nreason = {}\nsource = {}\n",
         toml_string(claim),
-        toml_string(e.expect.as_str()),
+        toml_string(e.expect_word()),
         toml_string(&e.reason),
         toml_string(&e.source)
     )
@@ -452,8 +451,9 @@ impl Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Os;
+    use crate::catalog::{Os, Stance};
     use crate::expect::Expected;
+    use crate::results::ClaimId;
 
     fn run(id: &str) -> RunInfo {
         let mut r = RunInfo::current(id.into());
@@ -470,7 +470,7 @@ mod tests {
         origin: &str,
     ) -> ResultRecord {
         ResultRecord {
-            claim: claim.into(),
+            claim: ClaimId::new(claim).unwrap(),
             observed,
             expected: Expected {
                 value: expected,
@@ -478,16 +478,15 @@ mod tests {
                 reason: String::new(),
                 source: String::new(),
             },
-            doc: "yes".into(),
+            doc: Stance::Yes,
             detail: format!("evidence of {claim}"),
             measured: Vec::new(),
             duration_ms: 1.0,
             status: if expected.is_some_and(|e| e != observed) {
-                "fail"
+                Status::Fail
             } else {
-                "pass"
-            }
-            .into(),
+                Status::Pass
+            },
             time: "2026-01-01T00:00:00Z".into(),
         }
     }
@@ -536,7 +535,12 @@ mod tests {
         let got: Vec<(&str, Outcome)> = d
             .entries
             .iter()
-            .map(|(k, e)| (k.as_str(), e.expect))
+            .map(|(k, e)| {
+                (
+                    k.as_str(),
+                    e.expect.expect("a drafted entry expects a value"),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -2,14 +2,14 @@
 //! summary): per platform file, each claim with what was observed, what was
 //! expected and from where, whether its entry replaces one or is added, the
 //! runs and an excerpt of the evidence; then what was not drafted and why.
-//! All free text is escaped (`report::markdown::escape`), so no evidence can
+//! All free text is escaped (`markup::markdown`), so no evidence can
 //! break a table or inject markup.
 
 use std::fmt::Write as _;
 
 use super::Draft;
 use super::merge::Merged;
-use crate::report::markdown::escape;
+use crate::markup::markdown as escape;
 
 /// Longest evidence excerpt in a table cell.
 const EXCERPT: usize = 160;
@@ -108,7 +108,7 @@ pub fn render(files: &[(&Draft, &Merged)], patch: Option<&str>) -> String {
                     out,
                     "| `{}` | {what} | {} | {} | {} | {} |",
                     escape(claim),
-                    e.expect.as_str(),
+                    e.expect_word(),
                     escape(&expected),
                     escape(&runs),
                     escape(&excerpt(evidence)),
@@ -146,7 +146,7 @@ fn excerpt(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::draft::Detail;
-    use crate::expect::Entry;
+    use crate::expect::PlatformEntry;
     use crate::observe::Outcome;
 
     #[test]
@@ -155,8 +155,8 @@ mod tests {
             stem: "macos".into(),
             entries: [(
                 "signal.kqueue_signal".to_owned(),
-                Entry {
-                    expect: Outcome::No,
+                PlatformEntry {
+                    expect: Some(Outcome::No),
                     reason: "r".into(),
                     source: "s".into(),
                 },

@@ -2,7 +2,8 @@
 //! measured side by side, and the guide's five performance claims judged from
 //! those figures.
 //!
-//! - [`Mech`]: a measured pair, a handle over the registry's declaration
+//! - [`Pair`]: a measured pair of mechanisms' ends (two processes), a handle
+//!   over the registry's declaration
 //!   (`crate::mech::REGISTRY`, each entry's `perf` pairs: ids, labels, order);
 //!   [`pairs`]: the one table of how each pair is measured (its ends, its
 //!   availability per target).
@@ -15,10 +16,10 @@
 //!   decision (`yes`, `no`, `inconclusive`) of a verdict.
 //! - `baseline`: the C programs of `ci/perf/`, built and run beside the
 //!   suite's latency figures (suite/C ratio per mechanism).
-//! - `peer` (the `perf-*` roles of `ipcconf-peer`), `verdict` (the test
+//! - `peer` (the `perf-*` roles of `ipcconf-peer`), `figures` (the test
 //!   side: running the measuring peer, checking each figure's soundness,
-//!   turning figures into observations) and [`judge`] (the guide's five
-//!   claims decided from those figures).
+//!   turning figures into observations) and `verdicts` (the guide's five
+//!   claims, [`Verdict`], decided from those figures by [`judge`]).
 //! - This module: the pair handle, the counts, and formatting of figures.
 //!
 //! A figure depends on the machine; the checks assert that each measurement is
@@ -32,15 +33,15 @@ pub mod pairs;
 pub mod stats;
 
 mod baseline;
-mod judge;
+mod figures;
 mod peer;
-mod verdict;
-pub use judge::{
-    Claim, DEBUG_SKIP, Judged, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
+mod verdicts;
+pub use figures::{RUN_BOUND, args, measure, observe_floor, observe_mechanism};
+pub use peer::peer_role;
+pub use verdicts::{
+    DEBUG_SKIP, Judged, Verdict, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
     verdict_unix_vs_tcp,
 };
-pub use peer::peer_role;
-pub use verdict::{RUN_BOUND, args, measure, observe_mechanism};
 
 #[cfg(unix)]
 pub mod bench;
@@ -48,6 +49,8 @@ pub mod bench;
 pub mod contention;
 #[cfg(unix)]
 pub mod ends;
+#[cfg(unix)]
+pub mod latency;
 #[cfg(unix)]
 pub mod sys;
 
@@ -57,12 +60,12 @@ use crate::mech::PerfPair;
 /// registry ([`crate::mech::PerfPair`]: id and label), whose measurement
 /// [`pairs`] chooses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mech(&'static PerfPair);
+pub struct Pair(&'static PerfPair);
 
-impl Mech {
+impl Pair {
     /// Every pair the registry declares, in its order (the report's).
-    pub fn all() -> impl Iterator<Item = Mech> {
-        crate::mech::perf_pairs().map(Mech)
+    pub fn all() -> impl Iterator<Item = Pair> {
+        crate::mech::perf_pairs().map(Pair)
     }
 
     /// The id used in claim ids (`perf.latency_<id>`) and peer arguments.
@@ -75,8 +78,8 @@ impl Mech {
         self.0.label
     }
 
-    pub fn parse(s: &str) -> Option<Mech> {
-        Mech::all().find(|m| m.id() == s)
+    pub fn parse(s: &str) -> Option<Pair> {
+        Pair::all().find(|m| m.id() == s)
     }
 
     /// How this pair is measured, if the harness measures it.
@@ -118,7 +121,7 @@ impl Measure {
 }
 
 /// The claim id of a mechanism's figure.
-pub fn claim_id(measure: Measure, mech: Mech) -> String {
+pub fn claim_id(measure: Measure, mech: Pair) -> String {
     format!("perf.{}_{}", measure.id(), mech.id())
 }
 
@@ -145,6 +148,9 @@ pub struct Counts {
     /// Time budget of one throughput measurement's timed rounds (at least
     /// three rounds are made).
     pub thr_budget_ms: u64,
+    /// Time budget of the timed part of a blocking mechanism's round trips
+    /// with both processes on one CPU.
+    pub same_cpu_budget_ms: u64,
     /// Independent rounds (each its own measuring processes) behind every
     /// figure; a verdict whose interval straddles its threshold adds rounds,
     /// two at a time, up to `max_rounds`.
@@ -171,6 +177,7 @@ impl Counts {
                 mpmc_parties: 4,
                 lat_budget_ms: 300,
                 thr_budget_ms: 300,
+                same_cpu_budget_ms: 300,
                 min_rounds: 2,
                 max_rounds: 2,
             }
@@ -188,6 +195,7 @@ impl Counts {
                 mpmc_parties: 4,
                 lat_budget_ms: 120,
                 thr_budget_ms: 150,
+                same_cpu_budget_ms: 60,
                 min_rounds: 6,
                 max_rounds: 16,
             }
@@ -213,6 +221,17 @@ pub fn plan_msgs(volume: u64, chunk: u64, max_msgs: u64, rounds: u64) -> u64 {
 
 /// "pinned to CPUs 0 and 1", "not pinned (one CPU)", ...
 pub fn describe_pin(pin: &str) -> String {
+    if let Some((a, b)) = pin.split_once('=') {
+        return format!(
+            "both processes pinned to CPU {}{}",
+            a.trim_start_matches("cpu"),
+            if b.ends_with("(partner-unpinned)") {
+                " (but the partner could not be pinned)"
+            } else {
+                ""
+            }
+        );
+    }
     if let Some((a, b)) = pin.split_once('+') {
         let partner = b.strip_suffix("(partner-unpinned)");
         let b = partner.unwrap_or(b);

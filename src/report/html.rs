@@ -1,15 +1,12 @@
 //! index.html: the report as one self-contained page (inline CSS, no scripts, no
 //! external assets), colour-coded so the tables can be read at a glance.
 
-use super::model::{Table, unless_empty};
-use super::{Report, Section};
+use std::fmt::Write as _;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use super::chart::chart;
+use super::document::{Draw, PerfRun, Report, Span, Table};
+use super::text::unless_empty;
+use crate::markup::html as esc;
 
 fn anchor(title: &str) -> String {
     title
@@ -40,7 +37,7 @@ nav a{margin-right:.8rem}
 .scroll{overflow-x:auto}
 ";
 
-fn table(t: &Table, out: &mut String) {
+fn table(out: &mut String, t: &Table) {
     out.push_str(&format!(
         "<h2 id=\"{}\">{}</h2>\n<p>{}</p>\n<div class=\"scroll\"><table>\n<tr>",
         anchor(&t.title),
@@ -55,7 +52,7 @@ fn table(t: &Table, out: &mut String) {
         out.push_str("<tr>");
         for c in row {
             let class = c
-                .verdict
+                .standing
                 .map(|v| format!(" class=\"{}\"", v.css()))
                 .unwrap_or_default();
             let title = unless_empty(&c.title, |t| format!(" title=\"{}\"", esc(t)));
@@ -89,19 +86,85 @@ pub fn render(r: &Report) -> String {
         ));
     }
     out.push_str("</nav>\n");
-    for section in &r.sections {
-        match section {
-            Section::Table(t) => table(t, &mut out),
-            Section::Fragment {
-                title, intro, html, ..
-            } => out.push_str(&format!(
-                "<h2 id=\"{}\">{}</h2>\n<p>{}</p>\n{html}\n",
-                anchor(title),
-                esc(title),
-                esc(intro)
-            )),
-        }
-    }
+    r.draw(&Draw::new((table, heading, paragraph, perf_run)), &mut out);
     out.push_str("</body></html>\n");
     out
+}
+
+/// A section's heading and its paragraph.
+fn heading(out: &mut String, title: &str, intro: &str) {
+    let _ = writeln!(
+        out,
+        "<h2 id=\"{}\">{}</h2>\n<p>{}</p>",
+        anchor(title),
+        esc(title),
+        esc(intro)
+    );
+}
+
+fn paragraph(out: &mut String, text: &str) {
+    let _ = writeln!(out, "<p>{}</p>", esc(text));
+}
+
+/// A note's text without markup (the page sets none of it apart).
+fn spans(note: &[Span]) -> String {
+    note.iter()
+        .map(|s| match s {
+            Span::Plain(t) | Span::Strong(t) | Span::Code(t) => esc(t),
+        })
+        .collect()
+}
+
+/// One run's performance figures: its note, its chart, its tables.
+fn perf_run(out: &mut String, run: &PerfRun) {
+    let _ = writeln!(
+        out,
+        "<section class=\"perf-run\">\n<h3>{}</h3>",
+        esc(&run.label)
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"perf-floor\" title=\"{}\"><strong>{}</strong></p>",
+        esc(&run.floor.title),
+        esc(&run.floor.text)
+    );
+    let _ = writeln!(out, "<p>{}</p>", spans(&run.note));
+    out.push_str(&chart(&run.label, &run.figures));
+    out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>x floor</th><th>suite/C</th><th>Same CPU</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
+    for f in &run.figures {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
+            esc(&f.mechanism),
+            esc(&f.latency.title),
+            esc(&f.latency.text),
+            esc(&f.p99),
+            esc(&f.over_floor),
+            esc(&f.suite_over_c),
+            esc(&f.same_cpu),
+            esc(&f.throughput.title),
+            esc(&f.throughput.text),
+            esc(&f.message_size)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out.push_str("<table class=\"perf-verdicts\">\n<thead><tr><th>Claim</th><th>Guide</th><th>Observed</th><th>Evidence</th></tr></thead>\n<tbody>\n");
+    for v in &run.verdicts {
+        let observed = match &v.observed {
+            Some(o) => format!(
+                "<td class=\"obs-{}\"><strong>{}</strong></td>",
+                esc(o),
+                esc(o)
+            ),
+            None => "<td>not measured</td>".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td>{observed}<td>{}</td></tr>",
+            esc(&v.claim),
+            esc(&v.guide),
+            esc(&v.evidence)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
 }

@@ -1,38 +1,12 @@
 //! PORTABILITY.md: the report as GitHub-flavoured Markdown.
 
-use super::model::{Table, Verdict};
-use super::{Report, Section};
+use std::fmt::Write as _;
 
-/// Makes free text (evidence, OS names, kernel strings, labels) inert in
-/// GitHub-flavoured Markdown: every character that could end a table cell, open
-/// emphasis, code, a link, math or raw HTML is backslash-escaped (CommonMark
-/// escapes any ASCII punctuation this way, and GFM reads `\|` inside a table as a
-/// literal bar), and line breaks and other control characters become spaces, so
-/// a cell stays one cell on one line whatever the input. An underscore between
-/// two letters or digits cannot open or close emphasis and stays as it is, so
-/// ids such as `linux-x86_64-gnu` read (and search) the same as in the sources.
-pub fn escape(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    for (i, &c) in chars.iter().enumerate() {
-        let alnum = |j: Option<usize>| {
-            j.and_then(|j| chars.get(j))
-                .is_some_and(|c| c.is_alphanumeric())
-        };
-        match c {
-            '_' if alnum(i.checked_sub(1)) && alnum(Some(i + 1)) => out.push('_'),
-            '\\' | '|' | '`' | '*' | '_' | '~' | '[' | ']' | '<' | '>' | '&' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::document::{Draw, PerfRun, Report, Span, Table};
+use super::model::Standing;
+use crate::markup::markdown as escape;
 
-fn table(t: &Table, out: &mut String) {
+fn table(out: &mut String, t: &Table) {
     out.push_str(&format!(
         "\n## {}\n\n{}\n\n",
         escape(&t.title),
@@ -50,9 +24,9 @@ fn table(t: &Table, out: &mut String) {
     for row in &t.rows {
         let cells: Vec<String> = row
             .iter()
-            .map(|c| match c.verdict {
-                Some(Verdict::Departs) => format!("**{}**", escape(&c.text)),
-                Some(Verdict::NotMeasured) | Some(Verdict::NotChecked) => {
+            .map(|c| match c.standing {
+                Some(Standing::Departs) => format!("**{}**", escape(&c.text)),
+                Some(Standing::NotMeasured) | Some(Standing::NotChecked) => {
                     format!("_{}_", escape(&c.text))
                 }
                 _ => escape(&c.text),
@@ -68,22 +42,64 @@ pub fn render(r: &Report) -> String {
     out.push_str(&r.overview(|_, labels| escape(labels)));
     out.push_str("\n\n");
     out.push_str("Legend: ✓ yes, ✗ no, **bold** departs from the guide (its word in parentheses), _italic_ not measured or not yet checked, ⚠ unexpected: the observation differs from the platform's documented expectation.\n");
-    for section in &r.sections {
-        match section {
-            Section::Table(t) => table(t, &mut out),
-            Section::Fragment {
-                title,
-                intro,
-                markdown,
-                ..
-            } => {
-                out.push_str(&format!(
-                    "\n## {}\n\n{}\n\n{markdown}\n",
-                    escape(title),
-                    escape(intro)
-                ));
-            }
-        }
-    }
+    r.draw(&Draw::new((table, heading, paragraph, perf_run)), &mut out);
     out
+}
+
+/// A section's heading and its paragraph.
+fn heading(out: &mut String, title: &str, intro: &str) {
+    let _ = write!(out, "\n## {}\n\n{}\n\n", escape(title), escape(intro));
+}
+
+fn paragraph(out: &mut String, text: &str) {
+    let _ = writeln!(out, "{}", escape(text));
+}
+
+/// A note, its strong runs in bold and its commands as code.
+fn spans(note: &[Span]) -> String {
+    note.iter()
+        .map(|s| match s {
+            Span::Plain(t) => escape(t),
+            Span::Strong(t) => format!("**{}**", escape(t)),
+            Span::Code(t) => format!("`{}`", t.replace('`', "")),
+        })
+        .collect()
+}
+
+/// One run's performance figures: its note and its two tables.
+fn perf_run(out: &mut String, run: &PerfRun) {
+    let _ = writeln!(out, "### {}\n", escape(&run.label));
+    let _ = writeln!(out, "**{}**\n", escape(&run.floor.text));
+    let _ = writeln!(out, "{}\n", spans(&run.note));
+    out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | x floor | suite/C | Same CPU | Throughput [95% interval] | Message size |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for f in &run.figures {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape(&f.mechanism),
+            escape(&f.latency.text),
+            escape(&f.p99),
+            escape(&f.over_floor),
+            escape(&f.suite_over_c),
+            escape(&f.same_cpu),
+            escape(&f.throughput.text),
+            escape(&f.message_size)
+        );
+    }
+    out.push_str("\n| Claim | Guide | Observed | Evidence |\n|---|---|---|---|\n");
+    for v in &run.verdicts {
+        let _ = match &v.observed {
+            Some(o) => writeln!(
+                out,
+                "| `{}` | {} | **{}** | {} |",
+                v.claim,
+                escape(&v.guide),
+                escape(o),
+                escape(&v.evidence)
+            ),
+            None => writeln!(out, "| `{}` | | not measured | |", v.claim),
+        };
+    }
+    out.push('\n');
 }

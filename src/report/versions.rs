@@ -1,8 +1,15 @@
 //! Versions as a dimension: the runs of one OS grouped by version (the kernel
 //! for Linux, the OS release elsewhere), versions whose observations are
-//! identical collapsed into one column, and for every claim whose observation
+//! identical folded into one column, and for every claim whose observation
 //! differs between versions of one OS, since which version the current
 //! behaviour holds, with the runs as evidence.
+//!
+//! The folding is done once, here, by one rule, and both the Versions section
+//! and the main tables' columns use it: consecutive versions of an OS fold when
+//! every run of every one of them observed the same outcome of every claim
+//! (performance claims aside), or none of them checked it. A version whose own
+//! runs disagree on a claim folds with no other. Two runs of one platform share
+//! a main-table column when their versions fold ([`Versions::share_column`]).
 //!
 //! Only runs on the OS itself take part (runtime `native` or `vm`): a qemu-user
 //! run borrows the host's kernel and a Wine run is Wine, so neither is a version
@@ -12,85 +19,17 @@
 //! check is never taken for a change of behaviour: it is listed as not
 //! comparable instead.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Kind, Os};
 use crate::observe::Outcome;
-use crate::platform::{RunInfo, Runtime};
-use crate::report::load::ResultSet;
-use crate::report::model::unless_empty;
+use crate::platform::RunInfo;
+use crate::report::text::quantities;
+use crate::results::{ResultSet, Status};
 
-/// A version number that compares numerically: `6.1 < 6.18`, `14.3 < 15.0`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Version {
-    /// The numeric components, e.g. `[6, 18]`.
-    pub numbers: Vec<u64>,
-    /// As shown: "6.18", "14.3".
-    pub text: String,
-}
-
-impl Ord for Version {
-    fn cmp(&self, other: &Self) -> Ordering {
-        let n = self.numbers.len().max(other.numbers.len());
-        let at = |v: &Version, i: usize| v.numbers.get(i).copied().unwrap_or(0);
-        (0..n)
-            .map(|i| at(self, i).cmp(&at(other, i)))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| self.text.cmp(&other.text))
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Version {
-    /// The first dotted run of digits in `s`, at most `keep` components
-    /// (`"Linux 6.18.44-fc"`, 2 → 6.18).
-    pub fn parse(s: &str, keep: usize) -> Option<Version> {
-        let start = s.find(|c: char| c.is_ascii_digit())?;
-        let numbers: Vec<u64> = s[start..]
-            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .next()?
-            .split('.')
-            .take_while(|p| !p.is_empty())
-            .take(keep)
-            .map(|p| p.parse().ok())
-            .collect::<Option<_>>()?;
-        if numbers.is_empty() {
-            return None;
-        }
-        let text = numbers
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(".");
-        Some(Version { numbers, text })
-    }
-}
-
-/// The version a run stands for: on Linux its kernel's major.minor (from the
-/// kernel's release, `Linux 6.18.44-...`), elsewhere the OS release's number
-/// (`FreeBSD 14.3-RELEASE`, `macOS 15.1`, `Windows 10.0.26100`). `None` for a
-/// run that is no version of its OS (qemu-user, Wine) or names none.
-pub fn version_of(run: &RunInfo) -> Option<Version> {
-    if !matches!(run.runtime, Runtime::Native | Runtime::Vm) {
-        return None;
-    }
-    match run.os {
-        Os::Linux => {
-            let release = run.kernel.split_whitespace().nth(1)?;
-            Version::parse(release, 2)
-        }
-        _ => Version::parse(&run.os_version, 4),
-    }
-}
+pub use crate::platform::Version;
 
 /// "Linux 6.1" for one version, "Linux 6.1–6.18" for a span of versions.
 pub fn span_label(os: Os, oldest: &Version, newest: &Version) -> String {
@@ -118,12 +57,20 @@ pub struct Evidence {
     pub observed: Option<Outcome>,
     /// The result's status: `pass`, `fail` (the observation missed the
     /// run's expectation) or `skipped`; empty without a result.
-    pub status: String,
+    #[serde(serialize_with = "status_or_empty")]
+    pub status: Option<Status>,
     /// A measured value (`name = value unit; ...`), else empty.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub measured: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
+}
+
+fn status_or_empty<S: serde::Serializer>(s: &Option<Status>, out: S) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(status) => status.serialize(out),
+        None => out.serialize_str(""),
+    }
 }
 
 /// One version of an OS and the runs that measured it.
@@ -135,7 +82,7 @@ pub struct VersionRuns {
     pub run_ids: Vec<String>,
 }
 
-/// Adjacent versions whose observations are identical, shown as one column.
+/// Adjacent versions that fold (see the module's rule), shown as one column.
 #[derive(Debug, Clone, Serialize)]
 pub struct Collapsed {
     /// "Linux 6.1", or "Linux 6.1–6.18" when versions collapsed.
@@ -200,11 +147,15 @@ pub struct ValueDiff {
 #[derive(Debug, Clone, Serialize)]
 pub struct OsVersions {
     pub os: Os,
-    /// Oldest first.
+    /// Its versions, oldest first, each with its runs.
     pub versions: Vec<VersionRuns>,
+    /// The versions folded into columns by the module's rule.
     pub columns: Vec<Collapsed>,
+    /// Every claim whose decided observation differs between versions.
     pub since: Vec<Since>,
+    /// Claims the versions cannot be compared on.
     pub not_comparable: Vec<NotComparable>,
+    /// Measured facts whose values differ between versions.
     pub values_differ: Vec<ValueDiff>,
 }
 
@@ -217,21 +168,35 @@ enum VersionSeen {
     Absent,
 }
 
-struct Member<'a> {
-    version: Version,
-    set: &'a ResultSet,
+/// The version view of every OS, and which runs share a column.
+#[derive(Debug, Clone)]
+pub struct Versions {
+    /// Per OS with runs of at least one version.
+    pub by_os: Vec<OsVersions>,
+    /// Per run (in the order given): its OS and the index of the folded
+    /// column (`OsVersions::columns`) its version is in, when every run of that
+    /// column observed the same; `None` for a run that is no version of its OS
+    /// or whose version's runs disagree.
+    folded: Vec<Option<(Os, usize)>>,
 }
 
-/// The version view of every OS with runs of at least one version.
-pub fn analyze(sets: &[ResultSet]) -> Vec<OsVersions> {
+impl Versions {
+    /// Whether runs `a` and `b` (indices in the order given) are in one folded
+    /// column whose runs all observed the same of every claim but the
+    /// performance ones.
+    pub fn share_column(&self, a: usize, b: usize) -> bool {
+        matches!((self.folded[a], self.folded[b]), (Some(x), Some(y)) if x == y)
+    }
+}
+
+/// Groups the runs of each OS by version, folds the versions (the module's
+/// rule) and finds, per OS, what differs between versions.
+pub fn analyze(sets: &[&ResultSet]) -> Versions {
     let catalog = Catalog::get();
-    let mut by_os: BTreeMap<Os, Vec<Member>> = BTreeMap::new();
-    for set in sets {
-        if let Some(version) = version_of(&set.run) {
-            by_os
-                .entry(set.run.os)
-                .or_default()
-                .push(Member { version, set });
+    let mut by_os: BTreeMap<Os, Vec<(Version, usize)>> = BTreeMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        if let Some(version) = set.run.version() {
+            by_os.entry(set.run.os).or_default().push((version, i));
         }
     }
     let claims: Vec<(&str, Kind)> = catalog
@@ -240,24 +205,37 @@ pub fn analyze(sets: &[ResultSet]) -> Vec<OsVersions> {
         .filter(|c| c.kind != Kind::Perf)
         .map(|c| (c.id.as_str(), c.kind))
         .collect();
-    by_os
+    let mut folded = vec![None; sets.len()];
+    let by_os = by_os
         .into_iter()
         .map(|(os, mut members)| {
             members.sort_by(|a, b| {
-                a.version
-                    .cmp(&b.version)
-                    .then_with(|| a.set.run.column().cmp(&b.set.run.column()))
+                a.0.cmp(&b.0)
+                    .then_with(|| sets[a.1].run.column().cmp(&sets[b.1].run.column()))
             });
-            let mut versions: Vec<(Version, Vec<&ResultSet>)> = Vec::new();
-            for m in members {
+            let mut versions: Vec<(Version, Vec<usize>)> = Vec::new();
+            for (version, i) in members {
                 match versions.last_mut() {
-                    Some((v, sets)) if *v == m.version => sets.push(m.set),
-                    _ => versions.push((m.version, vec![m.set])),
+                    Some((v, runs)) if *v == version => runs.push(i),
+                    _ => versions.push((version, vec![i])),
                 }
             }
-            os_view(os, &versions, &claims)
+            let of_sets: Vec<(Version, Vec<&ResultSet>)> = versions
+                .iter()
+                .map(|(v, runs)| (v.clone(), runs.iter().map(|&i| sets[i]).collect()))
+                .collect();
+            let (view, spans) = os_view(os, &of_sets, &claims);
+            for (column, &(first, last, alike)) in spans.iter().enumerate() {
+                for (_, runs) in &versions[first..=last] {
+                    for &i in runs {
+                        folded[i] = alike.then_some((os, column));
+                    }
+                }
+            }
+            view
         })
-        .collect()
+        .collect();
+    Versions { by_os, folded }
 }
 
 fn seen_by(sets: &[&ResultSet], claim: &str) -> VersionSeen {
@@ -282,7 +260,7 @@ fn value_by(sets: &[&ResultSet], claim: &str) -> Option<String> {
         .iter()
         .filter_map(|s| {
             let r = s.results.iter().find(|r| r.claim == claim)?;
-            (r.observed == Outcome::Measured).then(|| (s.run.column(), super::model::quantities(r)))
+            (r.observed == Outcome::Measured).then(|| (s.run.column(), quantities(r)))
         })
         .collect();
     let first = values.first()?;
@@ -332,32 +310,41 @@ fn evidence(sets: &[&ResultSet], claim: &str) -> Vec<Evidence> {
                 os_version: s.run.os_version.clone(),
                 libc: s.run.libc.clone(),
                 observed: r.map(|r| r.observed),
-                status: r.map(|r| r.status.clone()).unwrap_or_default(),
-                measured: r.map(super::model::quantities).unwrap_or_default(),
+                status: r.map(|r| r.status),
+                measured: r.map(quantities).unwrap_or_default(),
                 detail: r.map(|r| r.detail.clone()).unwrap_or_default(),
             }
         })
         .collect()
 }
 
-fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kind)]) -> OsVersions {
+/// The view of one OS, and its folded columns as (first version, last
+/// version, whether all their runs observed alike).
+fn os_view(
+    os: Os,
+    versions: &[(Version, Vec<&ResultSet>)],
+    claims: &[(&str, Kind)],
+) -> (OsVersions, Vec<(usize, usize, bool)>) {
     // Per claim, what each version saw.
     let table: Vec<Vec<VersionSeen>> = claims
         .iter()
         .map(|(id, _)| versions.iter().map(|(_, sets)| seen_by(sets, id)).collect())
         .collect();
 
-    // Collapse adjacent versions that saw the same of every claim.
-    let mut columns: Vec<(usize, usize)> = Vec::new();
+    // The rule: fold consecutive versions whose runs all observed alike.
+    let alike = |i: usize| table.iter().all(|row| row[i] != VersionSeen::Disagree);
+    let mut spans: Vec<(usize, usize, bool)> = Vec::new();
     for i in 0..versions.len() {
-        match columns.last_mut() {
-            Some((_, end)) if table.iter().all(|row| row[*end] == row[i]) => *end = i,
-            _ => columns.push((i, i)),
+        match spans.last_mut() {
+            Some((_, end, true)) if alike(i) && table.iter().all(|row| row[*end] == row[i]) => {
+                *end = i
+            }
+            _ => spans.push((i, i, alike(i))),
         }
     }
-    let columns = columns
-        .into_iter()
-        .map(|(a, b)| {
+    let columns = spans
+        .iter()
+        .map(|&(a, b, _)| {
             let label = span_label(os, &versions[a].0, &versions[b].0);
             Collapsed {
                 label,
@@ -425,7 +412,7 @@ fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kin
         since.push(Since {
             unexpected: history
                 .iter()
-                .any(|h| h.evidence.iter().any(|e| e.status == "fail")),
+                .any(|h| h.evidence.iter().any(|e| e.status == Some(Status::Fail))),
             claim: (*id).to_owned(),
             current,
             since: versions[since_i].0.text.clone(),
@@ -459,7 +446,7 @@ fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kin
             });
         }
     }
-    OsVersions {
+    let view = OsVersions {
         os,
         versions: versions
             .iter()
@@ -473,280 +460,6 @@ fn os_view(os: Os, versions: &[(Version, Vec<&ResultSet>)], claims: &[(&str, Kin
         since,
         not_comparable,
         values_differ,
-    }
-}
-
-// ------------------------------------------------------------- rendering
-
-/// Evidence text longer than this is cut in a cell (the tooltip has all of it).
-const CELL_DETAIL: usize = 160;
-
-fn short(s: &str) -> String {
-    if s.chars().count() <= CELL_DETAIL {
-        return s.to_owned();
-    }
-    let cut: String = s.chars().take(CELL_DETAIL).collect();
-    format!("{cut}…")
-}
-
-/// Each run's evidence, cut short in the cell and whole in its tooltip.
-fn evidence_cell(evidence: &[String]) -> super::model::Cell {
-    super::model::Cell {
-        text: evidence
-            .iter()
-            .map(|e| short(e))
-            .collect::<Vec<_>>()
-            .join(" — "),
-        verdict: None,
-        title: evidence.join(" — "),
-    }
-}
-
-fn symbol(o: Outcome) -> String {
-    super::model::symbol(o).to_owned()
-}
-
-/// The versions of every OS as columns (adjacent identical versions collapsed),
-/// with a row of the runs behind each and a row per claim that differs.
-pub fn table(view: &[OsVersions]) -> super::model::Table {
-    use super::model::{Cell, Table, Verdict};
-    let mut header = vec!["".to_owned()];
-    let mut runs_row = vec![Cell::plain("runs")];
-    // (OS index, column index) of every header column.
-    let mut at: Vec<(usize, usize)> = Vec::new();
-    for (oi, os) in view.iter().enumerate() {
-        for (ci, col) in os.columns.iter().enumerate() {
-            header.push(col.label.clone());
-            let runs: Vec<String> = os
-                .versions
-                .iter()
-                .filter(|v| col.versions.contains(&v.version.text))
-                .map(|v| format!("{}: {}", v.version.text, v.columns.join(", ")))
-                .collect();
-            runs_row.push(Cell::plain(runs.join("; ")));
-            at.push((oi, ci));
-        }
-    }
-    let mut rows = vec![runs_row];
-    for (oi, os) in view.iter().enumerate() {
-        for s in &os.since {
-            let mut row = vec![Cell::plain(&s.claim)];
-            for &(o, ci) in &at {
-                if o != oi {
-                    row.push(Cell::plain(""));
-                    continue;
-                }
-                let col = &os.columns[ci];
-                let entry = s
-                    .history
-                    .iter()
-                    .find(|h| col.versions.first() == Some(&h.version));
-                let cell = match entry.and_then(|h| h.seen) {
-                    Some(seen) => Cell {
-                        text: symbol(seen),
-                        verdict: Some(if seen == s.current {
-                            Verdict::Agrees
-                        } else {
-                            Verdict::Departs
-                        }),
-                        title: entry
-                            .map(|h| {
-                                h.evidence
-                                    .iter()
-                                    .map(|e| format!("{}: {}", e.column, e.detail))
-                                    .collect::<Vec<_>>()
-                                    .join(" — ")
-                            })
-                            .unwrap_or_default(),
-                    },
-                    None => Cell {
-                        text: "not comparable".into(),
-                        verdict: Some(Verdict::Undecided),
-                        title: String::new(),
-                    },
-                };
-                row.push(cell);
-            }
-            rows.push(row);
-        }
-    }
-    Table {
-        title: "Versions".into(),
-        intro: "Runs on the OS itself (native or in a VM; not qemu-user, not Wine) grouped by OS and version, oldest first: for Linux the kernel (major.minor), elsewhere the OS release. Adjacent versions whose observations are identical for every claim share one column (performance figures aside: they belong to the machine; a measured fact counts as measured, its values are listed under Values by version). Below the runs: each claim whose observation differs between versions (green: the current behaviour, red: an earlier one); see Since.".into(),
-        header,
-        rows,
-    }
-}
-
-/// The "Since" section and, when a measured value differs between versions,
-/// "Values by version".
-pub fn sections(view: &[OsVersions]) -> Vec<super::Section> {
-    let mut out = vec![since_section(view)];
-    out.extend(values_section(view));
-    out
-}
-
-/// Measured facts whose values differ between versions, shown per version with
-/// what else differs between the runs; `None` when no value differs.
-fn values_section(view: &[OsVersions]) -> Option<super::Section> {
-    use super::model::{Cell, Table};
-    let rows: Vec<Vec<Cell>> = view
-        .iter()
-        .flat_map(|os| {
-            os.values_differ.iter().map(move |d| {
-                let evidence: Vec<String> = d
-                    .evidence
-                    .iter()
-                    .map(|e| format!("{}: {}", e.column, e.detail))
-                    .collect();
-                vec![
-                    Cell::plain(&d.claim),
-                    Cell::plain(os.os.label()),
-                    Cell::plain(
-                        d.values
-                            .iter()
-                            .map(|(v, value)| format!("{} {v}: {value}", os.os.label()))
-                            .collect::<Vec<_>>()
-                            .join(" — "),
-                    ),
-                    Cell::plain(if d.runs_differ_in.is_empty() {
-                        "nothing but the version".to_owned()
-                    } else {
-                        d.runs_differ_in.join("; ")
-                    }),
-                    evidence_cell(&evidence),
-                ]
-            })
-        })
-        .collect();
-    (!rows.is_empty()).then(|| {
-        super::Section::Table(Table {
-            title: "Values by version".into(),
-            intro: "Measured facts whose values differ between versions of one OS. Limits and sizes depend on the machine (memory, sysctls) and on the C library as much as on the kernel, so they are shown per version and never answered with a \"since\"; the fourth column names what else differs between the runs.".into(),
-            header: ["Fact", "OS", "Value per version", "Runs differ in", "Evidence"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-        })
-    })
-}
-
-/// The "Since" section: for every claim that differs between versions of one
-/// OS, since which version the current behaviour holds and until which the
-/// previous one held, with the runs as evidence; or the statement that there is
-/// no difference.
-fn since_section(view: &[OsVersions]) -> super::Section {
-    use super::model::{Cell, Table};
-    let compared: Vec<String> = view
-        .iter()
-        .filter(|os| os.versions.len() > 1)
-        .map(|os| {
-            format!(
-                "{} {}",
-                os.os.label(),
-                os.versions
-                    .iter()
-                    .map(|v| v.version.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect();
-    let not_comparable: Vec<String> = view
-        .iter()
-        .flat_map(|os| {
-            os.not_comparable
-                .iter()
-                .map(move |n| format!("{} {} ({})", os.os.label(), n.claim, n.why))
-        })
-        .collect();
-    let caveat = unless_empty(&not_comparable.join("; "), |list| {
-        format!(" Not compared, because a version decided nothing or did not check them: {list}.")
-    });
-    let title = "Since".to_owned();
-    let rows: Vec<Vec<Cell>> = view
-        .iter()
-        .flat_map(|os| {
-            os.since.iter().map(move |s| {
-                let evidence: Vec<String> = s
-                    .history
-                    .iter()
-                    .flat_map(|h| {
-                        h.evidence.iter().map(move |e| {
-                            format!(
-                                "{} {}: {} observed {}{}",
-                                os.os.label(),
-                                h.version,
-                                e.column,
-                                e.observed.map(|o| o.as_str()).unwrap_or("nothing"),
-                                unless_empty(&e.detail, |d| format!(" ({d})"))
-                            )
-                        })
-                    })
-                    .collect();
-                let now = if s.unexpected {
-                    format!("{} ⚠ unexpected", symbol(s.current))
-                } else {
-                    symbol(s.current)
-                };
-                vec![
-                    Cell::plain(&s.claim),
-                    Cell::plain(os.os.label()),
-                    Cell::plain(now),
-                    Cell::plain(format!("since {} {}", os.os.label(), s.since)),
-                    Cell::plain(symbol(s.previous)),
-                    Cell::plain(format!("until {} {}", os.os.label(), s.until)),
-                    evidence_cell(&evidence),
-                ]
-            })
-        })
-        .collect();
-    if compared.is_empty() {
-        let measured: Vec<String> = view
-            .iter()
-            .flat_map(|os| {
-                os.versions
-                    .iter()
-                    .map(move |v| format!("{} {}", os.os.label(), v.version.text))
-            })
-            .collect();
-        let text = if measured.is_empty() {
-            "No run on an OS itself: no versions to compare.".to_owned()
-        } else {
-            format!(
-                "One version of each OS was measured ({}): there is nothing to compare between versions.",
-                measured.join(", ")
-            )
-        };
-        return fragment(title, text);
-    }
-    if rows.is_empty() {
-        return fragment(
-            title,
-            format!(
-                "There is no difference: no claim's observation differs between the versions measured ({}).{caveat}",
-                compared.join("; ")
-            ),
-        );
-    }
-    super::Section::Table(Table {
-        title,
-        intro: format!(
-            "Every claim whose observation differs between versions of one OS ({}): the behaviour of the newest version, since which version it holds, the behaviour before and until which version it held, and each version's runs as evidence. ⚠ marks a difference where a run's check missed its expectation: a suite bug or an undocumented fact until explained, not an established difference.{caveat}",
-            compared.join("; ")
-        ),
-        header: ["Claim", "OS", "Now", "Since", "Before", "Until", "Evidence"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-    })
-}
-
-fn fragment(title: String, text: String) -> super::Section {
-    super::Section::Fragment {
-        title,
-        intro: text,
-        markdown: String::new(),
-        html: String::new(),
-    }
+    };
+    (view, spans)
 }

@@ -1,15 +1,15 @@
 //! The guide's five performance claims, each decided from a statistic over
-//! rounds of figures (`super::verdict`) against its threshold: `yes` or `no`
+//! rounds of figures (`super::figures`) against its threshold: `yes` or `no`
 //! only when the statistic's interval lies wholly on one side, otherwise
 //! `inconclusive`.
 
-use super::interval::{self, Decision, Interval, LEVEL};
-use super::stats::{self, Figure};
-use super::verdict::{
+use super::figures::{
     FiniteOnly, args, budget_range, disturbed, field, load_note, may_extend, measurable,
     mech_rounds, not_emulated, rounds,
 };
-use super::{Counts, Measure, Mech, cpus, describe_pin, fmt_ns, fmt_rate};
+use super::interval::{self, Decision, Interval, LEVEL};
+use super::stats::{self, Figure};
+use super::{Counts, Measure, Pair, cpus, describe_pin, fmt_ns, fmt_rate};
 use crate::check::Ctx;
 use crate::observe::{Checked, Observation};
 
@@ -21,15 +21,15 @@ fn first_rounds(
     c: &Counts,
     measure: Measure,
     id: &str,
-) -> Checked<Result<Mech, Observation>> {
+) -> Checked<Result<Pair, Observation>> {
     let m = pair(id)?;
     mech_rounds(cx, measure, m, c, c.min_rounds)?;
     Ok(debug_skip(c).map_or(Ok(m), Err))
 }
 
 /// The registry's pair `id`, which a verdict measures.
-fn pair(id: &str) -> Checked<Mech> {
-    Mech::parse(id).ok_or_else(|| {
+fn pair(id: &str) -> Checked<Pair> {
+    Pair::parse(id).ok_or_else(|| {
         Observation::error(format!(
             "the mechanism registry declares no performance pair {id}"
         ))
@@ -60,7 +60,7 @@ fn debug_skip(c: &Counts) -> Option<Observation> {
 /// The guide's five performance claims, each judged from a statistic over
 /// rounds against a threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
+pub enum Verdict {
     /// Median round trip of shm + spin (ns) below 1 µs.
     ShmSpin,
     /// Median busy-polled Unix stream round trip / median busy-polled TCP
@@ -75,24 +75,57 @@ pub enum Claim {
     Mpmc,
 }
 
-impl Claim {
+impl Verdict {
+    /// The guide's five performance claims, in the report's order: the one
+    /// list of them (the report and the suite's tests read it).
+    pub const ALL: [Verdict; 5] = [
+        Verdict::ShmSpin,
+        Verdict::UnixVsTcp,
+        Verdict::Ring,
+        Verdict::Spsc,
+        Verdict::Mpmc,
+    ];
+
+    /// The verdict's claim id in the catalog.
+    pub fn claim_id(self) -> &'static str {
+        match self {
+            Verdict::ShmSpin => "perf.shm_spin_sub_microsecond",
+            Verdict::UnixVsTcp => "perf.unix_faster_than_tcp",
+            Verdict::Ring => "perf.shm_ring_over_1gbps",
+            Verdict::Spsc => "perf.spsc_lock_free_predictable",
+            Verdict::Mpmc => "perf.mpmc_contention",
+        }
+    }
+
+    /// The verdict a claim id names, if it names one of the five.
+    pub fn of_claim(id: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.claim_id() == id)
+    }
+
+    /// The name of the statistic the verdict compares with its threshold: a
+    /// measured quantity of its result, with its interval in `<name>_low` and
+    /// `<name>_high`.
+    pub fn statistic(self) -> &'static str {
+        self.rule().2
+    }
+
     /// (threshold, holds below it, the statistic's name, unit, absolute: a
     /// claim about one mechanism's speed, which competing load can only make
     /// look worse).
     fn rule(self) -> (f64, bool, &'static str, &'static str, bool) {
         match self {
-            Claim::ShmSpin => (1_000.0, true, "median_ns", "ns", true),
-            Claim::UnixVsTcp => (1.0, true, "unix_over_tcp", "ratio", false),
-            Claim::Ring => (1e9, false, "bytes_per_s", "bytes/s", true),
-            Claim::Spsc => (1.0, true, "lockfree_over_locked_p99", "ratio", false),
-            Claim::Mpmc => (1.0, true, "lead_change", "ratio", false),
+            Verdict::ShmSpin => (1_000.0, true, "median_ns", "ns", true),
+            Verdict::UnixVsTcp => (1.0, true, "unix_over_tcp", "ratio", false),
+            Verdict::Ring => (1e9, false, "bytes_per_s", "bytes/s", true),
+            Verdict::Spsc => (1.0, true, "lockfree_over_locked_p99", "ratio", false),
+            Verdict::Mpmc => (1.0, true, "lead_change", "ratio", false),
         }
     }
 
     fn fmt(self, x: f64) -> String {
         match self {
-            Claim::ShmSpin => fmt_ns(x),
-            Claim::Ring => fmt_rate(x),
+            Verdict::ShmSpin => fmt_ns(x),
+            Verdict::Ring => fmt_rate(x),
             _ => format!("{x:.2}"),
         }
     }
@@ -112,10 +145,10 @@ fn lead(p: &Interval) -> String {
 /// A verdict's decision from rounds: the interval, the value, and why.
 #[derive(Debug, Clone)]
 pub struct Judged {
-    pub claim: Claim,
+    pub claim: Verdict,
     pub decision: Decision,
     pub iv: Interval,
-    /// Shared memory's lead at 1x1 (the premise of [`Claim::Mpmc`]).
+    /// Shared memory's lead at 1x1 (the premise of [`Verdict::Mpmc`]).
     pub premise: Option<Interval>,
     /// Why the value is what it is, in words.
     pub why: String,
@@ -134,15 +167,15 @@ pub struct Judged {
 /// `no` on a claim that a mechanism is fast is never given from disturbed
 /// rounds, and a comparison is not decided when a quarter or more of its
 /// rounds were disturbed: both become inconclusive, saying why.
-pub fn judge(claim: Claim, sides: &[&[f64]], disturbed: usize, total: usize) -> Judged {
+pub fn judge(claim: Verdict, sides: &[&[f64]], disturbed: usize, total: usize) -> Judged {
     let (threshold, below, _, _, absolute) = claim.rule();
     let f = |x| claim.fmt(x);
     let (iv, premise) = match claim {
-        Claim::ShmSpin | Claim::Ring => (interval::median_interval(sides[0], LEVEL), None),
-        Claim::UnixVsTcp | Claim::Spsc => {
+        Verdict::ShmSpin | Verdict::Ring => (interval::median_interval(sides[0], LEVEL), None),
+        Verdict::UnixVsTcp | Verdict::Spsc => {
             (interval::ratio_interval(sides[0], sides[1], LEVEL), None)
         }
-        Claim::Mpmc => (
+        Verdict::Mpmc => (
             interval::lead_change_interval(sides[2], sides[3], sides[0], sides[1], LEVEL),
             Some(interval::ratio_interval(sides[0], sides[1], LEVEL)),
         ),
@@ -243,7 +276,7 @@ impl Judged {
 /// Adds rounds to `sides` (two at a time, interleaved across them) while the
 /// claim is undecided, up to `c.max_rounds` and the section's time budget.
 fn adaptive(
-    claim: Claim,
+    claim: Verdict,
     c: &Counts,
     mut fetch: impl FnMut(usize) -> Checked<Vec<Vec<Figure>>>,
     key: &str,
@@ -264,7 +297,7 @@ fn adaptive(
 }
 
 /// Rounds of several latency figures, interleaved (one round of each, in turn).
-fn latency_sides(cx: &Ctx, c: &Counts, mechs: &[Mech], want: usize) -> Checked<Vec<Vec<Figure>>> {
+fn latency_sides(cx: &Ctx, c: &Counts, mechs: &[Pair], want: usize) -> Checked<Vec<Vec<Figure>>> {
     for n in 1..=want {
         for &m in mechs {
             mech_rounds(cx, Measure::Latency, m, c, n)?;
@@ -289,7 +322,7 @@ pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
         ));
     }
     let (j, sides) = adaptive(
-        Claim::ShmSpin,
+        Verdict::ShmSpin,
         &c,
         |n| latency_sides(cx, &c, &[spin], n),
         "median_ns",
@@ -309,7 +342,7 @@ pub fn verdict_shm_spin(cx: &mut Ctx) -> Checked<Observation> {
 /// Rounds of one-byte round trips over a stream socket pair that both sides
 /// busy-poll (`perf-latency-polled`), held to the same soundness as blocking
 /// round trips (every echo verified).
-fn polled_rounds(cx: &Ctx, mech: Mech, c: &Counts, want: usize) -> Checked<Vec<Figure>> {
+fn polled_rounds(cx: &Ctx, mech: Pair, c: &Counts, want: usize) -> Checked<Vec<Figure>> {
     measurable(mech)?;
     let c = *c;
     let sound = move |f: &Figure| stats::check_latency(f, c.lat_iters as u64, c.lat_warm as u64);
@@ -357,7 +390,7 @@ pub fn verdict_unix_vs_tcp(cx: &mut Ctx) -> Checked<Observation> {
         return Ok(o);
     }
     let (j, sides) = adaptive(
-        Claim::UnixVsTcp,
+        Verdict::UnixVsTcp,
         &c,
         |n| polled_sides(cx, &c, n),
         "median_ns",
@@ -398,7 +431,7 @@ pub fn verdict_ring(cx: &mut Ctx) -> Checked<Observation> {
         Err(o) => return Ok(o),
     };
     let (j, sides) = adaptive(
-        Claim::Ring,
+        Verdict::Ring,
         &c,
         |n| Ok(vec![mech_rounds(cx, Measure::Throughput, ring, &c, n)?]),
         "bytes_per_s",
@@ -462,7 +495,7 @@ pub fn verdict_spsc(cx: &mut Ctx) -> Checked<Observation> {
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    let (j, sides) = adaptive(Claim::Spsc, &c, |n| both(cx, n), "p99_ns")?;
+    let (j, sides) = adaptive(Verdict::Spsc, &c, |n| both(cx, n), "p99_ns")?;
     let (lf, lk) = (&sides[0], &sides[1]);
     let m = |f: &[Figure], k: &str| interval::median(&field(f, k));
     Ok(j.observation(&format!(
@@ -519,7 +552,7 @@ pub fn verdict_mpmc(cx: &mut Ctx) -> Checked<Observation> {
     if let Some(o) = debug_skip(&c) {
         return Ok(o);
     }
-    let (j, sides) = adaptive(Claim::Mpmc, &c, |k| all(cx, k), "msgs_per_s")?;
+    let (j, sides) = adaptive(Verdict::Mpmc, &c, |k| all(cx, k), "msgs_per_s")?;
     let r = |i: usize| interval::median(&field(&sides[i], "msgs_per_s"));
     let k = |x: f64| format!("{:.0}k msg/s", x / 1e3);
     let leadn = interval::ratio_interval(
@@ -564,7 +597,7 @@ mod tests {
             .collect()
     }
 
-    fn value(claim: Claim, sides: &[Vec<f64>], disturbed: usize) -> Outcome {
+    fn value(claim: Verdict, sides: &[Vec<f64>], disturbed: usize) -> Outcome {
         let refs: Vec<&[f64]> = sides.iter().map(Vec::as_slice).collect();
         let total = sides.iter().map(Vec::len).sum();
         judge(claim, &refs, disturbed, total)
@@ -579,13 +612,13 @@ mod tests {
         use Outcome::{Inconclusive, No, Yes};
         let one = |c: f64, rel: f64| vec![around(c, rel, 8)];
         let two = |a: f64, b: f64| vec![around(a, 0.1, 8), around(b, 0.1, 8)];
-        assert_eq!(value(Claim::ShmSpin, &one(130.0, 0.3), 0), Yes);
-        assert_eq!(value(Claim::ShmSpin, &one(40_000.0, 0.3), 0), No);
-        assert_eq!(value(Claim::ShmSpin, &one(1_000.0, 0.2), 0), Inconclusive);
-        assert_eq!(value(Claim::Ring, &one(11e9, 0.2), 0), Yes);
-        assert_eq!(value(Claim::Ring, &one(0.3e9, 0.2), 0), No);
-        assert_eq!(value(Claim::Ring, &one(1.05e9, 0.2), 0), Inconclusive);
-        for claim in [Claim::UnixVsTcp, Claim::Spsc] {
+        assert_eq!(value(Verdict::ShmSpin, &one(130.0, 0.3), 0), Yes);
+        assert_eq!(value(Verdict::ShmSpin, &one(40_000.0, 0.3), 0), No);
+        assert_eq!(value(Verdict::ShmSpin, &one(1_000.0, 0.2), 0), Inconclusive);
+        assert_eq!(value(Verdict::Ring, &one(11e9, 0.2), 0), Yes);
+        assert_eq!(value(Verdict::Ring, &one(0.3e9, 0.2), 0), No);
+        assert_eq!(value(Verdict::Ring, &one(1.05e9, 0.2), 0), Inconclusive);
+        for claim in [Verdict::UnixVsTcp, Verdict::Spsc] {
             assert_eq!(value(claim, &two(42.0, 59.0), 0), Yes);
             assert_eq!(value(claim, &two(59.0, 42.0), 0), No);
             assert_eq!(value(claim, &two(50.0, 50.5), 0), Inconclusive);
@@ -599,25 +632,25 @@ mod tests {
             ]
         };
         // Leads x5 alone, x1 under contention: eroded.
-        assert_eq!(value(Claim::Mpmc, &mpmc(5e6, 1e6, 1e6, 1e6), 0), Yes);
+        assert_eq!(value(Verdict::Mpmc, &mpmc(5e6, 1e6, 1e6, 1e6), 0), Yes);
         // Leads x2 alone and x4 under contention: not eroded.
-        assert_eq!(value(Claim::Mpmc, &mpmc(2e6, 1e6, 4e6, 1e6), 0), No);
+        assert_eq!(value(Verdict::Mpmc, &mpmc(2e6, 1e6, 4e6, 1e6), 0), No);
         // The same lead either way: undecided.
         assert_eq!(
-            value(Claim::Mpmc, &mpmc(2e6, 1e6, 2e6, 1e6), 0),
+            value(Verdict::Mpmc, &mpmc(2e6, 1e6, 2e6, 1e6), 0),
             Inconclusive
         );
         // Shared memory slower even at 1x1: the premise fails, said plainly.
         let j = {
             let s = mpmc(230e3, 1e6, 100e3, 1e6);
             let refs: Vec<&[f64]> = s.iter().map(Vec::as_slice).collect();
-            judge(Claim::Mpmc, &refs, 0, 32)
+            judge(Verdict::Mpmc, &refs, 0, 32)
         };
         assert_eq!(j.decision, Decision::No);
         assert!(j.why.contains("premise fails"), "{}", j.why);
         // A premise on the threshold decides nothing.
         assert_eq!(
-            value(Claim::Mpmc, &mpmc(1e6, 1.01e6, 0.5e6, 1e6), 0),
+            value(Verdict::Mpmc, &mpmc(1e6, 1.01e6, 0.5e6, 1e6), 0),
             Inconclusive
         );
     }
@@ -628,21 +661,21 @@ mod tests {
     fn disturbed_rounds_never_give_the_opposite() {
         let one = |c: f64| vec![around(c, 0.3, 8)];
         assert_eq!(
-            value(Claim::ShmSpin, &one(40_000.0), 3),
+            value(Verdict::ShmSpin, &one(40_000.0), 3),
             Outcome::Inconclusive
         );
-        assert_eq!(value(Claim::ShmSpin, &one(130.0), 8), Outcome::Yes);
-        assert_eq!(value(Claim::Ring, &one(0.3e9), 1), Outcome::Inconclusive);
+        assert_eq!(value(Verdict::ShmSpin, &one(130.0), 8), Outcome::Yes);
+        assert_eq!(value(Verdict::Ring, &one(0.3e9), 1), Outcome::Inconclusive);
         let two = vec![around(42.0, 0.1, 8), around(59.0, 0.1, 8)];
-        assert_eq!(value(Claim::UnixVsTcp, &two, 4), Outcome::Inconclusive);
-        assert_eq!(value(Claim::UnixVsTcp, &two, 3), Outcome::Yes);
+        assert_eq!(value(Verdict::UnixVsTcp, &two, 4), Outcome::Inconclusive);
+        assert_eq!(value(Verdict::UnixVsTcp, &two, 3), Outcome::Yes);
     }
 
     #[test]
     fn a_verdict_carries_its_interval() {
         let s = [around(130.0, 0.3, 8)];
         let refs: Vec<&[f64]> = s.iter().map(Vec::as_slice).collect();
-        let o = judge(Claim::ShmSpin, &refs, 0, 8).observation("shm + spin");
+        let o = judge(Verdict::ShmSpin, &refs, 0, 8).observation("shm + spin");
         let names: Vec<&str> = o.measured.iter().map(|q| q.name.as_str()).collect();
         for n in [
             "median_ns",

@@ -1,4 +1,4 @@
-//! Recording a run: `run.json` plus one `results/<claim>.json` per observed claim,
+//! The writer: `run.json` plus one `results/<claim>.json` per observed claim,
 //! under `target/ipc-results/` or `$IPC_RESULTS_DIR`. Every file is written to a
 //! temporary name and renamed, so concurrent test processes (cargo test's test
 //! binaries, nextest's process per test) never see or leave half a file.
@@ -7,30 +7,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
-
-use crate::expect::Expected;
-use crate::observe::{Outcome, Quantity};
+use super::record::ResultRecord;
 use crate::platform::RunInfo;
-
-/// The result of one check, as stored and as published in report.json.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResultRecord {
-    pub claim: String,
-    pub observed: Outcome,
-    pub expected: Expected,
-    /// The guide's stance on this OS.
-    pub doc: String,
-    /// The evidence.
-    pub detail: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub measured: Vec<Quantity>,
-    pub duration_ms: f64,
-    /// "pass", "fail" or "skipped".
-    pub status: String,
-    pub time: String,
-}
 
 /// The directory this process records into.
 pub fn results_dir() -> PathBuf {
@@ -110,9 +88,7 @@ pub fn store(record: &ResultRecord) -> io::Result<PathBuf> {
 fn new_run_id() -> String {
     format!(
         "{}-{}",
-        now_rfc3339().replace([':', '-'], ""),
+        crate::platform::now_rfc3339().replace([':', '-'], ""),
         crate::names::random_hex(8)
     )
 }
-
-pub use crate::platform::{now_rfc3339, rfc3339};
