@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::fence;
 
 use super::bench::{Child, Fail, Line, Pin, child_main};
-use super::ends::{restart, shm_region, spin_until};
+use super::ends::{shm_region, spin_until};
 use super::stats;
 use super::sys::{self, STEP_BOUND_SECS};
 use crate::sys::fork::{Forked, fork};
@@ -457,13 +457,16 @@ fn send(q: &Queue, r: &Region, b: &mut Bufs, msg: Msg) -> Result<(), Fail> {
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
         Queue::Posix(mq) => {
             msg.encode(&mut b.bytes);
-            restart(|| nix::mqueue::mq_send(mq, &b.bytes, 0)).map_err(|e| Fail::Sys("mq_send", e))
+            super::ends::restart(|| nix::mqueue::mq_send(mq, &b.bytes, 0))
+                .map_err(|e| Fail::Sys("mq_send", e))
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
             msg.encode(b.sysv.text_mut());
-            restart(|| ffi::send_buf(sq.id(), &b.sysv, mp::MSG, 0).map_err(super::ends::errno))
-                .map_err(|e| Fail::Sys("msgsnd", e))
+            super::ends::restart(|| {
+                ffi::send_buf(sq.id(), &b.sysv, mp::MSG, 0).map_err(super::ends::errno)
+            })
+            .map_err(|e| Fail::Sys("msgsnd", e))
         }
     }
 }
@@ -477,7 +480,7 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
         Queue::Posix(mq) => {
             let mut prio = 0;
-            let n = restart(|| nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio))
+            let n = super::ends::restart(|| nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio))
                 .map_err(|e| Fail::Sys("mq_receive", e))?;
             if n != mp::MSG {
                 return Err(Fail::Short {
@@ -490,7 +493,7 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
-            let n = restart(|| {
+            let n = super::ends::restart(|| {
                 ffi::receive_buf(sq.id(), &mut b.sysv, 1, 0).map_err(super::ends::errno)
             })
             .map_err(|e| Fail::Sys("msgrcv", e))?;
