@@ -116,6 +116,10 @@ done
 if [ "$QUICK" = 1 ]; then RUNS=3; fi
 export RUNS QUICK CEILING ROOT WORK FIG LOAD_RUNS
 
+# The ci/ helpers: ipcconf, the project's reader of result sets (ipcconf_find).
+# shellcheck source=lib.sh
+. "$ROOT/ci/lib.sh"
+CI_NAME=reliability
 # What the scenarios share, and the scenarios.
 # shellcheck source=reliability/common.sh
 . "$ROOT/ci/reliability/common.sh"
@@ -168,6 +172,11 @@ if [ "$(uname -s)" = Linux ] && ! mountpoint -q /dev/mqueue 2>/dev/null && is_ro
   mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && echo "mounted /dev/mqueue"
 fi
 cargo test --no-run -q 2>&1 | grep -v '^$' | tail -3
+# Result sets are read with this build's ipcconf (`ipcconf summary`), also by
+# the scenarios that run this script again in a namespace or a sandbox.
+ipcconf_built_by "" debug
+ipcconf_find || { echo "no ipcconf to read result sets with" >&2; exit 2; }
+export IPCCONF
 suite_binaries >"$WORK/binaries"
 echo "$(wc -l <"$WORK/binaries") suite binaries"
 HAVE_NEXTEST=0
@@ -253,20 +262,10 @@ fi
 
 total=$(elapsed "$start_all")
 say "figures (whole script: ${total} s)"
-python3 - "$FIG" "$WORK/figures.md" "$total" "$RUNS" "$ISOLATE" <<'PY'
-import sys
-fig, out, total, runs, iso = sys.argv[1:]
-rows = [l.rstrip("\n").split("\t") for l in open(fig) if l.strip()]
-head = ["scenario", "runs", "passed", "failed", "leftovers", "notes"]
-lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-for r in rows:
-    r = (r + [""] * 6)[:6]
-    lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
-lines.append("")
-lines.append("Whole script: %s s; %s repetitions per runner; isolated namespaces: %s." % (total, runs, "yes" if iso == "1" else "no"))
-text = "\n".join(lines) + "\n"
-open(out, "w").write(text)
-print(text)
-PY
+awk -F'\t' -v total="$total" -v runs="$RUNS" -v iso="$([ "$ISOLATE" = 1 ] && echo yes || echo no)" '
+  BEGIN { print "| scenario | runs | passed | failed | leftovers | notes |"; print "|---|---|---|---|---|---|" }
+  NF { line = "|"; for (i = 1; i <= 6; i++) { c = $i; gsub(/\|/, "\\|", c); line = line " " c " |" }; print line }
+  END { print ""; printf "Whole script: %s s; %s repetitions per runner; isolated namespaces: %s.\n", total, runs, iso }
+' "$FIG" | tee "$WORK/figures.md"
 echo "logs and results: $WORK"
 exit $status

@@ -69,61 +69,54 @@ objects_alive() {
 # Leftovers that were not there at the baseline (host namespaces).
 new_leftovers() { leftovers | sort | comm -13 "$1" -; }
 
-# The suite binaries (suites/*.rs), built, one path per line.
+# The suite binaries (suites/*.rs), built, one path per line (from the
+# "Executable suites/NAME.rs (PATH)" lines cargo prints).
 suite_binaries() {
-  cargo test --no-run --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") \
-            and m["profile"]["test"] and "/suites/" in m["target"]["src_path"]:
-        print(m["executable"])'
+  cargo test --no-run 2>&1 |
+    sed -n 's/^ *Executable suites\/[^ ]* (\(.*\))$/\1/p' |
+    while read -r b; do case "$b" in /*) echo "$b" ;; *) echo "$ROOT/$b" ;; esac; done
 }
 
-# Results of a run: "total observed-counts" and the claims that were skipped,
-# unsupported, error or timeout, grouped by reason.
+# The claims of a result set, one line each, sorted: claim, observed, status,
+# duration_ms, evidence, separated by tabs. Read by the project's own reader,
+# `ipcconf summary --format ... --claims` (ci/lib.sh: ipcconf_find), never by
+# parsing its files here.
+claim_lines() {
+  ipcconf summary "$1" --format '{claim}\t{observed}\t{status}\t{duration_ms}\t{evidence}' --claims | sort
+}
+
+# Results of a run: "results N: observed-counts" and the claims that were
+# skipped, error or timeout, or failed their expectation, grouped by observed
+# and status: how many, their mechanisms, the first with its evidence.
 summarize_results() {
-  python3 - "$1" <<'PY'
-import collections, glob, json, re, sys
-recs = []
-for f in glob.glob(sys.argv[1] + "/results/*.json"):
-    try:
-        recs.append(json.load(open(f)))
-    except ValueError:
-        pass
-count = collections.Counter(r["observed"] for r in recs)
-print("results %d: %s" % (len(recs), ", ".join("%s %d" % kv for kv in sorted(count.items()))))
-groups = collections.defaultdict(list)
-for r in recs:
-    if r["observed"] in ("skipped", "error", "timeout") or r["status"] == "fail":
-        d = r["detail"]
-        key = re.sub(r"\d+", "N", d.split(": ", 1)[-1])[:90] if r["observed"] == "skipped" else d[:90]
-        groups[(r["observed"], r["status"])].append((r["claim"], d))
-for (obs, status), items in sorted(groups.items()):
-    mechs = sorted({c.split(".")[0] for c, _ in items})
-    print("%s (%s) %d [%s]: e.g. %s: %s" % (obs, status, len(items), ",".join(mechs), items[0][0], items[0][1][:300]))
-PY
+  local lines
+  lines=$(claim_lines "$1") || { echo "results 0: ipcconf summary could not read $1"; return 1; }
+  printf 'results %s: %s\n' "$(printf '%s\n' "$lines" | grep -c .)" \
+    "$(printf '%s\n' "$lines" | cut -f2 | grep . | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
+  printf '%s\n' "$lines" | awk -F'\t' '
+    NF < 5 { next }
+    $2 == "skipped" || $2 == "error" || $2 == "timeout" || $3 == "fail" {
+      k = $2 " (" $3 ")"
+      if (!(k in count)) { groups[++ng] = k; first[k] = $1 ": " substr($5, 1, 300) }
+      count[k]++
+      m = $1; sub(/\..*/, "", m)
+      if (mechs[k] !~ ("(^|,)" m "$")) mechs[k] = mechs[k] (mechs[k] == "" ? "" : ",") m
+    }
+    END {
+      for (i = 1; i <= ng; i++) { k = groups[i]; print k " " count[k] " [" mechs[k] "]: e.g. " first[k] }
+    }'
 }
 
-# The reason of the first skipped claim, shortened (for the figures table); the
-# performance claims, skipped in every debug run, come last.
+# The reason of the first skipped claim, shortened (for the figures table): from
+# the named setting on, where the evidence names one; the performance claims,
+# skipped in every debug run, come last.
 first_skip_reason() {
-  python3 - "$1" <<'PY'
-import glob, json, re, sys
-files = sorted(glob.glob(sys.argv[1] + "/results/*.json"), key=lambda f: ("/perf." in f, f))
-for f in files:
-    r = json.load(open(f))
-    if r["observed"] == "skipped":
-        d = re.sub(r'ipcconf-[^ "/)]*', "ipcconf-...", r["detail"])
-        # from the named setting on, where the detail names one
-        m = re.search(r"RLIMIT_\w+ too small \(\d+\)|fs\.mqueue\.[^;]*|/dev/shm is [^:;]*"
-                      r"|cannot create a private directory under [^(]*\([^)]*\)", d)
-        print((m.group(0) if m else d)[:160])
-        break
-PY
+  claim_lines "$1" 2>/dev/null | awk -F'\t' '$2 == "skipped" { print ($1 ~ /^perf\./ ? 1 : 0) "\t" $5 }' |
+    sort -s -t "$(printf '\t')" -k1,1 | head -1 | cut -f2- |
+    sed -E 's/ipcconf-[^ "/)]*/ipcconf-.../g' |
+    { IFS= read -r d || exit 0
+      m=$(printf '%s\n' "$d" | grep -oE 'RLIMIT_[A-Z_]+ too small \([0-9]+\)|fs\.mqueue\.[^;]*|/dev/shm is [^:;]*|cannot create a private directory under [^(]*\([^)]*\)' | head -1)
+      printf '%s\n' "${m:-$d}" | cut -c1-160; }
 }
 
 count_results() { find "$1/results" -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }

@@ -50,84 +50,62 @@ load_suite() {
 
 # load_judge BASELINE DIR: one line on a loaded run against the baseline; its
 # status says whether the run kept to the rules (the test exit status included).
+# Fields, by tabs: ok or bad; "N results, T timeout, E error, C changed"; the
+# slowest step; the slowest check; what broke the rules. The claims are read
+# with `ipcconf summary` (claim_lines); the steps from IPCCONF_STEP_TIMES's
+# files (claim, file:line, what, took ms, bound ms).
 load_judge() {
-  python3 - "$ROOT" "$1" "$2" <<'PY'
-import glob, json, os, re, sys
-root, base_dir, run_dir = sys.argv[1:]
-perf = set()
-for f in glob.glob(root + "/suites/*.toml"):
-    claim = None
-    for line in open(f):
-        m = re.match(r'\s*id\s*=\s*"([^"]+)"', line)
-        if m:
-            claim = m.group(1)
-        if claim and re.match(r'\s*kind\s*=\s*"perf"', line):
-            perf.add(claim)
-def results(d):
-    out = {}
-    for f in glob.glob(d + "/results/results/*.json"):
-        try:
-            r = json.load(open(f))
-        except ValueError:
-            continue
-        out[r["claim"]] = r
-    return out
-base, run = results(base_dir), results(run_dir)
-bad = []
-for claim in sorted(set(base) | set(run)):
-    a, b = base.get(claim), run.get(claim)
-    if b is None:
-        bad.append("%s missing" % claim)
-        continue
-    if b["observed"] in ("timeout", "error"):
-        bad.append("%s %s: %s" % (claim, b["observed"], b["detail"][:300]))
-        continue
-    if a is None:
-        continue
-    was, now = a["observed"], b["observed"]
-    if was == now:
-        continue
-    # A performance verdict may become inconclusive, never its opposite; on
-    # one CPU the checks that need two are skipped, saying so.
-    if claim in perf and now == "inconclusive" and was in ("yes", "no", "inconclusive"):
-        continue
-    if claim in perf and now == "skipped" and b["detail"].startswith("one CPU"):
-        continue
-    bad.append("%s %s -> %s: %s" % (claim, was, now, b["detail"][:300]))
-counts = {}
-for r in run.values():
-    counts[r["observed"]] = counts.get(r["observed"], 0) + 1
-# The checks' steps (a harness test's deliberate timeout, a peer that never
-# answers, is not one): the slowest of those the watchdog's 2 s bounds, and
-# the one nearest its bound among those bounded longer (a whole measurement).
-steps, longer = [], []
-for f in glob.glob(run_dir + "/steps/*.tsv"):
-    for line in open(f, errors="replace"):
-        w = line.rstrip("\n").split("\t")
-        if len(w) != 5 or w[0] not in run or w[1].startswith("tests/"):
-            continue
-        took, bound = float(w[3]), float(w[4])
-        (steps if bound <= 2000 else longer).append((took, bound, w[0], w[1], w[2]))
-slow = "%.0f ms of its %.0f ms bound, %s (%s, %s)" % max(steps) if steps else "no step timed"
-if longer:
-    l = max(longer, key=lambda s: s[0] / s[1])
-    slow += "; longer-bounded: %.0f ms of %.0f ms, %s (%s)" % (l[0], l[1], l[2], l[4])
-check = max(run.values(), key=lambda r: r["duration_ms"]) if run else None
-rc = open(run_dir + "/rc").read().strip()
-failed = [l.strip() for l in open(run_dir + "/failed") if l.strip()]
-if rc != "0":
-    bad.append("cargo test exit %s%s" % (rc, (": failed " + ", ".join(failed[:5])) if failed else ""))
-print("\t".join([
-    "ok" if not bad else "bad",
-    "%d results, %d timeout, %d error, %d changed" % (
-        len(run), counts.get("timeout", 0), counts.get("error", 0),
-        sum(1 for c in run if c in base and base[c]["observed"] != run[c]["observed"])),
-    slow,
-    ("%.0f ms, %s" % (check["duration_ms"], check["claim"])) if check else "-",
-    "; ".join(bad),
-]))
-sys.exit(1 if bad else 0)
-PY
+  local base=$1 dir=$2 steps
+  [ -s "$base/claims" ] || claim_lines "$base/results" >"$base/claims"
+  claim_lines "$dir/results" >"$dir/claims"
+  steps=$(find "$dir/steps" -name '*.tsv' 2>/dev/null)
+  # shellcheck disable=SC2086 # one path a line, none with spaces (target/)
+  cat /dev/null $steps | awk -F'\t' -v basef="$base/claims" -v runf="$dir/claims" \
+    -v rc="$(cat "$dir/rc")" -v failed="$(head -5 "$dir/failed" | paste -sd, - | sed 's/,/, /g')" '
+    function cut(t) { return length(t) > 300 ? substr(t, 1, 300) "..." : t }
+    function note(t) { bad = bad (bad == "" ? "" : "; ") t }
+    BEGIN {
+      while ((getline l < basef) > 0) { split(l, a, "\t"); base[a[1]] = a[2] }
+      close(basef) # the baseline judged against itself reads the file again
+      while ((getline l < runf) > 0) {
+        split(l, a, "\t")
+        if (a[1] == "") continue
+        run[a[1]] = a[2]; ev[a[1]] = a[5]; n++; count[a[2]]++
+        if (a[4] + 0 > check_ms || check == "") { check_ms = a[4] + 0; check = a[1] }
+      }
+    }
+    # The checks own steps (a harness test deliberate timeout, a peer that
+    # never answers, is not one): the slowest of those the 2 s bound holds,
+    # and the one nearest its bound among those bounded longer (a whole
+    # measurement, a peer that waits on purpose).
+    NF == 5 && ($1 in run) && $2 !~ /^tests\// {
+      took = $4 + 0; bound = $5 + 0
+      if (bound <= 2000) {
+        if (slow == "" || took > slow_ms) { slow_ms = took; slow = sprintf("%.0f ms of its %.0f ms bound, %s (%s, %s)", took, bound, $1, $2, $3) }
+      } else if (longer == "" || took / bound > longer_r) {
+        longer_r = took / bound; longer = sprintf("%.0f ms of %.0f ms, %s (%s)", took, bound, $1, $3)
+      }
+    }
+    END {
+      for (c in base) if (!(c in run)) note(c " missing")
+      for (c in run) {
+        was = base[c]; now = run[c]
+        if (now == "timeout" || now == "error") { note(c " " now ": " cut(ev[c])); continue }
+        if (!(c in base) || was == now) continue
+        changed++
+        # A performance verdict may become inconclusive, never its opposite;
+        # on one CPU the checks that need two are skipped, saying so.
+        if (c ~ /^perf\./ && now == "inconclusive" && (was == "yes" || was == "no")) continue
+        if (c ~ /^perf\./ && now == "skipped" && ev[c] ~ /^one CPU/) continue
+        note(c " " was " -> " now ": " cut(ev[c]))
+      }
+      if (rc != "0") note("cargo test exit " rc (failed != "" ? ": failed " failed : ""))
+      if (slow == "") slow = "no step timed"
+      if (longer != "") slow = slow "; longer-bounded: " longer
+      printf "%s\t%d results, %d timeout, %d error, %d changed\t%s\t%s\t%s\n", (bad == "" ? "ok" : "bad"),
+        n, count["timeout"], count["error"], changed, slow, (check == "" ? "-" : sprintf("%.0f ms, %s", check_ms, check)), bad
+      exit (bad == "" ? 0 : 1)
+    }'
 }
 
 # load_scenario NAME NOTE RUNS [PREFIX...]: RUNS whole-suite runs under PREFIX
@@ -154,30 +132,21 @@ load_scenario() {
   done
   # The slowest step and check over all runs, the time per run, what broke.
   local summary
-  summary=$(python3 - "$WORK/$name" <<'PY'
-import glob, re, sys
-d = sys.argv[1]
-rows = [l.rstrip("\n").split("\t") for l in open(d + "/judged") if l.strip()]
-times = sorted(float(open(f).read()) for f in glob.glob(d + "/run-*/seconds"))
-def ms(s):
-    m = re.match(r"(\d+) ms", s)
-    return int(m.group(1)) if m else -1
-def tally(col):
-    # "N results, T timeout, E error, C changed": summed over the runs
-    tot = [0, 0, 0, 0]
-    for r in rows:
-        nums = [int(x) for x in re.findall(r"\d+", r[col])]
-        tot = [a + b for a, b in zip(tot, nums)]
-    return tot
-t = tally(2)
-step = max(rows, key=lambda r: ms(r[3]))[3] if rows else "-"
-check = max(rows, key=lambda r: ms(r[4]))[4] if rows else "-"
-broken = "; ".join("run %s: %s" % (r[0], r[5]) for r in rows if len(r) > 5 and r[5])
-print("per run: min %.1f s, median %.1f s, max %.1f s; %d timeout, %d error, %d changed observations in all; slowest step %s; slowest check %s%s" % (
-    times[0], times[(len(times) - 1) // 2], times[-1], t[1], t[2], t[3], step, check,
-    ("; broken: " + broken[:600]) if broken else ""))
-PY
-)
+  summary=$(sort -n "$WORK/$name"/run-*/seconds | awk -v judged="$WORK/$name/judged" '
+    function ms(t) { return match(t, /^[0-9]+ ms/) ? substr(t, 1, RLENGTH - 3) + 0 : -1 }
+    { t[++nt] = $1 }
+    END {
+      while ((getline l < judged) > 0) {
+        split(l, r, "\t")
+        # "N results, T timeout, E error, C changed"
+        split(r[3], c, /[^0-9]+/); to += c[2]; er += c[3]; ch += c[4]
+        if (step == "" || ms(r[4]) > ms(step)) step = r[4]
+        if (check == "" || ms(r[5]) > ms(check)) check = r[5]
+        if (r[6] != "") broken = broken (broken == "" ? "" : "; ") "run " r[1] ": " r[6]
+      }
+      printf "per run: min %.1f s, median %.1f s, max %.1f s; %d timeout, %d error, %d changed observations in all; slowest step %s; slowest check %s%s",
+        t[1], t[int((nt + 1) / 2)], t[nt], to, er, ch, step, check, (broken == "" ? "" : "; broken: " substr(broken, 1, 600))
+    }')
   figure "$name" "$runs" "$ok" "$bad" "-" "$note; $summary$([ -n "${LOAD_NOTE_AFTER:-}" ] && "$LOAD_NOTE_AFTER")"
   [ "$bad" = 0 ]
 }
