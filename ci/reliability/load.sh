@@ -19,8 +19,12 @@
 
 # The quota of load-1cpu, in microseconds per 100 ms period (half a CPU).
 LOAD_QUOTA_US=${LOAD_QUOTA_US:-50000}
-# The share of MemAvailable load-memory holds, in percent.
+# The share of MemAvailable load-memory holds, in percent, and what it always
+# leaves available, in MiB (the machine is never at risk: what the others can
+# still allocate never falls below it, and the holder is the first process the
+# OOM killer would take).
 LOAD_MEMORY_PCT=${LOAD_MEMORY_PCT:-85}
+LOAD_MEMORY_RESERVE_MIB=${LOAD_MEMORY_RESERVE_MIB:-2048}
 
 # Runs of each load scenario: --load-runs, else 10 of load-1cpu (it runs in
 # .ci/run's quick pass) and 3 of the others; 1 in quick mode.
@@ -273,15 +277,18 @@ load_oversubscribed() {
 
 # ----------------------------------------------------------- memory pressure
 
-# A process that holds PCT percent of MemAvailable, every page touched
+# A process that holds PCT percent of MemAvailable (but never so much that less
+# than RESERVE MiB stays available), every page touched
 # (MAP_POPULATE) and locked where permitted (mlock: root, or RLIMIT_MEMLOCK),
 # first in line for the OOM killer (oom_score_adj 1000), for at most HOLD
 # seconds. It prints one line once it holds the memory.
 MEMORY_HOG='
 import ctypes, mmap, sys, time
-pct, hold = float(sys.argv[1]), float(sys.argv[2])
+pct, hold, reserve = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]) << 20
 avail = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemAvailable:")) * 1024
-n = int(avail * pct / 100) // 4096 * 4096
+n = int(min(avail * pct / 100, avail - reserve)) // 4096 * 4096
+if n <= 0:
+    sys.exit("MemAvailable is %d MiB: nothing can be held and still leave %d MiB" % (avail >> 20, reserve >> 20))
 try:
     open("/proc/self/oom_score_adj", "w").write("1000")
 except OSError:
@@ -317,7 +324,7 @@ load_memory() {
   local fifo="$WORK/load-memory/hog" line rc
   mkdir -p "$WORK/load-memory"
   rm -f "$fifo" && mkfifo "$fifo"
-  timeout "$CEILING" python3 -c "$MEMORY_HOG" "$LOAD_MEMORY_PCT" "$CEILING" >"$fifo" 2>"$WORK/load-memory/hog.err" &
+  timeout "$CEILING" python3 -c "$MEMORY_HOG" "$LOAD_MEMORY_PCT" "$CEILING" "$LOAD_MEMORY_RESERVE_MIB" >"$fifo" 2>"$WORK/load-memory/hog.err" &
   HOG_PID=$!
   exec 7<>"$fifo"
   # Bounded: touching many GiB takes seconds (here about 1 s per GiB).
