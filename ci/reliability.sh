@@ -2,17 +2,20 @@
 # Functions are called indirectly (scenarios by name, inner mode):
 # shellcheck disable=SC2317
 # Reliability of the suite, measured: no flakes, no leftovers, bounded runs,
-# hostile environments, slow and busy machines. Prints a figures table at the end (also written to
-# target/reliability/figures.md) and exits non-zero when a scenario fails.
+# hostile environments, slow and busy machines. Prints a figures table at the
+# end (also written to target/reliability/figures.md) and exits non-zero when a
+# scenario fails.
 #
-#   ci/reliability.sh [--runs N] [--quick] [--only LIST] [--ceiling SECONDS]
-#                     [--load-runs N]
+#   ci/reliability.sh [--runs N] [--quick] [--only LIST] [--load-runs N]
+#                     [--ceiling SECONDS] [--no-isolate]
 #
 #   --runs N        repetitions of the whole suite with cargo test and with
 #                   cargo nextest (default 30)
-#   --quick         3 + 3 repetitions, one concurrent pair, one kill, of the
-#                   container scenarios only container-all and container-nonroot,
-#                   of the load scenarios one run of load-1cpu (for .ci/run)
+#   --quick         the pass .ci/run makes: 3 + 3 repetitions, one concurrent
+#                   pair, one kill, the hostile scenarios, of the container
+#                   scenarios container-all and container-nonroot, of the load
+#                   scenarios one run of load-1cpu (compared with the last
+#                   green repetition); --only and --load-runs still apply
 #   --only LIST     comma-separated scenarios: repeat-test, repeat-nextest,
 #                   concurrent, full, panic, sigkill, hostile (all five) or
 #                   hostile-nonroot, hostile-sigpending, hostile-mqueue,
@@ -20,12 +23,19 @@
 #                   container-seccomp, container-shm, container-userns,
 #                   container-rootfs, container-all, container-nonroot, load
 #                   (all four) or load-1cpu, load-oversubscribed, load-memory,
-#                   load-build (each with the unloaded load-baseline run)
-#   --load-runs N   runs of each load scenario (default 10 of load-1cpu, 3 of
-#                   the others)
+#                   load-build (each after the unloaded load-baseline run)
+#   --load-runs N   runs of each load scenario (default 10 of load-1cpu and 3
+#                   of the others; 1 in quick mode)
 #   --ceiling S     the ceiling of one whole-suite run (default 900 s): a run
 #                   still going then is killed and counted as a failure
 #   --no-isolate    run every scenario in the host's namespaces even as root
+#   -h, --help      this text
+#
+# Environment: LOAD_QUOTA_US (load-1cpu's CPU quota per 100 ms period, default
+# 50000: half a CPU), LOAD_MEMORY_PCT (the share of MemAvailable load-memory
+# holds, default 85), LOAD_MEMORY_RESERVE_MIB (what it always leaves
+# available, default 2048), IPCCONF (the ipcconf that reads result sets;
+# default this checkout's debug build, ci/lib.sh).
 #
 # Scenarios
 #   repeat-test     N x `cargo test --no-fail-fast`; every failing test is listed
@@ -61,17 +71,26 @@
 #                   inside the sandbox before its namespaces go. Needs bwrap
 #                   (bubblewrap) and libseccomp's Python bindings: installed with
 #                   apt-get when missing (as ci/lib.sh's apt_install does).
-#   load-*          `cargo test --tests` on a slow or busy machine, compared
-#                   claim by claim with an unloaded run made first
-#                   (load-baseline): every claim but the performance ones keeps
-#                   its observation, none records timeout or error, a
-#                   performance verdict may become inconclusive, never its
-#                   opposite; the slowest bounded step and its claim reported
-#     -1cpu         taskset to one CPU and a CPU quota of half of it (cgroup v2
-#                   cpu.max, else v1 cpu.cfs_quota_us; root)
+#   load-*          `cargo test --tests` (debug, as a contributor runs it) on a
+#                   slow or busy machine, compared claim by claim with an
+#                   unloaded run made first (load-baseline): every claim but the
+#                   performance ones keeps its observation, none records
+#                   timeout or error, a performance verdict may become
+#                   inconclusive, never its opposite (the verdicts need a
+#                   release build: in these debug runs they are skipped, the
+#                   figures smoke-tested). Every run records how long each
+#                   bounded wait took (IPCCONF_STEP_TIMES); the slowest step
+#                   and its claim are reported
+#     -1cpu         taskset to one CPU and, as root, a CPU quota of half of it
+#                   (cgroup v2 cpu.max, else v1 cpu.cfs_quota_us); without
+#                   root no group can be made (no delegated cgroup subtree, no
+#                   systemd user manager) and the note says why
 #     -oversubscribed  four busy processes per CPU beside the suite
-#     -memory       another process holds 85% of MemAvailable (touched, mlocked)
-#     -build        a fresh debug build of the crate compiling beside the suite
+#     -memory       another process holds 85% of MemAvailable, always leaving
+#                   2 GiB (every page touched, mlocked where permitted, first in
+#                   line for the OOM killer), through every run
+#     -build        the suite while a fresh debug build of the crate (every
+#                   dependency, its own target directory) compiles beside it
 #
 # Leftovers: /dev/mqueue/ipcconf-*, /dev/shm/*ipcconf-*, ipcconf-* in the
 # temporary directory, System V objects with the suite's key mark (0x1c......)
