@@ -178,14 +178,18 @@ pub struct Size {
 
 /// Forks the partner (running `partner`), runs `measure` here (given the
 /// batch and sample arrays), waits for the partner, and returns the
-/// figures of the result line.
+/// figures of the result line. What `measure` owns (the measuring end) is
+/// dropped only once the partner has been reaped: the partner may not have
+/// read the last message (`STOP`) yet, and dropping some ends destroys what
+/// they hold (a System V queue is removed with its messages, and the partner's
+/// next receive fails with EINVAL).
 fn two_sides(
     mech: &str,
     msg_bytes: usize,
     size: Size,
     pin: &Pin,
     partner: impl FnOnce(&Region) -> Result<(), Fail>,
-    measure: impl FnOnce(&mut [u64], &mut [u64]) -> Result<Timed, Fail>,
+    mut measure: impl FnMut(&mut [u64], &mut [u64]) -> Result<Timed, Fail>,
 ) -> Result<stats::Figure, String> {
     let report = Region::anonymous(4096).map_err(|e| format!("report page: {e}"))?;
     let mut batches = vec![0u64; size.iters];
@@ -203,7 +207,10 @@ fn two_sides(
             let mut child = Child::new(pid);
             let pinned = pin_self(pin.parent, &pin.plan);
             let load = sys::loadavg();
-            let done = child.reap(measure(&mut batches, &mut samples), "echoing")?;
+            let done = child.reap(measure(&mut batches, &mut samples), "echoing");
+            // The measuring end goes only now that the partner is gone.
+            drop(measure);
+            let done = done?;
             let echoed = report.u64_at(Rep::Count.at()).load(Relaxed);
             let child_pin_failed = report.u64_at(Rep::PinFailed.at()).load(Relaxed) != 0;
             let s = stats::summarize_batches(
