@@ -48,6 +48,15 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// Whether `name` is one the suite makes: `<kind>ipcconf-<pid>-...`
+/// (`names::unique`, `names::private_dir`). Another file that merely starts
+/// with the prefix (`ipcconf-old`, a lock file) is not the suite's to remove.
+fn ours(name: &str, kind: &str) -> bool {
+    name.strip_prefix(kind)
+        .is_some_and(|rest| rest.starts_with(crate::names::PREFIX))
+        && name_pid(name).is_some()
+}
+
 /// Why an object named `name` must stay: its creator is still running.
 fn in_use(name: &str) -> Option<String> {
     let pid = name_pid(name)?;
@@ -78,7 +87,7 @@ fn temp_dir(base: &std::path::Path, dry_run: bool, done: &mut Swept) {
     };
     for e in rd.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(crate::names::PREFIX) {
+        if !ours(&name, "") {
             continue;
         }
         let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
@@ -108,7 +117,7 @@ mod linux {
 
     #[cfg(not(target_os = "android"))]
     use super::alive;
-    use super::{Swept, in_use, owned_by_me};
+    use super::{Swept, in_use, ours, owned_by_me};
 
     pub fn sweep(dry_run: bool, done: &mut Swept) {
         // POSIX queues, shared memory and (glibc) named semaphores appear as files.
@@ -118,7 +127,7 @@ mod linux {
             };
             for e in rd.filter_map(Result::ok) {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if !name.starts_with(&format!("{prefix}{}", crate::names::PREFIX)) {
+                if !ours(&name, prefix) {
                     continue;
                 }
                 if !std::fs::symlink_metadata(e.path()).is_ok_and(|m| owned_by_me(&m)) {
@@ -221,6 +230,35 @@ mod tests {
         assert_eq!(name_pid("sem.ipcconf-17-0-012345"), Some(17));
         assert_eq!(name_pid("ipcconf-x-1"), None);
         assert_eq!(name_pid("other-1-2"), None);
+    }
+
+    #[test]
+    fn only_the_suites_names_are_swept() {
+        assert!(ours("ipcconf-4242-7-abcdef", ""));
+        assert!(ours("ipcconf-4242-Ab12Cd", "")); // a private directory
+        assert!(ours("sem.ipcconf-17-0-012345", "sem."));
+        assert!(!ours("sem.ipcconf-17-0-012345", ""));
+        assert!(!ours("ipcconf-old", ""));
+        assert!(!ours("ipcconf-heavy.lock", ""));
+        assert!(!ours("x-ipcconf-17-0-012345", ""));
+    }
+
+    #[test]
+    fn a_file_that_only_starts_with_the_prefix_stays() {
+        let base = tempfile::tempdir().unwrap();
+        let theirs = base.path().join("ipcconf-quiet");
+        std::fs::write(&theirs, b"").unwrap();
+        // u32::MAX is no process: a leftover of a dead run.
+        let left = base.path().join(format!("ipcconf-{}-0-000000", u32::MAX));
+        std::fs::write(&left, b"").unwrap();
+        let mut done = Swept {
+            removed: Vec::new(),
+            kept: Vec::new(),
+        };
+        temp_dir(base.path(), false, &mut done);
+        assert!(theirs.exists());
+        assert!(!left.exists());
+        assert_eq!(done.removed, [left.display().to_string()]);
     }
 
     #[cfg(unix)]
