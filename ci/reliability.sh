@@ -92,7 +92,7 @@
 #     -build        the suite while a fresh debug build of the crate (every
 #                   dependency, its own target directory) compiles beside it
 #
-# Leftovers: /dev/mqueue/ipcconf-*, /dev/shm/*ipcconf-*, ipcconf-* in the
+# Leftovers: /dev/mqueue/ipcconf-<pid>-*, /dev/shm/*ipcconf-<pid>-*, ipcconf-<pid>-* in the
 # temporary directory, System V objects with the suite's key mark (0x1c......)
 # and processes still running from this checkout's target/ directory.
 #

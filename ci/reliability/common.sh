@@ -28,18 +28,20 @@ can_isolate() {
   is_root && command -v unshare >/dev/null && unshare --ipc --mount --propagation private true 2>/dev/null
 }
 
-# One line per leftover object of the suite: POSIX names, temporary entries,
-# System V objects with the suite's key mark, processes of this checkout.
+# One line per leftover object of the suite: POSIX names, temporary entries
+# (the suite's names, `ipcconf-<pid>-...`: another file that only starts with
+# the prefix is not one), System V objects with the suite's key mark,
+# processes of this checkout.
 # LEFT_UID (default: this user) and LEFT_TMP (another temporary directory)
 # widen it for a run as another user.
 leftovers() {
   local me d tmp
   me=${LEFT_UID:-$(id -u)}
   for d in /dev/mqueue /dev/shm; do
-    [ -d "$d" ] && find "$d" -maxdepth 1 -name '*ipcconf-*' -user "$me" 2>/dev/null | sed 's/^/posix /'
+    [ -d "$d" ] && find "$d" -maxdepth 1 -name '*ipcconf-[0-9]*' -user "$me" 2>/dev/null | sed 's/^/posix /'
   done
   for tmp in "${TMPDIR:-/tmp}" /tmp ${LEFT_TMP:-}; do
-    [ -d "$tmp" ] && find "$tmp" -maxdepth 1 -name 'ipcconf-*' -user "$me" 2>/dev/null | sed 's/^/temp /'
+    [ -d "$tmp" ] && find "$tmp" -maxdepth 1 -name 'ipcconf-[0-9]*' -user "$me" 2>/dev/null | sed 's/^/temp /'
   done | sort -u
   if [ -r /proc/sysvipc/msg ]; then
     # key (decimal) in 0x1C000000..0x1CFFFFFF, owner uid = this user.
@@ -59,9 +61,9 @@ leftovers() {
 
 # Whether any object of the suite exists right now (cheap: for timing a kill).
 objects_alive() {
-  compgen -G '/dev/mqueue/ipcconf-*' >/dev/null ||
-    compgen -G '/dev/shm/*ipcconf-*' >/dev/null ||
-    compgen -G "${TMPDIR:-/tmp}/ipcconf-*" >/dev/null ||
+  compgen -G '/dev/mqueue/ipcconf-[0-9]*' >/dev/null ||
+    compgen -G '/dev/shm/*ipcconf-[0-9]*' >/dev/null ||
+    compgen -G "${TMPDIR:-/tmp}/ipcconf-[0-9]*" >/dev/null ||
     awk 'FNR > 1 && $1 >= 469762048 && $1 < 486539264 { f = 1 } END { exit !f }' \
       /proc/sysvipc/msg /proc/sysvipc/shm /proc/sysvipc/sem 2>/dev/null
 }
