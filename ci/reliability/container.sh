@@ -152,7 +152,8 @@ container_all() {
     "${ALL[@]}" "${USERNS_ROOT[@]}"
 }
 # As root, as uid 65534 (cross runs `docker run --user $(id -u):$(id -g)`), from
-# copies of the script and the binaries where that uid can reach them.
+# copies of the script, the binaries and the ipcconf that reads the results
+# where that uid can reach them.
 container_nonroot() {
   local note="seccomp, 64 MiB /dev/shm, no /dev/mqueue, private IPC namespace, read-only root"
   if ! is_root; then
@@ -165,15 +166,16 @@ container_nonroot() {
   fi
   local base="${TMPDIR:-/tmp}/reliability-container-nonroot" b rc
   rm -rf "$base" && mkdir -p "$base/ci" "$base/target/bin" "$base/target/debug" "$base/target/reliability" || return 1
-  { cp "$SELF" "$base/ci/" && cp -r "$ROOT/ci/reliability" "$base/ci/" &&
-    cp "$ROOT/target/debug/ipcconf-peer" "$base/target/debug/"; } || return 1
+  { cp "$SELF" "$ROOT/ci/lib.sh" "$base/ci/" && cp -r "$ROOT/ci/reliability" "$base/ci/" &&
+    cp "$ROOT/target/debug/ipcconf-peer" "$IPCCONF" "$base/target/debug/"; } || return 1
   : >"$base/binaries"
   while read -r b; do
     cp "$b" "$base/target/bin/" && echo "$base/target/bin/$(basename "$b")" >>"$base/binaries"
   done <"$WORK/binaries"
   chmod -R a+rX "$base"
   RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent
-    BINARIES="$base/binaries" IPCCONF_PEER="$base/target/debug/ipcconf-peer")
+    BINARIES="$base/binaries" IPCCONF_PEER="$base/target/debug/ipcconf-peer"
+    IPCCONF="$base/target/debug/$(basename "$IPCCONF")")
   CSELF="$base/ci/reliability.sh" CWORK="$base/target/reliability" CONTAINER_OWNER=65534:65534 \
     container_run container-nonroot "as uid/gid 65534 (setpriv, no groups; binaries copied): $note" "${ALL[@]}"
   rc=$?

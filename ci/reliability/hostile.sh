@@ -29,13 +29,14 @@ hostile_run() {
   fi
   count_leftovers >"$dir/leftovers"
   n=$(wc -l <"$dir/leftovers")
-  summarize_results "$dir/results" | tee "$dir/summary" | sed 's/^/  /'
-  local errors reason
+  local errors reason unread=""
+  summarize_results "$dir/results" >"$dir/summary" || unread="; the results could not be read"
+  sed 's/^/  /' "$dir/summary"
   # No claim may record error or timeout, whatever its test said.
   errors=$(head -1 "$dir/summary" | grep -oE '(error|timeout) [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
   reason=$(first_skip_reason "$dir/results")
   figure "$scenario" "$nbin binaries" "$((nbin - bad))" "$bad" "$n" "${HOSTILE_NOTE:-}; $(head -1 "$dir/summary")$([ "$errors" != 0 ] && echo "; $errors error/timeout")${reason:+; e.g. \"$reason\"}$([ "$n" != 0 ] && printf '; left: %s' "$(tr '\n' ' ' <"$dir/leftovers")")"
-  [ "$bad" = 0 ] && [ "$n" = 0 ] && [ "$errors" = 0 ]
+  [ "$bad" = 0 ] && [ "$n" = 0 ] && [ "$errors" = 0 ] && [ -z "$unread" ]
 }
 
 hostile_nonroot() {
