@@ -5,7 +5,9 @@
 //! protocol ([`ProtocolError`], naming the line and why).
 //!
 //! A message turns into its one line with `Display` and back with
-//! [`WireLine::from_line`]; `from_line(&m.to_string()) == Ok(m)`.
+//! [`WireLine::from_line`]; `from_line(&m.to_string()) == Ok(m)`. A line
+//! holding a line break is no message ([`one_line`]), and none is written: a
+//! text that holds one is written with a blank in its place (`Rest`).
 
 use std::fmt::{self, Display};
 
@@ -118,6 +120,7 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
+                    $crate::peer::wire::one_line(line)?;
                     let words = &mut $crate::peer::wire::Words::new(line);
                     let head = words.next().ok_or("empty line")?;
                     let count = words.left();
@@ -172,6 +175,7 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
+                    $crate::peer::wire::one_line(line)?;
                     let words = &mut $crate::peer::wire::Words::new(line);
                     let head = words.next().ok_or("empty line")?;
                     let count = words.left();
@@ -296,6 +300,16 @@ pub fn unknown(head: &str, count: usize, arities: &[Arity]) -> String {
         "{head} takes {} word(s) after it, not {count}",
         takes.join(" or ")
     )
+}
+
+/// `Ok` for a line without a line break: every message is one line, so a text
+/// holding one can be no message (the reader on the other side would take the
+/// rest for the next message).
+pub fn one_line(line: &str) -> Result<(), String> {
+    match line.contains('\n') {
+        true => Err("a line break inside the line".into()),
+        false => Ok(()),
+    }
 }
 
 /// A word that is a whole message of a one-word protocol (a mode, a kind):

@@ -217,3 +217,24 @@ fn bad_lines_are_named() {
         "not an example line: \"what 1\" (no message starts with \"what\")"
     );
 }
+
+/// A message is one line: a line with a line break inside is refused (found
+/// by the protocol_line fuzz target: `err 0 a\nb` was read, and written back
+/// as two lines), and a text holding one is written with a blank instead.
+#[test]
+fn a_message_is_one_line() {
+    refused::<Example>(&["rest 0 a\nb", "rest 0 a\n", "one\n", "hello 1 x\n"]);
+    let split = Example::Rest {
+        errno: 5,
+        text: "first\nsecond".into(),
+    };
+    assert_eq!(split.to_string(), "rest 5 first second");
+    assert_eq!(
+        Example::from_line(&split.to_string()),
+        Ok(Example::Rest {
+            errno: 5,
+            text: "first second".into()
+        })
+    );
+    assert!(Hello::from_line("hello 1 x\n").is_err());
+}
