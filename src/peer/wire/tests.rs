@@ -238,3 +238,22 @@ fn a_message_is_one_line() {
     );
     assert!(Hello::from_line("hello 1 x\n").is_err());
 }
+
+/// A text ends without blanks: the reader of a line trims them, so a text
+/// read or written with one would not arrive as it was (found by the
+/// protocol_line fuzz target: `err x ` read as "x ", arrived as "x").
+#[test]
+fn a_text_has_no_trailing_blanks() {
+    let read = Example::from_line("rest 0 a b \t").unwrap();
+    let text = |e: &Example| match e {
+        Example::Rest { text, .. } => text.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(text(&read), "a b");
+    let written = Example::Rest {
+        errno: 0,
+        text: "x \n".into(),
+    };
+    assert_eq!(written.to_string(), "rest 0 x");
+    round_trip(read);
+}
