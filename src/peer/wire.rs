@@ -349,6 +349,7 @@ pub(crate) mod testing {
     /// controller reads lines) to the same message.
     pub fn round_trip<T: WireLine + PartialEq + std::fmt::Debug>(m: T) {
         let line = m.to_string();
+        seed(std::any::type_name::<T>(), &line);
         assert_eq!(
             T::from_line(line.trim_end()).as_ref(),
             Ok(&m),
@@ -357,9 +358,25 @@ pub(crate) mod testing {
         assert_eq!(T::from_line(&line), Ok(m), "line {line:?}");
     }
 
+    /// With `IPCCONF_PROTOCOL_LINES=FILE`, appends `<type>\t<line>` to FILE:
+    /// the examples' lines, the fuzzer's seeds (fuzz/make-seeds.py).
+    fn seed(protocol: &str, line: &str) {
+        use std::io::Write;
+        let Some(path) = std::env::var_os("IPCCONF_PROTOCOL_LINES") else {
+            return;
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("IPCCONF_PROTOCOL_LINES opens");
+        writeln!(f, "{protocol}\t{line}").expect("IPCCONF_PROTOCOL_LINES written");
+    }
+
     /// Each of `lines` is refused with an error that names it.
     pub fn refused<T: WireLine + std::fmt::Debug>(lines: &[&str]) {
         for &line in lines {
+            seed(std::any::type_name::<T>(), line);
             let e = T::from_line(line).expect_err(line);
             assert_eq!(e.line, line);
             assert!(e.to_string().contains(&format!("{line:?}")), "{e}");
