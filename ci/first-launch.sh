@@ -40,6 +40,7 @@ out="$(abspath "${out:-$TARGET_DIR/first-launch}")"
 cd "$ROOT"
 
 step "build" cargo test --locked --no-run -q
+ipcconf_built_by "" debug
 
 ok=1
 if ! step "one check, with and without the warm-up" \

@@ -70,29 +70,75 @@ abspath() {
   esac
 }
 
-# json_field FILE KEY: the string value of "KEY" in a flat JSON object (run.json).
-json_field() {
-  sed -n "s/^ *\"$2\": *\"\\(.*\\)\",\\{0,1\\} *\$/\\1/p" "$1" | head -n 1
+# The ipcconf program the scripts read result sets with (`ipcconf summary`,
+# src/bin/ipcconf.rs), found in this order:
+#   1. $IPCCONF, when set: the path of a built ipcconf;
+#   2. the one the script's own build made, named by `ipcconf_built_by TARGET
+#      PROFILE` ($TARGET_DIR[/TARGET]/PROFILE/ipcconf[.exe]: `cargo test`
+#      builds every program), when it runs on this machine: a build for this
+#      host, or for a target this host runs (musl and i686 on x86_64 Linux,
+#      the GNU target on Windows; qemu-user where binfmt_misc runs it), never
+#      a Windows program elsewhere;
+#   3. this host's debug build, `cargo build --bin ipcconf` (nothing to do
+#      when cargo test built it already).
+# $TARGET_DIR follows CARGO_TARGET_DIR. Portable to bash 3.2 and Git Bash.
+IPCCONF_CANDIDATE=""
+ipcconf_built_by() {
+  local exe=""
+  case "$(uname -s)" in MINGW* | MSYS* | CYGWIN*) exe=.exe ;; esac
+  case "$exe:${1:-}" in
+    :*windows*) IPCCONF_CANDIDATE="" ;; # a Windows program, on another OS
+    *) IPCCONF_CANDIDATE="$TARGET_DIR/${1:+$1/}${2:-debug}/ipcconf$exe" ;;
+  esac
 }
 
-# summarize_set DIR [RUNTIME]: prints what a result set holds; fails when it holds
-# no run, no observation, or (with RUNTIME) a run of another runtime.
+# ipcconf_find: sets IPCCONF to the ipcconf to run (see above); fails when
+# none runs and none can be built.
+ipcconf_find() {
+  local exe=""
+  [ -n "${IPCCONF:-}" ] && return 0
+  if [ -n "$IPCCONF_CANDIDATE" ] && [ -x "$IPCCONF_CANDIDATE" ] &&
+    "$IPCCONF_CANDIDATE" --help >/dev/null 2>&1; then
+    IPCCONF="$IPCCONF_CANDIDATE"
+    return 0
+  fi
+  case "$(uname -s)" in MINGW* | MSYS* | CYGWIN*) exe=.exe ;; esac
+  log "building this host's ipcconf to read result sets (cargo build --bin ipcconf)"
+  (cd "$ROOT" && cargo build --quiet --locked --bin ipcconf >&2) || return 1
+  IPCCONF="$TARGET_DIR/debug/ipcconf$exe"
+}
+
+# ipcconf ARGS...: runs ipcconf (see above); an argument naming an existing
+# path is handed over in Windows' form where cygpath exists (Git Bash).
+ipcconf() {
+  local a args=()
+  ipcconf_find || { log "no ipcconf to run"; return 2; }
+  for a in "$@"; do
+    if [ -e "$a" ] && command -v cygpath >/dev/null 2>&1; then a="$(cygpath -w "$a")"; fi
+    args+=("$a")
+  done
+  "$IPCCONF" ${args[@]+"${args[@]}"}
+}
+
+# summarize_set DIR [RUNTIME]: prints what a result set holds (`ipcconf
+# summary`); fails when it holds no run, no observation, or (with RUNTIME) a
+# run of another runtime.
 summarize_set() {
-  local dir="$1" want_runtime="${2:-}" n pass fail skipped platform runtime
+  local dir="$1" want_runtime="${2:-}" line platform runtime n pass fail skipped detail
   if [ ! -f "$dir/run.json" ]; then
     log "NO RESULTS: $dir/run.json is missing (the suites did not run)"
     return 1
   fi
-  platform="$(json_field "$dir/run.json" platform)"
-  runtime="$(json_field "$dir/run.json" runtime)"
-  n=0 pass=0 fail=0 skipped=0
-  if [ -d "$dir/results" ]; then
-    n=$(find "$dir/results" -name '*.json' -type f | wc -l | tr -d ' ')
-    pass=$(grep -l '"status": *"pass"' "$dir"/results/*.json 2>/dev/null | wc -l | tr -d ' ')
-    fail=$(grep -l '"status": *"fail"' "$dir"/results/*.json 2>/dev/null | wc -l | tr -d ' ')
-    skipped=$(grep -l '"status": *"skipped"' "$dir"/results/*.json 2>/dev/null | wc -l | tr -d ' ')
+  ipcconf_find || return 1
+  if ! line="$(ipcconf summary "$dir" --format \
+    '{run.platform}\t{run.runtime}\t{results}\t{status.pass}\t{status.fail}\t{status.skipped}\t{run.runtime_detail}; {run.os_version}')"; then
+    log "NO RESULTS: ipcconf summary could not read $dir (see above)"
+    return 1
   fi
-  log "result set $dir: platform $platform, runtime $runtime: $n results ($pass pass, $fail fail, $skipped skipped)"
+  IFS=$'\t' read -r platform runtime n pass fail skipped detail <<EOF
+$line
+EOF
+  log "result set $dir: platform $platform, runtime $runtime ($detail): $n results ($pass pass, $fail fail, $skipped skipped)"
   if [ "$n" -eq 0 ]; then
     log "NO RESULTS: $dir has a run but no observation"
     return 1
@@ -105,8 +151,9 @@ summarize_set() {
 }
 
 # out_release_args DEFAULT_OUT ARGS...: parses the options of a run script that
-# takes only `--out DIR` and `--release` (and --help); sets `out` (DEFAULT_OUT
-# unless given) and `extra` (the --release to hand on, or nothing).
+# takes only `--out DIR`, `--release` and `-- CARGO_TEST_ARGS...` (and --help);
+# sets `out` (DEFAULT_OUT unless given) and `extra` (the --release and the
+# `-- ...` to hand on to run-native.sh, or nothing).
 # shellcheck disable=SC2034 # out and extra are read by the calling script
 out_release_args() {
   out="$1" extra=()
@@ -115,6 +162,7 @@ out_release_args() {
     case "$1" in
       --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
       --release) extra+=(--release); shift ;;
+      --) extra+=("$@"); break ;;
       -h | --help) usage; exit 0 ;;
       *) die "unknown argument $1 (see --help)" ;;
     esac

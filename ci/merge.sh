@@ -4,7 +4,7 @@
 # platforms that should have a run, so that a job that produced nothing shows as
 # "not measured" instead of vanishing.
 #
-#   ci/merge.sh [--out DIR] [--expect ID]... [--expect-file FILE] [--summary FILE] SETS...
+#   ci/merge.sh [--out DIR] [--expect ID]... [--expect-columns ci|local] [--summary FILE] SETS...
 #
 # SETS            result sets, or directories whose subdirectories are result sets
 #                 (as actions/download-artifact lays them out); a directory with no
@@ -12,7 +12,9 @@
 # --out DIR       report directory (default target/ipc-report)
 # --expect ID     an expected column: `platform-id (runtime)`, e.g.
 #                 "linux-aarch64-gnu (qemu-user)", or a bare platform id (any runtime)
-# --expect-file F one expected column per line (# comments)
+# --expect-columns ci|local
+#                 every column ci/columns.toml lists as run by the portability
+#                 workflow (ci) or by ci/run-local-platforms.sh (local)
 # --summary FILE  append PORTABILITY.md to FILE (the GitHub job summary)
 set -euo pipefail
 CI_NAME=merge
@@ -23,12 +25,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --expect) expect+=(--expect-platform "$2"); shift 2 ;;
-    --expect-file)
-      while IFS= read -r line || [ -n "$line" ]; do
-        line="${line%%#*}"
-        line="$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')"
+    --expect-columns)
+      case "${2:-}" in ci | local) ;; *) die "--expect-columns takes ci or local" ;; esac
+      ids="$(python3 "$CI_DIR/columns.py" ids "--$2")" || die "ci/columns.py could not read the list"
+      while IFS= read -r line; do
         [ -n "$line" ] && expect+=(--expect-platform "$line")
-      done <"$2"
+      done <<EOF
+$ids
+EOF
       shift 2
       ;;
     --summary) summary="$2"; shift 2 ;;

@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
-# Compares the suite's round-trip figures with a minimal C program making the
-# same exchange on the same machine (the aim: every ratio within 1.2), outside
-# the suite. (`cargo ipc-report` measures the same C program beside each
-# latency figure in its own run and reports suite/C per mechanism.)
+# Compares the suite's round-trip figures with the minimal C program for each
+# mechanism on the same machine (the aim: every ratio within 1.2), outside
+# the suite; both time batches of round trips the same way. (`cargo
+# ipc-report` measures the same C program beside each latency figure in its
+# own run and reports suite/C per mechanism.)
 #
-#   bash ci/perf-baseline.sh [rounds] [iterations] [warmup] [mechanism...]
+#   bash ci/perf-baseline.sh [rounds] [batches] [warmup] [mechanism...]
 #
 # Builds ci/perf/ipc_rtt.c with cc -O2 and the release ipcconf-peer, then for
-# each mechanism (default: every kernel mechanism and shm_spin) alternates the
-# two `rounds` times (default 5) and prints each median, the median of the
-# medians and the ratio suite/C. Both get a time budget large enough never to
-# cut them short, so both make the same count. Run it on an otherwise idle
-# machine: other load makes both figures noisy.
+# each mechanism (default: every mechanism) alternates the two `rounds`
+# times (default 5) and prints each median, the median of the medians and
+# the ratio suite/C. Both get a time budget large enough never to cut them
+# short, so both make the same count. Run it on an otherwise idle machine:
+# other load makes both figures noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-iters=${2:-20000}
-warm=${3:-2000}
+iters=${2:-5000}
+warm=${3:-500}
 shift $(($# < 3 ? $# : 3))
 mechs=("$@")
-[ ${#mechs[@]} -gt 0 ] || mechs=(pipe fifo unix_stream unix_dgram unix_seqpacket tcp udp posix_mq sysv_mq eventfd shm_spin)
+[ ${#mechs[@]} -gt 0 ] || mechs=(pipe fifo unix_stream unix_dgram unix_seqpacket tcp udp posix_mq sysv_mq eventfd shm_spin shm_futex shm_condvar shm_ring)
 out=target/perf-baseline
 mkdir -p "$out"
 libs=()
 [ "$(uname -s)" = Linux ] && libs=(-lrt)
-"${CC:-cc}" -O2 -o "$out/ipc_rtt" ci/perf/ipc_rtt.c "${libs[@]}"
+"${CC:-cc}" -O2 -pthread -o "$out/ipc_rtt" ci/perf/ipc_rtt.c "${libs[@]}"
 cargo build --release --quiet --bin ipcconf-peer
 peer=target/release/ipcconf-peer
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }

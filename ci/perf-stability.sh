@@ -32,7 +32,6 @@ done
 case "$runs" in ''|*[!0-9]*) die "--runs must be a positive number, not '$runs'" ;; esac
 [ "$runs" -ge 1 ] || die "--runs must be at least 1"
 if [ "$load" = 1 ] && [ "$runs" -lt 2 ]; then die "--load needs --runs 2 or more (one idle run, then loaded ones)"; fi
-command -v python3 >/dev/null || die "python3 is needed to read report.json"
 
 mkdir -p "$out"
 busy_pids=()
@@ -76,54 +75,59 @@ for ((r = 1; r <= runs; r++)); do
 done
 stop_load
 
-python3 - "$out" "$runs" "$load" <<'PY'
-import json, os, sys
-out, runs, load = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-verdicts = ["perf.shm_spin_sub_microsecond", "perf.unix_faster_than_tcp",
-            "perf.shm_ring_over_1gbps", "perf.spsc_lock_free_predictable",
-            "perf.mpmc_contention"]
-table = []
-for r in range(1, runs + 1):
-    d = os.path.join(out, f"run-{r}")
-    rep = json.load(open(os.path.join(d, "report.json")))
-    results = {x["claim"]: x for run in rep["runs"] for x in run["results"]}
-    row = {"run": r, "loaded": open(os.path.join(d, "loaded")).read().strip() == "1",
-           "seconds": open(os.path.join(d, "seconds")).read().strip()}
-    perf_ms = sum(x.get("duration_ms", 0) for c, x in results.items() if c.startswith("perf."))
-    row["perf_s"] = perf_ms / 1000
-    for v in verdicts:
-        x = results.get(v)
-        if x is None:
-            row[v] = ("missing", "")
-            continue
-        q = {m["name"]: m["value"] for m in x.get("measured", [])}
-        low = next((k for k in q if k.endswith("_low") and not k.startswith("lead_1x1")), None)
-        iv = ""
-        if low:
-            base = low[:-4]
-            iv = f"{q[base]:.3g} [{q[low]:.3g}, {q[base + '_high']:.3g}] n={int(q.get('rounds', 0))}"
-        row[v] = (x["observed"], iv)
-    table.append(row)
-short = [v.split(".", 1)[1] for v in verdicts]
-print("| run | load | run s | perf s | " + " | ".join(short) + " |")
-print("|---|---|---:|---:|" + "---|" * len(short))
-for row in table:
-    cells = [f"{row[v][0]} {row[v][1]}".strip() for v in verdicts]
-    print(f"| {row['run']} | {'busy' if row['loaded'] else 'idle'} | {row['seconds']} | {row['perf_s']:.1f} | " + " | ".join(cells) + " |")
-bad = 0
-ref = table[0]
-for row in table[1:]:
-    for v in verdicts:
-        a, b = ref[v][0], row[v][0]
-        if load and row["loaded"]:
-            # Under load only the opposite value counts.
-            if {a, b} == {"yes", "no"}:
-                bad += 1
-                print(f"OPPOSITE: run {row['run']} {v}: {b} (idle run: {a})")
-        elif a != b:
-            bad += 1
-            print(f"FLIP: run {row['run']} {v}: {b} (run 1: {a})")
-word = "opposites" if load else "flips"
-print(f"{word}: {bad} over {runs} runs x {len(verdicts)} verdicts")
-sys.exit(1 if bad else 0)
-PY
+# Each run's claims as plain lines, read by the release ipcconf built above
+# (`ipcconf summary --claims`): every claim's run number, load, seconds, id,
+# observation, duration, and a verdict's statistic with its interval (`null`
+# for any other claim).
+ipcconf_built_by "" release
+ipcconf_find || die "no ipcconf to read the reports"
+claims="$out/claims.tsv"
+: >"$claims"
+for ((r = 1; r <= runs; r++)); do
+    dir="$out/run-$r"
+    ipcconf summary "$dir/report.json" --claims --format \
+        "$r\t$(cat "$dir/loaded")\t$(cat "$dir/seconds")\t{claim}\t{observed}\t{duration_ms}\t{interval.statistic}\t{interval.estimate}\t{interval.low}\t{interval.high}\t{interval.rounds}" \
+        >>"$claims" || die "ipcconf summary could not read $dir/report.json"
+done
+
+# The table (run x verdict: value, estimate [interval] n=rounds), then the
+# flips: every verdict of every run against run 1 (under --load, only the
+# opposite value counts in a loaded run).
+awk -F '\t' -v runs="$runs" -v load="$load" '
+function cell(r, v) { return (r SUBSEP v) in value ? value[r, v] : "missing" }
+{
+    r = $1; loaded[r] = $2; seconds[r] = $3
+    if ($4 ~ /^perf\./) perf_ms[r] += $6
+    if ($7 == "null") next
+    if (!($4 in known)) { known[$4] = 1; verdicts[++nv] = $4 }
+    value[r, $4] = $5
+    shown[r, $4] = $5
+    if ($8 != "null")
+        shown[r, $4] = sprintf("%s %.3g [%.3g, %.3g] n=%d", $5, $8, $9, $10, $11)
+}
+END {
+    head = "| run | load | run s | perf s |"; rule = "|---|---|---:|---:|"
+    for (i = 1; i <= nv; i++) { v = verdicts[i]; sub(/^perf\./, "", v); head = head " " v " |"; rule = rule "---|" }
+    print head; print rule
+    for (r = 1; r <= runs; r++) {
+        line = sprintf("| %d | %s | %s | %.1f |", r, loaded[r] == 1 ? "busy" : "idle", seconds[r], perf_ms[r] / 1000)
+        for (i = 1; i <= nv; i++) {
+            v = verdicts[i]
+            line = line " " ((r SUBSEP v) in shown ? shown[r, v] : "missing") " |"
+        }
+        print line
+    }
+    bad = 0
+    for (r = 2; r <= runs; r++) for (i = 1; i <= nv; i++) {
+        v = verdicts[i]; a = cell(1, v); b = cell(r, v)
+        if (load == 1 && loaded[r] == 1) {
+            if ((a == "yes" && b == "no") || (a == "no" && b == "yes")) {
+                bad++; printf "OPPOSITE: run %d %s: %s (idle run: %s)\n", r, v, b, a
+            }
+        } else if (a != b) {
+            bad++; printf "FLIP: run %d %s: %s (run 1: %s)\n", r, v, b, a
+        }
+    }
+    printf "%s: %d over %d runs x %d verdicts\n", load == 1 ? "opposites" : "flips", bad, runs, nv
+    exit bad ? 1 : 0
+}' "$claims"

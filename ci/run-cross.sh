@@ -60,5 +60,7 @@ fresh_dir "$out"
 if [ -f "$results/run.json" ]; then
   cp -R "$results/." "$out/"
 fi
+# cross's build of ipcconf reads the result set where binfmt_misc runs it here.
+ipcconf_built_by "$target" debug
 summarize_set "$out" || { [ "$rc" -ne 0 ] || rc=1; }
 exit "$rc"

@@ -1,47 +1,43 @@
 #!/usr/bin/env bash
-# Every platform this Linux x86_64 machine can run, merged into one report:
-#
-#   linux-x86_64-gnu               native (release)        ci/run-native.sh --release
-#   linux-x86_64-musl              native (static musl)    ci/run-musl.sh
-#   linux-aarch64-gnu (qemu-user)  emulated CPU            ci/run-qemu.sh --target aarch64-unknown-linux-gnu
-#   linux-i686-gnu                 native: a 32-bit process on the 64-bit kernel   ci/run-i686.sh
-#   linux-s390x-gnu (qemu-user)    emulated big-endian CPU ci/run-qemu.sh --target s390x-unknown-linux-gnu
-#   windows-x86_64-gnu (wine)      Wine, not Windows       ci/run-wine.sh (if present)
-#   linux-x86_64-musl (vm)         Linux VMs (TCG), one run per kernel: Debian's
-#                                  5.10, 6.1, 6.12 and 7.x  ci/run-vm.sh --debian-kernel S
-#
-# then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`) into
-# the report directory, a check that every column holds observations, and the headless
-# Chromium check of index.html (ci/check-report-page.sh).
+# Every column this Linux x86_64 machine can run, merged into one report: each
+# column ci/columns.toml gives a `local` run (native in release, musl, aarch64
+# and s390x under qemu-user, i686, Linux VMs of four kernels, Wine; --list
+# prints them with their commands), in the list's order, each script with
+# `--out target/ipc-sets/<set>`,
+# then ci/merge.sh (`cargo ipc-report --results ... --expect-platform ...`, every
+# local column expected: --expect-columns local) into the report directory, a
+# check that every column holds observations (`ipcconf summary`), and the
+# headless Chromium check of index.html (ci/check-report-page.sh).
 #
 #   ci/run-local-platforms.sh [--out DIR] [--only NAME]... [--allow-test-failures] [--no-page-check]
+#   ci/run-local-platforms.sh --list
 #
 # --out DIR               report directory (default target/ipc-report)
-# --only NAME             run only these columns: native, musl, qemu-aarch64, i686,
-#                         qemu-s390x, wine, vm (every kernel), vm-5.10, vm-6.1,
-#                         vm-6.12, vm-7
+# --only NAME             run only these columns, by their name in ci/columns.toml
+#                         (native, musl, ..., vm for every kernel, vm-6.1 for one)
+# --list                  print the local runs (name, column, result set, command)
 # --allow-test-failures   a column whose checks missed expectations still counts,
 #                         as long as it recorded observations (they are in the report)
 # --no-page-check         skip the Chromium check
 #
-# Result sets go to target/ipc-sets/<column>/ (each emptied first); only the
-# sets produced by this invocation are merged. Installs what each column needs
-# (ci/setup-qemu.sh, ci/setup-wine.sh; idempotent). Prints each step's duration.
-# Exit status 0 only when every column ran with observations (and, without
-# --allow-test-failures, met its expectations), the merge succeeded and the page
-# passed. A missing ci/run-wine.sh is a loud SKIPPED line, and the report shows
-# that column as not measured.
+# Result sets go to target/ipc-sets/<set>/ (each emptied first; the set is named
+# by ci/columns.py); only the sets produced by this invocation are merged.
+# Installs what each column needs (ci/setup-qemu.sh, ci/setup-wine.sh;
+# idempotent). Prints each step's duration. Exit status 0 only when every column
+# ran with observations (and, without --allow-test-failures, met its
+# expectations), the merge succeeded and the page passed.
 set -euo pipefail
 CI_NAME=local-platforms
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-out="$TARGET_DIR/ipc-report" only=() allow_fail=0 page_check=1
+out="$TARGET_DIR/ipc-report" only=() allow_fail=0 page_check=1 list=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
     --allow-test-failures) allow_fail=1; shift ;;
     --no-page-check) page_check=0; shift ;;
+    --list) list=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -50,29 +46,37 @@ out="$(abspath "$out")"
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "the local columns need an x86_64 Linux host"
 cd "$ROOT"
 
+# The local runs, one a line: NAME GROUP ID SET COMMAND ARGS..., tab-separated.
+runs="$(python3 "$CI_DIR/columns.py" local)" || die "ci/columns.py could not read ci/columns.toml"
+if [ "$list" -eq 1 ]; then
+  printf '%s\n' "$runs" | while IFS=$'\t' read -r name _ id set cmd; do
+    printf '%-14s %-32s %-34s %s\n' "$name" "$id" "ipc-sets/$set" "${cmd//$'\t'/ }"
+  done
+  exit 0
+fi
+
+# wanted NAME GROUP: whether --only names this run (by its name or its group).
 wanted() {
   [ ${#only[@]} -eq 0 ] && return 0
   local o
   for o in "${only[@]}"; do
-    [ "$o" = "$1" ] && return 0
-    # --only vm: every kernel's vm column.
-    case "$1" in vm-*) [ "$o" = vm ] && return 0 ;; esac
+    [ "$o" = "$1" ] || [ "$o" = "$2" ] && return 0
   done
   return 1
 }
+for o in ${only[@]+"${only[@]}"}; do
+  printf '%s\n' "$runs" | cut -f1,2 | tr '\t' '\n' | grep -qx -- "$o" ||
+    die "--only $o: no such local column in ci/columns.toml (names: $(printf '%s\n' "$runs" | cut -f1,2 | tr '\t' '\n' | sort -u | tr '\n' ' '))"
+done
 
 TOTAL_START=$SECONDS
-timings=() sets=() expected=() problems=() skipped=()
+timings=() sets=() problems=()
 
-# column NAME EXPECT_ID SET_DIR CMD...: runs one column, records its duration and outcome.
+# column NAME ID SET_DIR CMD...: runs one column, records its duration and outcome.
 column() {
   local name="$1" expect="$2" dir="$3" t0=$SECONDS rc=0
   shift 3
-  case " ${expected[*]} " in *" $expect "*) ;; *) expected+=(--expect "$expect") ;; esac
-  if ! wanted "$name"; then
-    return 0
-  fi
-  log "=== column $expect"
+  log "=== column $expect ($name)"
   "$@" || rc=$?
   timings+=("$(printf '%-14s %-32s %4ss  exit %s' "$name" "$expect" $((SECONDS - t0)) "$rc")")
   if [ -f "$dir/run.json" ] && [ -d "$dir/results" ] && [ -n "$(ls "$dir/results")" ]; then
@@ -85,54 +89,17 @@ column() {
   fi
 }
 
-# The native column is a release run, as `cargo ipc-report` makes it, so the
-# report carries real performance figures (a debug run only smoke-tests them).
-column native "linux-x86_64-gnu (native)" "$SETS_DIR/linux-x86_64-gnu" \
-  "$CI_DIR/run-native.sh" --release --out "$SETS_DIR/linux-x86_64-gnu"
-column musl "linux-x86_64-musl (native)" "$SETS_DIR/linux-x86_64-musl" \
-  "$CI_DIR/run-musl.sh" --out "$SETS_DIR/linux-x86_64-musl"
-column qemu-aarch64 "linux-aarch64-gnu (qemu-user)" "$SETS_DIR/linux-aarch64-gnu-qemu-user" \
-  "$CI_DIR/run-qemu.sh" --target aarch64-unknown-linux-gnu --out "$SETS_DIR/linux-aarch64-gnu-qemu-user"
-
-# 32-bit x86: runs natively on this kernel (runtime native; its runtime detail
-# says 32-bit process on a 64-bit kernel).
-column i686 "linux-i686-gnu (native)" "$SETS_DIR/linux-i686-gnu" \
-  "$CI_DIR/run-i686.sh" --out "$SETS_DIR/linux-i686-gnu"
-
-# Big-endian: s390x under qemu-user.
-column qemu-s390x "linux-s390x-gnu (qemu-user)" "$SETS_DIR/linux-s390x-gnu-qemu-user" \
-  "$CI_DIR/run-qemu.sh" --target s390x-unknown-linux-gnu --out "$SETS_DIR/linux-s390x-gnu-qemu-user"
-
-# The vm column: Debian's cloud kernels in qemu-system-x86_64 (TCG), the suites
-# built static for musl in its initramfs (ci/run-vm.sh). Each kernel is its own
-# result set of the one platform and runtime, so the report shows them as
-# versions of the column "linux-x86_64-musl (vm)" (Linux 5.10, 6.1, ...) and its
-# Since section compares them with each other and with this machine's kernel.
-for series in 5.10 6.1 6.12 7; do
-  column "vm-$series" "linux-x86_64-musl (vm)" "$SETS_DIR/linux-x86_64-musl-vm-$series" \
-    "$CI_DIR/run-vm.sh" --debian-kernel "$series" --out "$SETS_DIR/linux-x86_64-musl-vm-$series"
+# Read first: the column scripts get this script's standard input, not the list.
+lines=()
+while IFS= read -r line; do lines+=("$line"); done <<EOF
+$runs
+EOF
+for line in "${lines[@]}"; do
+  IFS=$'\t' read -r -a run <<<"$line"
+  wanted "${run[0]}" "${run[1]}" || continue
+  dir="$SETS_DIR/${run[3]}"
+  column "${run[0]}" "${run[2]}" "$dir" "$ROOT/${run[4]}" "${run[@]:5}" --out "$dir"
 done
-
-wine_dir="$SETS_DIR/windows-x86_64-gnu-wine"
-if [ -x "$CI_DIR/run-wine.sh" ]; then
-  wine_args=()
-  # The result set goes where IPC_RESULTS_DIR says; --out too if the script takes it.
-  if grep -q -- '--out' "$CI_DIR/run-wine.sh"; then
-    wine_args=(--out "$wine_dir")
-  fi
-  fresh_dir "$wine_dir"
-  IPC_RESULTS_DIR="$wine_dir" IPC_EXPECT_RUNTIME=wine \
-    column wine "windows-x86_64-gnu (wine)" "$wine_dir" \
-    "$CI_DIR/run-wine.sh" ${wine_args[@]+"${wine_args[@]}"}
-else
-  expected+=(--expect "windows-x86_64-gnu (wine)")
-  if wanted wine; then
-    log "################################################################"
-    log "SKIPPED: Windows under Wine: ci/run-wine.sh not present"
-    log "################################################################"
-    skipped+=("windows-x86_64-gnu (wine): ci/run-wine.sh not present")
-  fi
-fi
 
 if [ ${#sets[@]} -eq 0 ]; then
   log "no column recorded anything: nothing to merge"
@@ -141,27 +108,30 @@ fi
 
 t0=$SECONDS
 rc=0
-"$CI_DIR/merge.sh" --out "$out" "${expected[@]}" "${sets[@]}" || rc=$?
+"$CI_DIR/merge.sh" --out "$out" --expect-columns local "${sets[@]}" || rc=$?
 timings+=("$(printf '%-14s %-32s %4ss  exit %s' "" "merge (ci/merge.sh)" $((SECONDS - t0)) "$rc")")
 [ "$rc" -eq 0 ] || problems+=("merge: ci/merge.sh exited $rc")
 
-# Every column that ran must be in report.json with observations.
+# Every column that ran must be in report.json with observations: read with
+# `ipcconf summary` (merge.sh built it, in release).
 if [ -f "$out/report.json" ]; then
-  python3 - "$out/report.json" <<'EOF' || problems+=("report.json: a column that ran has no observations")
-import json, sys
-report = json.load(open(sys.argv[1]))
-ok = True
-print(f"{'column':34} {'results':>7} {'pass':>5} {'fail':>5} {'skip':>5}  runtime detail")
-for run in report["runs"]:
-    res = run["results"]
-    count = lambda s: sum(1 for r in res if r.get("status") == s)
-    info = run["run_info"]
-    print(f"{run['column']:34} {len(res):7} {count('pass'):5} {count('fail'):5} {count('skipped'):5}  "
-          f"{info.get('runtime_detail') or info.get('runtime')}; {info.get('libc')}; {info.get('kernel', '')[:40]}")
-    ok &= len(res) > 0
-for label in report.get("not_measured", []):
-    print(f"{label:34} {'not measured':>7}")
-sys.exit(0 if ok else 1)
+  ipcconf_built_by "" release
+  ipcconf_find || problems+=("no ipcconf to read report.json")
+  printf '%-34s %7s %5s %5s %5s  %s\n' column results pass fail skip "runtime; libc; kernel"
+  summary="$(ipcconf summary "$out/report.json" --format \
+    '{column}\t{results}\t{status.pass}\t{status.fail}\t{status.skipped}\t{run.runtime} {run.runtime_detail}; {run.libc}; {run.kernel}')" ||
+    problems+=("report.json: ipcconf summary could not read it")
+  while IFS=$'\t' read -r col n pass fail skip detail; do
+    [ -n "$col" ] || continue
+    printf '%-34s %7s %5s %5s %5s  %s\n' "$col" "$n" "$pass" "$fail" "$skip" "$detail"
+    [ "$n" -gt 0 ] || problems+=("report.json: $col has no observations")
+  done <<EOF
+$summary
+EOF
+  while IFS= read -r col; do
+    [ -n "$col" ] && printf '%-34s %7s\n' "$col" "not measured"
+  done <<EOF
+$(ipcconf summary "$out/report.json" --not-measured)
 EOF
 fi
 
@@ -177,7 +147,6 @@ log "=== durations"
 for t in "${timings[@]}"; do log "  $t"; done
 log "  total                            $((SECONDS - TOTAL_START))s"
 log "report: $out/index.html, $out/PORTABILITY.md, $out/report.json"
-for s in ${skipped[@]+"${skipped[@]}"}; do log "SKIPPED: $s"; done
 if [ ${#problems[@]} -gt 0 ]; then
   for p in "${problems[@]}"; do log "FAILED: $p"; done
   exit 1

@@ -110,6 +110,8 @@ IPC_RESULTS_DIR="$results_env" cargo test --locked --no-fail-fast \
   ${target_args[@]+"${target_args[@]}"} ${profile[@]+"${profile[@]}"} "$@" || rc=$?
 log "cargo test exited $rc after ${SECONDS}s"
 
+# The ipcconf this build made reads the result set, where it runs here.
+if [ ${#profile[@]} -gt 0 ]; then ipcconf_built_by "$target" release; else ipcconf_built_by "$target" debug; fi
 if ! summarize_set "$out" "${IPC_EXPECT_RUNTIME:-${IPC_RUNTIME:-}}"; then
   [ "$rc" -ne 0 ] || rc=1
 fi

@@ -236,6 +236,8 @@ build_suites() {
                   or .target.name == "ipcconf-peer")
          | "\(.target.name) \(.executable)"' "$WORK/cargo.json" | sort -u >"$WORK/binaries"
   grep -q '^ipcconf-peer ' "$WORK/binaries" || die "cargo built no ipcconf-peer"
+  # The static ipcconf of this build reads the result set on this host.
+  ipcconf_built_by "$TARGET" debug
   log "$(grep -vc '^ipcconf-peer ' "$WORK/binaries") test binaries and ipcconf-peer built for $TARGET"
 }
 

@@ -20,27 +20,13 @@
 # lines summarise the run and list every claim whose expectation came from
 # Wine's own file: where Wine differs from Windows.
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+CI_NAME=run-wine
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TARGET=x86_64-pc-windows-gnu
 
-log() { printf '[run-wine] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-
-out="$TARGET_DIR/ipc-sets/windows-x86_64-gnu-wine" profile=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out="$2"; shift 2 ;;
-    --release) profile=(--release); shift ;;
-    --) shift; break ;;
-    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
+out_release_args "$SETS_DIR/windows-x86_64-gnu-wine" "$@"
 [ "$(uname -s)" = Linux ] || die "needs a Linux host (Wine runs the Windows build here)"
-case "$out" in /*) ;; *) out="$(pwd)/$out" ;; esac
-case "$out" in "" | / | "$ROOT" | "$HOME") die "refusing to use '$out' as the result set" ;; esac
+out="$(abspath "$out")"
 
 cd "$ROOT"
 SECONDS=0
@@ -52,40 +38,22 @@ trap 'rm -f "$env_file"' EXIT
 . "$env_file"
 log "setup done in ${SECONDS}s; Wine: $(/usr/lib/wine/wine64 --version 2>/dev/null || echo unknown)"
 
-rm -rf "$out"
-mkdir -p "$out"
-log "recording into $out (target $TARGET, runtime detected by the harness)"
-t0=$SECONDS
+# The suites through the target's cargo runner (Wine), into a fresh result set
+# (Z: is Wine's mapping of /, so the Linux path names the same directory
+# there); run-native.sh ends with the summary (this host's ipcconf reads it:
+# the Windows build's is a Windows program) and fails unless the run says it
+# ran under Wine, which must never stand for Windows.
 rc=0
-# --no-fail-fast: a failing suite must not keep the others from being observed.
-# Z: is Wine's mapping of /, so the Linux path names the same directory there.
-IPC_RESULTS_DIR="$out" cargo test --locked --no-fail-fast --target "$TARGET" \
-  ${profile[@]+"${profile[@]}"} "$@" || rc=$?
-log "cargo test exited $rc after $((SECONDS - t0))s (total ${SECONDS}s)"
+IPC_EXPECT_RUNTIME=wine "$CI_DIR/run-native.sh" --out "$out" --target "$TARGET" \
+  ${extra[@]+"${extra[@]}"} || rc=$?
+log "run-native.sh exited $rc (total ${SECONDS}s)"
 
-# --- summary ------------------------------------------------------------------
-if [ ! -f "$out/run.json" ]; then
-  log "NO RESULTS: $out/run.json is missing (the suites did not run)"
-  exit 1
-fi
-field() { sed -n "s/^ *\"$1\": *\"\\(.*\\)\",\\{0,1\\} *\$/\\1/p" "$out/run.json" | head -n 1; }
-runtime="$(field runtime)"
-n=$(find "$out/results" -name '*.json' -type f 2>/dev/null | wc -l | tr -d ' ')
-count() { grep -l "\"status\": *\"$1\"" "$out"/results/*.json 2>/dev/null | wc -l | tr -d ' '; }
-log "result set $out: platform $(field platform), runtime $runtime ($(field runtime_detail)), $(field os_version): $n results ($(count pass) pass, $(count fail) fail, $(count skipped) skipped)"
-wine_departures=$(grep -l '"origin": *"platforms/windows-wine.toml"' "$out"/results/*.json 2>/dev/null || true)
-if [ -n "$wine_departures" ]; then
+# Where Wine departs from Windows: the claims whose expectation comes from
+# Wine's own file.
+if [ -f "$out/run.json" ] && wine_departures="$(ipcconf summary "$out" --claims --format '{origin}\t{claim}\t{observed}' |
+  awk -F '\t' '$1 == "platforms/windows-wine.toml" { print "  " $2 ": observed " $3 }')" &&
+  [ -n "$wine_departures" ]; then
   log "where Wine departs from Windows (expectation from platforms/windows-wine.toml):"
-  for f in $wine_departures; do
-    log "  $(basename "$f" .json): observed $(sed -n 's/^ *"observed": *"\(.*\)",*$/\1/p' "$f" | head -n 1)"
-  done
-fi
-if [ "$runtime" != wine ]; then
-  log "WRONG RUNTIME: the run was recorded as '$runtime', not 'wine'; it must not stand for Windows"
-  exit 1
-fi
-if [ "$n" -eq 0 ]; then
-  log "NO RESULTS: $out has a run but no observation"
-  exit 1
+  printf '%s\n' "$wine_departures" | while IFS= read -r line; do log "$line"; done
 fi
 exit "$rc"

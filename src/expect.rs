@@ -363,6 +363,11 @@ mod tests {
         r
     }
 
+    /// Why `text`, as platforms/linux.toml, is refused.
+    fn linux_file_error(text: &str) -> String {
+        Expectations::parse(&[("linux", text)], Catalog::get()).unwrap_err()
+    }
+
     const ENTRY: &str = "[claims.\"unix_stream.available\"]\nexpect = \"unsupported\"\nreason = \"r\"\nsource = \"s\"\n";
 
     #[test]
@@ -377,10 +382,9 @@ mod tests {
             ("pipe.available", "yes", "", "reason and a source"),
             ("pipe.available", "error", "s", "expect must be"),
         ] {
-            let text = format!(
+            let e = linux_file_error(&format!(
                 "[claims.\"{claim}\"]\nexpect=\"{expect}\"\nreason=\"r\"\nsource=\"{source}\"\n"
-            );
-            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            ));
             assert!(e.contains(error), "{claim}, {expect}, {source:?}: {e}");
         }
     }
@@ -514,10 +518,9 @@ mod tests {
             ("since = \"5.15.3\"\nbefore = \"no\"\n", "since must be"),
             ("since = \"5.15\"\nbefore = \"skipped\"\n", "before must be"),
         ] {
-            let text = format!(
+            let e = linux_file_error(&format!(
                 "[claims.\"unix_stream.oob\"]\nexpect = \"yes\"\n{extra}reason = \"r\"\nsource = \"s\"\n"
-            );
-            let e = Expectations::parse(&[("linux", &text)], Catalog::get()).unwrap_err();
+            ));
             assert!(e.contains(error), "{extra}: {e}");
         }
     }

@@ -124,6 +124,23 @@ struct Probe {
     text: String,
 }
 
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "macos"
+))]
+impl Probe {
+    /// The process could not be read: not seen asleep, and why.
+    fn unread(sign: String, text: String) -> Probe {
+        Probe {
+            blocked: Some(false),
+            sign,
+            text,
+        }
+    }
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod imp {
     use super::{Call, Probe};
@@ -154,11 +171,7 @@ mod imp {
                 .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
                 .unwrap_or_default(),
             Err(e) => {
-                return Probe {
-                    blocked: Some(false),
-                    sign,
-                    text: format!("/proc/{pid}/stat {e}"),
-                };
+                return Probe::unread(sign, format!("/proc/{pid}/stat {e}"));
             }
         };
         let want = match call {
@@ -242,11 +255,7 @@ mod imp {
         }
         .to_owned();
         let Ok(pid_c) = libc::pid_t::try_from(pid) else {
-            return Probe {
-                blocked: Some(false),
-                sign,
-                text: format!("pid {pid} out of range"),
-            };
+            return Probe::unread(sign, format!("pid {pid} out of range"));
         };
         let mut mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, pid_c];
         // SAFETY: kinfo_proc is plain data (integers, arrays, pointers the
@@ -267,10 +276,9 @@ mod imp {
         };
         let size = std::mem::size_of::<libc::kinfo_proc>();
         if rc != 0 || len < size || usize::try_from(kp.ki_structsize).ok() != Some(size) {
-            return Probe {
-                blocked: Some(false),
+            return Probe::unread(
                 sign,
-                text: format!(
+                format!(
                     "sysctl kern.proc.pid.{pid}: {} (length {len}, ki_structsize {}, expected {size})",
                     if rc != 0 {
                         std::io::Error::last_os_error().to_string()
@@ -279,7 +287,7 @@ mod imp {
                     },
                     kp.ki_structsize
                 ),
-            };
+            );
         }
         let wmesg: String = kp
             .ki_wmesg
@@ -322,11 +330,7 @@ mod imp {
             "with every thread waiting (no thread in TH_RUN; XNU does not tell which call or wait)"
                 .to_owned();
         let Ok(pid_c) = libc::c_int::try_from(pid) else {
-            return Probe {
-                blocked: Some(false),
-                sign,
-                text: format!("pid {pid} out of range"),
-            };
+            return Probe::unread(sign, format!("pid {pid} out of range"));
         };
         // SAFETY: proc_taskallinfo is plain data; all-zero is valid.
         let mut info: libc::proc_taskallinfo = unsafe { std::mem::zeroed() };
@@ -344,15 +348,14 @@ mod imp {
         // proc_pidinfo returns the bytes copied out: the whole record, or 0
         // with errno set (EPERM for another user's process, ESRCH when gone).
         if got != size {
-            return Probe {
-                blocked: Some(false),
+            return Probe::unread(
                 sign,
-                text: format!(
+                format!(
                     "proc_pidinfo({pid}, PROC_PIDTASKALLINFO): {} bytes, {}",
                     got,
                     std::io::Error::last_os_error()
                 ),
-            };
+            );
         }
         let alive = info.pbsd.pbi_status != libc::SZOMB;
         let waiting = info.ptinfo.pti_threadnum > 0 && info.ptinfo.pti_numrunning == 0;

@@ -81,6 +81,15 @@ pairs!(
     shm_ring,
 );
 
+/// The floor: the cheapest round trip between two processes on two CPUs (one
+/// cache line written by each in turn), measured in the same run as every
+/// latency figure, which is also given as a multiple of it.
+#[test]
+#[cfg_attr(not(debug_assertions), serial_test::serial(perf))]
+fn cross_cpu_floor() {
+    check!("perf.cross_cpu_floor", perf::observe_floor);
+}
+
 /// Every pair the registry declares has its tests here, in its order.
 #[test]
 fn pairs_are_the_registrys() {

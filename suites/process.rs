@@ -2,20 +2,36 @@
 //!
 //! The guide, scenario 1 (parent-child): the exit status is "built into process
 //! model, no IPC needed".
+//!
+//! Each claim is one test. Where Unix and Windows observe it differently, the
+//! test is `check!("<id>", os::<property>)`, `os` being this target's module
+//! of observations: `unix` or `windows`, below.
 
-use ipc_conformance::{Checked, Observation, Step, check};
+use ipc_conformance::check;
 
 ipc_conformance::suite!();
 
-#[cfg(unix)]
 #[test]
 fn exit_status_via_wait() {
+    check!("process.exit_status_via_wait", os::exit_status_via_wait);
+}
+
+// ------------------------------------------------------------------------ Unix
+
+#[cfg(unix)]
+use unix as os;
+
+#[cfg(unix)]
+mod unix {
+    use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::process::RawPeer;
     use ipc_conformance::watchdog::BOUND;
+    use ipc_conformance::{Checked, Observation, Step};
     use nix::sys::signal::{Signal, kill};
     use nix::sys::wait::WaitStatus;
 
-    check!("process.exit_status_via_wait", |cx| {
+    /// A child that calls exit(42) and one killed with SIGTERM, reaped with waitpid().
+    pub fn exit_status_via_wait(cx: &mut Ctx) -> Checked<Observation> {
         let exe = cx.peer_exe().to_owned();
         let waited = |peer: &mut RawPeer| -> Checked<WaitStatus> {
             match peer.waitpid(BOUND) {
@@ -57,21 +73,29 @@ fn exit_status_via_wait() {
                 victim.pid()
             ),
         ))
-    });
+    }
 }
 
+// --------------------------------------------------------------------- Windows
+
 #[cfg(windows)]
-#[test]
-fn exit_status_via_wait() {
+use windows as os;
+
+#[cfg(windows)]
+mod windows {
+    use ipc_conformance::check::Ctx;
     use ipc_conformance::mech::process::win::{exit_code, terminate};
     use ipc_conformance::watchdog::{BOUND, bounded};
+    use ipc_conformance::{Checked, Observation, Step};
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
     /// The exit code TerminateProcess gives the ended child.
     const TERMINATED: u32 = 99;
 
-    check!("process.exit_status_via_wait", |cx| {
+    /// A child that calls exit(42) and one ended with TerminateProcess, read
+    /// with GetExitCodeProcess (Windows has no signals).
+    pub fn exit_status_via_wait(cx: &mut Ctx) -> Checked<Observation> {
         let exe = cx.peer_exe().to_owned();
         let spawn = |args: &[&str]| {
             Command::new(&exe)
@@ -127,5 +151,5 @@ fn exit_status_via_wait() {
                 victim.id()
             ),
         ))
-    });
+    }
 }

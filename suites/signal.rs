@@ -11,11 +11,32 @@
 //! blocks its signals and reports; a sender's kill()/sigqueue() has returned (so
 //! the signal is pending at the blocked, single-threaded receiver) before the
 //! receiver is told to unblock. No sleeps.
+//!
+//! Each claim is one test. Where Unix and Windows observe it differently, the
+//! test is `check!("<id>", os::<property>)`, `os` being this target's module
+//! of observations: `unix` below or `windows` (signal/windows.rs). Claims only
+//! Unix has are tests in `unix`.
 
+use ipc_conformance::check;
 #[cfg(unix)]
-use ipc_conformance::{Observation, Step, check};
+use ipc_conformance::{Checked, Observation, Step, check::Ctx};
 
 ipc_conformance::suite!();
+
+#[test]
+fn available() {
+    check!("signal.available", os::available);
+}
+
+#[test]
+fn unrelated_processes() {
+    check!("signal.unrelated_processes", os::unrelated_processes);
+}
+
+// ------------------------------------------------------------------------ Unix
+
+#[cfg(unix)]
+use unix as os;
 
 #[cfg(unix)]
 mod unix {
@@ -39,49 +60,43 @@ mod unix {
 
     // ---------------------------------------------------------- availability
 
-    #[test]
-    fn available() {
-        check!("signal.available", |cx| {
-            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
-            let mut tx = SigPeer::start(cx, &[])?;
-            tx.kill(rx.pid, Sig::Usr1, 1)?;
-            let got = rx.unblock()?;
-            let ok = got.len() == 1 && got[0].signo == libc::SIGUSR1;
-            Ok(Observation::holds(
-                ok,
-                format!(
-                    "process {} sent SIGUSR1 with kill() to process {} (threads: {}; SA_SIGINFO handler, SIGUSR1 blocked until told); after unblocking, its handler recorded: {}",
-                    tx.pid,
-                    rx.pid,
-                    rx.info.threads.map_or("?".into(), |t| t.to_string()),
-                    describe(&got)
-                ),
-            ))
-        });
+    pub fn available(cx: &mut Ctx) -> Checked<Observation> {
+        let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
+        let mut tx = SigPeer::start(cx, &[])?;
+        tx.kill(rx.pid, Sig::Usr1, 1)?;
+        let got = rx.unblock()?;
+        let ok = got.len() == 1 && got[0].signo == libc::SIGUSR1;
+        Ok(Observation::holds(
+            ok,
+            format!(
+                "process {} sent SIGUSR1 with kill() to process {} (threads: {}; SA_SIGINFO handler, SIGUSR1 blocked until told); after unblocking, its handler recorded: {}",
+                tx.pid,
+                rx.pid,
+                rx.info.threads.map_or("?".into(), |t| t.to_string()),
+                describe(&got)
+            ),
+        ))
     }
 
     // ------------------------------------------------- characteristics matrix
 
-    #[test]
-    fn unrelated_processes() {
-        check!("signal.unrelated_processes", |cx| {
-            let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
-            let mut cmd = cx.peer(&["signal-peer"]);
-            cmd.command().env_clear();
-            let mut tx = SigPeer::launch(cmd)?;
-            tx.kill(rx.pid, Sig::Usr1, 1)?;
-            let got = rx.unblock()?;
-            Ok(Observation::holds(
-                got.len() == 1 && got[0].signo == libc::SIGUSR1,
-                format!(
-                    "a freshly started process (pid {}, empty environment, open descriptors {} as it started) given only the pid {} sent SIGUSR1 with kill(); the receiver's handler recorded: {}",
-                    tx.pid,
-                    tx.info.fds,
-                    rx.pid,
-                    describe(&got)
-                ),
-            ))
-        });
+    pub fn unrelated_processes(cx: &mut Ctx) -> Checked<Observation> {
+        let mut rx = SigPeer::start(cx, &[Sig::Usr1])?;
+        let mut cmd = cx.peer(&["signal-peer"]);
+        cmd.command().env_clear();
+        let mut tx = SigPeer::launch(cmd)?;
+        tx.kill(rx.pid, Sig::Usr1, 1)?;
+        let got = rx.unblock()?;
+        Ok(Observation::holds(
+            got.len() == 1 && got[0].signo == libc::SIGUSR1,
+            format!(
+                "a freshly started process (pid {}, empty environment, open descriptors {} as it started) given only the pid {} sent SIGUSR1 with kill(); the receiver's handler recorded: {}",
+                tx.pid,
+                tx.info.fds,
+                rx.pid,
+                describe(&got)
+            ),
+        ))
     }
 
     #[test]
@@ -657,6 +672,11 @@ ipc_conformance::matrix_properties!(
         "a process ID, which names a process of this host's kernel only"
     )
 );
+
+// --------------------------------------------------------------------- Windows
+
+#[cfg(windows)]
+use windows as os;
 
 /// Windows: the C runtime's signal() and raise(), observed in peers; no call
 /// sends a signal to another process.

@@ -4,20 +4,30 @@
 //! The guide recommends them for structured messages: "Unix domain socket
 //! (SEQPACKET) | Message boundaries + connection semantics". Not every system
 //! has them: socket() itself says so at run time.
+//!
+//! Each claim is one test. Where Unix and Windows observe it differently, the
+//! test is `check!("<id>", os::<property>)`, `os` being this target's module
+//! of observations: `unix` or `windows`, below. Claims only Unix has are tests
+//! in `unix`.
 
 use ipc_conformance::check;
-#[cfg(unix)]
-use ipc_conformance::{Checked, Observation, Step};
 
 ipc_conformance::suite!();
 
-#[cfg(windows)]
-#[path = "common/afunix_type.rs"]
-mod afunix_type;
+#[test]
+fn available() {
+    check!("unix_seqpacket.available", os::available);
+}
+
+// ------------------------------------------------------------------------ Unix
 
 #[cfg(unix)]
-mod seqpacket {
+use unix as os;
+
+#[cfg(unix)]
+mod unix {
     use super::*;
+    use ipc_conformance::{Checked, Observation, Step};
     use std::os::fd::OwnedFd;
     use std::path::Path;
 
@@ -76,26 +86,22 @@ mod seqpacket {
             .map(|n| buf[..n].to_vec()))
     }
 
-    #[test]
-    fn available() {
-        check!("unix_seqpacket.available", |cx| {
-            let (l, path) = listener(cx)?;
-            let mut client =
-                FdEndpoint::new(connect(&path).step("connect()")?).step("O_NONBLOCK")?;
-            let mut server = accept(&l)?;
-            client.send(b"packet-up").step("client send")?;
-            let up = recv_one(&mut server)?;
-            server.send(b"packet-down").step("server send")?;
-            let down = recv_one(&mut client)?;
-            Ok(Observation::holds(
-                up.as_deref() == Some(b"packet-up") && down.as_deref() == Some(b"packet-down"),
-                format!(
-                    "socket(AF_UNIX, SOCK_SEQPACKET), bind(), listen(), connect(), accept() succeeded; the server received {:?}, the client {:?}",
-                    up.map(|u| String::from_utf8_lossy(&u).into_owned()),
-                    down.map(|d| String::from_utf8_lossy(&d).into_owned())
-                ),
-            ))
-        });
+    pub fn available(cx: &mut Ctx) -> Checked<Observation> {
+        let (l, path) = listener(cx)?;
+        let mut client = FdEndpoint::new(connect(&path).step("connect()")?).step("O_NONBLOCK")?;
+        let mut server = accept(&l)?;
+        client.send(b"packet-up").step("client send")?;
+        let up = recv_one(&mut server)?;
+        server.send(b"packet-down").step("server send")?;
+        let down = recv_one(&mut client)?;
+        Ok(Observation::holds(
+            up.as_deref() == Some(b"packet-up") && down.as_deref() == Some(b"packet-down"),
+            format!(
+                "socket(AF_UNIX, SOCK_SEQPACKET), bind(), listen(), connect(), accept() succeeded; the server received {:?}, the client {:?}",
+                up.map(|u| String::from_utf8_lossy(&u).into_owned()),
+                down.map(|d| String::from_utf8_lossy(&d).into_owned())
+            ),
+        ))
     }
 
     #[test]
@@ -175,11 +181,22 @@ mod seqpacket {
     }
 }
 
-/// Windows: Winsock's answer to socket(AF_UNIX, SOCK_SEQPACKET), observed.
+// --------------------------------------------------------------------- Windows
+
 #[cfg(windows)]
-#[test]
-fn available() {
-    check!("unix_seqpacket.available", |cx| {
-        afunix_type::available(cx, windows_sys::Win32::Networking::WinSock::SOCK_SEQPACKET)
-    });
+#[path = "common/afunix_type.rs"]
+mod afunix_type;
+
+#[cfg(windows)]
+use windows as os;
+
+#[cfg(windows)]
+mod windows {
+    use ipc_conformance::check::Ctx;
+    use ipc_conformance::{Checked, Observation};
+
+    /// Winsock's answer to socket(AF_UNIX, SOCK_SEQPACKET), observed.
+    pub fn available(cx: &mut Ctx) -> Checked<Observation> {
+        super::afunix_type::available(cx, windows_sys::Win32::Networking::WinSock::SOCK_SEQPACKET)
+    }
 }

@@ -251,3 +251,55 @@ proptest! {
         assert_tables_intact(&md)?;
     }
 }
+
+/// `ipcconf summary --format` for scripts: free text cannot break a line (a
+/// tab or line break in the evidence prints as a space), one line per run or
+/// per claim, the columns not measured one a line, and the options that do
+/// not go together are refused (exit 2).
+#[test]
+fn summary_lines_stay_lines() {
+    let dir = std::env::temp_dir().join(format!("ipcconf-summary-lines-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let result = RESULT.replace("EBADF", "EBADF\\tthen\\nmore");
+    write_set(
+        &dir,
+        RUN.as_bytes(),
+        "pipe.unidirectional.json",
+        result.as_bytes(),
+    );
+    let summary = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ipcconf"))
+            .arg("summary")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let text = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let run = text(summary(&[
+        "--format",
+        r"{run.platform}\t{results}\t{status.pass}\t{status.fail}",
+    ]));
+    assert_eq!(run, "linux-x86_64-gnu\t1\t1\t0\n");
+    let claims = text(summary(&[
+        "--claims",
+        "--format",
+        "{claim}|{evidence}|{measured.n}",
+    ]));
+    assert_eq!(claims, "pipe.unidirectional|EBADF then more|1.0\n");
+    let not_measured = text(summary(&["--not-measured"]));
+    assert_eq!(not_measured, "macOS\nFreeBSD\nWindows\n");
+    for bad in [
+        &["--claims"][..],
+        &["--json", "--format", "{column}"],
+        &["--format", "{column}", "--not-measured"],
+        &["--format", "{colum}"],
+    ] {
+        let o = summary(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

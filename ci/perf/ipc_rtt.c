@@ -1,21 +1,28 @@
 /*
  * The C baseline of the perf suite's latency figures (perf.latency_<mech>):
- * one-byte round trips between two processes through one mechanism, made the
- * way the suite's measuring peer makes them: both ends created first, then
- * fork, the two processes pinned to the first two allowed CPUs, untimed
- * warm-up, one CLOCK_MONOTONIC read per sample (chained), each echo checked,
- * at most ITERS samples, fewer (at least 1024) once the timed part has run
- * BUDGET_MS. A figure far from this program's is the harness's, not the
- * mechanism's.
+ * the minimal program for each mechanism. One-byte round trips between two
+ * processes, one message in flight, each message the mechanism's smallest
+ * call (a 1-byte write and read; an 8-byte eventfd count; for shared memory
+ * one word per direction that carries both the message and its number, in a
+ * cache line that only its writer writes: no other cache line is touched).
+ * Both ends are created first, then fork, the two processes pinned to the
+ * first two allowed CPUs (or both to the first, `same-cpu`).
  *
- *   cc -O2 -o ipc_rtt ipc_rtt.c [-lrt] && ./ipc_rtt MECH [ITERS] [WARMUP] [BUDGET_MS]
+ * Timed as the suite times: after untimed warm-up (which also sizes the
+ * batches: about 10 us each, at most 256 round trips), up to ITERS batches,
+ * each timed as a whole with one CLOCK_MONOTONIC read at each end and its
+ * first round trip also on its own (the sample the p99 comes from), fewer
+ * (at least 1024) once the timed part has run BUDGET_MS. A figure far from
+ * this program's is the harness's, not the mechanism's.
+ *
+ *   cc -O2 -pthread -o ipc_rtt ipc_rtt.c [-lrt] && ./ipc_rtt MECH [ITERS] [WARMUP] [BUDGET_MS] [same-cpu]
  *
  * MECH: pipe fifo unix_stream unix_dgram unix_seqpacket tcp udp posix_mq
- * sysv_mq eventfd shm_spin. Prints one line, `result mech=... n=...
- * median_ns=... p99_ns=... min_ns=... max_ns=... verified=...`, or
- * `unsupported <why>` (exit 0) where this OS lacks the mechanism. The whole
- * run is bounded by alarm(10); every object it creates is removed, also when
- * that alarm ends it.
+ * sysv_mq eventfd shm_spin shm_futex shm_condvar shm_ring. Prints one line,
+ * `result mech=... n=... batch=... median_ns=... p99_ns=... ...` (the fields
+ * of the suite's own result line), or `unsupported <why>` (exit 0) where
+ * this OS lacks the mechanism. The whole run is bounded by alarm(10); every
+ * object it creates is removed, also when that alarm ends it.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +30,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -43,8 +51,22 @@
 #include <sys/eventfd.h>
 #define HAVE_MQ_EVENTFD 1
 #endif
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#define HAVE_FUTEX 1
+#elif defined(__FreeBSD__)
+#include <sys/umtx.h>
+#define HAVE_FUTEX 1
+#endif
 
-enum kind { FD, MQ, SYSV, EVFD, SPIN };
+enum kind { FD, MQ, SYSV, EVFD, SPIN, FUTEX, CONDVAR, RING };
+
+#define BATCH_TARGET_NS 10000u
+#define MAX_BATCH 256u
+#define MIN_SAMPLES 1024
+#define RING_N 16
+#define LINE 64
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -108,6 +130,19 @@ static void pin(int cpu) {
 #endif
 }
 
+/* Shared memory, one direction: what its writer publishes, in lines only it
+ * writes (the ring's consumer count in a line of its own). */
+struct shm_dir {
+    _Alignas(128) volatile uint64_t word;     /* spin: number << 8 | byte */
+    _Alignas(128) volatile uint32_t fword;    /* futex: number << 8 | byte */
+    _Alignas(128) pthread_mutex_t m;          /* condvar */
+    pthread_cond_t c;
+    uint64_t cseq;
+    unsigned char cbyte;
+    _Alignas(128) volatile uint64_t tail;     /* ring: messages taken */
+    struct { _Alignas(LINE) volatile uint64_t seq; unsigned char byte; } slot[RING_N];
+};
+
 /* One end: where it sends, where it receives. */
 struct end {
     int tx, rx;
@@ -115,14 +150,39 @@ struct end {
     mqd_t mtx, mrx;
 #endif
     long sysv_tx, sysv_rx;
-    volatile uint64_t *spin_tx, *spin_rx;
+    struct shm_dir *out, *in;
+    uint64_t sent, got, seen_tail;
 };
 
 static enum kind kind;
-static const uint64_t STOP = 0xff;
+static const unsigned char STOP = 0xff;
 
-static void send_msg(struct end *e, uint64_t v) {
-    unsigned char byte = (unsigned char)v;
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+#ifdef HAVE_FUTEX
+static void fwait(volatile uint32_t *w, uint32_t v) {
+#ifdef __linux__
+    syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
+#else
+    _umtx_op((void *)w, UMTX_OP_WAIT_UINT, v, NULL, NULL);
+#endif
+}
+
+static void fwake(volatile uint32_t *w) {
+#ifdef __linux__
+    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+#else
+    _umtx_op((void *)w, UMTX_OP_WAKE, 1, NULL, NULL);
+#endif
+}
+#endif
+
+static void send_msg(struct end *e, unsigned char byte) {
+    struct shm_dir *d = e->out;
     switch (kind) {
     case FD:
         if (write(e->tx, &byte, 1) != 1) die("write");
@@ -132,8 +192,8 @@ static void send_msg(struct end *e, uint64_t v) {
         if (mq_send(e->mtx, (const char *)&byte, 1, 0) != 0) die("mq_send");
         break;
     case EVFD: {
-        uint64_t one = v == STOP ? 2 : 1;
-        if (write(e->tx, &one, 8) != 8) die("write eventfd");
+        uint64_t v = byte == STOP ? 2 : 1;
+        if (write(e->tx, &v, 8) != 8) die("write eventfd");
         break;
     }
 #else
@@ -147,14 +207,39 @@ static void send_msg(struct end *e, uint64_t v) {
         break;
     }
     case SPIN:
-        /* The message, then the writer's count (release). */
-        __atomic_store_n(&e->spin_tx[8], v, __ATOMIC_RELAXED);
-        __atomic_store_n(&e->spin_tx[0], e->spin_tx[0] + 1, __ATOMIC_RELEASE);
+        e->sent++;
+        __atomic_store_n(&d->word, e->sent << 8 | byte, __ATOMIC_RELEASE);
         break;
+    case FUTEX:
+#ifdef HAVE_FUTEX
+        e->sent++;
+        __atomic_store_n(&d->fword, (uint32_t)(e->sent << 8 | byte), __ATOMIC_RELEASE);
+        fwake(&d->fword);
+#endif
+        break;
+    case CONDVAR:
+        pthread_mutex_lock(&d->m);
+        d->cseq++;
+        d->cbyte = byte;
+        pthread_cond_signal(&d->c);
+        pthread_mutex_unlock(&d->m);
+        break;
+    case RING: {
+        uint64_t h = e->sent;
+        if (h - e->seen_tail >= RING_N) {
+            while (h - __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE) >= RING_N) relax();
+            e->seen_tail = __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE);
+        }
+        d->slot[h % RING_N].byte = byte;
+        e->sent = h + 1;
+        __atomic_store_n(&d->slot[h % RING_N].seq, h + 1, __ATOMIC_RELEASE);
+        break;
+    }
     }
 }
 
-static uint64_t recv_msg(struct end *e, uint64_t *seen) {
+static unsigned char recv_msg(struct end *e) {
+    struct shm_dir *d = e->in;
     unsigned char byte = 0;
     switch (kind) {
     case FD: {
@@ -183,14 +268,37 @@ static uint64_t recv_msg(struct end *e, uint64_t *seen) {
         if (msgrcv((int)e->sysv_rx, &m, sizeof m.b, 0, 0) != 1) die("msgrcv");
         return (unsigned char)m.b[0];
     }
-    case SPIN:
-        while (__atomic_load_n(&e->spin_rx[0], __ATOMIC_ACQUIRE) == *seen) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
+    case SPIN: {
+        uint64_t want = e->got + 1, v;
+        while (((v = __atomic_load_n(&d->word, __ATOMIC_ACQUIRE)) >> 8) != want) relax();
+        e->got = want;
+        return (unsigned char)v;
+    }
+    case FUTEX: {
+#ifdef HAVE_FUTEX
+        uint32_t want = (uint32_t)(e->got + 1) & 0xffffff, v;
+        while (((v = __atomic_load_n(&d->fword, __ATOMIC_ACQUIRE)) >> 8) != want) fwait(&d->fword, v);
+        e->got++;
+        return (unsigned char)v;
+#else
+        return STOP;
 #endif
-        }
-        *seen += 1;
-        return __atomic_load_n(&e->spin_rx[8], __ATOMIC_RELAXED);
+    }
+    case CONDVAR:
+        pthread_mutex_lock(&d->m);
+        while (d->cseq == e->got) pthread_cond_wait(&d->c, &d->m);
+        e->got = d->cseq;
+        byte = d->cbyte;
+        pthread_mutex_unlock(&d->m);
+        return byte;
+    case RING: {
+        uint64_t t = e->got;
+        while (__atomic_load_n(&d->slot[t % RING_N].seq, __ATOMIC_ACQUIRE) != t + 1) relax();
+        byte = d->slot[t % RING_N].byte;
+        e->got = t + 1;
+        __atomic_store_n(&d->tail, t + 1, __ATOMIC_RELEASE);
+        return byte;
+    }
     }
     return STOP;
 }
@@ -231,6 +339,26 @@ static int tcp_or_udp_pair(int type, int fds[2]) {
     fds[0] = a;
     fds[1] = b;
     return 0;
+}
+
+/* Two directions of shared memory, the condvar's objects process-shared. */
+static void shm_ends(struct end *p, struct end *c) {
+    struct shm_dir *d = mmap(NULL, 2 * sizeof *d, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (d == MAP_FAILED) die("mmap");
+    memset(d, 0, 2 * sizeof *d);
+    for (int i = 0; i < 2 && kind == CONDVAR; i++) {
+        pthread_mutexattr_t ma;
+        pthread_condattr_t ca;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+        if (pthread_mutex_init(&d[i].m, &ma) != 0 || pthread_cond_init(&d[i].c, &ca) != 0)
+            unsupported("process-shared pthread objects refused");
+    }
+    p->out = c->in = &d[0];
+    c->out = p->in = &d[1];
 }
 
 /* Builds both ends of `mech`: `p` for the measuring parent, `c` for the child. */
@@ -307,28 +435,40 @@ static void make_ends(const char *mech, struct end *p, struct end *c) {
 #else
         unsupported("no eventfd on this OS");
 #endif
-    } else if (!strcmp(mech, "shm_spin")) {
-        kind = SPIN;
-        /* Two mailboxes 256 bytes apart: count at [0], message at [8]. */
-        uint64_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) die("mmap");
-        p->spin_tx = c->spin_rx = m;
-        c->spin_tx = p->spin_rx = m + 32;
+    } else if (!strcmp(mech, "shm_spin") || !strcmp(mech, "shm_ring") ||
+               !strcmp(mech, "shm_condvar") || !strcmp(mech, "shm_futex")) {
+        kind = !strcmp(mech, "shm_spin") ? SPIN : !strcmp(mech, "shm_ring") ? RING
+             : !strcmp(mech, "shm_condvar") ? CONDVAR : FUTEX;
+#ifndef HAVE_FUTEX
+        if (kind == FUTEX) unsupported("no futex on this OS");
+#endif
+        shm_ends(p, c);
     } else {
         fprintf(stderr, "unknown mechanism %s\n", mech);
         exit(2);
     }
 }
 
+static unsigned char seq_byte(uint64_t i) { return (unsigned char)(i % 254 + 1); }
+
+/* One round trip: 1 when the echo matched. */
+static inline int round_trip(struct end *p, uint64_t i) {
+    unsigned char b = seq_byte(i);
+    send_msg(p, b);
+    unsigned char got = recv_msg(p);
+    return kind == EVFD ? got == 1 : got == b;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MECH [ITERS] [WARMUP] [BUDGET_MS]\n", argv[0]);
+        fprintf(stderr, "usage: %s MECH [ITERS] [WARMUP] [BUDGET_MS] [same-cpu]\n", argv[0]);
         return 2;
     }
     const char *mech = argv[1];
-    long iters = argc > 2 ? atol(argv[2]) : 20000;
-    long warm = argc > 3 ? atol(argv[3]) : 2000;
+    long iters = argc > 2 ? atol(argv[2]) : 5000;
+    long warm = argc > 3 ? atol(argv[3]) : 500;
     uint64_t budget = (uint64_t)(argc > 4 ? atol(argv[4]) : 1000) * 1000000u;
+    int same_cpu = argc > 5 && !strcmp(argv[5], "same-cpu");
     if (iters < 1 || warm < 0) return 2;
     signal(SIGALRM, on_alarm);
     alarm(10);
@@ -336,40 +476,55 @@ int main(int argc, char **argv) {
     make_ends(mech, &p, &c);
     int cpu_a, cpu_b;
     two_cpus(&cpu_a, &cpu_b);
+    if (same_cpu) cpu_b = cpu_a;
+    uint64_t *batches = calloc((size_t)iters, sizeof *batches);
     uint64_t *samples = calloc((size_t)iters, sizeof *samples);
-    if (!samples) die("calloc");
+    volatile uint64_t *echoed = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!batches || !samples || echoed == MAP_FAILED) die("memory");
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) die("fork");
     if (pid == 0) {
         pin(cpu_b);
-        uint64_t seen = 0;
+        uint64_t count = 0;
         for (;;) {
-            uint64_t v = recv_msg(&c, &seen);
+            unsigned char v = recv_msg(&c);
+            if (v == STOP) { *echoed = count; _exit(0); }
             send_msg(&c, v);
-            if (v == STOP) _exit(0);
+            count++;
         }
     }
     pin(cpu_a);
-    uint64_t seen = 0, verified = 0;
-    long n = 0;
-    for (long i = 0; i < warm; i++) {
-        send_msg(&p, 1);
-        recv_msg(&p, &seen);
+    uint64_t verified = 0, i = 0;
+    uint64_t w0 = now_ns();
+    while (i < (uint64_t)warm) {
+        round_trip(&p, i);
+        i++;
+        if ((i & 255) == 0 && now_ns() - w0 > budget / 10) break;
     }
+    uint64_t warmed = i, wns = now_ns() - w0;
+    uint64_t b = warmed && wns ? BATCH_TARGET_NS / (wns / warmed ? wns / warmed : 1) : 1;
+    if (b < 1) b = 1;
+    if (b > MAX_BATCH) b = MAX_BATCH;
+    long n = iters;
     uint64_t start = now_ns(), t0 = start;
-    for (long i = 0; i < iters; i++) {
-        uint64_t v = (uint64_t)(i % 100) + 1;
-        send_msg(&p, v);
-        uint64_t got = recv_msg(&p, &seen);
+    for (long k = 0; k < iters; k++) {
+        verified += round_trip(&p, i);
         uint64_t t1 = now_ns();
-        samples[n++] = t1 - t0;
-        t0 = t1;
-        verified += kind == EVFD ? got == 1 : got == v;
-        if ((i & 1023) == 1023 && t1 - start > budget) break;
+        for (uint64_t j = 1; j < b; j++) verified += round_trip(&p, i + j);
+        uint64_t t2 = b > 1 ? now_ns() : t1;
+        i += b;
+        samples[k] = t1 - t0;
+        batches[k] = t2 - t0;
+        t0 = t2;
+        if ((k & 63) == 63) {
+            if (t2 - start > budget && k + 1 >= MIN_SAMPLES) { n = k + 1; break; }
+            t0 = now_ns();
+        }
     }
+    uint64_t elapsed = now_ns() - start;
     send_msg(&p, STOP);
-    recv_msg(&p, &seen);
     int status = 0;
     waitpid(pid, &status, 0);
     cleanup();
@@ -377,12 +532,24 @@ int main(int argc, char **argv) {
         printf("err the echoing process ended with status %d\n", status);
         return 1;
     }
+    uint64_t sum = 0;
+    for (long k = 0; k < n; k++) sum += batches[k];
+    qsort(batches, (size_t)n, sizeof *batches, cmp);
     qsort(samples, (size_t)n, sizeof *samples, cmp);
-    long p99 = (long)((99 * n + 99) / 100);
-    printf("result mech=%s n=%ld median_ns=%llu p99_ns=%llu min_ns=%llu max_ns=%llu verified=%llu pin=cpu%d+cpu%d\n",
-           mech, n, (unsigned long long)samples[(n + 1) / 2 - 1],
-           (unsigned long long)samples[p99 < 1 ? 0 : p99 - 1],
-           (unsigned long long)samples[0], (unsigned long long)samples[n - 1],
-           (unsigned long long)verified, cpu_a, cpu_b);
+    double med = n % 2 ? (double)batches[n / 2] / b
+                       : ((double)batches[n / 2 - 1] + (double)batches[n / 2]) / 2.0 / b;
+    long p99 = (99 * n + 99) / 100;
+    printf("result mech=%s method=batches n=%ld batch=%llu round_trips=%llu warmup=%llu "
+           "median_ns=%.1f min_ns=%.1f mean_ns=%.1f p99_ns=%llu max_ns=%llu "
+           "sample_median_ns=%llu sample_min_ns=%llu sum_ns=%llu elapsed_ns=%llu "
+           "verified=%llu echoed=%llu msg_bytes=%d pin=cpu%d%ccpu%d\n",
+           mech, n, (unsigned long long)b, (unsigned long long)(n * b),
+           (unsigned long long)warmed, med, (double)batches[0] / b,
+           (double)sum / (double)(n * b), (unsigned long long)samples[p99 < 1 ? 0 : p99 - 1],
+           (unsigned long long)samples[n - 1], (unsigned long long)samples[(n + 1) / 2 - 1],
+           (unsigned long long)samples[0], (unsigned long long)sum,
+           (unsigned long long)elapsed, (unsigned long long)verified,
+           (unsigned long long)*echoed, kind == EVFD ? 8 : 1,
+           cpu_a, same_cpu ? '=' : '+', cpu_b);
     return 0;
 }

@@ -7,9 +7,11 @@
 //!   claim; with `--from-results DIR [--out FILE [--force]]`, platform-file entries
 //!   drafted from a run's departures; with `--from-results DIR... --patch FILE`,
 //!   every platform file's drafted entries merged into it, as one patch;
-//! - `ipcconf summary PATH [--json]`: per run of a result set, a directory of
-//!   result sets or a report.json, its departures from the guide, unexpected
-//!   results and inconclusive verdicts, as a table or as JSON for scripts;
+//! - `ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]`:
+//!   per run of a result set, a directory of result sets or a report.json, its
+//!   departures from the guide, unexpected results and inconclusive verdicts,
+//!   as a table, or for scripts as JSON or as plain lines (a template filled
+//!   per run or per claim; the columns no run measured);
 //! - `ipcconf sweep [--dry-run]`: removes this user's leftover `ipcconf-` objects.
 
 use std::path::PathBuf;
@@ -50,7 +52,7 @@ const USAGE: &str = "usage:
                        checkout's platforms/)
       --summary FILE   append the entries as Markdown (a CI job summary)
       --force          replace an existing FILE (removed when no change is needed)
-  ipcconf summary PATH [--json]
+  ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]
       Per run: who ran it, its results by status, how they stand against the
       guide, and each departure from the guide, unexpected result (status
       fail) and inconclusive verdict with its evidence.
@@ -58,6 +60,17 @@ const USAGE: &str = "usage:
               directory holding one, such as target/ipc-report)
       --json  the same as JSON, every result included (README: \"Summarizing
               runs\")
+      --format TEMPLATE
+              one line per run: TEMPLATE with each {FIELD} replaced by that
+              field of the run in the JSON ({column}, {run.platform},
+              {results}, {status.pass}, ...; a missing count is 0), and \\t,
+              \\n by a tab, a line break
+      --claims
+              with --format: one line per claim of every run instead (fields
+              of the claim: {claim}, {observed}, {origin}, {measured.NAME},
+              {interval.low}, ...; then those of its run)
+      --not-measured
+              the columns no run measured, one a line
   ipcconf sweep [--dry-run]
       Remove this user's leftover ipcconf- objects (POSIX queues, shared memory,
       semaphores, System V objects with the suite's key prefix, temporary
@@ -150,14 +163,18 @@ fn report(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     }
 }
 
-/// `ipcconf summary PATH [--json]`.
+/// `ipcconf summary PATH [--json | --format TEMPLATE [--claims] | --not-measured]`.
 fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     use ipc_conformance::report;
     use lexopt::prelude::*;
-    let (mut path, mut json) = (None, false);
+    let (mut path, mut json, mut format, mut claims, mut not_measured_only) =
+        (None, false, None, false, false);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Long("json") => json = true,
+            Long("format") => format = Some(string_value(&mut parser)?),
+            Long("claims") => claims = true,
+            Long("not-measured") => not_measured_only = true,
             Value(v) if path.is_none() => path = Some(PathBuf::from(v)),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
@@ -167,6 +184,14 @@ fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
         }
     }
     let path = path.ok_or_else(|| format!("summary needs a PATH\n{USAGE}"))?;
+    if usize::from(json) + usize::from(format.is_some()) + usize::from(not_measured_only) > 1 {
+        return Err(format!(
+            "summary takes one of --json, --format and --not-measured\n{USAGE}"
+        ));
+    }
+    if claims && format.is_none() {
+        return Err(format!("--claims goes with --format\n{USAGE}"));
+    }
     let sets_here = path.join("run.json").is_file()
         || std::fs::read_dir(&path).is_ok_and(|d| {
             d.filter_map(Result::ok)
@@ -191,6 +216,19 @@ fn summary(mut parser: lexopt::Parser) -> Result<ExitCode, String> {
     let text = if json {
         let doc = report::summary::json(&model, &not_measured);
         serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n"
+    } else if let Some(template) = format {
+        let per = if claims {
+            report::summary::Per::Claim
+        } else {
+            report::summary::Per::Run
+        };
+        report::summary::lines(
+            &report::summary::json(&model, &not_measured),
+            &template,
+            per,
+        )?
+    } else if not_measured_only {
+        not_measured.iter().map(|c| format!("{c}\n")).collect()
     } else {
         report::summary::table(&model, &not_measured)
     };

@@ -1,15 +1,16 @@
-//! The timed loops and the two-process orchestration around them.
+//! The two-process orchestration of a measurement, and the throughput loops.
 //!
 //! A measurement runs in an `ipcconf-peer` process: it builds both ends of the
 //! mechanism, forks, pins itself and the child to two different CPUs (where the
-//! OS allows), and runs the measuring side while the child echoes (latency) or
-//! consumes (throughput). The child reports its own counts through a small
+//! OS allows; or both to one CPU, [`pin_same`]), and runs the measuring side
+//! while the child echoes (latency, `super::latency`) or consumes
+//! (throughput, here). The child reports its own counts through a small
 //! shared page and its exit status.
 //!
-//! Inside the timed loops: only the mechanism's own calls, one clock read per
-//! sample (the end of one sample is the start of the next), stores into
-//! preallocated arrays, and, every 1024 steps outside any sample, the re-arming
-//! of the watchdog. No allocation, formatting or locking.
+//! Inside the timed loops: only the mechanism's own calls, clock reads at the
+//! edges of what is timed (a latency batch, a throughput round), stores into
+//! preallocated arrays, and, every few hundred steps outside anything timed,
+//! the re-arming of the watchdog. No allocation, formatting or locking.
 
 use std::fmt;
 
@@ -96,8 +97,25 @@ pub fn pin_plan() -> Pin {
     }
 }
 
+/// Both processes on one CPU, the first allowed (a deployment that places a
+/// client and its server together): `cpu0=cpu0`.
+pub fn pin_same() -> Pin {
+    match sys::allowed_cpus().first() {
+        Some(&a) => Pin {
+            parent: Some(a),
+            child: Some(a),
+            plan: format!("cpu{a}=cpu{a}"),
+        },
+        None => Pin {
+            parent: None,
+            child: None,
+            plan: pin_plan().plan,
+        },
+    }
+}
+
 /// Pins this process as planned; returns the note to record.
-fn pin_self(cpu: Option<usize>, plan: &str) -> String {
+pub(super) fn pin_self(cpu: Option<usize>, plan: &str) -> String {
     match cpu {
         None => plan.to_owned(),
         Some(c) => match sys::pin_to(c) {
@@ -112,7 +130,7 @@ fn pin_self(cpu: Option<usize>, plan: &str) -> String {
 
 /// The words of the child's report page, in order, 8 bytes each.
 #[derive(Clone, Copy)]
-enum Rep {
+pub(super) enum Rep {
     Count,
     Bytes,
     Verified,
@@ -127,7 +145,7 @@ enum Rep {
 
 impl Rep {
     /// The word's offset in the page.
-    const fn at(self) -> usize {
+    pub(super) const fn at(self) -> usize {
         self as usize * 8
     }
 }
@@ -146,6 +164,20 @@ impl Child {
     /// Waits (bounded by the watchdog) for the child's exit code.
     pub fn wait(&mut self) -> Result<i32, String> {
         self.wait_within(STEP_BOUND_SECS)
+    }
+
+    /// Waits for the child after the measuring side's `r`, then disarms the
+    /// alarm: `r`'s value when both went well, else why not (the `role`
+    /// process is the child: "echoing", "consuming").
+    pub fn reap<T>(&mut self, r: Result<T, Fail>, role: &str) -> Result<T, String> {
+        let status = self.wait();
+        sys::disarm();
+        let done = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
+        match status {
+            Ok(0) => Ok(done),
+            Ok(c) => Err(format!("the {role} process exited with {c}")),
+            Err(e) => Err(e),
+        }
     }
 
     /// Waits at most `secs` seconds (the watchdog) for the child's exit code.
@@ -195,14 +227,14 @@ pub fn child_main(
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-fn parent_pid() -> libc::pid_t {
+pub(super) fn parent_pid() -> libc::pid_t {
     nix::unistd::getpid().as_raw()
 }
 
 // ------------------------------------------------------------------ loops
 
 #[inline(always)]
-fn send_all<E: End>(e: &mut E, len: usize) -> Result<(), Fail> {
+pub(super) fn send_all<E: End>(e: &mut E, len: usize) -> Result<(), Fail> {
     let mut off = 0;
     while off < len {
         let n = e.send(off, len - off).map_err(|x| Fail::Sys("send", x))?;
@@ -215,115 +247,6 @@ fn send_all<E: End>(e: &mut E, len: usize) -> Result<(), Fail> {
         }
         off += n;
     }
-    Ok(())
-}
-
-/// One round trip carrying `b` (never 0: an eventfd write of 0 wakes nobody).
-#[inline(always)]
-fn round_trip<E: End>(e: &mut E, b: u8, at: u64) -> Result<(), Fail> {
-    e.tx()[0] = b;
-    send_all(e, E::SMALL)?;
-    let n = e.recv().map_err(|x| Fail::Sys("receive", x))?;
-    if n == 0 {
-        return Err(Fail::Eof("receive"));
-    }
-    if n != E::SMALL || e.rx()[0] != b {
-        return Err(Fail::Mismatch {
-            what: "echo",
-            at,
-            expected: b as u64,
-            got: e.rx()[0] as u64,
-        });
-    }
-    Ok(())
-}
-
-/// The byte of round trip `i`: 1..=254 (never 0: an eventfd write of 0 wakes
-/// nobody; 255 is `STOP`).
-#[inline(always)]
-fn seq_byte(i: usize) -> u8 {
-    (i % 254) as u8 + 1
-}
-
-/// Tells the echoing side to stop (it does not answer it).
-const STOP: u8 = 255;
-
-/// What the measuring side did: warm-up round trips, timed samples, wall time.
-struct Done {
-    warm: usize,
-    n: usize,
-    elapsed: u64,
-}
-
-/// The measuring side: up to `warm` untimed round trips (at most a tenth of
-/// the budget), then one sample per round trip, until the samples are full or
-/// the timed part has run `budget_ns`; then `STOP` to the partner.
-fn ping_loop<E: End>(
-    e: &mut E,
-    warm: usize,
-    samples: &mut [u64],
-    budget_ns: u64,
-) -> Result<Done, Fail> {
-    let warm_start = sys::now_ns();
-    let mut warmed = 0;
-    while warmed < warm {
-        round_trip(e, seq_byte(warmed), warmed as u64)?;
-        warmed += 1;
-        if warmed & 255 == 0 {
-            sys::arm(STEP_BOUND_SECS);
-            if sys::now_ns() - warm_start > budget_ns / 10 {
-                break;
-            }
-        }
-    }
-    sys::arm(STEP_BOUND_SECS);
-    let start = sys::now_ns();
-    let mut t0 = start;
-    let mut n = samples.len();
-    for (i, s) in samples.iter_mut().enumerate() {
-        round_trip(e, seq_byte(warmed + i), (warmed + i) as u64)?;
-        let t1 = sys::now_ns();
-        *s = t1 - t0;
-        t0 = t1;
-        if i & 1023 == 1023 {
-            sys::arm(STEP_BOUND_SECS);
-            if t1 - start > budget_ns {
-                n = i + 1;
-                break;
-            }
-            t0 = sys::now_ns();
-        }
-    }
-    let elapsed = sys::now_ns() - start;
-    e.tx()[0] = STOP;
-    send_all(e, E::SMALL)?;
-    Ok(Done {
-        warm: warmed,
-        n,
-        elapsed,
-    })
-}
-
-/// The echoing side: answers every message with the same byte until `STOP`.
-fn echo_loop<E: End>(e: &mut E, report: &Region) -> Result<(), Fail> {
-    let mut count = 0u64;
-    loop {
-        let n = e.recv().map_err(|x| Fail::Sys("echo receive", x))?;
-        if n == 0 {
-            return Err(Fail::Eof("echo receive"));
-        }
-        let b = e.rx()[0];
-        if b == STOP {
-            break;
-        }
-        e.tx()[0] = b;
-        send_all(e, E::SMALL)?;
-        count += 1;
-        if count & 1023 == 0 {
-            sys::arm(STEP_BOUND_SECS);
-        }
-    }
-    report.u64_at(Rep::Count.at()).store(count, Relaxed);
     Ok(())
 }
 
@@ -377,61 +300,6 @@ impl Line {
 
     pub fn finish(self) -> stats::Figure {
         self.0
-    }
-}
-
-/// One-byte round-trip latency of a pair: the figures of its result line. At
-/// most `iters` samples, fewer when the timed part reaches `budget_ns`.
-pub fn latency<E: End>(
-    mech: &str,
-    pair: (E, E),
-    iters: usize,
-    warm: usize,
-    budget_ns: u64,
-    pin: &Pin,
-) -> Result<stats::Figure, String> {
-    let report = Region::anonymous(4096).map_err(|e| format!("report page: {e}"))?;
-    let mut samples = vec![0u64; iters];
-    let parent = parent_pid();
-    let (mut a, mut b) = pair;
-    match fork::fork().map_err(|e| format!("fork: {e}"))? {
-        Forked::Child => {
-            drop(a);
-            child_main(parent, pin.child, &report, || echo_loop(&mut b, &report))
-        }
-        Forked::Parent(pid) => {
-            drop(b);
-            let mut child = Child::new(pid);
-            let pinned = pin_self(pin.parent, &pin.plan);
-            let load = sys::loadavg();
-            let r = ping_loop(&mut a, warm, &mut samples, budget_ns);
-            let status = child.wait();
-            sys::disarm();
-            let done = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
-            match status {
-                Ok(0) => {}
-                Ok(c) => return Err(format!("the echoing process exited with {c}")),
-                Err(e) => return Err(e),
-            }
-            let echoed = report.u64_at(Rep::Count.at()).load(Relaxed);
-            let child_pin_failed = report.u64_at(Rep::PinFailed.at()).load(Relaxed) != 0;
-            let s = stats::summarize(&mut samples[..done.n]);
-            Ok(Line::new("latency", mech)
-                .kv("n", s.n)
-                .kv("planned", iters)
-                .kv("budget_ns", budget_ns)
-                .kv("warmup", done.warm)
-                .spread("", &s)
-                .kv("mean_ns", format!("{:.1}", s.mean))
-                .kv("sum_ns", s.sum)
-                .kv("elapsed_ns", done.elapsed)
-                .kv("verified", s.n)
-                .kv("echoed", echoed)
-                .kv("msg_bytes", E::SMALL)
-                .loadavg(load)
-                .pin(pinned, child_pin_failed)
-                .finish())
-        }
     }
 }
 
@@ -687,14 +555,7 @@ pub fn throughput<E: End>(
             let pinned = pin_self(pin.parent, &pin.plan);
             let load = sys::loadavg();
             let r = produce(&mut a, &plan, &mut round_ns, &report);
-            let status = child.wait();
-            sys::disarm();
-            let (rounds, wall) = r.map_err(|f| format!("{f} (partner: {status:?})"))?;
-            match status {
-                Ok(0) => {}
-                Ok(c) => return Err(format!("the consuming process exited with {c}")),
-                Err(e) => return Err(e),
-            }
+            let (rounds, wall) = child.reap(r, "consuming")?;
             let q = |o| report.u64_at(o).load(Relaxed);
             let child_pin_failed = q(Rep::PinFailed.at()) != 0;
             let bytes = plan.chunk as u64 * plan.chunks_per_round * rounds;

@@ -202,13 +202,7 @@ pub fn spsc_latency(
                     }
                 }
             }
-            let status = child.wait();
-            sys::disarm();
-            match status {
-                Ok(0) => {}
-                Ok(c) => return Err(format!("the producing process exited with {c}")),
-                Err(e) => return Err(e),
-            }
+            child.reap(Ok(()), "producing")?;
             let s = stats::summarize(&mut samples[..n]);
             Ok(
                 Line::new("spsc", if locked { "locked" } else { "lockfree" })

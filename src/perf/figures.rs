@@ -178,6 +178,83 @@ pub fn args(measure: Measure, mech: Pair, c: &Counts) -> Vec<String> {
         .collect()
 }
 
+/// Peer arguments of a mechanism's round trips with both processes on one CPU.
+fn same_cpu_args(mech: Pair, c: &Counts) -> Vec<String> {
+    let mut a = args(Measure::Latency, mech, c);
+    a[4] = c.same_cpu_budget_ms.to_string();
+    a.push("same-cpu".into());
+    a
+}
+
+/// Peer arguments of the floor.
+fn floor_args(c: &Counts) -> Vec<String> {
+    ["perf-floor".to_owned()]
+        .into_iter()
+        .chain(
+            [c.lat_iters as u64, c.lat_warm as u64, c.lat_budget_ms]
+                .iter()
+                .map(u64::to_string),
+        )
+        .collect()
+}
+
+/// Latency rounds held to soundness.
+fn latency_sound(c: &Counts) -> impl Fn(&Figure) -> Result<(), String> + use<> {
+    let (iters, warm) = (c.lat_iters as u64, c.lat_warm as u64);
+    move |f: &Figure| stats::check_latency(f, iters, warm)
+}
+
+/// At least `want` sound rounds of the floor: one cache line written by
+/// each process in turn, the two pinned to different CPUs.
+pub(super) fn floor_rounds(cx: &Ctx, c: &Counts, want: usize) -> Checked<Vec<Figure>> {
+    if cfg!(not(unix)) {
+        return Err(Observation::skipped(
+            "the measurement harness forks its measuring processes and runs on Unix only",
+        ));
+    }
+    not_emulated()?;
+    rounds(cx, &floor_args(c), want, &latency_sound(c))
+}
+
+/// perf.cross_cpu_floor: the floor of this machine, measured like every
+/// latency figure (rounds, batches), which every latency figure is also
+/// given as a multiple of.
+pub fn observe_floor(cx: &mut Ctx) -> Checked<Observation> {
+    let c = Counts::for_build();
+    let figs = floor_rounds(cx, &c, c.min_rounds)?;
+    let med = interval::median_interval(&field(&figs, "median_ns"), LEVEL);
+    let p99 = interval::median(&field(&figs, "p99_ns"));
+    let f0 = &figs[0];
+    let min = field(&figs, "min_ns")
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
+    let detail = format!(
+        "{}the floor, the cheapest round trip between two processes: one 64-byte cache line (one 8-byte word) that each side writes in turn, the measuring side an odd count and its partner the next even one, each spinning until it sees the other's; {} rounds (each its own pair of processes; {}), {}: median round trip {} ({}), p99 {} of the sampled single round trips (median over rounds; smallest batch mean {}){}",
+        c.prefix(),
+        med.rounds,
+        batches_note(&figs),
+        describe_pin(f0.text("pin")),
+        fmt_ns(med.estimate),
+        med.describe(&|x| fmt_ns(x)),
+        fmt_ns(p99),
+        fmt_ns(min),
+        load_note(&figs),
+    );
+    Ok(round_trip_quantities(Observation::measured(detail), &figs, &c).finite_only())
+}
+
+/// "after 500 untimed round trips, 5000 batches of 83 round trips (one per
+/// batch also timed on its own), 2075000 in all".
+fn batches_note(figs: &[Figure]) -> String {
+    let trips: u64 = figs.iter().filter_map(|f| f.int("round_trips")).sum();
+    format!(
+        "after {} untimed round trips, {} batches of {} round trips each timed as a whole (the first of each batch also timed on its own), {trips} round trips in all",
+        budget_range(figs, "warmup"),
+        budget_range(figs, "n"),
+        budget_range(figs, "batch"),
+    )
+}
+
 /// Observes one mechanism's figure over repeated rounds: measured, with the
 /// median over rounds and its interval (and, for latency in a release build,
 /// the C baseline's figure measured alongside); `error` when a round is unsound.
@@ -192,7 +269,21 @@ pub fn observe_mechanism(cx: &mut Ctx, measure: Measure, mech: Pair) -> Checked<
             } else {
                 None
             };
-            latency_observation(mech, &c, &figs, base)
+            let floor = floor_rounds(cx, &c, c.min_rounds).map_err(|o| o.detail);
+            let same = match mech.spec() {
+                Some(s) if s.blocking => Some(
+                    rounds(
+                        cx,
+                        &same_cpu_args(mech, &c),
+                        c.min_rounds,
+                        &latency_sound(&c),
+                    )
+                    .map_err(|o| o.detail),
+                ),
+                _ => None,
+            };
+            let o = latency_observation(mech, &c, &figs, base);
+            with_placements(with_floor(o, &figs, floor), same)
         }
         Measure::Throughput => throughput_observation(mech, &c, &figs),
     })
@@ -229,8 +320,9 @@ pub(super) fn mech_rounds(
 ) -> Checked<Vec<Figure>> {
     measurable(mech)?;
     let c = *c;
+    let lat = latency_sound(&c);
     let sound = move |f: &Figure| match measure {
-        Measure::Latency => stats::check_latency(f, c.lat_iters as u64, c.lat_warm as u64),
+        Measure::Latency => lat(f),
         Measure::Throughput => {
             let chunk = f.int("chunk").unwrap_or(0);
             let msgs = plan_msgs(c.volume, chunk, c.max_msgs, c.rounds);
@@ -289,38 +381,8 @@ fn latency_observation(
 ) -> Observation {
     let med = interval::median_interval(&field(figs, "median_ns"), LEVEL);
     let p99 = interval::median(&field(figs, "p99_ns"));
-    let n: u64 = figs.iter().filter_map(|f| f.int("n")).sum();
     let f0 = &figs[0];
-    let mut o = Observation::measured(String::new())
-        .with("median_ns", med.estimate, "ns")
-        .with("median_ns_low", med.low, "ns")
-        .with("median_ns_high", med.high, "ns")
-        .with("p99_ns", p99, "ns")
-        .with(
-            "min_ns",
-            field(figs, "min_ns")
-                .into_iter()
-                .fold(f64::INFINITY, f64::min),
-            "ns",
-        )
-        .with(
-            "max_ns",
-            field(figs, "max_ns").into_iter().fold(0.0, f64::max),
-            "ns",
-        )
-        .with("confidence", med.level, "ratio")
-        .with("rounds", med.rounds as f64, "count")
-        .with("iterations", n as f64, "count")
-        .with("msg_bytes", f0.num("msg_bytes"), "bytes")
-        .with(
-            "pinned",
-            f64::from(u8::from(f0.text("pin").contains('+'))),
-            "bool",
-        )
-        .with("cpus", cpus(), "count")
-        .with("loadavg", f0.num("loadavg"), "load")
-        .with("disturbed_rounds", disturbed(figs) as f64, "count")
-        .with("release_build", f64::from(u8::from(c.release)), "bool");
+    let mut o = round_trip_quantities(Observation::measured(String::new()), figs, c);
     let baseline = match base {
         None => String::new(),
         Some(Err(why)) => format!("; C baseline not measured: {why}"),
@@ -345,14 +407,11 @@ fn latency_observation(
         }
     };
     o.detail = format!(
-        "{}{}: {} rounds (each its own pair of processes, {} round trips of a {}-byte message after {} untimed; {} in all), {}: median round trip {} ({}), p99 {} (median over rounds; min {}, max {}); every echoed message matched{baseline}{}",
+        "{}{}: {} rounds (each its own pair of processes; {}), {}: median round trip {} ({}; each round's median of its batch means), p99 {} of the sampled single round trips (median over rounds; smallest batch mean {}, largest sample {}); every echoed {}-byte message matched{baseline}{}",
         c.prefix(),
         mech.label(),
         med.rounds,
-        budget_range(figs, "n"),
-        f0.text("msg_bytes"),
-        f0.text("warmup"),
-        n,
+        batches_note(figs),
         describe_pin(f0.text("pin")),
         fmt_ns(med.estimate),
         med.describe(&|x| fmt_ns(x)),
@@ -363,8 +422,104 @@ fn latency_observation(
                 .fold(f64::INFINITY, f64::min)
         ),
         fmt_ns(field(figs, "max_ns").into_iter().fold(0.0, f64::max)),
+        f0.text("msg_bytes"),
         load_note(figs),
     );
+    o.finite_only()
+}
+
+/// The figures of rounds of round trips (a latency figure's, the floor's):
+/// the median over rounds with its interval, the median p99, the smallest
+/// batch mean and the largest sample, counts, and how the rounds ran.
+fn round_trip_quantities(o: Observation, figs: &[Figure], c: &Counts) -> Observation {
+    let med = interval::median_interval(&field(figs, "median_ns"), LEVEL);
+    let trips: u64 = figs.iter().filter_map(|f| f.int("round_trips")).sum();
+    let f0 = &figs[0];
+    let extreme = |k: &str, start: f64, pick: fn(f64, f64) -> f64| {
+        field(figs, k).into_iter().fold(start, pick)
+    };
+    o.with("median_ns", med.estimate, "ns")
+        .with("median_ns_low", med.low, "ns")
+        .with("median_ns_high", med.high, "ns")
+        .with("p99_ns", interval::median(&field(figs, "p99_ns")), "ns")
+        .with("min_ns", extreme("min_ns", f64::INFINITY, f64::min), "ns")
+        .with("max_ns", extreme("max_ns", 0.0, f64::max), "ns")
+        .with("confidence", med.level, "ratio")
+        .with("rounds", med.rounds as f64, "count")
+        .with("iterations", trips as f64, "count")
+        .with("msg_bytes", f0.num("msg_bytes"), "bytes")
+        .with(
+            "pinned",
+            f64::from(u8::from(f0.text("pin").contains('+'))),
+            "bool",
+        )
+        .with("cpus", cpus(), "count")
+        .with("loadavg", f0.num("loadavg"), "load")
+        .with("disturbed_rounds", disturbed(figs) as f64, "count")
+        .with("release_build", f64::from(u8::from(c.release)), "bool")
+}
+
+/// The latency figure as a multiple of the floor measured in the same run
+/// (a bootstrap interval of the ratio of medians), or why there is none.
+fn with_floor(o: Observation, figs: &[Figure], floor: Result<Vec<Figure>, String>) -> Observation {
+    let mut o = o;
+    match floor {
+        Ok(fl) => {
+            let fm = interval::median(&field(&fl, "median_ns"));
+            let r = interval::ratio_interval(
+                &field(figs, "median_ns"),
+                &field(&fl, "median_ns"),
+                LEVEL,
+            );
+            o.detail.push_str(&format!(
+                "; {:.2}x the floor measured in the same run (perf.cross_cpu_floor, one cache line written by each side in turn: {}; {:.0}% interval {:.2} to {:.2})",
+                r.estimate,
+                fmt_ns(fm),
+                r.level * 100.0,
+                r.low,
+                r.high
+            ));
+            o = o
+                .with("floor_ns", fm, "ns")
+                .with("over_floor", r.estimate, "ratio")
+                .with("over_floor_low", r.low, "ratio")
+                .with("over_floor_high", r.high, "ratio");
+        }
+        Err(why) => o
+            .detail
+            .push_str(&format!("; no floor to compare with: {why}")),
+    }
+    o.finite_only()
+}
+
+/// A blocking mechanism's figure with both processes on one CPU beside it
+/// (the two placements a deployment chooses between), or why there is none.
+fn with_placements(o: Observation, same: Option<Result<Vec<Figure>, String>>) -> Observation {
+    let mut o = o;
+    match same {
+        None => {}
+        Some(Ok(f)) => {
+            let med = interval::median_interval(&field(&f, "median_ns"), LEVEL);
+            let p99 = interval::median(&field(&f, "p99_ns"));
+            o.detail.push_str(&format!(
+                "; with both processes on one CPU ({}, {} rounds; {}): median round trip {} ({}), p99 {}: a blocking round trip between two CPUs is mostly the wake-up of a process on the other CPU, on one CPU a switch between the two",
+                describe_pin(f[0].text("pin")),
+                med.rounds,
+                batches_note(&f),
+                fmt_ns(med.estimate),
+                med.describe(&|x| fmt_ns(x)),
+                fmt_ns(p99),
+            ));
+            o = o
+                .with("same_cpu_median_ns", med.estimate, "ns")
+                .with("same_cpu_median_ns_low", med.low, "ns")
+                .with("same_cpu_median_ns_high", med.high, "ns")
+                .with("same_cpu_p99_ns", p99, "ns");
+        }
+        Some(Err(why)) => o.detail.push_str(&format!(
+            "; not measured with both processes on one CPU: {why}"
+        )),
+    }
     o.finite_only()
 }
 

@@ -36,7 +36,7 @@ mod baseline;
 mod figures;
 mod peer;
 mod verdicts;
-pub use figures::{RUN_BOUND, args, measure, observe_mechanism};
+pub use figures::{RUN_BOUND, args, measure, observe_floor, observe_mechanism};
 pub use peer::peer_role;
 pub use verdicts::{
     DEBUG_SKIP, Judged, Verdict, judge, verdict_mpmc, verdict_ring, verdict_shm_spin, verdict_spsc,
@@ -49,6 +49,8 @@ pub mod bench;
 pub mod contention;
 #[cfg(unix)]
 pub mod ends;
+#[cfg(unix)]
+pub mod latency;
 #[cfg(unix)]
 pub mod sys;
 
@@ -146,6 +148,9 @@ pub struct Counts {
     /// Time budget of one throughput measurement's timed rounds (at least
     /// three rounds are made).
     pub thr_budget_ms: u64,
+    /// Time budget of the timed part of a blocking mechanism's round trips
+    /// with both processes on one CPU.
+    pub same_cpu_budget_ms: u64,
     /// Independent rounds (each its own measuring processes) behind every
     /// figure; a verdict whose interval straddles its threshold adds rounds,
     /// two at a time, up to `max_rounds`.
@@ -172,6 +177,7 @@ impl Counts {
                 mpmc_parties: 4,
                 lat_budget_ms: 300,
                 thr_budget_ms: 300,
+                same_cpu_budget_ms: 300,
                 min_rounds: 2,
                 max_rounds: 2,
             }
@@ -189,6 +195,7 @@ impl Counts {
                 mpmc_parties: 4,
                 lat_budget_ms: 120,
                 thr_budget_ms: 150,
+                same_cpu_budget_ms: 60,
                 min_rounds: 6,
                 max_rounds: 16,
             }
@@ -214,6 +221,17 @@ pub fn plan_msgs(volume: u64, chunk: u64, max_msgs: u64, rounds: u64) -> u64 {
 
 /// "pinned to CPUs 0 and 1", "not pinned (one CPU)", ...
 pub fn describe_pin(pin: &str) -> String {
+    if let Some((a, b)) = pin.split_once('=') {
+        return format!(
+            "both processes pinned to CPU {}{}",
+            a.trim_start_matches("cpu"),
+            if b.ends_with("(partner-unpinned)") {
+                " (but the partner could not be pinned)"
+            } else {
+                ""
+            }
+        );
+    }
     if let Some((a, b)) = pin.split_once('+') {
         let partner = b.strip_suffix("(partner-unpinned)");
         let b = partner.unwrap_or(b);

@@ -16,6 +16,10 @@ pub struct Spec {
     pub shm_open: bool,
     /// Whether the C baseline (`ci/perf/ipc_rtt.c`) makes the same round trips.
     pub c_baseline: bool,
+    /// Whether a waiting side sleeps in the kernel (every mechanism but the
+    /// spinning ones): its round trips are measured in both placements, the
+    /// two processes on different CPUs and on the same one.
+    pub blocking: bool,
     /// Builds the pair's two ends and runs one measurement: the figures of
     /// its result line.
     #[cfg(unix)]
@@ -56,13 +60,14 @@ const SYSV_MQ: bool = cfg!(any(
 ));
 
 macro_rules! specs {
-    ($($id:literal: api $api:expr, shm $shm:expr, c $c:expr, $run:ident;)*) => {
+    ($($id:literal: api $api:expr, shm $shm:expr, c $c:expr, blocks $b:expr, $run:ident;)*) => {
         /// Every pair the harness measures, keyed by the registry's pair id.
         pub static SPECS: &[Spec] = &[$(Spec {
             id: $id,
             api: $api,
             shm_open: $shm,
             c_baseline: $c,
+            blocking: $b,
             #[cfg(unix)]
             run: run::$run,
         }),*];
@@ -70,20 +75,20 @@ macro_rules! specs {
 }
 
 specs! {
-    "pipe": api true, shm false, c true, pipe;
-    "fifo": api UNIX, shm false, c true, fifo;
-    "unix_stream": api true, shm false, c true, unix_stream;
-    "unix_dgram": api UNIX, shm false, c true, unix_dgram;
-    "unix_seqpacket": api UNIX, shm false, c true, unix_seqpacket;
-    "tcp": api true, shm false, c true, tcp;
-    "udp": api true, shm false, c true, udp;
-    "posix_mq": api LINUX_OR_FREEBSD, shm false, c true, posix_mq;
-    "sysv_mq": api SYSV_MQ, shm false, c true, sysv_mq;
-    "eventfd": api LINUX_OR_FREEBSD, shm false, c true, eventfd;
-    "shm_spin": api true, shm true, c true, shm_spin;
-    "shm_futex": api LINUX_OR_FREEBSD, shm true, c false, shm_futex;
-    "shm_condvar": api true, shm true, c false, shm_condvar;
-    "shm_ring": api true, shm true, c false, shm_ring;
+    "pipe": api true, shm false, c true, blocks true, pipe;
+    "fifo": api UNIX, shm false, c true, blocks true, fifo;
+    "unix_stream": api true, shm false, c true, blocks true, unix_stream;
+    "unix_dgram": api UNIX, shm false, c true, blocks true, unix_dgram;
+    "unix_seqpacket": api UNIX, shm false, c true, blocks true, unix_seqpacket;
+    "tcp": api true, shm false, c true, blocks true, tcp;
+    "udp": api true, shm false, c true, blocks true, udp;
+    "posix_mq": api LINUX_OR_FREEBSD, shm false, c true, blocks true, posix_mq;
+    "sysv_mq": api SYSV_MQ, shm false, c true, blocks true, sysv_mq;
+    "eventfd": api LINUX_OR_FREEBSD, shm false, c true, blocks true, eventfd;
+    "shm_spin": api true, shm true, c true, blocks false, shm_spin;
+    "shm_futex": api LINUX_OR_FREEBSD, shm true, c true, blocks true, shm_futex;
+    "shm_condvar": api true, shm true, c true, blocks true, shm_condvar;
+    "shm_ring": api true, shm true, c true, blocks false, shm_ring;
 }
 
 /// The measurement functions of [`SPECS`] (run in `ipcconf-peer perf-*`
@@ -92,6 +97,7 @@ specs! {
 pub mod run {
     use super::super::bench::{self, Plan};
     use super::super::ends::{self, End};
+    use super::super::latency::{self, Size};
     use super::super::plan_msgs;
     use super::super::stats::Figure;
 
@@ -126,12 +132,14 @@ pub mod run {
     /// One measurement of a pair.
     #[derive(Clone, Copy)]
     pub enum Job {
-        /// One-byte round trips: at most `iters` timed after `warm` untimed,
-        /// within `budget` ns.
+        /// One-byte round trips: at most `iters` timed batches after `warm`
+        /// untimed round trips, within `budget` ns; the two processes on
+        /// different CPUs, or on the same one (`same_cpu`).
         Latency {
             iters: usize,
             warm: usize,
             budget: u64,
+            same_cpu: bool,
         },
         Throughput(Shape),
     }
@@ -156,14 +164,27 @@ pub mod run {
         /// throughput in messages of `chunk` bytes, at most `window`
         /// unacknowledged.
         fn on<E: End>(self, id: &str, pair: (E, E), chunk: usize, window: Option<u64>) -> Run {
-            let pin = bench::pin_plan();
             match self {
                 Job::Latency {
                     iters,
                     warm,
                     budget,
-                } => bench::latency(id, pair, iters, warm, budget, &pin),
+                    same_cpu,
+                } => {
+                    let pin = if same_cpu {
+                        bench::pin_same()
+                    } else {
+                        bench::pin_plan()
+                    };
+                    let size = Size {
+                        iters,
+                        warm,
+                        budget_ns: budget,
+                    };
+                    latency::latency(id, pair, size, &pin)
+                }
                 Job::Throughput(s) => {
+                    let pin = bench::pin_plan();
                     let msgs = plan_msgs(s.volume, chunk as u64, s.max, s.rounds);
                     let plan = Plan {
                         chunk,

@@ -3,6 +3,8 @@
 //! result line.
 
 #[cfg(unix)]
+use super::latency::{self, Size};
+#[cfg(unix)]
 use super::pairs::run::{Fault, Job, Shape, latency_polled};
 #[cfg(unix)]
 use super::stats::{Figure, PerfLine};
@@ -10,9 +12,12 @@ use super::stats::{Figure, PerfLine};
 use super::{Pair, bench, contention, sys};
 
 /// The `perf-*` peer roles:
-/// - `perf-latency <mech> <iters> <warmup> <budget_ms>`
+/// - `perf-latency <mech> <iters> <warmup> <budget_ms> [same-cpu]`: up to
+///   `iters` batches of round trips; `same-cpu` pins both processes to one CPU
 /// - `perf-latency-polled <unix_stream|tcp> <iters> <warmup> <budget_ms>`:
 ///   the same round trips over non-blocking sockets that both sides poll
+/// - `perf-floor <iters> <warmup> <budget_ms>`: the floor, one cache line
+///   written by each side in turn (`super::latency::floor`)
 /// - `perf-throughput <mech> <volume> <rounds> <max_msgs> <budget_ms>`
 /// - `perf-spsc <lockfree|locked> <items> <warmup> <budget_ms>`
 /// - `perf-mpmc <shm|mq> <producers> <consumers> <messages>`
@@ -21,9 +26,12 @@ use super::{Pair, bench, contention, sys};
 /// `unsupported <why>`, or (through the peer's error path) `err <why>`.
 pub fn peer_role(role: &str, args: &[String]) -> Option<Result<(), String>> {
     match role {
-        "perf-latency" | "perf-latency-polled" | "perf-throughput" | "perf-spsc" | "perf-mpmc" => {
-            Some(run_role(role, args))
-        }
+        "perf-latency"
+        | "perf-latency-polled"
+        | "perf-floor"
+        | "perf-throughput"
+        | "perf-spsc"
+        | "perf-mpmc" => Some(run_role(role, args)),
         _ => None,
     }
 }
@@ -54,10 +62,16 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     };
     let busy = Busy::start();
     let latency = || -> Result<Job, String> {
+        let same_cpu = match args.get(4).map(String::as_str) {
+            None | Some("cross-cpu") => false,
+            Some("same-cpu") => true,
+            Some(other) => return Err(format!("{role}: same-cpu or cross-cpu, not {other:?}")),
+        };
         Ok(Job::Latency {
             iters: num(1)? as usize,
             warm: num(2)? as usize,
             budget: num(3)? * 1_000_000,
+            same_cpu,
         })
     };
     let run = |job: Job| -> Result<Result<Figure, Fault>, String> {
@@ -73,6 +87,14 @@ fn run_role(role: &str, args: &[String]) -> Result<(), String> {
     let reply = match role {
         "perf-latency" => run(latency()?)?,
         "perf-latency-polled" => latency_polled(mech()?.id(), latency()?),
+        "perf-floor" => {
+            let size = Size {
+                iters: num(0)? as usize,
+                warm: num(1)? as usize,
+                budget_ns: num(2)? * 1_000_000,
+            };
+            latency::floor(size, &bench::pin_plan()).map_err(Fault::Error)
+        }
         "perf-throughput" => run(Job::Throughput(Shape {
             volume: num(1)?,
             rounds: num(2)?.max(1),

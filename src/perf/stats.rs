@@ -48,6 +48,50 @@ pub fn summarize(samples: &mut [u64]) -> Summary {
     }
 }
 
+/// A latency round timed over batches (`super::latency`): batch means and a
+/// sample of single round trips (the first of every batch).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BatchSummary {
+    /// Batches (and sampled round trips).
+    pub n: usize,
+    /// Round trips per batch.
+    pub batch: usize,
+    pub round_trips: usize,
+    /// The median and minimum of the batch means, and the overall mean (ns).
+    pub median: f64,
+    pub min: f64,
+    pub mean: f64,
+    /// The batches' total duration.
+    pub sum: u64,
+    /// The sampled round trips (each carrying one clock read).
+    pub sampled: Summary,
+}
+
+/// Sorts both arrays in place and summarises them: `batches` holds each
+/// batch's duration for `batch` round trips, `samples` one round trip of each.
+pub fn summarize_batches(batches: &mut [u64], samples: &mut [u64], batch: usize) -> BatchSummary {
+    let b = batch.max(1);
+    let s = summarize(batches);
+    let per = |x: u64| x as f64 / b as f64;
+    let median = if batches.is_empty() {
+        0.0
+    } else if batches.len() % 2 == 1 {
+        per(batches[batches.len() / 2])
+    } else {
+        (per(batches[batches.len() / 2 - 1]) + per(batches[batches.len() / 2])) / 2.0
+    };
+    BatchSummary {
+        n: s.n,
+        batch: b,
+        round_trips: s.n * b,
+        median,
+        min: per(s.min),
+        mean: s.mean / b as f64,
+        sum: s.sum,
+        sampled: summarize(samples),
+    }
+}
+
 messages! {
     /// The one line a measuring peer prints (`ipcconf-peer perf-...`, and the
     /// C baseline program): its figures, or why it measured nothing. A
@@ -133,6 +177,15 @@ impl Figure {
         self.int(key)
             .ok_or_else(|| format!("the result has no integer {key:?}"))
     }
+
+    /// The integer fields `keys`, in order; the first one missing is the error.
+    fn needs<const N: usize>(&self, keys: [&str; N]) -> Result<[u64; N], String> {
+        let mut out = [0; N];
+        for (o, k) in out.iter_mut().zip(keys) {
+            *o = self.need(k)?;
+        }
+        Ok(out)
+    }
 }
 
 /// No exchange between two processes completes faster than this (two cache-line
@@ -149,54 +202,61 @@ pub const MAX_STEP_NS: u64 = 2_000_000_000;
 /// Samples a time-budgeted measurement takes at least (unless fewer were asked).
 pub const MIN_SAMPLES: u64 = 1024;
 
-/// Latency: at most `iters` round trips (at least `MIN_SAMPLES`, fewer only
-/// when the time budget ran out), each echoed byte matched, the partner's echo
-/// count equal to what was sent, samples ordered and plausible, and their sum
-/// within the loop's wall time.
+/// The most round trips a latency batch holds (`super::latency::MAX_BATCH`).
+pub const MAX_BATCH: u64 = 256;
+
+/// Latency, timed over batches: at most `iters` batches (at least
+/// `MIN_SAMPLES`, fewer only when the time budget ran out) of at most
+/// [`MAX_BATCH`] round trips, every round trip's echo matched, the partner's
+/// echo count equal to what was sent, batch means and sampled round trips
+/// ordered and plausible, and the batches' sum within the loop's wall time.
 pub fn check_latency(f: &Figure, iters: u64, max_warmup: u64) -> Result<(), String> {
-    let n = f.need("n")?;
-    let verified = f.need("verified")?;
-    let echoed = f.need("echoed")?;
-    let warmup = f.need("warmup")?;
-    let [min, median, p99, max, sum, elapsed] = [
-        "min_ns",
-        "median_ns",
+    let [n, batch, trips, verified, echoed, warmup] =
+        f.needs(["n", "batch", "round_trips", "verified", "echoed", "warmup"])?;
+    let [smin, smed, p99, max, sum, elapsed] = f.needs([
+        "sample_min_ns",
+        "sample_median_ns",
         "p99_ns",
         "max_ns",
         "sum_ns",
         "elapsed_ns",
-    ]
-    .map(|k| f.int(k));
-    let (Some(min), Some(median), Some(p99), Some(max), Some(sum), Some(elapsed)) =
-        (min, median, p99, max, sum, elapsed)
-    else {
+    ])?;
+    let (min, median) = (f.num("min_ns"), f.num("median_ns"));
+    if !(min.is_finite() && median.is_finite()) {
         return Err(format!("incomplete latency result: {:?}", f.fields()));
-    };
-    if n > iters || n < iters.min(MIN_SAMPLES) || verified != n || warmup > max_warmup {
+    }
+    if n > iters
+        || n < iters.min(MIN_SAMPLES)
+        || !(1..=MAX_BATCH).contains(&batch)
+        || trips != n * batch
+        || verified != trips
+        || warmup > max_warmup
+    {
         return Err(format!(
-            "{n} samples ({verified} verified round trips) after {warmup} untimed; at most {iters} after at most {max_warmup} asked, at least {}",
+            "{n} batches of {batch} ({trips} round trips, {verified} verified) after {warmup} untimed; at most {iters} batches of at most {MAX_BATCH} after at most {max_warmup} asked, at least {}",
             iters.min(MIN_SAMPLES)
         ));
     }
-    if echoed != n + warmup {
+    if echoed != trips + warmup {
         return Err(format!(
             "the partner echoed {echoed} messages; {} were sent",
-            n + warmup
+            trips + warmup
         ));
     }
-    if !(min <= median && median <= p99 && p99 <= max) {
+    if !(min <= median && smin <= smed && smed <= p99 && p99 <= max) {
         return Err(format!(
-            "percentiles out of order: min {min} median {median} p99 {p99} max {max}"
+            "out of order: batch means min {min} median {median}; sampled round trips min {smin} median {smed} p99 {p99} max {max}"
         ));
     }
-    if min < MIN_PLAUSIBLE_NS || max > MAX_STEP_NS {
+    if min < MIN_PLAUSIBLE_NS as f64 || smin < MIN_PLAUSIBLE_NS || max > MAX_STEP_NS {
         return Err(format!(
-            "implausible round trip: min {min} ns, max {max} ns (bounds {MIN_PLAUSIBLE_NS} ns .. 2 s)"
+            "implausible round trip: batch mean min {min} ns, sampled min {smin} ns, max {max} ns (bounds {MIN_PLAUSIBLE_NS} ns .. 2 s)"
         ));
     }
-    if sum > elapsed || sum < n * min || sum > n * max {
+    let floor = min * trips as f64;
+    if sum > elapsed || (sum as f64) < floor * (1.0 - 1e-9) {
         return Err(format!(
-            "samples do not add up: sum {sum} ns over {n} samples, loop wall time {elapsed} ns"
+            "batches do not add up: sum {sum} ns over {n} batches of {batch} (smallest mean {min} ns), loop wall time {elapsed} ns"
         ));
     }
     Ok(())
@@ -342,11 +402,15 @@ mod tests {
         }
     }
 
+    /// A latency result of `n` batches of 4 round trips, each batch mean
+    /// `min` ns, sampled round trips from `min` to `max` ns.
     fn latency_line(n: u64, echoed: u64, min: u64, max: u64) -> Figure {
         figure(&format!(
-            "result measure=latency mech=pipe n={n} warmup=10 planned=100 median_ns={min} p99_ns={max} min_ns={min} max_ns={max} sum_ns={} elapsed_ns={} verified={n} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
-            n * min,
-            n * max
+            "result measure=latency mech=pipe method=batches n={n} batch=4 round_trips={} warmup=10 planned=100 median_ns={min}.0 min_ns={min}.0 p99_ns={max} max_ns={max} sample_median_ns={min} sample_min_ns={min} sum_ns={} elapsed_ns={} verified={} echoed={echoed} msg_bytes=1 pin=cpu0+cpu1",
+            4 * n,
+            4 * n * min,
+            4 * n * max,
+            4 * n
         ))
     }
 
@@ -374,24 +438,33 @@ mod tests {
     #[test]
     fn latency_soundness() {
         assert_eq!(
-            check_latency(&latency_line(100, 110, 5000, 9000), 100, 10),
+            check_latency(&latency_line(100, 410, 5000, 9000), 100, 10),
             Ok(())
         );
-        // Fewer samples than asked is sound when the time budget stopped the
-        // loop (checked every 1024 samples), not below that floor.
+        // Fewer batches than asked is sound when the time budget stopped the
+        // loop, not below that floor.
         assert_eq!(
-            check_latency(&latency_line(2048, 2058, 5000, 9000), 5000, 10),
+            check_latency(&latency_line(2048, 8202, 5000, 9000), 5000, 10),
             Ok(())
         );
-        assert!(check_latency(&latency_line(99, 109, 5000, 9000), 100, 10).is_err());
-        assert!(check_latency(&latency_line(1000, 1010, 5000, 9000), 5000, 10).is_err());
-        assert!(check_latency(&latency_line(101, 111, 5000, 9000), 100, 10).is_err());
-        assert!(check_latency(&latency_line(100, 100, 5000, 9000), 100, 10).is_err());
+        assert!(check_latency(&latency_line(99, 406, 5000, 9000), 100, 10).is_err());
+        assert!(check_latency(&latency_line(1000, 4010, 5000, 9000), 5000, 10).is_err());
+        assert!(check_latency(&latency_line(101, 414, 5000, 9000), 100, 10).is_err());
+        // An echo missing.
+        assert!(check_latency(&latency_line(100, 409, 5000, 9000), 100, 10).is_err());
         // A 1 ns round trip between processes is a broken clock.
-        assert!(check_latency(&latency_line(100, 110, 1, 9000), 100, 10).is_err());
-        let mut f = latency_line(100, 110, 5000, 9000);
+        assert!(check_latency(&latency_line(100, 410, 1, 9000), 100, 10).is_err());
+        let mut f = latency_line(100, 410, 5000, 9000);
         f.push("sum_ns", 1);
         assert!(check_latency(&f, 100, 10).is_err());
+        let mut f = latency_line(100, 410, 5000, 9000);
+        f.push("batch", 300);
+        assert!(check_latency(&f, 100, 10).is_err());
+        // The batches summarised: means, and the sample of single round trips.
+        let s = summarize_batches(&mut [400, 480, 440], &mut [130, 900, 125], 4);
+        assert_eq!((s.n, s.round_trips), (3, 12));
+        assert_eq!((s.median, s.min, s.sum), (110.0, 100.0, 1320));
+        assert_eq!((s.sampled.min, s.sampled.max), (125, 900));
     }
 
     fn throughput_line(split: u64, mismatch: u64, consumer: u64) -> Figure {

@@ -97,6 +97,18 @@ impl Verdict {
         }
     }
 
+    /// The verdict a claim id names, if it names one of the five.
+    pub fn of_claim(id: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.claim_id() == id)
+    }
+
+    /// The name of the statistic the verdict compares with its threshold: a
+    /// measured quantity of its result, with its interval in `<name>_low` and
+    /// `<name>_high`.
+    pub fn statistic(self) -> &'static str {
+        self.rule().2
+    }
+
     /// (threshold, holds below it, the statistic's name, unit, absolute: a
     /// claim about one mechanism's speed, which competing load can only make
     /// look worse).

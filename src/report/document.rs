@@ -47,13 +47,17 @@ pub struct Figure {
 }
 
 /// One mechanism's row of a run's figures: its round trip (median with its
-/// interval, p99, the suite/C ratio) and its throughput (rate, message size).
+/// interval, p99, the multiple of the floor, the suite/C ratio, and for a
+/// blocking mechanism the round trip with both processes on one CPU) and its
+/// throughput (rate, message size).
 #[derive(Debug, Clone)]
 pub struct FigureRow {
     pub mechanism: String,
     pub latency: Figure,
     pub p99: String,
+    pub over_floor: String,
     pub suite_over_c: String,
+    pub same_cpu: String,
     pub throughput: Figure,
     pub message_size: String,
     /// Its bars in the chart (drawn in HTML only).
@@ -91,6 +95,8 @@ pub struct PerfRun {
     pub note: Vec<Span>,
     pub figures: Vec<FigureRow>,
     pub verdicts: Vec<VerdictRow>,
+    /// The run's floor (shown first), which every round trip is a multiple of.
+    pub floor: Figure,
 }
 
 /// One part of the report, in the order it is shown.

@@ -132,18 +132,26 @@ fn perf_run(out: &mut String, run: &PerfRun) {
         "<section class=\"perf-run\">\n<h3>{}</h3>",
         esc(&run.label)
     );
+    let _ = writeln!(
+        out,
+        "<p class=\"perf-floor\" title=\"{}\"><strong>{}</strong></p>",
+        esc(&run.floor.title),
+        esc(&run.floor.text)
+    );
     let _ = writeln!(out, "<p>{}</p>", spans(&run.note));
     out.push_str(&chart(&run.label, &run.figures));
-    out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>suite/C</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
+    out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>x floor</th><th>suite/C</th><th>Same CPU</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
     for f in &run.figures {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
             esc(&f.mechanism),
             esc(&f.latency.title),
             esc(&f.latency.text),
             esc(&f.p99),
+            esc(&f.over_floor),
             esc(&f.suite_over_c),
+            esc(&f.same_cpu),
             esc(&f.throughput.title),
             esc(&f.throughput.text),
             esc(&f.message_size)

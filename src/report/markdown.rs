@@ -69,17 +69,20 @@ fn spans(note: &[Span]) -> String {
 /// One run's performance figures: its note and its two tables.
 fn perf_run(out: &mut String, run: &PerfRun) {
     let _ = writeln!(out, "### {}\n", escape(&run.label));
+    let _ = writeln!(out, "**{}**\n", escape(&run.floor.text));
     let _ = writeln!(out, "{}\n", spans(&run.note));
-    out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | suite/C | Throughput [95% interval] | Message size |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | x floor | suite/C | Same CPU | Throughput [95% interval] | Message size |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for f in &run.figures {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             escape(&f.mechanism),
             escape(&f.latency.text),
             escape(&f.p99),
+            escape(&f.over_floor),
             escape(&f.suite_over_c),
+            escape(&f.same_cpu),
             escape(&f.throughput.text),
             escape(&f.message_size)
         );

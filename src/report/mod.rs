@@ -140,6 +140,12 @@ mod tests {
                         ("suite_over_c", 1.04),
                         ("suite_over_c_low", 0.98),
                         ("suite_over_c_high", 1.1),
+                        ("over_floor", 65.0),
+                        ("over_floor_low", 61.2),
+                        ("over_floor_high", 70.0),
+                        ("same_cpu_median_ns", 5200.0),
+                        ("same_cpu_median_ns_low", 5100.0),
+                        ("same_cpu_median_ns_high", 5400.0),
                         ("rounds", 6.0),
                         ("p99_ns", 12000.0),
                         ("release_build", 1.0),
@@ -147,6 +153,18 @@ mod tests {
                         ("pinned", 1.0),
                     ],
                     "pipe <figures>",
+                ),
+                rec(
+                    "perf.cross_cpu_floor",
+                    Outcome::Measured,
+                    &[
+                        ("median_ns", 120.0),
+                        ("median_ns_low", 117.0),
+                        ("median_ns_high", 124.0),
+                        ("p99_ns", 160.0),
+                        ("release_build", 1.0),
+                    ],
+                    "the floor <figures>",
                 ),
                 rec(
                     "perf.throughput_pipe",
@@ -195,10 +213,15 @@ mod tests {
         assert!(md.contains("### linux-x86_64-gnu"));
         assert!(
             md.contains(
-                "| pipe | 7.80 µs \\[7.60 µs–8.10 µs\\] | 12.00 µs | 1.04 \\[0.98–1.10\\] | 2.40 GB/s | 64 KiB |"
+                "| pipe | 7.80 µs \\[7.60 µs–8.10 µs\\] | 12.00 µs | 65.00 \\[61.20–70.00\\] | 1.04 \\[0.98–1.10\\] | 5.20 µs \\[5.10 µs–5.40 µs\\] | 2.40 GB/s | 64 KiB |"
             ),
             "{md}"
         );
+        // The floor heads the run's figures, before the note.
+        let floor = md
+            .find("**Floor: 120 ns \\[117 ns–124 ns\\]")
+            .expect("the floor");
+        assert!(floor < md.find("Release build.").expect("the note"), "{md}");
         assert!(md.contains("unsupported: no API on x86_64-apple-darwin"));
         // The guide's stance is the catalog's, as in every other table.
         assert!(

@@ -20,10 +20,13 @@ pub fn section(m: &Model) -> Section {
         .collect();
     Section::Performance {
         title: "Performance".into(),
-        intro: "Round-trip latency and bulk throughput of each mechanism between two processes, and the guide's performance claims judged from them. Figures belong to the machine that ran them (see Runs); a debug-build run records tiny smoke counts, a release run (cargo ipc-report) the real ones.".into(),
+        intro: INTRO.into(),
         runs,
     }
 }
+
+/// The section's preamble: what is measured, and how.
+const INTRO: &str = "Round-trip latency and bulk throughput of each mechanism between two processes, and the guide's performance claims judged from them. Figures belong to the machine that ran them (see Runs); a debug-build run records tiny smoke counts, a release run (cargo ipc-report) the real ones. Each run starts with its floor: the cheapest round trip two processes on two CPUs can make (one cache line that each writes in turn), measured in the same run on the same two CPUs; every round trip is also given as a multiple of it (x floor). Round trips are timed over batches, never one clock read per round trip: after a warm-up, batches of about 10 µs (as many round trips as fit, at most 256; one round trip per batch for the slow mechanisms) are each timed as a whole, and a round's median is the median of its batch means; the first round trip of every batch is also timed on its own, and the p99 is that of this sample of single round trips (one in every batch, each carrying one clock read). A blocking mechanism's round trip between two CPUs is mostly the wake-up of a sleeping process on the other CPU; its round trip with both processes pinned to one CPU (same CPU) is given beside it: compare the one that matches your deployment.";
 
 fn has_perf(run: &Run) -> bool {
     run.results().iter().any(|r| r.claim.starts_with("perf."))
@@ -57,6 +60,7 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
         .iter()
         .map(|p| {
             let (lm, lp, lc) = latency_cells(p.latency);
+            let measured = p.latency.filter(|r| r.observed == Outcome::Measured);
             let (tr, ts) = throughput_cells(p.throughput);
             let title = |r: Option<&ResultRecord>| r.map(|r| r.detail.clone()).unwrap_or_default();
             FigureRow {
@@ -66,7 +70,13 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
                     title: title(p.latency),
                 },
                 p99: lp,
+                over_floor: measured
+                    .map(|r| with_interval(r, "over_floor", |x| format!("{x:.2}")))
+                    .unwrap_or_default(),
                 suite_over_c: lc,
+                same_cpu: measured
+                    .map(|r| with_interval(r, "same_cpu_median_ns", fmt_ns))
+                    .unwrap_or_default(),
                 throughput: Figure {
                     text: tr,
                     title: title(p.throughput),
@@ -100,9 +110,31 @@ fn perf_run(label: &str, run: &Run) -> PerfRun {
         .collect();
     PerfRun {
         label: label.to_owned(),
+        floor: floor(run.result(FLOOR)),
         note: machine_note(run.results()),
         figures,
         verdicts,
+    }
+}
+
+/// The floor's claim.
+const FLOOR: &str = "perf.cross_cpu_floor";
+
+/// The run's floor, in words, with its evidence.
+fn floor(r: Option<&ResultRecord>) -> Figure {
+    let text = match r.filter(|r| r.observed == Outcome::Measured) {
+        Some(r) => format!(
+            "Floor: {} (median round trip [95% interval]; p99 {}), the cheapest round trip between the two CPUs: one cache line that each process writes in turn. Every round trip below is also given as a multiple of it (x floor).",
+            with_interval(r, "median_ns", fmt_ns),
+            r.quantity("p99_ns")
+                .map(fmt_ns)
+                .unwrap_or_else(|| "n/a".into())
+        ),
+        None => format!("Floor: {}.", no_figure(r)),
+    };
+    Figure {
+        text,
+        title: r.map(|r| r.detail.clone()).unwrap_or_default(),
     }
 }
 
@@ -175,7 +207,9 @@ fn fmt_size(bytes: f64) -> String {
 fn machine_note(records: &[ResultRecord]) -> Vec<Span> {
     let figs: Vec<&ResultRecord> = records
         .iter()
-        .filter(|r| r.claim.starts_with("perf.") && r.observed == Outcome::Measured)
+        .filter(|r| {
+            r.claim.starts_with("perf.") && r.claim != FLOOR && r.observed == Outcome::Measured
+        })
         .collect();
     if figs.is_empty() {
         return vec![Span::Plain(
@@ -230,10 +264,10 @@ fn machine_note(records: &[ResultRecord]) -> Vec<Span> {
     if rounds > 0.0 {
         let _ = write!(
             s,
-            " Each figure is the median over independent rounds (up to {rounds} here), with its 95% interval in brackets (order statistics of the rounds); suite/C is the ratio of the suite's median to a minimal C program's measured in the same run (ci/perf/ipc_rtt.c), near 1 when the figure is the mechanism's and not the harness's."
+            " Each figure is the median over independent rounds (up to {rounds} here), with its 95% interval in brackets (order statistics of the rounds); x floor is the median over the floor's, with its bootstrap interval; suite/C is the ratio of the suite's median to that of the minimal C program for the mechanism (ci/perf/ipc_rtt.c: one message in flight, its smallest calls, no cache line beyond the message's own, timed over batches the same way), measured in the same run: near 1 when the figure is the mechanism's and not the harness's."
         );
     }
-    s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median and p99. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load. A verdict is yes or no only when the interval of its statistic lies wholly on one side of its threshold; otherwise it is inconclusive.");
+    s.push_str(" Latency: round trip of the smallest message (1 byte; eventfd: its 8-byte counter), median (of batch means) and p99 (of single round trips sampled one per batch), the two processes on different CPUs; same CPU: a blocking mechanism's median with both on one CPU. Throughput: bulk transfer in 64 KiB messages, or the largest the mechanism carries. Figures depend on the machine and its load. A verdict is yes or no only when the interval of its statistic lies wholly on one side of its threshold; otherwise it is inconclusive.");
     note.push(Span::Plain(s));
     note
 }

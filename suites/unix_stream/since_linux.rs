@@ -5,22 +5,27 @@
 use super::*;
 use std::os::fd::AsFd;
 
-use ipc_conformance::observe::describe_io_error;
+use ipc_conformance::observe::{Checked, describe_io_error};
 use ipc_conformance::watchdog::BOUND;
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+
+/// A connected pair of Unix stream sockets. No SOCK_CLOEXEC (macOS has none):
+/// no check that uses a pair starts a process while it is open.
+fn stream_pair() -> Checked<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::empty(),
+    )
+    .step("socketpair(AF_UNIX, SOCK_STREAM)")
+}
 
 #[test]
 fn oob() {
     check!("unix_stream.oob", |_cx| {
         use nix::poll::PollFlags;
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            // No SOCK_CLOEXEC on macOS; nothing is started while these are open.
-            SockFlag::empty(),
-        )
-        .step("socketpair(AF_UNIX, SOCK_STREAM)")?;
+        let (a, b) = stream_pair()?;
         send(a.as_fd().as_raw_fd(), b"data", MsgFlags::empty()).step("send")?;
         match send(a.as_fd().as_raw_fd(), b"!", MsgFlags::MSG_OOB) {
             Ok(_) => {}
@@ -113,13 +118,7 @@ fn passrights() {
     check!("unix_stream.passrights", |_cx| {
         use ipc_conformance::sys::linux;
         use nix::sys::socket::{ControlMessage, sendmsg};
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .step("socketpair(AF_UNIX, SOCK_STREAM)")?;
+        let (a, b) = stream_pair()?;
         match linux::setsockopt_int(b.as_fd(), libc::SOL_SOCKET, linux::SO_PASSRIGHTS, 0) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {

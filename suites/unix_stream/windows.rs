@@ -1,7 +1,7 @@
-//! Unix domain stream sockets on Windows: the `unix_stream` checks a Windows
-//! build runs, through Winsock's AF_UNIX (Windows 10 1803+), included by
-//! suites/unix_stream.rs (availability and the characteristics matrix are
-//! there). `mech::windows::afunix` has the adapter, the classified `socket()`,
+//! Unix domain stream sockets on Windows: the observations of the
+//! `unix_stream.*` claims a Windows build checks, through Winsock's AF_UNIX
+//! (Windows 10 1803+). Included by suites/unix_stream.rs, whose tests call them
+//! as `os::<property>` (the characteristics matrix is there). `mech::windows::afunix` has the adapter, the classified `socket()`,
 //! the server role and the sources the constructs used here rest on.
 //!
 //! How a failure is recorded:
@@ -19,7 +19,6 @@ use std::io;
 use std::sync::Arc;
 
 use ipc_conformance::channel::{Channel, Endpoint, Role};
-use ipc_conformance::check;
 use ipc_conformance::check::Ctx;
 use ipc_conformance::mech::windows::afunix::{self, classify, require, unix_socket};
 use ipc_conformance::mech::windows::protocol::{HandoverLine, ServerAnswer, ServerCommand};
@@ -158,39 +157,36 @@ pub fn exchange(ch: &mut dyn Channel, what: &str, addr: &str) -> Checked<Observa
 /// `symlink_metadata()` reads the entry itself (rust-lang/rust#109106; #116683
 /// made `try_exists` report it). Only `symlink_metadata()` decides; what
 /// `metadata()` says is evidence.
-#[test]
-fn named_by_path() {
-    check!("unix_stream.named_by_path", |cx| {
-        use std::os::windows::fs::MetadataExt;
-        const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
-        let (_guard, listener, path) = path_listener(cx, 4)?;
-        let entry = std::fs::symlink_metadata(&path);
-        let followed = match std::fs::metadata(&path) {
-            Ok(_) => "metadata() (following reparse points) succeeded".to_owned(),
-            Err(e) => format!(
-                "metadata() (following reparse points) failed: {}",
-                describe_error(&e)
-            ),
-        };
-        let entry_text = match &entry {
-            Ok(m) => format!(
-                "symlink_metadata() finds a filesystem entry at the path (attributes {:#x}, reparse point: {}); {followed}",
-                m.file_attributes(),
-                m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
-            ),
-            Err(e) => format!(
-                "symlink_metadata() finds no filesystem entry at the path: {}",
-                describe_error(e)
-            ),
-        };
-        exchange_with_fresh_peer(
-            cx,
-            listener,
-            &path.display().to_string(),
-            entry.is_ok(),
-            entry_text,
-        )
-    });
+pub fn named_by_path(cx: &mut Ctx) -> Checked<Observation> {
+    use std::os::windows::fs::MetadataExt;
+    const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+    let (_guard, listener, path) = path_listener(cx, 4)?;
+    let entry = std::fs::symlink_metadata(&path);
+    let followed = match std::fs::metadata(&path) {
+        Ok(_) => "metadata() (following reparse points) succeeded".to_owned(),
+        Err(e) => format!(
+            "metadata() (following reparse points) failed: {}",
+            describe_error(&e)
+        ),
+    };
+    let entry_text = match &entry {
+        Ok(m) => format!(
+            "symlink_metadata() finds a filesystem entry at the path (attributes {:#x}, reparse point: {}); {followed}",
+            m.file_attributes(),
+            m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
+        ),
+        Err(e) => format!(
+            "symlink_metadata() finds no filesystem entry at the path: {}",
+            describe_error(e)
+        ),
+    };
+    exchange_with_fresh_peer(
+        cx,
+        listener,
+        &path.display().to_string(),
+        entry.is_ok(),
+        entry_text,
+    )
 }
 
 /// Bind to a name whose first sun_path byte is NUL; yes when bind succeeds,
@@ -202,104 +198,92 @@ fn named_by_path() {
 /// build reported so far (microsoft/WSL#4240, open; rust-lang/rust#150487 lists
 /// it unresolved). A refusal at any step is the answer `no`, with the error, its
 /// code and the Windows build.
-#[test]
-fn abstract_namespace() {
-    check!("unix_stream.abstract_namespace", |cx| {
-        let build = windows_build();
-        let listener = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
-        let name = ipc_conformance::names::unique();
-        if let Err(e) = listener.bind(&Addr::Abstract(name.as_bytes().to_vec())) {
-            return Ok(Observation::no(format!(
-                "bind to the abstract name \"\\0{name}\" failed on {build}: {}",
-                describe_error(&e)
-            )));
-        }
-        if let Err(e) = listener.listen(4) {
-            return Ok(Observation::no(format!(
-                "bind to \"\\0{name}\" succeeded on {build}, listen failed: {}",
-                describe_error(&e)
-            )));
-        }
-        let cwd_entry = std::path::Path::new(&name).exists();
-        exchange_with_fresh_peer(
-            cx,
-            listener,
-            &format!("@{name}"),
-            !cwd_entry,
-            format!(
-                "bind(\"\\0{name}\") and listen() succeeded on {build}; a file of that name in the working directory: {cwd_entry}"
-            ),
-        )
-    });
+pub fn abstract_namespace(cx: &mut Ctx) -> Checked<Observation> {
+    let build = windows_build();
+    let listener = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
+    let name = ipc_conformance::names::unique();
+    if let Err(e) = listener.bind(&Addr::Abstract(name.as_bytes().to_vec())) {
+        return Ok(Observation::no(format!(
+            "bind to the abstract name \"\\0{name}\" failed on {build}: {}",
+            describe_error(&e)
+        )));
+    }
+    if let Err(e) = listener.listen(4) {
+        return Ok(Observation::no(format!(
+            "bind to \"\\0{name}\" succeeded on {build}, listen failed: {}",
+            describe_error(&e)
+        )));
+    }
+    let cwd_entry = std::path::Path::new(&name).exists();
+    exchange_with_fresh_peer(
+        cx,
+        listener,
+        &format!("@{name}"),
+        !cwd_entry,
+        format!(
+            "bind(\"\\0{name}\") and listen() succeeded on {build}; a file of that name in the working directory: {cwd_entry}"
+        ),
+    )
 }
 
 /// Winsock has no socketpair(); observed by looking the symbol up in
 /// ws2_32.dll.
-#[test]
-fn socketpair_bidirectional() {
-    check!("unix_stream.socketpair_bidirectional", |_cx| {
-        let found = winsock::ws2_32_exports(c"socketpair");
-        if found {
-            Ok(Observation::error(
-                "ws2_32.dll exports a socketpair symbol: this check does not know how to call it",
-            ))
-        } else {
-            Ok(Observation::unsupported(format!(
-                "no socketpair() on {} ({}): ws2_32.dll exports no such symbol (GetProcAddress returned NULL)",
-                ipc_conformance::platform::TARGET,
-                windows_build()
-            )))
-        }
-    });
+pub fn socketpair_bidirectional(_cx: &mut Ctx) -> Checked<Observation> {
+    let found = winsock::ws2_32_exports(c"socketpair");
+    if found {
+        Ok(Observation::error(
+            "ws2_32.dll exports a socketpair symbol: this check does not know how to call it",
+        ))
+    } else {
+        Ok(Observation::unsupported(format!(
+            "no socketpair() on {} ({}): ws2_32.dll exports no such symbol (GetProcAddress returned NULL)",
+            ipc_conformance::platform::TARGET,
+            windows_build()
+        )))
+    }
 }
 
-#[test]
-fn credentials_unforgeable() {
-    check!("unix_stream.credentials_unforgeable", |_cx| {
-        Ok(Observation::no_api_because(
-            "Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
-        ))
-    });
+pub fn credentials_unforgeable(_cx: &mut Ctx) -> Checked<Observation> {
+    Ok(Observation::no_api_because(
+        "Winsock has no credential-passing control messages (no SCM_CREDENTIALS, no SCM_CREDS) for a client to forge",
+    ))
 }
 
 /// The server asks for the client's identity; Windows has
 /// `SIO_AF_UNIX_GETPEERPID` (a pid) and no user identity call.
-#[test]
-fn peer_credentials() {
-    check!("unix_stream.peer_credentials", |cx| {
-        let (_guard, listener, path) = path_listener(cx, 4)?;
-        let mut peer = cx
-            .peer(&[
-                "endpoint",
-                "unix_stream",
-                "sender",
-                &path.display().to_string(),
-            ])
-            .start()?;
-        let answer = peer.send_data(b"who")?;
-        if !answer.is_ok() {
-            return Ok(Observation::error(format!(
-                "the peer connected to {} but could not send: {answer}",
-                path.display()
+pub fn peer_credentials(cx: &mut Ctx) -> Checked<Observation> {
+    let (_guard, listener, path) = path_listener(cx, 4)?;
+    let mut peer = cx
+        .peer(&[
+            "endpoint",
+            "unix_stream",
+            "sender",
+            &path.display().to_string(),
+        ])
+        .start()?;
+    let answer = peer.send_data(b"who")?;
+    if !answer.is_ok() {
+        return Ok(Observation::error(format!(
+            "the peer connected to {} but could not send: {answer}",
+            path.display()
+        )));
+    }
+    let conn = accept_one(&listener, &format!("the peer (pid {})", peer.pid()))?;
+    let pid = match afunix::peer_pid(&conn) {
+        Ok(pid) => pid,
+        Err(e) => {
+            return Ok(Observation::no(format!(
+                "WSAIoctl(SIO_AF_UNIX_GETPEERPID) failed on {}: {}; Winsock has no call for the peer's user either",
+                windows_build(),
+                describe_error(&e)
             )));
         }
-        let conn = accept_one(&listener, &format!("the peer (pid {})", peer.pid()))?;
-        let pid = match afunix::peer_pid(&conn) {
-            Ok(pid) => pid,
-            Err(e) => {
-                return Ok(Observation::no(format!(
-                    "WSAIoctl(SIO_AF_UNIX_GETPEERPID) failed on {}: {}; Winsock has no call for the peer's user either",
-                    windows_build(),
-                    describe_error(&e)
-                )));
-            }
-        };
-        Ok(Observation::no(format!(
-            "SIO_AF_UNIX_GETPEERPID gave pid {pid} (client peer's pid {}, equal: {}); Winsock offers no call for the peer's user identity (no SO_PEERCRED, no getpeereid), so uid cannot be verified",
-            peer.pid(),
-            pid == peer.pid()
-        )))
-    });
+    };
+    Ok(Observation::no(format!(
+        "SIO_AF_UNIX_GETPEERPID gave pid {pid} (client peer's pid {}, equal: {}); Winsock offers no call for the peer's user identity (no SO_PEERCRED, no getpeereid), so uid cannot be verified",
+        peer.pid(),
+        pid == peer.pid()
+    )))
 }
 
 /// On a connected AF_UNIX socket between two processes, the file calls
@@ -317,100 +301,95 @@ fn peer_credentials() {
 /// (learn.microsoft.com/windows/win32/winsock/socket-handles-2); the evidence
 /// says which. The read runs once the peer's bytes are queued (FIONREAD), and
 /// both calls run on a watchdog thread, so a call that blocks ends in `timeout`.
-#[test]
-fn read_write_like_pipe() {
-    check!("unix_stream.read_write_like_pipe", |cx| {
-        use std::os::windows::io::{AsRawSocket, RawHandle};
-        require()?;
-        let path = cx.path(".sock")?;
-        let mut ch =
-            StreamChannel::create_from("unix_stream", Addr::Path(path), Socket::new_synchronous)
-                .failed(
-                    "AF_UNIX listener, connect and accept (sockets without WSA_FLAG_OVERLAPPED)",
-                )?;
-        let server = ch.server_socket();
-        let provider = match server.protocol_info() {
-            Ok(info) => format!(
-                "the provider \"{}\" {} XP1_IFS_HANDLES (dwServiceFlags1 {:#x})",
-                String::from_utf16_lossy(&info.szProtocol)
-                    .trim_end_matches('\0')
-                    .to_owned(),
-                if info.dwServiceFlags1 & ws::XP1_IFS_HANDLES != 0 {
-                    "sets"
-                } else {
-                    "does not set"
-                },
-                info.dwServiceFlags1
-            ),
-            Err(e) => format!(
-                "getsockopt(SO_PROTOCOL_INFOW) failed: {}",
-                describe_error(&e)
-            ),
-        };
-        let mut peer = ch
-            .peer(cx, Role::Sender)
-            .failed("prepare the peer")?
-            .start()?;
-        server
-            .set_nonblocking(false)
-            .failed("ioctlsocket(FIONBIO, 0) on the accepted socket")?;
-        let answer = peer.send_data(b"peer-wrote")?;
-        if !answer.is_ok() {
-            return Ok(Observation::error(format!(
-                "the peer could not send on its duplicated socket: {answer}"
-            )));
-        }
-        let queued = ipc_conformance::channel::wait_counted(
-            || {
-                server
-                    .fionread()
-                    .map(|n| Some(ipc_conformance::channel::Queued::Bytes(n)))
+pub fn read_write_like_pipe(cx: &mut Ctx) -> Checked<Observation> {
+    use std::os::windows::io::{AsRawSocket, RawHandle};
+    require()?;
+    let path = cx.path(".sock")?;
+    let mut ch =
+        StreamChannel::create_from("unix_stream", Addr::Path(path), Socket::new_synchronous)
+            .failed("AF_UNIX listener, connect and accept (sockets without WSA_FLAG_OVERLAPPED)")?;
+    let server = ch.server_socket();
+    let provider = match server.protocol_info() {
+        Ok(info) => format!(
+            "the provider \"{}\" {} XP1_IFS_HANDLES (dwServiceFlags1 {:#x})",
+            String::from_utf16_lossy(&info.szProtocol)
+                .trim_end_matches('\0')
+                .to_owned(),
+            if info.dwServiceFlags1 & ws::XP1_IFS_HANDLES != 0 {
+                "sets"
+            } else {
+                "does not set"
             },
-            |left| {
-                std::thread::sleep(left.min(PROBE_PAUSE));
-                Ok(false)
-            },
-            &[10],
-            BOUND,
-        )
-        .failed("ioctlsocket(FIONREAD)")?;
-        if let Err(seen) = queued {
-            return Ok(Observation::timeout(format!(
-                "the peer sent 10 bytes; {seen}"
-            )));
-        }
-        let held = server.clone();
-        let calls = ipc_conformance::watchdog::bounded(BOUND, move || {
-            let h = held.0.as_raw_socket() as RawHandle;
-            let mut buf = [0u8; 64];
-            let read = read_once(h, &mut buf).map(|n| buf[..n].to_vec());
-            let wrote = write_once(h, b"file-call-wrote");
-            (read, wrote)
-        });
-        let Some((read, wrote)) = calls else {
-            return Ok(Observation::timeout(format!(
-                "FIONREAD counted the peer's 10 bytes, but a synchronous ReadFile and WriteFile on the accepted socket's handle did not both return within {BOUND:?}; {provider}"
-            )));
-        };
-        let back = peer.recv_data(64)?;
-        let ok = matches!(&read, Ok(d) if d == b"peer-wrote")
-            && matches!(wrote, Ok(15))
-            && back == Answer::Data(b"file-call-wrote".to_vec());
-        let read = match &read {
-            Ok(d) => format!("{:?}", String::from_utf8_lossy(d)),
-            Err(e) => format!("failed: {}", describe_error(e)),
-        };
-        let wrote = match &wrote {
-            Ok(n) => format!("{n} bytes"),
-            Err(e) => format!("failed: {}", describe_error(e)),
-        };
-        Ok(Observation::holds(
-            ok,
-            format!(
-                "sockets made without WSA_FLAG_OVERLAPPED; {provider}; synchronous ReadFile on the accepted socket's handle: {read}; WriteFile: {wrote}; the peer received {back}"
-            ),
-        ))
+            info.dwServiceFlags1
+        ),
+        Err(e) => format!(
+            "getsockopt(SO_PROTOCOL_INFOW) failed: {}",
+            describe_error(&e)
+        ),
+    };
+    let mut peer = ch
+        .peer(cx, Role::Sender)
+        .failed("prepare the peer")?
+        .start()?;
+    server
+        .set_nonblocking(false)
+        .failed("ioctlsocket(FIONBIO, 0) on the accepted socket")?;
+    let answer = peer.send_data(b"peer-wrote")?;
+    if !answer.is_ok() {
+        return Ok(Observation::error(format!(
+            "the peer could not send on its duplicated socket: {answer}"
+        )));
+    }
+    let queued = ipc_conformance::channel::wait_counted(
+        || {
+            server
+                .fionread()
+                .map(|n| Some(ipc_conformance::channel::Queued::Bytes(n)))
+        },
+        |left| {
+            std::thread::sleep(left.min(PROBE_PAUSE));
+            Ok(false)
+        },
+        &[10],
+        BOUND,
+    )
+    .failed("ioctlsocket(FIONREAD)")?;
+    if let Err(seen) = queued {
+        return Ok(Observation::timeout(format!(
+            "the peer sent 10 bytes; {seen}"
+        )));
+    }
+    let held = server.clone();
+    let calls = ipc_conformance::watchdog::bounded(BOUND, move || {
+        let h = held.0.as_raw_socket() as RawHandle;
+        let mut buf = [0u8; 64];
+        let read = read_once(h, &mut buf).map(|n| buf[..n].to_vec());
+        let wrote = write_once(h, b"file-call-wrote");
+        (read, wrote)
     });
+    let Some((read, wrote)) = calls else {
+        return Ok(Observation::timeout(format!(
+            "FIONREAD counted the peer's 10 bytes, but a synchronous ReadFile and WriteFile on the accepted socket's handle did not both return within {BOUND:?}; {provider}"
+        )));
+    };
+    let back = peer.recv_data(64)?;
+    let ok = matches!(&read, Ok(d) if d == b"peer-wrote")
+        && matches!(wrote, Ok(15))
+        && back == Answer::Data(b"file-call-wrote".to_vec());
+    let read = match &read {
+        Ok(d) => format!("{:?}", String::from_utf8_lossy(d)),
+        Err(e) => format!("failed: {}", describe_error(e)),
+    };
+    let wrote = match &wrote {
+        Ok(n) => format!("{n} bytes"),
+        Err(e) => format!("failed: {}", describe_error(e)),
+    };
+    Ok(Observation::holds(
+        ok,
+        format!(
+            "sockets made without WSA_FLAG_OVERLAPPED; {provider}; synchronous ReadFile on the accepted socket's handle: {read}; WriteFile: {wrote}; the peer received {back}"
+        ),
+    ))
 }
 
 /// The most path bytes `sun_path[108]` holds with its terminating NUL.
@@ -418,159 +397,147 @@ const SUN_PATH_ROOM: usize = 107;
 
 /// What sizeof(sun_path) is, and the longest path bind() accepts, trying every
 /// length from the longest that leaves room for the NUL downwards.
-#[test]
-fn sun_path_max() {
-    check!("unix_stream.sun_path_max", |cx| {
-        require()?;
-        let dir = cx.dir()?.to_path_buf();
-        // Bytes of the directory and its separator, as UTF-8 (the encoding of sun_path).
-        let base = dir.to_string_lossy().len() + 1;
-        if base + 8 > SUN_PATH_ROOM {
-            return Ok(Observation::skipped(format!(
-                "the private directory {} takes {base} bytes of sun_path[108], leaving no room for a socket name",
-                dir.display()
-            )));
-        }
-        let mut longest = 0usize;
-        let mut refused: Option<(usize, String)> = None;
-        for total in (base + 1..=SUN_PATH_ROOM).rev() {
-            let path = dir.join("p".repeat(total - base));
-            // The guard before the socket: the socket closes before its file goes.
-            let _guard = PathGuard::new(path.clone());
-            let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
-            match s.bind(&Addr::Path(path)) {
-                Ok(()) => {
-                    longest = total;
-                    break;
-                }
-                Err(e) => refused = Some((total, describe_error(&e))),
-            }
-        }
-        let build = windows_build();
-        if longest == 0 {
-            return Ok(Observation::error(format!(
-                "bind() refused every path of {}..={SUN_PATH_ROOM} bytes under {} on {build}; the shortest was refused with {}",
-                base + 1,
-                dir.display(),
-                refused.map(|(_, e)| e).unwrap_or_default()
-            )));
-        }
-        let next = match refused {
-            Some((len, e)) => format!("a {len}-byte path was refused with {e}"),
-            None => format!(
-                "{SUN_PATH_ROOM} bytes is the most that leaves room for the terminating NUL, so no longer path was tried"
-            ),
-        };
-        Ok(Observation::measured(format!(
-            "sizeof(sun_path) = 108 (afunix.h, UNIX_PATH_MAX); in {} ({base} bytes with the separator) on {build}, the longest path bind() accepted was {longest} bytes; {next}",
+pub fn sun_path_max(cx: &mut Ctx) -> Checked<Observation> {
+    require()?;
+    let dir = cx.dir()?.to_path_buf();
+    // Bytes of the directory and its separator, as UTF-8 (the encoding of sun_path).
+    let base = dir.to_string_lossy().len() + 1;
+    if base + 8 > SUN_PATH_ROOM {
+        return Ok(Observation::skipped(format!(
+            "the private directory {} takes {base} bytes of sun_path[108], leaving no room for a socket name",
             dir.display()
-        ))
-        .with("sun_path_size", 108.0, "bytes")
-        .with("longest_bound_path", longest as f64, "bytes"))
-    });
+        )));
+    }
+    let mut longest = 0usize;
+    let mut refused: Option<(usize, String)> = None;
+    for total in (base + 1..=SUN_PATH_ROOM).rev() {
+        let path = dir.join("p".repeat(total - base));
+        // The guard before the socket: the socket closes before its file goes.
+        let _guard = PathGuard::new(path.clone());
+        let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
+        match s.bind(&Addr::Path(path)) {
+            Ok(()) => {
+                longest = total;
+                break;
+            }
+            Err(e) => refused = Some((total, describe_error(&e))),
+        }
+    }
+    let build = windows_build();
+    if longest == 0 {
+        return Ok(Observation::error(format!(
+            "bind() refused every path of {}..={SUN_PATH_ROOM} bytes under {} on {build}; the shortest was refused with {}",
+            base + 1,
+            dir.display(),
+            refused.map(|(_, e)| e).unwrap_or_default()
+        )));
+    }
+    let next = match refused {
+        Some((len, e)) => format!("a {len}-byte path was refused with {e}"),
+        None => format!(
+            "{SUN_PATH_ROOM} bytes is the most that leaves room for the terminating NUL, so no longer path was tried"
+        ),
+    };
+    Ok(Observation::measured(format!(
+        "sizeof(sun_path) = 108 (afunix.h, UNIX_PATH_MAX); in {} ({base} bytes with the separator) on {build}, the longest path bind() accepted was {longest} bytes; {next}",
+        dir.display()
+    ))
+    .with("sun_path_size", 108.0, "bytes")
+    .with("longest_bound_path", longest as f64, "bytes"))
 }
 
 /// SO_SNDBUF and SO_RCVBUF of a fresh socket. An option the AF_UNIX provider
 /// does not have (WSAENOPROTOOPT: "unknown or unsupported for the specified
 /// provider") is `unsupported`; any other failure an error naming the call.
-#[test]
-fn default_buffer_sizes() {
-    check!("unix_stream.default_buffer_sizes", |_cx| {
-        let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
-        let get = |name: i32, what: &str| -> Checked<i32> {
-            s.option(ws::SOL_SOCKET, name).map_err(|e| {
-                let call = format!("getsockopt(SOL_SOCKET, {what}) on an AF_UNIX stream socket");
-                if e.raw_os_error() == Some(ws::WSAENOPROTOOPT) {
-                    Observation::unsupported(format!(
-                        "{call}: {} on {}: the provider has no such option",
-                        describe_error(&e),
-                        windows_build()
-                    ))
-                } else {
-                    winsock::failure(&call, &e)
-                }
-            })
-        };
-        let snd = get(ws::SO_SNDBUF, "SO_SNDBUF")?;
-        let rcv = get(ws::SO_RCVBUF, "SO_RCVBUF")?;
-        if snd <= 0 || rcv <= 0 {
-            return Ok(Observation::error(format!(
-                "absurd buffer sizes SO_SNDBUF {snd}, SO_RCVBUF {rcv}"
-            )));
-        }
-        Ok(Observation::measured(format!(
-            "a fresh AF_UNIX SOCK_STREAM socket on {}: SO_SNDBUF = {snd}, SO_RCVBUF = {rcv}",
-            windows_build()
-        ))
-        .with("so_sndbuf", f64::from(snd), "bytes")
-        .with("so_rcvbuf", f64::from(rcv), "bytes"))
-    });
+pub fn default_buffer_sizes(_cx: &mut Ctx) -> Checked<Observation> {
+    let s = unix_socket(ws::SOCK_STREAM, "socket(AF_UNIX, SOCK_STREAM, 0)")?;
+    let get = |name: i32, what: &str| -> Checked<i32> {
+        s.option(ws::SOL_SOCKET, name).map_err(|e| {
+            let call = format!("getsockopt(SOL_SOCKET, {what}) on an AF_UNIX stream socket");
+            if e.raw_os_error() == Some(ws::WSAENOPROTOOPT) {
+                Observation::unsupported(format!(
+                    "{call}: {} on {}: the provider has no such option",
+                    describe_error(&e),
+                    windows_build()
+                ))
+            } else {
+                winsock::failure(&call, &e)
+            }
+        })
+    };
+    let snd = get(ws::SO_SNDBUF, "SO_SNDBUF")?;
+    let rcv = get(ws::SO_RCVBUF, "SO_RCVBUF")?;
+    if snd <= 0 || rcv <= 0 {
+        return Ok(Observation::error(format!(
+            "absurd buffer sizes SO_SNDBUF {snd}, SO_RCVBUF {rcv}"
+        )));
+    }
+    Ok(Observation::measured(format!(
+        "a fresh AF_UNIX SOCK_STREAM socket on {}: SO_SNDBUF = {snd}, SO_RCVBUF = {rcv}",
+        windows_build()
+    ))
+    .with("so_sndbuf", f64::from(snd), "bytes")
+    .with("so_rcvbuf", f64::from(rcv), "bytes"))
 }
 
 /// One listener, N peers connect by path and send their id; the server replies
 /// to each; yes when each gets exactly its own reply.
-#[test]
-fn many_clients() {
-    check!("unix_stream.many_clients", |cx| {
-        const N: usize = 3;
-        let (_guard, listener, path) = path_listener(cx, 8)?;
-        let name = path.display().to_string();
-        let mut peers = Vec::new();
-        for i in 0..N {
-            let mut p = cx
-                .peer(&["endpoint", "unix_stream", "sender", &name])
-                .start()?;
-            let a = p.send_data(format!("client-{i}").as_bytes())?;
-            if !a.is_ok() {
-                return Ok(Observation::error(format!(
-                    "client {i} connected but could not send: {a}"
-                )));
-            }
-            peers.push(p);
+pub fn many_clients(cx: &mut Ctx) -> Checked<Observation> {
+    const N: usize = 3;
+    let (_guard, listener, path) = path_listener(cx, 8)?;
+    let name = path.display().to_string();
+    let mut peers = Vec::new();
+    for i in 0..N {
+        let mut p = cx
+            .peer(&["endpoint", "unix_stream", "sender", &name])
+            .start()?;
+        let a = p.send_data(format!("client-{i}").as_bytes())?;
+        if !a.is_ok() {
+            return Ok(Observation::error(format!(
+                "client {i} connected but could not send: {a}"
+            )));
         }
-        let mut served = Vec::new();
-        for i in 0..N {
-            let c = accept_one(&listener, &format!("{N} clients ({i} accepted so far)"))?;
-            let mut ep = StreamEndpoint::new(None, Some(Arc::new(c)))
-                .failed("ioctlsocket(FIONBIO) on an accepted socket")?;
-            let mut buf = [0u8; 64];
-            let Some(n) = ep.recv(&mut buf, BOUND).failed("receive a client's id")? else {
-                return Ok(Observation::timeout(format!(
-                    "connection {} was accepted, but its client's id did not arrive within {BOUND:?}",
-                    i + 1
-                )));
-            };
-            let id = String::from_utf8_lossy(&buf[..n]).into_owned();
-            ep.send(format!("reply-to-{id}").as_bytes())
-                .failed("send the reply")?;
-            served.push((id, ep));
+        peers.push(p);
+    }
+    let mut served = Vec::new();
+    for i in 0..N {
+        let c = accept_one(&listener, &format!("{N} clients ({i} accepted so far)"))?;
+        let mut ep = StreamEndpoint::new(None, Some(Arc::new(c)))
+            .failed("ioctlsocket(FIONBIO) on an accepted socket")?;
+        let mut buf = [0u8; 64];
+        let Some(n) = ep.recv(&mut buf, BOUND).failed("receive a client's id")? else {
+            return Ok(Observation::timeout(format!(
+                "connection {} was accepted, but its client's id did not arrive within {BOUND:?}",
+                i + 1
+            )));
+        };
+        let id = String::from_utf8_lossy(&buf[..n]).into_owned();
+        ep.send(format!("reply-to-{id}").as_bytes())
+            .failed("send the reply")?;
+        served.push((id, ep));
+    }
+    let mut ok = 0;
+    let mut answers = Vec::new();
+    for (i, p) in peers.iter_mut().enumerate() {
+        let a = p.recv_data(64)?;
+        if a == Answer::Data(format!("reply-to-client-{i}").into_bytes()) {
+            ok += 1;
         }
-        let mut ok = 0;
-        let mut answers = Vec::new();
-        for (i, p) in peers.iter_mut().enumerate() {
-            let a = p.recv_data(64)?;
-            if a == Answer::Data(format!("reply-to-client-{i}").into_bytes()) {
-                ok += 1;
-            }
-            answers.push(a.to_string());
-        }
-        Ok(Observation::holds(
-            ok == N,
-            format!(
-                "{N} peer processes connected to one listener on {name} and sent their ids; the server accepted {} connections and replied to each id; {ok} of {N} clients received exactly their own reply ({})",
-                served.len(),
-                answers.join(", ")
-            ),
-        ))
-    });
+        answers.push(a.to_string());
+    }
+    Ok(Observation::holds(
+        ok == N,
+        format!(
+            "{N} peer processes connected to one listener on {name} and sent their ids; the server accepted {} connections and replied to each id; {ok} of {N} clients received exactly their own reply ({})",
+            served.len(),
+            answers.join(", ")
+        ),
+    ))
 }
 
-#[test]
-fn socket_handover() {
-    check!("unix_stream.socket_handover", |cx| {
-        let path = cx.path(".sock")?;
-        listener_handover(cx, Addr::Path(path))
-    });
+pub fn socket_handover(cx: &mut Ctx) -> Checked<Observation> {
+    let path = cx.path(".sock")?;
+    listener_handover(cx, Addr::Path(path))
 }
 
 /// Server A (a peer) listens at `addr`; a client connects before the handover

@@ -55,33 +55,59 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// One single-slot mailbox in shared memory: the writer's count, the reader's
-/// count (each on its own pair of cache lines), the length, a process-shared mutex and
-/// condition variable (used by the condvar variant), then the data.
+/// The shared memory of a pair of mailbox ends: one side per process, each
+/// written by that process only. A side's first cache line holds what it
+/// sends (its count of messages sent, the length, a small message itself)
+/// and its count of the messages it has taken from the other side; so a
+/// one-byte message, and the news that the previous one was taken, cross
+/// between the CPUs as one cache line, which the receiver had to fetch
+/// anyway. Then the side's process-shared mutex and condition variable (the
+/// condvar variant), then room for larger messages.
 mod mb {
-    // Words written by different processes sit 128 bytes apart: x86 L2
-    // prefetchers fetch cache lines in aligned pairs.
-    pub const SEQ_W: usize = 0;
-    pub const LEN: usize = 8;
-    pub const SEQ_R: usize = 128;
-    pub const MUTEX: usize = 256;
+    pub use super::line::{LEN, data};
+
+    /// Messages this side has sent (a 32-bit futex word).
+    pub const SENT: usize = 0;
+    /// Messages this side has taken from the other side (a futex word).
+    pub const TAKEN: usize = 4;
+    // Each side's first line sits 128 bytes from anything the other writes:
+    // x86 L2 prefetchers fetch cache lines in aligned pairs.
+    pub const MUTEX: usize = 128;
     pub const COND: usize = MUTEX + super::PTHREAD_SLOT;
     pub const DATA: usize = COND + super::PTHREAD_SLOT;
 
-    /// A multiple of 128, so that the second mailbox starts on a fresh pair of lines.
+    /// A multiple of 128, so that the other side starts on a fresh pair of lines.
     pub fn size(cap: usize) -> usize {
         DATA + cap.div_ceil(128) * 128
     }
 }
 
-/// An end over two mailboxes in one POSIX shared memory region.
+/// The first cache line of a mailbox side or a ring slot: its first 8 bytes
+/// are the publishing word(s), then the length, then a small message.
+mod line {
+    pub const LEN: usize = 8;
+    /// A message of up to [`INLINE`] bytes, in the same cache line.
+    pub const SMALL: usize = 16;
+    pub const INLINE: usize = 48;
+
+    /// Where a message of `len` bytes lies: in the line, or from `large` on.
+    pub fn data(len: usize, large: usize) -> usize {
+        if len <= INLINE { SMALL } else { large }
+    }
+}
+
+/// One process's end of two mailboxes (one each way) in one POSIX shared
+/// memory region: it writes only its own side (`mine`) and reads the
+/// other's (`theirs`).
 pub struct MailboxEnd<const W: u8> {
     region: Rc<Region>,
-    out: usize,
-    inn: usize,
+    mine: usize,
+    theirs: usize,
     sent: u32,
     got: u32,
     cap: usize,
+    /// The mutex and condition variable of the messages this end sends, and
+    /// of those it receives (the condvar variant).
     out_sync: Option<(PMutex, PCond)>,
     in_sync: Option<(PMutex, PCond)>,
     txb: Vec<u8>,
@@ -98,12 +124,8 @@ pub const FUTEX: u8 = 1;
 pub const CONDVAR: u8 = 2;
 
 impl<const W: u8> MailboxEnd<W> {
-    /// The writer's and the reader's count of the mailbox at `base`.
-    fn counts(&self, base: usize) -> (&AtomicU32, &AtomicU32) {
-        (
-            self.region.u32_at(base + mb::SEQ_W),
-            self.region.u32_at(base + mb::SEQ_R),
-        )
+    fn word(&self, side: usize, at: usize) -> &AtomicU32 {
+        self.region.u32_at(side + at)
     }
 
     /// Spin or futex: waits until `ready` holds of `word`'s value.
@@ -122,26 +144,29 @@ impl<const W: u8> MailboxEnd<W> {
         }
     }
 
-    /// Puts `tx()[off..off + len]` in the outgoing mailbox (its turn, waited
-    /// for) and publishes it with `order`.
+    /// Puts `tx()[off..off + len]` in this end's side (the other side has
+    /// taken the previous message) and publishes it with `order`.
     #[inline(always)]
     fn put(&mut self, off: usize, len: usize, order: std::sync::atomic::Ordering) {
         let r = &*self.region;
-        r.write(self.out + mb::DATA, &self.txb[off..off + len]);
-        r.u64_at(self.out + mb::LEN).store(len as u64, Relaxed);
+        r.write(
+            self.mine + mb::data(len, mb::DATA),
+            &self.txb[off..off + len],
+        );
+        r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
         self.sent = self.sent.wrapping_add(1);
-        r.u32_at(self.out + mb::SEQ_W).store(self.sent, order);
+        r.u32_at(self.mine + mb::SENT).store(self.sent, order);
     }
 
-    /// Takes the incoming mailbox's message (there is one, waited for) and
-    /// frees the mailbox with `order`.
+    /// Takes the other side's message (there is one, waited for) and says so
+    /// with `order`.
     #[inline(always)]
     fn take(&mut self, order: std::sync::atomic::Ordering) -> usize {
         let r = &*self.region;
-        let len = r.u64_at(self.inn + mb::LEN).load(Relaxed) as usize;
-        r.read(self.inn + mb::DATA, &mut self.rxb[..len]);
+        let len = r.u64_at(self.theirs + mb::LEN).load(Relaxed) as usize;
+        r.read(self.theirs + mb::data(len, mb::DATA), &mut self.rxb[..len]);
         self.got = self.got.wrapping_add(1);
-        r.u32_at(self.inn + mb::SEQ_R).store(self.got, order);
+        r.u32_at(self.mine + mb::TAKEN).store(self.got, order);
         len
     }
 }
@@ -156,9 +181,8 @@ impl<const W: u8> End for MailboxEnd<W> {
         }
         let sent = self.sent;
         if let Some((m, c)) = self.out_sync {
-            let (_, seq_r) = self.counts(self.out);
             m.lock();
-            while seq_r.load(Relaxed) != sent {
+            while self.word(self.theirs, mb::TAKEN).load(Relaxed) != sent {
                 c.wait(m);
             }
             self.put(off, len, Relaxed);
@@ -166,10 +190,10 @@ impl<const W: u8> End for MailboxEnd<W> {
             m.unlock();
             return Ok(len);
         }
-        Self::wait(self.counts(self.out).1, |v| v == sent)?;
+        Self::wait(self.word(self.theirs, mb::TAKEN), |v| v == sent)?;
         self.put(off, len, Release);
         if W == FUTEX {
-            futex::wake(self.counts(self.out).0);
+            futex::wake(self.word(self.mine, mb::SENT));
         }
         Ok(len)
     }
@@ -178,9 +202,8 @@ impl<const W: u8> End for MailboxEnd<W> {
     fn recv(&mut self) -> Result<usize, Errno> {
         let got = self.got;
         if let Some((m, c)) = self.in_sync {
-            let (seq_w, _) = self.counts(self.inn);
             m.lock();
-            while seq_w.load(Relaxed) == got {
+            while self.word(self.theirs, mb::SENT).load(Relaxed) == got {
                 c.wait(m);
             }
             let len = self.take(Relaxed);
@@ -188,10 +211,10 @@ impl<const W: u8> End for MailboxEnd<W> {
             m.unlock();
             return Ok(len);
         }
-        Self::wait(self.counts(self.inn).0, |v| v != got)?;
+        Self::wait(self.word(self.theirs, mb::SENT), |v| v != got)?;
         let len = self.take(Release);
         if W == FUTEX {
-            futex::wake(self.counts(self.inn).1);
+            futex::wake(self.word(self.mine, mb::TAKEN));
         }
         Ok(len)
     }
@@ -217,8 +240,8 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
         let (txb, rxb) = buffers(cap);
         MailboxEnd {
             region: region.clone(),
-            out,
-            inn,
+            mine: out,
+            theirs: inn,
             sent: 0,
             got: 0,
             cap,
@@ -231,14 +254,20 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
     Ok((mk(a, b, sa, sb), mk(b, a, sb, sa)))
 }
 
-/// A single-producer single-consumer ring of `N` slots in shared memory: the
-/// producer's head and the consumer's tail on their own pairs of cache lines;
-/// no locks, spin waits.
+/// A single-producer single-consumer ring of `N` slots in shared memory, no
+/// locks, spin waits. Each slot's first cache line carries the message's
+/// number (its publication), its length and a small message itself; larger
+/// messages follow in the slot. The consumer's count of messages taken sits on
+/// its own pair of cache lines, which the producer reads only when its last
+/// reading says the ring is full. So a one-byte message crosses between the
+/// CPUs as one cache line.
 pub struct RingEnd {
     region: Rc<Region>,
     out: usize,
     inn: usize,
     head: u64,
+    /// The consumer's count as this producer last read it.
+    seen_tail: u64,
     tail: u64,
     cap: usize,
     txb: Vec<u8>,
@@ -246,15 +275,21 @@ pub struct RingEnd {
 }
 
 mod ring {
-    pub const HEAD: usize = 0;
-    pub const TAIL: usize = 128;
-    pub const SLOTS: usize = 256;
+    pub use super::line::{LEN, data};
+
+    /// The consumer's count of messages taken (written by the consumer only).
+    pub const TAIL: usize = 0;
+    pub const SLOTS: usize = 128;
     /// Slots per ring.
     pub const N: u64 = 16;
+    /// In a slot's first line: the message's number + 1 once published.
+    pub const SEQ: usize = 0;
+    /// Larger messages, after the first pair of cache lines.
+    pub const DATA: usize = 128;
 
     /// A multiple of 128 (see `mb`).
     pub fn stride(cap: usize) -> usize {
-        64 + cap.div_ceil(128) * 128 + 64
+        DATA + cap.div_ceil(128) * 128
     }
 
     pub fn size(cap: usize) -> usize {
@@ -263,6 +298,12 @@ mod ring {
 }
 
 pub use ring::N as RING_SLOTS;
+
+impl RingEnd {
+    fn slot(&self, base: usize, i: u64) -> usize {
+        base + ring::SLOTS + (i % ring::N) as usize * ring::stride(self.cap)
+    }
+}
 
 impl End for RingEnd {
     buffers!();
@@ -273,26 +314,32 @@ impl End for RingEnd {
             return Err(Errno::EMSGSIZE);
         }
         let r = &*self.region;
-        let tail = r.u64_at(self.out + ring::TAIL);
         let h = self.head;
-        spin_until(|| h - tail.load(Acquire) < ring::N);
-        let slot = self.out + ring::SLOTS + (h % ring::N) as usize * ring::stride(self.cap);
-        r.write(slot + 64, &self.txb[off..off + len]);
-        r.u64_at(slot).store(len as u64, Relaxed);
+        if h - self.seen_tail >= ring::N {
+            let tail = r.u64_at(self.out + ring::TAIL);
+            spin_until(|| h - tail.load(Acquire) < ring::N);
+            self.seen_tail = tail.load(Acquire);
+        }
+        let slot = self.slot(self.out, h);
+        r.write(
+            slot + ring::data(len, ring::DATA),
+            &self.txb[off..off + len],
+        );
+        r.u64_at(slot + ring::LEN).store(len as u64, Relaxed);
         self.head = h + 1;
-        r.u64_at(self.out + ring::HEAD).store(self.head, Release);
+        r.u64_at(slot + ring::SEQ).store(self.head, Release);
         Ok(len)
     }
 
     #[inline(always)]
     fn recv(&mut self) -> Result<usize, Errno> {
         let r = &*self.region;
-        let head = r.u64_at(self.inn + ring::HEAD);
         let t = self.tail;
-        spin_until(|| head.load(Acquire) > t);
-        let slot = self.inn + ring::SLOTS + (t % ring::N) as usize * ring::stride(self.cap);
-        let len = r.u64_at(slot).load(Relaxed) as usize;
-        r.read(slot + 64, &mut self.rxb[..len]);
+        let slot = self.slot(self.inn, t);
+        let seq = r.u64_at(slot + ring::SEQ);
+        spin_until(|| seq.load(Acquire) == t + 1);
+        let len = r.u64_at(slot + ring::LEN).load(Relaxed) as usize;
+        r.read(slot + ring::data(len, ring::DATA), &mut self.rxb[..len]);
         self.tail = t + 1;
         r.u64_at(self.inn + ring::TAIL).store(self.tail, Release);
         Ok(len)
@@ -310,6 +357,7 @@ pub fn ring_pair(cap: usize) -> io::Result<(RingEnd, RingEnd)> {
             out,
             inn,
             head: 0,
+            seen_tail: 0,
             tail: 0,
             cap,
             txb,
