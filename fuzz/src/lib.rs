@@ -12,6 +12,7 @@ use ipc_conformance::catalog::Catalog;
 use ipc_conformance::draft;
 use ipc_conformance::expect::Expectations;
 use ipc_conformance::report;
+use ipc_conformance::report::summary::Per;
 use ipc_conformance::results::{self, ResultSet};
 
 /// A fresh directory in memory when the machine has one (`/dev/shm`), so that
@@ -138,8 +139,9 @@ pub fn exercise(sets: &[ResultSet], scratch: &Path) {
         assert_eq!(a.results, b.results, "report.json changed a run's results");
     }
     let model = report::Model::build(&back, &[]);
-    report::summary::json(&model, &not_measured);
+    let doc = report::summary::json(&model, &not_measured);
     report::summary::table(&model, &not_measured);
+    script_lines(&doc, sets);
 
     let drafts = draft::draft_all(sets, catalog).unwrap_or_default();
     let mut merged = Vec::new();
@@ -160,6 +162,44 @@ pub fn exercise(sets: &[ResultSet], scratch: &Path) {
     }
     let pairs: Vec<_> = drafts.iter().zip(&merged).collect();
     draft::summary::render(&pairs, Some("platforms-draft.patch"));
+}
+
+/// The templates the ci/ scripts give `ipcconf summary --format` (lib.sh,
+/// run-local-platforms.sh, run-wine.sh, perf-stability.sh), and whether per
+/// claim.
+const SCRIPT_TEMPLATES: &[(&str, Per)] = &[
+    (
+        "{run.platform}\\t{run.runtime}\\t{results}\\t{status.pass}\\t{status.fail}\\t{status.skipped}\\t{run.runtime_detail}; {run.os_version}",
+        Per::Run,
+    ),
+    (
+        "{column}\\t{results}\\t{status.pass}\\t{status.fail}\\t{status.skipped}\\t{run.runtime} {run.runtime_detail}; {run.libc}; {run.kernel}",
+        Per::Run,
+    ),
+    ("{origin}\\t{claim}\\t{observed}", Per::Claim),
+    (
+        "1\\t{claim}\\t{observed}\\t{duration_ms}\\t{interval.statistic}\\t{interval.estimate}\\t{interval.low}\\t{interval.high}\\t{interval.rounds}",
+        Per::Claim,
+    ),
+];
+
+/// The scripts read `ipcconf summary --format` one line per run (or claim)
+/// and split it at tabs: whatever free text a result set holds, each run or
+/// claim is one line with the template's tabs and no other.
+fn script_lines(doc: &serde_json::Value, sets: &[ResultSet]) {
+    for &(template, per) in SCRIPT_TEMPLATES {
+        let out = report::summary::lines(doc, template, per)
+            .unwrap_or_else(|e| panic!("a script's template is refused: {e}"));
+        let expected = match per {
+            Per::Run => sets.len(),
+            Per::Claim => sets.iter().map(|s| s.results.len()).sum(),
+        };
+        let tabs = template.matches("\\t").count();
+        assert_eq!(out.lines().count(), expected, "{template}: {out:?}");
+        for line in out.lines() {
+            assert_eq!(line.matches('\t').count(), tabs, "{template}: {line:?}");
+        }
+    }
 }
 
 /// This checkout's `platforms/`.
