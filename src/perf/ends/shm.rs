@@ -134,6 +134,8 @@ pub struct MailboxEnd<const W: u8> {
     /// (it is told with this end's next message, or before it next waits for
     /// one).
     taken_untold: bool,
+    /// The length in this end's head (0 until the first message).
+    put_len: usize,
     cap: usize,
     /// The mutex and condition variable of the messages this end sends, and
     /// of those it receives (the condvar variant).
@@ -179,7 +181,13 @@ impl<const W: u8> MailboxEnd<W> {
             mb::data(len, self.mine, self.mine_body + mb::DATA),
             &self.txb[off..off + len],
         );
-        r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
+        // The length is stored only when it changes: every store to the
+        // shared line is a chance for the other side's spinning read to take
+        // the line away before the publishing store.
+        if len != self.put_len {
+            r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
+            self.put_len = len;
+        }
         self.sent = self.sent.wrapping_add(1);
         if W == SPIN {
             self.publish_counts();
@@ -309,6 +317,7 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
             sent: 0,
             got: 0,
             taken_untold: false,
+            put_len: 0,
             cap,
             out_sync,
             in_sync,
