@@ -3,19 +3,22 @@
 # fails on any console error, uncaught exception or failed load, fails on a page
 # with no tables, and saves a full-page screenshot (capped at 6000 px).
 #
-#   ci/check-report-page.sh [PAGE] [--screenshot PNG]
+#   ci/check-report-page.sh [PAGE] [--screenshot PNG] [--expect clean|blocked|executed --listen PORT]
 #
 # PAGE defaults to target/ipc-report/index.html; PNG to PAGE's directory/index.png.
+# --expect and --listen also watch what the page's content runs, requests and
+# has blocked by its policy (ci/page_check.py; ci/check-page-payloads.sh).
 # Chromium: $CHROMIUM, else chromium / google-chrome on PATH, else Debian's
 # `chromium` package is installed (idempotently; needs apt, as on Debian and CI).
 set -euo pipefail
 CI_NAME=check-report-page
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-page="" shot=""
+page="" shot="" watch=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --screenshot) shot="$2"; shift 2 ;;
+    --expect | --listen) watch+=("$1" "$2"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     -*) die "unknown argument $1 (see --help)" ;;
     *) page="$1"; shift ;;
@@ -39,4 +42,4 @@ fi
 log "browser: $browser ($("$browser" --version 2>/dev/null | head -n 1))"
 
 exec python3 "$CI_DIR/page_check.py" --browser "$browser" --page "$page" --screenshot "$shot" \
-  --expect-selector table
+  --expect-selector table ${watch[@]+"${watch[@]}"}

@@ -14,10 +14,26 @@ loaded and painted twice:
 Any of them fails the check (exit 1); warnings are printed. The page must also
 show something: at least --min-text characters of text and, per
 --expect-selector, at least one matching element. Every wait is bounded.
+
+With --expect clean|blocked|executed it also watches what the page's content
+does (ci/check-page-payloads.sh): every request the page makes (the network
+domain, and an HTTP listener on 127.0.0.1:--listen that payloads aim at),
+every script that runs (a payload sets document.title or window.__ipcExecuted,
+logs EXECUTED, or requests the listener), and every Content-Security-Policy
+violation (securitypolicyviolation events and the browser's reports), after
+it has clicked every link and waited for late loads.
+  clean     nothing ran, nothing was requested, nothing was blocked (a report
+            page with payloads in every field: all of them are text);
+  blocked   nothing ran and nothing was requested, and the policy blocked
+            something (a control page with the payloads as markup, under the
+            report's policy: the policy holds, and is seen doing so);
+  executed  something ran or was requested (a control page without a policy:
+            the watching sees an attack that works).
 """
 
 import argparse
 import base64
+import http.server
 import json
 import os
 import pathlib
@@ -27,6 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -158,6 +175,92 @@ class Session:
             raise TimeoutError(f"page check timed out ({what})")
 
 
+# Installed in the page before any of its own content runs (DevTools injects
+# it; the page's policy does not apply to it): records policy violations.
+WATCH = """
+window.__ipcViolations = [];
+document.addEventListener('securitypolicyviolation', e =>
+  window.__ipcViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '')), true);
+"""
+
+
+class Listener:
+    """An HTTP server on 127.0.0.1:port that records every request it gets."""
+
+    def __init__(self, port):
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _record(self):
+                hits.append(f"{self.command} {self.path}")
+                self.send_response(204)
+                self.end_headers()
+
+            do_GET = do_POST = do_HEAD = do_OPTIONS = _record
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def watch_payloads(cdp, page, listener):
+    """Clicks every link, waits for late loads, and returns what ran, what was
+    requested and what the policy blocked."""
+    cdp.call("Runtime.evaluate", awaitPromise=True, expression="""(async () => {
+        for (const a of document.querySelectorAll('a, [onclick], button')) {
+            try { a.click(); } catch (e) {}
+        }
+        await new Promise(r => setTimeout(r, 1500));
+        return 1;
+    })()""")
+    state = cdp.call("Runtime.evaluate", returnByValue=True, expression="""(() => ({
+        title: document.title,
+        executed: !!window.__ipcExecuted,
+        violations: window.__ipcViolations || [],
+        location: location.href,
+    }))()""")["result"]["value"]
+    ran, requested, blocked = [], [], list(state["violations"])
+    if state["executed"]:
+        ran.append("window.__ipcExecuted was set")
+    if "EXECUTED" in state["title"]:
+        ran.append(f"document.title became {state['title']!r}")
+    if state["location"].split("#")[0] != page.split("#")[0]:
+        requested.append(f"the page navigated to {state['location']}")
+    # A request the browser refused before sending it (the policy's blockedReason
+    # "csp") is blocked, not requested; data: URLs are the browser's own (the
+    # broken-image icon), never a load from outside.
+    urls, refused = {}, set()
+    for ev in cdp.events:
+        method, params = ev["method"], ev.get("params", {})
+        if method == "Network.requestWillBeSent":
+            url = params.get("request", {}).get("url", "")
+            if url.split("#")[0] != page.split("#")[0] and not url.startswith("data:"):
+                urls.setdefault(params.get("requestId"), url)
+        elif method == "Network.loadingFailed" and params.get("blockedReason"):
+            refused.add(params.get("requestId"))
+        elif method == "Runtime.consoleAPICalled":
+            text = " ".join(str(a.get("value", "")) for a in params.get("args", []))
+            if "EXECUTED" in text:
+                ran.append(f"console: {text}")
+        elif method == "Log.entryAdded":
+            text = params.get("entry", {}).get("text", "")
+            if "Content Security Policy" in text:
+                blocked.append(text)
+    for rid, url in urls.items():
+        if rid in refused:
+            blocked.append(f"refused request {url}")
+        else:
+            requested.append(f"request {url}")
+    requested += [f"the listener got {h}" for h in (listener.hits if listener else [])]
+    return ran, requested, blocked
+
+
 def find_browser(explicit):
     if explicit:
         return explicit
@@ -195,6 +298,9 @@ def main():
     ap.add_argument("--min-text", type=int, default=200, help="least characters of visible text")
     ap.add_argument("--expect-selector", action="append", default=[], help="CSS selector that must match")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole check")
+    ap.add_argument("--expect", choices=["clean", "blocked", "executed"],
+                    help="watch what the page's content runs, requests and has blocked")
+    ap.add_argument("--listen", type=int, default=0, help="port of the HTTP listener payloads aim at")
     args = ap.parse_args()
 
     page = args.page
@@ -209,6 +315,7 @@ def main():
     log_path = os.path.join(profile, "chromium.log")
     errors, warnings = [], []
     proc, closing = None, False
+    listener = Listener(args.listen) if args.listen else None
     try:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -229,8 +336,10 @@ def main():
             targets = json.load(r)
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
         cdp = Session(WebSocket(ws_url, timeout=max(1.0, deadline - time.monotonic())), deadline)
-        for domain in ("Runtime", "Log", "Page"):
+        for domain in ("Runtime", "Log", "Page") + (("Network",) if args.expect else ()):
             cdp.call(f"{domain}.enable")
+        if args.expect:
+            cdp.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH)
         cdp.call("Emulation.setDeviceMetricsOverride", width=args.width, height=args.height,
                  deviceScaleFactor=1, mobile=False)
         cdp.events.clear()  # about:blank's own events are not the page's
@@ -274,9 +383,28 @@ def main():
                 print(f"  selector {sel!r}: {n} element(s)")
                 if n == 0:
                     errors.append(f"no element matches {sel!r}")
+            if args.expect:
+                ran, requested, blocked = watch_payloads(cdp, page, listener)
+                print(f"  expected {args.expect}: {len(ran)} ran, {len(requested)} requested, "
+                      f"{len(blocked)} blocked by the policy")
+                for what, items in (("ran", ran), ("requested", requested), ("blocked", blocked)):
+                    for item in items[:12]:
+                        print(f"    {what}: {item[:160]}")
+                    if len(items) > 12:
+                        print(f"    {what}: ... {len(items) - 12} more")
+                if args.expect in ("clean", "blocked"):
+                    errors += [f"a payload ran: {x}" for x in ran] + [f"a payload was requested: {x}" for x in requested]
+                if args.expect == "clean" and blocked:
+                    errors.append(f"the policy had to block {len(blocked)} load(s): markup reached the page")
+                if args.expect == "blocked" and not blocked:
+                    errors.append("the policy blocked nothing: the control page holds no payload it could block")
+                if args.expect == "executed" and not (ran or requested):
+                    errors.append("nothing ran and nothing was requested: the watching would not see an attack")
         for ev in cdp.events:
             method, params = ev["method"], ev.get("params", {})
             if method == "Runtime.exceptionThrown":
+                if args.expect == "executed":
+                    continue  # a control page's payloads may throw
                 errors.append(describe_exception(params.get("exceptionDetails", {})))
             elif method == "Runtime.consoleAPICalled":
                 if params.get("type") in ("error", "assert"):
@@ -286,6 +414,8 @@ def main():
             elif method == "Log.entryAdded":
                 entry = params.get("entry", {})
                 text = f"{entry.get('source')} {entry.get('level')}: {entry.get('text')} {entry.get('url', '')}".strip()
+                if args.expect in ("blocked", "executed"):
+                    continue  # a control page: its payloads' errors are the point
                 if entry.get("level") == "error":
                     errors.append(text)
                 elif entry.get("level") == "warning":
@@ -319,6 +449,8 @@ def main():
                 os.killpg(proc.pid, 9)
                 proc.wait()
         shutil.rmtree(profile, ignore_errors=True)
+        if listener:
+            listener.close()
 
     for w in warnings:
         print(f"  warning: {w}")

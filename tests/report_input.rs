@@ -11,6 +11,10 @@ use proptest::prelude::*;
 mod support;
 use support::unescaped_bars;
 
+#[cfg(target_os = "linux")]
+#[path = "report_input/limits.rs"]
+mod limits;
+
 const RUN: &str = r#"{"run_id":"r1","platform":"linux-x86_64-gnu","os":"linux","os_version":"L","kernel":"K","arch":"x86_64","libc":"glibc","runtime":"native","runtime_detail":"","target":"t","suite_revision":"s","started":"2026-01-01T00:00:00Z","cpus":2,"uid":0}"#;
 const RESULT: &str = r#"{"claim":"pipe.unidirectional","observed":"yes","expected":{"value":"yes","origin":"guide","reason":"","source":""},"doc":"yes","detail":"EBADF","duration_ms":0.5,"status":"pass","time":"2026-01-01T00:00:01Z","measured":[{"name":"n","value":1.0,"unit":"u"}]}"#;
 

@@ -3,8 +3,10 @@
  * the minimal program for each mechanism. One-byte round trips between two
  * processes, one message in flight, each message the mechanism's smallest
  * call (a 1-byte write and read; an 8-byte eventfd count; for shared memory
- * one word per direction that carries both the message and its number, in a
- * cache line that only its writer writes: no other cache line is touched).
+ * one word per direction that carries both the message and its number, the
+ * two directions' words in one cache line, so that a message and its reply
+ * cross in the same line, as the suite's mailboxes and rings do; the ring's
+ * slot i of both directions share a line too).
  * Both ends are created first, then fork, the two processes pinned to the
  * first two allowed CPUs (or both to the first, `same-cpu`).
  *
@@ -66,7 +68,6 @@ enum kind { FD, MQ, SYSV, EVFD, SPIN, FUTEX, CONDVAR, RING };
 #define MAX_BATCH 256u
 #define MIN_SAMPLES 1024
 #define RING_N 16
-#define LINE 64
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -130,17 +131,28 @@ static void pin(int cpu) {
 #endif
 }
 
+/* A ring slot's head for one direction: half a cache line. */
+struct ring_half {
+    _Alignas(32) volatile uint64_t seq;
+    unsigned char byte;
+};
+
+/* Shared memory both directions write: the spin words and the ring slots'
+ * heads, each line holding one of each direction. */
+struct shm_lines {
+    _Alignas(128) volatile uint64_t word[2];  /* spin: number << 8 | byte */
+    struct { _Alignas(128) struct ring_half half[2]; } slot[RING_N];
+};
+
 /* Shared memory, one direction: what its writer publishes, in lines only it
  * writes (the ring's consumer count in a line of its own). */
 struct shm_dir {
-    _Alignas(128) volatile uint64_t word;     /* spin: number << 8 | byte */
     _Alignas(128) volatile uint32_t fword;    /* futex: number << 8 | byte */
     _Alignas(128) pthread_mutex_t m;          /* condvar */
     pthread_cond_t c;
     uint64_t cseq;
     unsigned char cbyte;
     _Alignas(128) volatile uint64_t tail;     /* ring: messages taken */
-    struct { _Alignas(LINE) volatile uint64_t seq; unsigned char byte; } slot[RING_N];
 };
 
 /* One end: where it sends, where it receives. */
@@ -151,6 +163,8 @@ struct end {
 #endif
     long sysv_tx, sysv_rx;
     struct shm_dir *out, *in;
+    struct shm_lines *lines;
+    int o, i;                                 /* this end's half of a line, and the other's */
     uint64_t sent, got, seen_tail;
 };
 
@@ -208,7 +222,7 @@ static void send_msg(struct end *e, unsigned char byte) {
     }
     case SPIN:
         e->sent++;
-        __atomic_store_n(&d->word, e->sent << 8 | byte, __ATOMIC_RELEASE);
+        __atomic_store_n(&e->lines->word[e->o], e->sent << 8 | byte, __ATOMIC_RELEASE);
         break;
     case FUTEX:
 #ifdef HAVE_FUTEX
@@ -230,9 +244,10 @@ static void send_msg(struct end *e, unsigned char byte) {
             while (h - __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE) >= RING_N) relax();
             e->seen_tail = __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE);
         }
-        d->slot[h % RING_N].byte = byte;
+        struct ring_half *s = &e->lines->slot[h % RING_N].half[e->o];
+        s->byte = byte;
         e->sent = h + 1;
-        __atomic_store_n(&d->slot[h % RING_N].seq, h + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->seq, h + 1, __ATOMIC_RELEASE);
         break;
     }
     }
@@ -270,7 +285,7 @@ static unsigned char recv_msg(struct end *e) {
     }
     case SPIN: {
         uint64_t want = e->got + 1, v;
-        while (((v = __atomic_load_n(&d->word, __ATOMIC_ACQUIRE)) >> 8) != want) relax();
+        while (((v = __atomic_load_n(&e->lines->word[e->i], __ATOMIC_ACQUIRE)) >> 8) != want) relax();
         e->got = want;
         return (unsigned char)v;
     }
@@ -293,8 +308,9 @@ static unsigned char recv_msg(struct end *e) {
         return byte;
     case RING: {
         uint64_t t = e->got;
-        while (__atomic_load_n(&d->slot[t % RING_N].seq, __ATOMIC_ACQUIRE) != t + 1) relax();
-        byte = d->slot[t % RING_N].byte;
+        struct ring_half *s = &e->lines->slot[t % RING_N].half[e->i];
+        while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != t + 1) relax();
+        byte = s->byte;
         e->got = t + 1;
         __atomic_store_n(&d->tail, t + 1, __ATOMIC_RELEASE);
         return byte;
@@ -359,6 +375,12 @@ static void shm_ends(struct end *p, struct end *c) {
     }
     p->out = c->in = &d[0];
     c->out = p->in = &d[1];
+    struct shm_lines *l = mmap(NULL, sizeof *l, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (l == MAP_FAILED) die("mmap");
+    memset((void *)l, 0, sizeof *l);
+    p->lines = c->lines = l;
+    p->o = c->i = 0;
+    c->o = p->i = 1;
 }
 
 /* Builds both ends of `mech`: `p` for the measuring parent, `c` for the child. */

@@ -336,16 +336,27 @@ impl<T: Token> Field<Vec<T>> for Spaced {
     }
 }
 
-/// The rest of the line as it stands (text, possibly empty), after one blank.
+/// The rest of the line as it stands (text, possibly empty), after one blank,
+/// without trailing blanks: the reader of a line trims them
+/// ([`crate::peer::Peer`]), so a text ending in one could not arrive as
+/// written. A line break in the text is written as a blank: the message stays
+/// one line.
 pub struct Rest;
 
 impl Field<String> for Rest {
     const WORDS: Arity = Arity::ANY;
     fn write(v: &String, out: &mut Out<'_, '_>) -> fmt::Result {
-        out.word()?.write_str(v)
+        let f = out.word()?;
+        let text = v.trim_end();
+        text.split('\n').enumerate().try_for_each(|(i, part)| {
+            if i > 0 {
+                f.write_char(' ')?;
+            }
+            f.write_str(part)
+        })
     }
     fn read(words: &mut Words<'_>, _: &str) -> Result<String, String> {
-        Ok(words.rest().to_owned())
+        Ok(words.rest().trim_end().to_owned())
     }
 }
 

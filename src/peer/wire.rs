@@ -5,7 +5,9 @@
 //! protocol ([`ProtocolError`], naming the line and why).
 //!
 //! A message turns into its one line with `Display` and back with
-//! [`WireLine::from_line`]; `from_line(&m.to_string()) == Ok(m)`.
+//! [`WireLine::from_line`]; `from_line(&m.to_string()) == Ok(m)`. A line
+//! holding a line break is no message ([`one_line`]), and none is written: a
+//! text that holds one is written with a blank in its place (`Rest`).
 
 use std::fmt::{self, Display};
 
@@ -118,6 +120,7 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
+                    $crate::peer::wire::one_line(line)?;
                     let words = &mut $crate::peer::wire::Words::new(line);
                     let head = words.next().ok_or("empty line")?;
                     let count = words.left();
@@ -172,6 +175,7 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
+                    $crate::peer::wire::one_line(line)?;
                     let words = &mut $crate::peer::wire::Words::new(line);
                     let head = words.next().ok_or("empty line")?;
                     let count = words.left();
@@ -298,6 +302,16 @@ pub fn unknown(head: &str, count: usize, arities: &[Arity]) -> String {
     )
 }
 
+/// `Ok` for a line without a line break: every message is one line, so a text
+/// holding one can be no message (the reader on the other side would take the
+/// rest for the next message).
+pub fn one_line(line: &str) -> Result<(), String> {
+    match line.contains('\n') {
+        true => Err("a line break inside the line".into()),
+        false => Ok(()),
+    }
+}
+
 /// A word that is a whole message of a one-word protocol (a mode, a kind):
 /// one of the messages of `T`, declared with [`messages!`].
 pub struct OneOf;
@@ -332,16 +346,37 @@ pub(crate) mod testing {
     use super::WireLine;
 
     /// `m` survives its line, also with trailing blanks trimmed (as the
-    /// controller reads lines).
+    /// controller reads lines) to the same message.
     pub fn round_trip<T: WireLine + PartialEq + std::fmt::Debug>(m: T) {
         let line = m.to_string();
+        seed(std::any::type_name::<T>(), &line);
+        assert_eq!(
+            T::from_line(line.trim_end()).as_ref(),
+            Ok(&m),
+            "trimmed {line:?}"
+        );
         assert_eq!(T::from_line(&line), Ok(m), "line {line:?}");
-        assert!(T::from_line(line.trim_end()).is_ok(), "trimmed {line:?}");
+    }
+
+    /// With `IPCCONF_PROTOCOL_LINES=FILE`, appends `<type>\t<line>` to FILE:
+    /// the examples' lines, the fuzzer's seeds (fuzz/make-seeds.py).
+    fn seed(protocol: &str, line: &str) {
+        use std::io::Write;
+        let Some(path) = std::env::var_os("IPCCONF_PROTOCOL_LINES") else {
+            return;
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("IPCCONF_PROTOCOL_LINES opens");
+        writeln!(f, "{protocol}\t{line}").expect("IPCCONF_PROTOCOL_LINES written");
     }
 
     /// Each of `lines` is refused with an error that names it.
     pub fn refused<T: WireLine + std::fmt::Debug>(lines: &[&str]) {
         for &line in lines {
+            seed(std::any::type_name::<T>(), line);
             let e = T::from_line(line).expect_err(line);
             assert_eq!(e.line, line);
             assert!(e.to_string().contains(&format!("{line:?}")), "{e}");

@@ -1,5 +1,8 @@
 //! index.html: the report as one self-contained page (inline CSS, no scripts, no
-//! external assets), colour-coded so the tables can be read at a glance.
+//! external assets), colour-coded so the tables can be read at a glance. Its
+//! Content-Security-Policy ([`CSP`]) holds the browser to that: should any
+//! text of a result set ever reach the page unescaped, no script would run and
+//! nothing would be fetched.
 
 use std::fmt::Write as _;
 
@@ -20,6 +23,13 @@ fn anchor(title: &str) -> String {
         })
         .collect()
 }
+
+/// The page's Content-Security-Policy: nothing may be loaded or run (no
+/// script, image, font, frame, connection, form target or base URL), except
+/// its own inline style (the `<style>` element and the legend's `style`
+/// attributes); the chart is inline SVG, the links are within the page.
+pub const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 const STYLE: &str = "
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#1d1d1f;background:#fff}
@@ -64,8 +74,8 @@ fn table(out: &mut String, t: &Table) {
 }
 
 pub fn render(r: &Report) -> String {
-    let mut out = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>IPC conformance report</title>\n<style>",
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>IPC conformance report</title>\n<style>",
     );
     out.push_str(STYLE);
     out.push_str("</style></head><body>\n<h1>IPC conformance: what the guide claims, and what platforms do</h1>\n");

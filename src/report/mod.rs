@@ -272,6 +272,26 @@ mod tests {
         );
     }
 
+    /// The policy comes before anything the page loads or styles, and forbids
+    /// every script and every load; the page needs nothing it forbids.
+    #[test]
+    fn html_carries_its_content_security_policy() {
+        let page = html_of(&sample());
+        let meta = format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+            html::CSP
+        );
+        let at = page.find(&meta).expect("the policy");
+        assert!(at < page.find("<style>").unwrap() && at < page.find("<title>").unwrap());
+        assert!(html::CSP.starts_with("default-src 'none';"));
+        assert!(!html::CSP.contains("script") && !html::CSP.contains("http"));
+        for load in [
+            "<script", "<img", "<link", "<iframe", "src=", "url(", "@import",
+        ] {
+            assert!(!page.contains(load), "the page loads {load}");
+        }
+    }
+
     #[test]
     fn no_perf_records_say_so() {
         let mut runs = sample();

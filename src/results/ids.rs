@@ -155,6 +155,51 @@ macro_rules! word_fields {
 }
 pub(crate) use word_fields;
 
+/// Most bytes of a free-text field (`detail`, `expected.reason`,
+/// `expected.source`, run.json's `os_version`, `kernel`, `libc`,
+/// `runtime_detail`); real ones are under 1 KiB. The writer cuts longer text
+/// ([`cut_text`]).
+pub const MAX_TEXT: usize = 64 << 10;
+
+/// Declares serde readers of free-text fields: `read_fn: "name"` reads the
+/// field `name`, any text of at most [`MAX_TEXT`] bytes.
+macro_rules! text_fields {
+    ($($read:ident: $name:literal;)*) => {$(
+        #[doc = concat!("Reads `", $name, "`: free text, at most `MAX_TEXT` bytes.")]
+        pub fn $read<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+            $crate::results::ids::text(d, $name)
+        }
+    )*};
+}
+pub(crate) use text_fields;
+
+/// Reads a free-text field of at most [`MAX_TEXT`] bytes.
+pub fn text<'de, D: Deserializer<'de>>(d: D, name: &str) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.len() > MAX_TEXT {
+        return Err(D::Error::custom(format!(
+            "field {name}: {} bytes of text, more than a free-text field may hold ({MAX_TEXT})",
+            s.len()
+        )));
+    }
+    Ok(s)
+}
+
+/// `s` cut to at most [`MAX_TEXT`] bytes (on a character boundary, saying how
+/// much was cut), so that what the writer writes the reader reads.
+pub fn cut_text(s: &mut String) {
+    if s.len() <= MAX_TEXT {
+        return;
+    }
+    let note = format!(" … (cut: {} bytes)", s.len());
+    let mut end = MAX_TEXT - note.len();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push_str(&note);
+}
+
 /// Reads a string field checked against its pattern.
 pub fn checked<'de, D: Deserializer<'de>>(d: D, f: Field) -> Result<String, D::Error> {
     f.check(String::deserialize(d)?).map_err(D::Error::custom)
@@ -272,6 +317,22 @@ mod tests {
             e.starts_with("field claim: \"pipe|x\" is not a claim id"),
             "{e}"
         );
+    }
+
+    /// What the writer cuts, the reader takes; what it leaves, it leaves whole.
+    #[test]
+    fn cut_text_fits_the_reader() {
+        let read = |s: &str| text(serde_json::Value::from(s), "detail");
+        let mut long = "é".repeat(MAX_TEXT);
+        assert!(read(&long).unwrap_err().to_string().starts_with(
+            "field detail: 131072 bytes of text, more than a free-text field may hold (65536)"
+        ));
+        cut_text(&mut long);
+        assert!(long.len() <= MAX_TEXT && long.ends_with(" … (cut: 131072 bytes)"));
+        assert!(read(&long).is_ok());
+        let mut short = "x".repeat(MAX_TEXT);
+        cut_text(&mut short);
+        assert_eq!(short.len(), MAX_TEXT);
     }
 
     #[test]

@@ -26,8 +26,15 @@ pub struct ResultSet {
 
 /// Largest file accepted in a result set; real ones are a few KiB.
 pub const MAX_FILE: u64 = 1 << 20;
-/// Most result files accepted in one set (the catalog has a few hundred claims).
-const MAX_RESULTS: usize = 10_000;
+/// Most entries of a set's `results/` (the catalog has a few hundred claims,
+/// one file each), and most entries of a directory of result sets: counted as
+/// the directory is listed, before any file is read.
+pub const MAX_ENTRIES: usize = 10_000;
+/// Most bytes of one result set's files together (a real one is a few hundred
+/// KiB).
+pub const MAX_SET: u64 = 16 << 20;
+/// Most bytes of all the result sets read at once (one report's input).
+pub const MAX_SETS_BYTES: u64 = 256 << 20;
 
 /// A run's info as `run.json` holds it, every identifier checked as it is read.
 #[derive(Deserialize)]
@@ -39,14 +46,17 @@ struct RunFile {
     platform: String,
     #[serde(deserialize_with = "os")]
     os: Os,
+    #[serde(deserialize_with = "os_version")]
     os_version: String,
+    #[serde(deserialize_with = "kernel")]
     kernel: String,
     #[serde(deserialize_with = "ids::read_arch")]
     arch: String,
+    #[serde(deserialize_with = "libc")]
     libc: String,
     #[serde(deserialize_with = "runtime")]
     runtime: Runtime,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "runtime_detail")]
     runtime_detail: String,
     #[serde(deserialize_with = "ids::read_target")]
     target: String,
@@ -61,6 +71,13 @@ struct RunFile {
 ids::word_fields! {
     os: Os = "os";
     runtime: Runtime = "runtime";
+}
+
+ids::text_fields! {
+    os_version: "os_version";
+    kernel: "kernel";
+    libc: "libc";
+    runtime_detail: "runtime_detail";
 }
 
 /// Reads a run's info strictly (as `run.json` is read); for a field of another
@@ -98,20 +115,95 @@ pub fn refusal(path: &Path, what: &str, e: &serde_json::Error) -> String {
     }
 }
 
-/// The bytes of `path`, a regular file of at most `max` bytes.
+/// The bytes of `path`, a regular file of at most `max` bytes (also when it
+/// grows while it is read: no more than `max` bytes are ever read).
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!("{}: not a regular file", path.display()));
+    use std::io::Read;
+    let too_big = |len: u64| {
+        format!(
+            "{}: {len} bytes, more than a result file can be ({max})",
+            path.display()
+        )
+    };
+    let regular = |meta: std::fs::Metadata| match meta.is_file() {
+        true => Ok(meta),
+        false => Err(format!("{}: not a regular file", path.display())),
+    };
+    // Looked at before it is opened: opening a FIFO would wait for a writer.
+    regular(std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?)?;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        // Should it have become a FIFO since, opening it does not wait either.
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
     }
+    let file = open
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = regular(
+        file.metadata()
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+    )?;
     if meta.len() > max {
-        return Err(format!(
-            "{}: {} bytes, more than a result file can be ({max})",
-            path.display(),
-            meta.len()
-        ));
+        return Err(too_big(meta.len()));
     }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// What may still be read: bytes left of a set's and of all sets' bounds.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    set: u64,
+    all: u64,
+}
+
+impl Budget {
+    /// Takes `n` bytes read from `path`, or says which bound they pass.
+    fn take(&mut self, path: &Path, n: usize) -> Result<(), String> {
+        let n = n as u64;
+        if n > self.set {
+            return Err(format!(
+                "{}: the result set's files hold more than {MAX_SET} bytes together",
+                path.display()
+            ));
+        }
+        if n > self.all {
+            return Err(format!(
+                "{}: the result sets hold more than {MAX_SETS_BYTES} bytes together",
+                path.display()
+            ));
+        }
+        self.set -= n;
+        self.all -= n;
+        Ok(())
+    }
+}
+
+/// The entries of directory `dir`, at most [`MAX_ENTRIES`] (`what`: what
+/// they are, for the error); listing stops at the first one too many.
+fn entries(dir: &Path, what: &str) -> Result<Vec<PathBuf>, String> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        if paths.len() == MAX_ENTRIES {
+            return Err(format!(
+                "{}: more than {MAX_ENTRIES} entries ({what})",
+                dir.display()
+            ));
+        }
+        paths.push(entry.path());
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 /// Expands the `--results` arguments: a directory holding `run.json` is one result
@@ -129,10 +221,8 @@ pub fn discover(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             sets.push(arg.clone());
             continue;
         }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
-            .map_err(|e| format!("{}: {e}", arg.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
+        let mut found: Vec<PathBuf> = entries(arg, "a directory of result sets")?
+            .into_iter()
             .filter(|p| p.join("run.json").exists())
             .collect();
         if found.is_empty() {
@@ -185,18 +275,26 @@ pub fn check_record(path: &Path, rec: &ResultRecord, catalog: &Catalog) -> Resul
 
 /// Loads and validates one result set.
 pub fn load(dir: &Path, catalog: &Catalog) -> Result<ResultSet, String> {
+    let mut budget = Budget {
+        set: MAX_SET,
+        all: MAX_SETS_BYTES,
+    };
+    load_within(dir, catalog, &mut budget)
+}
+
+/// [`load`], reading no more than `budget` allows.
+fn load_within(dir: &Path, catalog: &Catalog, budget: &mut Budget) -> Result<ResultSet, String> {
+    budget.set = MAX_SET;
     let run_path = dir.join("run.json");
     let bytes = read_bounded(&run_path, MAX_FILE)?;
+    budget.take(&run_path, bytes.len())?;
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let run = run_info(&mut de)
         .and_then(|run| de.end().map(|()| run))
         .map_err(|e| refusal(&run_path, "malformed run info", &e))?;
     let results_dir = dir.join("results");
     let mut results = Vec::new();
-    let entries =
-        std::fs::read_dir(&results_dir).map_err(|e| format!("{}: {e}", results_dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
+    let paths = entries(&results_dir, "a result set holds one file per claim")?;
     for path in paths {
         let name = path
             .file_name()
@@ -211,13 +309,8 @@ pub fn load(dir: &Path, catalog: &Catalog) -> Result<ResultSet, String> {
                 path.display()
             ));
         };
-        if results.len() >= MAX_RESULTS {
-            return Err(format!(
-                "{}: more than {MAX_RESULTS} results",
-                results_dir.display()
-            ));
-        }
         let bytes = read_bounded(&path, MAX_FILE)?;
+        budget.take(&path, bytes.len())?;
         let rec: ResultRecord =
             serde_json::from_slice(&bytes).map_err(|e| refusal(&path, "malformed result", &e))?;
         if rec.claim != stem {
@@ -253,11 +346,16 @@ pub fn refuse_duplicates(sets: &[ResultSet]) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads every set and rejects duplicates (the same run given twice).
+/// Loads every set and rejects duplicates (the same run given twice); all of
+/// them together hold at most [`MAX_SETS_BYTES`].
 pub fn load_all(dirs: &[PathBuf], catalog: &Catalog) -> Result<Vec<ResultSet>, String> {
+    let mut budget = Budget {
+        set: MAX_SET,
+        all: MAX_SETS_BYTES,
+    };
     let mut sets = Vec::new();
     for dir in dirs {
-        sets.push(load(dir, catalog)?);
+        sets.push(load_within(dir, catalog, &mut budget)?);
         refuse_duplicates(&sets)?;
     }
     Ok(sets)

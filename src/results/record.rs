@@ -46,6 +46,7 @@ pub struct ResultRecord {
     #[serde(deserialize_with = "field::doc")]
     pub doc: Stance,
     /// The evidence.
+    #[serde(deserialize_with = "field::detail")]
     pub detail: String,
     #[serde(
         default,
@@ -85,6 +86,12 @@ mod field {
         status: Status = "status";
     }
 
+    ids::text_fields! {
+        detail: "detail";
+        reason: "expected.reason";
+        source: "expected.source";
+    }
+
     fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Outcome>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|s| ids::word_of(&s, "expected.value").map_err(serde::de::Error::custom))
@@ -93,14 +100,15 @@ mod field {
 
     /// [`Expected`] as a result file holds it.
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct ExpectedFile {
         #[serde(default, deserialize_with = "value")]
         value: Option<Outcome>,
         #[serde(deserialize_with = "read_origin")]
         origin: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "reason")]
         reason: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "source")]
         source: String,
     }
 
@@ -116,6 +124,7 @@ mod field {
 
     /// A [`Quantity`] as a result file holds it.
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct QuantityFile {
         #[serde(deserialize_with = "read_quantity")]
         name: String,

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::ids::cut_text;
 use super::record::ResultRecord;
 use crate::platform::RunInfo;
 
@@ -67,6 +68,14 @@ pub fn run_info() -> &'static RunInfo {
             // Keep the first start time: the result set began then.
             info.started = prev.started;
         }
+        for text in [
+            &mut info.os_version,
+            &mut info.kernel,
+            &mut info.libc,
+            &mut info.runtime_detail,
+        ] {
+            cut_text(text);
+        }
         let json = serde_json::to_vec_pretty(&info).expect("run info serializes");
         if let Err(e) = write_atomic(&path, &json) {
             panic!("cannot record the run in {}: {e}", dir.display());
@@ -75,12 +84,21 @@ pub fn run_info() -> &'static RunInfo {
     })
 }
 
-/// Stores one result, replacing any earlier result for the same claim.
+/// Stores one result, replacing any earlier result for the same claim; free
+/// text longer than the reader takes is cut ([`cut_text`]).
 pub fn store(record: &ResultRecord) -> io::Result<PathBuf> {
     let path = results_dir()
         .join("results")
         .join(format!("{}.json", record.claim));
-    let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+    let mut record = record.clone();
+    for text in [
+        &mut record.detail,
+        &mut record.expected.reason,
+        &mut record.expected.source,
+    ] {
+        cut_text(text);
+    }
+    let json = serde_json::to_vec_pretty(&record).map_err(io::Error::other)?;
     write_atomic(&path, &json)?;
     Ok(path)
 }

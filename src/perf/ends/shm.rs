@@ -55,44 +55,65 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// The shared memory of a pair of mailbox ends: one side per process, each
-/// written by that process only. A side's first cache line holds what it
-/// sends (its count of messages sent, the length, a small message itself)
-/// and its count of the messages it has taken from the other side; so a
-/// one-byte message, and the news that the previous one was taken, cross
-/// between the CPUs as one cache line, which the receiver had to fetch
-/// anyway. Then the side's process-shared mutex and condition variable (the
-/// condvar variant), then room for larger messages.
+/// The shared memory of a pair of mailbox ends. Its first cache line holds
+/// both sides' heads, one half each; a side's head, written by that side's
+/// process only, holds its count of messages sent, its count of the other
+/// side's messages taken, the length and a message of up to [`line::INLINE`]
+/// bytes. So a one-byte message and its reply cross between the CPUs in the
+/// same cache line, as the floor's counts do (`perf::latency::floor`): with
+/// each side's head on a line of its own, a round trip moves two lines, which
+/// costs about twice the floor. After the heads, each side's body: its
+/// process-shared mutex and condition variable (the condvar variant), then
+/// room for larger messages.
 mod mb {
     pub use super::line::{LEN, data};
 
-    /// Messages this side has sent (a 32-bit futex word).
+    /// Futex and condvar variants: messages this side has sent (a 32-bit
+    /// futex word), in its head.
     pub const SENT: usize = 0;
     /// Messages this side has taken from the other side (a futex word).
     pub const TAKEN: usize = 4;
-    // Each side's first line sits 128 bytes from anything the other writes:
-    // x86 L2 prefetchers fetch cache lines in aligned pairs.
-    pub const MUTEX: usize = 128;
+    /// Spin variant: both counts in one 64-bit word (sent in the low half,
+    /// taken in the high half), so that one store publishes a message and
+    /// the news that the previous one was taken. Storing them one after the
+    /// other lets the other side's spinning read take the line away between
+    /// the two stores, and the second store must fetch it back: a round trip
+    /// then moves the line twice as often as it needs to.
+    pub const COUNTS: usize = 0;
+
+    /// The spin variant's word of `sent` and `taken`.
+    pub fn counts(sent: u32, taken: u32) -> u64 {
+        u64::from(sent) | (u64::from(taken) << 32)
+    }
+    // The bodies start 128 bytes from the heads' line: x86 L2 prefetchers
+    // fetch cache lines in aligned pairs.
+    pub const BODIES: usize = 128;
+    pub const MUTEX: usize = 0;
     pub const COND: usize = MUTEX + super::PTHREAD_SLOT;
     pub const DATA: usize = COND + super::PTHREAD_SLOT;
 
-    /// A multiple of 128, so that the other side starts on a fresh pair of lines.
-    pub fn size(cap: usize) -> usize {
+    /// A side's body, a multiple of 128 bytes, so that the other side's
+    /// starts on a fresh pair of lines.
+    pub fn body(cap: usize) -> usize {
         DATA + cap.div_ceil(128) * 128
     }
 }
 
-/// The first cache line of a mailbox side or a ring slot: its first 8 bytes
-/// are the publishing word(s), then the length, then a small message.
+/// A head in a shared cache line (a mailbox side's, or a ring slot's): its
+/// first 8 bytes are the publishing word(s), then the length, then a small
+/// message. Two heads share a line, one for each direction.
 mod line {
+    /// A head: half a 64-byte cache line.
+    pub const HEAD: usize = 32;
     pub const LEN: usize = 8;
-    /// A message of up to [`INLINE`] bytes, in the same cache line.
+    /// A message of up to [`INLINE`] bytes, in the head.
     pub const SMALL: usize = 16;
-    pub const INLINE: usize = 48;
+    pub const INLINE: usize = HEAD - SMALL;
 
-    /// Where a message of `len` bytes lies: in the line, or from `large` on.
-    pub fn data(len: usize, large: usize) -> usize {
-        if len <= INLINE { SMALL } else { large }
+    /// Where a message of `len` bytes lies: in the head at `head`, or at
+    /// `large` (in the body).
+    pub fn data(len: usize, head: usize, large: usize) -> usize {
+        if len <= INLINE { head + SMALL } else { large }
     }
 }
 
@@ -101,10 +122,20 @@ mod line {
 /// other's (`theirs`).
 pub struct MailboxEnd<const W: u8> {
     region: Rc<Region>,
+    /// This end's head and the other's, in the shared first line.
     mine: usize,
     theirs: usize,
+    /// This end's body and the other's.
+    mine_body: usize,
+    theirs_body: usize,
     sent: u32,
     got: u32,
+    /// Spin variant: a message was taken and the other side not yet told
+    /// (it is told with this end's next message, or before it next waits for
+    /// one).
+    taken_untold: bool,
+    /// The length in this end's head (0 until the first message).
+    put_len: usize,
     cap: usize,
     /// The mutex and condition variable of the messages this end sends, and
     /// of those it receives (the condvar variant).
@@ -124,17 +155,13 @@ pub const FUTEX: u8 = 1;
 pub const CONDVAR: u8 = 2;
 
 impl<const W: u8> MailboxEnd<W> {
-    fn word(&self, side: usize, at: usize) -> &AtomicU32 {
-        self.region.u32_at(side + at)
+    fn word(&self, head: usize, at: usize) -> &AtomicU32 {
+        self.region.u32_at(head + at)
     }
 
-    /// Spin or futex: waits until `ready` holds of `word`'s value.
+    /// Futex variant: waits until `ready` holds of `word`'s value.
     #[inline(always)]
     fn wait(word: &AtomicU32, ready: impl Fn(u32) -> bool) -> Result<(), Errno> {
-        if W == SPIN {
-            spin_until(|| ready(word.load(Acquire)));
-            return Ok(());
-        }
         loop {
             let v = word.load(Acquire);
             if ready(v) {
@@ -145,28 +172,56 @@ impl<const W: u8> MailboxEnd<W> {
     }
 
     /// Puts `tx()[off..off + len]` in this end's side (the other side has
-    /// taken the previous message) and publishes it with `order`.
+    /// taken the previous message) and publishes it with `order` (the spin
+    /// variant with the count of messages taken, in one store).
     #[inline(always)]
     fn put(&mut self, off: usize, len: usize, order: std::sync::atomic::Ordering) {
         let r = &*self.region;
         r.write(
-            self.mine + mb::data(len, mb::DATA),
+            mb::data(len, self.mine, self.mine_body + mb::DATA),
             &self.txb[off..off + len],
         );
-        r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
+        // The length is stored only when it changes: every store to the
+        // shared line is a chance for the other side's spinning read to take
+        // the line away before the publishing store.
+        if len != self.put_len {
+            r.u64_at(self.mine + mb::LEN).store(len as u64, Relaxed);
+            self.put_len = len;
+        }
         self.sent = self.sent.wrapping_add(1);
-        r.u32_at(self.mine + mb::SENT).store(self.sent, order);
+        if W == SPIN {
+            self.publish_counts();
+        } else {
+            r.u32_at(self.mine + mb::SENT).store(self.sent, order);
+        }
+    }
+
+    /// Spin variant: publishes both counts (a release store).
+    #[inline(always)]
+    fn publish_counts(&mut self) {
+        self.region
+            .u64_at(self.mine + mb::COUNTS)
+            .store(mb::counts(self.sent, self.got), Release);
+        self.taken_untold = false;
     }
 
     /// Takes the other side's message (there is one, waited for) and says so
-    /// with `order`.
+    /// with `order` (the spin variant says so later: with its next message, or
+    /// before it next waits for one).
     #[inline(always)]
     fn take(&mut self, order: std::sync::atomic::Ordering) -> usize {
         let r = &*self.region;
         let len = r.u64_at(self.theirs + mb::LEN).load(Relaxed) as usize;
-        r.read(self.theirs + mb::data(len, mb::DATA), &mut self.rxb[..len]);
+        r.read(
+            mb::data(len, self.theirs, self.theirs_body + mb::DATA),
+            &mut self.rxb[..len],
+        );
         self.got = self.got.wrapping_add(1);
-        r.u32_at(self.mine + mb::TAKEN).store(self.got, order);
+        if W == SPIN {
+            self.taken_untold = true;
+        } else {
+            r.u32_at(self.mine + mb::TAKEN).store(self.got, order);
+        }
         len
     }
 }
@@ -190,6 +245,12 @@ impl<const W: u8> End for MailboxEnd<W> {
             m.unlock();
             return Ok(len);
         }
+        if W == SPIN {
+            let theirs = self.region.u64_at(self.theirs + mb::COUNTS);
+            spin_until(|| (theirs.load(Acquire) >> 32) as u32 == sent);
+            self.put(off, len, Release);
+            return Ok(len);
+        }
         Self::wait(self.word(self.theirs, mb::TAKEN), |v| v == sent)?;
         self.put(off, len, Release);
         if W == FUTEX {
@@ -211,6 +272,14 @@ impl<const W: u8> End for MailboxEnd<W> {
             m.unlock();
             return Ok(len);
         }
+        if W == SPIN {
+            if self.taken_untold {
+                self.publish_counts();
+            }
+            let theirs = self.region.u64_at(self.theirs + mb::COUNTS);
+            spin_until(|| theirs.load(Acquire) as u32 != got);
+            return Ok(self.take(Release));
+        }
         Self::wait(self.word(self.theirs, mb::SENT), |v| v != got)?;
         let len = self.take(Release);
         if W == FUTEX {
@@ -222,9 +291,10 @@ impl<const W: u8> End for MailboxEnd<W> {
 
 /// Two mailboxes of `cap` bytes in a fresh POSIX shm region.
 pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, MailboxEnd<W>)> {
-    let one = mb::size(cap);
-    let region = Rc::new(shm_region(2 * one)?);
-    let (a, b) = (0, one);
+    let body = mb::body(cap);
+    let region = Rc::new(shm_region(mb::BODIES + 2 * body)?);
+    let (a, b) = (0, line::HEAD);
+    let (body_a, body_b) = (mb::BODIES, mb::BODIES + body);
     let (sa, sb) = if W == CONDVAR {
         let sync = |base: usize| -> io::Result<(PMutex, PCond)> {
             Ok((
@@ -232,18 +302,22 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
                 PCond::init(&region, base + mb::COND)?,
             ))
         };
-        (Some(sync(a)?), Some(sync(b)?))
+        (Some(sync(body_a)?), Some(sync(body_b)?))
     } else {
         (None, None)
     };
-    let mk = |out, inn, out_sync, in_sync| {
+    let mk = |(out, out_body), (inn, in_body), out_sync, in_sync| {
         let (txb, rxb) = buffers(cap);
         MailboxEnd {
             region: region.clone(),
             mine: out,
             theirs: inn,
+            mine_body: out_body,
+            theirs_body: in_body,
             sent: 0,
             got: 0,
+            taken_untold: false,
+            put_len: 0,
             cap,
             out_sync,
             in_sync,
@@ -251,20 +325,25 @@ pub fn mailbox_pair<const W: u8>(cap: usize) -> io::Result<(MailboxEnd<W>, Mailb
             rxb,
         }
     };
-    Ok((mk(a, b, sa, sb), mk(b, a, sb, sa)))
+    Ok((
+        mk((a, body_a), (b, body_b), sa, sb),
+        mk((b, body_b), (a, body_a), sb, sa),
+    ))
 }
 
 /// A single-producer single-consumer ring of `N` slots in shared memory, no
-/// locks, spin waits. Each slot's first cache line carries the message's
-/// number (its publication), its length and a small message itself; larger
-/// messages follow in the slot. The consumer's count of messages taken sits on
-/// its own pair of cache lines, which the producer reads only when its last
-/// reading says the ring is full. So a one-byte message crosses between the
-/// CPUs as one cache line.
+/// locks, spin waits, one each way. A slot's head (half a cache line) carries
+/// the message's number (its publication), its length and a small message
+/// itself; larger messages go to the slot's body. Slot `i` of the two rings
+/// share one cache line, so a one-byte message and its reply cross between the
+/// CPUs in the same line, as in the mailboxes. The consumer's count of
+/// messages taken sits on its own pair of cache lines, which the producer
+/// reads only when its last reading says the ring is full.
 pub struct RingEnd {
     region: Rc<Region>,
-    out: usize,
-    inn: usize,
+    /// The ring this end produces into and the one it consumes from.
+    out: Ring,
+    inn: Ring,
     head: u64,
     /// The consumer's count as this producer last read it.
     seen_tail: u64,
@@ -274,34 +353,49 @@ pub struct RingEnd {
     rxb: Vec<u8>,
 }
 
+/// Where one ring lies in the region.
+#[derive(Clone, Copy)]
+struct Ring {
+    /// Its consumer's count of messages taken.
+    tail: usize,
+    /// Its half of each slot's shared line: 0 or [`line::HEAD`].
+    half: usize,
+    /// Its slots' bodies.
+    bodies: usize,
+}
+
 mod ring {
     pub use super::line::{LEN, data};
 
-    /// The consumer's count of messages taken (written by the consumer only).
-    pub const TAIL: usize = 0;
-    pub const SLOTS: usize = 128;
     /// Slots per ring.
     pub const N: u64 = 16;
-    /// In a slot's first line: the message's number + 1 once published.
+    /// The two consumers' counts, each on its own pair of cache lines.
+    pub const TAILS: usize = 0;
+    /// Slot i's line (both rings' heads) at `HEADS + 128 * i`: a pair of
+    /// lines each, as x86 L2 prefetchers fetch lines in aligned pairs.
+    pub const HEADS: usize = 256;
+    /// In a slot's head: the message's number + 1 once published.
     pub const SEQ: usize = 0;
-    /// Larger messages, after the first pair of cache lines.
-    pub const DATA: usize = 128;
+    /// The first ring's bodies.
+    pub const BODIES: usize = HEADS + 128 * N as usize;
 
-    /// A multiple of 128 (see `mb`).
+    /// A slot's body, a multiple of 128.
     pub fn stride(cap: usize) -> usize {
-        DATA + cap.div_ceil(128) * 128
-    }
-
-    pub fn size(cap: usize) -> usize {
-        SLOTS + N as usize * stride(cap)
+        cap.div_ceil(128).max(1) * 128
     }
 }
 
 pub use ring::N as RING_SLOTS;
 
 impl RingEnd {
-    fn slot(&self, base: usize, i: u64) -> usize {
-        base + ring::SLOTS + (i % ring::N) as usize * ring::stride(self.cap)
+    /// Slot `i`'s head in `ring`.
+    fn head_at(ring: Ring, i: u64) -> usize {
+        ring::HEADS + (i % ring::N) as usize * 128 + ring.half
+    }
+
+    /// Slot `i`'s body in `ring`.
+    fn body_at(&self, ring: Ring, i: u64) -> usize {
+        ring.bodies + (i % ring::N) as usize * ring::stride(self.cap)
     }
 }
 
@@ -316,18 +410,18 @@ impl End for RingEnd {
         let r = &*self.region;
         let h = self.head;
         if h - self.seen_tail >= ring::N {
-            let tail = r.u64_at(self.out + ring::TAIL);
+            let tail = r.u64_at(self.out.tail);
             spin_until(|| h - tail.load(Acquire) < ring::N);
             self.seen_tail = tail.load(Acquire);
         }
-        let slot = self.slot(self.out, h);
+        let head = Self::head_at(self.out, h);
         r.write(
-            slot + ring::data(len, ring::DATA),
+            ring::data(len, head, self.body_at(self.out, h)),
             &self.txb[off..off + len],
         );
-        r.u64_at(slot + ring::LEN).store(len as u64, Relaxed);
+        r.u64_at(head + ring::LEN).store(len as u64, Relaxed);
         self.head = h + 1;
-        r.u64_at(slot + ring::SEQ).store(self.head, Release);
+        r.u64_at(head + ring::SEQ).store(self.head, Release);
         Ok(len)
     }
 
@@ -335,21 +429,34 @@ impl End for RingEnd {
     fn recv(&mut self) -> Result<usize, Errno> {
         let r = &*self.region;
         let t = self.tail;
-        let slot = self.slot(self.inn, t);
-        let seq = r.u64_at(slot + ring::SEQ);
+        let head = Self::head_at(self.inn, t);
+        let seq = r.u64_at(head + ring::SEQ);
         spin_until(|| seq.load(Acquire) == t + 1);
-        let len = r.u64_at(slot + ring::LEN).load(Relaxed) as usize;
-        r.read(slot + ring::data(len, ring::DATA), &mut self.rxb[..len]);
+        let len = r.u64_at(head + ring::LEN).load(Relaxed) as usize;
+        r.read(
+            ring::data(len, head, self.body_at(self.inn, t)),
+            &mut self.rxb[..len],
+        );
         self.tail = t + 1;
-        r.u64_at(self.inn + ring::TAIL).store(self.tail, Release);
+        r.u64_at(self.inn.tail).store(self.tail, Release);
         Ok(len)
     }
 }
 
 /// Two rings (one each way) of `cap`-byte slots in a fresh POSIX shm region.
 pub fn ring_pair(cap: usize) -> io::Result<(RingEnd, RingEnd)> {
-    let one = ring::size(cap);
-    let region = Rc::new(shm_region(2 * one)?);
+    let bodies = ring::N as usize * ring::stride(cap);
+    let region = Rc::new(shm_region(ring::BODIES + 2 * bodies)?);
+    let ab = Ring {
+        tail: ring::TAILS,
+        half: 0,
+        bodies: ring::BODIES,
+    };
+    let ba = Ring {
+        tail: ring::TAILS + 128,
+        half: line::HEAD,
+        bodies: ring::BODIES + bodies,
+    };
     let mk = |out, inn| {
         let (txb, rxb) = buffers(cap);
         RingEnd {
@@ -364,5 +471,5 @@ pub fn ring_pair(cap: usize) -> io::Result<(RingEnd, RingEnd)> {
             rxb,
         }
     };
-    Ok((mk(0, one), mk(one, 0)))
+    Ok((mk(ab, ba), mk(ba, ab)))
 }
