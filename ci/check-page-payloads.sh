@@ -21,15 +21,7 @@ set -euo pipefail
 CI_NAME=check-page-payloads
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-out="$TARGET_DIR/page-payloads"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
-out="$(abspath "$out")"
+only_out_option "$TARGET_DIR/page-payloads" "$@"
 fresh_dir "$out"
 fixture="$ROOT/tests/fixtures/wine-first-run"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

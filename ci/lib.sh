@@ -187,3 +187,18 @@ exec_native_target() {
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
+
+# only_out_option DEFAULT ARGS...: the arguments of a script whose one option
+# is --out DIR (and -h/--help): sets $out, made absolute (DEFAULT when absent).
+only_out_option() {
+  out="$1"
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
+      -h | --help) usage; exit 0 ;;
+      *) die "unknown argument $1 (see --help)" ;;
+    esac
+  done
+  out="$(abspath "$out")"
+}

@@ -32,15 +32,7 @@ CI_NAME=run-workflow-here
 WRKFLW_VERSION=0.8.0
 PYYAML_VERSION=6.0.3
 work="$TARGET_DIR/run-workflow-here"
-out="$work/out"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown argument $1 (see --help)" ;;
-  esac
-done
-out="$(abspath "$out")"
+only_out_option "$work/out" "$@"
 require_x86_64_linux
 command -v git >/dev/null 2>&1 || die "needs git (the run is of a clone of HEAD)"
 SECONDS=0
