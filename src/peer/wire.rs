@@ -6,7 +6,7 @@
 //!
 //! A message turns into its one line with `Display` and back with
 //! [`WireLine::from_line`]; `from_line(&m.to_string()) == Ok(m)`. A line
-//! holding a line break is no message ([`one_line`]), and none is written: a
+//! holding a line break is no message ([`open`]), and none is written: a
 //! text that holds one is written with a blank in its place (`Rest`).
 
 use std::fmt::{self, Display};
@@ -120,10 +120,9 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
-                    $crate::peer::wire::one_line(line)?;
-                    let words = &mut $crate::peer::wire::Words::new(line);
-                    let head = words.next().ok_or("empty line")?;
-                    let count = words.left();
+                    // (An enum without messages reads no words.)
+                    #[allow(unused_variables, unused_mut)]
+                    let (mut words, head, count) = $crate::peer::wire::open(line)?;
                     #[allow(unused_mut)]
                     let mut arities: Vec<$crate::peer::wire::Arity> = Vec::new();
                     $(
@@ -135,6 +134,7 @@ macro_rules! messages {
                                     [$($vc)?] $( $ft [$($fc)?] [$($fk)?] ),*), )?
                             ]);
                             if arity.admits(count) {
+                                let words = &mut words;
                                 $( let $tb = $crate::peer::wire::take::<$tt, $crate::peer::wire::codec!($($tc)?)>(
                                     words, stringify!($tb), $crate::peer::wire::key!($($tk)?))?; )?
                                 $( $crate::peer::wire::take_fields!(
@@ -175,10 +175,8 @@ macro_rules! messages {
 
             fn from_line(line: &str) -> Result<Self, $crate::peer::wire::ProtocolError> {
                 fn parse(line: &str) -> Result<$name, String> {
-                    $crate::peer::wire::one_line(line)?;
-                    let words = &mut $crate::peer::wire::Words::new(line);
-                    let head = words.next().ok_or("empty line")?;
-                    let count = words.left();
+                    let (mut words, head, count) = $crate::peer::wire::open(line)?;
+                    let words = &mut words;
                     let arity = $crate::peer::wire::fields_arity!([] $( $ft [$($fc)?] [$($fk)?] ),*);
                     if head != $word {
                         return Err($crate::peer::wire::unknown(head, count, &[]));
@@ -302,14 +300,19 @@ pub fn unknown(head: &str, count: usize, arities: &[Arity]) -> String {
     )
 }
 
-/// `Ok` for a line without a line break: every message is one line, so a text
-/// holding one can be no message (the reader on the other side would take the
-/// rest for the next message).
-pub fn one_line(line: &str) -> Result<(), String> {
-    match line.contains('\n') {
-        true => Err("a line break inside the line".into()),
-        false => Ok(()),
+/// A line opened for reading: the words after its first, the first (the
+/// message's head) and how many words follow it. A line with a line break
+/// inside is refused: every message is one line, so a text holding one can be
+/// no message (the reader on the other side would take the rest for the next
+/// message).
+pub fn open(line: &str) -> Result<(Words<'_>, &str, usize), String> {
+    if line.contains('\n') {
+        return Err("a line break inside the line".into());
     }
+    let mut words = Words::new(line);
+    let head = words.next().ok_or("empty line")?;
+    let count = words.left();
+    Ok((words, head, count))
 }
 
 /// A word that is a whole message of a one-word protocol (a mode, a kind):
