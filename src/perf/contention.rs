@@ -482,14 +482,7 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
             let mut prio = 0;
             let n = super::ends::restart(|| nix::mqueue::mq_receive(mq, &mut b.bytes, &mut prio))
                 .map_err(|e| Fail::Sys("mq_receive", e))?;
-            if n != mp::MSG {
-                return Err(Fail::Short {
-                    what: "message",
-                    expected: mp::MSG as u64,
-                    got: n as u64,
-                });
-            }
-            Ok(Msg::decode(&b.bytes))
+            whole(n).map(|()| Msg::decode(&b.bytes))
         }
         #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
         Queue::Sysv(sq) => {
@@ -497,15 +490,22 @@ fn recv(q: &Queue, r: &Region, b: &mut Bufs) -> Result<Msg, Fail> {
                 ffi::receive_buf(sq.id(), &mut b.sysv, 1, 0).map_err(super::ends::errno)
             })
             .map_err(|e| Fail::Sys("msgrcv", e))?;
-            if n != mp::MSG {
-                return Err(Fail::Short {
-                    what: "message",
-                    expected: mp::MSG as u64,
-                    got: n as u64,
-                });
-            }
-            Ok(Msg::decode(b.sysv.text()))
+            whole(n).map(|()| Msg::decode(b.sysv.text()))
         }
+    }
+}
+
+/// A kernel queue's message of `n` bytes is whole: [`mp::MSG`].
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "macos"))]
+fn whole(n: usize) -> Result<(), Fail> {
+    if n == mp::MSG {
+        Ok(())
+    } else {
+        Err(Fail::Short {
+            what: "message",
+            expected: mp::MSG as u64,
+            got: n as u64,
+        })
     }
 }
 
