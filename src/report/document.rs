@@ -64,6 +64,35 @@ pub struct FigureRow {
     pub bars: Bars,
 }
 
+impl FigureRow {
+    /// The columns of a run's figures table, in order.
+    pub const HEADINGS: [&'static str; 8] = [
+        "Mechanism",
+        "Round trip (median [95% interval])",
+        "p99",
+        "x floor",
+        "suite/C",
+        "Same CPU",
+        "Throughput [95% interval]",
+        "Message size",
+    ];
+
+    /// Its cells, one per heading: the text, and the evidence behind it where
+    /// there is some (the latency and throughput figures).
+    pub fn cells(&self) -> [(&str, Option<&str>); 8] {
+        [
+            (&self.mechanism, None),
+            (&self.latency.text, Some(&self.latency.title)),
+            (&self.p99, None),
+            (&self.over_floor, None),
+            (&self.suite_over_c, None),
+            (&self.same_cpu, None),
+            (&self.throughput.text, Some(&self.throughput.title)),
+            (&self.message_size, None),
+        ]
+    }
+}
+
 /// One of the guide's performance claims on a run: `observed` is `None` when
 /// the run has no result for it.
 #[derive(Debug, Clone)]

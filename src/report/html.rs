@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::chart::chart;
-use super::document::{Draw, PerfRun, Report, Span, Table};
+use super::document::{Draw, FigureRow, PerfRun, Report, Span, Table};
 use super::text::unless_empty;
 use crate::markup::html as esc;
 
@@ -140,22 +140,24 @@ fn perf_run(out: &mut String, run: &PerfRun) {
     );
     let _ = writeln!(out, "<p>{}</p>", spans(&run.note));
     out.push_str(&chart(&run.label, &run.figures));
-    out.push_str("<table class=\"perf\">\n<thead><tr><th>Mechanism</th><th>Round trip (median [95% interval])</th><th>p99</th><th>x floor</th><th>suite/C</th><th>Same CPU</th><th>Throughput [95% interval]</th><th>Message size</th></tr></thead>\n<tbody>\n");
+    out.push_str("<table class=\"perf\">\n<thead><tr>");
+    for h in FigureRow::HEADINGS {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for f in &run.figures {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td></tr>",
-            esc(&f.mechanism),
-            esc(&f.latency.title),
-            esc(&f.latency.text),
-            esc(&f.p99),
-            esc(&f.over_floor),
-            esc(&f.suite_over_c),
-            esc(&f.same_cpu),
-            esc(&f.throughput.title),
-            esc(&f.throughput.text),
-            esc(&f.message_size)
-        );
+        out.push_str("<tr>");
+        for (text, title) in f.cells() {
+            match title {
+                Some(t) => {
+                    let _ = write!(out, "<td title=\"{}\">{}</td>", esc(t), esc(text));
+                }
+                None => {
+                    let _ = write!(out, "<td>{}</td>", esc(text));
+                }
+            }
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
     out.push_str("<table class=\"perf-verdicts\">\n<thead><tr><th>Claim</th><th>Guide</th><th>Observed</th><th>Evidence</th></tr></thead>\n<tbody>\n");

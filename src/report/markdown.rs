@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{Draw, PerfRun, Report, Span, Table};
+use super::document::{Draw, FigureRow, PerfRun, Report, Span, Table};
 use super::model::Standing;
 use crate::markup::markdown as escape;
 
@@ -71,21 +71,15 @@ fn perf_run(out: &mut String, run: &PerfRun) {
     let _ = writeln!(out, "### {}\n", escape(&run.label));
     let _ = writeln!(out, "**{}**\n", escape(&run.floor.text));
     let _ = writeln!(out, "{}\n", spans(&run.note));
-    out.push_str("| Mechanism | Round trip (median [95% interval]) | p99 | x floor | suite/C | Same CPU | Throughput [95% interval] | Message size |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(out, "| {} |", FigureRow::HEADINGS.join(" | "));
+    let _ = writeln!(
+        out,
+        "|---{}|",
+        "|---:".repeat(FigureRow::HEADINGS.len() - 1)
+    );
     for f in &run.figures {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape(&f.mechanism),
-            escape(&f.latency.text),
-            escape(&f.p99),
-            escape(&f.over_floor),
-            escape(&f.suite_over_c),
-            escape(&f.same_cpu),
-            escape(&f.throughput.text),
-            escape(&f.message_size)
-        );
+        let cells: Vec<String> = f.cells().iter().map(|(text, _)| escape(text)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push_str("\n| Claim | Guide | Observed | Evidence |\n|---|---|---|---|\n");
     for v in &run.verdicts {
