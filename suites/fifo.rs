@@ -24,13 +24,10 @@ mod cleanup;
 #[test]
 fn available() {
     check!("fifo.available", |cx| {
-        use ipc_conformance::mech::fifo::{FifoPath, describe_path, is_fifo, open};
-        use nix::fcntl::OFlag;
+        use ipc_conformance::mech::fifo::{FifoPath, describe_path, is_fifo};
         let fifo = FifoPath::create(cx)?;
-        let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
-            .step("open O_RDONLY|O_NONBLOCK")?;
-        let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
-            .step("open O_WRONLY|O_NONBLOCK")?;
+        let r = fifo.open_reader()?;
+        let w = fifo.open_writer()?;
         let marker = format!("marker-{}", ipc_conformance::names::random_hex(8));
         nix::unistd::write(&w, marker.as_bytes()).step("write")?;
         let mut buf = [0u8; 64];
@@ -294,8 +291,7 @@ mod behaviour {
         check!("fifo.nonblock_write_open_enxio", |cx| {
             let fifo = FifoPath::create(cx)?;
             let alone = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK);
-            let _r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
-                .step("open O_RDONLY|O_NONBLOCK")?;
+            let _r = fifo.open_reader()?;
             let with_reader = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK);
             let show = |r: &nix::Result<std::os::fd::OwnedFd>| match r {
                 Ok(_) => "succeeded".to_owned(),
@@ -363,8 +359,7 @@ mod behaviour {
         check!("fifo.write_atomic_up_to_pipe_buf", |cx| {
             let (size, source) = {
                 let fifo = FifoPath::create(cx)?;
-                let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
-                    .step("open O_RDONLY|O_NONBLOCK")?;
+                let r = fifo.open_reader()?;
                 pipe_buf(&r)
             };
             if size < 512 {
@@ -391,10 +386,8 @@ mod behaviour {
                 BLOCKED_WRITE, fill_until_full, observe_blocked_writer,
             };
             let fifo = FifoPath::create(cx)?;
-            let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
-                .step("open O_RDONLY|O_NONBLOCK")?;
-            let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
-                .step("open O_WRONLY|O_NONBLOCK")?;
+            let r = fifo.open_reader()?;
+            let w = fifo.open_writer()?;
             let capacity = fill_until_full(&w)?;
             let writer = cx
                 .peer(&[
@@ -424,8 +417,7 @@ mod behaviour {
                 capacity_by_filling, observe_blocking_writers, records_to_overfill,
             };
             let fifo = FifoPath::create(cx)?;
-            let r = open(fifo.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK)
-                .step("open O_RDONLY|O_NONBLOCK")?;
+            let r = fifo.open_reader()?;
             let (size, source) = pipe_buf(&r);
             if size < 512 {
                 return Ok(Observation::error(format!(
@@ -433,8 +425,7 @@ mod behaviour {
                 )));
             }
             let capacity = {
-                let w = open(fifo.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
-                    .step("open O_WRONLY|O_NONBLOCK")?;
+                let w = fifo.open_writer()?;
                 capacity_by_filling(&w, &r).step("measure the capacity")?
             };
             let records = records_to_overfill(capacity, 4, size);

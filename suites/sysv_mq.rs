@@ -31,6 +31,22 @@ mod checks {
         String::from_utf8_lossy(b).into_owned()
     }
 
+    /// A `sysv_mq-receive` peer for the queue of `key`, started with an empty
+    /// environment (it knows the queue by its key alone): its answer and its
+    /// pid, once it has exited.
+    fn receive_by_key(
+        cx: &ipc_conformance::check::Ctx,
+        key: &str,
+    ) -> ipc_conformance::Checked<(String, u32)> {
+        let mut peer = cx.peer(&["sysv_mq-receive", key, "0"]);
+        peer.command().env_clear();
+        let mut peer = peer.spawn()?;
+        let answer = peer.line(BOUND)?;
+        let pid = peer.pid();
+        drop(peer);
+        Ok((answer, pid))
+    }
+
     /// Parses a `sysv_mq-receive` answer: `got <id> <mtype> <hex>`.
     fn parse_got(answer: &str) -> Option<(i32, i64, Vec<u8>)> {
         let mut w = answer.strip_prefix("got ")?.split_whitespace();
@@ -70,12 +86,7 @@ mod checks {
             let key = key_text(q.key);
             let msg = format!("by-key-{}", random_hex(8));
             q.send(7, msg.as_bytes()).step("msgsnd")?;
-            let mut peer = cx.peer(&["sysv_mq-receive", &key, "0"]);
-            peer.command().env_clear();
-            let mut peer = peer.spawn()?;
-            let answer = peer.line(BOUND)?;
-            let pid = peer.pid();
-            drop(peer);
+            let (answer, pid) = receive_by_key(cx, &key)?;
             let Some((id, t, got)) = parse_got(&answer) else {
                 return Ok(Observation::no(format!(
                     "created queue id {} under key {key} and sent a message; a fresh process (pid {pid}) given only {key} answered {answer:?}",
@@ -198,12 +209,7 @@ mod checks {
                 return Ok(Observation::error("8 random keys were all taken"));
             };
             let key_s = key_text(key);
-            let mut reader = cx.peer(&["sysv_mq-receive", &key_s, "0"]);
-            reader.command().env_clear();
-            let mut reader = reader.spawn()?;
-            let answer = reader.line(BOUND)?;
-            let reader_pid = reader.pid();
-            drop(reader);
+            let (answer, reader_pid) = receive_by_key(cx, &key_s)?;
             let got = parse_got(&answer);
             let still = find(key);
             let removed = match &still {

@@ -45,12 +45,21 @@ mod unix {
         stranger(cx, &["sysv_shm-attach", &key.to_string()])
     }
 
+    /// A fresh 4 KiB segment under a suite key, attached here and by an
+    /// [`attacher`].
+    fn shared_with_attacher(
+        cx: &Ctx,
+    ) -> Checked<(Segment, ipc_conformance::mech::shm::Mapping, Peer)> {
+        let seg = Segment::create(4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
+        let map = attach(seg.id).step("shmat")?;
+        let peer = attacher(cx, seg.key)?;
+        Ok((seg, map, peer))
+    }
+
     #[test]
     fn named_by_key() {
         check!("sysv_shm.named_by_key", |cx| {
-            let seg = Segment::create(4096).step("shmget(key, IPC_CREAT|IPC_EXCL)")?;
-            let map = attach(seg.id).step("shmat")?;
-            let mut peer = attacher(cx, seg.key)?;
+            let (seg, map, mut peer) = shared_with_attacher(cx)?;
             let (marker, got) = marker_seen_by(&map, &mut peer, 16)?;
             Ok(Observation::holds(
                 got == marker,
@@ -69,9 +78,7 @@ mod unix {
     #[test]
     fn visible_across_processes() {
         check!("sysv_shm.visible_across_processes", |cx| {
-            let seg = Segment::create(4096).step("shmget")?;
-            let map = attach(seg.id).step("shmat")?;
-            let mut peer = attacher(cx, seg.key)?;
+            let (seg, map, mut peer) = shared_with_attacher(cx)?;
             let x = Exchange::run(&map, &mut peer)?;
             let attached = stat(seg.id).map(|s| s.attached).unwrap_or(0);
             Ok(Observation::holds(

@@ -113,6 +113,17 @@ mod unix {
         pub fn arg(&self) -> String {
             self.path().display().to_string()
         }
+
+        /// Opens the read end without blocking (a step of the check).
+        pub fn open_reader(&self) -> Checked<OwnedFd> {
+            open(self.path(), OFlag::O_RDONLY | OFlag::O_NONBLOCK).step("open O_RDONLY|O_NONBLOCK")
+        }
+
+        /// Opens the write end without blocking (a step of the check; there
+        /// must be a reader: ENXIO otherwise).
+        pub fn open_writer(&self) -> Checked<OwnedFd> {
+            open(self.path(), OFlag::O_WRONLY | OFlag::O_NONBLOCK).step("open O_WRONLY|O_NONBLOCK")
+        }
     }
 
     /// open(2) on a FIFO, close-on-exec always added.
