@@ -142,6 +142,15 @@ fn set(dir: &Path, run: &[u8], results: &[(&[u8], &[u8])]) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// A result set of the usual run and one result file (pipe.unidirectional).
+fn one_result(dir: &Path, result: &[u8]) -> PathBuf {
+    set(
+        dir,
+        RUN.as_bytes(),
+        &[(b"pipe.unidirectional.json", result)],
+    )
+}
+
 /// A report directory holding a report: what a refused input must leave as it was.
 fn existing_report(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     std::fs::create_dir_all(dir).unwrap();
@@ -223,11 +232,7 @@ fn json_nested_deeply() {
         r#""origin":"guide","#,
         &format!(r#""origin":"guide","x":{},"#, deep(500_000)),
     );
-    let dir = set(
-        &tmp.path().join("a"),
-        RUN.as_bytes(),
-        &[(b"pipe.unidirectional.json", result.as_bytes())],
-    );
+    let dir = one_result(&tmp.path().join("a"), result.as_bytes());
     refused_by_report(
         "nested in expected",
         &dir,
@@ -235,11 +240,7 @@ fn json_nested_deeply() {
     );
     // In place of a string.
     let result = RESULT.replace(r#""EBADF""#, &deep(500_000));
-    let dir = set(
-        &tmp.path().join("b"),
-        RUN.as_bytes(),
-        &[(b"pipe.unidirectional.json", result.as_bytes())],
-    );
+    let dir = one_result(&tmp.path().join("b"), result.as_bytes());
     refused_by_report(
         "nested in detail",
         &dir,
@@ -297,11 +298,7 @@ fn a_mebibyte_in_every_free_text_field() {
         &dir,
         &["run.json: 4194", "more than a result file can be (1048576)"],
     );
-    let dir = set(
-        &tmp.path().join("b"),
-        RUN.as_bytes(),
-        &[(b"pipe.unidirectional.json", &res_bytes)],
-    );
+    let dir = one_result(&tmp.path().join("b"), &res_bytes);
     refused_by_report(
         "1 MiB in each of a result's texts",
         &dir,
@@ -430,11 +427,7 @@ fn nul_and_invalid_utf8_in_names_and_values() {
     );
     // NUL in free text is text: accepted, and the report escapes it.
     let result = RESULT.replace("EBADF", "a\\u0000b<script>");
-    let dir = set(
-        &tmp.path().join("c"),
-        RUN.as_bytes(),
-        &[(b"pipe.unidirectional.json", result.as_bytes())],
-    );
+    let dir = one_result(&tmp.path().join("c"), result.as_bytes());
     let out = tmp.path().join("out");
     let m = ipcconf(
         "NUL in detail",
